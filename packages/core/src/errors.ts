@@ -1,0 +1,135 @@
+/**
+ * Every error multifeed throws or emits is a `MultifeedError` with a stable
+ * `code`. Each condition has its own subclass so that callers can use either
+ * `err.code === 'ERR_CLOSED'` or `err instanceof ClosedError`.
+ */
+export type ErrorCode =
+  | 'ERR_INVALID_KEY'
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_CLOSED'
+  | 'ERR_VERSION_MISMATCH'
+  | 'ERR_CAPABILITY'
+  | 'ERR_MALFORMED_MESSAGE'
+  | 'ERR_LIMIT_EXCEEDED'
+  | 'ERR_NOT_WRITABLE'
+  | 'ERR_FOREIGN_CORESTORE'
+  | 'ERR_TIMEOUT'
+  | 'ERR_ABORTED'
+  | 'ERR_STORAGE_CORRUPT'
+
+export class MultifeedError extends Error {
+  readonly code: ErrorCode
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = 'MultifeedError'
+  }
+}
+
+/** A key that is not 32 bytes, 64 hex characters or 52 z-base-32 characters. */
+export class InvalidKeyError extends MultifeedError {
+  override readonly name = 'InvalidKeyError'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_INVALID_KEY', message, options)
+  }
+}
+
+/** An argument of the wrong type or out of range. */
+export class InvalidArgumentError extends MultifeedError {
+  override readonly name = 'InvalidArgumentError'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_INVALID_ARGUMENT', message, options)
+  }
+}
+
+/** The resource (multifeed, networker, peer) was closed. */
+export class ClosedError extends MultifeedError {
+  override readonly name = 'ClosedError'
+  constructor(message = 'Resource is closed', options?: { cause?: unknown }) {
+    super('ERR_CLOSED', message, options)
+  }
+}
+
+/** The remote speaks another major version of the multifeed protocol. */
+export class VersionMismatchError extends MultifeedError {
+  override readonly name = 'VersionMismatchError'
+  readonly usVersion: number
+  readonly themVersion: number
+  constructor(usVersion: number, themVersion: number) {
+    super(
+      'ERR_VERSION_MISMATCH',
+      `Protocol major version mismatch: we speak ${usVersion}, the remote speaks ${themVersion}`
+    )
+    this.usVersion = usVersion
+    this.themVersion = themVersion
+  }
+}
+
+/** The remote could not prove that it knows the multifeed key. */
+export class CapabilityError extends MultifeedError {
+  override readonly name = 'CapabilityError'
+  constructor(message = 'Remote capability did not verify: it does not know the multifeed key') {
+    super('ERR_CAPABILITY', message)
+  }
+}
+
+/** The remote sent bytes that do not decode as a protocol message. */
+export class MalformedMessageError extends MultifeedError {
+  override readonly name = 'MalformedMessageError'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_MALFORMED_MESSAGE', message, options)
+  }
+}
+
+/** A configured limit (keys per message, feeds per multifeed) was exceeded. */
+export class LimitExceededError extends MultifeedError {
+  override readonly name = 'LimitExceededError'
+  readonly limit: string
+  readonly max: number
+  constructor(limit: string, max: number, message: string) {
+    super('ERR_LIMIT_EXCEEDED', message)
+    this.limit = limit
+    this.max = max
+  }
+}
+
+/** A writer was requested for a core whose secret key this store does not hold. */
+export class NotWritableError extends MultifeedError {
+  override readonly name = 'NotWritableError'
+  constructor(message: string) {
+    super('ERR_NOT_WRITABLE', message)
+  }
+}
+
+/** A multifeed was handed to a networker built on another corestore. */
+export class ForeignCorestoreError extends MultifeedError {
+  override readonly name = 'ForeignCorestoreError'
+  constructor(message = 'The multifeed lives in another corestore than the networker') {
+    super('ERR_FOREIGN_CORESTORE', message)
+  }
+}
+
+/** A bounded wait ran out of time. */
+export class TimeoutError extends MultifeedError {
+  override readonly name = 'TimeoutError'
+  constructor(message: string) {
+    super('ERR_TIMEOUT', message)
+  }
+}
+
+/** An operation was cancelled through its AbortSignal. */
+export class AbortedError extends MultifeedError {
+  override readonly name = 'AbortedError'
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super('ERR_ABORTED', message, options)
+  }
+}
+
+/** The local membership log holds a record that does not decode. */
+export class StorageCorruptError extends MultifeedError {
+  override readonly name = 'StorageCorruptError'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_STORAGE_CORRUPT', message, options)
+  }
+}
