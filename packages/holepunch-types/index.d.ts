@@ -67,8 +67,8 @@ declare module 'hypercore-id-encoding' {
 }
 
 declare module 'protomux' {
-  import type { Encoding } from 'compact-encoding'
   import type { Duplex } from 'node:stream'
+  import type { Encoding } from 'compact-encoding'
 
   export interface MessageOptions<T> {
     encoding?: Encoding<T>
@@ -150,9 +150,9 @@ declare module 'protomux' {
 }
 
 declare module 'hypercore' {
-  import type { Encoding } from 'compact-encoding'
-  import type { Duplex } from 'node:stream'
   import type { EventEmitter } from 'node:events'
+  import type { Duplex } from 'node:stream'
+  import type { Encoding } from 'compact-encoding'
   import type Protomux from 'protomux'
   import type { NoiseSecretStream } from 'protomux'
 
@@ -233,22 +233,39 @@ declare module 'hypercore' {
     get(index: number, opts?: HypercoreGetOptions): Promise<T | null>
     has(start: number, end?: number): Promise<boolean>
     update(opts?: { wait?: boolean }): Promise<boolean>
-    download(range?: { start?: number; end?: number; blocks?: number[]; linear?: boolean }): Download
-    replicate(isInitiator: boolean | Duplex | Protomux, opts?: Record<string, unknown>): ReplicationStream
+    download(range?: {
+      start?: number
+      end?: number
+      blocks?: number[]
+      linear?: boolean
+    }): Download
+    replicate(
+      isInitiator: boolean | Duplex | Protomux,
+      opts?: Record<string, unknown>
+    ): ReplicationStream
     findingPeers(): () => void
     createReadStream(opts?: { start?: number; end?: number; live?: boolean }): AsyncIterable<T>
     info(opts?: Record<string, unknown>): Promise<Record<string, unknown>>
     setActive(active: boolean): void
 
-    on<E extends keyof HypercoreEvents>(event: E, listener: (...args: HypercoreEvents[E]) => void): this
-    once<E extends keyof HypercoreEvents>(event: E, listener: (...args: HypercoreEvents[E]) => void): this
-    off<E extends keyof HypercoreEvents>(event: E, listener: (...args: HypercoreEvents[E]) => void): this
+    on<E extends keyof HypercoreEvents>(
+      event: E,
+      listener: (...args: HypercoreEvents[E]) => void
+    ): this
+    once<E extends keyof HypercoreEvents>(
+      event: E,
+      listener: (...args: HypercoreEvents[E]) => void
+    ): this
+    off<E extends keyof HypercoreEvents>(
+      event: E,
+      listener: (...args: HypercoreEvents[E]) => void
+    ): this
   }
 }
 
 declare module 'corestore' {
-  import type { Duplex, Readable } from 'node:stream'
   import type { EventEmitter } from 'node:events'
+  import type { Duplex, Readable } from 'node:stream'
   import type Hypercore from 'hypercore'
   import type { KeyPair, ReplicationStream, ValueEncoding } from 'hypercore'
 
@@ -343,6 +360,7 @@ declare module 'hyperdht/testnet' {
 
 declare module '@hyperswarm/testnet' {
   import createTestnet from 'hyperdht/testnet'
+
   export type { Testnet } from 'hyperdht/testnet'
   export default createTestnet
 }
@@ -394,7 +412,19 @@ declare module 'hyperswarm' {
     flush(): Promise<void>
     listen(): Promise<void>
     destroy(opts?: { force?: boolean }): Promise<void>
-    on<E extends keyof HyperswarmEvents>(event: E, listener: (...args: HyperswarmEvents[E]) => void): this
-    off<E extends keyof HyperswarmEvents>(event: E, listener: (...args: HyperswarmEvents[E]) => void): this
+    on<E extends keyof HyperswarmEvents>(
+      event: E,
+      listener: (...args: HyperswarmEvents[E]) => void
+    ): this
+    off<E extends keyof HyperswarmEvents>(
+      event: E,
+      listener: (...args: HyperswarmEvents[E]) => void
+    ): this
   }
+}
+
+declare module 'z32' {
+  export function encode(data: Buffer | Uint8Array | string): string
+  /** Throws on characters outside the z-base-32 alphabet. */
+  export function decode(s: string, out?: Buffer): Buffer
 }

@@ -2,15 +2,14 @@ import { EventEmitter } from 'node:events'
 import { ClosedError } from '../errors.js'
 
 /** Maps an event name to the arguments of its listeners. */
-// biome-ignore lint/suspicious/noExplicitAny: the constraint of every typed event map
-export type EventMap = { [event: string]: any[] }
+export type EventMap<T> = { [E in keyof T]: unknown[] }
 
 /**
  * An `EventEmitter` whose `on`/`once`/`off`/`emit` are checked against an
  * event map, and which never throws on an `error` event nobody listens to
  * (multifeed emits no `error` event at all: protocol faults are `peer-error`).
  */
-export class TypedEmitter<Events extends EventMap> extends EventEmitter {
+export class TypedEmitter<Events extends EventMap<Events>> extends EventEmitter {
   override on<E extends keyof Events & string>(
     event: E,
     listener: (...args: Events[E]) => void
@@ -43,7 +42,7 @@ export class TypedEmitter<Events extends EventMap> extends EventEmitter {
  * promise; `opened`/`closed` say where it stands; a failed open closes the
  * resource; `await using` closes it.
  */
-export abstract class Resource<Events extends EventMap> extends TypedEmitter<Events> {
+export abstract class Resource<Events extends EventMap<Events>> extends TypedEmitter<Events> {
   #opening: Promise<void> | null = null
   #closing: Promise<void> | null = null
   opened = false

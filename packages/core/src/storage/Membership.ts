@@ -1,0 +1,108 @@
+/**
+ * The set's membership, persisted in a local-only core of the multifeed's
+ * namespace. Its key is derived from the store's secret primary key and never
+ * leaves this process, and it is opened inactive, so no peer is ever offered
+ * it. Each block is one batch of records, appended before the feeds it names
+ * are announced: a feed that was announced is on disk.
+ */
+import c, { type State } from 'compact-encoding'
+import type Corestore from 'corestore'
+import type Hypercore from 'hypercore'
+import { StorageCorruptError } from '../errors.js'
+
+const FORMAT_VERSION = 1
+const FLAG_LOCAL = 1
+const FLAG_NAMED = 2
+const KEY_BYTES = 32
+
+export interface MembershipRecord {
+  key: Buffer
+  local: boolean
+  name: string | null
+}
+
+export class Membership {
+  readonly #core: Hypercore
+  #tail: Promise<unknown> = Promise.resolve()
+
+  constructor(store: Corestore) {
+    this.#core = store.get({ name: 'multifeed/membership', active: false })
+  }
+
+  /** Reads every record, in the order they were added. */
+  async load(): Promise<MembershipRecord[]> {
+    await this.#core.ready()
+    const length = this.#core.length
+    const blocks = await Promise.all(
+      Array.from({ length }, (_, i) => this.#core.get(i, { wait: false }))
+    )
+    const records: MembershipRecord[] = []
+    for (let i = 0; i < length; i++) {
+      const block = blocks[i]
+      if (!block) throw new StorageCorruptError(`Membership block ${i} is missing`)
+      for (const record of decodeBatch(block, i)) records.push(record)
+    }
+    return records
+  }
+
+  /** Appends one batch; batches are written in call order. */
+  append(records: MembershipRecord[]): Promise<void> {
+    const block = encodeBatch(records)
+    const next = this.#tail.then(() => this.#core.append(block))
+    this.#tail = next.catch(() => {})
+    return next.then(() => {})
+  }
+
+  async close(): Promise<void> {
+    await this.#tail
+    await this.#core.close()
+  }
+}
+
+export function encodeBatch(records: MembershipRecord[]): Buffer {
+  const state: State = { start: 0, end: 0, buffer: null }
+  c.uint.preencode(state, FORMAT_VERSION)
+  c.uint.preencode(state, records.length)
+  for (const r of records) {
+    c.uint.preencode(state, flagsOf(r))
+    state.end += KEY_BYTES
+    if (r.name !== null) c.string.preencode(state, r.name)
+  }
+  const buffer = Buffer.allocUnsafe(state.end)
+  state.buffer = buffer
+  c.uint.encode(state, FORMAT_VERSION)
+  c.uint.encode(state, records.length)
+  for (const r of records) {
+    c.uint.encode(state, flagsOf(r))
+    buffer.set(r.key, state.start)
+    state.start += KEY_BYTES
+    if (r.name !== null) c.string.encode(state, r.name)
+  }
+  return buffer
+}
+
+export function decodeBatch(block: Buffer, index: number): MembershipRecord[] {
+  try {
+    const state: State = { start: 0, end: block.byteLength, buffer: block }
+    const version = c.uint.decode(state)
+    if (version !== FORMAT_VERSION) throw new Error(`unknown format version ${version}`)
+    const count = c.uint.decode(state)
+    const records: MembershipRecord[] = []
+    for (let i = 0; i < count; i++) {
+      const flags = c.uint.decode(state)
+      const key = c.fixed32.decode(state)
+      const name = flags & FLAG_NAMED ? c.string.decode(state) : null
+      records.push({ key: Buffer.from(key), local: (flags & FLAG_LOCAL) !== 0, name })
+    }
+    return records
+  } catch (err) {
+    throw new StorageCorruptError(
+      `Membership block ${index} does not decode: ${(err as Error).message}`,
+      { cause: err }
+    )
+  }
+}
+
+function flagsOf(r: MembershipRecord): number {
+  return (r.local ? FLAG_LOCAL : 0) | (r.name !== null ? FLAG_NAMED : 0)
+}
