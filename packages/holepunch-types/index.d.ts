@@ -428,3 +428,30 @@ declare module 'z32' {
   /** Throws on characters outside the z-base-32 alphabet. */
   export function decode(s: string, out?: Buffer): Buffer
 }
+
+declare module '@hyperswarm/secret-stream' {
+  import type { Duplex } from 'node:stream'
+  import type { NoiseSecretStream as NoiseSecretStreamShape } from 'protomux'
+
+  export interface NoiseSecretStreamOptions {
+    /** Our static key pair; random when omitted. */
+    keyPair?: { publicKey: Buffer; secretKey: Buffer }
+    /** The remote's expected public key (required for the responder of some patterns). */
+    remotePublicKey?: Buffer
+    /** Send a keep-alive every `keepAlive` ms (0: none). */
+    keepAlive?: number
+    /** false: do not start until `start(rawStream, opts)` is called. */
+    autoStart?: boolean
+  }
+
+  interface NoiseSecretStream extends NoiseSecretStreamShape {}
+  /**
+   * With `rawStream` null, the stream creates an in-memory duplex (a bridge)
+   * as its `rawStream`: pipe two such raw streams into each other.
+   */
+  class NoiseSecretStream {
+    constructor(isInitiator: boolean, rawStream?: Duplex | null, opts?: NoiseSecretStreamOptions)
+    static keyPair(seed?: Buffer): { publicKey: Buffer; secretKey: Buffer }
+  }
+  export default NoiseSecretStream
+}

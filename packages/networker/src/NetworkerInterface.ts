@@ -47,6 +47,12 @@ export interface NetworkerInterface {
   /** Leave everything and destroy what this networker owns. */
   close(): Promise<void>
   readonly closed: boolean
-  on<E extends keyof NetworkerEvents>(event: E, listener: (...args: NetworkerEvents[E]) => void): this
-  off<E extends keyof NetworkerEvents>(event: E, listener: (...args: NetworkerEvents[E]) => void): this
+  on<E extends keyof NetworkerEvents>(
+    event: E,
+    listener: (...args: NetworkerEvents[E]) => void
+  ): this
+  off<E extends keyof NetworkerEvents>(
+    event: E,
+    listener: (...args: NetworkerEvents[E]) => void
+  ): this
 }

@@ -1,0 +1,53 @@
+import NoiseSecretStream from '@hyperswarm/secret-stream'
+import type Corestore from 'corestore'
+import { type HubMembership, InProcessHub } from './InProcessHub.js'
+import type { SwarmKeyPair } from './Networker.js'
+import { NetworkerBase, type SwarmedMultifeed } from './NetworkerBase.js'
+
+/** Options of `new InProcessNetworker(corestore, options)`. */
+export interface InProcessNetworkerOptions {
+  /** Where networkers meet; only networkers of one hub connect. Default `InProcessHub.default`. */
+  hub?: InProcessHub
+  /** Our identity (the `remotePublicKey` other networkers see). Random by default. */
+  keyPair?: SwarmKeyPair
+}
+
+/**
+ * A networker for networkers living in one process, with no network at all:
+ * they meet in an `InProcessHub` and each pair that shares a topic is linked
+ * by one pair of replication streams. Same interface, events and semantics as
+ * the Hyperswarm `Networker`; useful for fast tests.
+ */
+export class InProcessNetworker extends NetworkerBase {
+  readonly hub: InProcessHub
+  readonly keyPair: SwarmKeyPair
+  readonly #membership: HubMembership
+
+  constructor(corestore: Corestore, options: InProcessNetworkerOptions = {}) {
+    super(corestore)
+    this.hub = options.hub ?? InProcessHub.default
+    this.keyPair = options.keyPair ?? NoiseSecretStream.keyPair()
+    this.#membership = this.hub.register({
+      keyPair: this.keyPair,
+      onConnection: (stream, remotePublicKey) => this._handleConnection(stream, remotePublicKey)
+    })
+  }
+
+  /** Our public key: the `remotePublicKey` other networkers see for us. */
+  get publicKey(): Buffer {
+    return this.keyPair.publicKey
+  }
+
+  protected async _joinTopic(entry: SwarmedMultifeed): Promise<void> {
+    if (!entry.announce && !entry.lookup) return
+    this.#membership.join(entry.topic, { announce: entry.announce, lookup: entry.lookup })
+  }
+
+  protected async _leaveTopic(entry: SwarmedMultifeed): Promise<void> {
+    this.#membership.leave(entry.topic)
+  }
+
+  protected async _closeTransport(): Promise<void> {
+    await this.#membership.unregister()
+  }
+}

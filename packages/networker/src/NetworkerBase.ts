@@ -1,0 +1,302 @@
+import {
+  ClosedError,
+  ForeignCorestoreError,
+  InvalidArgumentError,
+  type Multifeed,
+  type MultifeedPeer,
+  Resource,
+  replicateCorestore,
+  sameCorestore
+} from '@multifeed/core'
+import type Corestore from 'corestore'
+import type { NoiseSecretStream } from 'protomux'
+import type {
+  NetworkerEvents,
+  NetworkerInterface,
+  NetworkPeer,
+  SwarmOptions
+} from './NetworkerInterface.js'
+
+/** `NetworkerEvents` as a type literal (what the typed emitter's event map needs). */
+type NetworkerEventMap = { [E in keyof NetworkerEvents]: NetworkerEvents[E] }
+
+/** A multifeed this networker swarms, with the listeners it put on it. */
+export interface SwarmedMultifeed {
+  readonly multifeed: Multifeed
+  readonly topic: Buffer
+  readonly announce: boolean
+  readonly lookup: boolean
+  /** Set by `leave()` (or close): pending joins stop, late events are ignored. */
+  left: boolean
+}
+
+interface SwarmedEntry extends SwarmedMultifeed {
+  joined: Promise<void>
+  onPeerAdd: (session: MultifeedPeer) => void
+  onPeerRemove: (session: MultifeedPeer) => void
+  onClose: () => void
+}
+
+/** The errors a connection reports that are part of normal life, not failures for the user. */
+export function isBenignConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  // Hyperswarm keeps one of two simultaneous dials and destroys the other with this message.
+  return err.message === 'Duplicate connection'
+}
+
+/**
+ * One connection (one per peer pair) as the networker sees it. Which
+ * multifeeds it carries is learnt from each multifeed's `peer-add` /
+ * `peer-remove`: a multifeed counts once its capability was proved on this
+ * stream.
+ */
+export class ConnectedPeer implements NetworkPeer {
+  readonly remotePublicKey: Buffer
+  readonly stream: NoiseSecretStream
+  readonly #sessions = new Map<Multifeed, MultifeedPeer>()
+  #closed = false
+
+  constructor(stream: NoiseSecretStream, remotePublicKey: Buffer) {
+    this.stream = stream
+    this.remotePublicKey = remotePublicKey
+  }
+
+  /** True once the connection closed. */
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  multifeeds(): Multifeed[] {
+    return [...this.#sessions.keys()]
+  }
+
+  /** The multifeed protocol session for `multifeed` on this connection, or null. */
+  session(multifeed: Multifeed): MultifeedPeer | null {
+    return this.#sessions.get(multifeed) ?? null
+  }
+
+  /** @internal */
+  _add(multifeed: Multifeed, session: MultifeedPeer): void {
+    this.#sessions.set(multifeed, session)
+  }
+
+  /** @internal */
+  _remove(multifeed: Multifeed, session?: MultifeedPeer): void {
+    if (session === undefined || this.#sessions.get(multifeed) === session) {
+      this.#sessions.delete(multifeed)
+    }
+  }
+
+  /** @internal */
+  _close(): void {
+    this.#closed = true
+    this.#sessions.clear()
+  }
+}
+
+/**
+ * What every networker shares, whatever brings its connections: the set of
+ * swarmed multifeeds, the per-connection state (keyed by the connection
+ * object: two connections to one peer are two entries), replication of the
+ * corestore once per connection, attaching every swarmed multifeed to every
+ * connection, events and lifecycle. A transport implements joining and
+ * leaving a topic, and hands each new connection to `_handleConnection()`.
+ */
+export abstract class NetworkerBase
+  extends Resource<NetworkerEventMap>
+  implements NetworkerInterface
+{
+  /** The corestore every swarmed multifeed must live in (any session of the same root store). */
+  readonly corestore: Corestore
+  readonly #swarmed = new Map<Multifeed, SwarmedEntry>()
+  readonly #peers = new Map<NoiseSecretStream, ConnectedPeer>()
+
+  constructor(corestore: Corestore) {
+    super()
+    if (corestore === null || typeof corestore !== 'object') {
+      throw new InvalidArgumentError('A networker needs a corestore')
+    }
+    this.corestore = corestore
+  }
+
+  /** Join the topic (announce and/or look up); resolves once done. */
+  protected abstract _joinTopic(entry: SwarmedMultifeed): Promise<void>
+  /** Leave the topic; live connections stay. */
+  protected abstract _leaveTopic(entry: SwarmedMultifeed): Promise<void>
+  /** Release the transport at close, after every multifeed (`entries`) was detached. */
+  protected abstract _closeTransport(entries: SwarmedMultifeed[]): Promise<void>
+
+  protected async _open(): Promise<void> {}
+
+  protected async _close(): Promise<void> {
+    const entries = [...this.#swarmed.values()]
+    for (const entry of entries) this.#forget(entry)
+    await this._closeTransport(entries)
+    for (const peer of [...this.#peers.values()]) this.#onConnectionClose(peer)
+  }
+
+  swarm(multifeed: Multifeed, options: SwarmOptions = {}): Promise<void> {
+    const existing = this.#swarmed.get(multifeed)
+    if (existing !== undefined) return existing.joined
+    if (this.closing) return Promise.reject(new ClosedError('The networker is closed'))
+    if (multifeed === null || typeof multifeed !== 'object') {
+      return Promise.reject(new InvalidArgumentError('swarm() takes a multifeed'))
+    }
+    if (multifeed.closing || multifeed.closed) {
+      return Promise.reject(new ClosedError('Cannot swarm a closed multifeed'))
+    }
+    if (!sameCorestore(multifeed.corestore, this.corestore)) {
+      return Promise.reject(
+        new ForeignCorestoreError(
+          'This multifeed lives in another corestore than the networker: open it from the corestore given to the networker (or a session of it)'
+        )
+      )
+    }
+
+    const entry: SwarmedEntry = {
+      multifeed,
+      topic: multifeed.discoveryKey,
+      announce: options.announce !== false,
+      lookup: options.lookup !== false,
+      left: false,
+      joined: Promise.resolve(),
+      onPeerAdd: (session) => this.#onMultifeedPeerAdd(entry, session),
+      onPeerRemove: (session) => this.#onMultifeedPeerRemove(entry, session),
+      onClose: () => {
+        this.leave(multifeed).catch(() => {})
+      }
+    }
+    this.#swarmed.set(multifeed, entry)
+    multifeed.on('peer-add', entry.onPeerAdd)
+    multifeed.on('peer-remove', entry.onPeerRemove)
+    multifeed.on('close', entry.onClose)
+
+    // Connections that exist already carry it at once: no new connection.
+    for (const peer of this.#peers.values()) this.#attach(entry, peer)
+
+    entry.joined = this.#join(entry)
+    return entry.joined
+  }
+
+  async #join(entry: SwarmedEntry): Promise<void> {
+    try {
+      await this.ready()
+      if (entry.left) return
+      await this._joinTopic(entry)
+    } catch (err) {
+      if (entry.left) return
+      // A failed join leaves nothing behind: the multifeed can be swarmed again.
+      this.#forget(entry)
+      throw err
+    }
+  }
+
+  async leave(multifeed: Multifeed): Promise<void> {
+    const entry = this.#swarmed.get(multifeed)
+    if (entry === undefined) return
+    this.#forget(entry)
+    await this._leaveTopic(entry)
+  }
+
+  multifeeds(): Multifeed[] {
+    return [...this.#swarmed.keys()]
+  }
+
+  peers(): NetworkPeer[] {
+    return [...this.#peers.values()]
+  }
+
+  /** The peer of a connection, if that connection is ours. */
+  peerOf(stream: NoiseSecretStream): ConnectedPeer | null {
+    return this.#peers.get(stream) ?? this.#peers.get(stream.noiseStream) ?? null
+  }
+
+  /**
+   * A transport hands every new connection here, as soon as it exists: the
+   * error listener goes on first, the corestore replicates once, every
+   * swarmed multifeed attaches.
+   */
+  protected _handleConnection(stream: NoiseSecretStream, remotePublicKey: Buffer): void {
+    if (this.#peers.has(stream)) return
+    stream.on('error', (err: Error) => this.#onConnectionError(stream, err))
+    if (this.closing || stream.destroyed) {
+      stream.destroy()
+      return
+    }
+    try {
+      replicateCorestore(this.corestore, stream)
+    } catch (err) {
+      this.emit('connection-error', toError(err), null)
+      stream.destroy()
+      return
+    }
+    const peer = new ConnectedPeer(stream, remotePublicKey)
+    this.#peers.set(stream, peer)
+    stream.once('close', () => this.#onConnectionClose(peer))
+    this.emit('peer-add', peer)
+    for (const entry of this.#swarmed.values()) {
+      if (peer.closed) break
+      this.#attach(entry, peer)
+    }
+  }
+
+  #attach(entry: SwarmedEntry, peer: ConnectedPeer): void {
+    try {
+      entry.multifeed.attach(peer.stream)
+    } catch (err) {
+      if (entry.multifeed.closing || peer.stream.destroyed) return
+      this.emit('connection-error', toError(err), peer)
+    }
+  }
+
+  #detach(entry: SwarmedEntry, peer: ConnectedPeer): void {
+    peer._remove(entry.multifeed)
+    if (peer.stream.destroyed) return
+    try {
+      entry.multifeed.detach(peer.stream)
+    } catch (err) {
+      if (entry.multifeed.closing) return
+      this.emit('connection-error', toError(err), peer)
+    }
+  }
+
+  /** Stops swarming `entry` on our side: listeners off, detached from every connection. */
+  #forget(entry: SwarmedEntry): void {
+    if (entry.left) return
+    entry.left = true
+    if (this.#swarmed.get(entry.multifeed) === entry) this.#swarmed.delete(entry.multifeed)
+    entry.multifeed.off('peer-add', entry.onPeerAdd)
+    entry.multifeed.off('peer-remove', entry.onPeerRemove)
+    entry.multifeed.off('close', entry.onClose)
+    for (const peer of this.#peers.values()) this.#detach(entry, peer)
+  }
+
+  #onMultifeedPeerAdd(entry: SwarmedEntry, session: MultifeedPeer): void {
+    if (entry.left) return
+    const peer = this.peerOf(session.stream)
+    if (peer === null || peer.closed) return
+    peer._add(entry.multifeed, session)
+    this.emit('peer-multifeed', peer, entry.multifeed, session)
+  }
+
+  #onMultifeedPeerRemove(entry: SwarmedEntry, session: MultifeedPeer): void {
+    const peer = this.peerOf(session.stream)
+    if (peer !== null) peer._remove(entry.multifeed, session)
+  }
+
+  #onConnectionError(stream: NoiseSecretStream, err: Error): void {
+    if (this.closing || isBenignConnectionError(err)) return
+    this.emit('connection-error', err, this.#peers.get(stream) ?? null)
+  }
+
+  #onConnectionClose(peer: ConnectedPeer): void {
+    if (this.#peers.get(peer.stream) !== peer) return
+    this.#peers.delete(peer.stream)
+    peer._close()
+    this.emit('peer-remove', peer)
+  }
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err))
+}

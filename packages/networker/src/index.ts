@@ -1,0 +1,20 @@
+/// <reference types="@multifeed/holepunch-types" />
+/**
+ * @multifeed/networker — one swarm, many multifeeds: each multifeed joins its
+ * own topic, and two peers hold one connection however many they share.
+ */
+
+export type { HubEndpoint, HubMembership } from './InProcessHub.js'
+export { InProcessHub } from './InProcessHub.js'
+export type { InProcessNetworkerOptions } from './InProcessNetworker.js'
+export { InProcessNetworker } from './InProcessNetworker.js'
+export type { NetworkerOptions, SwarmKeyPair } from './Networker.js'
+export { Networker } from './Networker.js'
+export type { SwarmedMultifeed } from './NetworkerBase.js'
+export { ConnectedPeer, isBenignConnectionError, NetworkerBase } from './NetworkerBase.js'
+export type {
+  NetworkerEvents,
+  NetworkerInterface,
+  NetworkPeer,
+  SwarmOptions
+} from './NetworkerInterface.js'
