@@ -1,0 +1,291 @@
+import { Multifeed } from '@multifeed/core'
+import { Networker } from '@multifeed/networker'
+import {
+  createTempCorestore,
+  createTestnet,
+  type TempCorestore,
+  type TestDHT
+} from '@multifeed/testing'
+import type Hypercore from 'hypercore'
+import type { DemoOptions } from './options.js'
+
+/** One peer of the demo. */
+interface DemoPeer {
+  readonly index: number
+  readonly tmp: TempCorestore
+  readonly networker: Networker
+  readonly publicKey: Buffer
+  readonly multifeeds: Multifeed[]
+}
+
+/** Progress of one peer on one multifeed. */
+export interface Cell {
+  feeds: number
+  blocks: number
+}
+
+/** A snapshot of the whole demo, taken every tick. */
+export interface Snapshot {
+  readonly seconds: number
+  /** cells[peer][multifeed] */
+  readonly cells: Cell[][]
+  readonly feedsHeld: number
+  readonly feedsTarget: number
+  readonly blocksHeld: number
+  readonly blocksTarget: number
+  readonly bytesHeld: number
+  readonly connections: number
+  readonly done: boolean
+}
+
+export interface Summary {
+  readonly peers: number
+  readonly multifeeds: number
+  /** Distinct feeds (writers) over all multifeeds. */
+  readonly feeds: number
+  /** Distinct blocks written. */
+  readonly blocks: number
+  /** Distinct bytes written. */
+  readonly bytes: number
+  /** Blocks and bytes that travelled between peers. */
+  readonly replicatedBlocks: number
+  readonly replicatedBytes: number
+  readonly seconds: number
+  /** connections[i][j]: connections peer i holds to peer j (i ≠ j). */
+  readonly connections: number[][]
+}
+
+export interface Reporter {
+  /** Called about every 100 ms while syncing. */
+  progress(snapshot: Snapshot): void
+  /** A line of information (setup steps). */
+  info(line: string): void
+}
+
+export class SyncTimeoutError extends Error {
+  override readonly name = 'SyncTimeoutError'
+  readonly snapshot: Snapshot
+  readonly missing: string[]
+  constructor(seconds: number, snapshot: Snapshot, missing: string[]) {
+    super(`sync did not finish within ${seconds} s`)
+    this.snapshot = snapshot
+    this.missing = missing
+  }
+}
+
+/**
+ * Runs the demo: testnet, peers, multifeeds, writers, wait for full sync.
+ * Everything it started is closed before it returns or throws.
+ */
+export async function runDemo(
+  options: DemoOptions,
+  reporter: Reporter,
+  signal?: AbortSignal
+): Promise<Summary> {
+  const { peers: P, multifeeds: M, feeds: F, entries: E, size } = options
+  const started = performance.now()
+  const peers: DemoPeer[] = []
+  let testnet: TestDHT | null = null
+
+  try {
+    if (options.bootstrap === null) {
+      testnet = await createTestnet({ size: 3 })
+      reporter.info(
+        `loopback testnet up: ${testnet.bootstrap.map((b) => `${b.host}:${b.port}`).join(', ')}`
+      )
+    } else {
+      reporter.info(
+        `joining the DHT at ${options.bootstrap.map((b) => `${b.host}:${b.port}`).join(', ')}`
+      )
+    }
+
+    for (let i = 0; i < P; i++) {
+      const tmp = await createTempCorestore({ prefix: `multifeed-demo-${i}-` })
+      const networker =
+        testnet !== null
+          ? new Networker(tmp.corestore, { swarm: testnet.createSwarm() })
+          : new Networker(tmp.corestore, { bootstrap: options.bootstrap ?? [] })
+      const multifeeds: Multifeed[] = []
+      peers.push({
+        index: i,
+        tmp,
+        networker,
+        publicKey: networker.hyperswarm.keyPair.publicKey,
+        multifeeds
+      })
+    }
+
+    // The same multifeeds on every peer: peer 0 creates the keys.
+    for (let m = 0; m < M; m++) {
+      let key: Buffer | undefined
+      for (const peer of peers) {
+        const multi = await Multifeed.open(peer.tmp.corestore, key)
+        key = multi.key
+        peer.multifeeds.push(multi)
+      }
+    }
+    reporter.info(
+      `${P} peers, ${M} multifeeds, ${F} writer(s) per peer per multifeed, ${E} entries each`
+    )
+
+    // Writers first (so their feeds exist), then swarm, then append live.
+    const writers: Array<Hypercore<unknown>> = []
+    for (const peer of peers) {
+      for (const multi of peer.multifeeds) {
+        for (let f = 0; f < F; f++) writers.push(await multi.writer(`writer-${f}`))
+      }
+    }
+    for (const peer of peers) {
+      await Promise.all(peer.multifeeds.map((multi) => peer.networker.swarm(multi)))
+    }
+    reporter.info('every peer swarmed every multifeed; writing')
+
+    const writing = Promise.all(
+      writers.map((core, w) => appendEntries(core as Hypercore<Buffer>, w, E, size))
+    )
+    let writeError: unknown = null
+    writing.catch((err) => {
+      writeError = err
+    })
+
+    const deadline = started + options.timeout * 1000
+    let snapshot = takeSnapshot(peers, options, started)
+    for (;;) {
+      if (writeError !== null) throw writeError
+      if (signal?.aborted) throw signal.reason ?? new Error('aborted')
+      snapshot = takeSnapshot(peers, options, started)
+      reporter.progress(snapshot)
+      if (snapshot.done) break
+      if (performance.now() >= deadline) {
+        throw new SyncTimeoutError(options.timeout, snapshot, describeMissing(peers, options))
+      }
+      await sleep(100)
+    }
+    await writing
+
+    const seconds = (performance.now() - started) / 1000
+    const feeds = P * M * F
+    const blocks = feeds * E
+    return {
+      peers: P,
+      multifeeds: M,
+      feeds,
+      blocks,
+      bytes: blocks * size,
+      replicatedBlocks: blocks * (P - 1),
+      replicatedBytes: blocks * size * (P - 1),
+      seconds,
+      connections: connectionMatrix(peers)
+    }
+  } finally {
+    // Networkers, then multifeeds, then swarms and DHT nodes, then corestores.
+    await Promise.allSettled(peers.map((p) => p.networker.close()))
+    await Promise.allSettled(peers.flatMap((p) => p.multifeeds.map((m) => m.close())))
+    if (testnet !== null) await testnet.close().catch(() => {})
+    await Promise.allSettled(peers.map((p) => p.tmp.close()))
+  }
+}
+
+async function appendEntries(
+  core: Hypercore<Buffer>,
+  writer: number,
+  entries: number,
+  size: number
+): Promise<void> {
+  const batch = 50
+  for (let i = 0; i < entries; i += batch) {
+    const blocks: Buffer[] = []
+    for (let j = i; j < Math.min(entries, i + batch); j++) blocks.push(entry(writer, j, size))
+    await core.append(blocks)
+    // Let replication run between batches so progress is live.
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+}
+
+function entry(writer: number, index: number, size: number): Buffer {
+  const text = `writer ${writer} entry ${index} `
+  const buf = Buffer.alloc(size, '.')
+  buf.write(text.slice(0, size))
+  return buf
+}
+
+function takeSnapshot(peers: DemoPeer[], options: DemoOptions, started: number): Snapshot {
+  const { peers: P, multifeeds: M, feeds: F, entries: E } = options
+  const feedsPerCell = P * F
+  const cells: Cell[][] = []
+  let feedsHeld = 0
+  let blocksHeld = 0
+  let bytesHeld = 0
+  let done = true
+  for (const peer of peers) {
+    const row: Cell[] = []
+    for (const multi of peer.multifeeds) {
+      let feeds = 0
+      let blocks = 0
+      for (const core of multi.feeds()) {
+        feeds++
+        const held = Math.min(core.contiguousLength, E)
+        blocks += held
+        bytesHeld += core.contiguousLength === core.length ? core.byteLength : 0
+        if (held < E) done = false
+      }
+      if (feeds < feedsPerCell) done = false
+      feedsHeld += Math.min(feeds, feedsPerCell)
+      blocksHeld += blocks
+      row.push({ feeds, blocks })
+    }
+    cells.push(row)
+  }
+  let connections = 0
+  for (const peer of peers) connections += peer.networker.peers().length
+  return {
+    seconds: (performance.now() - started) / 1000,
+    cells,
+    feedsHeld,
+    feedsTarget: P * M * feedsPerCell,
+    blocksHeld,
+    blocksTarget: P * M * feedsPerCell * E,
+    bytesHeld,
+    connections: connections / 2,
+    done
+  }
+}
+
+function describeMissing(peers: DemoPeer[], options: DemoOptions): string[] {
+  const out: string[] = []
+  const feedsPerCell = options.peers * options.feeds
+  for (const peer of peers) {
+    peer.multifeeds.forEach((multi, m) => {
+      const feeds = multi.feeds()
+      if (feeds.length < feedsPerCell) {
+        out.push(`peer ${peer.index} multifeed ${m}: holds ${feeds.length}/${feedsPerCell} feeds`)
+      }
+      for (const core of feeds) {
+        if (core.contiguousLength < options.entries) {
+          const id = core.key === null ? '(opening)' : core.key.toString('hex').slice(0, 8)
+          out.push(
+            `peer ${peer.index} multifeed ${m}: feed ${id} has ${core.contiguousLength}/${options.entries} blocks`
+          )
+        }
+      }
+    })
+    out.push(`peer ${peer.index}: ${peer.networker.peers().length} connected peer(s)`)
+  }
+  return out
+}
+
+function connectionMatrix(peers: DemoPeer[]): number[][] {
+  const index = new Map(peers.map((p) => [p.publicKey.toString('hex'), p.index]))
+  const matrix = peers.map(() => peers.map(() => 0))
+  for (const peer of peers) {
+    for (const remote of peer.networker.peers()) {
+      const j = index.get(remote.remotePublicKey.toString('hex'))
+      if (j !== undefined) matrix[peer.index]![j]!++
+    }
+  }
+  return matrix
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

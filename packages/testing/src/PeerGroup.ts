@@ -1,0 +1,364 @@
+import { type KeyLike, Multifeed, type MultifeedOptions } from '@multifeed/core'
+import type { NetworkerInterface, SwarmOptions } from '@multifeed/networker'
+import type Corestore from 'corestore'
+import type Hyperswarm from 'hyperswarm'
+import { setLabel, shortKey } from './labels.js'
+import { createTempCorestore, type TempCorestore } from './storage.js'
+import { createTestnet, type TestDHT } from './Testnet.js'
+import type { MultifeedHolder } from './waiters.js'
+
+/** What a networker factory gets for each peer. */
+export interface PeerContext {
+  /** 0-based index of the peer in its group. */
+  readonly index: number
+  /** `peer0`, `peer1`, … */
+  readonly name: string
+  /** The peer's corestore (on a temporary directory). */
+  readonly corestore: Corestore
+  /** The group's loopback testnet; null for a group created with `networker: 'in-process'`. */
+  readonly testnet: TestDHT | null
+  /** A value shared by every peer of one group (e.g. to hold an in-process hub). */
+  readonly group: PeerGroup
+}
+
+/** What a networker factory returns: the networker, and optionally the Hyperswarm it was built on. */
+export interface BuiltNetworker {
+  readonly networker: NetworkerInterface
+  /** Destroyed after the networker closed, whether or not the networker destroys it itself. */
+  readonly swarm?: Hyperswarm | null
+}
+
+/** Builds a peer's networker. */
+export type NetworkerFactory = (
+  context: PeerContext
+) => NetworkerInterface | BuiltNetworker | Promise<NetworkerInterface | BuiltNetworker>
+
+/** `'hyperswarm'`: `Networker` on a loopback testnet swarm; `'in-process'`: `InProcessNetworker`. */
+export type NetworkerKind = 'hyperswarm' | 'in-process'
+
+export interface CreatePeersOptions {
+  /** Which networker each peer gets. Default `'hyperswarm'`. */
+  networker?: NetworkerKind | NetworkerFactory
+  /** Use this testnet instead of starting one (it is then not closed with the group). */
+  testnet?: TestDHT
+  /** Number of DHT nodes of the testnet the group starts. Default 3. */
+  testnetSize?: number
+  /** Options of every multifeed opened through the group's helpers. */
+  multifeed?: MultifeedOptions
+}
+
+interface OpenedMultifeed {
+  multi: Multifeed
+  key: Buffer
+  options: MultifeedOptions | undefined
+  swarmed: SwarmOptions | null
+}
+
+export interface JoinOptions {
+  /** Options of `networker.swarm()`. */
+  swarm?: SwarmOptions
+  /** Options of `Multifeed.open()`; default the group's. */
+  multifeed?: MultifeedOptions
+}
+
+/**
+ * One peer of a `PeerGroup`: a corestore on a temporary directory, a
+ * networker, and the multifeeds opened through it.
+ */
+export class TestPeer implements MultifeedHolder, AsyncDisposable {
+  readonly index: number
+  readonly name: string
+  readonly group: PeerGroup
+  #tmp: TempCorestore
+  #built: { networker: NetworkerInterface; swarm: Hyperswarm | null }
+  #opened: OpenedMultifeed[] = []
+  #closing: Promise<void> | null = null
+
+  /** @internal use `createPeers()` or `group.addPeer()`. */
+  constructor(
+    group: PeerGroup,
+    index: number,
+    tmp: TempCorestore,
+    built: { networker: NetworkerInterface; swarm: Hyperswarm | null }
+  ) {
+    this.group = group
+    this.index = index
+    this.name = `peer${index}`
+    this.#tmp = tmp
+    this.#built = built
+    setLabel(built.networker, this.name)
+  }
+
+  get corestore(): Corestore {
+    return this.#tmp.corestore
+  }
+
+  /** The storage directory (kept across `restart()`, removed on close). */
+  get path(): string {
+    return this.#tmp.path
+  }
+
+  get networker(): NetworkerInterface {
+    return this.#built.networker
+  }
+
+  /** The Hyperswarm under the networker, when there is one. */
+  get hyperswarm(): Hyperswarm | null {
+    return this.#built.swarm
+  }
+
+  get closed(): boolean {
+    return this.#closing !== null
+  }
+
+  /** The multifeeds opened through this peer and still open. */
+  multifeeds(): Multifeed[] {
+    return this.#opened.filter((o) => !o.multi.closed).map((o) => o.multi)
+  }
+
+  /** Opens a multifeed in this peer's corestore (not swarmed); closed with the peer. */
+  async open(key?: KeyLike, options?: MultifeedOptions): Promise<Multifeed> {
+    const opts = options ?? this.group.options.multifeed
+    const multi = await Multifeed.open(this.corestore, key, opts)
+    setLabel(multi, `${this.name} (${shortKey(multi.key)})`)
+    this.#opened.push({ multi, key: multi.key, options: opts, swarmed: null })
+    return multi
+  }
+
+  /** Opens (if given a key or nothing) and swarms a multifeed on this peer's networker. */
+  async join(target?: Multifeed | KeyLike, options: JoinOptions = {}): Promise<Multifeed> {
+    const multi = target instanceof Multifeed ? target : await this.open(target, options.multifeed)
+    await this.networker.swarm(multi, options.swarm)
+    const entry = this.#opened.find((o) => o.multi === multi)
+    if (entry !== undefined) entry.swarmed = options.swarm ?? {}
+    return multi
+  }
+
+  /** Leaves a multifeed's topic on this peer's networker. */
+  async leave(multi: Multifeed): Promise<void> {
+    await this.networker.leave(multi)
+    const entry = this.#opened.find((o) => o.multi === multi)
+    if (entry !== undefined) entry.swarmed = null
+  }
+
+  /**
+   * Closes the networker, the multifeeds and the corestore, then re-opens
+   * them from the same directory: the same multifeeds (by key) are re-opened
+   * and the ones that were swarmed are swarmed again. The `Multifeed` objects
+   * are new: read them again from `multifeeds()`.
+   */
+  async restart(): Promise<void> {
+    if (this.#closing !== null) throw new Error(`${this.name} is closed`)
+    const previous = this.#opened
+    await this.#shutdown(true)
+    this.#tmp = await createTempCorestore({ path: this.#tmp.path })
+    this.#built = await buildNetworker(this.group, this.index, this.corestore)
+    setLabel(this.#built.networker, this.name)
+    this.#opened = []
+    for (const entry of previous) {
+      const multi = await this.open(entry.key, entry.options)
+      if (entry.swarmed !== null) await this.join(multi, { swarm: entry.swarmed })
+    }
+  }
+
+  /** Closes the networker, the multifeeds, the swarm and the corestore, and removes the directory. */
+  close(): Promise<void> {
+    if (this.#closing === null) this.#closing = this.#shutdown(false)
+    return this.#closing
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  async #shutdown(keep: boolean): Promise<void> {
+    const errors: unknown[] = []
+    const step = async (fn: () => Promise<unknown>): Promise<void> => {
+      try {
+        await fn()
+      } catch (err) {
+        errors.push(err)
+      }
+    }
+    const { networker, swarm } = this.#built
+    await step(() => networker.close())
+    for (const { multi } of this.#opened) await step(() => multi.close())
+    if (swarm !== null) {
+      const testnet = this.group.testnet
+      await step(() => (testnet !== null ? testnet.destroySwarm(swarm) : swarm.destroy()))
+    }
+    if (keep) await step(() => this.#tmp.corestore.close())
+    else await step(() => this.#tmp.close())
+    if (errors.length > 0) {
+      throw new AggregateError(errors, `closing ${this.name} failed`)
+    }
+  }
+}
+
+/**
+ * Peers for a test, each with its own corestore and networker, on a shared
+ * loopback testnet. Closing the group closes every peer, then the testnet.
+ */
+export class PeerGroup implements Iterable<TestPeer>, AsyncDisposable {
+  readonly peers: TestPeer[] = []
+  readonly testnet: TestDHT | null
+  readonly options: CreatePeersOptions
+  /** Free for networker factories to share state between the peers of this group. */
+  readonly shared = new Map<string, unknown>()
+  #ownsTestnet: boolean
+  #closing: Promise<void> | null = null
+
+  /** @internal use `createPeers()`. */
+  constructor(testnet: TestDHT | null, ownsTestnet: boolean, options: CreatePeersOptions) {
+    this.testnet = testnet
+    this.#ownsTestnet = ownsTestnet
+    this.options = options
+  }
+
+  get length(): number {
+    return this.peers.length
+  }
+
+  get closed(): boolean {
+    return this.#closing !== null
+  }
+
+  [Symbol.iterator](): Iterator<TestPeer> {
+    return this.peers[Symbol.iterator]()
+  }
+
+  /** The peer at `index`; throws if there is none. */
+  at(index: number): TestPeer {
+    const peer = this.peers.at(index)
+    if (peer === undefined) throw new RangeError(`No peer at index ${index} (${this.length} peers)`)
+    return peer
+  }
+
+  /** Adds one more peer (a late joiner). */
+  async addPeer(): Promise<TestPeer> {
+    if (this.#closing !== null) throw new Error('The peer group is closed')
+    const index = this.peers.length
+    const tmp = await createTempCorestore({ prefix: `multifeed-peer${index}-` })
+    let built: { networker: NetworkerInterface; swarm: Hyperswarm | null }
+    try {
+      built = await buildNetworker(this, index, tmp.corestore)
+    } catch (err) {
+      await tmp.close().catch(() => {})
+      throw err
+    }
+    const peer = new TestPeer(this, index, tmp, built)
+    this.peers.push(peer)
+    return peer
+  }
+
+  /**
+   * Opens the same multifeed on every peer (or on `peers`) and, unless
+   * `swarm: false`, swarms it on each networker, one after the other.
+   * Returns the multifeeds in peer order.
+   *
+   * ```ts
+   * const [a, b, c] = await peers.multifeed()
+   * ```
+   */
+  async multifeed(
+    key?: KeyLike,
+    options: {
+      swarm?: boolean | SwarmOptions
+      multifeed?: MultifeedOptions
+      peers?: Iterable<TestPeer>
+    } = {}
+  ): Promise<Multifeed[]> {
+    const peers = [...(options.peers ?? this.peers)]
+    const out: Multifeed[] = []
+    let shared: KeyLike | undefined = key
+    for (const peer of peers) {
+      const multi = await peer.open(shared, options.multifeed)
+      shared = multi.key
+      out.push(multi)
+    }
+    if (options.swarm !== false) {
+      const swarmOptions = typeof options.swarm === 'object' ? options.swarm : {}
+      for (const [i, peer] of peers.entries()) {
+        await peer.join(out[i], { swarm: swarmOptions })
+      }
+    }
+    return out
+  }
+
+  /** Closes every peer, then the testnet if the group started it. Idempotent. */
+  close(): Promise<void> {
+    if (this.#closing === null) this.#closing = this.#close()
+    return this.#closing
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  async #close(): Promise<void> {
+    const results = await Promise.allSettled(this.peers.map((peer) => peer.close()))
+    const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []))
+    if (this.testnet !== null && this.#ownsTestnet) {
+      try {
+        await this.testnet.close()
+      } catch (err) {
+        errors.push(err)
+      }
+    }
+    if (errors.length > 0) throw new AggregateError(errors, 'closing the peer group failed')
+  }
+}
+
+/**
+ * Creates `n` peers, each with a corestore on a temporary directory and a
+ * networker: by default a Hyperswarm `Networker` whose DHT is a node of a
+ * loopback testnet (127.0.0.1) started for the group.
+ *
+ * ```ts
+ * await using peers = await createPeers(3)
+ * const [a, b, c] = await peers.multifeed()
+ * ```
+ */
+export async function createPeers(n: number, options: CreatePeersOptions = {}): Promise<PeerGroup> {
+  const kind = options.networker ?? 'hyperswarm'
+  const needsTestnet = kind === 'hyperswarm' || typeof kind === 'function'
+  const ownsTestnet = options.testnet === undefined && needsTestnet
+  const testnet =
+    options.testnet ??
+    (needsTestnet ? await createTestnet({ size: options.testnetSize ?? 3 }) : null)
+  const group = new PeerGroup(testnet, ownsTestnet, options)
+  try {
+    for (let i = 0; i < n; i++) await group.addPeer()
+  } catch (err) {
+    await group.close().catch(() => {})
+    throw err
+  }
+  return group
+}
+
+async function buildNetworker(
+  group: PeerGroup,
+  index: number,
+  corestore: Corestore
+): Promise<{ networker: NetworkerInterface; swarm: Hyperswarm | null }> {
+  const kind = group.options.networker ?? 'hyperswarm'
+  const context: PeerContext = {
+    index,
+    name: `peer${index}`,
+    corestore,
+    testnet: group.testnet,
+    group
+  }
+  if (typeof kind === 'function') {
+    const built = await kind(context)
+    if ('networker' in built) return { networker: built.networker, swarm: built.swarm ?? null }
+    return { networker: built, swarm: null }
+  }
+  const networkerModule = await import('@multifeed/networker')
+  if (kind === 'in-process') {
+    return { networker: new networkerModule.InProcessNetworker(corestore), swarm: null }
+  }
+  if (group.testnet === null) throw new Error('A Hyperswarm networker needs a testnet')
+  const swarm = group.testnet.createSwarm()
+  return { networker: new networkerModule.Networker(corestore, { swarm }), swarm }
+}

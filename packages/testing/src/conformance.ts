@@ -1,0 +1,421 @@
+import assert from 'node:assert/strict'
+import { Multifeed } from '@multifeed/core'
+import type { NetworkerInterface, NetworkPeer } from '@multifeed/networker'
+import type Corestore from 'corestore'
+import type Hypercore from 'hypercore'
+import { setLabel } from './labels.js'
+import { untilSynced, waitUntil } from './waiters.js'
+
+/**
+ * How the conformance suite registers its cases with a test runner. vitest's
+ * `{ describe, test }` fits as it is; see the README for node:test and mocha.
+ */
+export interface ConformanceAdapter {
+  /** Groups the cases; without it the cases are registered flat with a name prefix. */
+  describe?: (name: string, fn: () => void) => void
+  /** Registers one case; `fn` rejects on failure. `timeoutMs` bounds the whole case. */
+  test: (name: string, fn: () => Promise<void>, timeoutMs?: number) => void
+}
+
+/** One peer of a conformance setup: a networker and the corestore it was built on. */
+export interface ConformancePeer {
+  readonly networker: NetworkerInterface
+  readonly corestore: Corestore
+}
+
+/** What the factory returns: `count` connected-capable peers and how to tear them all down. */
+export interface ConformanceSetup {
+  readonly networkers: readonly ConformancePeer[]
+  /** Closes every networker (again: close is idempotent), corestore and whatever else the factory made. */
+  teardown(): Promise<void>
+}
+
+/** Builds `count` peers whose networkers can reach each other. */
+export type ConformanceFactory = (count: number) => Promise<ConformanceSetup>
+
+export interface ConformanceOptions {
+  /** Name of the group. Default `NetworkerInterface conformance`. */
+  name?: string
+  /** Bound of each case in milliseconds. Default 60,000. */
+  timeout?: number
+  /** Bound of each wait for sync inside a case. Default 20,000. */
+  syncTimeout?: number
+  /** How long a case watches that something does NOT happen. Default 750. */
+  quietPeriod?: number
+  /** Names (or name prefixes) of cases not to register. */
+  skip?: string[]
+}
+
+/** The names of the cases, as registered (useful for `skip`). */
+export const conformanceCases: readonly string[] = [
+  'swarm: feeds and data propagate (0 writes, 1 reads)',
+  'swarm: feeds and data propagate (1 writes, 0 reads)',
+  'swarm twice is a no-op',
+  'leave stops propagation for that multifeed only (0 leaves)',
+  'leave stops propagation for that multifeed only (1 leaves)',
+  'swarm after leave resumes',
+  'multiple multifeeds share one peer connection',
+  'a late joiner catches up',
+  'a multifeed of another corestore is refused with ERR_FOREIGN_CORESTORE',
+  'a multifeed on a session of the same corestore is accepted',
+  'close is idempotent and swarm after close rejects with ERR_CLOSED',
+  'peers(), peer-add and peer-remove (0 closes)',
+  'peers(), peer-add and peer-remove (1 closes)'
+]
+
+interface Ctx {
+  readonly nets: NetworkerInterface[]
+  readonly stores: Corestore[]
+  /** Opens a multifeed on peer `i`'s corestore (closed at the end of the case). */
+  open(i: number, key?: Buffer, store?: Corestore): Promise<Multifeed>
+  synced(multis: Multifeed[]): Promise<void>
+  until(predicate: () => boolean, message: string | (() => string)): Promise<void>
+  quiet(): Promise<void>
+}
+
+/**
+ * Registers the conformance cases of `NetworkerInterface` through `adapter`.
+ * Each case builds its own setup with `factory`, and tears it down whatever
+ * happens.
+ *
+ * ```ts
+ * import { describe, test } from 'vitest'
+ * runNetworkerConformance({ describe, test }, async (count) => { ... })
+ * ```
+ */
+export function runNetworkerConformance(
+  adapter: ConformanceAdapter,
+  factory: ConformanceFactory,
+  options: ConformanceOptions = {}
+): void {
+  const name = options.name ?? 'NetworkerInterface conformance'
+  const timeout = options.timeout ?? 60_000
+  const syncTimeout = options.syncTimeout ?? 20_000
+  const quietPeriod = options.quietPeriod ?? 750
+  const skip = options.skip ?? []
+
+  const register = (caseName: string, count: number, body: (ctx: Ctx) => Promise<void>): void => {
+    if (skip.some((s) => caseName.startsWith(s))) return
+    const fullName = adapter.describe === undefined ? `${name}: ${caseName}` : caseName
+    adapter.test(fullName, () => runCase(factory, count, body, syncTimeout, quietPeriod), timeout)
+  }
+
+  const cases = (): void => {
+    for (const [w, r] of [
+      [0, 1],
+      [1, 0]
+    ] as const) {
+      register(`swarm: feeds and data propagate (${w} writes, ${r} reads)`, 2, async (ctx) => {
+        const a = await ctx.open(w)
+        const writer = await a.writer('main')
+        await writer.append([Buffer.from('a'), Buffer.from('b'), Buffer.from('c')])
+        const b = await ctx.open(r, a.key)
+        await ctx.nets[w]!.swarm(a)
+        await ctx.nets[r]!.swarm(b)
+        await ctx.synced([a, b])
+        const copy = feedOf(b, writer.key)
+        assert.equal(b.feeds().length, 1, 'the reader holds exactly the one feed')
+        assert.deepEqual(await copy.get(2), Buffer.from('c'))
+        // Live: later appends and a feed created on the other side propagate too.
+        await writer.append(Buffer.from('d'))
+        const back = await b.writer('reply')
+        await back.append(Buffer.from('r'))
+        await ctx.synced([a, b])
+        assert.equal(copy.length, 4)
+        assert.deepEqual(await feedOf(a, back.key).get(0), Buffer.from('r'))
+      })
+    }
+
+    register('swarm twice is a no-op', 2, async (ctx) => {
+      const a = await ctx.open(0)
+      const w = await a.writer()
+      await w.append(Buffer.from('x'))
+      const b = await ctx.open(1, a.key)
+      await Promise.all([ctx.nets[0]!.swarm(a), ctx.nets[0]!.swarm(a)])
+      await ctx.nets[0]!.swarm(a)
+      assert.equal(ctx.nets[0]!.multifeeds().length, 1, 'one multifeed swarmed after three calls')
+      await ctx.nets[1]!.swarm(b)
+      await ctx.nets[1]!.swarm(b)
+      assert.equal(ctx.nets[1]!.multifeeds().length, 1)
+      await ctx.synced([a, b])
+      await ctx.until(
+        () => ctx.nets[0]!.peers().length === 1 && ctx.nets[1]!.peers().length === 1,
+        () => `one peer each, have ${peerCounts(ctx.nets)}`
+      )
+      await w.append(Buffer.from('y'))
+      await ctx.synced([a, b])
+      await ctx.quiet()
+      assert.equal(ctx.nets[0]!.peers().length, 1, 'still one peer')
+    })
+
+    for (const [l, o] of [
+      [0, 1],
+      [1, 0]
+    ] as const) {
+      register(`leave stops propagation for that multifeed only (${l} leaves)`, 2, async (ctx) => {
+        const x0 = await ctx.open(l)
+        const y0 = await ctx.open(l)
+        const x1 = await ctx.open(o, x0.key)
+        const y1 = await ctx.open(o, y0.key)
+        const lx = await x0.writer()
+        const ly = await y0.writer()
+        const ox = await x1.writer()
+        await lx.append(Buffer.from('x0'))
+        await ly.append(Buffer.from('y0'))
+        await ox.append(Buffer.from('o0'))
+        for (const [net, multis] of [
+          [ctx.nets[l]!, [x0, y0]],
+          [ctx.nets[o]!, [x1, y1]]
+        ] as const) {
+          for (const m of multis) await net.swarm(m)
+        }
+        await ctx.synced([x0, x1])
+        await ctx.synced([y0, y1])
+
+        await ctx.nets[l]!.leave(x0)
+        assert.ok(!ctx.nets[l]!.multifeeds().includes(x0), 'left multifeed no longer listed')
+        assert.ok(ctx.nets[l]!.multifeeds().includes(y0), 'other multifeed still listed')
+
+        await lx.append(Buffer.from('x1'))
+        await ox.append(Buffer.from('o1'))
+        const lateX = await x0.writer('late')
+        await lateX.append(Buffer.from('late'))
+        await ly.append(Buffer.from('y1'))
+        await ctx.synced([y0, y1])
+        await ctx.quiet()
+        assert.equal(
+          feedOf(x1, lx.key).length,
+          1,
+          'append after leave did not reach the other peer'
+        )
+        assert.equal(
+          feedOf(x0, ox.key).length,
+          1,
+          "the other peer's append did not reach the leaver"
+        )
+        assert.equal(x1.feed(lateX.key), null, 'a feed created after leave was not offered')
+        assert.equal(feedOf(y1, ly.key).length, 2, 'the other multifeed still propagates')
+      })
+    }
+
+    register('swarm after leave resumes', 2, async (ctx) => {
+      const a = await ctx.open(0)
+      const b = await ctx.open(1, a.key)
+      const w = await a.writer()
+      await w.append(Buffer.from('1'))
+      await ctx.nets[0]!.swarm(a)
+      await ctx.nets[1]!.swarm(b)
+      await ctx.synced([a, b])
+      await ctx.nets[0]!.leave(a)
+      await w.append(Buffer.from('2'))
+      const later = await a.writer('later')
+      await later.append(Buffer.from('3'))
+      await ctx.nets[0]!.swarm(a)
+      await ctx.synced([a, b])
+      assert.equal(b.feeds().length, 2)
+    })
+
+    register('multiple multifeeds share one peer connection', 2, async (ctx) => {
+      const count = 5
+      const pairs: Array<[Multifeed, Multifeed]> = []
+      for (let i = 0; i < count; i++) {
+        const a = await ctx.open(0)
+        const b = await ctx.open(1, a.key)
+        await (await a.writer()).append(Buffer.from(`a${i}`))
+        await (await b.writer()).append(Buffer.from(`b${i}`))
+        pairs.push([a, b])
+      }
+      for (const [a, b] of pairs) {
+        await ctx.nets[0]!.swarm(a)
+        await ctx.nets[1]!.swarm(b)
+      }
+      for (const pair of pairs) await ctx.synced(pair)
+      assert.equal(ctx.nets[0]!.multifeeds().length, count)
+      await ctx.until(
+        () => ctx.nets[0]!.peers().length === 1 && ctx.nets[1]!.peers().length === 1,
+        () => `exactly one peer each, have ${peerCounts(ctx.nets)}`
+      )
+      await ctx.until(
+        () => ctx.nets.every((n) => n.peers()[0]?.multifeeds().length === count),
+        () =>
+          `the peer shares ${count} multifeeds, it shares ${ctx.nets
+            .map((n) => n.peers()[0]?.multifeeds().length ?? 0)
+            .join(' and ')}`
+      )
+      // A multifeed swarmed once the connection exists rides on it.
+      const a = await ctx.open(0)
+      const b = await ctx.open(1, a.key)
+      await (await a.writer()).append(Buffer.from('late'))
+      await ctx.nets[1]!.swarm(b)
+      await ctx.nets[0]!.swarm(a)
+      await ctx.synced([a, b])
+      assert.equal(ctx.nets[0]!.peers().length, 1, 'still one peer after a sixth multifeed')
+      assert.equal(ctx.nets[1]!.peers().length, 1)
+    })
+
+    register('a late joiner catches up', 3, async (ctx) => {
+      const a = await ctx.open(0)
+      const b = await ctx.open(1, a.key)
+      const wa = await a.writer()
+      const wb = await b.writer()
+      for (let i = 0; i < 10; i++) {
+        await wa.append(Buffer.from(`a${i}`))
+        await wb.append(Buffer.from(`b${i}`))
+      }
+      await ctx.nets[0]!.swarm(a)
+      await ctx.nets[1]!.swarm(b)
+      await ctx.synced([a, b])
+      const c = await ctx.open(2, a.key)
+      await ctx.nets[2]!.swarm(c)
+      await ctx.synced([a, b, c])
+      assert.equal(c.feeds().length, 2)
+      assert.deepEqual(await feedOf(c, wb.key).get(9), Buffer.from('b9'))
+      const wc = await c.writer()
+      await wc.append(Buffer.from('c0'))
+      await ctx.synced([a, b, c])
+    })
+
+    register(
+      'a multifeed of another corestore is refused with ERR_FOREIGN_CORESTORE',
+      2,
+      async (ctx) => {
+        const foreign = await ctx.open(1)
+        await assert.rejects(ctx.nets[0]!.swarm(foreign), (err: unknown) => {
+          assert.equal(codeOf(err), 'ERR_FOREIGN_CORESTORE', `got ${String(err)}`)
+          return true
+        })
+        assert.ok(
+          !ctx.nets[0]!.multifeeds().includes(foreign),
+          'the refused multifeed is not listed'
+        )
+      }
+    )
+
+    register('a multifeed on a session of the same corestore is accepted', 2, async (ctx) => {
+      const a = await ctx.open(0, undefined, ctx.stores[0]!.namespace('conformance-session'))
+      const b = await ctx.open(1, a.key)
+      await (await a.writer()).append(Buffer.from('s'))
+      await ctx.nets[0]!.swarm(a)
+      await ctx.nets[1]!.swarm(b)
+      await ctx.synced([a, b])
+    })
+
+    register(
+      'close is idempotent and swarm after close rejects with ERR_CLOSED',
+      2,
+      async (ctx) => {
+        const a = await ctx.open(0)
+        await ctx.nets[0]!.swarm(a)
+        const net = ctx.nets[0]!
+        await Promise.all([net.close(), net.close()])
+        await net.close()
+        assert.equal(net.closed, true)
+        const b = await ctx.open(0)
+        await assert.rejects(net.swarm(b), (err: unknown) => {
+          assert.equal(codeOf(err), 'ERR_CLOSED', `got ${String(err)}`)
+          return true
+        })
+      }
+    )
+
+    for (const [c, o] of [
+      [0, 1],
+      [1, 0]
+    ] as const) {
+      register(`peers(), peer-add and peer-remove (${c} closes)`, 2, async (ctx) => {
+        const observer = ctx.nets[o]!
+        const added: NetworkPeer[] = []
+        const removed: NetworkPeer[] = []
+        const shared: Multifeed[] = []
+        observer.on('peer-add', (peer) => added.push(peer))
+        observer.on('peer-remove', (peer) => removed.push(peer))
+        observer.on('peer-multifeed', (_peer, multi) => shared.push(multi))
+        assert.deepEqual(observer.peers(), [], 'no peer before swarming')
+        const m = await ctx.open(o)
+        const n = await ctx.open(c, m.key)
+        await observer.swarm(m)
+        await ctx.nets[c]!.swarm(n)
+        await ctx.until(
+          () => added.length === 1 && observer.peers().length === 1,
+          () => `one peer-add and one peer, have ${added.length} and ${observer.peers().length}`
+        )
+        const peer = observer.peers()[0]!
+        assert.equal(peer, added[0], 'peers() lists the object peer-add emitted')
+        assert.ok(Buffer.isBuffer(peer.remotePublicKey), 'remotePublicKey is a Buffer')
+        assert.equal(peer.remotePublicKey.byteLength, 32)
+        await ctx.until(
+          () => peer.multifeeds().includes(m) && shared.includes(m),
+          'peer.multifeeds() and peer-multifeed name the shared multifeed'
+        )
+        await ctx.nets[c]!.close()
+        await ctx.until(
+          () => removed.length === 1 && observer.peers().length === 0,
+          () => `one peer-remove and no peer, have ${removed.length} and ${observer.peers().length}`
+        )
+        assert.equal(removed[0], peer, 'peer-remove emits the same object as peer-add')
+      })
+    }
+  }
+
+  if (adapter.describe === undefined) cases()
+  else adapter.describe(name, cases)
+}
+
+async function runCase(
+  factory: ConformanceFactory,
+  count: number,
+  body: (ctx: Ctx) => Promise<void>,
+  syncTimeout: number,
+  quietPeriod: number
+): Promise<void> {
+  const setup = await factory(count)
+  const opened: Multifeed[] = []
+  const nets = setup.networkers.map((p) => p.networker)
+  const stores = setup.networkers.map((p) => p.corestore)
+  assert.equal(nets.length, count, `the factory was asked for ${count} networkers`)
+  for (const [i, net] of nets.entries()) setLabel(net, `networker ${i}`)
+  const ctx: Ctx = {
+    nets,
+    stores,
+    async open(i, key, store) {
+      const multi = await Multifeed.open(store ?? stores[i]!, key)
+      setLabel(multi, `networker ${i}`)
+      opened.push(multi)
+      return multi
+    },
+    synced: (multis) => untilSynced(multis, { timeout: syncTimeout }),
+    until: (predicate, message) => waitUntil(predicate, { timeout: syncTimeout, message }),
+    quiet: () => new Promise((resolve) => setTimeout(resolve, quietPeriod))
+  }
+  let failure: unknown = null
+  try {
+    await body(ctx)
+  } catch (err) {
+    failure = err
+  }
+  const cleanup = async (): Promise<void> => {
+    await Promise.allSettled(nets.map((net) => net.close()))
+    await Promise.allSettled(opened.map((multi) => multi.close()))
+    await setup.teardown()
+  }
+  if (failure !== null) {
+    await cleanup().catch(() => {})
+    throw failure
+  }
+  await cleanup()
+}
+
+function feedOf(multi: Multifeed, key: Buffer | null): Hypercore<unknown> {
+  assert.ok(key !== null, 'the feed has a key')
+  const core = multi.feed(key)
+  assert.ok(core !== null, `the multifeed holds feed ${key.toString('hex').slice(0, 8)}`)
+  return core
+}
+
+function codeOf(err: unknown): unknown {
+  return typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined
+}
+
+function peerCounts(nets: NetworkerInterface[]): string {
+  return nets.map((n) => n.peers().length).join(' and ')
+}

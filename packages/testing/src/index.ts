@@ -1,0 +1,45 @@
+/// <reference types="@multifeed/holepunch-types" preserve="true" />
+
+export {
+  type ConformanceAdapter,
+  type ConformanceFactory,
+  type ConformanceOptions,
+  type ConformancePeer,
+  type ConformanceSetup,
+  conformanceCases,
+  runNetworkerConformance
+} from './conformance.js'
+export { labelOf, setLabel, shortKey } from './labels.js'
+export {
+  type BuiltNetworker,
+  type CreatePeersOptions,
+  createPeers,
+  type JoinOptions,
+  type NetworkerFactory,
+  type NetworkerKind,
+  type PeerContext,
+  PeerGroup,
+  TestPeer
+} from './PeerGroup.js'
+export { type Replication, replicate } from './replicate.js'
+export {
+  createTempCorestore,
+  type TempCorestore,
+  type TempCorestoreOptions,
+  type TempDir,
+  type TmpStorageOptions,
+  tmpRoot,
+  tmpStorage
+} from './storage.js'
+export { Teardown } from './Teardown.js'
+export { createTestnet, TestDHT, type TestnetOptions, type TestSwarmOptions } from './Testnet.js'
+export {
+  DEFAULT_TIMEOUT,
+  type MultifeedHolder,
+  type MultifeedTargets,
+  syncReport,
+  untilFeeds,
+  untilSynced,
+  type WaitOptions,
+  waitUntil
+} from './waiters.js'

@@ -1,0 +1,252 @@
+import { AbortedError, type Multifeed, TimeoutError } from '@multifeed/core'
+import type Hypercore from 'hypercore'
+import { labelOf, shortKey } from './labels.js'
+
+/** Default bound of every waiter, in milliseconds. */
+export const DEFAULT_TIMEOUT = 15_000
+
+export interface WaitOptions {
+  /** Reject with `ERR_TIMEOUT` after this many milliseconds. Default 15,000. */
+  timeout?: number
+  /** Reject with `ERR_ABORTED` when aborted. */
+  signal?: AbortSignal
+  /** How often the condition is checked, in milliseconds. Default 20. */
+  interval?: number
+}
+
+/** Anything that holds multifeeds: a `TestPeer` from `createPeers()`, or your own. */
+export interface MultifeedHolder {
+  readonly name: string
+  multifeeds(): Multifeed[]
+}
+
+/** What the waiters accept: multifeeds, or peers (every multifeed each peer opened). */
+export type MultifeedTargets = Iterable<Multifeed | MultifeedHolder>
+
+/**
+ * Resolves once `predicate` returns true; rejects with `ERR_TIMEOUT` and
+ * `message` (or what `message()` returns at that moment) otherwise.
+ *
+ * ```ts
+ * await waitUntil(() => net.peers().length === 2, { timeout: 5000, message: 'two peers' })
+ * ```
+ */
+export async function waitUntil(
+  predicate: () => boolean | Promise<boolean>,
+  options: WaitOptions & { message?: string | (() => string) } = {}
+): Promise<void> {
+  const describe = (): string =>
+    typeof options.message === 'function' ? options.message() : (options.message ?? 'condition')
+  await poll(async () => ((await predicate()) ? [] : [describe()]), 'waitUntil', options)
+}
+
+/**
+ * Resolves once every multifeed holds at least `n` feeds.
+ *
+ * ```ts
+ * await untilFeeds(peers, 3, { timeout: 10_000 })
+ * ```
+ */
+export async function untilFeeds(
+  targets: MultifeedTargets,
+  n: number,
+  options: WaitOptions = {}
+): Promise<void> {
+  await poll(
+    async () => {
+      const missing: string[] = []
+      for (const { label, multi } of resolveTargets(targets)) {
+        const count = safeFeeds(multi)
+        if (count === null) missing.push(`${label}: multifeed is closed`)
+        else if (count.length < n) missing.push(`${label} has ${count.length}/${n} feeds`)
+      }
+      return missing
+    },
+    `untilFeeds(${n})`,
+    options
+  )
+}
+
+/**
+ * Resolves once the multifeeds agree: for each multifeed key, every copy holds
+ * the same set of feeds, and every feed holds locally all blocks up to the
+ * largest length any copy knows. Copies of different multifeeds (different
+ * keys) are compared separately.
+ *
+ * ```ts
+ * await untilSynced(peers, { timeout: 10_000 })
+ * await untilSynced([a, b])
+ * ```
+ */
+export async function untilSynced(
+  targets: MultifeedTargets,
+  options: WaitOptions = {}
+): Promise<void> {
+  await poll(() => syncReport(targets), 'untilSynced', options)
+}
+
+/**
+ * What stands between the multifeeds and sync, one line per problem; empty
+ * when synced. `untilSynced()` prints this on timeout.
+ */
+export async function syncReport(targets: MultifeedTargets): Promise<string[]> {
+  const groups = new Map<string, Array<{ label: string; multi: Multifeed }>>()
+  for (const entry of resolveTargets(targets)) {
+    const id = entry.multi.key.toString('hex')
+    let group = groups.get(id)
+    if (group === undefined) {
+      group = []
+      groups.set(id, group)
+    }
+    group.push(entry)
+  }
+
+  const missing: string[] = []
+  for (const [id, group] of groups) {
+    const prefix = groups.size > 1 ? `multifeed ${id.slice(0, 8)}: ` : ''
+    // Every feed any copy knows, with the largest length known and who has it.
+    const states = await Promise.all(
+      group.map(async ({ label, multi }) => ({ label, feeds: await feedStates(multi) }))
+    )
+    const known = new Map<string, { length: number; holder: string }>()
+    for (const { label, feeds } of states) {
+      if (feeds === null) {
+        missing.push(`${prefix}${label}: multifeed is closed`)
+        continue
+      }
+      for (const [key, feed] of feeds) {
+        const best = known.get(key)
+        if (best === undefined || feed.length > best.length) {
+          known.set(key, { length: feed.length, holder: label })
+        }
+      }
+    }
+    for (const { label, feeds } of states) {
+      if (feeds === null) continue
+      for (const [key, best] of known) {
+        const feed = feeds.get(key)
+        const name = key.slice(0, 8)
+        if (feed === undefined) {
+          missing.push(
+            `${prefix}${label} is missing feed ${name} (${best.holder} has ${best.length} blocks)`
+          )
+        } else if (feed.length < best.length) {
+          missing.push(
+            `${prefix}${label} knows feed ${name} up to length ${feed.length}, ${best.holder} has ${best.length}`
+          )
+        } else if (!(await hasAll(feed.core, best.length))) {
+          missing.push(
+            `${prefix}${label} holds ${feed.core.contiguousLength}/${best.length} blocks of feed ${name}`
+          )
+        }
+      }
+    }
+  }
+  return missing
+}
+
+interface FeedState {
+  readonly core: Hypercore<unknown>
+  readonly length: number
+}
+
+async function feedStates(multi: Multifeed): Promise<Map<string, FeedState> | null> {
+  const cores = safeFeeds(multi)
+  if (cores === null) return null
+  const states = new Map<string, FeedState>()
+  for (const core of cores) {
+    if (core.key === null) {
+      try {
+        await core.ready()
+      } catch {
+        continue
+      }
+    }
+    if (core.key === null) continue
+    states.set(core.key.toString('hex'), { core, length: core.length })
+  }
+  return states
+}
+
+async function hasAll(core: Hypercore<unknown>, length: number): Promise<boolean> {
+  if (length === 0 || core.contiguousLength >= length) return true
+  if (core.length < length || core.closed) return false
+  try {
+    return await core.has(0, length)
+  } catch {
+    return false
+  }
+}
+
+function safeFeeds(multi: Multifeed): Hypercore<unknown>[] | null {
+  if (multi.closed) return null
+  try {
+    return multi.feeds()
+  } catch {
+    return null
+  }
+}
+
+function isMultifeed(value: Multifeed | MultifeedHolder): value is Multifeed {
+  return typeof (value as Partial<Multifeed>).feeds === 'function'
+}
+
+function resolveTargets(targets: MultifeedTargets): Array<{ label: string; multi: Multifeed }> {
+  const out: Array<{ label: string; multi: Multifeed }> = []
+  let i = 0
+  for (const target of targets) {
+    if (isMultifeed(target)) {
+      out.push({ label: labelOf(target, `multifeeds[${i}]`), multi: target })
+    } else {
+      for (const multi of target.multifeeds()) {
+        out.push({ label: labelOf(multi, `${target.name} (${shortKey(multi.key)})`), multi })
+      }
+    }
+    i++
+  }
+  return out
+}
+
+/**
+ * Calls `check` every `interval` ms until it returns no problem, the timeout
+ * runs out (`ERR_TIMEOUT` listing the problems of the last check) or the
+ * signal aborts (`ERR_ABORTED`). Leaves no timer behind.
+ */
+async function poll(
+  check: () => Promise<string[]>,
+  what: string,
+  options: WaitOptions
+): Promise<void> {
+  const timeout = options.timeout ?? DEFAULT_TIMEOUT
+  const interval = options.interval ?? 20
+  const signal = options.signal
+  const started = Date.now()
+  let last: string[] = []
+  for (;;) {
+    if (signal?.aborted) throw new AbortedError(`${what} was aborted`, { cause: signal.reason })
+    try {
+      last = await check()
+    } catch (err) {
+      last = [`check failed: ${err instanceof Error ? err.message : String(err)}`]
+    }
+    if (last.length === 0) return
+    const left = timeout - (Date.now() - started)
+    if (left <= 0) break
+    await sleep(Math.min(interval, left), signal)
+  }
+  const shown = last.slice(0, 20)
+  const more = last.length > shown.length ? `\n  … and ${last.length - shown.length} more` : ''
+  throw new TimeoutError(`${what} timed out after ${timeout} ms:\n  ${shown.join('\n  ')}${more}`)
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
+}
