@@ -1,0 +1,200 @@
+/// <reference types="@multifeed/holepunch-types" />
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import createTestnet, { type Testnet } from '@hyperswarm/testnet'
+import { Multifeed } from '@multifeed/core'
+import Corestore from 'corestore'
+import type Hypercore from 'hypercore'
+import type { NetworkerInterface } from '../src/index.js'
+import { InProcessHub, InProcessNetworker, Networker } from '../src/index.js'
+
+const TMP_ROOT = existsSync('/dev/shm') ? '/dev/shm' : tmpdir()
+
+/** Runs registered teardown steps in reverse order (later = earlier), then the `last` ones. */
+export class Teardown {
+  readonly #steps: Array<() => unknown> = []
+  readonly #last: Array<() => unknown> = []
+
+  add(step: () => unknown, options: { last?: boolean } = {}): void {
+    if (options.last) this.#last.unshift(step)
+    else this.#steps.push(step)
+  }
+
+  async run(): Promise<void> {
+    const errors: unknown[] = []
+    for (const step of [...this.#steps.reverse(), ...this.#last]) {
+      try {
+        await step()
+      } catch (err) {
+        errors.push(err)
+      }
+    }
+    this.#steps.length = 0
+    this.#last.length = 0
+    if (errors.length > 0) throw errors[0]
+  }
+}
+
+export async function tmpDir(t: Teardown): Promise<string> {
+  const dir = await mkdtemp(join(TMP_ROOT, 'multifeed-networker-'))
+  t.add(() => rm(dir, { recursive: true, force: true }), { last: true })
+  return dir
+}
+
+/** Polls `condition` every 20 ms; rejects with `message()` once `timeout` ms passed. */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  message: () => string,
+  timeout = 20_000
+): Promise<void> {
+  const start = Date.now()
+  while (!(await condition())) {
+    if (Date.now() - start > timeout) throw new Error(`Timed out after ${timeout} ms: ${message()}`)
+    await sleep(20)
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** Every feed of `multi`, with its length and what we hold of it. */
+export function describeFeeds(multi: Multifeed): string {
+  return multi
+    .feeds()
+    .map(
+      (core) => `${core.key?.toString('hex').slice(0, 8)}:${core.contiguousLength}/${core.length}`
+    )
+    .join(' ')
+}
+
+/** True when `multi` holds `feeds` feeds, each with `length` blocks downloaded. */
+export function holds(multi: Multifeed, feeds: number, length: number): boolean {
+  const all = multi.feeds()
+  if (all.length !== feeds) return false
+  return all.every((core) => core.contiguousLength === length)
+}
+
+export async function waitHolds(
+  multis: Multifeed[],
+  feeds: number,
+  length: number,
+  timeout = 20_000
+): Promise<void> {
+  await waitFor(
+    () => multis.every((multi) => holds(multi, feeds, length)),
+    () =>
+      `expected ${feeds} feeds × ${length} blocks on every multifeed; have ${multis
+        .filter((multi) => !holds(multi, feeds, length))
+        .slice(0, 3)
+        .map((multi) => `[${describeFeeds(multi)}]`)
+        .join(' ')}`,
+    timeout
+  )
+}
+
+/** Appends `count` blocks to the writer `name` of `multi`. */
+export async function write(multi: Multifeed, count: number, name = 'main'): Promise<Hypercore> {
+  const writer = (await multi.writer(name)) as Hypercore<unknown> as Hypercore
+  const blocks: Buffer[] = []
+  for (let i = 0; i < count; i++) blocks.push(Buffer.from(`${name} ${writer.length + i}`))
+  if (blocks.length > 0) await writer.append(blocks)
+  return writer
+}
+
+export type Kind = 'hyperswarm' | 'in-process'
+
+export interface Peer {
+  readonly dir: string
+  readonly store: Corestore
+  readonly net: NetworkerInterface
+  /** The swarm of a Hyperswarm networker, null in process. */
+  readonly networker: Networker | InProcessNetworker
+  readonly multis: Multifeed[]
+  open(key?: Buffer): Promise<Multifeed>
+  /** Closes networker, multifeeds and store (the directory stays). */
+  close(): Promise<void>
+}
+
+/** Creates peers of one kind (on a loopback testnet, or on one in-process hub). */
+export class Env {
+  readonly kind: Kind
+  readonly t: Teardown
+  testnet: Testnet | null = null
+  readonly hub = new InProcessHub()
+
+  constructor(kind: Kind, t: Teardown) {
+    this.kind = kind
+    this.t = t
+  }
+
+  static async create(kind: Kind, t: Teardown): Promise<Env> {
+    const env = new Env(kind, t)
+    if (kind === 'hyperswarm') {
+      const testnet = await createTestnet(3)
+      env.testnet = testnet
+      // Swarms close before the testnet: registered "last", after every peer.
+      t.add(() => testnet.destroy(), { last: true })
+    }
+    return env
+  }
+
+  networker(store: Corestore): Networker | InProcessNetworker {
+    if (this.kind === 'in-process') return new InProcessNetworker(store, { hub: this.hub })
+    if (this.testnet === null) throw new Error('no testnet')
+    return new Networker(store, { dht: this.testnet.createNode() })
+  }
+
+  async peer(dir?: string): Promise<Peer> {
+    const directory = dir ?? (await tmpDir(this.t))
+    const store = new Corestore(directory)
+    await store.ready()
+    const networker = this.networker(store)
+    const multis: Multifeed[] = []
+    let closed = false
+    const peer: Peer = {
+      dir: directory,
+      store,
+      net: networker,
+      networker,
+      multis,
+      open: async (key) => {
+        const multi = await Multifeed.open(store, key ?? null)
+        multis.push(multi)
+        return multi
+      },
+      close: async () => {
+        if (closed) return
+        closed = true
+        await networker.close()
+        await Promise.all(multis.map((multi) => multi.close()))
+        await store.close()
+      }
+    }
+    this.t.add(() => peer.close())
+    return peer
+  }
+}
+
+/** Connections of a peer as the transport sees them. */
+export function connectionCount(peer: Peer): number {
+  const networker = peer.networker
+  return networker instanceof Networker
+    ? networker.hyperswarm.connections.size
+    : networker.peers().length
+}
+
+/** Counts `download` events on every core of `multi`, current and future. */
+export function countDownloads(multi: Multifeed): { blocks: number } {
+  const counter = { blocks: 0 }
+  const watch = (core: Hypercore<unknown>): void => {
+    core.on('download', () => {
+      counter.blocks++
+    })
+  }
+  for (const core of multi.feeds()) watch(core)
+  multi.on('feed', (core) => watch(core))
+  return counter
+}

@@ -1,0 +1,188 @@
+import type { Multifeed } from '@multifeed/core'
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import {
+  connectionCount,
+  countDownloads,
+  Env,
+  type Kind,
+  Teardown,
+  waitFor,
+  waitHolds,
+  write
+} from './helpers.js'
+
+const kinds: Kind[] = ['hyperswarm', 'in-process']
+
+describe.each(kinds)('%s networker: sync', (kind) => {
+  let t: Teardown
+  let env: Env
+
+  beforeEach(async () => {
+    t = new Teardown()
+    env = await Env.create(kind, t)
+  })
+
+  afterEach(async () => {
+    await t.run()
+  })
+
+  test('2 peers × 20 multifeeds sync over exactly one connection', {
+    timeout: 45_000
+  }, async () => {
+    const a = await env.peer()
+    const b = await env.peer()
+    const multisA: Multifeed[] = []
+    const multisB: Multifeed[] = []
+    for (let i = 0; i < 20; i++) {
+      const ma = await a.open()
+      const mb = await b.open(ma.key)
+      await write(ma, 3)
+      await write(mb, 2)
+      multisA.push(ma)
+      multisB.push(mb)
+    }
+    await Promise.all([
+      ...multisA.map((multi) => a.net.swarm(multi)),
+      ...multisB.map((multi) => b.net.swarm(multi))
+    ])
+    for (const [multis, name] of [
+      [multisA, 'A'],
+      [multisB, 'B']
+    ] as const) {
+      await waitFor(
+        () => multis.every((multi) => settled(multi, [3, 2])),
+        () => `every multifeed of ${name} holds both feeds in full`
+      )
+    }
+    expect(connectionCount(a)).toBe(1)
+    expect(connectionCount(b)).toBe(1)
+    expect(a.net.peers()).toHaveLength(1)
+    expect(b.net.peers()).toHaveLength(1)
+    await waitFor(
+      () => a.net.peers()[0]!.multifeeds().length === 20,
+      () => `A's peer shares ${a.net.peers()[0]?.multifeeds().length} multifeeds, not 20`
+    )
+    expect(new Set(a.net.peers()[0]!.multifeeds())).toEqual(new Set(multisA))
+    expect(a.net.multifeeds()).toHaveLength(20)
+  })
+
+  test('leave stops propagation for that multifeed only', { timeout: 30_000 }, async () => {
+    const a = await env.peer()
+    const b = await env.peer()
+    const x = await a.open()
+    const y = await a.open()
+    const xb = await b.open(x.key)
+    const yb = await b.open(y.key)
+    await write(x, 1)
+    await write(y, 1)
+    await Promise.all([a.net.swarm(x), a.net.swarm(y), b.net.swarm(xb), b.net.swarm(yb)])
+    await waitHolds([xb, yb], 1, 1)
+
+    await b.net.leave(xb)
+    expect(b.net.multifeeds()).toEqual([yb])
+    await waitFor(
+      () => a.net.peers().every((peer) => !peer.multifeeds().includes(x)),
+      () => 'A still counts x as shared with B'
+    )
+    await write(x, 5)
+    await write(y, 5)
+    await waitHolds([yb], 1, 6)
+    // y went through: had x still propagated, it would have by now.
+    await sleep(300)
+    expect(xb.feeds()[0]!.contiguousLength).toBe(1)
+    // The connection stays for y.
+    expect(connectionCount(b)).toBe(1)
+    expect(b.net.peers()[0]!.multifeeds()).toEqual([yb])
+  })
+
+  test('a peer that joins late catches up', { timeout: 30_000 }, async () => {
+    const a = await env.peer()
+    const b = await env.peer()
+    const multiA = await a.open()
+    const multiB = await b.open(multiA.key)
+    await write(multiA, 20)
+    await write(multiB, 20)
+    await a.net.swarm(multiA)
+    await b.net.swarm(multiB)
+    await waitHolds([multiA, multiB], 2, 20)
+
+    const c = await env.peer()
+    const multiC = await c.open(multiA.key)
+    await write(multiC, 5)
+    await c.net.swarm(multiC)
+    await waitFor(
+      () => [multiA, multiB, multiC].every((multi) => settled(multi, [20, 20, 5])),
+      () => 'every peer holds 3 feeds (20, 20, 5 blocks)'
+    )
+  })
+
+  test('5 peers in a mesh converge', { timeout: 45_000 }, async () => {
+    const peers = await Promise.all([0, 1, 2, 3, 4].map(() => env.peer()))
+    const first = await peers[0]!.open()
+    const multis = [first]
+    for (const peer of peers.slice(1)) multis.push(await peer.open(first.key))
+    await Promise.all(multis.map((multi, i) => write(multi, i + 1)))
+    await Promise.all(multis.map((multi, i) => peers[i]!.net.swarm(multi)))
+    await waitFor(
+      () => multis.every((multi) => settled(multi, [1, 2, 3, 4, 5])),
+      () => `not converged: ${multis.map((multi) => multi.feeds().length).join(',')} feeds`,
+      30_000
+    )
+  })
+
+  test('two peers started at the same instant connect and sync', { timeout: 30_000 }, async () => {
+    const [a, b] = await Promise.all([env.peer(), env.peer()])
+    const multiA = await a.open()
+    const multiB = await b.open(multiA.key)
+    await Promise.all([write(multiA, 4), write(multiB, 4)])
+    const start = Date.now()
+    await Promise.all([a.net.swarm(multiA), b.net.swarm(multiB)])
+    await waitHolds([multiA, multiB], 2, 4, 15_000)
+    // Well under Hyperswarm's 10-minute automatic refresh.
+    expect(Date.now() - start).toBeLessThan(15_000)
+  })
+
+  test('a peer that restarts from its storage reconnects and resumes without re-downloading', {
+    timeout: 45_000
+  }, async () => {
+    const a = await env.peer()
+    let b = await env.peer()
+    const multiA = await a.open()
+    await write(multiA, 50)
+    let multiB = await b.open(multiA.key)
+    await a.net.swarm(multiA)
+    await b.net.swarm(multiB)
+    await waitHolds([multiB], 1, 50)
+
+    const dir = b.dir
+    await b.close()
+    await write(multiA, 10)
+
+    b = await env.peer(dir)
+    multiB = await b.open(multiA.key)
+    // Re-opened from storage: the remote feed and its 50 blocks are there before any peer.
+    expect(multiB.feeds()).toHaveLength(1)
+    await multiB.feeds()[0]!.ready()
+    expect(multiB.feeds()[0]!.contiguousLength).toBe(50)
+    const downloads = countDownloads(multiB)
+    await b.net.swarm(multiB)
+    await waitHolds([multiB], 1, 60)
+    expect(downloads.blocks).toBe(10)
+    await waitFor(
+      () => a.net.peers().some((peer) => peer.multifeeds().includes(multiA)),
+      () => 'A does not see the restarted B'
+    )
+  })
+})
+
+/** `multi` holds one feed per entry of `lengths`, each downloaded in full (order-free). */
+function settled(multi: Multifeed, lengths: number[]): boolean {
+  const feeds = multi.feeds()
+  if (feeds.length !== lengths.length) return false
+  const have = feeds.map((core) => (core.contiguousLength === core.length ? core.length : -1))
+  return [...have].sort((x, y) => x - y).join() === [...lengths].sort((x, y) => x - y).join()
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
