@@ -153,9 +153,14 @@ export class Multifeed extends Resource<MultifeedEvents> {
       this.#writers.set(name, pending)
       pending.catch(() => this.#writers.delete(name))
     }
-    const encoding = options.valueEncoding
-    if (encoding === undefined || encoding === this.#options.valueEncoding) return pending
-    return pending.then((core) => this.#session(core, encoding))
+    const { keyPair, valueEncoding } = options
+    return pending.then((core) => {
+      if (keyPair && !keyPair.publicKey.equals(core.keyPair!.publicKey)) {
+        throw new InvalidArgumentError(`Writer "${name}" already exists with another key pair`)
+      }
+      if (valueEncoding === undefined || valueEncoding === this.#options.valueEncoding) return core
+      return this.#session(core, valueEncoding)
+    })
   }
 
   /**
@@ -260,9 +265,6 @@ export class Multifeed extends Resource<MultifeedEvents> {
           `Writer "${name}" exists but this store does not hold its secret key` +
             (options.keyPair ? '' : ': pass its keyPair')
         )
-      }
-      if (options.keyPair && !options.keyPair.publicKey.equals(entry.core.keyPair!.publicKey)) {
-        throw new InvalidArgumentError(`Writer "${name}" already exists with another key pair`)
       }
       return entry.core
     }
