@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -90,15 +91,15 @@ export async function until(
 
 /** Resolves with the arguments of the next `event`, or fails after `timeout` ms. */
 export function next<T extends unknown[]>(
-  emitter: { once(event: string, fn: (...args: T) => void): unknown },
+  emitter: EventEmitter,
   event: string,
   timeout = 10_000
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`No '${event}' within ${timeout} ms`)), timeout)
-    emitter.once(event, (...args: T) => {
+    emitter.once(event, (...args: unknown[]) => {
       clearTimeout(timer)
-      resolve(args)
+      resolve(args as T)
     })
   })
 }
