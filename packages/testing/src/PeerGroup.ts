@@ -356,7 +356,18 @@ async function buildNetworker(
   }
   const networkerModule = await import('@multifeed/networker')
   if (kind === 'in-process') {
-    return { networker: new networkerModule.InProcessNetworker(corestore), swarm: null }
+    // One hub per group: the group's peers meet each other and nobody else.
+    let hub = group.shared.get('in-process-hub')
+    if (!(hub instanceof networkerModule.InProcessHub)) {
+      hub = new networkerModule.InProcessHub()
+      group.shared.set('in-process-hub', hub)
+    }
+    return {
+      networker: new networkerModule.InProcessNetworker(corestore, {
+        hub: hub as InstanceType<typeof networkerModule.InProcessHub>
+      }),
+      swarm: null
+    }
   }
   if (group.testnet === null) throw new Error('A Hyperswarm networker needs a testnet')
   const swarm = group.testnet.createSwarm()

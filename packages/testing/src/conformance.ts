@@ -21,6 +21,13 @@ export interface ConformanceAdapter {
 export interface ConformancePeer {
   readonly networker: NetworkerInterface
   readonly corestore: Corestore
+  /**
+   * Takes this peer off the network for good, so that the others see its
+   * connections close. Default `networker.close()`; a factory whose networker
+   * runs on a transport it does not own (e.g. a Hyperswarm given to the
+   * networker, which the networker leaves alive at close) destroys it here.
+   */
+  disconnect?(): Promise<void>
 }
 
 /** What the factory returns: `count` connected-capable peers and how to tear them all down. */
@@ -53,6 +60,8 @@ export const conformanceCases: readonly string[] = [
   'swarm twice is a no-op',
   'leave stops propagation for that multifeed only (0 leaves)',
   'leave stops propagation for that multifeed only (1 leaves)',
+  'two peers swarming at the same instant connect',
+  'a lookup-only peer finds an announce-only peer',
   'swarm after leave resumes',
   'multiple multifeeds share one peer connection',
   'a late joiner catches up',
@@ -65,6 +74,8 @@ export const conformanceCases: readonly string[] = [
 
 interface Ctx {
   readonly nets: NetworkerInterface[]
+  /** Takes peer `i` off the network (`disconnect()` of the factory, else `networker.close()`). */
+  disconnect(i: number): Promise<void>
   readonly stores: Corestore[]
   /** Opens a multifeed on peer `i`'s corestore (closed at the end of the case). */
   open(i: number, key?: Buffer, store?: Corestore): Promise<Multifeed>
@@ -175,6 +186,12 @@ export function runNetworkerConformance(
         await ctx.nets[l]!.leave(x0)
         assert.ok(!ctx.nets[l]!.multifeeds().includes(x0), 'left multifeed no longer listed')
         assert.ok(ctx.nets[l]!.multifeeds().includes(y0), 'other multifeed still listed')
+        await ctx.until(() => {
+          const peer = ctx.nets[o]!.peers()[0]
+          return (
+            peer !== undefined && !peer.multifeeds().includes(x1) && peer.multifeeds().includes(y1)
+          )
+        }, 'the other side sees the peer share only the multifeed that was not left')
 
         await lx.append(Buffer.from('x1'))
         await ox.append(Buffer.from('o1'))
@@ -193,10 +210,28 @@ export function runNetworkerConformance(
           1,
           "the other peer's append did not reach the leaver"
         )
-        assert.equal(x1.feed(lateX.key), null, 'a feed created after leave was not offered')
+        assert.equal(x1.feed(lateX.key!), null, 'a feed created after leave was not offered')
         assert.equal(feedOf(y1, ly.key).length, 2, 'the other multifeed still propagates')
       })
     }
+
+    register('two peers swarming at the same instant connect', 2, async (ctx) => {
+      const a = await ctx.open(0)
+      const b = await ctx.open(1, a.key)
+      await (await a.writer()).append(Buffer.from('a'))
+      await (await b.writer()).append(Buffer.from('b'))
+      await Promise.all([ctx.nets[0]!.swarm(a), ctx.nets[1]!.swarm(b)])
+      await ctx.synced([a, b])
+    })
+
+    register('a lookup-only peer finds an announce-only peer', 2, async (ctx) => {
+      const a = await ctx.open(0)
+      const b = await ctx.open(1, a.key)
+      await (await a.writer()).append(Buffer.from('a'))
+      await ctx.nets[0]!.swarm(a, { announce: true, lookup: false })
+      await ctx.nets[1]!.swarm(b, { announce: false, lookup: true })
+      await ctx.synced([a, b])
+    })
 
     register('swarm after leave resumes', 2, async (ctx) => {
       const a = await ctx.open(0)
@@ -347,7 +382,7 @@ export function runNetworkerConformance(
           () => peer.multifeeds().includes(m) && shared.includes(m),
           'peer.multifeeds() and peer-multifeed name the shared multifeed'
         )
-        await ctx.nets[c]!.close()
+        await ctx.disconnect(c)
         await ctx.until(
           () => removed.length === 1 && observer.peers().length === 0,
           () => `one peer-remove and no peer, have ${removed.length} and ${observer.peers().length}`
@@ -377,6 +412,11 @@ async function runCase(
   const ctx: Ctx = {
     nets,
     stores,
+    async disconnect(i) {
+      const peer = setup.networkers[i]!
+      if (peer.disconnect !== undefined) await peer.disconnect()
+      else await peer.networker.close()
+    },
     async open(i, key, store) {
       const multi = await Multifeed.open(store ?? stores[i]!, key)
       setLabel(multi, `networker ${i}`)
