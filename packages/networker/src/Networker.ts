@@ -142,14 +142,38 @@ export class Networker extends NetworkerBase {
       return
     }
     this.#discoveries.clear()
-    if (this.#ownsDht) {
-      for (const conn of this.hyperswarm.connections) conn.destroy()
-      await this.hyperswarm.destroy()
-    } else {
-      await destroyKeepingDht(this.hyperswarm)
-    }
+    // Ended rather than destroyed: the remote sees a clean close, not ECONNRESET.
+    await endConnections([...this.hyperswarm.connections], CLOSE_GRACE_MS)
+    if (this.#ownsDht) await this.hyperswarm.destroy()
+    else await destroyKeepingDht(this.hyperswarm)
     await Promise.all(this.#refreshes)
   }
+}
+
+/** How long close() waits for connections to end cleanly before destroying them. */
+const CLOSE_GRACE_MS = 2000
+
+/** Ends every connection; destroys those still open after `grace` ms. */
+async function endConnections(conns: NoiseSecretStream[], grace: number): Promise<void> {
+  const closing = conns
+    .filter((conn) => !conn.destroyed)
+    .map(
+      (conn) =>
+        new Promise<void>((resolve) => {
+          conn.once('close', () => resolve())
+          conn.end()
+        })
+    )
+  if (closing.length === 0) return
+  let timer: NodeJS.Timeout | null = null
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      for (const conn of conns) conn.destroy()
+      resolve()
+    }, grace)
+  })
+  await Promise.race([Promise.all(closing), late])
+  if (timer !== null) clearTimeout(timer)
 }
 
 /**

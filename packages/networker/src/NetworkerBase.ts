@@ -37,11 +37,25 @@ interface SwarmedEntry extends SwarmedMultifeed {
   onClose: () => void
 }
 
-/** The errors a connection reports that are part of normal life, not failures for the user. */
-export function isBenignConnectionError(err: unknown): boolean {
+/**
+ * The errors a connection reports that are part of normal life, not failures
+ * for the user. When both sides dial at once, Hyperswarm keeps one connection
+ * and destroys the other with "Duplicate connection"; the side that did not
+ * choose sees the dropped one reset before it received a byte, often while
+ * the kept one to the same peer is already up.
+ */
+export function isBenignConnectionError(
+  err: unknown,
+  stream?: NoiseSecretStream,
+  hasTwin = false
+): boolean {
   if (!(err instanceof Error)) return false
-  // Hyperswarm keeps one of two simultaneous dials and destroys the other with this message.
-  return err.message === 'Duplicate connection'
+  if (err.message === 'Duplicate connection') return true
+  const code = (err as { code?: unknown }).code
+  if (code === 'ECONNRESET' && stream !== undefined) {
+    return hasTwin || stream.rawBytesRead === 0
+  }
+  return false
 }
 
 /**
@@ -230,6 +244,8 @@ export abstract class NetworkerBase
       stream.destroy()
       return
     }
+    // One connection carries every multifeed, each listening for its close.
+    stream.setMaxListeners(0)
     const peer = new ConnectedPeer(stream, remotePublicKey)
     this.#peers.set(stream, peer)
     stream.once('close', () => this.#onConnectionClose(peer))
@@ -285,8 +301,20 @@ export abstract class NetworkerBase
   }
 
   #onConnectionError(stream: NoiseSecretStream, err: Error): void {
-    if (this.closing || isBenignConnectionError(err)) return
-    this.emit('connection-error', err, this.#peers.get(stream) ?? null)
+    if (this.closing) return
+    const peer = this.#peers.get(stream) ?? null
+    if (isBenignConnectionError(err, stream, peer !== null && this.#hasTwin(peer))) return
+    this.emit('connection-error', err, peer)
+  }
+
+  /** True when another live connection goes to the same remote. */
+  #hasTwin(peer: ConnectedPeer): boolean {
+    for (const other of this.#peers.values()) {
+      if (other !== peer && !other.closed && other.remotePublicKey.equals(peer.remotePublicKey)) {
+        return true
+      }
+    }
+    return false
   }
 
   #onConnectionClose(peer: ConnectedPeer): void {

@@ -124,6 +124,10 @@ export class Env {
   readonly t: Teardown
   testnet: Testnet | null = null
   readonly hub = new InProcessHub()
+  /** Every `connection-error` any networker of this env emitted. */
+  readonly connectionErrors: Error[] = []
+  /** Set by the test's teardown (debug output only). */
+  tearingDown = false
 
   constructor(kind: Kind, t: Teardown) {
     this.kind = kind
@@ -142,9 +146,20 @@ export class Env {
   }
 
   networker(store: Corestore): Networker | InProcessNetworker {
-    if (this.kind === 'in-process') return new InProcessNetworker(store, { hub: this.hub })
-    if (this.testnet === null) throw new Error('no testnet')
-    return new Networker(store, { dht: this.testnet.createNode() })
+    let networker: Networker | InProcessNetworker
+    if (this.kind === 'in-process') {
+      networker = new InProcessNetworker(store, { hub: this.hub })
+    } else {
+      if (this.testnet === null) throw new Error('no testnet')
+      networker = new Networker(store, { dht: this.testnet.createNode() })
+    }
+    networker.on('connection-error', (err, peer) => {
+      if (process.env.DEBUG_NET) {
+        console.log('connection-error', err, peer?.stream.rawBytesRead, this.tearingDown)
+      }
+      this.connectionErrors.push(err)
+    })
+    return networker
   }
 
   async peer(dir?: string): Promise<Peer> {

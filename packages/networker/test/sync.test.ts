@@ -23,7 +23,10 @@ describe.each(kinds)('%s networker: sync', (kind) => {
   })
 
   afterEach(async () => {
+    env.tearingDown = true
     await t.run()
+    // Simultaneous dials and peers leaving are normal life, never a connection-error.
+    expect(env.connectionErrors).toEqual([])
   })
 
   test('2 peers × 20 multifeeds sync over exactly one connection', {

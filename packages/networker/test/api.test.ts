@@ -1,0 +1,323 @@
+import { type Multifeed, MultifeedError } from '@multifeed/core'
+import Corestore from 'corestore'
+import Hyperswarm from 'hyperswarm'
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { InProcessHub, InProcessNetworker, Networker, type NetworkPeer } from '../src/index.js'
+import {
+  connectionCount,
+  Env,
+  holds,
+  type Kind,
+  sleep,
+  Teardown,
+  tmpDir,
+  waitFor,
+  waitHolds,
+  write
+} from './helpers.js'
+
+const kinds: Kind[] = ['hyperswarm', 'in-process']
+
+describe.each(kinds)('%s networker: semantics', (kind) => {
+  let t: Teardown
+  let env: Env
+
+  beforeEach(async () => {
+    t = new Teardown()
+    env = await Env.create(kind, t)
+  })
+
+  afterEach(async () => {
+    await t.run()
+  })
+
+  test('swarming a multifeed of another corestore is refused with ERR_FOREIGN_CORESTORE', {
+    timeout: 15_000
+  }, async () => {
+    const a = await env.peer()
+    const b = await env.peer()
+    const foreign = await b.open()
+    const err = await a.net.swarm(foreign).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(MultifeedError)
+    expect((err as MultifeedError).code).toBe('ERR_FOREIGN_CORESTORE')
+    expect(a.net.multifeeds()).toEqual([])
+    // A multifeed opened through a session or namespace of the networker's store is fine.
+    const { Multifeed } = await import('@multifeed/core')
+    const namespaced = await Multifeed.open(a.store.namespace('app'))
+    t.add(() => namespaced.close())
+    await a.net.swarm(namespaced)
+    expect(a.net.multifeeds()).toEqual([namespaced])
+  })
+
+  test('swarm() twice is a no-op; close() is idempotent; swarm() after close rejects ERR_CLOSED', {
+    timeout: 15_000
+  }, async () => {
+    const a = await env.peer()
+    const multi = await a.open()
+    const first = a.net.swarm(multi)
+    const second = a.net.swarm(multi, { announce: false })
+    expect(second).toBe(first)
+    await first
+    expect(a.net.multifeeds()).toEqual([multi])
+    // Leaving a multifeed that is not swarmed is a no-op.
+    const other = await a.open()
+    await a.net.leave(other)
+
+    const closing = a.net.close()
+    expect(a.net.close()).toBe(closing)
+    await closing
+    expect(a.net.closed).toBe(true)
+    expect(a.net.multifeeds()).toEqual([])
+    const err = await a.net.swarm(other).catch((e: unknown) => e)
+    expect((err as MultifeedError).code).toBe('ERR_CLOSED')
+  })
+
+  test('a multifeed swarmed once the connection exists uses it: no new connection', {
+    timeout: 20_000
+  }, async () => {
+    const a = await env.peer()
+    const b = await env.peer()
+    const x = await a.open()
+    const xb = await b.open(x.key)
+    await write(x, 2)
+    await Promise.all([a.net.swarm(x), b.net.swarm(xb)])
+    await waitHolds([xb], 1, 2)
+    const added: NetworkPeer[] = []
+    a.net.on('peer-add', (peer) => added.push(peer))
+    b.net.on('peer-add', (peer) => added.push(peer))
+
+    const y = await a.open()
+    const yb = await b.open(y.key)
+    await write(y, 3)
+    // Neither announced nor looked up: only the live connection can carry it.
+    await a.net.swarm(y, { announce: false, lookup: false })
+    await b.net.swarm(yb, { announce: false, lookup: false })
+    await waitHolds([yb], 1, 3)
+    expect(added).toEqual([])
+    expect(connectionCount(a)).toBe(1)
+    await waitFor(
+      () => b.net.peers()[0]?.multifeeds().length === 2,
+      () => 'B does not see both multifeeds on its one peer'
+    )
+  })
+
+  test('events and status: peer-add, peer-multifeed, peers(), peer-remove', {
+    timeout: 20_000
+  }, async () => {
+    const a = await env.peer()
+    const b = await env.peer()
+    const events: string[] = []
+    a.net.on('peer-add', () => events.push('peer-add'))
+    a.net.on('peer-multifeed', (peer, multi, session) => {
+      expect(peer.multifeeds()).toContain(multi)
+      expect(session.multifeed).toBe(multi)
+      events.push('peer-multifeed')
+    })
+    a.net.on('peer-remove', (peer) => {
+      expect(peer.multifeeds()).toEqual([])
+      events.push('peer-remove')
+    })
+    const multi = await a.open()
+    const multiB = await b.open(multi.key)
+    await Promise.all([a.net.swarm(multi), b.net.swarm(multiB)])
+    await waitFor(
+      () => events.includes('peer-multifeed'),
+      () => `events so far: ${events}`
+    )
+    const [peer] = a.net.peers()
+    const bKey = (b.networker as Networker | InProcessNetworker).publicKey
+    expect(peer!.remotePublicKey.equals(bKey)).toBe(true)
+    expect(peer!.multifeeds()).toEqual([multi])
+    await b.close()
+    await waitFor(
+      () => events.includes('peer-remove'),
+      () => `events so far: ${events}`
+    )
+    // A simultaneous dial may add (and drop) a second connection first: per
+    // connection, every peer-add has its peer-remove.
+    expect(events[0]).toBe('peer-add')
+    expect(events.at(-1)).toBe('peer-remove')
+    expect(events.filter((e) => e === 'peer-multifeed').length).toBeGreaterThanOrEqual(1)
+    expect(events.filter((e) => e === 'peer-add').length).toBe(
+      events.filter((e) => e === 'peer-remove').length
+    )
+    expect(a.net.peers()).toEqual([])
+  })
+
+  test('a multifeed that closes is left automatically', { timeout: 15_000 }, async () => {
+    const a = await env.peer()
+    const b = await env.peer()
+    const x = await a.open()
+    const y = await a.open()
+    const yb = await b.open(y.key)
+    await write(y, 1)
+    await Promise.all([a.net.swarm(x), a.net.swarm(y), b.net.swarm(yb)])
+    await x.close()
+    await waitFor(
+      () => !a.net.multifeeds().includes(x),
+      () => 'x is still swarmed'
+    )
+    expect(a.net.multifeeds()).toEqual([y])
+    await write(y, 1)
+    await waitHolds([yb], 1, 2)
+  })
+
+  test('lookup-only meets announce-only; two lookup-only peers never connect', {
+    timeout: 20_000
+  }, async () => {
+    const a = await env.peer()
+    const b = await env.peer()
+    const c = await env.peer()
+    const multi = await a.open()
+    const multiB = await b.open(multi.key)
+    const multiC = await c.open(multi.key)
+    await write(multi, 2)
+    await b.net.swarm(multiB, { announce: false })
+    await c.net.swarm(multiC, { announce: false })
+    await sleep(500)
+    expect(b.net.peers()).toEqual([])
+    expect(c.net.peers()).toEqual([])
+    await a.net.swarm(multi, { lookup: false })
+    // A only announces: B and C find it, and stay unknown to each other.
+    await Promise.all([b.net.swarm(multiB), c.net.swarm(multiC)]) // no-op, same promise
+    await refreshLookups([b, c])
+    await waitHolds([multiB, multiC], 1, 2)
+    expect(b.net.peers()).toHaveLength(1)
+    expect(c.net.peers()).toHaveLength(1)
+    expect(a.net.peers()).toHaveLength(2)
+    expect(holds(multiB, 1, 2)).toBe(true)
+  })
+})
+
+/**
+ * A lookup-only peer that swarmed before anyone announced finds the announcer
+ * at its next lookup; Hyperswarm's own is minutes away, so the test asks for
+ * one (the in-process hub links at once and needs nothing).
+ */
+async function refreshLookups(peers: Array<{ networker: Networker | InProcessNetworker }>) {
+  for (const { networker } of peers) {
+    if (!(networker instanceof Networker)) continue
+    for (const multi of networker.multifeeds()) {
+      await networker.hyperswarm.status(multi.discoveryKey)?.refresh()
+    }
+  }
+}
+
+describe('Networker (Hyperswarm) specifics', () => {
+  let t: Teardown
+  let env: Env
+
+  beforeEach(async () => {
+    t = new Teardown()
+    env = await Env.create('hyperswarm', t)
+  })
+
+  afterEach(async () => {
+    await t.run()
+  })
+
+  test('a given swarm is neither destroyed nor disconnected at close', {
+    timeout: 20_000
+  }, async () => {
+    const testnet = env.testnet!
+    const dir = await tmpDir(t)
+    const store = new Corestore(dir)
+    t.add(() => store.close())
+    const swarm = new Hyperswarm({ dht: testnet.createNode() })
+    t.add(() => swarm.destroy())
+    const net = new Networker(store, { swarm })
+    expect(net.ownsSwarm).toBe(false)
+    expect(net.hyperswarm).toBe(swarm)
+    const { Multifeed } = await import('@multifeed/core')
+    const multi = await Multifeed.open(store)
+    t.add(() => multi.close())
+    const b = await env.peer()
+    const multiB = await b.open(multi.key)
+    await write(multi, 3)
+    await Promise.all([net.swarm(multi), b.net.swarm(multiB)])
+    await waitHolds([multiB], 1, 3)
+    await net.close()
+    expect(swarm.destroyed).toBe(false)
+    expect(swarm.connections.size).toBe(1)
+    // Our topic was left, our multifeed detached: new blocks no longer flow.
+    expect(swarm.status(multi.discoveryKey)).toBeFalsy()
+    await waitFor(
+      () => b.net.peers()[0]?.multifeeds().length === 0,
+      () => 'B still shares the multifeed with the closed networker'
+    )
+  })
+
+  test('a given DHT outlives the networker', { timeout: 20_000 }, async () => {
+    const dht = env.testnet!.createNode()
+    const a = await env.peer()
+    const dir = await tmpDir(t)
+    const store = new Corestore(dir)
+    t.add(() => store.close())
+    const net = new Networker(store, { dht })
+    const { Multifeed } = await import('@multifeed/core')
+    const multi = await Multifeed.open(store)
+    t.add(() => multi.close())
+    const multiA = await a.open(multi.key)
+    await write(multiA, 2)
+    await Promise.all([net.swarm(multi), a.net.swarm(multiA)])
+    await waitHolds([multi], 1, 2)
+    await net.close()
+    expect(net.hyperswarm.destroyed).toBe(true)
+    expect(dht.destroyed).toBe(false)
+    await waitFor(
+      () => a.net.peers().length === 0,
+      () => 'A still has a connection to the closed networker'
+    )
+    // The DHT still serves a new swarm.
+    const again = new Networker(store, { dht })
+    t.add(() => again.close())
+    await write(multiA, 2)
+    await again.swarm(multi)
+    await waitHolds([multi], 1, 4)
+  })
+
+  test('options: swarm excludes dht/bootstrap/keyPair; keyPair sets the identity', async () => {
+    const dir = await tmpDir(t)
+    const store = new Corestore(dir)
+    t.add(() => store.close())
+    const swarm = new Hyperswarm({ dht: env.testnet!.createNode() })
+    t.add(() => swarm.destroy())
+    expect(() => new Networker(store, { swarm, keyPair: swarm.keyPair })).toThrow(/either a swarm/)
+    const keyPair = swarm.keyPair
+    const net = new Networker(store, { dht: env.testnet!.createNode(), keyPair })
+    t.add(() => net.close())
+    expect(net.publicKey.equals(keyPair.publicKey)).toBe(true)
+  })
+})
+
+describe('InProcessNetworker specifics', () => {
+  test('networkers of different hubs never connect; one link per pair', async () => {
+    const t = new Teardown()
+    try {
+      const env = await Env.create('in-process', t)
+      const a = await env.peer()
+      const b = await env.peer()
+      const multis: Multifeed[] = []
+      for (let i = 0; i < 5; i++) {
+        const m = await a.open()
+        multis.push(m, await b.open(m.key))
+      }
+      await Promise.all(multis.map((m, i) => (i % 2 === 0 ? a.net : b.net).swarm(m)))
+      expect(env.hub.connections).toBe(1)
+
+      const dir = await tmpDir(t)
+      const store = new Corestore(dir)
+      t.add(() => store.close())
+      const elsewhere = new InProcessNetworker(store, { hub: new InProcessHub() })
+      t.add(() => elsewhere.close())
+      const { Multifeed } = await import('@multifeed/core')
+      const m = await Multifeed.open(store, multis[0]!.key)
+      t.add(() => m.close())
+      await elsewhere.swarm(m)
+      expect(elsewhere.peers()).toEqual([])
+      expect(env.hub.connections).toBe(1)
+    } finally {
+      await t.run()
+    }
+  })
+})
