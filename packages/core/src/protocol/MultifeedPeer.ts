@@ -351,7 +351,20 @@ export class MultifeedPeer {
   #attach(core: Hypercore<unknown>): void {
     if (this.#attached.has(core) || core.closing !== null) return
     this.#attached.add(core)
-    core.replicate(this.#mux)
+    if (core.opened) {
+      core.replicate(this.#mux)
+      return
+    }
+    // Hypercore destroys the whole stream when a core attached before it opened
+    // fails to open (e.g. closed meanwhile): attach only once it is open.
+    core.ready().then(
+      () => {
+        if (!this.#closed && this.#attached.has(core) && core.closing === null) {
+          core.replicate(this.#mux)
+        }
+      },
+      () => this.#attached.delete(core)
+    )
   }
 
   #detachAll(): void {
