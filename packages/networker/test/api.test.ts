@@ -72,6 +72,16 @@ describe.each(kinds)('%s networker: semantics', (kind) => {
     expect((err as MultifeedError).code).toBe('ERR_CLOSED')
   })
 
+  test('close() while swarm() is pending settles both', { timeout: 15_000 }, async () => {
+    const a = await env.peer()
+    const multi = await a.open()
+    const joining = a.net.swarm(multi)
+    await a.net.close()
+    await joining
+    expect(a.net.multifeeds()).toEqual([])
+    expect(a.net.peers()).toEqual([])
+  })
+
   test('a multifeed swarmed once the connection exists uses it: no new connection', {
     timeout: 20_000
   }, async () => {
