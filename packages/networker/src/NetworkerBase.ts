@@ -192,16 +192,20 @@ export abstract class NetworkerBase
     return entry.joined
   }
 
+  /** Joins the topic. Interrupted by `leave()`: resolves. Interrupted by `close()`: ERR_CLOSED. */
   async #join(entry: SwarmedEntry): Promise<void> {
     try {
       await this.ready()
-      if (entry.left) return
-      await this._joinTopic(entry)
+      if (!entry.left) await this._joinTopic(entry)
     } catch (err) {
-      if (entry.left) return
-      // A failed join leaves nothing behind: the multifeed can be swarmed again.
-      this.#forget(entry)
-      throw err
+      if (!entry.left && !this.closing) {
+        // A failed join leaves nothing behind: the multifeed can be swarmed again.
+        this.#forget(entry)
+        throw err
+      }
+    }
+    if (this.closing) {
+      throw new ClosedError(`${this.constructor.name} was closed before swarm() completed`)
     }
   }
 

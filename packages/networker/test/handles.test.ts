@@ -32,7 +32,9 @@ function run(kind: string, bound: number) {
 
 describe('close leaves no open handle', () => {
   for (const kind of ['hyperswarm', 'in-process']) {
-    test(`${kind}: a process that syncs and closes exits by itself`, { timeout: 40_000 }, async () => {
+    test(`${kind}: a process that syncs and closes exits by itself`, {
+      timeout: 40_000
+    }, async () => {
       const result = await run(kind, 30_000)
       expect(result.out).toContain('synced')
       expect(result.out).toContain('closed')
