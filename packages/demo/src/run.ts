@@ -86,6 +86,9 @@ export async function runDemo(
   const started = performance.now()
   const peers: DemoPeer[] = []
   let testnet: TestDHT | null = null
+  const downloads = new DownloadCounter()
+  /** Set when the run ends, so that writers stop appending. */
+  const stop = { stopped: false }
 
   try {
     if (options.bootstrap === null) {
@@ -120,6 +123,7 @@ export async function runDemo(
       let key: Buffer | undefined
       for (const peer of peers) {
         const multi = await Multifeed.open(peer.tmp.corestore, key)
+        multi.on('feed', (core) => downloads.track(core))
         key = multi.key
         peer.multifeeds.push(multi)
       }
@@ -141,7 +145,7 @@ export async function runDemo(
     reporter.info('every peer swarmed every multifeed; writing')
 
     const writing = Promise.all(
-      writers.map((core, w) => appendEntries(core as Hypercore<Buffer>, w, E, size))
+      writers.map((core, w) => appendEntries(core as Hypercore<Buffer>, w, E, size, stop))
     )
     let writeError: unknown = null
     writing.catch((err) => {
@@ -149,11 +153,11 @@ export async function runDemo(
     })
 
     const deadline = started + options.timeout * 1000
-    let snapshot = takeSnapshot(peers, options, started)
+    let snapshot = takeSnapshot(peers, options, started, downloads)
     for (;;) {
       if (writeError !== null) throw writeError
       if (signal?.aborted) throw signal.reason ?? new Error('aborted')
-      snapshot = takeSnapshot(peers, options, started)
+      snapshot = takeSnapshot(peers, options, started, downloads)
       reporter.progress(snapshot)
       if (snapshot.done) break
       if (performance.now() >= deadline) {
@@ -178,6 +182,7 @@ export async function runDemo(
       connections: connectionMatrix(peers)
     }
   } finally {
+    stop.stopped = true
     // Networkers, then multifeeds, then swarms and DHT nodes, then corestores.
     await Promise.allSettled(peers.map((p) => p.networker.close()))
     await Promise.allSettled(peers.flatMap((p) => p.multifeeds.map((m) => m.close())))
@@ -190,10 +195,11 @@ async function appendEntries(
   core: Hypercore<Buffer>,
   writer: number,
   entries: number,
-  size: number
+  size: number,
+  stop: { readonly stopped: boolean }
 ): Promise<void> {
   const batch = 50
-  for (let i = 0; i < entries; i += batch) {
+  for (let i = 0; i < entries && !stop.stopped; i += batch) {
     const blocks: Buffer[] = []
     for (let j = i; j < Math.min(entries, i + batch); j++) blocks.push(entry(writer, j, size))
     await core.append(blocks)
@@ -209,7 +215,35 @@ function entry(writer: number, index: number, size: number): Buffer {
   return buf
 }
 
-function takeSnapshot(peers: DemoPeer[], options: DemoOptions, started: number): Snapshot {
+/**
+ * Blocks a core holds. Hypercore fetches blocks out of order, so
+ * `contiguousLength` lags far behind during a download: count the
+ * `download` events as well.
+ */
+class DownloadCounter {
+  readonly #counts = new Map<Hypercore<unknown>, number>()
+
+  track(core: Hypercore<unknown>): void {
+    if (this.#counts.has(core)) return
+    this.#counts.set(core, 0)
+    core.on('download', () => {
+      this.#counts.set(core, (this.#counts.get(core) ?? 0) + 1)
+    })
+  }
+
+  held(core: Hypercore<unknown>): number {
+    this.track(core)
+    if (core.writable) return core.length
+    return Math.max(core.contiguousLength, this.#counts.get(core) ?? 0)
+  }
+}
+
+function takeSnapshot(
+  peers: DemoPeer[],
+  options: DemoOptions,
+  started: number,
+  downloads: DownloadCounter
+): Snapshot {
   const { peers: P, multifeeds: M, feeds: F, entries: E } = options
   const feedsPerCell = P * F
   const cells: Cell[][] = []
@@ -224,10 +258,9 @@ function takeSnapshot(peers: DemoPeer[], options: DemoOptions, started: number):
       let blocks = 0
       for (const core of multi.feeds()) {
         feeds++
-        const held = Math.min(core.contiguousLength, E)
-        blocks += held
+        blocks += Math.min(downloads.held(core), E)
         bytesHeld += core.contiguousLength === core.length ? core.byteLength : 0
-        if (held < E) done = false
+        if (core.contiguousLength < E) done = false
       }
       if (feeds < feedsPerCell) done = false
       feedsHeld += Math.min(feeds, feedsPerCell)

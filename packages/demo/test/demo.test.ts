@@ -1,0 +1,60 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, test } from 'vitest'
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the built CLI; the child is killed if it outlives `killAfterMs`. */
+function run(args: string[], killAfterMs: number): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { timeout: killAfterMs, killSignal: 'SIGKILL', env: { ...process.env, FORCE_COLOR: '0' } },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null
+        resolve({ code, stdout, stderr })
+      }
+    )
+  })
+}
+
+describe('multifeed demo CLI', () => {
+  test('syncs a small run over the loopback testnet and prints the summary', async () => {
+    const { code, stdout, stderr } = await run(
+      ['--peers', '3', '--multifeeds', '2', '--feeds', '2', '--entries', '20', '--timeout', '30'],
+      45_000
+    )
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(stdout).toMatch(
+      /^synced: 3 peers, 2 multifeeds, 12 feeds, 240 blocks, 15360 bytes in \d+\.\d\d s; connections per peer pair: 1$/m
+    )
+    // Not a TTY: plain progress lines, no cursor movement.
+    expect(stdout).toMatch(/^\[\s*\d+\.\d s\]\s+100% blocks 720\/720, feeds 36\/36/m)
+    expect(stdout).not.toContain('\x1b[')
+  }, 50_000)
+
+  test('exits 1 with a clear message when sync does not finish in its bound', async () => {
+    const { code, stdout, stderr } = await run(
+      ['--peers', '2', '--multifeeds', '1', '--entries', '2000000', '--timeout', '1'],
+      45_000
+    )
+    expect(code).toBe(1)
+    expect(stderr).toMatch(/^error: sync did not finish within 1 s: \d+\/\d+ blocks/m)
+    expect(stdout).not.toMatch(/^synced:/m)
+  }, 50_000)
+
+  test('rejects bad arguments with exit 2 and the usage', async () => {
+    const { code, stderr } = await run(['--peers', 'many'], 15_000)
+    expect(code).toBe(2)
+    expect(stderr).toContain('error: --peers must be a whole number, got many')
+    expect(stderr).toContain('Usage: multifeed-demo')
+  }, 20_000)
+})
