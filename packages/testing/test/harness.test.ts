@@ -1,0 +1,204 @@
+import { existsSync } from 'node:fs'
+import { Multifeed, TimeoutError } from '@multifeed/core'
+import {
+  createPeers,
+  createTempCorestore,
+  createTestnet,
+  replicate,
+  Teardown,
+  tmpStorage,
+  untilFeeds,
+  untilSynced,
+  waitUntil
+} from '@multifeed/testing'
+import { describe, expect, test } from 'vitest'
+
+const shm = existsSync('/dev/shm')
+
+function resources(): string[] {
+  return process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'Timeout')
+}
+
+describe('storage', () => {
+  test('tmpStorage() makes a directory under /dev/shm and removes it', async () => {
+    let path = ''
+    {
+      await using dir = await tmpStorage()
+      path = dir.path
+      expect(existsSync(path)).toBe(true)
+      if (shm) expect(path.startsWith('/dev/shm/')).toBe(true)
+    }
+    expect(existsSync(path)).toBe(false)
+  }, 10_000)
+
+  test('createTempCorestore() is ready and removes its directory on close', async () => {
+    const tmp = await createTempCorestore()
+    expect(tmp.corestore.opened).toBe(true)
+    const core = tmp.corestore.get({ name: 'x' })
+    await core.ready()
+    await core.append(Buffer.from('hello'))
+    await tmp.close()
+    await tmp.close()
+    expect(tmp.corestore.closed).toBe(true)
+    expect(existsSync(tmp.path)).toBe(false)
+  }, 10_000)
+})
+
+describe('createTestnet()', () => {
+  test('swarms on the loopback testnet connect; close destroys swarms and nodes', async () => {
+    const testnet = await createTestnet()
+    const a = testnet.createSwarm()
+    const b = testnet.createSwarm()
+    await a.dht.ready()
+    expect(a.dht.address().host).toBe('127.0.0.1')
+    const topic = Buffer.alloc(32, 7)
+    const connected = new Promise<void>((resolve) => b.once('connection', () => resolve()))
+    await a.join(topic, { server: true, client: false }).flushed()
+    b.join(topic, { server: false, client: true })
+    await connected
+    expect(testnet.swarms()).toHaveLength(2)
+    await testnet.close()
+    await testnet.close()
+    expect(a.destroyed && b.destroyed).toBe(true)
+    expect(testnet.testnet.nodes.every((node) => node.destroyed)).toBe(true)
+  }, 20_000)
+})
+
+describe('replicate() and the waiters', () => {
+  test('replicate(a, b) syncs two multifeeds over a pipe and closes both streams', async () => {
+    await using sa = await createTempCorestore()
+    await using sb = await createTempCorestore()
+    const a = await Multifeed.open(sa.corestore)
+    const b = await Multifeed.open(sb.corestore, a.key)
+    try {
+      await (await a.writer()).append([Buffer.from('1'), Buffer.from('2')])
+      await (await b.writer()).append(Buffer.from('3'))
+      const pipe = replicate(a, b)
+      await untilFeeds([a, b], 2, { timeout: 10_000 })
+      await untilSynced([a, b], { timeout: 10_000 })
+      await pipe.close()
+      expect(pipe.streams.every((s) => s.destroyed)).toBe(true)
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  }, 20_000)
+
+  test('untilSynced and untilFeeds time out naming the multifeed, the feed and the lengths', async () => {
+    await using sa = await createTempCorestore()
+    await using sb = await createTempCorestore()
+    const a = await Multifeed.open(sa.corestore)
+    const b = await Multifeed.open(sb.corestore, a.key)
+    try {
+      const w = await a.writer()
+      await w.append([Buffer.from('1'), Buffer.from('2'), Buffer.from('3')])
+      const prefix = w.key!.toString('hex').slice(0, 8)
+      const synced = untilSynced([a, b], { timeout: 200 })
+      await expect(synced).rejects.toBeInstanceOf(TimeoutError)
+      await expect(synced).rejects.toThrow(
+        `multifeeds[1] is missing feed ${prefix} (multifeeds[0] has 3 blocks)`
+      )
+      await expect(untilFeeds([a, b], 1, { timeout: 100 })).rejects.toThrow(
+        /untilFeeds\(1\) timed out after 100 ms:\n {2}multifeeds\[1\] has 0\/1 feeds/
+      )
+      const aborted = new AbortController()
+      aborted.abort()
+      await expect(untilSynced([a, b], { signal: aborted.signal })).rejects.toMatchObject({
+        code: 'ERR_ABORTED'
+      })
+      await expect(waitUntil(() => false, { timeout: 50, message: 'never' })).rejects.toThrow(
+        'waitUntil timed out after 50 ms:\n  never'
+      )
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  }, 20_000)
+})
+
+describe('createPeers()', () => {
+  for (const networker of ['hyperswarm', 'in-process'] as const) {
+    test(`three ${networker} peers share a multifeed and sync`, async () => {
+      await using peers = await createPeers(3, { networker })
+      const multis = await peers.multifeed()
+      expect(multis).toHaveLength(3)
+      expect(new Set(multis.map((m) => m.key.toString('hex'))).size).toBe(1)
+      for (const [i, multi] of multis.entries()) {
+        await (await multi.writer()).append(Buffer.from(`from peer ${i}`))
+      }
+      await untilFeeds(peers, 3)
+      await untilSynced(peers)
+      expect(peers.at(0).networker.peers().length).toBe(2)
+      // A message names the peer when something is missing.
+      const extra = await peers.at(2).open()
+      await (await extra.writer()).append(Buffer.from('alone'))
+      const lonely = await peers.at(1).open(extra.key)
+      await expect(untilSynced([extra, lonely], { timeout: 100 })).rejects.toThrow(
+        /peer1 \([0-9a-f]{8}\) is missing feed [0-9a-f]{8} \(peer2 \([0-9a-f]{8}\) has 1 blocks\)/
+      )
+    }, 30_000)
+  }
+
+  test('a late joiner added with addPeer() catches up', async () => {
+    await using peers = await createPeers(2, { networker: 'in-process' })
+    const [a] = await peers.multifeed()
+    await (await a!.writer()).append(Buffer.from('early'))
+    await untilSynced(peers)
+    const late = await peers.addPeer()
+    await late.join(a!.key)
+    await untilSynced(peers)
+    expect(late.multifeeds()[0]!.feeds()).toHaveLength(1)
+  }, 30_000)
+
+  test('restart() re-opens from storage: data is there before any peer reconnects', async () => {
+    await using peers = await createPeers(2)
+    const [a, b] = await peers.multifeed()
+    const w = await a!.writer()
+    await w.append([Buffer.from('1'), Buffer.from('2')])
+    await untilSynced([a!, b!])
+    const peer = peers.at(1)
+    const path = peer.path
+    await peer.restart()
+    expect(peer.path).toBe(path)
+    const [again] = peer.multifeeds()
+    expect(again).not.toBe(b)
+    const copy = again!.feed(w.key!)
+    expect(copy).not.toBeNull()
+    await copy!.ready()
+    expect(copy!.contiguousLength).toBe(2)
+    await w.append(Buffer.from('3'))
+    await untilSynced(peers)
+  }, 30_000)
+
+  test('closing the group leaves no handle open and removes every directory', async () => {
+    const before = resources()
+    const peers = await createPeers(3)
+    await peers.multifeed()
+    await untilFeeds(peers, 0)
+    const paths = peers.peers.map((p) => p.path)
+    await peers.close()
+    await peers.close()
+    await waitUntil(() => resources().length <= before.length, {
+      timeout: 5000,
+      message: () => `handles left: ${resources().join(', ')} (before: ${before.join(', ')})`
+    })
+    expect(paths.some((p) => existsSync(p))).toBe(false)
+  }, 30_000)
+})
+
+describe('Teardown', () => {
+  test('runs every step by order, last added first within an order, and reports failures', async () => {
+    const ran: string[] = []
+    const t = new Teardown()
+    t.add(() => ran.push('testnet'), Number.POSITIVE_INFINITY)
+    t.add(() => ran.push('store 1'), 3)
+    t.add(() => {
+      throw new Error('boom')
+    }, 0)
+    t.add(() => ran.push('store 2'), 3)
+    t.add(() => ran.push('networker'), 0)
+    await expect(t.run()).rejects.toThrow('boom')
+    expect(ran).toEqual(['networker', 'store 2', 'store 1', 'testnet'])
+    await expect(t.run()).rejects.toThrow('boom')
+  })
+})
