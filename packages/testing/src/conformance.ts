@@ -370,24 +370,36 @@ export function runNetworkerConformance(
         const n = await ctx.open(c, m.key)
         await observer.swarm(m)
         await ctx.nets[c]!.swarm(n)
+        // A duplicate connection (both sides dialled) may show up as a short-lived
+        // extra peer-add/peer-remove pair; what counts is where it settles.
         await ctx.until(
-          () => added.length === 1 && observer.peers().length === 1,
-          () => `one peer-add and one peer, have ${added.length} and ${observer.peers().length}`
+          () => observer.peers().length === 1 && added.includes(observer.peers()[0]!),
+          () =>
+            `one peer, listed by peer-add; have ${observer.peers().length} and ${added.length} peer-add`
         )
         const peer = observer.peers()[0]!
-        assert.equal(peer, added[0], 'peers() lists the object peer-add emitted')
         assert.ok(Buffer.isBuffer(peer.remotePublicKey), 'remotePublicKey is a Buffer')
         assert.equal(peer.remotePublicKey.byteLength, 32)
+        assert.ok(
+          peer.stream !== null && typeof peer.stream === 'object',
+          'the peer has its stream'
+        )
         await ctx.until(
           () => peer.multifeeds().includes(m) && shared.includes(m),
           'peer.multifeeds() and peer-multifeed name the shared multifeed'
         )
         await ctx.disconnect(c)
         await ctx.until(
-          () => removed.length === 1 && observer.peers().length === 0,
-          () => `one peer-remove and no peer, have ${removed.length} and ${observer.peers().length}`
+          () => observer.peers().length === 0 && removed.includes(peer),
+          () =>
+            `no peer left and peer-remove for it; have ${observer.peers().length} peer(s), ${removed.length} peer-remove`
         )
-        assert.equal(removed[0], peer, 'peer-remove emits the same object as peer-add')
+        await ctx.quiet()
+        assert.equal(added.length, removed.length, 'every peer-add was matched by a peer-remove')
+        assert.ok(
+          added.every((p) => removed.includes(p)),
+          'peer-remove emits the objects peer-add emitted'
+        )
       })
     }
   }
