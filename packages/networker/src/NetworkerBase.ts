@@ -20,6 +20,9 @@ import type {
 /** `NetworkerEvents` as a type literal (what the typed emitter's event map needs). */
 type NetworkerEventMap = { [E in keyof NetworkerEvents]: NetworkerEvents[E] }
 
+/** How long a reset connection waits for its replacement before the reset is reported. */
+const RESET_GRACE_MS = 3000
+
 /** A multifeed this networker swarms, with the listeners it put on it. */
 export interface SwarmedMultifeed {
   readonly multifeed: Multifeed
@@ -124,6 +127,8 @@ export abstract class NetworkerBase
   readonly corestore: Corestore
   readonly #swarmed = new Map<Multifeed, SwarmedEntry>()
   readonly #peers = new Map<NoiseSecretStream, ConnectedPeer>()
+  /** Resets waiting to see whether a new connection to the same peer replaces the reset one. */
+  readonly #pendingResets = new Map<string, Set<NodeJS.Timeout>>()
 
   constructor(corestore: Corestore) {
     super()
@@ -147,6 +152,10 @@ export abstract class NetworkerBase
     for (const entry of entries) this.#forget(entry)
     await this._closeTransport(entries)
     for (const peer of [...this.#peers.values()]) this.#onConnectionClose(peer)
+    for (const pending of this.#pendingResets.values()) {
+      for (const timer of pending) clearTimeout(timer)
+    }
+    this.#pendingResets.clear()
   }
 
   swarm(multifeed: Multifeed, options: SwarmOptions = {}): Promise<void> {
@@ -251,6 +260,7 @@ export abstract class NetworkerBase
     // One connection carries every multifeed, each listening for its close.
     stream.setMaxListeners(0)
     const peer = new ConnectedPeer(stream, remotePublicKey)
+    this.#cancelResets(remotePublicKey)
     this.#peers.set(stream, peer)
     stream.once('close', () => this.#onConnectionClose(peer))
     this.emit('peer-add', peer)
@@ -308,7 +318,41 @@ export abstract class NetworkerBase
     if (this.closing) return
     const peer = this.#peers.get(stream) ?? null
     if (isBenignConnectionError(err, stream, peer !== null && this.#hasTwin(peer))) return
+    if (peer !== null && (err as { code?: unknown }).code === 'ECONNRESET') {
+      // When both sides dialed, the remote may keep our second connection and
+      // reset the first one, data and all, just before the second shows up
+      // here. Report the reset only if no new connection to that peer follows.
+      this.#deferReset(peer, err)
+      return
+    }
     this.emit('connection-error', err, peer)
+  }
+
+  #deferReset(peer: ConnectedPeer, err: Error): void {
+    const id = peer.remotePublicKey.toString('hex')
+    let pending = this.#pendingResets.get(id)
+    if (pending === undefined) {
+      pending = new Set()
+      this.#pendingResets.set(id, pending)
+    }
+    const timer = setTimeout(() => {
+      pending.delete(timer)
+      if (pending.size === 0 && this.#pendingResets.get(id) === pending) {
+        this.#pendingResets.delete(id)
+      }
+      if (!this.closing) this.emit('connection-error', err, peer)
+    }, RESET_GRACE_MS)
+    timer.unref()
+    pending.add(timer)
+  }
+
+  /** A new connection to `remotePublicKey`: the resets of its earlier ones were a swap. */
+  #cancelResets(remotePublicKey: Buffer): void {
+    const id = remotePublicKey.toString('hex')
+    const pending = this.#pendingResets.get(id)
+    if (pending === undefined) return
+    for (const timer of pending) clearTimeout(timer)
+    this.#pendingResets.delete(id)
   }
 
   /** True when another live connection goes to the same remote. */
