@@ -303,6 +303,41 @@ describe('Networker (Hyperswarm) specifics', () => {
 })
 
 describe('InProcessNetworker specifics', () => {
+  test('a corrupt connection is a connection-error, never a throw; the peer is removed', async () => {
+    const t = new Teardown()
+    try {
+      const env = await Env.create('in-process', t)
+      const a = await env.peer()
+      const b = await env.peer()
+      const multi = await a.open()
+      const multiB = await b.open(multi.key)
+      await write(multi, 1)
+      await Promise.all([a.net.swarm(multi), b.net.swarm(multiB)])
+      await waitHolds([multiB], 1, 1)
+      const errors: Array<[Error, NetworkPeer | null]> = []
+      b.net.on('connection-error', (err, peer) => errors.push([err, peer]))
+      const [peerB] = b.net.peers()
+      // A frame (3-byte length, then bytes) that does not decrypt arrives on B's side of the link.
+      peerB!.stream.rawStream.write(
+        Buffer.concat([Buffer.from([64, 0, 0]), Buffer.alloc(64, 0xff)])
+      )
+      await waitFor(
+        () => a.net.peers().length === 0 && b.net.peers().length === 0,
+        () => 'the corrupt link is still up'
+      )
+      expect(errors).toHaveLength(1)
+      expect(errors[0]![1]).toBe(peerB)
+      env.connectionErrors.length = 0
+      // Swarming again links them anew.
+      await a.net.leave(multi)
+      await a.net.swarm(multi)
+      await write(multi, 1)
+      await waitHolds([multiB], 1, 2)
+    } finally {
+      await t.run()
+    }
+  })
+
   test('networkers of different hubs never connect; one link per pair', async () => {
     const t = new Teardown()
     try {
