@@ -67,6 +67,8 @@ export const conformanceCases: readonly string[] = [
   'a late joiner catches up',
   'a multifeed of another corestore is refused with ERR_FOREIGN_CORESTORE',
   'a multifeed on a session of the same corestore is accepted',
+  'a swarmed multifeed that closes is dropped on both sides',
+  'leave() of a multifeed that is not swarmed is a no-op',
   'close is idempotent and swarm after close rejects with ERR_CLOSED',
   'peers(), peer-add and peer-remove (0 closes)',
   'peers(), peer-add and peer-remove (1 closes)'
@@ -333,6 +335,47 @@ export function runNetworkerConformance(
       await ctx.nets[0]!.swarm(a)
       await ctx.nets[1]!.swarm(b)
       await ctx.synced([a, b])
+    })
+
+    register('a swarmed multifeed that closes is dropped on both sides', 2, async (ctx) => {
+      const a = await ctx.open(0)
+      const b = await ctx.open(1, a.key)
+      const keep0 = await ctx.open(0)
+      const keep1 = await ctx.open(1, keep0.key)
+      await (await a.writer()).append(Buffer.from('a'))
+      for (const [net, multi] of [
+        [0, a],
+        [0, keep0],
+        [1, b],
+        [1, keep1]
+      ] as const) {
+        await ctx.nets[net]!.swarm(multi)
+      }
+      await ctx.synced([a, b])
+      await b.close()
+      await ctx.until(
+        () =>
+          !ctx.nets[1]!.multifeeds().includes(b) &&
+          ctx.nets[0]!.peers().length === 1 &&
+          !ctx.nets[0]!.peers()[0]!.multifeeds().includes(a) &&
+          ctx.nets[0]!.peers()[0]!.multifeeds().includes(keep0),
+        'the closed multifeed leaves multifeeds() and the peer view; the connection stays'
+      )
+      await assert.rejects(ctx.nets[1]!.swarm(b), (err: unknown) => {
+        assert.equal(codeOf(err), 'ERR_CLOSED', `got ${String(err)}`)
+        return true
+      })
+      await (await keep0.writer()).append(Buffer.from('still'))
+      await ctx.synced([keep0, keep1])
+    })
+
+    register('leave() of a multifeed that is not swarmed is a no-op', 2, async (ctx) => {
+      const a = await ctx.open(0)
+      await ctx.nets[0]!.leave(a)
+      await ctx.nets[0]!.swarm(a)
+      await ctx.nets[0]!.leave(a)
+      await ctx.nets[0]!.leave(a)
+      assert.deepEqual(ctx.nets[0]!.multifeeds(), [])
     })
 
     register(
