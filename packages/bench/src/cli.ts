@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// pnpm bench [--quick] [--reps N] [--out FILE] [--only 1,2,...] [--transport pipe|swarm]
+import { mkdir, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import { dirname, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { summary } from './report.js'
+import { config, Runner } from './scenarios.js'
+import type { Results, Transport } from './types.js'
+import { now, progress, TMP_ROOT } from './util.js'
+
+const HELP = `Usage: pnpm bench [options]
+
+Runs every scenario through multifeed and as raw corestore replication of the
+same cores (the physical limit), over a pipe and over Hyperswarm on a loopback
+testnet, and reports both times and the ratio multifeed / raw.
+
+Options:
+  --quick            every scenario at small size (seconds in total)
+  --reps N           repetitions per measurement, median reported (default 3; 1 with --quick)
+  --out FILE         machine-readable results (default bench-results/latest.json)
+  --only LIST        scenarios to run, e.g. 1,3,7 (default all: 1..7)
+  --transport T      pipe or swarm (default both)
+  -h, --help         this text
+
+Scenarios: 1 bulk, 2 many feeds, 3 discovery latency, 4 reconnect in sync,
+5 open, 6 many multifeeds, 7 scaling curve.`
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      reps: { type: 'string' },
+      out: { type: 'string', default: 'bench-results/latest.json' },
+      only: { type: 'string' },
+      transport: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false }
+    },
+    strict: true
+  })
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`)
+    return 0
+  }
+  const reps = values.reps === undefined ? undefined : Number(values.reps)
+  if (reps !== undefined && (!Number.isInteger(reps) || reps < 1)) {
+    throw new Error(`--reps must be a positive integer, got ${values.reps}`)
+  }
+  const only = values.only?.split(',').map((s) => Number(s.trim()))
+  if (only?.some((n) => !Number.isInteger(n) || n < 1 || n > 7)) {
+    throw new Error(`--only takes scenario numbers 1..7, got ${values.only}`)
+  }
+  let transports: Transport[] | undefined
+  if (values.transport !== undefined) {
+    if (values.transport !== 'pipe' && values.transport !== 'swarm') {
+      throw new Error(`--transport is pipe or swarm, got ${values.transport}`)
+    }
+    transports = [values.transport]
+  }
+  const cfg = config({ quick: values.quick, reps, only, transports })
+  const command = `pnpm bench${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`
+  progress(
+    `multifeed bench: ${cfg.quick ? 'quick' : 'full'} mode, ${cfg.reps} rep(s), transports ${cfg.transports.join(', ')}, stores in ${TMP_ROOT}`
+  )
+
+  const t0 = now()
+  const runner = new Runner(cfg)
+  await runner.run()
+  const results: Results = {
+    date: new Date().toISOString(),
+    command,
+    mode: cfg.quick ? 'quick' : 'full',
+    reps: cfg.reps,
+    node: process.version,
+    platform: `${os.platform()} ${os.arch()}`,
+    cpus: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
+    tmpRoot: TMP_ROOT,
+    durationMs: now() - t0,
+    rows: runner.rows
+  }
+  const out = resolve(values.out)
+  await mkdir(dirname(out), { recursive: true })
+  await writeFile(out, `${JSON.stringify(results, null, 2)}\n`)
+  process.stdout.write(`${summary(results)}\n\nresults written to ${out}\n`)
+  return runner.rows.some((r) => r.error) ? 1 : 0
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    process.exit(2)
+  }
+)

@@ -1,0 +1,357 @@
+// The multifeed side of every scenario: the same shapes as raw.ts, through
+// @multifeed/core (pipe) and @multifeed/networker (Hyperswarm on the loopback testnet).
+import { Multifeed, type MultifeedPeer, replicateCorestore } from '@multifeed/core'
+import { Networker } from '@multifeed/networker'
+import Corestore from 'corestore'
+import type Hypercore from 'hypercore'
+import type { NoiseSecretStream } from 'protomux'
+import { destroyStreams, type Loopback, noop } from './net.js'
+import { freshStore } from './raw.js'
+import type { Shape, Transport } from './types.js'
+import {
+  BenchTimeoutError,
+  fill,
+  now,
+  pool,
+  rmDir,
+  SyncTracker,
+  sleep,
+  tmpDir,
+  withTimeout
+} from './util.js'
+
+/** A networker whose Hyperswarm gets its DHT node from the loopback testnet. */
+export function createNetworker(store: Corestore, loopback: Loopback): Networker {
+  return new Networker(store, { dht: loopback.node() })
+}
+
+function hex(key: Buffer | null | undefined): string {
+  return key ? key.toString('hex') : ''
+}
+
+/** Watches `multi` for remote feeds and hands each one to the tracker. */
+function trackRemoteFeeds(multi: Multifeed, tracker: SyncTracker): () => void {
+  const onfeed = (core: Hypercore<unknown>, info: { key: Buffer; local: boolean }) => {
+    if (!info.local) tracker.add(core, hex(info.key), false)
+  }
+  multi.on('feed', onfeed)
+  for (const core of multi.feeds()) if (core.key) tracker.add(core, hex(core.key), false)
+  return () => multi.off('feed', onfeed)
+}
+
+/** The writer side: one corestore, `count` multifeeds of `shape.feeds` writers each. */
+export class MultiSource {
+  private constructor(
+    readonly dir: string,
+    readonly store: Corestore,
+    readonly multis: Multifeed[],
+    readonly shape: Shape
+  ) {}
+
+  static async create(shape: Shape, count = 1): Promise<MultiSource> {
+    const dir = await tmpDir('multi-src')
+    const store = new Corestore(dir)
+    await store.ready()
+    const multis: Multifeed[] = []
+    for (let m = 0; m < count; m++) multis.push(await Multifeed.open(store))
+    const jobs: Array<[Multifeed, number, number]> = []
+    multis.forEach((multi, m) => {
+      for (let i = 0; i < shape.feeds; i++) jobs.push([multi, m, i])
+    })
+    await pool(jobs, 32, async ([multi, m, i]) => {
+      const w = await multi.writer(`w${i}`)
+      await fill(w, shape.blocks, shape.blockSize, (m * shape.feeds + i) * 7919)
+    })
+    return new MultiSource(dir, store, multis, shape)
+  }
+
+  get multi(): Multifeed {
+    return this.multis[0]!
+  }
+
+  async close(): Promise<void> {
+    await this.closeKeep()
+    await rmDir(this.dir)
+  }
+
+  /** Closes the multifeeds and the store, keeping the directory. */
+  async closeKeep(): Promise<string> {
+    for (const multi of this.multis) await multi.close()
+    await this.store.close()
+    return this.dir
+  }
+}
+
+/** A reader: a fresh corestore with the same multifeeds (by key), empty. */
+async function openReader(source: MultiSource, label: string) {
+  const { dir, store } = await freshStore(label)
+  const multis: Multifeed[] = []
+  for (const m of source.multis) multis.push(await Multifeed.open(store, m.key))
+  return {
+    dir,
+    store,
+    multis,
+    async close() {
+      for (const multi of multis) await multi.close().catch(noop)
+      await store.close()
+      await rmDir(dir)
+    }
+  }
+}
+
+/**
+ * One measured sync through multifeed: a fresh reader, connect, until every
+ * feed of every multifeed is downloaded. Timed from connect to synced.
+ * Over a pipe all multifeeds share one stream (`replicateCorestore` + `attach`);
+ * over Hyperswarm both sides use a Networker and B swarms every multifeed.
+ */
+export async function multiSync(
+  source: MultiSource,
+  transport: Transport,
+  loopback: Loopback | null,
+  timeoutMs: number
+): Promise<{ ms: number; connections: number; joinMs: number }> {
+  const { shape } = source
+  const reader = await openReader(source, 'multi-dst')
+  const total = shape.feeds * source.multis.length
+  const tracker = new SyncTracker(total, shape.blocks, timeoutMs, 'multifeed sync')
+  const untrack = reader.multis.map((m) => trackRemoteFeeds(m, tracker))
+  let netA: Networker | null = null
+  let netB: Networker | null = null
+  let streams: NoiseSecretStream[] = []
+  try {
+    if (transport === 'swarm') {
+      netA = createNetworker(source.store, loopback!)
+      for (const m of source.multis) await netA.swarm(m)
+      netB = createNetworker(reader.store, loopback!)
+    }
+    const t0 = now()
+    let joinMs = 0
+    if (transport === 'pipe') {
+      if (source.multis.length === 1) {
+        const s1 = source.multi.replicate(true)
+        const s2 = reader.multis[0]!.replicate(false)
+        s1.on('error', noop)
+        s2.on('error', noop)
+        s1.pipe(s2).pipe(s1)
+        streams = [s1, s2]
+      } else {
+        const s1 = replicateCorestore(source.store, true)
+        const s2 = replicateCorestore(reader.store, false)
+        s1.on('error', noop)
+        s2.on('error', noop)
+        s1.pipe(s2).pipe(s1)
+        for (const m of source.multis) m.attach(s1)
+        for (const m of reader.multis) m.attach(s2)
+        streams = [s1, s2]
+      }
+    } else {
+      const b = netB!
+      const joined = Promise.all(reader.multis.map((m) => b.swarm(m))).then(() => {
+        joinMs = now() - t0
+      })
+      joined.catch(noop)
+      await Promise.race([joined, tracker.done])
+      await joined
+    }
+    await tracker.done
+    const ms = now() - t0
+    const feeds = reader.multis.flatMap((m) => m.feeds())
+    SyncTracker.verify(feeds, total, shape.blocks)
+    const connections =
+      transport === 'pipe' ? 1 : Math.max(netA!.peers().length, netB!.peers().length)
+    return { ms, connections, joinMs }
+  } finally {
+    for (const u of untrack) u()
+    tracker.stop()
+    if (streams.length) await destroyStreams(...streams)
+    await netB?.close().catch(noop)
+    await netA?.close().catch(noop)
+    await reader.close()
+  }
+}
+
+/** Resolves with the next `peer-add` of `multi`. */
+function nextPeer(multi: Multifeed): Promise<MultifeedPeer> {
+  return new Promise((resolve) => multi.once('peer-add', resolve))
+}
+
+/**
+ * Discovery latency on a live connection: from `writer()` resolving on A to the
+ * `feed` event on B, for `count` new feeds one after another.
+ */
+export async function multiDiscovery(
+  count: number,
+  transport: Transport,
+  loopback: Loopback | null,
+  timeoutMs: number
+): Promise<number[]> {
+  const a = await freshStore('disc-a')
+  const b = await freshStore('disc-b')
+  const multiA = await Multifeed.open(a.store)
+  const multiB = await Multifeed.open(b.store, multiA.key)
+  let netA: Networker | null = null
+  let netB: Networker | null = null
+  let streams: NoiseSecretStream[] = []
+  const arrivals = new Map<string, number>()
+  const waiters = new Map<string, () => void>()
+  multiB.on('feed', (_core, info) => {
+    const id = hex(info.key)
+    arrivals.set(id, now())
+    waiters.get(id)?.()
+  })
+  try {
+    const peerA = nextPeer(multiA)
+    const peerB = nextPeer(multiB)
+    if (transport === 'pipe') {
+      const s1 = multiA.replicate(true)
+      const s2 = multiB.replicate(false)
+      s1.on('error', noop)
+      s2.on('error', noop)
+      s1.pipe(s2).pipe(s1)
+      streams = [s1, s2]
+    } else {
+      netA = createNetworker(a.store, loopback!)
+      netB = createNetworker(b.store, loopback!)
+      await netA.swarm(multiA)
+      await netB.swarm(multiB)
+    }
+    const [pa, pb] = await withTimeout(Promise.all([peerA, peerB]), timeoutMs, 'discovery connect')
+    await withTimeout(Promise.all([pa.synced, pb.synced]), timeoutMs, 'discovery initial sync')
+    const latencies: number[] = []
+    for (let i = 0; i < count; i++) {
+      const w = await multiA.writer(`d${i}`)
+      const t0 = now()
+      const id = hex(w.key)
+      let arrived = arrivals.get(id)
+      if (arrived === undefined) {
+        await withTimeout(
+          new Promise<void>((resolve) => waiters.set(id, resolve)),
+          timeoutMs,
+          `feed ${i} on B`
+        )
+        waiters.delete(id)
+        arrived = arrivals.get(id)!
+      }
+      latencies.push(Math.max(0, arrived - t0))
+    }
+    return latencies
+  } finally {
+    if (streams.length) await destroyStreams(...streams)
+    await netB?.close().catch(noop)
+    await netA?.close().catch(noop)
+    await multiA.close().catch(noop)
+    await multiB.close().catch(noop)
+    await a.store.close()
+    await b.store.close()
+    await rmDir(a.dir)
+    await rmDir(b.dir)
+  }
+}
+
+/**
+ * Two peers holding the same feeds (A writes them, B downloads them once, as
+ * setup). Each `measure()` reconnects them and counts the multifeed protocol's
+ * bytes until both peers' `synced` resolved.
+ */
+export class MultiReconnect {
+  private constructor(
+    readonly source: MultiSource,
+    readonly dir: string,
+    readonly store: Corestore,
+    readonly multi: Multifeed
+  ) {}
+
+  static async create(source: MultiSource, timeoutMs: number): Promise<MultiReconnect> {
+    const { dir, store } = await freshStore('multi-rc')
+    const multi = await Multifeed.open(store, source.multi.key)
+    const tracker = new SyncTracker(source.shape.feeds, source.shape.blocks, timeoutMs, 'setup')
+    const untrack = trackRemoteFeeds(multi, tracker)
+    const s1 = source.multi.replicate(true)
+    const s2 = multi.replicate(false)
+    s1.on('error', noop)
+    s2.on('error', noop)
+    s1.pipe(s2).pipe(s1)
+    await tracker.done
+    untrack()
+    await destroyStreams(s1, s2)
+    await sleep(100)
+    return new MultiReconnect(source, dir, store, multi)
+  }
+
+  async measure(
+    transport: Transport,
+    loopback: Loopback | null,
+    timeoutMs: number
+  ): Promise<{
+    ms: number
+    protocolBytes: number
+    messages: number
+    wireBytes: number
+    added: number
+  }> {
+    const multiA = this.source.multi
+    const multiB = this.multi
+    let netA: Networker | null = null
+    let netB: Networker | null = null
+    let streams: NoiseSecretStream[] = []
+    let added = 0
+    const onremote = (_peer: MultifeedPeer, info: { added: unknown }) => {
+      added += Array.isArray(info.added) ? info.added.length : Number(info.added) || 0
+    }
+    multiA.on('remote-feeds', onremote)
+    multiB.on('remote-feeds', onremote)
+    try {
+      if (transport === 'swarm') {
+        netA = createNetworker(this.source.store, loopback!)
+        await netA.swarm(multiA)
+        netB = createNetworker(this.store, loopback!)
+      }
+      const peerA = nextPeer(multiA)
+      const peerB = nextPeer(multiB)
+      const t0 = now()
+      if (transport === 'pipe') {
+        const s1 = multiA.replicate(true)
+        const s2 = multiB.replicate(false)
+        s1.on('error', noop)
+        s2.on('error', noop)
+        s1.pipe(s2).pipe(s1)
+        streams = [s1, s2]
+      } else {
+        netB!.swarm(multiB).catch(noop)
+      }
+      const [pa, pb] = await withTimeout(Promise.all([peerA, peerB]), timeoutMs, 'reconnect')
+      const synced = await withTimeout(
+        Promise.all([pa.synced, pb.synced]),
+        timeoutMs,
+        'reconnect synced'
+      )
+      const ms = now() - t0
+      if (synced.some((s) => s === null)) throw new Error('a peer closed before it synced')
+      const protocolBytes = pa.stats.bytesSent + pb.stats.bytesSent
+      const messages = pa.stats.messagesSent + pb.stats.messagesSent
+      const wireStreams = transport === 'pipe' ? streams : [pa.stream, pb.stream]
+      const wireBytes = wireStreams.reduce(
+        (sum, s) => sum + (s.noiseStream ?? s).rawBytesWritten,
+        0
+      )
+      return { ms, protocolBytes, messages, wireBytes, added }
+    } finally {
+      multiA.off('remote-feeds', onremote)
+      multiB.off('remote-feeds', onremote)
+      if (streams.length) await destroyStreams(...streams)
+      await netB?.close().catch(noop)
+      await netA?.close().catch(noop)
+      await sleep(50)
+    }
+  }
+
+  /** Closes B's multifeed and store, keeping the directory for the open scenario. */
+  async closeKeep(): Promise<string> {
+    await this.multi.close()
+    await this.store.close()
+    return this.dir
+  }
+}
+
+export { BenchTimeoutError }

@@ -1,0 +1,276 @@
+// The physical limit: raw corestore replication of the same shape, with the
+// feed keys handed over directly (no feed-list protocol at all).
+import { randomBytes } from 'node:crypto'
+import Corestore from 'corestore'
+import type Hypercore from 'hypercore'
+import type { NoiseSecretStream } from 'protomux'
+import { destroyStreams, type Loopback, noop } from './net.js'
+import type { Shape, Transport } from './types.js'
+import { fill, now, pool, rmDir, SyncTracker, sleep, tmpDir, withTimeout } from './util.js'
+
+/** The writer side: a corestore holding `shape.feeds` named cores, written once, reused by every rep. */
+export class RawSource {
+  private constructor(
+    readonly dir: string,
+    readonly store: Corestore,
+    readonly cores: Hypercore[],
+    readonly shape: Shape
+  ) {}
+
+  static async create(shape: Shape): Promise<RawSource> {
+    const dir = await tmpDir('raw-src')
+    const store = new Corestore(dir)
+    await store.ready()
+    const cores: Hypercore[] = []
+    for (let i = 0; i < shape.feeds; i++) cores.push(store.get({ name: `feed-${i}` }))
+    await pool(cores, 64, async (core, i) => {
+      await core.ready()
+      await fill(core, shape.blocks, shape.blockSize, i * 7919)
+    })
+    return new RawSource(dir, store, cores, shape)
+  }
+
+  get keys(): Buffer[] {
+    return this.cores.map((c) => c.key!)
+  }
+
+  async close(): Promise<void> {
+    await this.store.close()
+    await rmDir(this.dir)
+  }
+}
+
+/** A reader store in a fresh directory. */
+export async function freshStore(label: string): Promise<{ dir: string; store: Corestore }> {
+  const dir = await tmpDir(label)
+  const store = new Corestore(dir)
+  await store.ready()
+  return { dir, store }
+}
+
+export interface Link {
+  /** The writer side's stream(s) and the reader side's, for byte counts. */
+  streamsA: () => NoiseSecretStream[]
+  streamsB: () => NoiseSecretStream[]
+  close(): Promise<void>
+}
+
+/** A raw corestore link between two stores over a pipe. */
+export function rawPipe(storeA: Corestore, storeB: Corestore): Link {
+  const s1 = storeA.replicate(true)
+  const s2 = storeB.replicate(false)
+  s1.on('error', noop)
+  s2.on('error', noop)
+  s1.pipe(s2).pipe(s1)
+  return {
+    streamsA: () => [s1],
+    streamsB: () => [s2],
+    close: () => destroyStreams(s1, s2)
+  }
+}
+
+/** Writer side of a raw Hyperswarm link: announces a fresh topic (setup, not measured). */
+export async function rawSwarmServer(
+  loopback: Loopback,
+  store: Corestore
+): Promise<{ topic: Buffer; conns: NoiseSecretStream[]; close(): Promise<void> }> {
+  const swarm = loopback.swarm()
+  const conns: NoiseSecretStream[] = []
+  swarm.on('connection', (conn) => {
+    conn.on('error', noop)
+    conns.push(conn)
+    store.replicate(conn)
+  })
+  const topic = randomBytes(32)
+  await swarm.join(topic, { server: true, client: false }).flushed()
+  return { topic, conns, close: () => loopback.destroySwarm(swarm) }
+}
+
+/** Reader side of a raw Hyperswarm link: looks the topic up and replicates on every connection. */
+export function rawSwarmClient(
+  loopback: Loopback,
+  store: Corestore,
+  topic: Buffer
+): { conns: NoiseSecretStream[]; close(): Promise<void> } {
+  const swarm = loopback.swarm()
+  const conns: NoiseSecretStream[] = []
+  swarm.on('connection', (conn) => {
+    conn.on('error', noop)
+    conns.push(conn)
+    store.replicate(conn)
+  })
+  swarm.join(topic, { server: false, client: true })
+  return { conns, close: () => loopback.destroySwarm(swarm) }
+}
+
+/**
+ * One measured raw sync: a fresh reader, connect, open every core by its key,
+ * download all of it. Timed from connect to synced.
+ */
+export async function rawSync(
+  source: RawSource,
+  transport: Transport,
+  loopback: Loopback | null,
+  timeoutMs: number
+): Promise<number> {
+  const { shape } = source
+  const { dir, store } = await freshStore('raw-dst')
+  let server: Awaited<ReturnType<typeof rawSwarmServer>> | null = null
+  let link: { close(): Promise<void> } | null = null
+  try {
+    if (transport === 'swarm') server = await rawSwarmServer(loopback!, source.store)
+    const tracker = new SyncTracker(shape.feeds, shape.blocks, timeoutMs, 'raw sync')
+    const t0 = now()
+    link =
+      transport === 'pipe'
+        ? rawPipe(source.store, store)
+        : rawSwarmClient(loopback!, store, server!.topic)
+    const cores: Hypercore[] = []
+    for (const key of source.keys) {
+      const core = store.get({ key })
+      cores.push(core)
+      tracker.add(core, key.toString('hex'))
+    }
+    await tracker.done
+    const ms = now() - t0
+    SyncTracker.verify(cores, shape.feeds, shape.blocks)
+    return ms
+  } finally {
+    await link?.close()
+    await server?.close()
+    await store.close()
+    await rmDir(dir)
+  }
+}
+
+/**
+ * Raw reconnect: both stores hold the same cores, already in sync. Measures a
+ * reconnect until every core on both sides has its peer back and knows the
+ * remote length; returns time and the bytes both sides wrote on the wire.
+ */
+export class RawReconnect {
+  private constructor(
+    readonly source: RawSource,
+    readonly dir: string,
+    readonly store: Corestore,
+    readonly cores: Hypercore[]
+  ) {}
+
+  static async create(source: RawSource, timeoutMs: number): Promise<RawReconnect> {
+    const { dir, store } = await freshStore('raw-rc')
+    const link = rawPipe(source.store, store)
+    const tracker = new SyncTracker(source.shape.feeds, source.shape.blocks, timeoutMs, 'raw setup')
+    const cores = source.keys.map((key) => store.get({ key }))
+    for (const [i, core] of cores.entries()) tracker.add(core, String(i))
+    await tracker.done
+    await link.close()
+    await sleep(100)
+    return new RawReconnect(source, dir, store, cores)
+  }
+
+  async measure(
+    transport: Transport,
+    loopback: Loopback | null,
+    timeoutMs: number
+  ): Promise<{ ms: number; wireBytes: number }> {
+    const length = this.source.shape.blocks
+    let server: Awaited<ReturnType<typeof rawSwarmServer>> | null = null
+    let link: Link | { conns: NoiseSecretStream[]; close(): Promise<void> } | null = null
+    try {
+      if (transport === 'swarm') server = await rawSwarmServer(loopback!, this.source.store)
+      const t0 = now()
+      link =
+        transport === 'pipe'
+          ? rawPipe(this.source.store, this.store)
+          : rawSwarmClient(loopback!, this.store, server!.topic)
+      const inSync = (core: Hypercore) =>
+        core.peers.length > 0 && core.peers[0]!.remoteLength === length
+      await withTimeout(
+        (async () => {
+          for (;;) {
+            if (this.cores.every(inSync) && this.source.cores.every(inSync)) return
+            await sleep(5)
+          }
+        })(),
+        timeoutMs,
+        'raw reconnect'
+      )
+      const ms = now() - t0
+      const streams =
+        'streamsA' in link
+          ? [...link.streamsA(), ...link.streamsB()]
+          : [...link.conns, ...(server?.conns ?? [])]
+      const wireBytes = streams.reduce((sum, s) => sum + (s.noiseStream ?? s).rawBytesWritten, 0)
+      return { ms, wireBytes }
+    } finally {
+      await link?.close()
+      await server?.close()
+      await sleep(50)
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.store.close()
+    await rmDir(this.dir)
+  }
+
+  /** Closes the reader store, keeping its directory for the open scenario. */
+  async closeKeep(): Promise<string> {
+    await this.store.close()
+    return this.dir
+  }
+}
+
+/**
+ * The raw counterpart of discovery latency: the key of a new core on A is handed
+ * over in-process; measured from B opening it by key to B's core having its peer
+ * (the replication channel with A open). A lower bound for "B can use the feed".
+ */
+export async function rawDiscovery(
+  count: number,
+  transport: Transport,
+  loopback: Loopback | null,
+  timeoutMs: number
+): Promise<number[]> {
+  const a = await freshStore('rdisc-a')
+  const b = await freshStore('rdisc-b')
+  let server: Awaited<ReturnType<typeof rawSwarmServer>> | null = null
+  let link: { close(): Promise<void> } | null = null
+  try {
+    // A live connection first, carrying one core so that the link is known to be up.
+    const warm = a.store.get({ name: 'warm' })
+    await warm.ready()
+    await warm.append(Buffer.from('warm'))
+    if (transport === 'pipe') link = rawPipe(a.store, b.store)
+    else {
+      server = await rawSwarmServer(loopback!, a.store)
+      link = rawSwarmClient(loopback!, b.store, server.topic)
+    }
+    const warmB = b.store.get({ key: warm.key! })
+    await withTimeout(warmB.get(0), timeoutMs, 'raw discovery connect')
+    const latencies: number[] = []
+    for (let i = 0; i < count; i++) {
+      const core = a.store.get({ name: `d${i}` })
+      await core.ready()
+      const t0 = now()
+      const remote = b.store.get({ key: core.key! })
+      await withTimeout(
+        new Promise<void>((resolve) => {
+          if (remote.peers.length > 0) return resolve()
+          remote.once('peer-add', () => resolve())
+        }),
+        timeoutMs,
+        `raw feed ${i} peer`
+      )
+      latencies.push(now() - t0)
+    }
+    return latencies
+  } finally {
+    await link?.close()
+    await server?.close()
+    await a.store.close()
+    await b.store.close()
+    await rmDir(a.dir)
+    await rmDir(b.dir)
+  }
+}

@@ -1,0 +1,50 @@
+export type Transport = 'pipe' | 'swarm'
+
+/** A replication workload: `feeds` cores of `blocks` blocks of `blockSize` bytes each. */
+export interface Shape {
+  feeds: number
+  blocks: number
+  blockSize: number
+}
+
+export function shapeName(shape: Shape): string {
+  const size = shape.blockSize === 1024 ? '1 KiB' : `${shape.blockSize} B`
+  return `${shape.feeds.toLocaleString('en-US')} feeds × ${shape.blocks.toLocaleString('en-US')} blocks × ${size}`
+}
+
+/** One line of the results table. */
+export interface Row {
+  /** Scenario number and name, e.g. "1 bulk". */
+  scenario: string
+  /** What was measured, e.g. "50 feeds × 1,000 blocks × 1 KiB". */
+  case: string
+  transport: Transport | 'disk'
+  /** What the numbers are, e.g. "sync time". */
+  metric: string
+  unit: 'ms' | 'B' | 'KiB/feed' | 'ms/feed' | 'x' | 'count'
+  /** Median over the repetitions (null when not applicable or failed). */
+  multifeed: number | null
+  raw: number | null
+  /** multifeed / raw when both exist. */
+  ratio: number | null
+  target: string | null
+  /** Whether the target is met; null when there is no target or no number. */
+  met: boolean | null
+  samples: { multifeed: number[]; raw: number[] }
+  extra?: Record<string, number | string>
+  error?: string
+}
+
+export interface Results {
+  date: string
+  command: string
+  mode: 'full' | 'quick'
+  reps: number
+  node: string
+  platform: string
+  cpus: number
+  memoryGiB: number
+  tmpRoot: string
+  durationMs: number
+  rows: Row[]
+}
