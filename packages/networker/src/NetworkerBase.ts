@@ -44,8 +44,10 @@ interface SwarmedEntry extends SwarmedMultifeed {
  * The errors a connection reports that are part of normal life, not failures
  * for the user. When both sides dial at once, Hyperswarm keeps one connection
  * and destroys the other with "Duplicate connection"; the side that did not
- * choose sees the dropped one reset before it received a byte, often while
- * the kept one to the same peer is already up.
+ * choose sees the dropped one reset (or time out) before it received a byte,
+ * often while the kept one to the same peer is already up. A connection that
+ * never received a byte carried nothing: its failure is a failed dial, which
+ * Hyperswarm retries silently.
  */
 export function isBenignConnectionError(
   err: unknown,
@@ -54,11 +56,9 @@ export function isBenignConnectionError(
 ): boolean {
   if (!(err instanceof Error)) return false
   if (err.message === 'Duplicate connection') return true
-  const code = (err as { code?: unknown }).code
-  if (code === 'ECONNRESET' && stream !== undefined) {
-    return hasTwin || stream.rawBytesRead === 0
-  }
-  return false
+  if (stream === undefined) return false
+  if (stream.rawBytesRead === 0) return true
+  return hasTwin && (err as { code?: unknown }).code === 'ECONNRESET'
 }
 
 /**

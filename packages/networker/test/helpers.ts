@@ -95,11 +95,19 @@ export async function waitHolds(
   )
 }
 
-/** Appends `count` blocks to the writer `name` of `multi`. */
-export async function write(multi: Multifeed, count: number, name = 'main'): Promise<Hypercore> {
+/** Appends `count` blocks (of `size` bytes if given) to the writer `name` of `multi`. */
+export async function write(
+  multi: Multifeed,
+  count: number,
+  name = 'main',
+  size = 0
+): Promise<Hypercore> {
   const writer = (await multi.writer(name)) as Hypercore<unknown> as Hypercore
   const blocks: Buffer[] = []
-  for (let i = 0; i < count; i++) blocks.push(Buffer.from(`${name} ${writer.length + i}`))
+  for (let i = 0; i < count; i++) {
+    const text = Buffer.from(`${name} ${writer.length + i}`)
+    blocks.push(size > text.length ? Buffer.concat([text, Buffer.alloc(size - text.length)]) : text)
+  }
   if (blocks.length > 0) await writer.append(blocks)
   return writer
 }
@@ -128,6 +136,8 @@ export class Env {
   readonly connectionErrors: Error[] = []
   /** Set by the test's teardown (debug output only). */
   tearingDown = false
+  readonly t0 = Date.now()
+  readonly log: string[] = []
 
   constructor(kind: Kind, t: Teardown) {
     this.kind = kind
@@ -152,6 +162,21 @@ export class Env {
     } else {
       if (this.testnet === null) throw new Error('no testnet')
       networker = new Networker(store, { dht: this.testnet.createNode() })
+    }
+    if (process.env.DEBUG_NET && networker instanceof Networker) {
+      const name = networker.publicKey.toString('hex').slice(0, 4)
+      const t0 = this.t0
+      const log = this.log
+      networker.hyperswarm.on('connection', (conn, info) => {
+        const other = conn.remotePublicKey?.toString('hex').slice(0, 4)
+        log.push(`${Date.now() - t0} ${name} conn ${info.client ? 'client' : 'server'} ${other}`)
+        conn.on('close', () =>
+          log.push(`${Date.now() - t0} ${name} close ${other} read=${conn.rawBytesRead}`)
+        )
+        conn.on('error', (e: Error) =>
+          log.push(`${Date.now() - t0} ${name} error ${other} ${e.message}`)
+        )
+      })
     }
     networker.on('connection-error', (err, peer) => {
       if (process.env.DEBUG_NET) {
@@ -201,12 +226,13 @@ export function connectionCount(peer: Peer): number {
     : networker.peers().length
 }
 
-/** Counts `download` events on every core of `multi`, current and future. */
-export function countDownloads(multi: Multifeed): { blocks: number } {
-  const counter = { blocks: 0 }
+/** Records `download` events (block indices) on every core of `multi`, current and future. */
+export function countDownloads(multi: Multifeed): { blocks: number; indices: number[] } {
+  const counter = { blocks: 0, indices: [] as number[] }
   const watch = (core: Hypercore<unknown>): void => {
-    core.on('download', () => {
+    core.on('download', (index) => {
       counter.blocks++
+      counter.indices.push(index)
     })
   }
   for (const core of multi.feeds()) watch(core)
