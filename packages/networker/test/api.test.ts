@@ -113,6 +113,30 @@ describe.each(kinds)('%s networker: semantics', (kind) => {
     )
   })
 
+  test('leave() then swarm() again resumes over the same connection', {
+    timeout: 20_000
+  }, async () => {
+    const a = await env.peer()
+    const b = await env.peer()
+    const x = await a.open()
+    const y = await a.open()
+    const xb = await b.open(x.key)
+    const yb = await b.open(y.key)
+    await write(x, 1)
+    await write(y, 1)
+    await Promise.all([a.net.swarm(x), a.net.swarm(y), b.net.swarm(xb), b.net.swarm(yb)])
+    await waitHolds([xb, yb], 1, 1)
+    const [before] = b.net.peers()
+    await b.net.leave(xb)
+    await write(x, 1)
+    await sleep(200)
+    expect(xb.feeds()[0]!.contiguousLength).toBe(1)
+    await b.net.swarm(xb)
+    await waitHolds([xb], 1, 2)
+    expect(b.net.peers()).toEqual([before])
+    expect(connectionCount(b)).toBe(1)
+  })
+
   test('events and status: peer-add, peer-multifeed, peers(), peer-remove', {
     timeout: 20_000
   }, async () => {
