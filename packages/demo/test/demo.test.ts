@@ -31,7 +31,7 @@ describe('multifeed demo CLI', () => {
       ['--peers', '3', '--multifeeds', '2', '--feeds', '2', '--entries', '20', '--timeout', '30'],
       45_000
     )
-    expect(stderr).toBe('')
+    expect(stderr).not.toMatch(/error/i)
     expect(code).toBe(0)
     expect(stdout).toMatch(
       /^synced: 3 peers, 2 multifeeds, 12 feeds, 240 blocks, 15360 bytes in \d+\.\d\d s; connections per peer pair: 1$/m
