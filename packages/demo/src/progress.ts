@@ -23,7 +23,9 @@ export function liveReporter(
       const now = Date.now()
       if (!s.done && now - last < 100) return
       last = now
-      const lines = [header(s), ...table(s, options)]
+      // Lines wider than the terminal would wrap and break the redraw: cut them.
+      const width = Math.max(20, (out.columns ?? 120) - 1)
+      const lines = [header(s), ...table(s, options)].map((line) => line.slice(0, width))
       let frame = drawn > 0 ? `\x1b[${drawn}F` : ''
       for (const line of lines) frame += `\x1b[2K${line}\n`
       out.write(frame)
