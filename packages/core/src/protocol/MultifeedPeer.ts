@@ -16,6 +16,7 @@
  */
 import c from 'compact-encoding'
 import type Hypercore from 'hypercore'
+import crypto from 'hypercore-crypto'
 import type Protomux from 'protomux'
 import type { Channel, Message, NoiseSecretStream } from 'protomux'
 import {
@@ -105,7 +106,11 @@ export class MultifeedPeer {
   #proof: Buffer | null = null
   #proofSeq = 0
   #remoteHas = new Set<string>()
-  #attached = new Set<Hypercore<unknown>>()
+  /**
+   * Cores on this stream: 'open' — attached, hypercore opens its channel;
+   * 'expect' — the remote is learning the key from us: we only answer its open.
+   */
+  #attached = new Map<Hypercore<unknown>, { state: 'open' | 'expect'; discoveryKey: Buffer }>()
   #outbox: Buffer[] = []
   #flushScheduled = false
   #initialSent = false
@@ -167,8 +172,11 @@ export class MultifeedPeer {
    */
   offer(feed: SharedFeed): void {
     if (!this.#opened || this.#closed) return
-    this.#attach(feed.core)
-    if (this.#remoteHas.has(feed.id)) return
+    if (this.#remoteHas.has(feed.id)) {
+      this.#attach(feed)
+      return
+    }
+    this.#expect(feed)
     this.#remoteHas.add(feed.id)
     this.#outbox.push(feed.key)
     if (!this.#flushScheduled) {
@@ -260,7 +268,7 @@ export class MultifeedPeer {
         for (const feed of feeds) {
           if (feed.seq < this.#proofSeq) {
             this.#remoteHas.add(feed.id)
-            this.#attach(feed.core)
+            this.#attach(feed)
           } else {
             this.offer(feed)
           }
@@ -273,7 +281,10 @@ export class MultifeedPeer {
           keys.push(feed.key)
         }
         this.#sendKeys(keys, FEEDS_LAST)
-        for (const feed of feeds) this.#attach(feed.core)
+        // We do not know yet which of these the remote holds: opening their
+        // channels now would mostly be refused. Feeds it lists back get
+        // attached (offer()); for the others we answer the remote's open.
+        for (const feed of feeds) this.#expect(feed)
       }
       this.#initialSent = true
     } finally {
@@ -348,27 +359,69 @@ export class MultifeedPeer {
     } while (i < keys.length)
   }
 
-  #attach(core: Hypercore<unknown>): void {
+  /** Attaches the feed's core to this stream: hypercore opens its channel. */
+  #attach(feed: SharedFeed): void {
+    const core = feed.core
+    const current = this.#attached.get(core)
+    if (current?.state === 'open' || core.closing !== null) return
+    const discoveryKey = current?.discoveryKey ?? discoveryKeyOf(feed)
+    this.#attached.set(core, { state: 'open', discoveryKey })
+    this.#whenOpen(core, () => core.replicate(this.#mux))
+  }
+
+  /**
+   * Prepares for the remote to open the feed's channel (it is learning the key
+   * from us) without opening it ourselves: hypercore attaches when it does.
+   */
+  #expect(feed: SharedFeed): void {
+    const core = feed.core
     if (this.#attached.has(core) || core.closing !== null) return
-    this.#attached.add(core)
-    if (core.opened) {
-      core.replicate(this.#mux)
+    if (core.core?.replicator.attached(this.#mux)) {
+      this.#attached.set(core, { state: 'open', discoveryKey: discoveryKeyOf(feed) })
       return
     }
-    // Hypercore destroys the whole stream when a core attached before it opened
-    // fails to open (e.g. closed meanwhile): attach only once it is open.
+    const discoveryKey = discoveryKeyOf(feed)
+    this.#attached.set(core, { state: 'expect', discoveryKey })
+    // Attaching from the pair handler lets hypercore take the remote's pending
+    // open (it creates its channel before Protomux would reject the open).
+    this.#mux.pair({ protocol: HYPERCORE_PROTOCOL, id: discoveryKey }, () => {
+      if (this.#closed || core.closing !== null) return
+      const entry = this.#attached.get(core)
+      if (entry === undefined) return
+      entry.state = 'open'
+      if (core.opened) {
+        core.replicate(this.#mux)
+        return
+      }
+      return core.ready().then(
+        () => {
+          if (!this.#closed && core.closing === null) core.replicate(this.#mux)
+        },
+        () => {}
+      )
+    })
+  }
+
+  /**
+   * Runs `attach` once the core is open. Hypercore destroys the whole stream
+   * when a core attached before it opened fails to open (e.g. closed meanwhile).
+   */
+  #whenOpen(core: Hypercore<unknown>, attach: () => void): void {
+    if (core.opened) {
+      attach()
+      return
+    }
     core.ready().then(
       () => {
-        if (!this.#closed && this.#attached.has(core) && core.closing === null) {
-          core.replicate(this.#mux)
-        }
+        if (!this.#closed && this.#attached.has(core) && core.closing === null) attach()
       },
       () => this.#attached.delete(core)
     )
   }
 
   #detachAll(): void {
-    for (const core of this.#attached) {
+    for (const [core, { discoveryKey }] of this.#attached) {
+      this.#mux.unpair({ protocol: HYPERCORE_PROTOCOL, id: discoveryKey })
       const replicator = core.core?.replicator
       if (!replicator) continue
       replicator.detachFrom(this.#mux)
@@ -424,4 +477,10 @@ export class MultifeedPeer {
     }
     this.#host.onClosed(this, reason)
   }
+}
+
+const HYPERCORE_PROTOCOL = 'hypercore/alpha'
+
+function discoveryKeyOf(feed: SharedFeed): Buffer {
+  return feed.core.discoveryKey ?? crypto.discoveryKey(feed.key)
 }
