@@ -22,6 +22,8 @@ export class InProcessNetworker extends NetworkerBase {
   readonly hub: InProcessHub
   readonly keyPair: SwarmKeyPair
   readonly #membership: HubMembership
+  /** Which swarmed multifeeds hold each topic we joined. */
+  readonly #topics = new Map<string, Set<SwarmedMultifeed>>()
 
   constructor(corestore: Corestore, options: InProcessNetworkerOptions = {}) {
     super(corestore)
@@ -40,14 +42,40 @@ export class InProcessNetworker extends NetworkerBase {
 
   protected async _joinTopic(entry: SwarmedMultifeed): Promise<void> {
     if (!entry.announce && !entry.lookup) return
-    this.#membership.join(entry.topic, { announce: entry.announce, lookup: entry.lookup })
+    const id = entry.topic.toString('hex')
+    let holders = this.#topics.get(id)
+    if (holders === undefined) {
+      holders = new Set()
+      this.#topics.set(id, holders)
+    }
+    holders.add(entry)
+    this.#membership.join(entry.topic, merged(holders))
   }
 
   protected async _leaveTopic(entry: SwarmedMultifeed): Promise<void> {
+    const id = entry.topic.toString('hex')
+    const holders = this.#topics.get(id)
+    if (holders === undefined || !holders.delete(entry)) return
+    // Two multifeed instances of one key share the topic: it stays while one holds it.
+    if (holders.size > 0) {
+      this.#membership.join(entry.topic, merged(holders))
+      return
+    }
+    this.#topics.delete(id)
     this.#membership.leave(entry.topic)
   }
 
   protected async _closeTransport(): Promise<void> {
     await this.#membership.unregister()
   }
+}
+
+function merged(holders: Set<SwarmedMultifeed>): { announce: boolean; lookup: boolean } {
+  let announce = false
+  let lookup = false
+  for (const holder of holders) {
+    announce ||= holder.announce
+    lookup ||= holder.lookup
+  }
+  return { announce, lookup }
 }
