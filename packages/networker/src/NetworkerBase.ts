@@ -229,7 +229,7 @@ export abstract class NetworkerBase
     return [...this.#swarmed.keys()]
   }
 
-  peers(): NetworkPeer[] {
+  peers(): ConnectedPeer[] {
     return [...this.#peers.values()]
   }
 
