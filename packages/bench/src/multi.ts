@@ -185,7 +185,7 @@ export async function multiDiscovery(
   transport: Transport,
   loopback: Loopback | null,
   timeoutMs: number
-): Promise<number[]> {
+): Promise<{ latencies: number[]; fromCall: number[]; early: number }> {
   const a = await freshStore('disc-a')
   const b = await freshStore('disc-b')
   const multiA = await Multifeed.open(a.store)
@@ -219,7 +219,10 @@ export async function multiDiscovery(
     const [pa, pb] = await withTimeout(Promise.all([peerA, peerB]), timeoutMs, 'discovery connect')
     await withTimeout(Promise.all([pa.synced, pb.synced]), timeoutMs, 'discovery initial sync')
     const latencies: number[] = []
+    const fromCall: number[] = []
+    let early = 0
     for (let i = 0; i < count; i++) {
+      const called = now()
       const w = await multiA.writer(`d${i}`)
       const t0 = now()
       const id = hex(w.key)
@@ -233,9 +236,12 @@ export async function multiDiscovery(
         waiters.delete(id)
         arrived = arrivals.get(id)!
       }
+      // The key may reach B before writer() resolved on A: that counts as 0.
+      if (arrived < t0) early++
       latencies.push(Math.max(0, arrived - t0))
+      fromCall.push(arrived - called)
     }
-    return latencies
+    return { latencies, fromCall, early }
   } finally {
     if (streams.length) await destroyStreams(...streams)
     await netB?.close().catch(noop)
@@ -287,6 +293,7 @@ export class MultiReconnect {
     ms: number
     protocolBytes: number
     messages: number
+    replicatingMs: number
     wireBytes: number
     added: number
   }> {
@@ -330,12 +337,25 @@ export class MultiReconnect {
       if (synced.some((s) => s === null)) throw new Error('a peer closed before it synced')
       const protocolBytes = pa.stats.bytesSent + pb.stats.bytesSent
       const messages = pa.stats.messagesSent + pb.stats.messagesSent
+      // Then, as for raw: until every core on both sides replicates again.
+      const length = this.source.shape.blocks
+      const feeds = [...multiA.feeds(), ...multiB.feeds()]
+      await withTimeout(
+        (async () => {
+          while (!feeds.every((core) => core.peers.some((p) => p.remoteLength === length))) {
+            await sleep(5)
+          }
+        })(),
+        timeoutMs,
+        'reconnect: every core replicating'
+      )
+      const replicatingMs = now() - t0
       const wireStreams = transport === 'pipe' ? streams : [pa.stream, pb.stream]
       const wireBytes = wireStreams.reduce(
         (sum, s) => sum + (s.noiseStream ?? s).rawBytesWritten,
         0
       )
-      return { ms, protocolBytes, messages, wireBytes, added }
+      return { ms, protocolBytes, messages, replicatingMs, wireBytes, added }
     } finally {
       multiA.off('remote-feeds', onremote)
       multiB.off('remote-feeds', onremote)

@@ -183,8 +183,7 @@ export class RawReconnect {
         transport === 'pipe'
           ? rawPipe(this.source.store, this.store)
           : rawSwarmClient(loopback!, this.store, server!.topic)
-      const inSync = (core: Hypercore) =>
-        core.peers.length > 0 && core.peers[0]!.remoteLength === length
+      const inSync = (core: Hypercore) => core.peers.some((p) => p.remoteLength === length)
       await withTimeout(
         (async () => {
           for (;;) {

@@ -1,0 +1,97 @@
+// Smoke test: the quick mode of the benchmark runs every scenario once, in a
+// child process, and reports positive numbers for each. No time limit is
+// asserted: the numbers are measured, not tested.
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+interface Row {
+  scenario: string
+  case: string
+  transport: string
+  metric: string
+  multifeed: number | null
+  raw: number | null
+  error?: string
+}
+
+interface Results {
+  mode: string
+  rows: Row[]
+}
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+const run = promisify(execFile)
+
+describe('bench --quick', () => {
+  let dir = ''
+  let results: Results
+  let stdout = ''
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'multifeed-bench-test-'))
+    const out = join(dir, 'quick.json')
+    const res = await run(process.execPath, [cli, '--quick', '--out', out], {
+      maxBuffer: 16 * 1024 * 1024,
+      // A generous bound so a hang fails instead of blocking CI; not a performance assertion.
+      timeout: 15 * 60_000
+    })
+    stdout = res.stdout
+    results = JSON.parse(await readFile(out, 'utf8')) as Results
+  }, 16 * 60_000)
+
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true })
+  })
+
+  it('writes quick-mode results and prints the table', () => {
+    expect(results.mode).toBe('quick')
+    expect(stdout).toContain('| scenario')
+    expect(stdout).toContain('multifeed')
+  })
+
+  it('reports no error in any scenario', () => {
+    const errors = results.rows.filter((r) => r.error).map((r) => `${r.scenario}: ${r.error}`)
+    expect(errors).toEqual([])
+  })
+
+  const scenarios = [
+    '1 bulk',
+    '2 many feeds',
+    '3 discovery',
+    '4 reconnect',
+    '5 open',
+    '6 many multifeeds',
+    '7 scaling'
+  ]
+
+  for (const scenario of scenarios) {
+    it(`scenario ${scenario} completed with positive numbers`, () => {
+      const rows = results.rows.filter((r) => r.scenario === scenario)
+      expect(rows.length).toBeGreaterThan(0)
+      for (const row of rows) {
+        const label = `${row.scenario} / ${row.case} / ${row.transport} / ${row.metric}`
+        expect(row.multifeed, label).not.toBeNull()
+        // A latency can round to 0 on loopback; everything else is strictly positive.
+        if (row.metric.includes('latency')) expect(row.multifeed!, label).toBeGreaterThanOrEqual(0)
+        else expect(row.multifeed!, label).toBeGreaterThan(0)
+        if (row.raw !== null) expect(row.raw, label).toBeGreaterThanOrEqual(0)
+      }
+    })
+  }
+
+  it('measures raw corestore next to multifeed for the sync scenarios', () => {
+    for (const scenario of ['1 bulk', '2 many feeds']) {
+      for (const row of results.rows.filter((r) => r.scenario === scenario)) {
+        expect(row.raw, `${scenario} ${row.transport}`).toBeGreaterThan(0)
+      }
+    }
+    const transports = new Set(results.rows.map((r) => r.transport))
+    expect(transports).toContain('pipe')
+    expect(transports).toContain('swarm')
+  })
+})
