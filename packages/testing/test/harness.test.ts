@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { Multifeed, TimeoutError } from '@multifeed/core'
 import {
   createPeers,
@@ -189,6 +191,26 @@ describe('createPeers()', () => {
     expect(paths.some((p) => existsSync(p))).toBe(false)
   }, 30_000)
 })
+
+test('a process that closed its peers exits by itself at once (no handle left open)', async () => {
+  const fixture = fileURLToPath(new URL('./fixtures/no-handle-left.mjs', import.meta.url))
+  const result = await new Promise<{ code: number | null; stdout: string; exitedAt: number }>(
+    (resolve) => {
+      execFile(
+        process.execPath,
+        [fixture],
+        { timeout: 40_000, killSignal: 'SIGKILL' },
+        (err, stdout) => {
+          const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null
+          resolve({ code, stdout, exitedAt: Date.now() })
+        }
+      )
+    }
+  )
+  const closedAt = Number(/^closed (\d+)$/m.exec(result.stdout)?.[1])
+  expect(result.code, 'the child exited by itself, successfully').toBe(0)
+  expect(result.exitedAt - closedAt, 'ms between close and exit').toBeLessThan(3000)
+}, 60_000)
 
 describe('Teardown', () => {
   test('runs every step by order, last added first within an order, and reports failures', async () => {
