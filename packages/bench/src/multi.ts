@@ -10,6 +10,7 @@ import { freshStore } from './raw.js'
 import type { Shape, Transport } from './types.js'
 import {
   BenchTimeoutError,
+  cpuMs,
   fill,
   now,
   pool,
@@ -110,7 +111,7 @@ export async function multiSync(
   transport: Transport,
   loopback: Loopback | null,
   timeoutMs: number
-): Promise<{ ms: number; connections: number; joinMs: number }> {
+): Promise<{ ms: number; cpuMs: number; connections: number; joinMs: number }> {
   const { shape } = source
   const reader = await openReader(source, 'multi-dst')
   const total = shape.feeds * source.multis.length
@@ -125,6 +126,7 @@ export async function multiSync(
       for (const m of source.multis) await netA.swarm(m)
       netB = createNetworker(reader.store, loopback!)
     }
+    const cpu0 = cpuMs()
     const t0 = now()
     let joinMs = 0
     if (transport === 'pipe') {
@@ -156,11 +158,12 @@ export async function multiSync(
     }
     await tracker.done
     const ms = now() - t0
+    const cpu = cpuMs() - cpu0
     const feeds = reader.multis.flatMap((m) => m.feeds())
     SyncTracker.verify(feeds, total, shape.blocks)
     const connections =
       transport === 'pipe' ? 1 : Math.max(netA!.peers().length, netB!.peers().length)
-    return { ms, connections, joinMs }
+    return { ms, cpuMs: cpu, connections, joinMs }
   } finally {
     for (const u of untrack) u()
     tracker.stop()

@@ -6,7 +6,7 @@ import type Hypercore from 'hypercore'
 import type { NoiseSecretStream } from 'protomux'
 import { destroyStreams, type Loopback, noop } from './net.js'
 import type { Shape, Transport } from './types.js'
-import { fill, now, pool, rmDir, SyncTracker, sleep, tmpDir, withTimeout } from './util.js'
+import { cpuMs, fill, now, pool, rmDir, SyncTracker, sleep, tmpDir, withTimeout } from './util.js'
 
 /** The writer side: a corestore holding `shape.feeds` named cores, written once, reused by every rep. */
 export class RawSource {
@@ -112,7 +112,7 @@ export async function rawSync(
   transport: Transport,
   loopback: Loopback | null,
   timeoutMs: number
-): Promise<number> {
+): Promise<{ ms: number; cpuMs: number }> {
   const { shape } = source
   const { dir, store } = await freshStore('raw-dst')
   let server: Awaited<ReturnType<typeof rawSwarmServer>> | null = null
@@ -120,6 +120,7 @@ export async function rawSync(
   try {
     if (transport === 'swarm') server = await rawSwarmServer(loopback!, source.store)
     const tracker = new SyncTracker(shape.feeds, shape.blocks, timeoutMs, 'raw sync')
+    const cpu0 = cpuMs()
     const t0 = now()
     link =
       transport === 'pipe'
@@ -133,8 +134,9 @@ export async function rawSync(
     }
     await tracker.done
     const ms = now() - t0
+    const cpu = cpuMs() - cpu0
     SyncTracker.verify(cores, shape.feeds, shape.blocks)
-    return ms
+    return { ms, cpuMs: cpu }
   } finally {
     await link?.close()
     await server?.close()

@@ -64,6 +64,9 @@ export function config(opts: {
 interface Samples {
   multi: number[]
   raw: number[]
+  /** CPU time of the process (both peers) during each measurement, when recorded. */
+  multiCpu?: number[]
+  rawCpu?: number[]
   multiError?: string
   rawError?: string
 }
@@ -143,7 +146,7 @@ export class Runner {
     if (cached) return cached
     const { reps, transports, timeoutMs } = this.cfg
     const result = new Map<Transport, Samples>()
-    for (const t of transports) result.set(t, { multi: [], raw: [] })
+    for (const t of transports) result.set(t, { multi: [], raw: [], multiCpu: [], rawCpu: [] })
     const name = shapeName(shape)
 
     progress(`setup ${name}: writing raw source`)
@@ -167,9 +170,12 @@ export class Runner {
           for (const side of order) {
             if (side === 'raw' && !s.rawError) {
               try {
-                const ms = await rawSync(raw, t, loopback, timeoutMs)
+                const { ms, cpuMs } = await rawSync(raw, t, loopback, timeoutMs)
                 s.raw.push(ms)
-                progress(`  ${name} ${t} rep ${rep + 1}/${reps}: raw ${fmtMs(ms)}`)
+                s.rawCpu!.push(cpuMs)
+                progress(
+                  `  ${name} ${t} rep ${rep + 1}/${reps}: raw ${fmtMs(ms)} (cpu ${fmtMs(cpuMs)})`
+                )
               } catch (err) {
                 s.rawError = errorMessage(err)
                 progress(`  ${name} ${t} raw failed: ${s.rawError}`)
@@ -177,9 +183,12 @@ export class Runner {
             }
             if (side === 'multi' && !s.multiError && mod && multiSource) {
               try {
-                const { ms } = await mod.multiSync(multiSource, t, loopback, timeoutMs)
+                const { ms, cpuMs } = await mod.multiSync(multiSource, t, loopback, timeoutMs)
                 s.multi.push(ms)
-                progress(`  ${name} ${t} rep ${rep + 1}/${reps}: multifeed ${fmtMs(ms)}`)
+                s.multiCpu!.push(cpuMs)
+                progress(
+                  `  ${name} ${t} rep ${rep + 1}/${reps}: multifeed ${fmtMs(ms)} (cpu ${fmtMs(cpuMs)})`
+                )
               } catch (err) {
                 s.multiError = errorMessage(err)
                 progress(`  ${name} ${t} multifeed failed: ${s.multiError}`)
@@ -213,6 +222,18 @@ export class Runner {
         target: 'ratio ≤ 1.10',
         met: ratio === null ? null : ratio <= 1.1,
         samples: { multifeed: s.multi, raw: s.raw },
+        error: errorOf(s)
+      })
+      this.push({
+        scenario,
+        case: shapeName(shape),
+        transport: t,
+        metric: 'CPU time (both peers)',
+        unit: 'ms',
+        multifeed: med(s.multiCpu ?? []),
+        raw: med(s.rawCpu ?? []),
+        target: null,
+        samples: { multifeed: s.multiCpu ?? [], raw: s.rawCpu ?? [] },
         error: errorOf(s)
       })
     }
@@ -705,6 +726,10 @@ export class Runner {
           raw: raw === null ? null : raw / n,
           target: null,
           samples: { multifeed: s.multi.map((v) => v / n), raw: s.raw.map((v) => v / n) },
+          extra: {
+            multifeedCpuPerFeedMs: (med(s.multiCpu ?? []) ?? Number.NaN) / n,
+            rawCpuPerFeedMs: (med(s.rawCpu ?? []) ?? Number.NaN) / n
+          },
           error: errorOf(s)
         })
       }

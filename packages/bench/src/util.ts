@@ -21,6 +21,12 @@ export function now(): number {
   return performance.now()
 }
 
+/** CPU time (user + system) of this process so far, in ms: both peers of a scenario run here. */
+export function cpuMs(): number {
+  const { user, system } = process.cpuUsage()
+  return (user + system) / 1000
+}
+
 export function median(values: number[]): number {
   if (values.length === 0) return Number.NaN
   const sorted = [...values].sort((a, b) => a - b)
