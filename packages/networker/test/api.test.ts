@@ -283,6 +283,45 @@ describe('Networker (Hyperswarm) specifics', () => {
     )
   })
 
+  test('a given swarm that is connected already: its connections serve at once', {
+    timeout: 20_000
+  }, async () => {
+    const testnet = env.testnet!
+    const { Multifeed } = await import('@multifeed/core')
+    const sides = []
+    for (let i = 0; i < 2; i++) {
+      const store = new Corestore(await tmpDir(t))
+      t.add(() => store.close())
+      const swarm = new Hyperswarm({ dht: testnet.createNode() })
+      swarm.on('connection', (conn) => conn.on('error', () => {}))
+      t.add(() => swarm.destroy())
+      sides.push({ store, swarm })
+    }
+    const [sa, sb] = sides as [(typeof sides)[0], (typeof sides)[0]]
+    // Connected for some other topic, before any networker exists.
+    const unrelated = Buffer.alloc(32, 7)
+    // One after the other (joined at the same instant they could wait minutes: see swarm()).
+    await sa.swarm.join(unrelated).flushed()
+    await sb.swarm.join(unrelated).flushed()
+    await waitFor(
+      () => sa.swarm.connections.size === 1 && sb.swarm.connections.size === 1,
+      () => 'the raw swarms did not connect'
+    )
+    const netA = new Networker(sa.store, { swarm: sa.swarm })
+    const netB = new Networker(sb.store, { swarm: sb.swarm })
+    t.add(() => netA.close())
+    t.add(() => netB.close())
+    expect(netA.peers()).toHaveLength(1)
+    const multi = await Multifeed.open(sa.store)
+    const multiB = await Multifeed.open(sb.store, multi.key)
+    t.add(() => multi.close())
+    t.add(() => multiB.close())
+    await write(multi, 2)
+    await netA.swarm(multi, { announce: false, lookup: false })
+    await netB.swarm(multiB, { announce: false, lookup: false })
+    await waitHolds([multiB], 1, 2)
+  })
+
   test('a given DHT outlives the networker', { timeout: 20_000 }, async () => {
     const dht = env.testnet!.createNode()
     const a = await env.peer()

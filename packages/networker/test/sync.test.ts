@@ -71,6 +71,30 @@ describe.each(kinds)('%s networker: sync', (kind) => {
     expect(a.net.multifeeds()).toHaveLength(20)
   })
 
+  test('2 peers sharing 100 multifeeds hold one connection', { timeout: 60_000 }, async () => {
+    const a = await env.peer()
+    const b = await env.peer()
+    const multisA: Multifeed[] = []
+    const multisB: Multifeed[] = []
+    for (let i = 0; i < 100; i++) {
+      const ma = await a.open()
+      multisA.push(ma)
+      multisB.push(await b.open(ma.key))
+      await write(ma, 1)
+    }
+    await Promise.all([
+      ...multisA.map((multi) => a.net.swarm(multi)),
+      ...multisB.map((multi) => b.net.swarm(multi))
+    ])
+    await waitFor(
+      () => multisB.every((multi) => settled(multi, [1])),
+      () => `${multisB.filter((multi) => !settled(multi, [1])).length} multifeeds of B not synced`,
+      45_000
+    )
+    expect(connectionCount(a)).toBe(1)
+    expect(connectionCount(b)).toBe(1)
+  })
+
   test('leave stops propagation for that multifeed only', { timeout: 30_000 }, async () => {
     const a = await env.peer()
     const b = await env.peer()
