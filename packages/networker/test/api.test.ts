@@ -366,6 +366,23 @@ describe('Networker (Hyperswarm) specifics', () => {
 })
 
 describe('InProcessNetworker specifics', () => {
+  test('await using closes the networker', async () => {
+    const t = new Teardown()
+    try {
+      const store = new Corestore(await tmpDir(t))
+      t.add(() => store.close())
+      let seen: InProcessNetworker | null = null
+      {
+        await using net = new InProcessNetworker(store, { hub: new InProcessHub() })
+        seen = net
+        expect(net.closed).toBe(false)
+      }
+      expect(seen.closed).toBe(true)
+    } finally {
+      await t.run()
+    }
+  })
+
   test('a corrupt connection is a connection-error, never a throw; the peer is removed', async () => {
     const t = new Teardown()
     try {
