@@ -6,7 +6,7 @@ export interface Output {
   readonly columns?: number
 }
 
-const BAR = 30
+const BAR = 24
 
 /** A progress bar and a peers × multifeeds table, redrawn in place (for a TTY). */
 export function liveReporter(
@@ -60,7 +60,7 @@ function header(s: Snapshot): string {
   const ratio = s.blocksTarget === 0 ? 1 : s.blocksHeld / s.blocksTarget
   const full = Math.round(ratio * BAR)
   const bar = `${'█'.repeat(full)}${'░'.repeat(BAR - full)}`
-  return `${bar} ${pct(s.blocksHeld, s.blocksTarget).padStart(6)}  blocks ${s.blocksHeld}/${s.blocksTarget}  feeds ${s.feedsHeld}/${s.feedsTarget}  connections ${s.connections}  ${s.seconds.toFixed(1)} s`
+  return `${bar} ${pct(s.blocksHeld, s.blocksTarget).padStart(6)} ${s.seconds.toFixed(1)} s  blocks ${s.blocksHeld}/${s.blocksTarget}  feeds ${s.feedsHeld}/${s.feedsTarget}  conns ${s.connections}`
 }
 
 function table(s: Snapshot, o: { multifeeds: number; perCell: number; entries: number }): string[] {

@@ -226,5 +226,5 @@ describe('Teardown', () => {
     await expect(t.run()).rejects.toThrow('boom')
     expect(ran).toEqual(['networker', 'store 2', 'store 1', 'testnet'])
     await expect(t.run()).rejects.toThrow('boom')
-  })
+  }, 5_000)
 })
