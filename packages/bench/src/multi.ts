@@ -7,7 +7,7 @@ import type Hypercore from 'hypercore'
 import type { NoiseSecretStream } from 'protomux'
 import { destroyStreams, type Loopback, noop } from './net.js'
 import { freshStore } from './raw.js'
-import type { Shape, Transport } from './types.js'
+import type { Shape, SyncHooks, Transport } from './types.js'
 import {
   BenchTimeoutError,
   cpuMs,
@@ -110,7 +110,8 @@ export async function multiSync(
   source: MultiSource,
   transport: Transport,
   loopback: Loopback | null,
-  timeoutMs: number
+  timeoutMs: number,
+  hooks: SyncHooks = {}
 ): Promise<{ ms: number; cpuMs: number; connections: number; joinMs: number }> {
   const { shape } = source
   const reader = await openReader(source, 'multi-dst')
@@ -159,6 +160,7 @@ export async function multiSync(
     await tracker.done
     const ms = now() - t0
     const cpu = cpuMs() - cpu0
+    await hooks.synced?.()
     const feeds = reader.multis.flatMap((m) => m.feeds())
     SyncTracker.verify(feeds, total, shape.blocks)
     const connections =

@@ -5,7 +5,7 @@ import Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import type { NoiseSecretStream } from 'protomux'
 import { destroyStreams, type Loopback, noop } from './net.js'
-import type { Shape, Transport } from './types.js'
+import type { Shape, SyncHooks, Transport } from './types.js'
 import { cpuMs, fill, now, pool, rmDir, SyncTracker, sleep, tmpDir, withTimeout } from './util.js'
 
 /** The writer side: a corestore holding `shape.feeds` named cores, written once, reused by every rep. */
@@ -111,7 +111,8 @@ export async function rawSync(
   source: RawSource,
   transport: Transport,
   loopback: Loopback | null,
-  timeoutMs: number
+  timeoutMs: number,
+  hooks: SyncHooks = {}
 ): Promise<{ ms: number; cpuMs: number }> {
   const { shape } = source
   const { dir, store } = await freshStore('raw-dst')
@@ -135,6 +136,7 @@ export async function rawSync(
     await tracker.done
     const ms = now() - t0
     const cpu = cpuMs() - cpu0
+    await hooks.synced?.()
     SyncTracker.verify(cores, shape.feeds, shape.blocks)
     return { ms, cpuMs: cpu }
   } finally {

@@ -48,3 +48,8 @@ export interface Results {
   durationMs: number
   rows: Row[]
 }
+
+/** Called inside a measured sync, right after synced, before the teardown (e.g. to stop a profiler). */
+export interface SyncHooks {
+  synced?: () => Promise<void>
+}
