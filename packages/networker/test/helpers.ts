@@ -163,6 +163,7 @@ export class Env {
       if (this.testnet === null) throw new Error('no testnet')
       networker = new Networker(store, { dht: this.testnet.createNode() })
     }
+    // DEBUG_NET=1: record a timeline of connections (printed by slow sync tests) and errors.
     if (process.env.DEBUG_NET && networker instanceof Networker) {
       const name = networker.publicKey.toString('hex').slice(0, 4)
       const t0 = this.t0
