@@ -37,8 +37,10 @@ export {
   DEFAULT_TIMEOUT,
   type MultifeedHolder,
   type MultifeedTargets,
+  type NetworkerHolder,
   syncReport,
   untilFeeds,
+  untilPeers,
   untilSynced,
   type WaitOptions,
   waitUntil

@@ -1,4 +1,5 @@
 import { AbortedError, type Multifeed, TimeoutError } from '@multifeed/core'
+import type { NetworkerInterface } from '@multifeed/networker'
 import type Hypercore from 'hypercore'
 import { labelOf, shortKey } from './labels.js'
 
@@ -63,6 +64,43 @@ export async function untilFeeds(
       return missing
     },
     `untilFeeds(${n})`,
+    options
+  )
+}
+
+/** Anything that has a networker: a `TestPeer` from `createPeers()`, or your own. */
+export interface NetworkerHolder {
+  readonly name: string
+  readonly networker: NetworkerInterface
+}
+
+/**
+ * Resolves once every networker has at least `n` connected peers.
+ *
+ * ```ts
+ * await untilPeers(peers, peers.length - 1)   // a full mesh
+ * ```
+ */
+export async function untilPeers(
+  targets: Iterable<NetworkerInterface | NetworkerHolder>,
+  n: number,
+  options: WaitOptions = {}
+): Promise<void> {
+  await poll(
+    async () => {
+      const missing: string[] = []
+      let i = 0
+      for (const target of targets) {
+        const holder = 'networker' in target ? target : null
+        const net = holder === null ? (target as NetworkerInterface) : holder.networker
+        const label = holder?.name ?? labelOf(net, `networkers[${i}]`)
+        const count = net.peers().length
+        if (count < n) missing.push(`${label} has ${count}/${n} peers`)
+        i++
+      }
+      return missing
+    },
+    `untilPeers(${n})`,
     options
   )
 }

@@ -10,6 +10,7 @@ import {
   Teardown,
   tmpStorage,
   untilFeeds,
+  untilPeers,
   untilSynced,
   waitUntil
 } from '@multifeed/testing'
@@ -130,7 +131,11 @@ describe('createPeers()', () => {
       }
       await untilFeeds(peers, 3)
       await untilSynced(peers)
+      await untilPeers(peers, 2)
       expect(peers.at(0).networker.peers().length).toBe(2)
+      await expect(untilPeers(peers, 3, { timeout: 50 })).rejects.toThrow(
+        /untilPeers\(3\) timed out after 50 ms:\n {2}peer0 has 2\/3 peers/
+      )
       // A message names the peer when something is missing.
       const extra = await peers.at(2).open()
       await (await extra.writer()).append(Buffer.from('alone'))
