@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // pnpm bench [--quick] [--reps N] [--out FILE] [--only 1,2,...] [--transport pipe|swarm]
+import { execFileSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { dirname, resolve } from 'node:path'
@@ -25,6 +26,19 @@ Options:
 
 Scenarios: 1 bulk, 2 many feeds, 3 discovery latency, 4 reconnect in sync,
 5 open, 6 many multifeeds, 7 scaling curve.`
+
+/** The commit the libraries were built from, with `+dirty` when the tree has changes. */
+function gitCommit(): string | null {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages'], {
+      encoding: 'utf8'
+    }).trim()
+    return dirty ? `${head}+dirty` : head
+  } catch {
+    return null
+  }
+}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -69,6 +83,7 @@ async function main(): Promise<number> {
   const results: Results = {
     date: new Date().toISOString(),
     command,
+    commit: gitCommit(),
     mode: cfg.quick ? 'quick' : 'full',
     reps: cfg.reps,
     node: process.version,

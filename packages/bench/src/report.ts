@@ -66,7 +66,7 @@ export function errors(rows: Row[]): string[] {
 export function summary(results: Results): string {
   const lines = [
     `multifeed benchmarks — ${results.date}`,
-    `command: ${results.command}`,
+    `command: ${results.command}${results.commit ? ` (commit ${results.commit})` : ''}`,
     `mode: ${results.mode}, median of ${results.reps} rep(s); node ${results.node}, ${results.platform}, ${results.cpus} cores, ${results.memoryGiB} GiB; stores in ${results.tmpRoot}; total ${(results.durationMs / 1000).toFixed(0)} s`,
     '',
     table(results.rows)

@@ -704,7 +704,11 @@ export class Runner {
     progress('scenario 7: scaling curve')
     const { scaling, transports } = this.cfg
     const perFeed = new Map<Transport, { multi: number[]; raw: number[] }>()
-    for (const t of transports) perFeed.set(t, { multi: [], raw: [] })
+    const cpuPerFeed = new Map<Transport, { multi: number[]; raw: number[] }>()
+    for (const t of transports) {
+      perFeed.set(t, { multi: [], raw: [] })
+      cpuPerFeed.set(t, { multi: [], raw: [] })
+    }
     for (const n of scaling) {
       const shape: Shape = { feeds: n, blocks: 1, blockSize: KiB }
       const samples = await this.syncShape(shape)
@@ -715,6 +719,11 @@ export class Runner {
         if (n >= scaling[1]!) {
           if (multi !== null) pf.multi.push(multi / n)
           if (raw !== null) pf.raw.push(raw / n)
+          const cpf = cpuPerFeed.get(t)!
+          const multiCpu = med(s.multiCpu ?? [])
+          const rawCpu = med(s.rawCpu ?? [])
+          if (multiCpu !== null) cpf.multi.push(multiCpu / n)
+          if (rawCpu !== null) cpf.raw.push(rawCpu / n)
         }
         this.push({
           scenario: '7 scaling',
@@ -751,6 +760,19 @@ export class Runner {
         met: multi === null ? null : multi <= 2,
         samples: { multifeed: pf.multi, raw: pf.raw },
         error: multi === null ? 'multifeed: missing points on the curve' : undefined
+      })
+      const cpf = cpuPerFeed.get(t)!
+      this.push({
+        scenario: '7 scaling',
+        case: `max/min CPU time per feed, ${scaling[1]!.toLocaleString('en-US')}..${scaling.at(-1)!.toLocaleString('en-US')} feeds`,
+        transport: t,
+        metric: 'flatness (CPU)',
+        unit: 'x',
+        multifeed: spread(cpf.multi),
+        raw: spread(cpf.raw),
+        ratio: null,
+        target: null,
+        samples: { multifeed: cpf.multi, raw: cpf.raw }
       })
     }
   }

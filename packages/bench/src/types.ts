@@ -38,6 +38,8 @@ export interface Row {
 export interface Results {
   date: string
   command: string
+  /** Git commit of the run (`+dirty` when packages/ had uncommitted changes). */
+  commit: string | null
   mode: 'full' | 'quick'
   reps: number
   node: string
