@@ -134,3 +134,32 @@ describe('replication over a pipe', () => {
     expect(x1.feeds()[0]!.key).not.toEqual(y1.feeds()[0]!.key)
   })
 })
+
+describe('many multifeeds on one stream', () => {
+  it('attaches 20 multifeeds to one stream without a MaxListenersExceededWarning', async () => {
+    const sa = await tmpStore()
+    const sb = await tmpStore()
+    const warnings: Error[] = []
+    const onWarning = (w: Error) => warnings.push(w)
+    process.on('warning', onWarning)
+    try {
+      const pairs: Array<[Multifeed, Multifeed]> = []
+      for (let i = 0; i < 20; i++) {
+        const x = await Multifeed.open(sa)
+        await (await x.writer()).append(Buffer.from(`${i}`))
+        pairs.push([x, await Multifeed.open(sb, x.key)])
+      }
+      const [first, second] = pairs[0]!
+      const s = pipe(first, second)
+      for (const [x, y] of pairs.slice(1)) {
+        x.attach(s.a)
+        y.attach(s.b)
+      }
+      for (const [x, y] of pairs) await untilConverged([x, y], 1)
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([])
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+})

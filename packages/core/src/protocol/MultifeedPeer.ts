@@ -149,6 +149,9 @@ export class MultifeedPeer {
       this.#teardown('stream')
       return
     }
+    // One listener per multifeed (and hypercore adds one per core, lifting the
+    // limit the same way): many multifeeds on one stream is the normal case.
+    this.stream.setMaxListeners(0)
     this.stream.once('close', this.#onStreamClose)
     if (this.stream.handshakeHash) {
       this.#begin()
