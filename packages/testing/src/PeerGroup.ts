@@ -17,7 +17,7 @@ export interface PeerContext {
   readonly corestore: Corestore
   /** The group's loopback testnet; null for a group created with `networker: 'in-process'`. */
   readonly testnet: TestDHT | null
-  /** A value shared by every peer of one group (e.g. to hold an in-process hub). */
+  /** The group; its `shared` map holds state common to its peers (e.g. an in-process hub). */
   readonly group: PeerGroup
 }
 

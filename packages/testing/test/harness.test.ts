@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Multifeed, TimeoutError } from '@multifeed/core'
+import { InProcessHub, InProcessNetworker } from '@multifeed/networker'
 import {
   createPeers,
   createTempCorestore,
@@ -145,6 +146,26 @@ describe('createPeers()', () => {
       )
     }, 30_000)
   }
+
+  test('a custom networker factory gets each peer its corestore and the group', async () => {
+    const seen: string[] = []
+    await using peers = await createPeers(2, {
+      networker: ({ corestore, group, name }) => {
+        seen.push(name)
+        let hub = group.shared.get('hub')
+        if (!(hub instanceof InProcessHub)) {
+          hub = new InProcessHub()
+          group.shared.set('hub', hub)
+        }
+        return new InProcessNetworker(corestore, { hub: hub as InProcessHub })
+      }
+    })
+    expect(seen).toEqual(['peer0', 'peer1'])
+    expect(peers.at(0).hyperswarm).toBeNull()
+    const [a] = await peers.multifeed()
+    await (await a!.writer()).append(Buffer.from('custom'))
+    await untilSynced(peers)
+  }, 30_000)
 
   test('a late joiner added with addPeer() catches up', async () => {
     await using peers = await createPeers(2, { networker: 'in-process' })
