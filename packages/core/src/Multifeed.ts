@@ -5,15 +5,14 @@ import Hypercore from 'hypercore'
 import crypto from 'hypercore-crypto'
 import type { NoiseSecretStream } from 'protomux'
 import {
-  AbortedError,
   ClosedError,
   InvalidArgumentError,
   LimitExceededError,
   type MultifeedError,
-  NotWritableError,
-  TimeoutError
+  NotWritableError
 } from './errors.js'
 import { parseKey } from './keys.js'
+import { bounded } from './lifecycle/bounded.js'
 import { Resource } from './lifecycle/Resource.js'
 import { FeedSetDigest } from './protocol/FeedSetDigest.js'
 import { MultifeedPeer, type PeerHost, type SharedFeed } from './protocol/MultifeedPeer.js'
@@ -453,30 +452,4 @@ function noiseOf(stream: Duplex): NoiseSecretStream {
     throw new InvalidArgumentError('Expected a replication stream (one with a noiseStream)')
   }
   return noise
-}
-
-async function bounded<T>(work: Promise<T>, options: DownloadedOptions, what: string): Promise<T> {
-  const { timeout, signal } = options
-  if (timeout === undefined && signal === undefined) return work
-  if (signal?.aborted) throw new AbortedError(`${what} was aborted`, { cause: signal.reason })
-  let timer: NodeJS.Timeout | null = null
-  let onAbort: (() => void) | null = null
-  const guard = new Promise<never>((_, reject) => {
-    if (timeout !== undefined) {
-      timer = setTimeout(
-        () => reject(new TimeoutError(`${what} did not finish within ${timeout} ms`)),
-        timeout
-      )
-    }
-    if (signal !== undefined) {
-      onAbort = () => reject(new AbortedError(`${what} was aborted`, { cause: signal.reason }))
-      signal.addEventListener('abort', onAbort, { once: true })
-    }
-  })
-  try {
-    return await Promise.race([work, guard])
-  } finally {
-    if (timer !== null) clearTimeout(timer)
-    if (onAbort !== null) signal?.removeEventListener('abort', onAbort)
-  }
 }
