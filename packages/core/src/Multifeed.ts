@@ -18,7 +18,7 @@ import { FeedSetDigest } from './protocol/FeedSetDigest.js'
 import { MultifeedPeer, type PeerHost, type SharedFeed } from './protocol/MultifeedPeer.js'
 import { MAX_KEYS_PER_MESSAGE } from './protocol/messages.js'
 import { replicateCorestore } from './replication/replicateCorestore.js'
-import { Membership, type MembershipRecord } from './storage/Membership.js'
+import { Membership } from './storage/Membership.js'
 import type {
   DownloadedOptions,
   FeedInfo,
@@ -312,8 +312,7 @@ export class Multifeed extends Resource<MultifeedEvents> {
     return core
   }
 
-  #register(core: Hypercore<unknown>, info: FeedInfo): FeedEntry {
-    const id = info.key.toString('hex')
+  #register(core: Hypercore<unknown>, info: FeedInfo, id = info.key.toString('hex')): FeedEntry {
     const entry: FeedEntry = { key: info.key, id, core, seq: this.#order.length, info }
     this.#feeds.set(id, entry)
     this.#order.push(entry)
@@ -350,7 +349,7 @@ export class Multifeed extends Resource<MultifeedEvents> {
 
   async #receive(peer: MultifeedPeer, keys: Buffer[]): Promise<Hypercore<unknown>[]> {
     this.assertOpen('Multifeed')
-    const fresh: Buffer[] = []
+    const fresh: Array<{ key: Buffer; id: string }> = []
     const seen = new Set<string>()
     for (const key of keys) {
       const id = key.toString('hex')
@@ -361,35 +360,37 @@ export class Multifeed extends Resource<MultifeedEvents> {
         continue
       }
       seen.add(id)
-      fresh.push(key)
+      fresh.push({ key, id })
     }
     if (fresh.length === 0) return []
     // All or nothing: a batch that would overflow the set adds none of its keys.
     this.#checkCapacity(fresh.length)
-    for (const key of fresh) this.#pending.add(key.toString('hex'))
+    for (const { id } of fresh) this.#pending.add(id)
     try {
-      const accepted: Buffer[] = []
+      const accepted: Array<{ key: Buffer; id: string }> = []
       const accept = this.#policy.accept
-      for (const key of fresh) {
-        if (accept === undefined || (await accept.call(this.#policy, key, { peer })) !== false) {
-          accepted.push(key)
+      for (const candidate of fresh) {
+        if (
+          accept === undefined ||
+          (await accept.call(this.#policy, candidate.key, { peer })) !== false
+        ) {
+          accepted.push(candidate)
         }
       }
       this.assertOpen('Multifeed')
       if (accepted.length === 0) return []
-      const records: MembershipRecord[] = accepted.map((key) => ({ key, local: false, name: null }))
-      await this.#membership.append(records)
+      await this.#membership.append(accepted.map(({ key }) => ({ key, local: false, name: null })))
       this.assertOpen('Multifeed')
       const added: Hypercore<unknown>[] = []
-      for (const key of accepted) {
-        this.#pending.delete(key.toString('hex'))
+      for (const { key, id } of accepted) {
+        this.#pending.delete(id)
         const core = this.#openCore(key, false)
-        this.#register(core, { key, local: false, name: null, from: peer })
+        this.#register(core, { key, local: false, name: null, from: peer }, id)
         added.push(core)
       }
       return added
     } finally {
-      for (const key of fresh) this.#pending.delete(key.toString('hex'))
+      for (const { id } of fresh) this.#pending.delete(id)
     }
   }
 

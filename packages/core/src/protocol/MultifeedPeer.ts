@@ -113,6 +113,7 @@ export class MultifeedPeer {
   #attached = new Map<Hypercore<unknown>, { state: 'open' | 'expect'; discoveryKey: Buffer }>()
   #outbox: Buffer[] = []
   #flushScheduled = false
+  #corked = false
   #initialSent = false
   #initialReceived = false
   #inSync = false
@@ -175,6 +176,7 @@ export class MultifeedPeer {
    */
   offer(feed: SharedFeed): void {
     if (!this.#opened || this.#closed) return
+    this.#corkTick()
     if (this.#remoteHas.has(feed.id)) {
       this.#attach(feed)
       return
@@ -186,6 +188,31 @@ export class MultifeedPeer {
       this.#flushScheduled = true
       queueMicrotask(() => this.#flush())
     }
+  }
+
+  /**
+   * Corks the stream's muxer until the attaches of this tick have opened
+   * their channels, so that everything this tick sends goes out in one
+   * encrypted frame instead of one per core. Hypercore opens a core's
+   * channel in a `stream.opened.then()` callback queued by `replicate()`;
+   * the uncork is queued one microtask later, after all of them.
+   */
+  #corkTick(): void {
+    if (this.#corked) return
+    this.#corked = true
+    this.#mux.cork()
+    queueMicrotask(() => {
+      this.stream.opened.then(
+        () => this.#uncork(),
+        () => this.#uncork()
+      )
+    })
+  }
+
+  #uncork(): void {
+    if (!this.#corked) return
+    this.#corked = false
+    this.#mux.uncork()
   }
 
   /** True if the remote told us it has this feed, or we told it. */
@@ -264,35 +291,31 @@ export class MultifeedPeer {
 
     const feeds = this.#host.sharedFeeds(this)
     this.#inSync = this.#proof !== null && proofsEqual(handshake.setProof, this.#proof)
-    this.#mux.cork()
-    try {
-      if (this.#inSync) {
-        // Same set at proof time: only what joined since travels, as deltas.
-        for (const feed of feeds) {
-          if (feed.seq < this.#proofSeq) {
-            this.#remoteHas.add(feed.id)
-            this.#attach(feed)
-          } else {
-            this.offer(feed)
-          }
-        }
-        this.#initialReceived = true
-      } else {
-        const keys: Buffer[] = []
-        for (const feed of feeds) {
+    this.#corkTick()
+    if (this.#inSync) {
+      // Same set at proof time: only what joined since travels, as deltas.
+      for (const feed of feeds) {
+        if (feed.seq < this.#proofSeq) {
           this.#remoteHas.add(feed.id)
-          keys.push(feed.key)
+          this.#attach(feed)
+        } else {
+          this.offer(feed)
         }
-        this.#sendKeys(keys, FEEDS_LAST)
-        // We do not know yet which of these the remote holds: opening their
-        // channels now would mostly be refused. Feeds it lists back get
-        // attached (offer()); for the others we answer the remote's open.
-        for (const feed of feeds) this.#expect(feed)
       }
-      this.#initialSent = true
-    } finally {
-      this.#mux.uncork()
+      this.#initialReceived = true
+    } else {
+      const keys: Buffer[] = []
+      for (const feed of feeds) {
+        this.#remoteHas.add(feed.id)
+        keys.push(feed.key)
+      }
+      this.#sendKeys(keys, FEEDS_LAST)
+      // We do not know yet which of these the remote holds: opening their
+      // channels now would mostly be refused. Feeds it lists back get
+      // attached (offer()); for the others we answer the remote's open.
+      for (const feed of feeds) this.#expect(feed)
     }
+    this.#initialSent = true
     this.#maybeFinishInitial()
   }
 

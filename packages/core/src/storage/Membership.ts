@@ -21,9 +21,19 @@ export interface MembershipRecord {
   name: string | null
 }
 
+/** Records per block at most: a block stays small whatever the burst. */
+const MAX_RECORDS_PER_BLOCK = 4096
+
+interface Pending {
+  records: MembershipRecord[]
+  waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>
+}
+
 export class Membership {
   readonly #core: Hypercore
-  #tail: Promise<unknown> = Promise.resolve()
+  /** Records queued while an append is in flight: written together, in order. */
+  #pending: Pending | null = null
+  #draining: Promise<void> | null = null
 
   constructor(store: Corestore) {
     this.#core = store.get({ name: 'multifeed/membership', active: false })
@@ -45,17 +55,41 @@ export class Membership {
     return records
   }
 
-  /** Appends one batch; batches are written in call order. */
+  /**
+   * Appends records; resolves once they are stored. Calls made while an
+   * append is in flight are coalesced into one block (ten concurrent
+   * `writer()` calls write two blocks, not ten), and order is kept.
+   */
   append(records: MembershipRecord[]): Promise<void> {
-    const block = encodeBatch(records)
-    const next = this.#tail.then(() => this.#core.append(block))
-    this.#tail = next.catch(() => {})
-    return next.then(() => {})
+    return new Promise((resolve, reject) => {
+      if (this.#pending === null) this.#pending = { records: [], waiters: [] }
+      for (const record of records) this.#pending.records.push(record)
+      this.#pending.waiters.push({ resolve, reject })
+      if (this.#draining === null) this.#draining = this.#drain()
+    })
   }
 
   async close(): Promise<void> {
-    await this.#tail
+    if (this.#draining !== null) await this.#draining
     await this.#core.close()
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending !== null) {
+      const { records, waiters } = this.#pending
+      this.#pending = null
+      try {
+        const blocks: Buffer[] = []
+        for (let i = 0; i < records.length; i += MAX_RECORDS_PER_BLOCK) {
+          blocks.push(encodeBatch(records.slice(i, i + MAX_RECORDS_PER_BLOCK)))
+        }
+        await this.#core.append(blocks)
+        for (const waiter of waiters) waiter.resolve()
+      } catch (err) {
+        for (const waiter of waiters) waiter.reject(err)
+      }
+    }
+    this.#draining = null
   }
 }
 
