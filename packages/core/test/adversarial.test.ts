@@ -245,6 +245,26 @@ describe('a lying peer', () => {
     await bystanderStillSyncs(s, 'after-double-last')
   })
 
+  it('sends odd keys (all zeros, all ones, the multifeed key, its discovery key): no crash, stream lives', async () => {
+    const store = await tmpStore()
+    const multi = await Multifeed.open(store)
+    const friend = await Multifeed.open(await tmpStore(), multi.key)
+    const w = await multi.writer()
+    await w.append(Buffer.from('still here'))
+    const { forged, peer, a: honest } = await liar(multi, store)
+    const odd = [Buffer.alloc(32), Buffer.alloc(32, 0xff), multi.key, multi.discoveryKey]
+    forged.sendFeeds(feedsBytes(odd, FEEDS_LAST))
+    await peer.synced
+    await sleep(200)
+    expect(honest.destroyed).toBe(false)
+    expect(multi.feeds()).toHaveLength(5)
+    pipe(multi, friend)
+    await until(
+      () => friend.feed(w.key!)?.contiguousLength === 1,
+      'an honest peer still gets our data'
+    )
+  })
+
   it('sends Feeds right behind a bad capability: nothing is read, nothing stored', async () => {
     const store = await tmpStore()
     const multi = await Multifeed.open(store)
@@ -347,6 +367,31 @@ describe('churn', () => {
     await until(() => b.feed(late.key!) !== null, 'a feed created after the churn reaches b')
     expect(a.peers()).toHaveLength(1)
     expect(b.peers()).toHaveLength(1)
+    expect(errors).toEqual([])
+  })
+
+  it('the remote detaches and re-attaches 50 times (we re-attach each time): converges, one peer each', async () => {
+    const a = await Multifeed.open(await tmpStore())
+    const b = await Multifeed.open(await tmpStore(), a.key)
+    const wa = await a.writer()
+    await wa.append(Buffer.from('a0'))
+    const errors = [...errorsOf(a), ...errorsOf(b)]
+    const p = pipe(a, b)
+    await untilConverged([a, b], 1)
+    for (let i = 0; i < 50; i++) {
+      b.detach(p.b)
+      b.attach(p.b)
+      if (i % 7 === 0) await sleep(1)
+    }
+    const wb = await b.writer()
+    await wb.append(Buffer.from('b0'))
+    await wa.append(Buffer.from('a1'))
+    await untilConverged([a, b], 2)
+    await until(() => b.feed(wa.key!)?.contiguousLength === 2, 'live data after the remote churn')
+    await until(
+      () => a.peers().length === 1 && b.peers().length === 1,
+      'exactly one peer on each side'
+    )
     expect(errors).toEqual([])
   })
 
@@ -496,6 +541,15 @@ describe('limits', () => {
     expect(err.code).toBe('ERR_LIMIT_EXCEEDED')
     expect(err.limit).toBe('maxFeeds')
     expect(a.feeds()).toHaveLength(5)
+  })
+
+  it.fails('maxFeeds holds under concurrent writer() calls', async () => {
+    const multi = await Multifeed.open(await tmpStore(), null, { limits: { maxFeeds: 2 } })
+    const results = await Promise.allSettled(['a', 'b', 'c', 'd', 'e'].map((n) => multi.writer(n)))
+    const refused = results.filter((r) => r.status === 'rejected')
+    expect(refused).toHaveLength(3)
+    for (const r of refused) expect(r.reason).toMatchObject({ code: 'ERR_LIMIT_EXCEEDED' })
+    expect(multi.feeds()).toHaveLength(2)
   })
 
   it('maxKeysPerMessage = 1 on both sides with 50 feeds each: converges, every batch holds one key', async () => {
@@ -827,5 +881,16 @@ describe('one key registered twice', () => {
     await a1.close()
     const w = await b.writer('late')
     await until(() => a2.feed(w.key!) !== null, 'a2 syncs over the stream once a1 is gone', 3_000)
+  })
+
+  it.fails('writer(name) after the caller closed the core it returned gives a usable core again', async () => {
+    const multi = await Multifeed.open(await tmpStore())
+    const w = await multi.writer('x')
+    await w.append(Buffer.from('0'))
+    await w.close()
+    const again = await multi.writer('x')
+    expect(again.closed).toBe(false)
+    await again.append(Buffer.from('1'))
+    expect(multi.feed(w.key!)!.length).toBe(2)
   })
 })
