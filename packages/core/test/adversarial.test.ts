@@ -552,6 +552,34 @@ describe('limits', () => {
     expect(multi.feeds()).toHaveLength(2)
   })
 
+  it.fails('keys refused by accept are not retained without bound (a peer offering 200x maxFeeds refused keys)', async () => {
+    const store = await tmpStore()
+    let asked = 0
+    const multi = await Multifeed.open(store, null, {
+      limits: { maxFeeds: 100 },
+      policy: {
+        accept: () => {
+          asked++
+          return false
+        }
+      }
+    })
+    const errors = errorsOf(multi)
+    const { forged, peer } = await liar(multi, store)
+    let last = Buffer.alloc(0)
+    // batches of maxFeeds keys: each one alone fits the limit
+    for (let i = 0; i < 200; i++) {
+      const keys = randomKeys(100)
+      last = keys.at(-1)!
+      forged.sendFeeds(feedsBytes(keys))
+    }
+    await until(() => asked === 20_000 || peer.closed, 'every offer decided or the peer cut off')
+    expect(multi.feeds()).toHaveLength(0)
+    // Bounded: either the peer is cut off, or what it offered and we refused is not kept.
+    const cutOff = peer.closed && errors.some((e) => e.code === 'ERR_LIMIT_EXCEEDED')
+    expect(cutOff || !peer.knows(hex(last))).toBe(true)
+  })
+
   it('maxKeysPerMessage = 1 on both sides with 50 feeds each: converges, every batch holds one key', async () => {
     const limits = { maxKeysPerMessage: 1 }
     const a = await Multifeed.open(await tmpStore(), null, { limits, sparse: true })
