@@ -566,7 +566,7 @@ describe('limits', () => {
     })
     const errors = errorsOf(multi)
     const { forged, peer } = await liar(multi, store)
-    let last = Buffer.alloc(0)
+    let last: Buffer = Buffer.alloc(0)
     // batches of maxFeeds keys: each one alone fits the limit
     for (let i = 0; i < 200; i++) {
       const keys = randomKeys(100)
