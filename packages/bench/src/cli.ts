@@ -77,13 +77,17 @@ async function main(): Promise<number> {
     `multifeed bench: ${cfg.quick ? 'quick' : 'full'} mode, ${cfg.reps} rep(s), transports ${cfg.transports.join(', ')}, stores in ${TMP_ROOT}`
   )
 
+  // The libraries are loaded from their dist/ once, at the start (the open scenario's
+  // child processes load them again later): record the commit at both ends.
+  const commitStart = gitCommit()
   const t0 = now()
   const runner = new Runner(cfg)
   await runner.run()
   const results: Results = {
     date: new Date().toISOString(),
     command,
-    commit: gitCommit(),
+    commit: commitStart,
+    commitAtEnd: gitCommit(),
     mode: cfg.quick ? 'quick' : 'full',
     reps: cfg.reps,
     node: process.version,

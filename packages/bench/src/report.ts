@@ -67,6 +67,9 @@ export function summary(results: Results): string {
   const lines = [
     `multifeed benchmarks — ${results.date}`,
     `command: ${results.command}${results.commit ? ` (commit ${results.commit})` : ''}`,
+    ...(results.commitAtEnd !== results.commit
+      ? [`warning: the tree changed during the run (commit at the end: ${results.commitAtEnd})`]
+      : []),
     `mode: ${results.mode}, median of ${results.reps} rep(s); node ${results.node}, ${results.platform}, ${results.cpus} cores, ${results.memoryGiB} GiB; stores in ${results.tmpRoot}; total ${(results.durationMs / 1000).toFixed(0)} s`,
     '',
     table(results.rows)

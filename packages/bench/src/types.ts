@@ -40,6 +40,8 @@ export interface Results {
   command: string
   /** Git commit of the run (`+dirty` when packages/ had uncommitted changes). */
   commit: string | null
+  /** The commit when the run ended; differs from `commit` if the libraries changed meanwhile. */
+  commitAtEnd: string | null
   mode: 'full' | 'quick'
   reps: number
   node: string
