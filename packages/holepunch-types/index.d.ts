@@ -208,6 +208,8 @@ declare module 'hypercore' {
     readonly discoveryKey: Buffer | null
     readonly id: string | null
     readonly keyPair: KeyPair | null
+    /** Who signs the core; null until known (a core created by key learns it from a peer). */
+    readonly manifest: Record<string, unknown> | null
     readonly length: number
     readonly contiguousLength: number
     readonly byteLength: number

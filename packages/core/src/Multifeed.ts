@@ -5,6 +5,7 @@ import Hypercore from 'hypercore'
 import crypto from 'hypercore-crypto'
 import type { NoiseSecretStream } from 'protomux'
 import {
+  CallbackError,
   ClosedError,
   InvalidArgumentError,
   LimitExceededError,
@@ -18,11 +19,13 @@ import { FeedSetDigest } from './protocol/FeedSetDigest.js'
 import { MultifeedPeer, type PeerHost, type SharedFeed } from './protocol/MultifeedPeer.js'
 import { MAX_KEYS_PER_MESSAGE } from './protocol/messages.js'
 import { replicateCorestore } from './replication/replicateCorestore.js'
+import { claimChannel, releaseChannel } from './replication/StreamRegistry.js'
 import { Membership } from './storage/Membership.js'
 import type {
   DownloadedOptions,
   FeedInfo,
   KeyLike,
+  KeyPair,
   MultifeedEvents,
   MultifeedOptions,
   MultifeedPolicy,
@@ -35,7 +38,10 @@ const DEFAULT_MAX_FEEDS = 100_000
 const MAX_NAME_LENGTH = 255
 
 interface FeedEntry extends SharedFeed {
-  readonly info: FeedInfo
+  /** Replaced when a writer closed by its user is opened again. */
+  core: Hypercore<unknown>
+  /** Replaced when a remote feed turns out to be one of our writers. */
+  info: FeedInfo
 }
 
 /**
@@ -59,7 +65,8 @@ export class Multifeed extends Resource<MultifeedEvents> {
   readonly #digest = new FeedSetDigest()
   readonly #feeds = new Map<string, FeedEntry>()
   readonly #order: FeedEntry[] = []
-  readonly #pending = new Set<string>()
+  /** Keys being added (a writer's, or accepted from a peer) and not registered yet. */
+  readonly #claims = new Map<string, Promise<void>>()
   readonly #writers = new Map<string, Promise<Hypercore<unknown>>>()
   readonly #names = new Map<string, string>()
   readonly #extraSessions = new Set<Hypercore<unknown>>()
@@ -153,8 +160,8 @@ export class Multifeed extends Resource<MultifeedEvents> {
       pending.catch(() => this.#writers.delete(name))
     }
     const { keyPair, valueEncoding } = options
-    return pending.then((core) => {
-      if (keyPair && !keyPair.publicKey.equals(core.keyPair!.publicKey)) {
+    return this.#live(name, pending).then((core) => {
+      if (keyPair && core.keyPair && !keyPair.publicKey.equals(core.keyPair.publicKey)) {
         throw new InvalidArgumentError(`Writer "${name}" already exists with another key pair`)
       }
       if (valueEncoding === undefined || valueEncoding === this.#options.valueEncoding) return core
@@ -188,6 +195,11 @@ export class Multifeed extends Resource<MultifeedEvents> {
     if (!mux) {
       throw new InvalidArgumentError(
         'attach() needs a stream that carries corestore replication: use replicate() or replicateCorestore()'
+      )
+    }
+    if (claimChannel(mux, this.discoveryKey.toString('hex'), this) !== null) {
+      throw new InvalidArgumentError(
+        'Another Multifeed instance of this key is attached to this stream: open each key once per corestore'
       )
     }
     const peer = new MultifeedPeer(this.#host, noise, mux)
@@ -231,7 +243,12 @@ export class Multifeed extends Resource<MultifeedEvents> {
     for (const record of records) {
       const id = record.key.toString('hex')
       if (record.name !== null) this.#names.set(record.name, id)
-      if (this.#feeds.has(id)) continue
+      const existing = this.#feeds.get(id)
+      if (existing !== undefined) {
+        // A later record for a known key: a remote feed became one of our writers.
+        if (record.local) existing.info = asLocal(existing.info, record.name)
+        continue
+      }
       this.#register(this.#openCore(record.key, record.local), {
         key: record.key,
         local: record.local,
@@ -251,7 +268,7 @@ export class Multifeed extends Resource<MultifeedEvents> {
     await Promise.allSettled(closing)
     await this.#membership.close().catch(() => {})
     await this.#store.close()
-    this.emit('close')
+    this.#emitSafe('close')
   }
 
   async #createWriter(name: string, options: WriterOptions): Promise<Hypercore<unknown>> {
@@ -259,13 +276,11 @@ export class Multifeed extends Resource<MultifeedEvents> {
     if (known !== undefined) {
       const entry = this.#feeds.get(known)!
       await entry.core.ready()
-      if (!entry.core.writable) {
-        throw new NotWritableError(
-          `Writer "${name}" exists but this store does not hold its secret key` +
-            (options.keyPair ? '' : ': pass its keyPair')
-        )
-      }
-      return entry.core
+      if (canWrite(entry.core)) return entry.core
+      if (options.keyPair) return this.#writableSession(entry.key, options.keyPair)
+      throw new NotWritableError(
+        `Writer "${name}" exists but this store does not hold its secret key: pass its keyPair`
+      )
     }
     const core = this.#store.get<unknown>({
       ...(options.keyPair ? { keyPair: options.keyPair } : { name: `writer/${name}` }),
@@ -277,17 +292,35 @@ export class Multifeed extends Resource<MultifeedEvents> {
       if (!core.writable) throw new NotWritableError(`Writer "${name}" is not writable`)
       const key = core.key!
       const id = key.toString('hex')
+      // The same key may be joining right now (offered by a peer, or another name
+      // with the same key pair): wait for that, never register a key twice.
+      for (let claim = this.#claims.get(id); claim; claim = this.#claims.get(id)) await claim
+      this.assertOpen('Multifeed')
       const existing = this.#feeds.get(id)
       if (existing !== undefined) {
-        // The same key was learned from a peer before (e.g. a restored key pair).
+        // Known already: learned from a peer (a restored identity) or another name.
+        const keyPair = options.keyPair ?? core.keyPair!
         await core.close()
+        const writable = canWrite(existing.core)
+          ? existing.core
+          : await this.#writableSession(key, keyPair)
+        if (!existing.info.local || !this.#names.has(name)) {
+          await this.#membership.append([{ key, local: true, name }])
+          existing.info = asLocal(existing.info, name)
+        }
         this.#names.set(name, id)
-        return existing.core
+        return writable
       }
       this.#checkCapacity(1)
-      await this.#membership.append([{ key, local: true, name }])
-      this.#names.set(name, id)
-      this.#register(core, { key, local: true, name, from: null })
+      const release = this.#claim([id])
+      try {
+        await this.#membership.append([{ key, local: true, name }])
+        this.assertOpen('Multifeed')
+        this.#names.set(name, id)
+        this.#register(core, { key, local: true, name, from: null }, id)
+      } finally {
+        release()
+      }
       return core
     } catch (err) {
       await core.close().catch(() => {})
@@ -295,10 +328,79 @@ export class Multifeed extends Resource<MultifeedEvents> {
     }
   }
 
-  #session(core: Hypercore<unknown>, valueEncoding: ValueEncoding): Hypercore<unknown> {
-    const session = this.#store.get<unknown>({ key: core.key!, valueEncoding })
+  /** Resolves `pending` to an open core: a writer the caller closed is opened again. */
+  async #live(name: string, pending: Promise<Hypercore<unknown>>): Promise<Hypercore<unknown>> {
+    const core = await pending
+    if (core.closing === null) return core
+    this.assertOpen('Multifeed')
+    const current = this.#writers.get(name)
+    if (current !== undefined && current !== pending) return this.#live(name, current)
+    const revived = this.#revive(core)
+    this.#writers.set(name, revived)
+    revived.catch(() => this.#writers.delete(name))
+    return revived
+  }
+
+  async #revive(closed: Hypercore<unknown>): Promise<Hypercore<unknown>> {
+    const key = closed.key!
+    const core = this.#store.get<unknown>({ key, valueEncoding: this.#options.valueEncoding })
+    await core.ready()
+    if (!core.writable) {
+      await core.close()
+      throw new NotWritableError('The writer was closed and its secret key is not in this store')
+    }
+    const entry = this.#feeds.get(key.toString('hex'))
+    if (entry !== undefined && entry.core === closed) {
+      entry.core = core
+      for (const peer of this.#peers.values()) {
+        if (peer.opened && this.#shares(entry, peer)) peer.offer(entry)
+      }
+    } else {
+      this.#track(core)
+    }
+    return core
+  }
+
+  async #writableSession(key: Buffer, keyPair: KeyPair): Promise<Hypercore<unknown>> {
+    const core = this.#store.get<unknown>({
+      key,
+      keyPair,
+      valueEncoding: this.#options.valueEncoding
+    })
+    await core.ready()
+    if (!canWrite(core)) {
+      await core.close()
+      throw new NotWritableError(
+        core.writable && core.manifest === null
+          ? 'This feed was learned from a peer and none of it was downloaded yet: its manifest is unknown, so it cannot be written here until it is (hypercore needs the manifest to sign)'
+          : 'That key pair does not sign this feed'
+      )
+    }
+    this.#track(core)
+    return core
+  }
+
+  /** Claims keys being added (by a writer or a peer's offer); the returned function releases them. */
+  #claim(ids: string[]): () => void {
+    let release: () => void = () => {}
+    const done = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    for (const id of ids) this.#claims.set(id, done)
+    return () => {
+      for (const id of ids) if (this.#claims.get(id) === done) this.#claims.delete(id)
+      release()
+    }
+  }
+
+  #track(session: Hypercore<unknown>): void {
     this.#extraSessions.add(session)
     session.once('close', () => this.#extraSessions.delete(session))
+  }
+
+  #session(core: Hypercore<unknown>, valueEncoding: ValueEncoding): Hypercore<unknown> {
+    const session = this.#store.get<unknown>({ key: core.key!, valueEncoding })
+    this.#track(session)
     return session
   }
 
@@ -318,7 +420,7 @@ export class Multifeed extends Resource<MultifeedEvents> {
     this.#order.push(entry)
     this.#digest.add(info.key)
     if (this.opened) {
-      this.emit('feed', core, info)
+      this.#emitSafe('feed', core, info)
       for (const peer of this.#peers.values()) {
         if (peer.opened && this.#shares(entry, peer)) peer.offer(entry)
       }
@@ -331,13 +433,45 @@ export class Multifeed extends Resource<MultifeedEvents> {
     if (share === undefined) return true
     try {
       return share.call(this.#policy, entry.info, { peer }) !== false
-    } catch {
+    } catch (err) {
+      this.#callbackError('policy.share', err, peer)
       return false
     }
   }
 
+  async #accepts(key: Buffer, peer: MultifeedPeer): Promise<boolean> {
+    const accept = this.#policy.accept
+    if (accept === undefined) return true
+    try {
+      return (await accept.call(this.#policy, key, { peer })) !== false
+    } catch (err) {
+      this.#callbackError('policy.accept', err, peer)
+      return false
+    }
+  }
+
+  /** Emits to user listeners; a listener that throws is reported, never unwinds our state. */
+  #emitSafe<E extends keyof MultifeedEvents & string>(event: E, ...args: MultifeedEvents[E]): void {
+    try {
+      this.emit(event, ...args)
+    } catch (err) {
+      this.#callbackError(`listener:${event}`, err, null)
+    }
+  }
+
+  #callbackError(callback: string, cause: unknown, peer: MultifeedPeer | null): void {
+    const error = new CallbackError(callback, cause)
+    if (callback !== 'listener:callback-error' && this.listenerCount('callback-error') > 0) {
+      try {
+        this.emit('callback-error', error, peer)
+        return
+      } catch {}
+    }
+    process.emitWarning(error)
+  }
+
   #checkCapacity(adding: number): void {
-    const total = this.#feeds.size + this.#pending.size + adding
+    const total = this.#feeds.size + this.#claims.size + adding
     if (total > this.#maxFeeds) {
       throw new LimitExceededError(
         'maxFeeds',
@@ -350,57 +484,75 @@ export class Multifeed extends Resource<MultifeedEvents> {
   async #receive(peer: MultifeedPeer, keys: Buffer[]): Promise<Hypercore<unknown>[]> {
     this.assertOpen('Multifeed')
     const fresh: Array<{ key: Buffer; id: string }> = []
+    const contested: Array<{ key: Buffer; id: string }> = []
     const seen = new Set<string>()
     for (const key of keys) {
       const id = key.toString('hex')
-      if (this.#feeds.has(id) || this.#pending.has(id) || seen.has(id)) {
-        // Already ours: make sure it replicates with the peer that has it.
-        const entry = this.#feeds.get(id)
-        if (entry !== undefined && this.#shares(entry, peer)) peer.offer(entry)
-        continue
-      }
+      if (seen.has(id)) continue
       seen.add(id)
-      fresh.push({ key, id })
+      const entry = this.#feeds.get(id)
+      if (entry !== undefined) {
+        // Already ours: make sure it replicates with the peer that has it.
+        if (this.#shares(entry, peer)) peer.offer(entry)
+      } else if (this.#claims.has(id)) {
+        contested.push({ key, id })
+      } else {
+        fresh.push({ key, id })
+      }
     }
-    if (fresh.length === 0) return []
-    // All or nothing: a batch that would overflow the set adds none of its keys.
-    this.#checkCapacity(fresh.length)
-    for (const { id } of fresh) this.#pending.add(id)
-    try {
-      const accepted: Array<{ key: Buffer; id: string }> = []
-      const accept = this.#policy.accept
-      for (const candidate of fresh) {
-        if (
-          accept === undefined ||
-          (await accept.call(this.#policy, candidate.key, { peer })) !== false
-        ) {
-          accepted.push(candidate)
+    const added: Hypercore<unknown>[] = []
+    if (fresh.length > 0) {
+      // All or nothing: a batch that would overflow the set adds none of its keys.
+      this.#checkCapacity(fresh.length)
+      const release = this.#claim(fresh.map(({ id }) => id))
+      try {
+        const accepted: Array<{ key: Buffer; id: string }> = []
+        for (const candidate of fresh) {
+          if (await this.#accepts(candidate.key, peer)) accepted.push(candidate)
         }
+        this.assertOpen('Multifeed')
+        if (accepted.length > 0) {
+          await this.#membership.append(
+            accepted.map(({ key }) => ({ key, local: false, name: null }))
+          )
+          this.assertOpen('Multifeed')
+          for (const { key, id } of accepted) {
+            const core = this.#openCore(key, false)
+            this.#register(core, { key, local: false, name: null, from: peer }, id)
+            added.push(core)
+          }
+        }
+      } finally {
+        release()
       }
-      this.assertOpen('Multifeed')
-      if (accepted.length === 0) return []
-      await this.#membership.append(accepted.map(({ key }) => ({ key, local: false, name: null })))
-      this.assertOpen('Multifeed')
-      const added: Hypercore<unknown>[] = []
-      for (const { key, id } of accepted) {
-        this.#pending.delete(id)
-        const core = this.#openCore(key, false)
-        this.#register(core, { key, local: false, name: null, from: peer }, id)
-        added.push(core)
-      }
-      return added
-    } finally {
-      for (const { id } of fresh) this.#pending.delete(id)
     }
+    if (contested.length > 0) {
+      // Being added on another path (another peer's offer, a writer): wait for
+      // it; a key that path did not add is decided again for this peer.
+      await Promise.all(contested.map(({ id }) => this.#claims.get(id)))
+      const retry: Buffer[] = []
+      for (const { key, id } of contested) {
+        const entry = this.#feeds.get(id)
+        if (entry === undefined) retry.push(key)
+        else if (this.#shares(entry, peer)) peer.offer(entry)
+      }
+      if (retry.length > 0) for (const core of await this.#receive(peer, retry)) added.push(core)
+    }
+    return added
   }
 
   #onPeerClosed(peer: MultifeedPeer, reason: 'local' | 'remote' | 'stream' | 'error'): void {
     const stream = peer.stream
     if (this.#peers.get(stream) === peer) this.#peers.delete(stream)
-    if (peer.opened) this.emit('peer-remove', peer)
+    if (peer.opened) this.#emitSafe('peer-remove', peer)
     // The remote detached this multifeed but the stream lives on: wait for it
     // to attach again (a fresh session re-registers our pair handler).
-    if (reason === 'remote' && !this.closing && !stream.destroyed) this.attach(stream)
+    if (reason === 'remote' && !this.closing && !stream.destroyed) {
+      this.attach(stream)
+      return
+    }
+    const mux = Hypercore.getProtocolMuxer(stream)
+    if (mux) releaseChannel(mux, this.discoveryKey.toString('hex'), this)
   }
 
   #makeHost(): PeerHost {
@@ -410,6 +562,7 @@ export class Multifeed extends Resource<MultifeedEvents> {
       discoveryKey: this.discoveryKey,
       maxKeysPerMessage: this.#maxKeysPerMessage,
       feedCount: () => this.#order.length,
+      has: (id) => this.#feeds.has(id),
       sharedFeeds: (peer) =>
         this.#policy.share === undefined
           ? this.#order
@@ -421,12 +574,22 @@ export class Multifeed extends Resource<MultifeedEvents> {
               this.#order.filter((entry) => this.#shares(entry, peer)).map((entry) => entry.key)
             ),
       receive: (peer, keys) => this.#receive(peer, keys),
-      onVerified: (peer) => this.emit('peer-add', peer),
-      onRemoteFeeds: (peer, info: RemoteFeedsInfo) => this.emit('remote-feeds', peer, info),
-      onError: (peer, error: MultifeedError) => this.emit('peer-error', error, peer),
+      onVerified: (peer) => this.#emitSafe('peer-add', peer),
+      onRemoteFeeds: (peer, info: RemoteFeedsInfo) => this.#emitSafe('remote-feeds', peer, info),
+      onError: (peer, error: MultifeedError) => this.#emitSafe('peer-error', error, peer),
       onClosed: (peer, reason) => this.#onPeerClosed(peer, reason)
     }
   }
+}
+
+/** True when this session can sign appends (writable and holding the secret key). */
+function canWrite(core: Hypercore<unknown>): boolean {
+  return core.writable && !!core.keyPair?.secretKey && core.manifest !== null
+}
+
+/** The info of a feed that turned out to be (also) one of our writers. */
+function asLocal(info: FeedInfo, name: string | null): FeedInfo {
+  return { ...info, local: true, name: info.local ? info.name : (name ?? info.name) }
 }
 
 function limit(name: string, value: number | undefined, fallback: number, max: number): number {

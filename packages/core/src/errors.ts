@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'ERR_TIMEOUT'
   | 'ERR_ABORTED'
   | 'ERR_STORAGE_CORRUPT'
+  | 'ERR_CALLBACK'
 
 export class MultifeedError extends Error {
   readonly code: ErrorCode
@@ -131,5 +132,23 @@ export class StorageCorruptError extends MultifeedError {
   override readonly name = 'StorageCorruptError'
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_STORAGE_CORRUPT', message, options)
+  }
+}
+
+/**
+ * A callback of yours (a policy hook or an event listener) threw or rejected.
+ * Multifeed isolates it from the protocol (no peer is blamed, nothing of ours
+ * is left half-done) and reports it as a `callback-error` event, or as a
+ * process warning when nobody listens. `cause` is what your code threw.
+ */
+export class CallbackError extends MultifeedError {
+  override readonly name = 'CallbackError'
+  /** Which callback: 'policy.accept', 'policy.share', or 'listener:<event>'. */
+  readonly callback: string
+  constructor(callback: string, cause: unknown) {
+    super('ERR_CALLBACK', `${callback} threw: ${(cause as Error)?.message ?? String(cause)}`, {
+      cause
+    })
+    this.callback = callback
   }
 }

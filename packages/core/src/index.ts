@@ -7,6 +7,7 @@
  */
 export {
   AbortedError,
+  CallbackError,
   CapabilityError,
   ClosedError,
   type ErrorCode,

@@ -1,6 +1,6 @@
 import type Hypercore from 'hypercore'
 import type { KeyPair, ValueEncoding } from 'hypercore'
-import type { MultifeedError } from './errors.js'
+import type { CallbackError, MultifeedError } from './errors.js'
 import type { MultifeedPeer } from './protocol/MultifeedPeer.js'
 
 export type { KeyPair, ValueEncoding }
@@ -35,18 +35,23 @@ export interface MultifeedPolicy {
   /**
    * Called once for every key a peer offers that we do not know yet. Return
    * false to ignore it (it is not stored, not replicated, not passed on).
-   * May be async; keys of one message are decided in order.
+   * May be async; keys of one message are decided in order. A throw or a
+   * rejection refuses the key and is reported as `callback-error`.
    */
   accept?(key: Buffer, context: AcceptContext): boolean | Promise<boolean>
   /**
    * Called for every feed before it is offered to a peer (its key sent and its
    * core attached to the peer's stream). Return false to keep it from that peer.
+   * A throw keeps it from that peer and is reported as `callback-error`.
    */
   share?(feed: FeedInfo, context: ShareContext): boolean
 }
 
 export interface MultifeedLimits {
-  /** Largest number of keys one Feeds message may carry; also our batch size. Default 1024. */
+  /**
+   * Largest number of keys a peer may send us in one Feeds message (announced
+   * in our handshake; honest peers batch to it). Default 1024, at most 8192.
+   */
   maxKeysPerMessage?: number
   /** Largest number of feeds the set may hold. Default 100,000. */
   maxFeeds?: number
@@ -96,6 +101,12 @@ export interface MultifeedEvents {
   'remote-feeds': [peer: MultifeedPeer, info: RemoteFeedsInfo]
   /** A peer misbehaved or spoke another version; its channel was closed. Nothing of ours was lost. */
   'peer-error': [error: MultifeedError, peer: MultifeedPeer]
+  /**
+   * A policy hook or one of your event listeners threw. The protocol went on
+   * (a throwing `accept` refuses that key; a throwing `share` does not share).
+   * Without a listener, it becomes a process warning.
+   */
+  'callback-error': [error: CallbackError, peer: MultifeedPeer | null]
   /** The multifeed closed. */
   close: []
 }

@@ -27,6 +27,7 @@ import {
   VersionMismatchError
 } from '../errors.js'
 import type { Multifeed } from '../Multifeed.js'
+import { releaseCore, retainCore } from '../replication/StreamRegistry.js'
 import type { RemoteFeedsInfo } from '../types.js'
 import { capability, proofsEqual, setProof } from './capability.js'
 import {
@@ -59,6 +60,8 @@ export interface PeerHost {
   readonly maxKeysPerMessage: number
   /** Number of feeds in the set (the next feed's seq). */
   feedCount(): number
+  /** True when the feed (hex key) is in the set. */
+  has(id: string): boolean
   /** The feeds this peer may be offered, in insertion order. */
   sharedFeeds(peer: MultifeedPeer): SharedFeed[]
   /** Digest of `sharedFeeds(peer)`. */
@@ -110,7 +113,10 @@ export class MultifeedPeer {
    * Cores on this stream: 'open' — attached, hypercore opens its channel;
    * 'expect' — the remote is learning the key from us: we only answer its open.
    */
-  #attached = new Map<Hypercore<unknown>, { state: 'open' | 'expect'; discoveryKey: Buffer }>()
+  #attached = new Map<
+    string,
+    { core: Hypercore<unknown>; state: 'open' | 'expect'; discoveryKey: Buffer }
+  >()
   #outbox: Buffer[] = []
   #flushScheduled = false
   #corked = false
@@ -342,9 +348,13 @@ export class MultifeedPeer {
     if (flags & FEEDS_LAST && this.#initialReceived) {
       throw new MalformedMessageError('Remote ended its initial feed list twice')
     }
-    for (const key of keys) this.#remoteHas.add(key.toString('hex'))
+    const ids = keys.map((key) => key.toString('hex'))
+    for (const id of ids) this.#remoteHas.add(id)
     const added = await this.#host.receive(this, keys)
     if (this.#closed) return
+    // Remember only what is in our set: keys we refused are not kept (a peer
+    // offering endless refused keys costs us no memory).
+    for (const id of ids) if (!this.#host.has(id)) this.#remoteHas.delete(id)
     for (const core of added) this.#added.push(core)
     if (flags & FEEDS_LAST) {
       this.#initialReceived = true
@@ -388,11 +398,12 @@ export class MultifeedPeer {
   /** Attaches the feed's core to this stream: hypercore opens its channel. */
   #attach(feed: SharedFeed): void {
     const core = feed.core
-    const current = this.#attached.get(core)
-    if (current?.state === 'open' || core.closing !== null) return
-    const discoveryKey = current?.discoveryKey ?? discoveryKeyOf(feed)
-    this.#attached.set(core, { state: 'open', discoveryKey })
-    this.#whenOpen(core, () => core.replicate(this.#mux))
+    if (core.closing !== null) return
+    const current = this.#attached.get(feed.id)
+    if (current?.state === 'open' && current.core === core) return
+    if (current === undefined) this.#retain(feed)
+    this.#attached.set(feed.id, { core, state: 'open', discoveryKey: discoveryKeyOf(feed) })
+    this.#whenOpen(feed, () => core.replicate(this.#mux))
   }
 
   /**
@@ -401,52 +412,66 @@ export class MultifeedPeer {
    */
   #expect(feed: SharedFeed): void {
     const core = feed.core
-    if (this.#attached.has(core) || core.closing !== null) return
+    if (this.#attached.has(feed.id) || core.closing !== null) return
+    this.#retain(feed)
+    const discoveryKey = discoveryKeyOf(feed)
     if (core.core?.replicator.attached(this.#mux)) {
-      this.#attached.set(core, { state: 'open', discoveryKey: discoveryKeyOf(feed) })
+      // Another multifeed attached this core here already: hypercore answers.
+      this.#attached.set(feed.id, { core, state: 'open', discoveryKey })
       return
     }
-    const discoveryKey = discoveryKeyOf(feed)
-    this.#attached.set(core, { state: 'expect', discoveryKey })
+    this.#attached.set(feed.id, { core, state: 'expect', discoveryKey })
     // Attaching from the pair handler lets hypercore take the remote's pending
     // open (it creates its channel before Protomux would reject the open).
     this.#mux.pair({ protocol: HYPERCORE_PROTOCOL, id: discoveryKey }, () => {
-      if (this.#closed || core.closing !== null) return
-      const entry = this.#attached.get(core)
-      if (entry === undefined) return
+      const entry = this.#attached.get(feed.id)
+      if (this.#closed || entry === undefined || entry.core.closing !== null) return
       entry.state = 'open'
-      if (core.opened) {
-        core.replicate(this.#mux)
+      const target = entry.core
+      if (target.opened) {
+        target.replicate(this.#mux)
         return
       }
-      return core.ready().then(
+      return target.ready().then(
         () => {
-          if (!this.#closed && core.closing === null) core.replicate(this.#mux)
+          if (!this.#closed && target.closing === null) target.replicate(this.#mux)
         },
         () => {}
       )
     })
   }
 
+  #retain(feed: SharedFeed): void {
+    retainCore(this.#mux, discoveryKeyOf(feed).toString('hex'))
+  }
+
   /**
    * Runs `attach` once the core is open. Hypercore destroys the whole stream
    * when a core attached before it opened fails to open (e.g. closed meanwhile).
    */
-  #whenOpen(core: Hypercore<unknown>, attach: () => void): void {
+  #whenOpen(feed: SharedFeed, attach: () => void): void {
+    const core = feed.core
     if (core.opened) {
       attach()
       return
     }
     core.ready().then(
       () => {
-        if (!this.#closed && this.#attached.has(core) && core.closing === null) attach()
+        const entry = this.#attached.get(feed.id)
+        if (!this.#closed && entry?.core === core && core.closing === null) attach()
       },
-      () => this.#attached.delete(core)
+      () => {}
     )
   }
 
+  /**
+   * Lets go of every core on this stream. A core another multifeed still uses
+   * here stays attached (one key pair may write in several multifeeds).
+   */
   #detachAll(): void {
-    for (const [core, { discoveryKey }] of this.#attached) {
+    for (const { core, discoveryKey } of this.#attached.values()) {
+      if (!releaseCore(this.#mux, discoveryKey.toString('hex'))) continue
+      if (this.stream.destroyed) continue
       this.#mux.unpair({ protocol: HYPERCORE_PROTOCOL, id: discoveryKey })
       const replicator = core.core?.replicator
       if (!replicator) continue
@@ -494,9 +519,9 @@ export class MultifeedPeer {
     const channel = this.#channel
     this.#channel = null
     if (channel !== null && !channel.closed) channel.close()
-    if (!this.stream.destroyed) this.#detachAll()
-    this.#attached.clear()
+    this.#detachAll()
     this.#outbox = []
+    this.#remoteHas.clear()
     if (!this.#syncedDone) {
       this.#syncedDone = true
       this.#resolveSynced(null)
