@@ -5,10 +5,12 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { now } from './clock.js'
+import { progress } from './progress.js'
 import { summary } from './report.js'
 import { config, Runner } from './scenarios.js'
+import { TMP_ROOT } from './tempStorage.js'
 import type { Results, Transport } from './types.js'
-import { now, progress, TMP_ROOT } from './util.js'
 
 const HELP = `Usage: pnpm bench [options]
 

@@ -5,21 +5,13 @@ import { Networker } from '@multifeed/networker'
 import Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import type { NoiseSecretStream } from 'protomux'
+import { BenchTimeoutError, cpuMs, now, sleep, withTimeout } from './clock.js'
 import { destroyStreams, type Loopback, noop } from './net.js'
 import { freshStore } from './raw.js'
+import { SyncTracker } from './SyncTracker.js'
+import { rmDir, tmpDir } from './tempStorage.js'
 import type { Shape, SyncHooks, Transport } from './types.js'
-import {
-  BenchTimeoutError,
-  cpuMs,
-  fill,
-  now,
-  pool,
-  rmDir,
-  SyncTracker,
-  sleep,
-  tmpDir,
-  withTimeout
-} from './util.js'
+import { fill, pool } from './workload.js'
 
 /** A networker whose Hyperswarm gets its DHT node from the loopback testnet. */
 export function createNetworker(store: Corestore, loopback: Loopback): Networker {

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises'
 import Corestore from 'corestore'
 import type Hypercore from 'hypercore'
-import { now } from './util.js'
+import { now } from './clock.js'
 
 function gc(): void {
   const g = (globalThis as { gc?: () => void }).gc

@@ -10,9 +10,9 @@ import { Session } from 'node:inspector/promises'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Loopback } from './net.js'
+import { progress } from './progress.js'
 import { RawSource, rawSync } from './raw.js'
 import type { Transport } from './types.js'
-import { progress } from './util.js'
 
 interface ProfileNode {
   id: number

@@ -4,9 +4,12 @@ import { randomBytes } from 'node:crypto'
 import Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import type { NoiseSecretStream } from 'protomux'
+import { cpuMs, now, sleep, withTimeout } from './clock.js'
 import { destroyStreams, type Loopback, noop } from './net.js'
+import { SyncTracker } from './SyncTracker.js'
+import { rmDir, tmpDir } from './tempStorage.js'
 import type { Shape, SyncHooks, Transport } from './types.js'
-import { cpuMs, fill, now, pool, rmDir, SyncTracker, sleep, tmpDir, withTimeout } from './util.js'
+import { fill, pool } from './workload.js'
 
 /** The writer side: a corestore holding `shape.feeds` named cores, written once, reused by every rep. */
 export class RawSource {

@@ -4,9 +4,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { Loopback } from './net.js'
+import { progress } from './progress.js'
 import { RawReconnect, RawSource, rawDiscovery, rawSync } from './raw.js'
+import { median, percentile } from './statistics.js'
+import { rmDir, tmpDir } from './tempStorage.js'
 import { type Row, type Shape, shapeName, type Transport } from './types.js'
-import { median, percentile, progress, rmDir, tmpDir } from './util.js'
 
 type MultiModule = typeof import('./multi.js')
 
