@@ -123,23 +123,7 @@ export async function multiSync(
     const t0 = now()
     let joinMs = 0
     if (transport === 'pipe') {
-      if (source.multis.length === 1) {
-        const s1 = source.multi.replicate(true)
-        const s2 = reader.multis[0]!.replicate(false)
-        s1.on('error', noop)
-        s2.on('error', noop)
-        s1.pipe(s2).pipe(s1)
-        streams = [s1, s2]
-      } else {
-        const s1 = replicateCorestore(source.store, true)
-        const s2 = replicateCorestore(reader.store, false)
-        s1.on('error', noop)
-        s2.on('error', noop)
-        s1.pipe(s2).pipe(s1)
-        for (const m of source.multis) m.attach(s1)
-        for (const m of reader.multis) m.attach(s2)
-        streams = [s1, s2]
-      }
+      streams = pipeMultifeeds(source.multis, reader.multis)
     } else {
       const b = netB!
       const joined = Promise.all(reader.multis.map((m) => b.swarm(m))).then(() => {
@@ -169,6 +153,22 @@ export async function multiSync(
 }
 
 /** Resolves with the next `peer-add` of `multi`. */
+/**
+ * One replication pipe between the stores of `as` and `bs` (each list in one
+ * store), every multifeed attached on its side: what `multi.replicate()` does
+ * for one multifeed, for any number sharing the stream.
+ */
+function pipeMultifeeds(as: Multifeed[], bs: Multifeed[]): [NoiseSecretStream, NoiseSecretStream] {
+  const s1 = replicateCorestore(as[0]!.corestore, true)
+  const s2 = replicateCorestore(bs[0]!.corestore, false)
+  s1.on('error', noop)
+  s2.on('error', noop)
+  s1.pipe(s2).pipe(s1)
+  for (const m of as) m.attach(s1)
+  for (const m of bs) m.attach(s2)
+  return [s1, s2]
+}
+
 function nextPeer(multi: Multifeed): Promise<MultifeedPeer> {
   return new Promise((resolve) => multi.once('peer-add', resolve))
 }
@@ -201,12 +201,7 @@ export async function multiDiscovery(
     const peerA = nextPeer(multiA)
     const peerB = nextPeer(multiB)
     if (transport === 'pipe') {
-      const s1 = multiA.replicate(true)
-      const s2 = multiB.replicate(false)
-      s1.on('error', noop)
-      s2.on('error', noop)
-      s1.pipe(s2).pipe(s1)
-      streams = [s1, s2]
+      streams = pipeMultifeeds([multiA], [multiB])
     } else {
       netA = createNetworker(a.store, loopback!)
       netB = createNetworker(b.store, loopback!)
@@ -270,11 +265,7 @@ export class MultiReconnect {
     const multi = await Multifeed.open(store, source.multi.key)
     const tracker = new SyncTracker(source.shape.feeds, source.shape.blocks, timeoutMs, 'setup')
     const untrack = trackRemoteFeeds(multi, tracker)
-    const s1 = source.multi.replicate(true)
-    const s2 = multi.replicate(false)
-    s1.on('error', noop)
-    s2.on('error', noop)
-    s1.pipe(s2).pipe(s1)
+    const [s1, s2] = pipeMultifeeds([source.multi], [multi])
     await tracker.done
     untrack()
     await destroyStreams(s1, s2)
@@ -315,12 +306,7 @@ export class MultiReconnect {
       const peerB = nextPeer(multiB)
       const t0 = now()
       if (transport === 'pipe') {
-        const s1 = multiA.replicate(true)
-        const s2 = multiB.replicate(false)
-        s1.on('error', noop)
-        s2.on('error', noop)
-        s1.pipe(s2).pipe(s1)
-        streams = [s1, s2]
+        streams = pipeMultifeeds([multiA], [multiB])
       } else {
         netB!.swarm(multiB).catch(noop)
       }

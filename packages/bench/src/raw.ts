@@ -72,11 +72,11 @@ export function rawPipe(storeA: Corestore, storeB: Corestore): Link {
   }
 }
 
-/** Writer side of a raw Hyperswarm link: announces a fresh topic (setup, not measured). */
-export async function rawSwarmServer(
+/** A swarm of the loopback testnet on which `store` replicates every connection (raw corestore). */
+function replicatingSwarm(
   loopback: Loopback,
   store: Corestore
-): Promise<{ topic: Buffer; conns: NoiseSecretStream[]; close(): Promise<void> }> {
+): { swarm: ReturnType<Loopback['swarm']>; conns: NoiseSecretStream[] } {
   const swarm = loopback.swarm()
   const conns: NoiseSecretStream[] = []
   swarm.on('connection', (conn) => {
@@ -84,6 +84,15 @@ export async function rawSwarmServer(
     conns.push(conn)
     store.replicate(conn)
   })
+  return { swarm, conns }
+}
+
+/** Writer side of a raw Hyperswarm link: announces a fresh topic (setup, not measured). */
+export async function rawSwarmServer(
+  loopback: Loopback,
+  store: Corestore
+): Promise<{ topic: Buffer; conns: NoiseSecretStream[]; close(): Promise<void> }> {
+  const { swarm, conns } = replicatingSwarm(loopback, store)
   const topic = randomBytes(32)
   await swarm.join(topic, { server: true, client: false }).flushed()
   return { topic, conns, close: () => loopback.destroySwarm(swarm) }
@@ -95,13 +104,7 @@ export function rawSwarmClient(
   store: Corestore,
   topic: Buffer
 ): { conns: NoiseSecretStream[]; close(): Promise<void> } {
-  const swarm = loopback.swarm()
-  const conns: NoiseSecretStream[] = []
-  swarm.on('connection', (conn) => {
-    conn.on('error', noop)
-    conns.push(conn)
-    store.replicate(conn)
-  })
+  const { swarm, conns } = replicatingSwarm(loopback, store)
   swarm.join(topic, { server: false, client: true })
   return { conns, close: () => loopback.destroySwarm(swarm) }
 }

@@ -18,7 +18,7 @@ import { Resource } from './lifecycle/Resource.js'
 import { FeedSetDigest } from './protocol/FeedSetDigest.js'
 import { MultifeedPeer, type PeerHost, type SharedFeed } from './protocol/MultifeedPeer.js'
 import { MAX_KEYS_PER_MESSAGE } from './protocol/messages.js'
-import { replicateCorestore } from './replication/replicateCorestore.js'
+import { noiseStreamOf, replicateCorestore } from './replication/replicateCorestore.js'
 import { claimChannel, releaseChannel } from './replication/StreamRegistry.js'
 import { Membership } from './storage/Membership.js'
 import type {
@@ -611,8 +611,8 @@ function isCorestore(value: unknown): value is Corestore {
 }
 
 function noiseOf(stream: Duplex): NoiseSecretStream {
-  const noise = (stream as { noiseStream?: NoiseSecretStream }).noiseStream
-  if (!noise) {
+  const noise = noiseStreamOf(stream)
+  if (noise === null) {
     throw new InvalidArgumentError('Expected a replication stream (one with a noiseStream)')
   }
   return noise

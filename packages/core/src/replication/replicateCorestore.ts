@@ -10,10 +10,11 @@
 import type { Duplex } from 'node:stream'
 import type Corestore from 'corestore'
 import type { ReplicationStream } from 'hypercore'
+import type { NoiseSecretStream } from 'protomux'
 import { InvalidArgumentError } from '../errors.js'
 
 const scopedSessions = new WeakMap<Corestore, Corestore>()
-const replicated = new WeakMap<object, Corestore>()
+const replicated = new WeakMap<NoiseSecretStream, Corestore>()
 
 /** The root of a store session (the store that owns the storage). */
 export function rootOf(store: Corestore): Corestore {
@@ -49,7 +50,7 @@ export function replicateCorestore(
     throw new InvalidArgumentError('replicate() takes a boolean (isInitiator) or a duplex stream')
   }
   if (typeof isInitiatorOrStream !== 'boolean') {
-    const noise = noiseOf(isInitiatorOrStream)
+    const noise = noiseStreamOf(isInitiatorOrStream)
     const done = noise ? replicated.get(noise) : undefined
     if (done !== undefined) {
       if (!sameCorestore(done, store)) {
@@ -63,9 +64,10 @@ export function replicateCorestore(
   return stream
 }
 
-function noiseOf(stream: Duplex): object | null {
+/** The encrypted stream under a replication stream (itself for a Noise stream), or null. */
+export function noiseStreamOf(stream: Duplex): NoiseSecretStream | null {
   const noise = (stream as { noiseStream?: unknown }).noiseStream
-  return typeof noise === 'object' && noise !== null ? noise : null
+  return typeof noise === 'object' && noise !== null ? (noise as NoiseSecretStream) : null
 }
 
 function isDuplex(value: unknown): value is Duplex {
