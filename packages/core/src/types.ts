@@ -1,6 +1,7 @@
 import type Hypercore from 'hypercore'
 import type { KeyPair, ValueEncoding } from 'hypercore'
 import type { CallbackError, MultifeedError } from './errors.js'
+import type { BoundOptions } from './lifecycle/bounded.js'
 import type { MultifeedPeer } from './protocol/MultifeedPeer.js'
 
 export type { KeyPair, ValueEncoding }
@@ -76,11 +77,8 @@ export interface WriterOptions {
   valueEncoding?: ValueEncoding
 }
 
-export interface DownloadedOptions {
-  /** Reject with `ERR_TIMEOUT` after this many milliseconds. */
-  timeout?: number
-  signal?: AbortSignal
-}
+/** Bounds of `downloaded()`: `timeout` (ERR_TIMEOUT) and/or `signal` (ERR_ABORTED). */
+export type DownloadedOptions = BoundOptions
 
 /** Summary of the initial exchange with one peer (the legacy `remote-feeds`). */
 export interface RemoteFeedsInfo {
