@@ -186,6 +186,7 @@ declare module 'hypercore' {
 
   export interface HypercoreEvents {
     append: []
+    truncate: [ancestors: number, forkId: number]
     ready: []
     close: []
     'peer-add': [peer: PeerInfo]

@@ -1,89 +1,83 @@
 import type { Duplex } from 'node:stream'
 import type Corestore from 'corestore'
-import type { ReplicationStream, ValueEncoding } from 'hypercore'
-import Hypercore from 'hypercore'
+import type Hypercore from 'hypercore'
+import type { KeyPair, ReplicationStream as HypercoreStream, ValueEncoding } from 'hypercore'
 import crypto from 'hypercore-crypto'
-import type { NoiseSecretStream } from 'protomux'
 import {
-  CallbackError,
+  AlreadyOpenError,
   ClosedError,
   InvalidArgumentError,
-  LimitExceededError,
-  type MultifeedError,
-  NotWritableError
+  NotWritableError,
+  UnknownFeedError
 } from './errors.js'
 import { parseKey } from './keys.js'
 import { bounded } from './lifecycle/bounded.js'
 import { Resource } from './lifecycle/Resource.js'
-import { FeedSetDigest } from './protocol/FeedSetDigest.js'
-import { MultifeedPeer, type PeerHost, type SharedFeed } from './protocol/MultifeedPeer.js'
-import { MAX_KEYS_PER_MESSAGE } from './protocol/messages.js'
-import { noiseStreamOf, replicateCorestore } from './replication/replicateCorestore.js'
-import { claimChannel, releaseChannel } from './replication/StreamRegistry.js'
-import { Membership } from './storage/Membership.js'
+import { Callbacks } from './lifecycle/Callbacks.js'
+import { setSalt } from './protocol/pairing.js'
+import { MultifeedPeer, type PeerHost } from './replication/MultifeedPeer.js'
+import { ReplicationStream, rootOf } from './replication/ReplicationStream.js'
+import { CorePool } from './set/CorePool.js'
+import type { Feed } from './set/FeedSet.js'
+import { Membership } from './set/Membership.js'
+import { admit } from './set/admission.js'
 import type {
   DownloadedOptions,
   FeedInfo,
   KeyLike,
-  KeyPair,
   MultifeedEvents,
   MultifeedOptions,
-  MultifeedPolicy,
-  RemoteFeedsInfo,
+  ValueOf,
   WriterOptions
 } from './types.js'
 
-const DEFAULT_MAX_KEYS_PER_MESSAGE = 1024
 const DEFAULT_MAX_FEEDS = 100_000
+const DEFAULT_MAX_DIFFERENCES = 100_000
 const MAX_NAME_LENGTH = 255
 
-interface FeedEntry extends SharedFeed {
-  /** Replaced when a writer closed by its user is opened again. */
-  core: Hypercore<unknown>
-  /** Replaced when a remote feed turns out to be one of our writers. */
-  info: FeedInfo
-}
+/** Multifeeds open per root corestore, by key: one instance per key and store. */
+const instances = new WeakMap<Corestore, Map<string, Multifeed<unknown>>>()
 
 /**
  * A named set of hypercores, one per writer, that every peer knowing the
  * multifeed key discovers and replicates. See the package README.
+ *
+ * `T` is the block type of its cores, given by `valueEncoding`.
  */
-export class Multifeed extends Resource<MultifeedEvents> {
+export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /** The shared secret of the set: whoever holds it may join. */
   readonly key: Buffer
-  /** Hash of the key: the public topic and channel id; reveals no feed. */
+  /** Hash of the key, the swarm topic. Never sent on a connection. */
   readonly discoveryKey: Buffer
   /** The corestore passed to `open()`. */
   readonly corestore: Corestore
 
   readonly #options: MultifeedOptions
-  readonly #policy: MultifeedPolicy
-  readonly #maxKeysPerMessage: number
-  readonly #maxFeeds: number
+  readonly #sparse: boolean
+  readonly #maxDifferences: number
   readonly #store: Corestore
   readonly #membership: Membership
-  readonly #digest = new FeedSetDigest()
-  readonly #feeds = new Map<string, FeedEntry>()
-  readonly #order: FeedEntry[] = []
-  /** Keys being added (a writer's, or accepted from a peer) and not registered yet. */
-  readonly #claims = new Map<string, Promise<void>>()
-  readonly #writers = new Map<string, Promise<Hypercore<unknown>>>()
-  readonly #names = new Map<string, string>()
-  readonly #extraSessions = new Set<Hypercore<unknown>>()
-  readonly #peers = new Map<NoiseSecretStream, MultifeedPeer>()
+  readonly #pool: CorePool
+  readonly #callbacks: Callbacks
+  readonly #peers = new Map<ReplicationStream, MultifeedPeer>()
+  readonly #writers = new Map<string, Promise<Feed>>()
+  readonly #keyPairs = new Map<string, KeyPair>()
+  /** Sessions of users per feed: while one is open, the feed's blocks are fetched. */
+  readonly #userSessions = new Map<string, number>()
+  readonly #lengthWaiters = new Set<() => void>()
   readonly #host: PeerHost
 
   /**
    * Opens (or creates) the multifeed `key` in `corestore`. Without a key a new
    * multifeed with a secure random key is created: keep `multi.key` to open
-   * it again. Resolves once every known feed is registered.
+   * it again. Reads the membership in one pass and opens no feed core.
    */
-  static async open(
+  static async open<E extends ValueEncoding = 'binary'>(
     corestore: Corestore,
     key?: KeyLike | null,
-    options: MultifeedOptions = {}
-  ): Promise<Multifeed> {
-    const multi = new Multifeed(corestore, key ?? null, options)
+    options: MultifeedOptions<E> = {}
+  ): Promise<Multifeed<ValueOf<E>>> {
+    const multi = new Multifeed<ValueOf<E>>(corestore, key ?? null, options)
     await multi.ready()
     return multi
   }
@@ -96,40 +90,46 @@ export class Multifeed extends Resource<MultifeedEvents> {
     if (typeof options !== 'object' || options === null) {
       throw new InvalidArgumentError('options must be an object')
     }
+    checkEncoding(options.valueEncoding)
     this.key = key === null ? crypto.randomBytes(32) : parseKey(key, 'Multifeed key')
     this.discoveryKey = crypto.discoveryKey(this.key)
     this.corestore = corestore
     this.#options = options
-    this.#policy = options.policy ?? {}
-    this.#maxKeysPerMessage = limit(
-      'maxKeysPerMessage',
-      options.limits?.maxKeysPerMessage,
-      DEFAULT_MAX_KEYS_PER_MESSAGE,
-      MAX_KEYS_PER_MESSAGE
+    this.#sparse = options.sparse === true
+    const maxFeeds = limit('maxFeeds', options.limits?.maxFeeds, DEFAULT_MAX_FEEDS)
+    this.#maxDifferences = limit(
+      'maxDifferences',
+      options.limits?.maxDifferences,
+      DEFAULT_MAX_DIFFERENCES
     )
-    this.#maxFeeds = limit('maxFeeds', options.limits?.maxFeeds, DEFAULT_MAX_FEEDS, 2 ** 32)
     if (corestore.closing !== null) throw new ClosedError('The corestore is closed')
     this.#store = corestore.namespace(`@multifeed/${this.discoveryKey.toString('hex')}`, {
       active: false
     })
-    this.#membership = new Membership(this.#store)
+    this.#membership = new Membership(this.#store, setSalt(this.key), maxFeeds)
+    this.#pool = new CorePool(this.#store, {
+      valueEncoding: options.valueEncoding,
+      mirror: !this.#sparse,
+      onLength: (feed, length) => this.#onLength(feed, length)
+    })
+    this.#callbacks = new Callbacks(this, options.policy ?? {})
     this.#host = this.#makeHost()
   }
 
-  /** Every core of the set, local and remote, in the order they joined. */
-  feeds(): Hypercore<unknown>[] {
-    return this.#order.map((entry) => entry.core)
+  /** What we know of every feed, in the order they joined. Opens nothing. */
+  feeds(): FeedInfo[] {
+    return this.#membership.set.all().map(infoOf)
   }
 
-  /** What we know of every feed, in the order they joined. */
-  feedInfos(): FeedInfo[] {
-    return this.#order.map((entry) => entry.info)
+  /** What we know of one feed (Buffer, hex or z32 key), or null when it is not in the set. */
+  feed(key: KeyLike): FeedInfo | null {
+    const feed = this.#membership.set.get(parseKey(key, 'Feed key').toString('hex'))
+    return feed === undefined ? null : infoOf(feed)
   }
 
-  /** The core of `key` (Buffer, hex or z32) if it is in the set, else null. */
-  feed(key: KeyLike): Hypercore<unknown> | null {
-    const id = parseKey(key, 'Feed key').toString('hex')
-    return this.#feeds.get(id)?.core ?? null
+  /** Number of feeds whose core the set holds open right now (for replication). */
+  get openCores(): number {
+    return this.#pool.openCount
   }
 
   /** Peers whose capability verified, on every stream this multifeed is attached to. */
@@ -138,123 +138,161 @@ export class Multifeed extends Resource<MultifeedEvents> {
   }
 
   /**
-   * The local writable core called `name` (a local name: never sent to
-   * peers), created on first use. Idempotent and safe under concurrent calls:
-   * every call with one name resolves to the same core, across restarts too.
+   * A session of the feed `key`, which the caller owns and closes. While it
+   * is open the feed's blocks are fetched from peers that hold more.
+   * A key outside the set rejects with ERR_UNKNOWN_FEED.
    */
-  writer(name = 'default', options: WriterOptions = {}): Promise<Hypercore<unknown>> {
-    try {
-      this.assertOpen('Multifeed')
-      if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH) {
-        throw new InvalidArgumentError(
-          `Writer name must be a string of 1 to ${MAX_NAME_LENGTH} characters`
-        )
-      }
-    } catch (err) {
-      return Promise.reject(err)
+  async get(key: KeyLike): Promise<Hypercore<T>> {
+    this.assertOpen('Multifeed')
+    const feed = this.#membership.set.get(parseKey(key, 'Feed key').toString('hex'))
+    if (feed === undefined) throw new UnknownFeedError('This key is not a feed of the multifeed')
+    const session = await this.#pool.session(feed)
+    this.#holdSession(feed, session)
+    return session as Hypercore<T>
+  }
+
+  /**
+   * A session of the local writable core called `name` (a local name, never
+   * sent to peers), created on first use. Idempotent and safe under
+   * concurrent calls: every call with one name gives a session of the same
+   * core, across restarts too. Each call returns a new session: close it
+   * when done (the feed replicates whatever you close).
+   */
+  async writer(name = 'default', options: WriterOptions = {}): Promise<Hypercore<T>> {
+    this.assertOpen('Multifeed')
+    if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH) {
+      throw new InvalidArgumentError(
+        `Writer name must be a string of 1 to ${MAX_NAME_LENGTH} characters`
+      )
+    }
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidArgumentError('writer() options must be an object')
     }
     let pending = this.#writers.get(name)
     if (pending === undefined) {
-      pending = this.#createWriter(name, options)
+      pending = this.#createWriter(name, options.keyPair)
       this.#writers.set(name, pending)
       pending.catch(() => this.#writers.delete(name))
     }
-    const { keyPair, valueEncoding } = options
-    return this.#live(name, pending).then((core) => {
-      if (keyPair && core.keyPair && !keyPair.publicKey.equals(core.keyPair.publicKey)) {
+    const feed = await pending
+    const keyPair = options.keyPair ?? this.#keyPairs.get(name)
+    if (options.keyPair && !options.keyPair.publicKey.equals(feed.key)) {
+      const existing = this.#keyPairs.get(name)
+      if (existing === undefined || !existing.publicKey.equals(options.keyPair.publicKey)) {
         throw new InvalidArgumentError(`Writer "${name}" already exists with another key pair`)
       }
-      if (valueEncoding === undefined || valueEncoding === this.#options.valueEncoding) return core
-      return this.#session(core, valueEncoding)
-    })
-  }
-
-  /**
-   * Replicates with a peer: returns the corestore replication stream (created
-   * for `isInitiator`, or `stream` itself) with this multifeed attached. Pipe
-   * it to the other side's `replicate(!isInitiator)`.
-   */
-  replicate(isInitiatorOrStream: boolean | Duplex): ReplicationStream {
+    }
+    if (options.keyPair) this.#keyPairs.set(name, options.keyPair)
     this.assertOpen('Multifeed')
-    const stream = replicateCorestore(this.corestore, isInitiatorOrStream)
-    this.attach(stream)
-    return stream
+    const session = await this.#pool.session(feed, { keyPair })
+    if (!canWrite(session)) {
+      await session.close()
+      throw new NotWritableError(
+        session.writable && session.manifest === null
+          ? 'This feed was learned from a peer and none of it was downloaded yet: its manifest is unknown, so it cannot be written here until it is'
+          : `Writer "${name}" exists but this store does not hold its secret key: pass its keyPair`
+      )
+    }
+    return session as Hypercore<T>
   }
 
   /**
-   * Attaches this multifeed's channel to a stream that already carries
-   * corestore replication (`replicateCorestore()`): the networker calls it
-   * for every multifeed on every connection. Idempotent per stream.
+   * Replicates with a peer: returns the library's replication stream (created
+   * for `isInitiator`, or on `stream`) with this multifeed attached. Pipe it
+   * to the other side's `replicate(!isInitiator)`.
+   */
+  replicate(isInitiatorOrStream: boolean | Duplex): HypercoreStream {
+    this.assertOpen('Multifeed')
+    const replication = ReplicationStream.for(this.corestore, isInitiatorOrStream)
+    this.attach(replication.stream)
+    return replication.stream
+  }
+
+  /**
+   * Attaches this multifeed to a connection (creating the library's
+   * replication stream on it if needed): the networker calls it for every
+   * multifeed on every connection. Idempotent per connection.
    */
   attach(stream: Duplex): MultifeedPeer {
     this.assertOpen('Multifeed')
-    const noise = noiseOf(stream)
-    const existing = this.#peers.get(noise)
-    if (existing !== undefined) return existing
-    const mux = Hypercore.getProtocolMuxer(noise)
-    if (!mux) {
-      throw new InvalidArgumentError(
-        'attach() needs a stream that carries corestore replication: use replicate() or replicateCorestore()'
-      )
-    }
-    if (claimChannel(mux, this.discoveryKey.toString('hex'), this) !== null) {
-      throw new InvalidArgumentError(
-        'Another Multifeed instance of this key is attached to this stream: open each key once per corestore'
-      )
-    }
-    const peer = new MultifeedPeer(this.#host, noise, mux)
-    this.#peers.set(noise, peer)
+    const replication = ReplicationStream.for(this.corestore, stream)
+    const existing = this.#peers.get(replication)
+    if (existing !== undefined && !existing.closed) return existing
+    const peer = new MultifeedPeer(this.#host as PeerHost, replication)
+    this.#peers.set(replication, peer)
     peer.start()
     return peer
   }
 
-  /** Closes this multifeed's channel on `stream` and stops offering its cores there. */
+  /** Closes this multifeed's channel on `stream` and detaches its cores there. */
   detach(stream: Duplex): void {
-    const noise = noiseOf(stream)
-    const peer = this.#peers.get(noise)
+    const replication = ReplicationStream.of(stream)
+    const peer = replication ? this.#peers.get(replication) : undefined
     if (peer === undefined) return
-    this.#peers.delete(noise)
+    this.#peers.delete(replication!)
     peer.close()
   }
 
   /**
-   * Resolves once every remote feed is downloaded up to the length its peers
-   * have (asked of them now). Writers are skipped. For a one-shot sync:
-   * `await peer.synced; await multi.downloaded()`.
+   * Resolves once we hold every block of every feed up to the lengths the
+   * connected peers told us they hold (after their first reconciliation).
+   * Starts no request of its own and leaves nothing behind on timeout/abort.
    */
   async downloaded(options: DownloadedOptions = {}): Promise<void> {
     this.assertOpen('Multifeed')
-    const work = Promise.all(
-      this.#order.map(async ({ core }) => {
-        await core.ready()
-        if (core.writable) return
-        await core.update({ wait: true })
-        if (core.length > core.contiguousLength) {
-          await core.download({ start: 0, end: core.length }).done()
+    let onChange: (() => void) | null = null
+    const work = (async () => {
+      await Promise.all(this.peers().map((peer) => peer.synced))
+      await new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (this.#missing() !== null) return
+          this.#lengthWaiters.delete(check)
+          resolve()
         }
+        onChange = check
+        this.#lengthWaiters.add(check)
+        check()
       })
-    ).then(() => {})
-    await bounded(work, options, 'downloaded()')
+    })()
+    try {
+      await bounded(work, options, 'downloaded()')
+    } finally {
+      if (onChange !== null) this.#lengthWaiters.delete(onChange)
+    }
+  }
+
+  /** The first feed some peer holds more of than we do, or null. */
+  #missing(): { feed: Feed; length: number } | null {
+    for (const peer of this.peers()) {
+      for (const feed of this.#membership.set.all()) {
+        const remote = peer.remoteLength(feed)
+        if (remote !== undefined && remote > feed.length) return { feed, length: remote }
+      }
+    }
+    return null
   }
 
   protected async _open(): Promise<void> {
-    await this.#store.ready()
-    const records = await this.#membership.load()
-    for (const record of records) {
-      const id = record.key.toString('hex')
-      if (record.name !== null) this.#names.set(record.name, id)
-      const existing = this.#feeds.get(id)
-      if (existing !== undefined) {
-        // A later record for a known key: a remote feed became one of our writers.
-        if (record.local) existing.info = asLocal(existing.info, record.name)
-        continue
-      }
-      this.#register(this.#openCore(record.key, record.local), {
-        key: record.key,
-        local: record.local,
-        name: record.name,
-        from: null
-      })
+    const root = rootOf(this.corestore)
+    let open = instances.get(root)
+    if (open === undefined) {
+      open = new Map()
+      instances.set(root, open)
+    }
+    const id = this.key.toString('hex')
+    if (open.has(id)) {
+      await this.#store.close().catch(() => {})
+      throw new AlreadyOpenError(
+        'This multifeed is open already in this corestore: share that instance (or close it first)'
+      )
+    }
+    open.set(id, this as Multifeed<unknown>)
+    try {
+      await this.#store.ready()
+      await this.#membership.load()
+    } catch (err) {
+      open.delete(id)
+      throw err
     }
   }
 
@@ -262,323 +300,145 @@ export class Multifeed extends Resource<MultifeedEvents> {
     for (const peer of [...this.#peers.values()]) peer.close()
     this.#peers.clear()
     await Promise.allSettled([...this.#writers.values()])
-    const closing: Promise<void>[] = []
-    for (const session of this.#extraSessions) closing.push(session.close())
-    for (const entry of this.#order) closing.push(entry.core.close())
-    await Promise.allSettled(closing)
-    await this.#membership.close().catch(() => {})
-    await this.#store.close()
-    this.#emitSafe('close')
+    await this.#pool.close()
+    await this.#membership.close()
+    await this.#store.close().catch(() => {})
+    const open = instances.get(rootOf(this.corestore))
+    if (open?.get(this.key.toString('hex')) === (this as Multifeed<unknown>)) {
+      open.delete(this.key.toString('hex'))
+    }
+    for (const waiter of this.#lengthWaiters) waiter()
+    this.#callbacks.emit('close')
   }
 
-  async #createWriter(name: string, options: WriterOptions): Promise<Hypercore<unknown>> {
-    const known = this.#names.get(name)
-    if (known !== undefined) {
-      const entry = this.#feeds.get(known)!
-      await entry.core.ready()
-      if (canWrite(entry.core)) return entry.core
-      if (options.keyPair) return this.#writableSession(entry.key, options.keyPair)
-      throw new NotWritableError(
-        `Writer "${name}" exists but this store does not hold its secret key: pass its keyPair`
-      )
-    }
+  async #createWriter(name: string, keyPair: KeyPair | undefined): Promise<Feed> {
+    const known = this.#membership.names.get(name)
+    if (known !== undefined) return known
     const core = this.#store.get<unknown>({
-      ...(options.keyPair ? { keyPair: options.keyPair } : { name: `writer/${name}` }),
-      valueEncoding: this.#options.valueEncoding
+      ...(keyPair ? { keyPair } : { name: `writer/${name}` }),
+      active: false
     })
     try {
       await core.ready()
       this.assertOpen('Multifeed')
       if (!core.writable) throw new NotWritableError(`Writer "${name}" is not writable`)
+      if (keyPair) this.#keyPairs.set(name, keyPair)
       const key = core.key!
       const id = key.toString('hex')
-      // The same key may be joining right now (offered by a peer, or another name
-      // with the same key pair): wait for that, never register a key twice.
-      for (let claim = this.#claims.get(id); claim; claim = this.#claims.get(id)) await claim
+      // The same key may be joining right now (offered by a peer, or another
+      // name with the same key pair): wait for that, never add a key twice.
+      for (let claim = this.#membership.claimOf(id); claim; ) {
+        await claim
+        claim = this.#membership.claimOf(id)
+      }
       this.assertOpen('Multifeed')
-      const existing = this.#feeds.get(id)
+      const existing = this.#membership.set.get(id)
       if (existing !== undefined) {
         // Known already: learned from a peer (a restored identity) or another name.
-        const keyPair = options.keyPair ?? core.keyPair!
-        await core.close()
-        const writable = canWrite(existing.core)
-          ? existing.core
-          : await this.#writableSession(key, keyPair)
-        if (!existing.info.local || !this.#names.has(name)) {
-          await this.#membership.append([{ key, local: true, name }])
-          existing.info = asLocal(existing.info, name)
-        }
-        this.#names.set(name, id)
-        return writable
+        await this.#membership.markLocal(existing, name)
+        return existing
       }
-      this.#checkCapacity(1)
-      const release = this.#claim([id])
+      this.#membership.checkCapacity(1)
+      const release = this.#membership.claim([id])
       try {
-        await this.#membership.append([{ key, local: true, name }])
+        const [feed] = await this.#membership.add([
+          { key, local: true, name, length: core.length }
+        ])
         this.assertOpen('Multifeed')
-        this.#names.set(name, id)
-        this.#register(core, { key, local: true, name, from: null }, id)
+        this.#announce(feed!, null)
+        return feed!
       } finally {
         release()
       }
-      return core
-    } catch (err) {
+    } finally {
       await core.close().catch(() => {})
-      throw err
     }
   }
 
-  /** Resolves `pending` to an open core: a writer the caller closed is opened again. */
-  async #live(name: string, pending: Promise<Hypercore<unknown>>): Promise<Hypercore<unknown>> {
-    const core = await pending
-    if (core.closing === null) return core
-    this.assertOpen('Multifeed')
-    const current = this.#writers.get(name)
-    if (current !== undefined && current !== pending) return this.#live(name, current)
-    const revived = this.#revive(core)
-    this.#writers.set(name, revived)
-    revived.catch(() => this.#writers.delete(name))
-    return revived
-  }
-
-  async #revive(closed: Hypercore<unknown>): Promise<Hypercore<unknown>> {
-    const key = closed.key!
-    const core = this.#store.get<unknown>({ key, valueEncoding: this.#options.valueEncoding })
-    await core.ready()
-    if (!core.writable) {
-      await core.close()
-      throw new NotWritableError('The writer was closed and its secret key is not in this store')
-    }
-    const entry = this.#feeds.get(key.toString('hex'))
-    if (entry !== undefined && entry.core === closed) {
-      entry.core = core
-      for (const peer of this.#peers.values()) {
-        if (peer.opened && this.#shares(entry, peer)) peer.offer(entry)
-      }
-    } else {
-      this.#track(core)
-    }
-    return core
-  }
-
-  async #writableSession(key: Buffer, keyPair: KeyPair): Promise<Hypercore<unknown>> {
-    const core = this.#store.get<unknown>({
-      key,
-      keyPair,
-      valueEncoding: this.#options.valueEncoding
+  #holdSession(feed: Feed, session: Hypercore<unknown>): void {
+    this.#userSessions.set(feed.id, (this.#userSessions.get(feed.id) ?? 0) + 1)
+    session.once('close', () => {
+      const left = (this.#userSessions.get(feed.id) ?? 1) - 1
+      if (left > 0) this.#userSessions.set(feed.id, left)
+      else this.#userSessions.delete(feed.id)
     })
-    await core.ready()
-    if (!canWrite(core)) {
-      await core.close()
-      throw new NotWritableError(
-        core.writable && core.manifest === null
-          ? 'This feed was learned from a peer and none of it was downloaded yet: its manifest is unknown, so it cannot be written here until it is (hypercore needs the manifest to sign)'
-          : 'That key pair does not sign this feed'
-      )
-    }
-    this.#track(core)
-    return core
+    for (const peer of this.peers()) peer.fetch(feed)
   }
 
-  /** Claims keys being added (by a writer or a peer's offer); the returned function releases them. */
-  #claim(ids: string[]): () => void {
-    let release: () => void = () => {}
-    const done = new Promise<void>((resolve) => {
-      release = resolve
-    })
-    for (const id of ids) this.#claims.set(id, done)
-    return () => {
-      for (const id of ids) if (this.#claims.get(id) === done) this.#claims.delete(id)
-      release()
-    }
+  /** A feed joined the set: tell the user and every peer. */
+  #announce(feed: Feed, from: MultifeedPeer | null): void {
+    this.#callbacks.emit('feed', infoOf(feed), from)
+    for (const peer of this.#peers.values()) peer.changed(feed)
   }
 
-  #track(session: Hypercore<unknown>): void {
-    this.#extraSessions.add(session)
-    session.once('close', () => this.#extraSessions.delete(session))
-  }
-
-  #session(core: Hypercore<unknown>, valueEncoding: ValueEncoding): Hypercore<unknown> {
-    const session = this.#store.get<unknown>({ key: core.key!, valueEncoding })
-    this.#track(session)
-    return session
-  }
-
-  #openCore(key: Buffer, local: boolean): Hypercore<unknown> {
-    const core = this.#store.get<unknown>({ key, valueEncoding: this.#options.valueEncoding })
-    if (!local && this.#options.sparse !== true) {
-      // Like the legacy multifeed: remote feeds are mirrored in full, live.
-      core.download({ start: 0, end: -1 })
-    }
-    core.ready().catch(() => {})
-    return core
-  }
-
-  #register(core: Hypercore<unknown>, info: FeedInfo, id = info.key.toString('hex')): FeedEntry {
-    const entry: FeedEntry = { key: info.key, id, core, seq: this.#order.length, info }
-    this.#feeds.set(id, entry)
-    this.#order.push(entry)
-    this.#digest.add(info.key)
-    if (this.opened) {
-      this.#emitSafe('feed', core, info)
-      for (const peer of this.#peers.values()) {
-        if (peer.opened && this.#shares(entry, peer)) peer.offer(entry)
-      }
-    }
-    return entry
-  }
-
-  #shares(entry: FeedEntry, peer: MultifeedPeer): boolean {
-    const share = this.#policy.share
-    if (share === undefined) return true
-    try {
-      return share.call(this.#policy, entry.info, { peer }) !== false
-    } catch (err) {
-      this.#callbackError('policy.share', err, peer)
-      return false
-    }
-  }
-
-  async #accepts(key: Buffer, peer: MultifeedPeer): Promise<boolean> {
-    const accept = this.#policy.accept
-    if (accept === undefined) return true
-    try {
-      return (await accept.call(this.#policy, key, { peer })) !== false
-    } catch (err) {
-      this.#callbackError('policy.accept', err, peer)
-      return false
-    }
-  }
-
-  /** Emits to user listeners; a listener that throws is reported, never unwinds our state. */
-  #emitSafe<E extends keyof MultifeedEvents & string>(event: E, ...args: MultifeedEvents[E]): void {
-    try {
-      this.emit(event, ...args)
-    } catch (err) {
-      this.#callbackError(`listener:${event}`, err, null)
-    }
-  }
-
-  #callbackError(callback: string, cause: unknown, peer: MultifeedPeer | null): void {
-    const error = new CallbackError(callback, cause)
-    if (callback !== 'listener:callback-error' && this.listenerCount('callback-error') > 0) {
-      try {
-        this.emit('callback-error', error, peer)
-        return
-      } catch {}
-    }
-    process.emitWarning(error)
-  }
-
-  #checkCapacity(adding: number): void {
-    const total = this.#feeds.size + this.#claims.size + adding
-    if (total > this.#maxFeeds) {
-      throw new LimitExceededError(
-        'maxFeeds',
-        this.#maxFeeds,
-        `Adding ${adding} feed(s) would make ${total}; the limit is ${this.#maxFeeds}`
-      )
-    }
-  }
-
-  async #receive(peer: MultifeedPeer, keys: Buffer[]): Promise<Hypercore<unknown>[]> {
-    this.assertOpen('Multifeed')
-    const fresh: Array<{ key: Buffer; id: string }> = []
-    const contested: Array<{ key: Buffer; id: string }> = []
-    const seen = new Set<string>()
-    for (const key of keys) {
-      const id = key.toString('hex')
-      if (seen.has(id)) continue
-      seen.add(id)
-      const entry = this.#feeds.get(id)
-      if (entry !== undefined) {
-        // Already ours: make sure it replicates with the peer that has it.
-        if (this.#shares(entry, peer)) peer.offer(entry)
-      } else if (this.#claims.has(id)) {
-        contested.push({ key, id })
-      } else {
-        fresh.push({ key, id })
-      }
-    }
-    const added: Hypercore<unknown>[] = []
-    if (fresh.length > 0) {
-      // All or nothing: a batch that would overflow the set adds none of its keys.
-      this.#checkCapacity(fresh.length)
-      const release = this.#claim(fresh.map(({ id }) => id))
-      try {
-        const accepted: Array<{ key: Buffer; id: string }> = []
-        for (const candidate of fresh) {
-          if (await this.#accepts(candidate.key, peer)) accepted.push(candidate)
-        }
-        this.assertOpen('Multifeed')
-        if (accepted.length > 0) {
-          await this.#membership.append(
-            accepted.map(({ key }) => ({ key, local: false, name: null }))
-          )
-          this.assertOpen('Multifeed')
-          for (const { key, id } of accepted) {
-            const core = this.#openCore(key, false)
-            this.#register(core, { key, local: false, name: null, from: peer }, id)
-            added.push(core)
-          }
-        }
-      } finally {
-        release()
-      }
-    }
-    if (contested.length > 0) {
-      // Being added on another path (another peer's offer, a writer): wait for
-      // it; a key that path did not add is decided again for this peer.
-      await Promise.all(contested.map(({ id }) => this.#claims.get(id)))
-      const retry: Buffer[] = []
-      for (const { key, id } of contested) {
-        const entry = this.#feeds.get(id)
-        if (entry === undefined) retry.push(key)
-        else if (this.#shares(entry, peer)) peer.offer(entry)
-      }
-      if (retry.length > 0) for (const core of await this.#receive(peer, retry)) added.push(core)
-    }
-    return added
+  #onLength(feed: Feed, length: number): void {
+    if (this.closing || !this.#membership.setLength(feed, length)) return
+    this.#callbacks.emit('append', infoOf(feed))
+    for (const peer of this.#peers.values()) peer.changed(feed)
+    for (const waiter of [...this.#lengthWaiters]) waiter()
   }
 
   #onPeerClosed(peer: MultifeedPeer, reason: 'local' | 'remote' | 'stream' | 'error'): void {
-    const stream = peer.stream
-    if (this.#peers.get(stream) === peer) this.#peers.delete(stream)
-    if (peer.opened) this.#emitSafe('peer-remove', peer)
-    // The remote detached this multifeed but the stream lives on: wait for it
-    // to attach again (a fresh session re-registers our pair handler).
-    if (reason === 'remote' && !this.closing && !stream.destroyed) {
-      this.attach(stream)
-      return
-    }
-    const mux = Hypercore.getProtocolMuxer(stream)
-    if (mux) releaseChannel(mux, this.discoveryKey.toString('hex'), this)
+    const replication = peer.replication
+    if (this.#peers.get(replication) === peer) this.#peers.delete(replication)
+    if (peer.opened) this.#callbacks.emit('peer-remove', peer)
+    for (const waiter of [...this.#lengthWaiters]) waiter()
+    // The remote let go of this multifeed but the connection lives on: wait
+    // for it to announce the multifeed again.
+    if (reason === 'remote' && !this.closing && !replication.closed) this.attach(replication.stream)
   }
 
   #makeHost(): PeerHost {
+    const set = this.#membership.set
+    const shares = (feed: Feed, peer: MultifeedPeer): boolean =>
+      this.#callbacks.shares(infoOf(feed), peer)
     return {
-      multifeed: this,
+      multifeed: this as Multifeed<unknown>,
       key: this.key,
-      discoveryKey: this.discoveryKey,
-      maxKeysPerMessage: this.#maxKeysPerMessage,
-      feedCount: () => this.#order.length,
-      has: (id) => this.#feeds.has(id),
-      sharedFeeds: (peer) =>
-        this.#policy.share === undefined
-          ? this.#order
-          : this.#order.filter((entry) => this.#shares(entry, peer)),
-      sharedDigest: (peer) =>
-        this.#policy.share === undefined
-          ? this.#digest.value
-          : FeedSetDigest.of(
-              this.#order.filter((entry) => this.#shares(entry, peer)).map((entry) => entry.key)
-            ),
-      receive: (peer, keys) => this.#receive(peer, keys),
-      onVerified: (peer) => this.#emitSafe('peer-add', peer),
-      onRemoteFeeds: (peer, info: RemoteFeedsInfo) => this.#emitSafe('remote-feeds', peer, info),
-      onError: (peer, error: MultifeedError) => this.#emitSafe('peer-error', error, peer),
+      maxDifferences: this.#maxDifferences,
+      feed: (id) => set.get(id),
+      feedByDiscoveryKey: (discoveryId) => set.byDiscoveryKey(discoveryId),
+      shares,
+      shared: (peer) => {
+        if (!this.#callbacks.hasSharePolicy) {
+          return { feeds: set.all(), count: set.size, digest: set.digest(), sketch: set.sketch() }
+        }
+        const feeds = set.all().filter((feed) => shares(feed, peer))
+        return { feeds, count: feeds.length, ...set.summaryOf(feeds) }
+      },
+      receive: (peer, elements) =>
+        admit(
+          {
+            membership: this.#membership,
+            root: rootOf(this.corestore),
+            accepts: (key) => this.#callbacks.accepts(key, peer),
+            assertOpen: () => this.assertOpen('Multifeed')
+          },
+          elements
+        ).then((feeds) => {
+          for (const feed of feeds) this.#announce(feed, peer)
+          return feeds.map(infoOf)
+        }),
+      wants: (feed) => (!this.#sparse && !feed.local) || this.#userSessions.has(feed.id),
+      acquire: (feed) => this.#pool.acquire(feed),
+      acquired: (feed) => this.#pool.acquired(feed),
+      release: (feed) => this.#pool.release(feed),
+      onVerified: (peer) => this.#callbacks.emit('peer-add', peer),
+      onSynced: (peer, info) => this.#callbacks.emit('reconciled', peer, info),
+      onError: (peer, error) => this.#callbacks.emit('peer-error', error, peer),
       onClosed: (peer, reason) => this.#onPeerClosed(peer, reason)
     }
+  }
+}
+
+/** What users see of a feed (a snapshot). */
+function infoOf(feed: Feed): FeedInfo {
+  return {
+    key: feed.key,
+    discoveryKey: feed.discoveryKey,
+    local: feed.local,
+    name: feed.name,
+    length: feed.length
   }
 }
 
@@ -587,17 +447,32 @@ function canWrite(core: Hypercore<unknown>): boolean {
   return core.writable && !!core.keyPair?.secretKey && core.manifest !== null
 }
 
-/** The info of a feed that turned out to be (also) one of our writers. */
-function asLocal(info: FeedInfo, name: string | null): FeedInfo {
-  return { ...info, local: true, name: info.local ? info.name : (name ?? info.name) }
-}
-
-function limit(name: string, value: number | undefined, fallback: number, max: number): number {
+function limit(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback
-  if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw new InvalidArgumentError(`limits.${name} must be an integer from 1 to ${max}`)
+  if (!Number.isInteger(value) || value < 1 || value > 2 ** 32) {
+    throw new InvalidArgumentError(`limits.${name} must be an integer from 1 to ${2 ** 32}`)
   }
   return value
+}
+
+const ENCODINGS = new Set(['binary', 'utf-8', 'utf8', 'json'])
+
+function checkEncoding(encoding: unknown): void {
+  if (encoding === undefined) return
+  if (typeof encoding === 'string' && ENCODINGS.has(encoding)) return
+  const codec = encoding as { encode?: unknown; decode?: unknown; preencode?: unknown }
+  if (
+    typeof encoding === 'object' &&
+    encoding !== null &&
+    typeof codec.encode === 'function' &&
+    typeof codec.decode === 'function' &&
+    typeof codec.preencode === 'function'
+  ) {
+    return
+  }
+  throw new InvalidArgumentError(
+    "valueEncoding must be 'binary', 'utf-8', 'json' or a compact-encoding ({ preencode, encode, decode })"
+  )
 }
 
 function isCorestore(value: unknown): value is Corestore {
@@ -608,12 +483,4 @@ function isCorestore(value: unknown): value is Corestore {
     typeof (value as Corestore).namespace === 'function' &&
     typeof (value as Corestore).replicate === 'function'
   )
-}
-
-function noiseOf(stream: Duplex): NoiseSecretStream {
-  const noise = noiseStreamOf(stream)
-  if (noise === null) {
-    throw new InvalidArgumentError('Expected a replication stream (one with a noiseStream)')
-  }
-  return noise
 }

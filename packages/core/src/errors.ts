@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'ERR_ABORTED'
   | 'ERR_STORAGE_CORRUPT'
   | 'ERR_CALLBACK'
+  | 'ERR_UNKNOWN_FEED'
+  | 'ERR_ALREADY_OPEN'
 
 export class MultifeedError extends Error {
   readonly code: ErrorCode
@@ -150,5 +152,21 @@ export class CallbackError extends MultifeedError {
       cause
     })
     this.callback = callback
+  }
+}
+
+/** A feed key that is not in the set (`get()` of a key never added). */
+export class UnknownFeedError extends MultifeedError {
+  override readonly name = 'UnknownFeedError'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_UNKNOWN_FEED', message, options)
+  }
+}
+
+/** The multifeed key is open already in this corestore: open each key once and share the instance. */
+export class AlreadyOpenError extends MultifeedError {
+  override readonly name = 'AlreadyOpenError'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_ALREADY_OPEN', message, options)
   }
 }

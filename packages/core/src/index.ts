@@ -7,6 +7,7 @@
  */
 export {
   AbortedError,
+  AlreadyOpenError,
   CallbackError,
   CapabilityError,
   ClosedError,
@@ -20,18 +21,20 @@ export {
   NotWritableError,
   StorageCorruptError,
   TimeoutError,
+  UnknownFeedError,
   VersionMismatchError
 } from './errors.js'
 export { formatKey, parseKey } from './keys.js'
 export { type EventMap, Resource, TypedEmitter } from './lifecycle/Resource.js'
 export { Multifeed } from './Multifeed.js'
-export { MultifeedPeer, type PeerStats } from './protocol/MultifeedPeer.js'
-export { PROTOCOL_MAJOR, PROTOCOL_MINOR, PROTOCOL_NAME } from './protocol/messages.js'
+export { PAIRING_PROTOCOL, PROTOCOL_MAJOR, PROTOCOL_MINOR, PROTOCOL_NAME } from './protocol/messages.js'
+export { MultifeedPeer, type PeerStats } from './replication/MultifeedPeer.js'
 export {
-  replicateCorestore,
+  type PairingStats,
+  ReplicationStream,
   rootOf,
   sameCorestore
-} from './replication/replicateCorestore.js'
+} from './replication/ReplicationStream.js'
 export type {
   AcceptContext,
   DownloadedOptions,
@@ -42,8 +45,9 @@ export type {
   MultifeedLimits,
   MultifeedOptions,
   MultifeedPolicy,
-  RemoteFeedsInfo,
   ShareContext,
+  SyncInfo,
   ValueEncoding,
+  ValueOf,
   WriterOptions
 } from './types.js'

@@ -1,24 +1,39 @@
 import type Hypercore from 'hypercore'
 import type { KeyPair, ValueEncoding } from 'hypercore'
+import type { Encoding } from 'compact-encoding'
 import type { CallbackError, MultifeedError } from './errors.js'
 import type { BoundOptions } from './lifecycle/bounded.js'
-import type { MultifeedPeer } from './protocol/MultifeedPeer.js'
+import type { MultifeedPeer } from './replication/MultifeedPeer.js'
 
 export type { KeyPair, ValueEncoding }
 
 /** A key as users hand it to us: 32 bytes, 64 hex characters or 52 z-base-32 characters. */
 export type KeyLike = Buffer | Uint8Array | string
 
-/** What we know of a feed in the set. */
+/** The block type a value encoding gives: Buffer, string, JSON value or the codec's type. */
+export type ValueOf<E> = E extends 'utf-8'
+  ? string
+  : E extends 'json'
+    ? unknown
+    : E extends Encoding<infer T>
+      ? T
+      : Buffer
+
+/** A core of the set, as a session the caller owns, typed by the set's value encoding. */
+export type Feed<T = Buffer> = Hypercore<T>
+
+/** What we know of a feed of the set, without opening its core. */
 export interface FeedInfo {
   /** The core's public key (32 bytes). */
   readonly key: Buffer
+  /** Its discovery key (what travels in hypercore's channel opens). */
+  readonly discoveryKey: Buffer
   /** True for a core this store created through `writer()`. */
   readonly local: boolean
   /** The local name given to `writer(name)`; null for remote feeds. Never sent to peers. */
   readonly name: string | null
-  /** For a remote feed learned live, the peer that offered it; null when added locally or re-opened from storage. */
-  readonly from: MultifeedPeer | null
+  /** Blocks 0..length-1 are held here (the contiguous length, as last known). */
+  readonly length: number
 }
 
 export interface AcceptContext {
@@ -41,32 +56,34 @@ export interface MultifeedPolicy {
    */
   accept?(key: Buffer, context: AcceptContext): boolean | Promise<boolean>
   /**
-   * Called for every feed before it is offered to a peer (its key sent and its
-   * core attached to the peer's stream). Return false to keep it from that peer.
-   * A throw keeps it from that peer and is reported as `callback-error`.
+   * Decides whether a feed is offered to a peer (counted in what we
+   * reconcile with it, its key and blocks served to it). Must be
+   * synchronous and stable for a peer. A throw keeps the feed from that peer
+   * and is reported as `callback-error`.
    */
   share?(feed: FeedInfo, context: ShareContext): boolean
 }
 
 export interface MultifeedLimits {
-  /**
-   * Largest number of keys a peer may send us in one Feeds message (announced
-   * in our handshake; honest peers batch to it). Default 1024, at most 8192.
-   */
-  maxKeysPerMessage?: number
   /** Largest number of feeds the set may hold. Default 100,000. */
   maxFeeds?: number
+  /**
+   * Most differences one reconciliation with a peer may find (bounds the
+   * work a peer can cause). Default 100,000.
+   */
+  maxDifferences?: number
 }
 
-export interface MultifeedOptions {
-  /** Block encoding for every core of the set (a writer may override it). */
-  valueEncoding?: ValueEncoding
+export interface MultifeedOptions<E extends ValueEncoding = ValueEncoding> {
+  /** Block encoding of every core of the set: 'binary' (default), 'utf-8', 'json' or a compact-encoding. */
+  valueEncoding?: E
   /** Accept/share hooks. */
   policy?: MultifeedPolicy
   limits?: MultifeedLimits
   /**
    * false (default): every remote feed is downloaded in full and kept up to
-   * date live, like the legacy multifeed. true: blocks are fetched on demand.
+   * date live, like the legacy multifeed. true: blocks are fetched when a
+   * session of yours asks for them.
    */
   sparse?: boolean
 }
@@ -74,29 +91,30 @@ export interface MultifeedOptions {
 export interface WriterOptions {
   /** Use this key pair for the writer's core instead of one derived from the name. */
   keyPair?: KeyPair
-  valueEncoding?: ValueEncoding
 }
 
-/** Bounds of `downloaded()`: `timeout` (ERR_TIMEOUT) and/or `signal` (ERR_ABORTED). */
+/** Bounds of a wait: `timeout` (ERR_TIMEOUT) and/or `signal` (ERR_ABORTED). */
 export type DownloadedOptions = BoundOptions
 
-/** Summary of the initial exchange with one peer (the legacy `remote-feeds`). */
-export interface RemoteFeedsInfo {
-  /** Feeds this peer taught us in the exchange (new to us). */
-  readonly added: Hypercore<unknown>[]
-  /** True when the digests matched and no list was exchanged at all. */
+/** The outcome of the first reconciliation with a peer. */
+export interface SyncInfo {
+  /** Feeds this peer taught us (new to us). */
+  readonly added: FeedInfo[]
+  /** True when the sets were equal: nothing but the two open messages travelled. */
   readonly inSync: boolean
 }
 
 export interface MultifeedEvents {
-  /** A core joined the set: created locally, learned from a peer, or (once, at open) re-loaded. */
-  feed: [core: Hypercore<unknown>, info: FeedInfo]
-  /** A peer proved its capability; its feed list is being exchanged. */
+  /** A feed joined the set: a writer of ours (`peer` null) or learned from `peer`. */
+  feed: [info: FeedInfo, peer: MultifeedPeer | null]
+  /** A feed we hold grew (an append here, or blocks downloaded). */
+  append: [info: FeedInfo]
+  /** A peer proved the multifeed key on a stream; reconciliation starts. */
   'peer-add': [peer: MultifeedPeer]
   /** A peer's channel closed, for whatever reason. */
   'peer-remove': [peer: MultifeedPeer]
-  /** The initial exchange with a peer is complete and the feeds it taught us replicate. */
-  'remote-feeds': [peer: MultifeedPeer, info: RemoteFeedsInfo]
+  /** The first reconciliation with a peer is complete: both sides know what differs. */
+  reconciled: [peer: MultifeedPeer, info: SyncInfo]
   /** A peer misbehaved or spoke another version; its channel was closed. Nothing of ours was lost. */
   'peer-error': [error: MultifeedError, peer: MultifeedPeer]
   /**

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
-import { type Multifeed, replicateCorestore } from '@multifeed/core'
+import type { Multifeed } from '@multifeed/core'
 import Corestore from 'corestore'
 import { afterEach } from 'vitest'
 
@@ -45,7 +45,7 @@ export interface Pipe {
 }
 
 /** Replicates two multifeeds over an in-memory pipe. */
-export function pipe(a: Multifeed, b: Multifeed): Pipe {
+export function pipe(a: Multifeed<any>, b: Multifeed<any>): Pipe {
   const sa = a.replicate(true)
   const sb = b.replicate(false)
   return link(sa, sb)
@@ -66,9 +66,9 @@ export function link(sa: Duplex, sb: Duplex): Pipe {
   return { a: sa, b: sb, destroy }
 }
 
-/** Raw corestore replication streams for two stores, piped. */
+/** Raw corestore replication (corestore's own streams, nothing scoped) of two stores, piped. */
 export function linkStores(a: Corestore, b: Corestore): Pipe {
-  return link(replicateCorestore(a, true), replicateCorestore(b, false))
+  return link(a.replicate(true), b.replicate(false))
 }
 
 function closedOf(stream: Duplex): Promise<void> {
@@ -105,15 +105,15 @@ export function next<T extends unknown[]>(
 }
 
 /** Every feed of every multifeed has every block of the longest copy among them. */
-export async function untilConverged(multis: Multifeed[], feeds: number, timeout = 15_000) {
+export async function untilConverged(multis: Multifeed<any>[], feeds: number, timeout = 15_000) {
   await until(
-    async () => {
+    () => {
       for (const m of multis) if (m.feeds().length < feeds) return false
       for (const m of multis) {
-        for (const core of m.feeds()) {
+        for (const info of m.feeds()) {
           let max = 0
-          for (const other of multis) max = Math.max(max, other.feed(core.key!)?.length ?? 0)
-          if (core.contiguousLength < max) return false
+          for (const other of multis) max = Math.max(max, other.feed(info.key)?.length ?? 0)
+          if (info.length < max) return false
         }
       }
       return true

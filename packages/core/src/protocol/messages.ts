@@ -1,133 +1,119 @@
 /**
- * The multifeed wire protocol, version 1. Every message is compact-encoding.
+ * The multifeed wire protocol, version 2. Every message is compact-encoding.
  * Fields are only ever appended: a decoder reads what it knows and ignores
  * trailing bytes, and Protomux ignores message types it does not know, so a
  * minor version can add both without breaking older peers.
  *
- * Peer input is decoded here and only here, inside try/catch, into typed
- * values or a `MalformedMessageError` / `LimitExceededError`: nothing a peer
- * sends can throw inside a Protomux handler (that would destroy the stream).
+ * Two kinds of Protomux channel, both named with the major version:
+ * - `multifeed/2/pair`, one per connection: each side announces a 16-byte
+ *   pairing token per multifeed it carries (see pairing.ts);
+ * - `multifeed/2`, one per multifeed both sides carry, id = the channel id
+ *   derived from the key and the connection: reconciliation and live updates.
+ *
+ * Peer input is decoded here and only here, into typed values or a
+ * `MalformedMessageError` / `LimitExceededError`: nothing a peer sends can
+ * throw inside a Protomux handler (that would destroy the whole stream).
  */
 import c, { type State } from 'compact-encoding'
 import { LimitExceededError, MalformedMessageError } from '../errors.js'
+import { SECRET_BYTES } from './pairing.js'
+import { type CodedSymbol, codedSymbolEncoding } from './riblt.js'
+import { ELEMENT_BYTES } from './elements.js'
 
-/** Major version: part of the channel's protocol name, and checked in the handshake. */
-export const PROTOCOL_MAJOR = 1
-/** Minor version: additions only (appended fields, new message types). */
+export const PROTOCOL_MAJOR = 2
 export const PROTOCOL_MINOR = 0
-/** The Protomux protocol name; the channel id is the multifeed's discovery key. */
+/** Protocol of a multifeed's channel (id = its channel id on the connection). */
 export const PROTOCOL_NAME = `multifeed/${PROTOCOL_MAJOR}`
+/** Protocol of the one pairing channel per connection (no id). */
+export const PAIRING_PROTOCOL = `multifeed/${PROTOCOL_MAJOR}/pair`
 
-/** Hard ceiling on keys per Feeds message, whatever the options say. */
-export const MAX_KEYS_PER_MESSAGE = 8192
+/** Most tokens in one Tokens message; a connection announces at most MAX_REMOTE_TOKENS. */
+export const MAX_TOKENS_PER_MESSAGE = 1024
+export const MAX_REMOTE_TOKENS = 16384
+/** Most elements (feed key + length) in one Elements message. */
+export const MAX_ELEMENTS_PER_MESSAGE = 4096
+/** Most coded symbols in one Symbols message, and in one reconciliation. */
+export const MAX_SYMBOLS_PER_MESSAGE = 4096
+export const MAX_SYMBOLS = 1 << 20
+/** Counters of the difference sketch in the Open message. */
+export const MAX_SKETCH_COUNTERS = 256
+
 const KEY_BYTES = 32
+const SYMBOL = codedSymbolEncoding(ELEMENT_BYTES)
 
-/** Sent in the channel-open message. */
-export interface Handshake {
+/** Flag of an Elements message: the reconciliation is complete (sent once, last). */
+export const ELEMENTS_DONE = 1
+
+export interface PairingOpen {
   major: number
   minor: number
-  /** Keyed hash of the Noise handshake hash under the multifeed key: proves the key. */
+}
+
+export interface Tokens {
+  tokens: Buffer[]
+}
+
+/** The open message of a multifeed's channel. */
+export interface Open {
+  major: number
+  minor: number
+  /** Proves the multifeed key on this connection (role-specific). */
   capability: Buffer
-  /** Keyed hash binding our shared-set digest to this connection: equal proofs ⇔ equal sets. */
+  /** The sender's shared-set digest bound to the connection: equal ⇔ in sync. */
   setProof: Buffer
-  /** Most keys the sender accepts in one Feeds message. */
-  maxKeysPerMessage: number
+  /** Number of feeds the sender shares with us. */
+  count: number
+  /** Counters of the sender's difference sketch (tug-of-war), to size the reconciliation. */
+  sketch: number[]
 }
 
-/** Flags of a Feeds message. */
-export const FEEDS_LAST = 1
+/** Coded symbols [start, start + symbols.length) of the sender's set. */
+export interface Symbols {
+  start: number
+  symbols: CodedSymbol[]
+}
 
-/** A batch of feed keys; `FEEDS_LAST` marks the end of the initial exchange. */
-export interface Feeds {
+/** Asks for `count` more coded symbols (the batch so far did not decode). */
+export interface More {
+  count: number
+}
+
+/** A feed and the length the sender holds of it. */
+export interface Element {
+  key: Buffer
+  length: number
+}
+
+/** Feeds and lengths: the end of a reconciliation (DONE) or a live update. */
+export interface Elements {
   flags: number
-  keys: Buffer[]
+  elements: Element[]
 }
 
-export const MESSAGE_FEEDS = 0
+export const MESSAGE_SYMBOLS = 0
+export const MESSAGE_MORE = 1
+export const MESSAGE_ELEMENTS = 2
 
-export function encodeHandshake(h: Handshake): Buffer {
-  const state: State = { start: 0, end: 0, buffer: null }
-  c.uint.preencode(state, h.major)
-  c.uint.preencode(state, h.minor)
-  c.fixed32.preencode(state, h.capability)
-  c.fixed32.preencode(state, h.setProof)
-  c.uint.preencode(state, h.maxKeysPerMessage)
-  state.buffer = Buffer.allocUnsafe(state.end)
-  c.uint.encode(state, h.major)
-  c.uint.encode(state, h.minor)
-  c.fixed32.encode(state, h.capability)
-  c.fixed32.encode(state, h.setProof)
-  c.uint.encode(state, h.maxKeysPerMessage)
-  return state.buffer
-}
-
-/** The version alone, readable whatever the rest of a (future) handshake holds. */
-export function decodeVersion(raw: Buffer): { major: number; minor: number } {
-  return guard('handshake', () => {
-    const state = stateOf(raw)
+const version = {
+  preencode(state: State, m: { major: number; minor: number }) {
+    c.uint.preencode(state, m.major)
+    c.uint.preencode(state, m.minor)
+  },
+  encode(state: State, m: { major: number; minor: number }) {
+    c.uint.encode(state, m.major)
+    c.uint.encode(state, m.minor)
+  },
+  decode(state: State) {
     return { major: c.uint.decode(state), minor: c.uint.decode(state) }
-  })
+  }
 }
 
-export function decodeHandshake(raw: Buffer): Handshake {
-  return guard('handshake', () => {
-    const state = stateOf(raw)
-    const major = c.uint.decode(state)
-    const minor = c.uint.decode(state)
-    const capability = c.fixed32.decode(state)
-    const setProof = c.fixed32.decode(state)
-    const maxKeysPerMessage = c.uint.decode(state)
-    if (maxKeysPerMessage < 1) throw new Error('maxKeysPerMessage must be at least 1')
-    return { major, minor, capability, setProof, maxKeysPerMessage }
-  })
-}
-
-export function encodeFeeds(m: Feeds): Buffer {
+function encode<T>(enc: { preencode(s: State, v: T): void; encode(s: State, v: T): void }, value: T): Buffer {
   const state: State = { start: 0, end: 0, buffer: null }
-  c.uint.preencode(state, m.flags)
-  c.uint.preencode(state, m.keys.length)
-  state.end += m.keys.length * KEY_BYTES
-  const buffer = Buffer.allocUnsafe(state.end)
-  state.buffer = buffer
-  c.uint.encode(state, m.flags)
-  c.uint.encode(state, m.keys.length)
-  for (const key of m.keys) {
-    buffer.set(key, state.start)
-    state.start += KEY_BYTES
-  }
-  return buffer
-}
-
-/**
- * Decodes a Feeds message, refusing more than `maxKeys` keys before reading
- * (or allocating for) any of them.
- */
-export function decodeFeeds(raw: Buffer, maxKeys: number): Feeds {
-  const { flags, count, state } = guard('Feeds message', () => {
-    const state = stateOf(raw)
-    const flags = c.uint.decode(state)
-    const count = c.uint.decode(state)
-    return { flags, count, state }
-  })
-  if (count > maxKeys) {
-    throw new LimitExceededError(
-      'maxKeysPerMessage',
-      maxKeys,
-      `Remote sent ${count} keys in one message; the limit is ${maxKeys}`
-    )
-  }
-  if (state.end - state.start < count * KEY_BYTES) {
-    throw new MalformedMessageError(
-      `Feeds message announces ${count} keys but holds ${state.end - state.start} bytes`
-    )
-  }
-  const keys: Buffer[] = new Array(count)
-  for (let i = 0; i < count; i++) {
-    // copy: the frame's buffer is a slab shared with other messages
-    keys[i] = Buffer.from(raw.subarray(state.start, state.start + KEY_BYTES))
-    state.start += KEY_BYTES
-  }
-  return { flags, keys }
+  enc.preencode(state, value)
+  state.buffer = Buffer.allocUnsafe(state.end)
+  enc.encode(state, value)
+  return state.buffer
 }
 
 function stateOf(raw: Buffer): State {
@@ -138,6 +124,185 @@ function guard<T>(what: string, decode: () => T): T {
   try {
     return decode()
   } catch (err) {
+    if (err instanceof LimitExceededError || err instanceof MalformedMessageError) throw err
     throw new MalformedMessageError(`Malformed ${what}: ${(err as Error).message}`, { cause: err })
   }
+}
+
+/** Reads a count and refuses it before allocating anything when it passes `max`. */
+function count(state: State, max: number, limit: string, what: string): number {
+  const n = c.uint.decode(state)
+  if (n > max) {
+    throw new LimitExceededError(limit, max, `Remote sent ${n} ${what} in one message; the limit is ${max}`)
+  }
+  return n
+}
+
+function copy(state: State, bytes: number): Buffer {
+  if (state.end - state.start < bytes) throw new Error('truncated')
+  // copy: the frame's buffer is a slab shared with other messages
+  const out = Buffer.from(state.buffer!.subarray(state.start, state.start + bytes))
+  state.start += bytes
+  return out
+}
+
+// ---- pairing channel ------------------------------------------------------
+
+export function encodePairingOpen(m: PairingOpen): Buffer {
+  return encode(version, m)
+}
+
+/** The version alone, readable whatever a (future) open message holds. */
+export function decodeVersion(raw: Buffer): { major: number; minor: number } {
+  return guard('open message', () => version.decode(stateOf(raw)))
+}
+
+export function encodeTokens(m: Tokens): Buffer {
+  const state: State = { start: 0, end: 0, buffer: null }
+  c.uint.preencode(state, m.tokens.length)
+  state.end += m.tokens.length * SECRET_BYTES
+  const buffer = Buffer.allocUnsafe(state.end)
+  state.buffer = buffer
+  c.uint.encode(state, m.tokens.length)
+  for (const token of m.tokens) {
+    buffer.set(token, state.start)
+    state.start += SECRET_BYTES
+  }
+  return buffer
+}
+
+export function decodeTokens(raw: Buffer): Tokens {
+  return guard('Tokens message', () => {
+    const state = stateOf(raw)
+    const n = count(state, MAX_TOKENS_PER_MESSAGE, 'maxTokensPerMessage', 'pairing tokens')
+    const tokens: Buffer[] = new Array(n)
+    for (let i = 0; i < n; i++) tokens[i] = copy(state, SECRET_BYTES)
+    return { tokens }
+  })
+}
+
+// ---- multifeed channel ----------------------------------------------------
+
+const zigzag = {
+  preencode(state: State, n: number) {
+    c.uint.preencode(state, n < 0 ? -2 * n - 1 : 2 * n)
+  },
+  encode(state: State, n: number) {
+    c.uint.encode(state, n < 0 ? -2 * n - 1 : 2 * n)
+  },
+  decode(state: State): number {
+    const z = c.uint.decode(state)
+    return z % 2 === 1 ? -(z + 1) / 2 : z / 2
+  }
+}
+
+const open = {
+  preencode(state: State, m: Open) {
+    version.preencode(state, m)
+    state.end += 2 * SECRET_BYTES
+    c.uint.preencode(state, m.count)
+    c.uint.preencode(state, m.sketch.length)
+    for (const v of m.sketch) zigzag.preencode(state, v)
+  },
+  encode(state: State, m: Open) {
+    version.encode(state, m)
+    state.buffer!.set(m.capability, state.start)
+    state.start += SECRET_BYTES
+    state.buffer!.set(m.setProof, state.start)
+    state.start += SECRET_BYTES
+    c.uint.encode(state, m.count)
+    c.uint.encode(state, m.sketch.length)
+    for (const v of m.sketch) zigzag.encode(state, v)
+  }
+}
+
+export function encodeOpen(m: Open): Buffer {
+  return encode(open, m)
+}
+
+export function decodeOpen(raw: Buffer): Open {
+  return guard('open message', () => {
+    const state = stateOf(raw)
+    const { major, minor } = version.decode(state)
+    const capability = copy(state, SECRET_BYTES)
+    const setProof = copy(state, SECRET_BYTES)
+    const n = c.uint.decode(state)
+    const k = c.uint.decode(state)
+    if (k > MAX_SKETCH_COUNTERS) throw new Error(`${k} sketch counters`)
+    const sketch: number[] = new Array(k)
+    for (let i = 0; i < k; i++) sketch[i] = zigzag.decode(state)
+    return { major, minor, capability, setProof, count: n, sketch }
+  })
+}
+
+export function encodeSymbols(m: Symbols): Buffer {
+  const state: State = { start: 0, end: 0, buffer: null }
+  c.uint.preencode(state, m.start)
+  c.uint.preencode(state, m.symbols.length)
+  for (const symbol of m.symbols) SYMBOL.preencode(state, symbol)
+  state.buffer = Buffer.allocUnsafe(state.end)
+  c.uint.encode(state, m.start)
+  c.uint.encode(state, m.symbols.length)
+  for (const symbol of m.symbols) SYMBOL.encode(state, symbol)
+  return state.buffer
+}
+
+export function decodeSymbols(raw: Buffer): Symbols {
+  return guard('Symbols message', () => {
+    const state = stateOf(raw)
+    const start = c.uint.decode(state)
+    const n = count(state, MAX_SYMBOLS_PER_MESSAGE, 'maxSymbolsPerMessage', 'coded symbols')
+    if (start + n > MAX_SYMBOLS) throw new Error(`symbols beyond ${MAX_SYMBOLS}`)
+    const symbols: CodedSymbol[] = new Array(n)
+    for (let i = 0; i < n; i++) symbols[i] = SYMBOL.decode(state)
+    return { start, symbols }
+  })
+}
+
+export function encodeMore(m: More): Buffer {
+  return encode(c.uint, m.count)
+}
+
+export function decodeMore(raw: Buffer): More {
+  return guard('More message', () => {
+    const n = c.uint.decode(stateOf(raw))
+    if (n < 1 || n > MAX_SYMBOLS_PER_MESSAGE) throw new Error(`asks for ${n} symbols`)
+    return { count: n }
+  })
+}
+
+export function encodeElements(m: Elements): Buffer {
+  const state: State = { start: 0, end: 0, buffer: null }
+  c.uint.preencode(state, m.flags)
+  c.uint.preencode(state, m.elements.length)
+  for (const e of m.elements) {
+    state.end += KEY_BYTES
+    c.uint.preencode(state, e.length)
+  }
+  const buffer = Buffer.allocUnsafe(state.end)
+  state.buffer = buffer
+  c.uint.encode(state, m.flags)
+  c.uint.encode(state, m.elements.length)
+  for (const e of m.elements) {
+    buffer.set(e.key, state.start)
+    state.start += KEY_BYTES
+    c.uint.encode(state, e.length)
+  }
+  return buffer
+}
+
+export function decodeElements(raw: Buffer): Elements {
+  return guard('Elements message', () => {
+    const state = stateOf(raw)
+    const flags = c.uint.decode(state)
+    const n = count(state, MAX_ELEMENTS_PER_MESSAGE, 'maxElementsPerMessage', 'feeds')
+    const elements: Element[] = new Array(n)
+    for (let i = 0; i < n; i++) {
+      const key = copy(state, KEY_BYTES)
+      const length = c.uint.decode(state)
+      if (!Number.isSafeInteger(length)) throw new Error('length out of range')
+      elements[i] = { key, length }
+    }
+    return { flags, elements }
+  })
 }

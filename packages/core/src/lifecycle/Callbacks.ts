@@ -1,0 +1,71 @@
+/**
+ * Everything of the user's that the multifeed calls: event listeners and
+ * policy hooks. A throw there is the user's fault, never a peer's: it is
+ * reported as `callback-error` (or a process warning when nobody listens)
+ * and never unwinds the protocol's state.
+ */
+import { CallbackError } from '../errors.js'
+import type { MultifeedPeer } from '../replication/MultifeedPeer.js'
+import type { FeedInfo, MultifeedEvents, MultifeedPolicy } from '../types.js'
+import type { TypedEmitter } from './Resource.js'
+
+export class Callbacks {
+  readonly #emitter: TypedEmitter<MultifeedEvents>
+  readonly #policy: MultifeedPolicy
+
+  constructor(emitter: TypedEmitter<MultifeedEvents>, policy: MultifeedPolicy) {
+    this.#emitter = emitter
+    this.#policy = policy
+  }
+
+  get hasSharePolicy(): boolean {
+    return this.#policy.share !== undefined
+  }
+
+  /** Emits to user listeners; a listener that throws is reported. */
+  emit<E extends keyof MultifeedEvents & string>(event: E, ...args: MultifeedEvents[E]): void {
+    try {
+      this.#emitter.emit(event, ...args)
+    } catch (err) {
+      this.error(`listener:${event}`, err, null)
+    }
+  }
+
+  /** The share policy's answer; a throw keeps the feed from that peer. */
+  shares(feed: FeedInfo, peer: MultifeedPeer): boolean {
+    const share = this.#policy.share
+    if (share === undefined) return true
+    try {
+      return share.call(this.#policy, feed, { peer }) !== false
+    } catch (err) {
+      this.error('policy.share', err, peer)
+      return false
+    }
+  }
+
+  /** The accept policy's answer; a throw or rejection refuses the key. */
+  async accepts(key: Buffer, peer: MultifeedPeer): Promise<boolean> {
+    const accept = this.#policy.accept
+    if (accept === undefined) return true
+    try {
+      return (await accept.call(this.#policy, key, { peer })) !== false
+    } catch (err) {
+      this.error('policy.accept', err, peer)
+      return false
+    }
+  }
+
+  error(callback: string, cause: unknown, peer: MultifeedPeer | null): void {
+    const error = new CallbackError(callback, cause)
+    if (
+      callback !== 'listener:callback-error' &&
+      this.#emitter.listenerCount('callback-error') > 0
+    ) {
+      try {
+        this.#emitter.emit('callback-error', error, peer)
+        return
+      } catch {}
+    }
+    process.emitWarning(error)
+  }
+}

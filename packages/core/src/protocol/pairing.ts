@@ -1,0 +1,75 @@
+/**
+ * The secrets a connection derives from a multifeed key. Each is a keyed
+ * BLAKE2b hash under the multifeed key over the connection's Noise handshake
+ * hash, so it proves knowledge of the key on this connection only: it cannot
+ * be replayed on another connection nor linked to the same multifeed there.
+ *
+ * - a pairing token, 16 bytes, one per role: what a peer announces for every
+ *   multifeed it carries on the connection. A peer without the key sees
+ *   random bytes, and cannot reflect our token back (the roles differ);
+ * - the channel id, 16 bytes, the same on both sides: the Protomux id of the
+ *   multifeed's channel once both announced matching tokens;
+ * - a capability, 16 bytes, one per role, in the channel's open message;
+ * - the set proof: our set digest bound to the connection.
+ */
+import sodium from 'sodium-universal'
+
+/** Bytes of a pairing token, a channel id, a capability and a set proof. */
+export const SECRET_BYTES = 16
+
+const TOKEN = [
+  Buffer.from('multifeed/2 token responder'),
+  Buffer.from('multifeed/2 token initiator')
+]
+const CAPABILITY = [
+  Buffer.from('multifeed/2 capability responder'),
+  Buffer.from('multifeed/2 capability initiator')
+]
+const CHANNEL = Buffer.from('multifeed/2 channel')
+const SET_PROOF = Buffer.from('multifeed/2 set proof')
+const SET_SALT = Buffer.from('multifeed/2 set salt')
+const SYMBOL_SALT = Buffer.from('multifeed/2 symbol salt')
+
+function keyed(key: Buffer, parts: Buffer[], bytes = SECRET_BYTES): Buffer {
+  const out = Buffer.allocUnsafe(bytes)
+  sodium.crypto_generichash_batch(out, parts, key)
+  return out
+}
+
+/** The token the peer in `isInitiator`'s role announces for the multifeed `key`. */
+export function pairingToken(key: Buffer, handshakeHash: Buffer, isInitiator: boolean): Buffer {
+  return keyed(key, [TOKEN[isInitiator ? 1 : 0]!, handshakeHash])
+}
+
+/** The Protomux channel id of the multifeed `key` on this connection (same on both sides). */
+export function channelId(key: Buffer, handshakeHash: Buffer): Buffer {
+  return keyed(key, [CHANNEL, handshakeHash])
+}
+
+/** Proof that the sender, in role `isInitiator`, knows the multifeed key. */
+export function capability(key: Buffer, handshakeHash: Buffer, isInitiator: boolean): Buffer {
+  return keyed(key, [CAPABILITY[isInitiator ? 1 : 0]!, handshakeHash])
+}
+
+/** The set digest bound to this connection: equal proofs ⇔ equal sets (both sides hold the key). */
+export function setProof(key: Buffer, handshakeHash: Buffer, digest: Buffer): Buffer {
+  return keyed(key, [SET_PROOF, handshakeHash, digest])
+}
+
+/**
+ * The salt of the set's digest and difference sketch: stable for the life
+ * of the multifeed (both are maintained incrementally), secret to key holders.
+ */
+export function setSalt(key: Buffer): Buffer {
+  return keyed(key, [SET_SALT])
+}
+
+/** The salt of the coded symbols of one reconciliation (fresh per connection). */
+export function symbolSalt(key: Buffer, handshakeHash: Buffer): Buffer {
+  return keyed(key, [SYMBOL_SALT, handshakeHash])
+}
+
+/** Constant-time comparison. */
+export function secretsEqual(a: Buffer, b: Buffer): boolean {
+  return a.byteLength === b.byteLength && sodium.sodium_memcmp(a, b)
+}

@@ -1,0 +1,311 @@
+/**
+ * The library's replication stream: Hypercore's protocol stream over a Noise
+ * connection, built so that corestore does not track it. Corestore attaches
+ * every active core to every stream it made itself; this one carries only
+ * the cores a multifeed attached here, after the remote proved that
+ * multifeed's key (see MultifeedPeer), whatever else the process opens.
+ *
+ * One per connection, shared by every multifeed on it. It runs the pairing
+ * channel: each side announces a 16-byte token per multifeed it carries
+ * (pairing.ts); a multifeed opens its own channel only once the remote
+ * announced the token that proves the same key. A peer without the key sees
+ * one channel and random tokens, nothing it can link to a multifeed.
+ *
+ * When the remote opens a hypercore channel we did not open (it wants a
+ * core), the multifeeds proven on this stream decide whether to serve it
+ * (`serve()`): a core outside every proven multifeed's set is refused.
+ */
+import type { Duplex } from 'node:stream'
+import c from 'compact-encoding'
+import type Corestore from 'corestore'
+import type { ReplicationStream as HypercoreStream } from 'hypercore'
+import Hypercore from 'hypercore'
+import type { Channel, Message, NoiseSecretStream } from 'protomux'
+import type Protomux from 'protomux'
+import { InvalidArgumentError, LimitExceededError } from '../errors.js'
+import {
+  decodeTokens,
+  decodeVersion,
+  encodePairingOpen,
+  encodeTokens,
+  MAX_REMOTE_TOKENS,
+  MAX_TOKENS_PER_MESSAGE,
+  PAIRING_PROTOCOL,
+  PROTOCOL_MAJOR,
+  PROTOCOL_MINOR
+} from '../protocol/messages.js'
+import { pairingToken } from '../protocol/pairing.js'
+
+/** A multifeed on the stream, as the stream sees it (MultifeedPeer implements it). */
+export interface StreamMember {
+  /** The multifeed key. */
+  readonly key: Buffer
+  /** The remote announced the token of our key: open the multifeed's channel. */
+  pair(): void
+  /** The remote opened a hypercore channel for this discovery key: attach the core if ours to serve. */
+  serve(discoveryId: string, discoveryKey: Buffer): Promise<void> | null
+  /** The stream closed. */
+  onStreamClose(): void
+}
+
+/** Bytes and messages of the pairing channel alone. */
+export interface PairingStats {
+  bytesSent: number
+  bytesReceived: number
+  tokensSent: number
+  tokensReceived: number
+}
+
+const streams = new WeakMap<NoiseSecretStream, ReplicationStream>()
+
+export class ReplicationStream {
+  /** The stream to pipe (or the connection passed in). */
+  readonly stream: HypercoreStream
+  readonly noise: NoiseSecretStream
+  readonly mux: Protomux
+  /** The root corestore whose cores this stream carries. */
+  readonly root: Corestore
+  readonly stats: PairingStats = { bytesSent: 0, bytesReceived: 0, tokensSent: 0, tokensReceived: 0 }
+
+  readonly #members = new Set<StreamMember>()
+  /** Remote token (hex) expected from the remote for each member. */
+  readonly #expected = new Map<string, StreamMember>()
+  readonly #remoteTokens = new Set<string>()
+  #channel: Channel | null = null
+  #tokens: Message<Buffer> | null = null
+  #outbox: Buffer[] = []
+  #flushScheduled = false
+  #closed = false
+
+  /**
+   * The library's replication stream on `isInitiatorOrStream` (a new
+   * stream for a boolean; the given connection otherwise), created once per
+   * connection: asking again returns the same one.
+   */
+  static for(store: Corestore, isInitiatorOrStream: boolean | Duplex): ReplicationStream {
+    if (typeof isInitiatorOrStream !== 'boolean' && !isDuplex(isInitiatorOrStream)) {
+      throw new InvalidArgumentError('replicate() takes a boolean (isInitiator) or a duplex stream')
+    }
+    const root = rootOf(store)
+    if (typeof isInitiatorOrStream !== 'boolean') {
+      const noise = noiseStreamOf(isInitiatorOrStream)
+      const existing = noise ? streams.get(noise) : undefined
+      if (existing !== undefined) {
+        if (existing.root !== root) {
+          throw new InvalidArgumentError('This stream already replicates another corestore')
+        }
+        return existing
+      }
+    }
+    return new ReplicationStream(root, isInitiatorOrStream)
+  }
+
+  /** The replication stream already set up on `stream`, if any. */
+  static of(stream: Duplex): ReplicationStream | null {
+    const noise = noiseStreamOf(stream)
+    return noise ? (streams.get(noise) ?? null) : null
+  }
+
+  private constructor(root: Corestore, isInitiatorOrStream: boolean | Duplex) {
+    this.root = root
+    this.stream = Hypercore.createProtocolStream(isInitiatorOrStream, {
+      ondiscoverykey: (discoveryKey: Buffer) => this.#onDiscoveryKey(discoveryKey)
+    })
+    this.noise = this.stream.noiseStream
+    this.mux = Hypercore.getProtocolMuxer(this.stream)
+    streams.set(this.noise, this)
+    // One listener per multifeed and per core: many on one stream is normal.
+    this.noise.setMaxListeners(0)
+    this.noise.once('close', () => this.#onClose())
+    // The remote may open the pairing channel before any multifeed attached here.
+    this.mux.pair({ protocol: PAIRING_PROTOCOL }, () => this.#openPairing())
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** Adds a multifeed: its token is announced once the handshake is done. */
+  add(member: StreamMember): void {
+    if (this.#closed || this.#members.has(member)) return
+    this.#members.add(member)
+    this.#openPairing()
+    this.#whenHandshaken(() => {
+      if (!this.#members.has(member)) return
+      const hash = this.noise.handshakeHash!
+      const expected = pairingToken(member.key, hash, !this.noise.isInitiator).toString('hex')
+      this.#expected.set(expected, member)
+      this.#announce(pairingToken(member.key, hash, this.noise.isInitiator))
+      if (this.#remoteTokens.has(expected)) member.pair()
+    })
+  }
+
+  /** Removes a multifeed (it closed its channel itself). */
+  remove(member: StreamMember): void {
+    if (!this.#members.delete(member)) return
+    for (const [token, m] of this.#expected) {
+      if (m === member) this.#expected.delete(token)
+    }
+  }
+
+  /**
+   * The remote closed the member's channel: its announcement is spent, the
+   * member pairs again when the remote announces it anew.
+   */
+  forgetRemote(member: StreamMember): void {
+    for (const [token, m] of this.#expected) {
+      if (m === member) this.#remoteTokens.delete(token)
+    }
+  }
+
+  /** Announces the member's token again (it re-opens after the remote closed). */
+  reannounce(member: StreamMember): void {
+    if (this.#closed || !this.#members.has(member) || !this.noise.handshakeHash) return
+    this.#announce(pairingToken(member.key, this.noise.handshakeHash, this.noise.isInitiator))
+  }
+
+  #whenHandshaken(run: () => void): void {
+    if (this.noise.handshakeHash) {
+      run()
+      return
+    }
+    this.noise.opened.then(
+      (ok) => {
+        if (ok && !this.#closed) run()
+      },
+      () => {}
+    )
+  }
+
+  #openPairing(): void {
+    if (this.#channel !== null || this.#closed) return
+    const channel = this.mux.createChannel<Buffer>({
+      protocol: PAIRING_PROTOCOL,
+      handshake: c.raw,
+      onopen: (raw) => this.#onPairingOpen(raw),
+      onclose: () => {
+        this.#channel = null
+        this.#tokens = null
+      }
+    })
+    if (channel === null) return
+    this.#tokens = channel.addMessage<Buffer>({
+      encoding: c.raw,
+      onmessage: (raw) => this.#onTokens(raw)
+    })
+    this.#channel = channel
+    const open = encodePairingOpen({ major: PROTOCOL_MAJOR, minor: PROTOCOL_MINOR })
+    this.stats.bytesSent += open.byteLength
+    channel.open(open)
+  }
+
+  #onPairingOpen(raw: Buffer): void {
+    this.stats.bytesReceived += raw.byteLength
+    try {
+      const { major } = decodeVersion(raw)
+      // Another major speaks another pairing protocol name: we never get here.
+      if (major !== PROTOCOL_MAJOR) throw new Error(`pairing major ${major}`)
+    } catch {
+      this.#channel?.close()
+    }
+  }
+
+  #announce(token: Buffer): void {
+    this.#outbox.push(token)
+    if (this.#flushScheduled) return
+    this.#flushScheduled = true
+    // Every multifeed attached in this tick goes out in one message.
+    queueMicrotask(() => this.#flush())
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false
+    const message = this.#tokens
+    if (message === null || this.#closed) return
+    const tokens = this.#outbox
+    this.#outbox = []
+    for (let i = 0; i < tokens.length; i += MAX_TOKENS_PER_MESSAGE) {
+      const raw = encodeTokens({ tokens: tokens.slice(i, i + MAX_TOKENS_PER_MESSAGE) })
+      this.stats.bytesSent += raw.byteLength
+      this.stats.tokensSent += Math.min(MAX_TOKENS_PER_MESSAGE, tokens.length - i)
+      message.send(raw)
+    }
+  }
+
+  #onTokens(raw: Buffer): void {
+    this.stats.bytesReceived += raw.byteLength
+    let tokens: Buffer[]
+    try {
+      tokens = decodeTokens(raw).tokens
+      if (this.#remoteTokens.size + tokens.length > MAX_REMOTE_TOKENS) {
+        throw new LimitExceededError(
+          'maxRemoteTokens',
+          MAX_REMOTE_TOKENS,
+          `Remote announced more than ${MAX_REMOTE_TOKENS} multifeeds on one connection`
+        )
+      }
+    } catch {
+      // A peer's bad input closes the pairing channel only (never the stream):
+      // multifeeds already paired live on, no new ones pair with this peer.
+      queueMicrotask(() => this.#channel?.close())
+      return
+    }
+    this.stats.tokensReceived += tokens.length
+    for (const token of tokens) {
+      const id = token.toString('hex')
+      const member = this.#expected.get(id)
+      if (member === undefined) {
+        // Not one of ours (yet): kept so that a multifeed attached later pairs.
+        this.#remoteTokens.add(id)
+        continue
+      }
+      this.#remoteTokens.add(id)
+      member.pair()
+    }
+  }
+
+  #onDiscoveryKey(discoveryKey: Buffer): Promise<void> | undefined {
+    if (this.#closed) return
+    const id = discoveryKey.toString('hex')
+    for (const member of this.#members) {
+      const serving = member.serve(id, discoveryKey)
+      if (serving !== null) return serving
+    }
+    return
+  }
+
+  #onClose(): void {
+    if (this.#closed) return
+    this.#closed = true
+    const members = [...this.#members]
+    this.#members.clear()
+    this.#expected.clear()
+    this.#remoteTokens.clear()
+    for (const member of members) member.onStreamClose()
+  }
+}
+
+/** The root of a store session (the store that owns the storage). */
+export function rootOf(store: Corestore): Corestore {
+  return store.root ?? store
+}
+
+/** True when both are sessions of one root corestore. */
+export function sameCorestore(a: Corestore, b: Corestore): boolean {
+  return rootOf(a) === rootOf(b)
+}
+
+/** The encrypted stream under a replication stream (itself for a Noise stream), or null. */
+export function noiseStreamOf(stream: Duplex): NoiseSecretStream | null {
+  const noise = (stream as { noiseStream?: unknown }).noiseStream
+  return typeof noise === 'object' && noise !== null ? (noise as NoiseSecretStream) : null
+}
+
+function isDuplex(value: unknown): value is Duplex {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { pipe?: unknown }).pipe === 'function' &&
+    typeof (value as { write?: unknown }).write === 'function'
+  )
+}

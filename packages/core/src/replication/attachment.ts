@@ -1,0 +1,57 @@
+/**
+ * Attaching a core to a stream and detaching it again, for one multifeed.
+ *
+ * Attaching is public API (`core.replicate(mux)`). Detaching is not: a core
+ * attached to a Protomux stays attached until the core closes, and the
+ * set's session is not the only one (a user's session keeps the core open).
+ * So this is the one place that touches hypercore's replicator
+ * (`core.core.replicator`: `attached`, `detachFrom`, `peers`): hypercore
+ * 11.39 has no public way to stop replicating a core on one stream. It is
+ * tested in replication.test.ts ("a removed … stops", "shared core").
+ *
+ * Several multifeeds may attach one core to one stream (a key pair writing
+ * in two multifeeds): the core stays attached until the last lets go.
+ */
+import type Hypercore from 'hypercore'
+import type Protomux from 'protomux'
+
+const users = new WeakMap<Protomux, Map<string, number>>()
+
+/** Attaches `core` (ready) to `mux` for one more user; hypercore opens its channel. */
+export function attachCore(mux: Protomux, discoveryId: string, core: Hypercore<unknown>): void {
+  let counts = users.get(mux)
+  if (counts === undefined) {
+    counts = new Map()
+    users.set(mux, counts)
+  }
+  counts.set(discoveryId, (counts.get(discoveryId) ?? 0) + 1)
+  if (core.closing !== null) return
+  const replicator = core.core?.replicator
+  if (replicator?.attached(mux)) return
+  core.replicate(mux)
+}
+
+/** True when some multifeed holds the core attached to `mux`. */
+export function isAttached(mux: Protomux, discoveryId: string): boolean {
+  return (users.get(mux)?.get(discoveryId) ?? 0) > 0
+}
+
+/**
+ * One user less; the last one detaches the core from `mux` and closes its
+ * hypercore channel there (the remote sees the channel close).
+ */
+export function detachCore(mux: Protomux, discoveryId: string, core: Hypercore<unknown>): void {
+  const counts = users.get(mux)
+  const count = counts?.get(discoveryId) ?? 0
+  if (count > 1) {
+    counts!.set(discoveryId, count - 1)
+    return
+  }
+  counts?.delete(discoveryId)
+  const replicator = core.core?.replicator
+  if (!replicator || mux.stream.destroyed) return
+  replicator.detachFrom(mux)
+  for (const peer of [...replicator.peers]) {
+    if (peer.protomux === mux) peer.channel.close()
+  }
+}

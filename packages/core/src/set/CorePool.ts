@@ -1,0 +1,166 @@
+/**
+ * The set's own sessions of its feeds' cores, opened lazily. A core opens
+ * when replication needs it (a peer lacks or holds more of it) and closes
+ * when nothing holds it any more; nothing is opened at `Multifeed.open()`.
+ *
+ * Every session here is private to the set: users get sessions of their own
+ * (`session()`), which they may close without changing what replicates.
+ * Sessions are opened `active: false` so that corestore's own machinery
+ * never attaches them to streams it tracks: only the multifeed decides where
+ * a core replicates.
+ *
+ * While a core is open here, its contiguous length is watched and reported
+ * (`onLength`): that is how the set's length index stays current.
+ */
+import type Corestore from 'corestore'
+import type Hypercore from 'hypercore'
+import type { KeyPair, ValueEncoding } from 'hypercore'
+import type { Feed } from './FeedSet.js'
+
+export interface CorePoolOptions {
+  valueEncoding: ValueEncoding | undefined
+  /** Remote feeds are mirrored in full while open (the legacy multifeed's behaviour). */
+  mirror: boolean
+  /** A feed's contiguous length changed while one of our sessions was open. */
+  onLength(feed: Feed, length: number): void
+}
+
+interface Entry {
+  readonly feed: Feed
+  readonly core: Hypercore<unknown>
+  holds: number
+  readonly watch: () => void
+}
+
+export class CorePool {
+  readonly #store: Corestore
+  readonly #options: CorePoolOptions
+  readonly #open = new Map<string, Entry>()
+  readonly #userSessions = new Set<Hypercore<unknown>>()
+  #closed = false
+
+  constructor(store: Corestore, options: CorePoolOptions) {
+    this.#store = store
+    this.#options = options
+  }
+
+  /** Number of feeds whose core the set holds open. */
+  get openCount(): number {
+    return this.#open.size
+  }
+
+  /** True when the set holds the feed's core open. */
+  isOpen(feed: Feed): boolean {
+    return this.#open.has(feed.id)
+  }
+
+  /**
+   * The set's session of the feed's core, opened if needed; every `acquire`
+   * needs one `release`. Resolves once the core is ready.
+   */
+  async acquire(feed: Feed): Promise<Hypercore<unknown>> {
+    let entry = this.#open.get(feed.id)
+    if (entry === undefined) {
+      const core = this.#store.get<unknown>({
+        key: feed.key,
+        active: false,
+        valueEncoding: this.#options.valueEncoding
+      })
+      const watch = (): void => {
+        if (core.opened) this.#options.onLength(feed, core.contiguousLength)
+      }
+      entry = { feed, core, holds: 0, watch }
+      this.#open.set(feed.id, entry)
+      core.on('append', watch)
+      core.on('download', watch)
+      core.on('truncate', watch)
+    }
+    entry.holds++
+    const core = entry.core
+    try {
+      await core.ready()
+    } catch (err) {
+      this.release(feed)
+      throw err
+    }
+    entry.watch()
+    if (this.#options.mirror && !feed.local && !core.writable && !mirroring.has(core)) {
+      // Like the legacy multifeed: remote feeds are mirrored in full, live, while open.
+      mirroring.add(core)
+      core.download({ start: 0, end: -1 })
+    }
+    return core
+  }
+
+  /** The set's open session of the feed's core, if it holds one. */
+  acquired(feed: Feed): Hypercore<unknown> | null {
+    return this.#open.get(feed.id)?.core ?? null
+  }
+
+  /** Lets go of one `acquire`; the core closes when nothing holds it. */
+  release(feed: Feed): void {
+    const entry = this.#open.get(feed.id)
+    if (entry === undefined) return
+    if (--entry.holds > 0) return
+    this.#open.delete(feed.id)
+    entry.core.off('append', entry.watch)
+    entry.core.off('download', entry.watch)
+    entry.core.off('truncate', entry.watch)
+    entry.core.close().catch(() => {})
+  }
+
+  /** A session the caller owns (watched for appends while it is open). */
+  async session(
+    feed: Feed,
+    options: { valueEncoding?: ValueEncoding | undefined; keyPair?: KeyPair | undefined } = {}
+  ): Promise<Hypercore<unknown>> {
+    const core = this.#store.get<unknown>({
+      key: feed.key,
+      active: false,
+      valueEncoding: options.valueEncoding ?? this.#options.valueEncoding,
+      ...(options.keyPair ? { keyPair: options.keyPair } : {})
+    })
+    this.#track(feed, core)
+    try {
+      await core.ready()
+    } catch (err) {
+      await core.close().catch(() => {})
+      throw err
+    }
+    this.#options.onLength(feed, core.contiguousLength)
+    return core
+  }
+
+  /** Tracks a session we created for the caller: its appends update the index. */
+  #track(feed: Feed, core: Hypercore<unknown>): void {
+    const watch = (): void => {
+      if (core.opened) this.#options.onLength(feed, core.contiguousLength)
+    }
+    core.on('append', watch)
+    core.on('truncate', watch)
+    this.#userSessions.add(core)
+    core.once('close', () => {
+      this.#userSessions.delete(core)
+      core.off('append', watch)
+      core.off('truncate', watch)
+    })
+    if (this.#closed) core.close().catch(() => {})
+  }
+
+  /** Adopts a session created elsewhere (a new writer's) as the caller's. */
+  adopt(feed: Feed, core: Hypercore<unknown>): void {
+    this.#track(feed, core)
+  }
+
+  /** Closes the set's sessions and every session handed to users. */
+  async close(): Promise<void> {
+    this.#closed = true
+    const closing: Promise<void>[] = []
+    for (const entry of this.#open.values()) closing.push(entry.core.close())
+    for (const session of this.#userSessions) closing.push(session.close())
+    this.#open.clear()
+    await Promise.allSettled(closing)
+  }
+}
+
+const mirroring = new WeakSet<Hypercore<unknown>>()

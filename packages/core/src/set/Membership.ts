@@ -1,0 +1,151 @@
+/**
+ * The set and its persistence together: the in-memory FeedSet, the
+ * membership log it is read from and written to, the local names of our
+ * writers, and the claims that keep one key from being added twice when a
+ * writer and a peer (or two peers) add it at once.
+ *
+ * Order of operations is the crash-safety argument: a feed's record is
+ * appended to the log before the feed enters the set, so anything announced
+ * is on disk. Lengths are checkpointed lazily (see MembershipLog).
+ */
+import type Corestore from 'corestore'
+import { LimitExceededError } from '../errors.js'
+import { type Feed, FeedSet } from './FeedSet.js'
+import { type Checkpoint, MembershipLog } from './MembershipLog.js'
+
+/** How long length changes wait before they are checkpointed together. */
+const CHECKPOINT_DELAY_MS = 1000
+
+export class Membership {
+  readonly set: FeedSet
+  /** Local writer names → feed. */
+  readonly names = new Map<string, Feed>()
+  readonly #log: MembershipLog
+  readonly #maxFeeds: number
+  readonly #claims = new Map<string, Promise<void>>()
+  readonly #dirty = new Set<Feed>()
+  #timer: NodeJS.Timeout | null = null
+  #checkpointing: Promise<void> = Promise.resolve()
+
+  constructor(store: Corestore, salt: Buffer, maxFeeds: number) {
+    this.set = new FeedSet(salt)
+    this.#log = new MembershipLog(store)
+    this.#maxFeeds = maxFeeds
+  }
+
+  /** Reads the log in one pass; opens no feed core. */
+  async load(): Promise<void> {
+    const records: Array<{ key: Buffer; local: boolean; name: string | null }> = []
+    const byId = new Map<string, number>()
+    const lengths: number[] = []
+    for await (const batch of this.#log.load()) {
+      for (const record of batch.feeds) {
+        const id = record.key.toString('hex')
+        const seq = byId.get(id)
+        if (seq === undefined) {
+          byId.set(id, records.length)
+          records.push({ ...record })
+          lengths.push(0)
+          continue
+        }
+        // A later record for a known key: a remote feed became one of our writers.
+        const known = records[seq]!
+        if (record.local) {
+          known.local = true
+          if (record.name !== null) known.name = record.name
+        }
+      }
+      for (const { seq, length } of batch.lengths) {
+        if (seq < lengths.length && length > lengths[seq]!) lengths[seq] = length
+      }
+    }
+    for (let i = 0; i < records.length; i++) {
+      const { key, local, name } = records[i]!
+      const feed = this.set.add(key, local, name, lengths[i]!)
+      if (name !== null) this.names.set(name, feed)
+    }
+  }
+
+  /** Throws ERR_LIMIT_EXCEEDED when adding `adding` feeds would pass maxFeeds. */
+  checkCapacity(adding: number): void {
+    const total = this.set.size + this.#claims.size + adding
+    if (total > this.#maxFeeds) {
+      throw new LimitExceededError(
+        'maxFeeds',
+        this.#maxFeeds,
+        `Adding ${adding} feed(s) would make ${total}; the limit is ${this.#maxFeeds}`
+      )
+    }
+  }
+
+  /** The claim on a key being added right now, if any. */
+  claimOf(id: string): Promise<void> | undefined {
+    return this.#claims.get(id)
+  }
+
+  /** Claims keys being added; the returned function releases them. */
+  claim(ids: string[]): () => void {
+    let release: () => void = () => {}
+    const done = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    for (const id of ids) this.#claims.set(id, done)
+    return () => {
+      for (const id of ids) if (this.#claims.get(id) === done) this.#claims.delete(id)
+      release()
+    }
+  }
+
+  /** Persists then adds feeds (the caller claimed them and checked capacity). */
+  async add(
+    records: Array<{ key: Buffer; local: boolean; name: string | null; length?: number }>
+  ): Promise<Feed[]> {
+    await this.#log.append(records.map(({ key, local, name }) => ({ key, local, name })))
+    return records.map(({ key, local, name, length }) => {
+      const feed = this.set.add(key, local, name, length ?? 0)
+      if (name !== null) this.names.set(name, feed)
+      return feed
+    })
+  }
+
+  /** A feed of the set turned out to be one of our writers (a restored identity). */
+  async markLocal(feed: Feed, name: string): Promise<void> {
+    await this.#log.append([{ key: feed.key, local: true, name }])
+    feed.local = true
+    feed.name ??= name
+    this.names.set(name, feed)
+  }
+
+  /** Records a new length (checkpointed soon); false when nothing changed. */
+  setLength(feed: Feed, length: number): boolean {
+    if (!this.set.setLength(feed, length)) return false
+    this.#dirty.add(feed)
+    if (this.#timer === null) {
+      this.#timer = setTimeout(() => {
+        this.#timer = null
+        this.checkpoint().catch(() => {})
+      }, CHECKPOINT_DELAY_MS)
+      this.#timer.unref()
+    }
+    return true
+  }
+
+  /** Writes the pending length checkpoints now. */
+  checkpoint(): Promise<void> {
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer)
+      this.#timer = null
+    }
+    if (this.#dirty.size === 0) return this.#checkpointing
+    const lengths: Checkpoint[] = []
+    for (const feed of this.#dirty) lengths.push({ seq: feed.seq, length: feed.length })
+    this.#dirty.clear()
+    this.#checkpointing = this.#log.append([], lengths)
+    return this.#checkpointing
+  }
+
+  async close(): Promise<void> {
+    await this.checkpoint().catch(() => {})
+    await this.#log.close().catch(() => {})
+  }
+}

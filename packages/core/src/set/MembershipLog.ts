@@ -1,0 +1,186 @@
+/**
+ * The set's membership, persisted in a local-only core of the multifeed's
+ * namespace. Its key is derived from the store's secret primary key and
+ * never leaves this process; the core is opened inactive and never attached
+ * to a stream, so no peer is ever offered it.
+ *
+ * Each block is one batch: feeds that joined (key, origin, local name) and
+ * length checkpoints (feed position → length held). A feed's record is
+ * appended before the feed is announced, so an announced feed is on disk.
+ * Checkpoints are written lazily: a crash loses at most the last ones, and a
+ * length read back too low only makes the next reconciliation open that
+ * core and find out (never too high: lengths only grow).
+ */
+import c, { type State } from 'compact-encoding'
+import type Corestore from 'corestore'
+import type Hypercore from 'hypercore'
+import { StorageCorruptError } from '../errors.js'
+
+/** Version 1 (multifeed 0.1) held feeds only; version 2 appends the checkpoints. */
+const FORMAT_V1 = 1
+const FORMAT_V2 = 2
+const FLAG_LOCAL = 1
+const FLAG_NAMED = 2
+const KEY_BYTES = 32
+/** Records per block at most: a block stays small whatever the burst. */
+const MAX_RECORDS_PER_BLOCK = 4096
+
+export interface FeedRecord {
+  key: Buffer
+  local: boolean
+  name: string | null
+}
+
+export interface Checkpoint {
+  /** Position of the feed in the order feeds joined. */
+  seq: number
+  length: number
+}
+
+export interface Batch {
+  feeds: FeedRecord[]
+  lengths: Checkpoint[]
+}
+
+interface Pending extends Batch {
+  waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>
+}
+
+export class MembershipLog {
+  readonly #core: Hypercore
+  /** Records queued while an append is in flight: written together, in order. */
+  #pending: Pending | null = null
+  #draining: Promise<void> | null = null
+
+  constructor(store: Corestore) {
+    this.#core = store.get({ name: 'multifeed/membership', active: false })
+  }
+
+  /** Reads every batch in order, in one streaming pass. */
+  async *load(): AsyncGenerator<Batch> {
+    await this.#core.ready()
+    const length = this.#core.length
+    const window = 64
+    for (let start = 0; start < length; start += window) {
+      const end = Math.min(length, start + window)
+      const blocks = await Promise.all(
+        Array.from({ length: end - start }, (_, i) => this.#core.get(start + i, { wait: false }))
+      )
+      for (let i = 0; i < blocks.length; i++) {
+        const block = blocks[i]
+        if (!block) throw new StorageCorruptError(`Membership block ${start + i} is missing`)
+        yield decodeBatch(block, start + i)
+      }
+    }
+  }
+
+  /**
+   * Appends feeds and checkpoints; resolves once they are stored. Calls made
+   * while an append is in flight are coalesced into one block, order kept.
+   */
+  append(feeds: FeedRecord[], lengths: Checkpoint[] = []): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#pending === null) this.#pending = { feeds: [], lengths: [], waiters: [] }
+      for (const record of feeds) this.#pending.feeds.push(record)
+      for (const checkpoint of lengths) this.#pending.lengths.push(checkpoint)
+      this.#pending.waiters.push({ resolve, reject })
+      if (this.#draining === null) this.#draining = this.#drain()
+    })
+  }
+
+  async close(): Promise<void> {
+    if (this.#draining !== null) await this.#draining
+    await this.#core.close()
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending !== null) {
+      const { feeds, lengths, waiters } = this.#pending
+      this.#pending = null
+      try {
+        const blocks: Buffer[] = []
+        const total = Math.max(feeds.length, lengths.length)
+        for (let i = 0; i < total; i += MAX_RECORDS_PER_BLOCK) {
+          blocks.push(
+            encodeBatch({
+              feeds: feeds.slice(i, i + MAX_RECORDS_PER_BLOCK),
+              lengths: lengths.slice(i, i + MAX_RECORDS_PER_BLOCK)
+            })
+          )
+        }
+        if (blocks.length > 0) await this.#core.append(blocks)
+        for (const waiter of waiters) waiter.resolve()
+      } catch (err) {
+        for (const waiter of waiters) waiter.reject(err)
+      }
+    }
+    this.#draining = null
+  }
+}
+
+export function encodeBatch(batch: Batch): Buffer {
+  const state: State = { start: 0, end: 0, buffer: null }
+  c.uint.preencode(state, FORMAT_V2)
+  c.uint.preencode(state, batch.feeds.length)
+  for (const r of batch.feeds) {
+    c.uint.preencode(state, flagsOf(r))
+    state.end += KEY_BYTES
+    if (r.name !== null) c.string.preencode(state, r.name)
+  }
+  c.uint.preencode(state, batch.lengths.length)
+  for (const l of batch.lengths) {
+    c.uint.preencode(state, l.seq)
+    c.uint.preencode(state, l.length)
+  }
+  const buffer = Buffer.allocUnsafe(state.end)
+  state.buffer = buffer
+  c.uint.encode(state, FORMAT_V2)
+  c.uint.encode(state, batch.feeds.length)
+  for (const r of batch.feeds) {
+    c.uint.encode(state, flagsOf(r))
+    buffer.set(r.key, state.start)
+    state.start += KEY_BYTES
+    if (r.name !== null) c.string.encode(state, r.name)
+  }
+  c.uint.encode(state, batch.lengths.length)
+  for (const l of batch.lengths) {
+    c.uint.encode(state, l.seq)
+    c.uint.encode(state, l.length)
+  }
+  return buffer
+}
+
+export function decodeBatch(block: Buffer, index: number): Batch {
+  try {
+    const state: State = { start: 0, end: block.byteLength, buffer: block }
+    const version = c.uint.decode(state)
+    if (version !== FORMAT_V1 && version !== FORMAT_V2) {
+      throw new Error(`unknown format version ${version}`)
+    }
+    const count = c.uint.decode(state)
+    const feeds: FeedRecord[] = []
+    for (let i = 0; i < count; i++) {
+      const flags = c.uint.decode(state)
+      const key = c.fixed32.decode(state)
+      const name = flags & FLAG_NAMED ? c.string.decode(state) : null
+      feeds.push({ key: Buffer.from(key), local: (flags & FLAG_LOCAL) !== 0, name })
+    }
+    const lengths: Checkpoint[] = []
+    if (version >= FORMAT_V2) {
+      const n = c.uint.decode(state)
+      for (let i = 0; i < n; i++) {
+        lengths.push({ seq: c.uint.decode(state), length: c.uint.decode(state) })
+      }
+    }
+    return { feeds, lengths }
+  } catch (err) {
+    throw new StorageCorruptError(
+      `Membership block ${index} does not decode: ${(err as Error).message}`,
+      { cause: err }
+    )
+  }
+}
+
+function flagsOf(r: FeedRecord): number {
+  return (r.local ? FLAG_LOCAL : 0) | (r.name !== null ? FLAG_NAMED : 0)
+}

@@ -1,0 +1,60 @@
+/**
+ * Which of the feeds a peer holds join our set. A key joins when it is new,
+ * the accept policy takes it, the set has room, and this corestore does not
+ * hold that core for something else: a peer of multifeed X cannot make X
+ * adopt (and so serve and forward) a core we hold for Y or for the user.
+ * A batch that would overflow `maxFeeds` adds none of its keys.
+ */
+import type Corestore from 'corestore'
+import crypto from 'hypercore-crypto'
+import type { Element } from '../protocol/messages.js'
+import type { Feed } from './FeedSet.js'
+import type { Membership } from './Membership.js'
+
+export interface AdmissionContext {
+  readonly membership: Membership
+  /** The root corestore, to tell a core held for something else. */
+  readonly root: Corestore
+  accepts(key: Buffer): Promise<boolean>
+  assertOpen(): void
+}
+
+/** Adds the new, accepted feeds among `elements`; resolves to those that joined. */
+export async function admit(context: AdmissionContext, elements: Element[]): Promise<Feed[]> {
+  const { membership } = context
+  const fresh: Buffer[] = []
+  const seen = new Set<string>()
+  for (const { key } of elements) {
+    const id = key.toString('hex')
+    if (seen.has(id) || membership.set.has(id)) continue
+    seen.add(id)
+    // Being added on another path (a writer, another peer): wait for it.
+    const claim = membership.claimOf(id)
+    if (claim !== undefined) {
+      await claim
+      if (membership.set.has(id)) continue
+    }
+    fresh.push(key)
+  }
+  if (fresh.length === 0) return []
+  context.assertOpen()
+  membership.checkCapacity(fresh.length)
+  const release = membership.claim(fresh.map((key) => key.toString('hex')))
+  try {
+    const accepted: Buffer[] = []
+    for (const key of fresh) {
+      if (await heldElsewhere(context.root, key)) continue
+      if (await context.accepts(key)) accepted.push(key)
+    }
+    context.assertOpen()
+    if (accepted.length === 0) return []
+    return await membership.add(accepted.map((key) => ({ key, local: false, name: null })))
+  } finally {
+    release()
+  }
+}
+
+/** True when the store holds this core already (for another multifeed or the user). */
+async function heldElsewhere(root: Corestore, key: Buffer): Promise<boolean> {
+  return root.storage.hasCore(crypto.discoveryKey(key))
+}

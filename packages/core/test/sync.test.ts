@@ -1,0 +1,75 @@
+import { Multifeed, type MultifeedPeer, type SyncInfo } from '@multifeed/core'
+import { describe, expect, it } from 'vitest'
+import { next, onCleanup, pipe, tmpStore, until, untilConverged } from './helpers.js'
+
+async function open(key?: Buffer, options = {}): Promise<Multifeed> {
+  const store = await tmpStore()
+  const multi = await Multifeed.open(store, key, options)
+  onCleanup(() => multi.close())
+  return multi
+}
+
+describe('sync over a pipe', () => {
+  it('two writers converge, blocks and all', async () => {
+    const a = await open()
+    const b = await open(a.key)
+    const wa = await a.writer('main')
+    await wa.append([Buffer.from('a0'), Buffer.from('a1')])
+    const wb = await b.writer('main')
+    await wb.append(Buffer.from('b0'))
+    pipe(a, b)
+    await untilConverged([a, b], 2)
+    const fromA = await b.get(wa.key!)
+    expect((await fromA.get(1))!.toString()).toBe('a1')
+    await fromA.close()
+    const fromB = await a.get(wb.key!)
+    expect((await fromB.get(0))!.toString()).toBe('b0')
+    await fromB.close()
+  })
+
+  it('an in-sync reconnect sends one open message each way and attaches no core', async () => {
+    const a = await open()
+    const b = await open(a.key)
+    await (await a.writer()).append(Buffer.from('x'))
+    await (await b.writer()).append(Buffer.from('y'))
+    const first = pipe(a, b)
+    await untilConverged([a, b], 2)
+    await first.destroy()
+    await until(() => a.peers().length === 0 && b.peers().length === 0, 'peers gone')
+    const reconciled = Promise.all([
+      next<[MultifeedPeer, SyncInfo]>(a, 'reconciled'),
+      next<[MultifeedPeer, SyncInfo]>(b, 'reconciled')
+    ])
+    pipe(a, b)
+    const [[pa, infoA], [pb, infoB]] = await reconciled
+    expect(infoA.inSync).toBe(true)
+    expect(infoB.inSync).toBe(true)
+    expect(pa.stats.messagesSent).toBe(1)
+    expect(pb.stats.messagesSent).toBe(1)
+    expect(pa.stats.coresAttached).toBe(0)
+    expect(pb.stats.coresAttached).toBe(0)
+  })
+
+  it('live: an append after reconciliation reaches the peer', async () => {
+    const a = await open()
+    const b = await open(a.key)
+    const w = await a.writer()
+    pipe(a, b)
+    await untilConverged([a, b], 1)
+    await w.append(Buffer.from('later'))
+    await until(() => b.feed(w.key!)?.length === 1, 'b gets the append')
+  })
+
+  it('transitive: a feed and its blocks travel a → b → c', async () => {
+    const a = await open()
+    const b = await open(a.key)
+    const c = await open(a.key)
+    pipe(a, b)
+    pipe(b, c)
+    const w = await a.writer()
+    await w.append([Buffer.from('1'), Buffer.from('2')])
+    await untilConverged([a, b, c], 1)
+    await w.append(Buffer.from('3'))
+    await until(() => c.feed(w.key!)?.length === 3, 'c gets the third block through b')
+  })
+})
