@@ -5,7 +5,7 @@ import {
   type Multifeed,
   type MultifeedPeer,
   Resource,
-  replicateCorestore,
+  ReplicationStream,
   sameCorestore
 } from '@multifeed/core'
 import type Corestore from 'corestore'
@@ -251,7 +251,7 @@ export abstract class NetworkerBase
       return
     }
     try {
-      replicateCorestore(this.corestore, stream)
+      ReplicationStream.for(this.corestore, stream)
     } catch (err) {
       this.emit('connection-error', toError(err), null)
       stream.destroy()
