@@ -138,6 +138,39 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   }
 
   /**
+   * Adds a feed learned out of band (read-only here), subject to the accept
+   * policy (with `peer: null`), `maxFeeds` and this corestore holding that
+   * core for something else (ERR_INVALID_ARGUMENT). Idempotent: resolves to
+   * what we know of the feed, or null when the accept policy refused it.
+   */
+  async add(key: KeyLike): Promise<FeedInfo | null> {
+    this.assertOpen('Multifeed')
+    const parsed = parseKey(key, 'Feed key')
+    const known = this.#membership.set.get(parsed.toString('hex'))
+    if (known !== undefined) return infoOf(known)
+    const [feed] = await admit(
+      {
+        membership: this.#membership,
+        root: rootOf(this.corestore),
+        accepts: (k) => this.#callbacks.accepts(k, null),
+        assertOpen: () => this.assertOpen('Multifeed'),
+        onHeldElsewhere: () => {
+          throw new InvalidArgumentError(
+            'This corestore holds that core for something else (another multifeed or your own code): a core joins one multifeed'
+          )
+        }
+      },
+      [{ key: parsed, length: 0 }]
+    )
+    if (feed === undefined) {
+      const raced = this.#membership.set.get(parsed.toString('hex'))
+      return raced === undefined ? null : infoOf(raced)
+    }
+    this.#announce(feed, null)
+    return infoOf(feed)
+  }
+
+  /**
    * A session of the feed `key`, which the caller owns and closes. While it
    * is open the feed's blocks are fetched from peers that hold more.
    * A key outside the set rejects with ERR_UNKNOWN_FEED.

@@ -37,8 +37,8 @@ export interface FeedInfo {
 }
 
 export interface AcceptContext {
-  /** The peer offering the key. */
-  readonly peer: MultifeedPeer
+  /** The peer offering the key; null for `multi.add(key)`. */
+  readonly peer: MultifeedPeer | null
 }
 
 export interface ShareContext {

@@ -44,7 +44,7 @@ export class Callbacks {
   }
 
   /** The accept policy's answer; a throw or rejection refuses the key. */
-  async accepts(key: Buffer, peer: MultifeedPeer): Promise<boolean> {
+  async accepts(key: Buffer, peer: MultifeedPeer | null): Promise<boolean> {
     const accept = this.#policy.accept
     if (accept === undefined) return true
     try {

@@ -17,6 +17,8 @@ export interface AdmissionContext {
   readonly root: Corestore
   accepts(key: Buffer): Promise<boolean>
   assertOpen(): void
+  /** Called for a key this corestore holds for something else (default: skip it). */
+  onHeldElsewhere?(key: Buffer): void
 }
 
 /** Adds the new, accepted feeds among `elements`; resolves to those that joined. */
@@ -43,7 +45,10 @@ export async function admit(context: AdmissionContext, elements: Element[]): Pro
   try {
     const accepted: Buffer[] = []
     for (const key of fresh) {
-      if (await heldElsewhere(context.root, key)) continue
+      if (await heldElsewhere(context.root, key)) {
+        context.onHeldElsewhere?.(key)
+        continue
+      }
       if (await context.accepts(key)) accepted.push(key)
     }
     context.assertOpen()
