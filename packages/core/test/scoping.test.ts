@@ -198,3 +198,38 @@ describe('sessions', () => {
     await until(() => multi.openCores === 0 && b.openCores === 0, 'cores close with the connection')
   })
 })
+
+describe('shared cores', () => {
+  it('a core in two multifeeds keeps replicating when one of them detaches', async () => {
+    const storeA = await tmpStore()
+    const storeB = await tmpStore()
+    const keyPair = crypto.keyPair()
+    const ax = await openIn(storeA)
+    const ay = await openIn(storeA)
+    const bx = await openIn(storeB, ax.key)
+    const by = await openIn(storeB, ay.key)
+    const wx = await ax.writer('shared', { keyPair })
+    const wy = await ay.writer('shared', { keyPair })
+    expect(wx.key!.equals(wy.key!)).toBe(true)
+    const key = wx.key!
+    await wx.append(Buffer.from('0'))
+    await wx.close()
+    await wy.close()
+    // B holds the key in both multifeeds too (added before any core of it opened).
+    await bx.add(key)
+    await by.add(key)
+    const sa = ax.replicate(true)
+    ay.attach(sa)
+    const sb = bx.replicate(false)
+    by.attach(sb)
+    link(sa, sb)
+    await until(() => by.feed(key)?.length === 1, 'b holds block 0')
+
+    ax.detach(sa)
+    await until(() => bx.peers().length === 0, 'x is detached on both sides')
+    const w = await ay.writer('shared', { keyPair })
+    await w.append(Buffer.from('1'))
+    await w.close()
+    await until(() => by.feed(key)?.length === 2, 'y still replicates the core')
+  })
+})

@@ -267,11 +267,15 @@ export class ReplicationStream {
   #onDiscoveryKey(discoveryKey: Buffer): Promise<void> | undefined {
     if (this.#closed) return
     const id = discoveryKey.toString('hex')
+    // Every multifeed that holds the core serves it (each holds it attached):
+    // one of them detaching later leaves it on the stream for the others.
+    const serving: Promise<void>[] = []
     for (const member of this.#members) {
-      const serving = member.serve(id, discoveryKey)
-      if (serving !== null) return serving
+      const attached = member.serve(id, discoveryKey)
+      if (attached !== null) serving.push(attached)
     }
-    return
+    if (serving.length === 0) return
+    return Promise.all(serving).then(() => {})
   }
 
   #onClose(): void {
