@@ -224,6 +224,11 @@ describe('shared cores', () => {
     by.attach(sb)
     link(sa, sb)
     await until(() => by.feed(key)?.length === 1, 'b holds block 0')
+    const watch = await by.get(key)
+    onCleanup(() => watch.close())
+    await until(() => watch.peers.length === 1, "b's core has its peer")
+    let removed = 0
+    watch.on('peer-remove', () => removed++)
 
     ax.detach(sa)
     await until(() => bx.peers().length === 0, 'x is detached on both sides')
@@ -231,5 +236,7 @@ describe('shared cores', () => {
     await w.append(Buffer.from('1'))
     await w.close()
     await until(() => by.feed(key)?.length === 2, 'y still replicates the core')
+    // The core stayed attached: its hypercore channel never closed.
+    expect(removed).toBe(0)
   })
 })
