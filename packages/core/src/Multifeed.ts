@@ -1,9 +1,13 @@
 import type { Duplex } from 'node:stream'
-import type Corestore from 'corestore'
-import type { ReplicationStream, ValueEncoding } from 'hypercore'
-import Hypercore from 'hypercore'
+import type {
+  Corestore,
+  Hypercore,
+  NoiseSecretStream,
+  ReplicationStream,
+  ValueEncoding
+} from '@multifeed/holepunch-types'
+import HypercoreClass from 'hypercore'
 import crypto from 'hypercore-crypto'
-import type { NoiseSecretStream } from 'protomux'
 import {
   CallbackError,
   ClosedError,
@@ -191,7 +195,7 @@ export class Multifeed extends Resource<MultifeedEvents> {
     const noise = noiseOf(stream)
     const existing = this.#peers.get(noise)
     if (existing !== undefined) return existing
-    const mux = Hypercore.getProtocolMuxer(noise)
+    const mux = HypercoreClass.getProtocolMuxer(noise)
     if (!mux) {
       throw new InvalidArgumentError(
         'attach() needs a stream that carries corestore replication: use replicate() or replicateCorestore()'
@@ -551,7 +555,7 @@ export class Multifeed extends Resource<MultifeedEvents> {
       this.attach(stream)
       return
     }
-    const mux = Hypercore.getProtocolMuxer(stream)
+    const mux = HypercoreClass.getProtocolMuxer(stream)
     if (mux) releaseChannel(mux, this.discoveryKey.toString('hex'), this)
   }
 

@@ -1,5 +1,8 @@
-import type Hypercore from 'hypercore'
-import type { KeyPair, ValueEncoding } from 'hypercore'
+import type {
+  Hypercore,
+  HypercoreKeyPair as KeyPair,
+  ValueEncoding
+} from '@multifeed/holepunch-types'
 import type { CallbackError, MultifeedError } from './errors.js'
 import type { BoundOptions } from './lifecycle/bounded.js'
 import type { MultifeedPeer } from './protocol/MultifeedPeer.js'

@@ -13,9 +13,8 @@ import {
   type MultifeedPeer,
   replicateCorestore
 } from '@multifeed/core'
+import type { Corestore, Hypercore } from '@multifeed/holepunch-types'
 import c from 'compact-encoding'
-import type Corestore from 'corestore'
-import type Hypercore from 'hypercore'
 import crypto from 'hypercore-crypto'
 import sodium from 'sodium-universal'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'

@@ -1,5 +1,6 @@
 import { ClosedError, formatKey, InvalidKeyError, Multifeed, PROTOCOL_NAME } from '@multifeed/core'
-import Corestore from 'corestore'
+import type { Corestore } from '@multifeed/holepunch-types'
+import CorestoreClass from 'corestore'
 import { describe, expect, it } from 'vitest'
 import { tmpDir, tmpStore } from './helpers.js'
 
@@ -73,7 +74,7 @@ describe('lifecycle and arguments', () => {
   })
 
   it('rejects with ERR_CLOSED when the corestore is closed', async () => {
-    const store = new Corestore(await tmpDir())
+    const store = new CorestoreClass(await tmpDir())
     await store.close()
     await expect(Multifeed.open(store)).rejects.toMatchObject({ code: 'ERR_CLOSED' })
   })

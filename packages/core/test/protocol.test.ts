@@ -1,5 +1,5 @@
 import { Multifeed, type MultifeedPeer, type RemoteFeedsInfo } from '@multifeed/core'
-import type { ReplicationStream } from 'hypercore'
+import type { ReplicationStream } from '@multifeed/holepunch-types'
 import { describe, expect, it } from 'vitest'
 import { link, next, pipe, tmpStore, until, untilConverged } from './helpers.js'
 

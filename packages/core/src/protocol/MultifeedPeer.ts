@@ -14,11 +14,16 @@
  * A peer's input never throws out of a Protomux handler: it is decoded in
  * `messages.ts`, and any fault closes this channel only (`fail()`).
  */
+
+import type {
+  ProtomuxChannel as Channel,
+  Hypercore,
+  ProtomuxMessage as Message,
+  NoiseSecretStream,
+  Protomux
+} from '@multifeed/holepunch-types'
 import c from 'compact-encoding'
-import type Hypercore from 'hypercore'
 import crypto from 'hypercore-crypto'
-import type Protomux from 'protomux'
-import type { Channel, Message, NoiseSecretStream } from 'protomux'
 import {
   CapabilityError,
   ClosedError,

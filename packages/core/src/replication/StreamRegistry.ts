@@ -5,7 +5,7 @@
  * stream until the last multifeed using it there lets go, and a multifeed key
  * has at most one live channel per stream (Protomux pairs on protocol + id).
  */
-import type Protomux from 'protomux'
+import type { Protomux } from '@multifeed/holepunch-types'
 
 const channelOwners = new WeakMap<Protomux, Map<string, object>>()
 const coreUsers = new WeakMap<Protomux, Map<string, number>>()

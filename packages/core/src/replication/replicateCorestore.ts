@@ -8,9 +8,7 @@
  * has proved the multifeed's capability (see MultifeedPeer).
  */
 import type { Duplex } from 'node:stream'
-import type Corestore from 'corestore'
-import type { ReplicationStream } from 'hypercore'
-import type { NoiseSecretStream } from 'protomux'
+import type { Corestore, NoiseSecretStream, ReplicationStream } from '@multifeed/holepunch-types'
 import { InvalidArgumentError } from '../errors.js'
 
 const scopedSessions = new WeakMap<Corestore, Corestore>()

@@ -5,9 +5,9 @@
  * it. Each block is one batch of records, appended before the feeds it names
  * are announced: a feed that was announced is on disk.
  */
+
+import type { Corestore, Hypercore } from '@multifeed/holepunch-types'
 import c, { type State } from 'compact-encoding'
-import type Corestore from 'corestore'
-import type Hypercore from 'hypercore'
 import { StorageCorruptError } from '../errors.js'
 
 const FORMAT_VERSION = 1
