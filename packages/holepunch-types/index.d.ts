@@ -1,460 +1,539 @@
-// Narrow, hand-written declarations for the parts of the Holepunch stack that
-// multifeed uses. None of these modules publish types. Each declaration was
-// written from the module's source at the version pinned in the workspace
-// (hypercore 11.37.1, corestore 7.12.5, protomux 3.12.1, hyperswarm 4.17.2,
-// hyperdht 6.34, compact-encoding 3.5.2, hypercore-crypto 3.x): what is here
-// exists there; what we do not use is left out rather than guessed.
+/**
+ * @multifeed/holepunch-types — interfaces for the parts of the Holepunch stack
+ * that multifeed's public API exposes (hypercore, corestore, protomux,
+ * @hyperswarm/secret-stream, hyperswarm, hyperdht). None of these modules
+ * publish type declarations.
+ *
+ * This is an ordinary module: it exports named interfaces and declares no
+ * ambient module, so it never collides with anyone's declarations for
+ * 'hypercore' & co. Each interface was written from the module's source
+ * (hypercore 11.39.5, corestore 7.12.5, protomux 3.12.1, hyperswarm 4.17.2,
+ * hyperdht 6.34.0, @hyperswarm/secret-stream 6.9.2): what is here exists there;
+ * what is not here was left out rather than guessed.
+ *
+ * A project that imports these modules itself can type its own import in
+ * three lines with the `…Constructor` interfaces, e.g.
+ * `declare module 'corestore' { const C: import('@multifeed/holepunch-types').CorestoreConstructor; export default C }`.
+ */
 
-/// <reference types="node" />
+import type { EventEmitter } from 'node:events'
+import type { Duplex, Readable } from 'node:stream'
 
-declare module 'compact-encoding' {
-  export interface State {
-    start: number
-    end: number
-    buffer: Buffer | null
-  }
-  export interface Encoding<T> {
-    preencode(state: State, value: T): void
-    encode(state: State, value: T): void
-    decode(state: State): T
-  }
-  export const uint: Encoding<number>
-  export const uint8: Encoding<number>
-  export const uint32: Encoding<number>
-  export const bool: Encoding<boolean>
-  export const buffer: Encoding<Buffer | null>
-  export const raw: Encoding<Buffer>
-  export const string: Encoding<string>
-  export const utf8: Encoding<string>
-  export const fixed32: Encoding<Buffer>
-  export const fixed64: Encoding<Buffer>
-  export const json: Encoding<unknown>
-  export function array<T>(enc: Encoding<T>): Encoding<T[]>
-  export function state(start?: number, end?: number, buffer?: Buffer | null): State
-  export function encode<T>(enc: Encoding<T>, value: T): Buffer
-  export function decode<T>(enc: Encoding<T>, buffer: Buffer): T
+// ---------------------------------------------------------------------------
+// compact-encoding
+
+/** The cursor a compact-encoding codec reads from and writes to. */
+export interface EncodingState {
+  start: number
+  end: number
+  buffer: Buffer | null
 }
 
-declare module 'hypercore-crypto' {
-  export interface KeyPair {
-    publicKey: Buffer
-    secretKey: Buffer
-  }
-  export function keyPair(seed?: Buffer): KeyPair
-  export function randomBytes(n: number): Buffer
-  export function discoveryKey(key: Buffer): Buffer
-  export function hash(data: Buffer | Buffer[], out?: Buffer): Buffer
-  export function sign(message: Buffer, secretKey: Buffer): Buffer
-  export function verify(message: Buffer, signature: Buffer, publicKey: Buffer): boolean
-  export function namespace(name: string, count: number): Buffer[]
+/** A compact-encoding codec (`{ preencode, encode, decode }`). */
+export interface Encoding<T> {
+  preencode(state: EncodingState, value: T): void
+  encode(state: EncodingState, value: T): void
+  decode(state: EncodingState): T
 }
 
-declare module 'sodium-universal' {
-  export const crypto_generichash_BYTES: number
-  export const crypto_generichash_KEYBYTES: number
-  export function crypto_generichash(out: Buffer, input: Buffer, key?: Buffer): void
-  export function crypto_generichash_batch(out: Buffer, inputs: Buffer[], key?: Buffer): void
-  export function randombytes_buf(out: Buffer): void
-  export function sodium_memcmp(a: Buffer, b: Buffer): boolean
+// ---------------------------------------------------------------------------
+// keys
+
+/** A signing key pair (ed25519): the identity of a swarm or a Noise stream. */
+export interface KeyPair {
+  publicKey: Buffer
+  secretKey: Buffer
 }
 
-declare module 'hypercore-id-encoding' {
-  /** Accepts a 32-byte buffer, 64 hex characters or 52 z-base-32 characters; throws otherwise. */
-  export function decode(id: string | Buffer | Uint8Array): Buffer
-  export function normalize(id: string | Buffer | Uint8Array): string
-  /** z-base-32 encoding of a 32-byte key. */
-  export function encode(key: Buffer): string
+/** A hypercore's key pair: `secretKey` is null for a core we cannot write. */
+export interface HypercoreKeyPair {
+  publicKey: Buffer
+  secretKey: Buffer | null
 }
 
-declare module 'protomux' {
-  import type { Duplex } from 'node:stream'
-  import type { Encoding } from 'compact-encoding'
+// ---------------------------------------------------------------------------
+// @hyperswarm/secret-stream and protomux
 
-  export interface MessageOptions<T> {
-    encoding?: Encoding<T>
-    /** Returning a promise delays reading later messages of the same batch until it settles. */
-    onmessage?: (message: T, channel: Channel) => void | Promise<void>
-    autoBatch?: boolean
-  }
-  export interface Message<T> {
-    type: number
-    send(message: T, channel?: Channel): boolean
-  }
-  export interface ChannelOptions<H> {
-    userData?: unknown
-    protocol: string
-    aliases?: string[]
-    id?: Buffer | null
-    unique?: boolean
-    handshake?: Encoding<H> | null
-    messages?: MessageOptions<never>[]
-    onopen?: (handshake: H, channel: Channel) => void | Promise<void>
-    onclose?: (isRemote: boolean, channel: Channel) => void | Promise<void>
-    ondestroy?: (channel: Channel) => void | Promise<void>
-    ondrain?: (channel: Channel) => void
-  }
-  export class Channel {
-    readonly protocol: string
-    readonly id: Buffer | null
-    readonly opened: boolean
-    readonly closed: boolean
-    readonly destroyed: boolean
-    userData: unknown
-    readonly messages: Message<unknown>[]
-    readonly drained: boolean
-    open(handshake?: unknown): void
-    addMessage<T>(options: MessageOptions<T>): Message<T>
-    close(): void
-    cork(): void
-    uncork(): void
-    fullyOpened(): Promise<boolean>
-    fullyClosed(): Promise<void>
-  }
-  export default class Protomux {
-    constructor(stream: Duplex)
-    static from(stream: Duplex): Protomux
-    static isProtomux(value: unknown): value is Protomux
-    readonly stream: NoiseSecretStream
-    isProtomux: true
-    readonly drained: boolean
-    createChannel<H = unknown>(options: ChannelOptions<H>): Channel | null
-    pair(
-      options: { protocol: string; id?: Buffer | null },
-      notify: (id: Buffer | null) => void | Promise<void>
-    ): void
-    unpair(options: { protocol: string; id?: Buffer | null }): void
-    opened(options: { protocol: string; id?: Buffer | null }): boolean
-    cork(): void
-    uncork(): void
-    destroy(err?: Error): void
-    [Symbol.iterator](): Iterator<Channel>
-  }
-
-  /** `@hyperswarm/secret-stream`: the encrypted duplex every replication stream is built on. */
-  export interface NoiseSecretStream extends Duplex {
-    readonly isInitiator: boolean
-    /** 64 bytes, equal on both sides; null until the Noise handshake completed. */
-    readonly handshakeHash: Buffer | null
-    readonly publicKey: Buffer | null
-    readonly remotePublicKey: Buffer | null
-    /** Resolves true once the handshake completed, false if the stream closed first. */
-    readonly opened: Promise<boolean>
-    readonly rawStream: Duplex
-    /** The stream's Protomux once replication started on it. */
-    userData: unknown
-    readonly noiseStream: NoiseSecretStream
-    setKeepAlive(ms: number): void
-    readonly rawBytesWritten: number
-    readonly rawBytesRead: number
-  }
+/** `@hyperswarm/secret-stream`: the encrypted duplex every replication stream is built on. */
+export interface NoiseSecretStream extends Duplex {
+  readonly isInitiator: boolean
+  /** 64 bytes, equal on both sides; null until the Noise handshake completed. */
+  readonly handshakeHash: Buffer | null
+  readonly publicKey: Buffer | null
+  readonly remotePublicKey: Buffer | null
+  /** Resolves true once the handshake completed, false if the stream closed first. */
+  readonly opened: Promise<boolean>
+  readonly rawStream: Duplex
+  /** The stream's Protomux once replication started on it. */
+  userData: unknown
+  /** The stream itself (so any replication stream has a `noiseStream`). */
+  readonly noiseStream: NoiseSecretStream
+  readonly keepAlive: number
+  readonly rawBytesWritten: number
+  readonly rawBytesRead: number
+  setKeepAlive(ms: number): void
+  sendKeepAlive(): void
+  setTimeout(ms: number): void
 }
 
-declare module 'hypercore' {
-  import type { EventEmitter } from 'node:events'
-  import type { Duplex } from 'node:stream'
-  import type { Encoding } from 'compact-encoding'
-  import type Protomux from 'protomux'
-  import type { NoiseSecretStream } from 'protomux'
-
-  export type ValueEncoding = 'binary' | 'utf-8' | 'json' | Encoding<unknown>
-
-  export interface KeyPair {
-    publicKey: Buffer
-    secretKey: Buffer | null
-  }
-
-  export interface HypercoreGetOptions {
-    wait?: boolean
-    timeout?: number
-    valueEncoding?: ValueEncoding
-  }
-
-  export interface Download {
-    done(): Promise<void>
-    destroy(): void
-  }
-
-  export interface ReplicationStream extends NoiseSecretStream {}
-
-  export interface PeerInfo {
-    readonly remotePublicKey: Buffer
-    readonly remoteLength: number
-    readonly remoteContiguousLength: number
-    readonly protomux: Protomux
-    readonly stream: NoiseSecretStream
-  }
-
-  export interface HypercoreEvents {
-    append: []
-    truncate: [ancestors: number, forkId: number]
-    ready: []
-    close: []
-    'peer-add': [peer: PeerInfo]
-    'peer-remove': [peer: PeerInfo]
-    download: [index: number, byteLength: number, from: PeerInfo]
-    upload: [index: number, byteLength: number, from: PeerInfo]
-  }
-
-  /** A session on an append-only log. `T` is the block type after `valueEncoding`. */
-  export default class Hypercore<T = Buffer> extends EventEmitter {
-    static getProtocolMuxer(stream: Duplex): Protomux
-    static createProtocolStream(
-      isInitiator: boolean | Duplex,
-      opts?: Record<string, unknown>
-    ): ReplicationStream
-    static discoveryKey(key: Buffer): Buffer
-
-    /** Null until ready for cores opened by name. */
-    readonly key: Buffer | null
-    readonly discoveryKey: Buffer | null
-    readonly id: string | null
-    readonly keyPair: KeyPair | null
-    /** Who signs the core; null until known (a core created by key learns it from a peer). */
-    readonly manifest: Record<string, unknown> | null
-    readonly length: number
-    readonly contiguousLength: number
-    readonly byteLength: number
-    readonly fork: number
-    readonly writable: boolean
-    readonly readable: boolean
-    readonly opened: boolean
-    readonly closed: boolean
-    readonly closing: Promise<void> | null
-    readonly peers: PeerInfo[]
-    readonly core: {
-      readonly replicator: {
-        attached(mux: Protomux): boolean
-        attachTo(mux: Protomux): void
-        detachFrom(mux: Protomux): void
-        readonly peers: Array<{ readonly protomux: Protomux; readonly channel: { close(): void } }>
-      }
-    } | null
-
-    ready(): Promise<void>
-    close(): Promise<void>
-    append(block: T | T[]): Promise<{ length: number; byteLength: number }>
-    get(index: number, opts?: HypercoreGetOptions): Promise<T | null>
-    has(start: number, end?: number): Promise<boolean>
-    update(opts?: { wait?: boolean }): Promise<boolean>
-    download(range?: {
-      start?: number
-      end?: number
-      blocks?: number[]
-      linear?: boolean
-    }): Download
-    replicate(
-      isInitiator: boolean | Duplex | Protomux,
-      opts?: Record<string, unknown>
-    ): ReplicationStream
-    findingPeers(): () => void
-    createReadStream(opts?: { start?: number; end?: number; live?: boolean }): AsyncIterable<T>
-    info(opts?: Record<string, unknown>): Promise<Record<string, unknown>>
-    setActive(active: boolean): void
-
-    on<E extends keyof HypercoreEvents>(
-      event: E,
-      listener: (...args: HypercoreEvents[E]) => void
-    ): this
-    once<E extends keyof HypercoreEvents>(
-      event: E,
-      listener: (...args: HypercoreEvents[E]) => void
-    ): this
-    off<E extends keyof HypercoreEvents>(
-      event: E,
-      listener: (...args: HypercoreEvents[E]) => void
-    ): this
-  }
+/** Options of `new NoiseSecretStream(isInitiator, rawStream, options)`. */
+export interface NoiseSecretStreamOptions {
+  /** Our static key pair; random when omitted. */
+  keyPair?: KeyPair
+  /** The remote's expected public key. */
+  remotePublicKey?: Buffer
+  /** Send a keep-alive every `keepAlive` ms (0: none). */
+  keepAlive?: number
+  /** false: do not start until `start(rawStream, opts)` is called. */
+  autoStart?: boolean
 }
 
-declare module 'corestore' {
-  import type { EventEmitter } from 'node:events'
-  import type { Duplex, Readable } from 'node:stream'
-  import type Hypercore from 'hypercore'
-  import type { KeyPair, ReplicationStream, ValueEncoding } from 'hypercore'
-
-  export interface GetOptions {
-    /** Local name, resolved within the store's namespace. */
-    name?: string
-    /** Buffer, hex or z-base-32. */
-    key?: Buffer | string
-    keyPair?: KeyPair
-    valueEncoding?: ValueEncoding
-    /** false: this session does not make the core replicate on its own. */
-    active?: boolean
-    createIfMissing?: boolean
-    exclusive?: boolean
-    writable?: boolean
-    wait?: boolean
-    timeout?: number
-  }
-
-  export interface CorestoreOptions {
-    primaryKey?: Buffer
-    unsafe?: boolean
-    /** false: the store session does not attach its cores to replication streams by itself. */
-    active?: boolean
-    readOnly?: boolean
-    wait?: boolean
-    suspend?: boolean
-  }
-
-  export default class Corestore extends EventEmitter {
-    constructor(storage: string, opts?: CorestoreOptions)
-    /** The root store, or null for the root itself. */
-    readonly root: Corestore | null
-    readonly opened: boolean
-    readonly closed: boolean
-    readonly closing: Promise<void> | null
-    readonly active: boolean
-    readonly primaryKey: Buffer | null
-    readonly storage: {
-      hasCore(discoveryKey: Buffer): Promise<boolean>
-    }
-    ready(): Promise<void>
-    close(): Promise<void>
-    get<T = Buffer>(opts: GetOptions | Buffer | string): Hypercore<T>
-    session(opts?: CorestoreOptions): Corestore
-    namespace(name: string | Buffer, opts?: CorestoreOptions): Corestore
-    replicate(isInitiator: boolean | Duplex, opts?: Record<string, unknown>): ReplicationStream
-    findingPeers(): () => void
-    createKeyPair(name: string): Promise<KeyPair>
-    /** Streams the discovery keys of the cores stored under a namespace. */
-    list(namespace?: Buffer): Readable
-  }
-}
-
-declare module 'hyperdht' {
-  import type { EventEmitter } from 'node:events'
-
-  export interface DHTOptions {
-    bootstrap?: Array<string | { host: string; port: number }>
-    host?: string
-    port?: number
-    ephemeral?: boolean
-    firewalled?: boolean
-  }
-  export default class DHT extends EventEmitter {
-    constructor(opts?: DHTOptions)
-    readonly destroyed: boolean
-    ready(): Promise<void>
-    fullyBootstrapped(): Promise<void>
-    address(): { host: string; port: number }
-    destroy(opts?: { force?: boolean }): Promise<void>
-  }
-}
-
-declare module 'hyperdht/testnet' {
-  import type DHT from 'hyperdht'
-  import type { DHTOptions } from 'hyperdht'
-
-  export interface Testnet {
-    readonly nodes: DHT[]
-    readonly bootstrap: Array<{ host: string; port: number }>
-    /** An ephemeral node bound to the testnet's host (127.0.0.1 by default). */
-    createNode(opts?: DHTOptions): DHT
-    destroy(): Promise<void>
-    [Symbol.iterator](): Iterator<DHT>
-  }
-  export default function createTestnet(
-    size?: number,
-    opts?: { host?: string; port?: number; bootstrap?: Array<{ host: string; port: number }> }
-  ): Promise<Testnet>
-}
-
-declare module '@hyperswarm/testnet' {
-  import createTestnet from 'hyperdht/testnet'
-
-  export type { Testnet } from 'hyperdht/testnet'
-  export default createTestnet
-}
-
-declare module 'hyperswarm' {
-  import type { EventEmitter } from 'node:events'
-  import type DHT from 'hyperdht'
-  import type { NoiseSecretStream } from 'protomux'
-
-  export interface HyperswarmOptions {
-    keyPair?: { publicKey: Buffer; secretKey: Buffer }
-    seed?: Buffer
-    maxPeers?: number
-    firewall?: (remotePublicKey: Buffer) => boolean
-    dht?: DHT
-    bootstrap?: Array<string | { host: string; port: number }>
-  }
-
-  export interface PeerInfo {
-    readonly publicKey: Buffer
-    /** Filled only on the side that dialed (client side). */
-    readonly topics: Buffer[]
-    readonly client: boolean
-    ban(value?: boolean): void
-  }
-
-  export interface PeerDiscovery {
-    flushed(): Promise<void>
-    refresh(opts?: { client?: boolean; server?: boolean }): Promise<void>
-    destroy(): Promise<void>
-  }
-
-  export interface HyperswarmEvents {
-    connection: [connection: NoiseSecretStream, info: PeerInfo]
-    update: []
-  }
-
-  export default class Hyperswarm extends EventEmitter {
-    constructor(opts?: HyperswarmOptions)
-    readonly dht: DHT
-    readonly keyPair: { publicKey: Buffer; secretKey: Buffer }
-    readonly connections: Set<NoiseSecretStream>
-    readonly peers: Map<string, PeerInfo>
-    readonly destroyed: boolean
-    readonly connecting: number
-    join(topic: Buffer, opts?: { server?: boolean; client?: boolean }): PeerDiscovery
-    leave(topic: Buffer): Promise<void>
-    status(topic: Buffer): PeerDiscovery | undefined
-    flush(): Promise<void>
-    listen(): Promise<void>
-    destroy(opts?: { force?: boolean }): Promise<void>
-    on<E extends keyof HyperswarmEvents>(
-      event: E,
-      listener: (...args: HyperswarmEvents[E]) => void
-    ): this
-    off<E extends keyof HyperswarmEvents>(
-      event: E,
-      listener: (...args: HyperswarmEvents[E]) => void
-    ): this
-  }
-}
-
-declare module 'z32' {
-  export function encode(data: Buffer | Uint8Array | string): string
-  /** Throws on characters outside the z-base-32 alphabet. */
-  export function decode(s: string, out?: Buffer): Buffer
-}
-
-declare module '@hyperswarm/secret-stream' {
-  import type { Duplex } from 'node:stream'
-  import type { NoiseSecretStream as NoiseSecretStreamShape } from 'protomux'
-
-  export interface NoiseSecretStreamOptions {
-    /** Our static key pair; random when omitted. */
-    keyPair?: { publicKey: Buffer; secretKey: Buffer }
-    /** The remote's expected public key (required for the responder of some patterns). */
-    remotePublicKey?: Buffer
-    /** Send a keep-alive every `keepAlive` ms (0: none). */
-    keepAlive?: number
-    /** false: do not start until `start(rawStream, opts)` is called. */
-    autoStart?: boolean
-  }
-
-  interface NoiseSecretStream extends NoiseSecretStreamShape {}
+/** The default export of `@hyperswarm/secret-stream`. */
+export interface NoiseSecretStreamConstructor {
   /**
    * With `rawStream` null, the stream creates an in-memory duplex (a bridge)
    * as its `rawStream`: pipe two such raw streams into each other.
    */
-  class NoiseSecretStream {
-    constructor(isInitiator: boolean, rawStream?: Duplex | null, opts?: NoiseSecretStreamOptions)
-    static keyPair(seed?: Buffer): { publicKey: Buffer; secretKey: Buffer }
-  }
-  export default NoiseSecretStream
+  new (
+    isInitiator: boolean,
+    rawStream?: Duplex | null,
+    options?: NoiseSecretStreamOptions
+  ): NoiseSecretStream
+  keyPair(seed?: Buffer): KeyPair
 }
+
+/** One message type of a Protomux channel. */
+export interface ProtomuxMessage<T> {
+  readonly type: number
+  send(message: T, channel?: ProtomuxChannel): boolean
+}
+
+/** Options of `channel.addMessage()`. */
+export interface ProtomuxMessageOptions<T> {
+  encoding?: Encoding<T>
+  /** Returning a promise delays reading later messages of the same batch until it settles. */
+  onmessage?: (message: T, channel: ProtomuxChannel) => void | Promise<void>
+  autoBatch?: boolean
+}
+
+/** Options of `mux.createChannel()`. */
+export interface ProtomuxChannelOptions<H = unknown> {
+  userData?: unknown
+  protocol: string
+  aliases?: string[]
+  id?: Buffer | null
+  unique?: boolean
+  handshake?: Encoding<H> | null
+  messages?: ProtomuxMessageOptions<never>[]
+  onopen?: (handshake: H, channel: ProtomuxChannel) => void | Promise<void>
+  onclose?: (isRemote: boolean, channel: ProtomuxChannel) => void | Promise<void>
+  ondestroy?: (channel: ProtomuxChannel) => void | Promise<void>
+  ondrain?: (channel: ProtomuxChannel) => void
+}
+
+/** A Protomux channel: one protocol + id on one stream. */
+export interface ProtomuxChannel {
+  readonly protocol: string
+  readonly aliases: string[]
+  readonly id: Buffer | null
+  readonly opened: boolean
+  readonly closed: boolean
+  readonly destroyed: boolean
+  userData: unknown
+  readonly messages: ProtomuxMessage<unknown>[]
+  readonly drained: boolean
+  open(handshake?: unknown): void
+  addMessage<T>(options: ProtomuxMessageOptions<T>): ProtomuxMessage<T>
+  close(): void
+  cork(): void
+  uncork(): void
+  fullyOpened(): Promise<boolean>
+  fullyClosed(): Promise<void>
+}
+
+/** Protocol + id: what pairs a local channel with a remote one. */
+export interface ProtomuxPairing {
+  protocol: string
+  id?: Buffer | null
+}
+
+/** The channel multiplexer on a Noise stream (`Protomux.from(stream)`). */
+export interface Protomux extends Iterable<ProtomuxChannel> {
+  readonly stream: NoiseSecretStream
+  readonly isProtomux: true
+  readonly drained: boolean
+  createChannel<H = unknown>(options: ProtomuxChannelOptions<H>): ProtomuxChannel | null
+  /** Calls `notify(id)` when the remote opens a channel of `protocol` that no local channel awaits. */
+  pair(options: ProtomuxPairing, notify: (id: Buffer | null) => void | Promise<void>): void
+  unpair(options: ProtomuxPairing): void
+  opened(options: ProtomuxPairing): boolean
+  isIdle(): boolean
+  cork(): void
+  uncork(): void
+  destroy(err?: Error): void
+}
+
+/** The default export of `protomux`. */
+export interface ProtomuxConstructor {
+  new (stream: Duplex): Protomux
+  from(stream: Duplex): Protomux
+  isProtomux(value: unknown): value is Protomux
+}
+
+// ---------------------------------------------------------------------------
+// hypercore
+
+/** How a core encodes its blocks: a name hypercore knows, or a compact-encoding codec. */
+export type ValueEncoding = 'binary' | 'utf-8' | 'json' | Encoding<unknown>
+
+/**
+ * A replication stream: the outer duplex `replicate()` returns (the raw side
+ * of a fresh Noise stream, or the stream it was given), with its Noise stream.
+ */
+export interface ReplicationStream extends Duplex {
+  readonly noiseStream: NoiseSecretStream
+}
+
+/** Options of `core.get(index, options)`. */
+export interface HypercoreGetOptions {
+  /** Wait for a peer to provide the block (default true). */
+  wait?: boolean
+  /** Give up after this many ms (0: never). */
+  timeout?: number
+  valueEncoding?: ValueEncoding
+  /** The block as stored (no decryption, no decoding). */
+  raw?: boolean
+}
+
+/** Options of `core.append(blocks, options)`. */
+export interface HypercoreAppendOptions {
+  keyPair?: HypercoreKeyPair
+  signature?: Buffer
+  maxLength?: number
+}
+
+/** A range to download (`core.download(range)`). */
+export interface HypercoreDownloadRange {
+  start?: number
+  end?: number
+  blocks?: number[]
+  linear?: boolean
+}
+
+/** A running download. */
+export interface HypercoreDownload {
+  done(): Promise<void>
+  destroy(): void
+}
+
+/** What `core.info()` returns. */
+export interface HypercoreInfo {
+  key: Buffer
+  discoveryKey: Buffer
+  length: number
+  contiguousLength: number
+  byteLength: number
+  fork: number
+  padding: number
+  storage: { oplog: number; tree: number; blocks: number; bitfield: number } | null
+}
+
+/** A remote peer of one core (an entry of `core.peers`). */
+export interface HypercorePeer {
+  readonly remotePublicKey: Buffer
+  readonly remoteLength: number
+  readonly remoteContiguousLength: number
+  readonly protomux: Protomux
+  readonly stream: NoiseSecretStream
+}
+
+/** The replicator of an open core (`core.core.replicator`): which streams it is attached to. */
+export interface HypercoreReplicator {
+  attached(mux: Protomux): boolean
+  attachTo(mux: Protomux): void
+  detachFrom(mux: Protomux): void
+  readonly peers: ReadonlyArray<{
+    readonly protomux: Protomux
+    readonly channel: { close(): void }
+  }>
+}
+
+/** The events of a hypercore session. */
+export interface HypercoreEvents {
+  append: []
+  truncate: [ancestors: number, forkId: number]
+  ready: []
+  close: []
+  'peer-add': [peer: HypercorePeer]
+  'peer-remove': [peer: HypercorePeer]
+  download: [index: number, byteLength: number, from: HypercorePeer]
+  upload: [index: number, byteLength: number, from: HypercorePeer]
+}
+
+type Listener<Events, E extends keyof Events> = Events[E] extends unknown[]
+  ? (...args: Events[E]) => void
+  : never
+
+/** A session on an append-only log. `T` is the block type after `valueEncoding`. */
+export interface Hypercore<T = Buffer> extends EventEmitter {
+  /** Null until ready for cores opened by name. */
+  readonly key: Buffer | null
+  readonly discoveryKey: Buffer | null
+  readonly id: string | null
+  readonly keyPair: HypercoreKeyPair | null
+  /** Who signs the core; null until known (a core created by key learns it from a peer). */
+  readonly manifest: Record<string, unknown> | null
+  readonly length: number
+  readonly signedLength: number
+  readonly contiguousLength: number
+  /** Deprecated by hypercore: use `(await core.info()).byteLength`. */
+  readonly byteLength: number
+  readonly fork: number
+  readonly writable: boolean
+  readonly readable: boolean
+  readonly opened: boolean
+  readonly closed: boolean
+  readonly closing: Promise<void> | null
+  readonly peers: HypercorePeer[]
+  /** The shared core under every session; null until open. */
+  readonly core: { readonly replicator: HypercoreReplicator } | null
+
+  ready(): Promise<void>
+  close(options?: { error?: Error }): Promise<void>
+  append(
+    block: T | T[],
+    options?: HypercoreAppendOptions
+  ): Promise<{
+    length: number
+    byteLength: number
+  }>
+  get(index: number, options?: HypercoreGetOptions): Promise<T | null>
+  has(start: number, end?: number): Promise<boolean>
+  /** How many blocks of [start, end) are stored locally. */
+  count(start: number, end: number): Promise<number>
+  /** Frees the blocks [start, end) locally; `{ diff: true }` reports how many. */
+  clear(
+    start: number,
+    end?: number,
+    options?: { diff?: boolean }
+  ): Promise<{ blocks: number } | null>
+  /** Closes the core and deletes its storage. */
+  purge(): Promise<void>
+  truncate(newLength?: number, options?: number | { fork?: number }): Promise<void>
+  update(options?: { wait?: boolean; force?: boolean }): Promise<boolean>
+  seek(
+    bytes: number,
+    options?: { wait?: boolean; timeout?: number }
+  ): Promise<[number, number] | null>
+  download(range?: HypercoreDownloadRange): HypercoreDownload
+  replicate(
+    isInitiator: boolean | Duplex | Protomux,
+    options?: Record<string, unknown>
+  ): ReplicationStream
+  /** A new session on the same core. */
+  session(options?: {
+    valueEncoding?: ValueEncoding
+    writable?: boolean
+    active?: boolean
+  }): Hypercore<T>
+  /** Call the returned function once the peers you were looking for are found. */
+  findingPeers(): () => void
+  createReadStream(options?: {
+    start?: number
+    end?: number
+    live?: boolean
+  }): Readable & AsyncIterable<T>
+  info(options?: { storage?: boolean }): Promise<HypercoreInfo>
+  setActive(active: boolean): void
+
+  on<E extends keyof HypercoreEvents>(event: E, listener: Listener<HypercoreEvents, E>): this
+  once<E extends keyof HypercoreEvents>(event: E, listener: Listener<HypercoreEvents, E>): this
+  off<E extends keyof HypercoreEvents>(event: E, listener: Listener<HypercoreEvents, E>): this
+}
+
+/** The default export of `hypercore` (its static side). */
+export interface HypercoreStatic {
+  getProtocolMuxer(stream: Duplex): Protomux
+  /** Hypercore's protocol stream on `stream` (or a new Noise stream), with no core attached. */
+  createProtocolStream(
+    isInitiator: boolean | Duplex | Protomux,
+    options?: { ondiscoverykey?: (discoveryKey: Buffer) => unknown; keepAlive?: boolean }
+  ): ReplicationStream
+  discoveryKey(key: Buffer): Buffer
+}
+
+// ---------------------------------------------------------------------------
+// corestore
+
+/** Options of `store.get(options)`. */
+export interface CorestoreGetOptions {
+  /** Local name, resolved within the store's namespace. */
+  name?: string
+  /** Buffer, hex or z-base-32. */
+  key?: Buffer | string
+  keyPair?: HypercoreKeyPair
+  valueEncoding?: ValueEncoding
+  /** false: this session does not make the core replicate on its own. */
+  active?: boolean
+  createIfMissing?: boolean
+  exclusive?: boolean
+  writable?: boolean
+  wait?: boolean
+  timeout?: number
+}
+
+/** Options of `new Corestore(storage, options)` and `store.session(options)`. */
+export interface CorestoreOptions {
+  primaryKey?: Buffer
+  unsafe?: boolean
+  /** false: the store session does not attach its cores to replication streams by itself. */
+  active?: boolean
+  readOnly?: boolean
+  /** Wait for the storage lock instead of failing when another store holds it. */
+  wait?: boolean
+  suspend?: boolean
+}
+
+/** A factory of hypercores stored together (corestore 7: a RocksDB directory). */
+export interface Corestore extends EventEmitter {
+  /** The root store, or null for the root itself. */
+  readonly root: Corestore | null
+  readonly opened: boolean
+  readonly closed: boolean
+  readonly closing: Promise<void> | null
+  readonly active: boolean
+  readonly primaryKey: Buffer | null
+  readonly storage: {
+    hasCore(discoveryKey: Buffer): Promise<boolean>
+  }
+  ready(): Promise<void>
+  close(): Promise<void>
+  get<T = Buffer>(options: CorestoreGetOptions | Buffer | string): Hypercore<T>
+  session(options?: CorestoreOptions): Corestore
+  namespace(name: string | Buffer, options?: CorestoreOptions): Corestore
+  replicate(isInitiator: boolean | Duplex, options?: Record<string, unknown>): ReplicationStream
+  findingPeers(): () => void
+  createKeyPair(name: string): Promise<KeyPair>
+  /** Streams the discovery keys of the cores stored under a namespace. */
+  list(namespace?: Buffer): Readable & AsyncIterable<Buffer>
+}
+
+/** The default export of `corestore`. */
+export type CorestoreConstructor = new (storage: string, options?: CorestoreOptions) => Corestore
+
+// ---------------------------------------------------------------------------
+// hyperdht
+
+/** Options of `new HyperDHT(options)`. */
+export interface HyperDHTOptions {
+  bootstrap?: Array<string | { host: string; port: number }>
+  host?: string
+  port?: number
+  ephemeral?: boolean
+  firewalled?: boolean
+  keyPair?: KeyPair
+}
+
+/** A HyperDHT node. */
+export interface HyperDHT extends EventEmitter {
+  readonly destroyed: boolean
+  ready(): Promise<void>
+  fullyBootstrapped(): Promise<void>
+  address(): { host: string; port: number }
+  destroy(options?: { force?: boolean }): Promise<void>
+}
+
+/** The default export of `hyperdht`. */
+export interface HyperDHTConstructor {
+  new (options?: HyperDHTOptions): HyperDHT
+  keyPair(seed?: Buffer): KeyPair
+}
+
+/** A local DHT (`hyperdht/testnet`, `@hyperswarm/testnet`). */
+export interface Testnet extends Iterable<HyperDHT> {
+  readonly nodes: HyperDHT[]
+  readonly bootstrap: Array<{ host: string; port: number }>
+  /** An ephemeral node bound to the testnet's host (127.0.0.1 by default). */
+  createNode(options?: HyperDHTOptions): HyperDHT
+  destroy(): Promise<void>
+}
+
+/** The default export of `hyperdht/testnet` and `@hyperswarm/testnet`. */
+export type CreateTestnet = (
+  size?: number,
+  options?: { host?: string; port?: number; bootstrap?: Array<{ host: string; port: number }> }
+) => Promise<Testnet>
+
+// ---------------------------------------------------------------------------
+// hyperswarm
+
+/** Options of `new Hyperswarm(options)`. */
+export interface HyperswarmOptions {
+  keyPair?: KeyPair
+  seed?: Buffer
+  maxPeers?: number
+  maxParallel?: number
+  /** Return true to refuse a connection from/to this public key. */
+  firewall?: (remotePublicKey: Buffer) => boolean
+  /** The DHT node to use; Hyperswarm creates one when omitted (and destroys it either way). */
+  dht?: HyperDHT
+  bootstrap?: Array<string | { host: string; port: number }>
+}
+
+/** What Hyperswarm knows of a remote peer. */
+export interface HyperswarmPeerInfo {
+  readonly publicKey: Buffer
+  /** Filled only on the side that dialed (client side). */
+  readonly topics: Buffer[]
+  readonly client: boolean
+  readonly banned: boolean
+  ban(value?: boolean): void
+}
+
+/** A session on a topic (`swarm.join(topic)`). */
+export interface PeerDiscovery {
+  readonly topic: Buffer
+  readonly isClient: boolean
+  readonly isServer: boolean
+  readonly destroyed: boolean
+  /** Resolves once the current announce/lookup of the topic completed. */
+  flushed(): Promise<boolean>
+  refresh(options?: { client?: boolean; server?: boolean }): Promise<boolean>
+  /** Ends this session; the topic is left when no session of it remains. */
+  destroy(): Promise<void>
+}
+
+/** The events of a Hyperswarm. */
+export interface HyperswarmEvents {
+  connection: [connection: NoiseSecretStream, info: HyperswarmPeerInfo]
+  update: []
+  ban: [info: HyperswarmPeerInfo, error: Error]
+}
+
+/** A Hyperswarm: finds peers by topic on a HyperDHT and holds one connection per peer. */
+export interface Hyperswarm extends EventEmitter {
+  readonly dht: HyperDHT
+  readonly keyPair: KeyPair
+  readonly connections: Set<NoiseSecretStream>
+  readonly peers: Map<string, HyperswarmPeerInfo>
+  readonly destroyed: boolean
+  readonly suspended: boolean
+  readonly connecting: number
+  join(topic: Buffer, options?: { server?: boolean; client?: boolean }): PeerDiscovery
+  /** Leaves a topic (every session of it); live connections stay. */
+  leave(topic: Buffer): Promise<void>
+  status(topic: Buffer): PeerDiscovery | null
+  /** Resolves once every topic is flushed and the peers found so far were tried. */
+  flush(): Promise<boolean>
+  listen(): Promise<void>
+  joinPeer(publicKey: Buffer): void
+  leavePeer(publicKey: Buffer): void
+  /** Destroys the swarm and its DHT (`force`: without unannouncing its topics). */
+  destroy(options?: { force?: boolean }): Promise<void>
+  on<E extends keyof HyperswarmEvents>(event: E, listener: Listener<HyperswarmEvents, E>): this
+  once<E extends keyof HyperswarmEvents>(event: E, listener: Listener<HyperswarmEvents, E>): this
+  off<E extends keyof HyperswarmEvents>(event: E, listener: Listener<HyperswarmEvents, E>): this
+}
+
+/** The default export of `hyperswarm`. */
+export type HyperswarmConstructor = new (options?: HyperswarmOptions) => Hyperswarm

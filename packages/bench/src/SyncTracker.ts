@@ -1,5 +1,4 @@
-/// <reference types="@multifeed/holepunch-types" />
-import type Hypercore from 'hypercore'
+import type { Hypercore } from '@multifeed/holepunch-types'
 import { BenchTimeoutError } from './clock.js'
 
 /**

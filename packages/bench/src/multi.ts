@@ -1,10 +1,9 @@
 // The multifeed side of every scenario: the same shapes as raw.ts, through
 // @multifeed/core (pipe) and @multifeed/networker (Hyperswarm on the loopback testnet).
 import { Multifeed, type MultifeedPeer, replicateCorestore } from '@multifeed/core'
+import type { Corestore, Hypercore, ReplicationStream } from '@multifeed/holepunch-types'
 import { Networker } from '@multifeed/networker'
-import Corestore from 'corestore'
-import type Hypercore from 'hypercore'
-import type { NoiseSecretStream } from 'protomux'
+import CorestoreClass from 'corestore'
 import { BenchTimeoutError, cpuMs, now, sleep, withTimeout } from './clock.js'
 import { destroyStreams, type Loopback, noop } from './net.js'
 import { freshStore } from './raw.js'
@@ -43,7 +42,7 @@ export class MultiSource {
 
   static async create(shape: Shape, count = 1): Promise<MultiSource> {
     const dir = await tmpDir('multi-src')
-    const store = new Corestore(dir)
+    const store = new CorestoreClass(dir)
     await store.ready()
     const multis: Multifeed[] = []
     for (let m = 0; m < count; m++) multis.push(await Multifeed.open(store))
@@ -112,7 +111,7 @@ export async function multiSync(
   const untrack = reader.multis.map((m) => trackRemoteFeeds(m, tracker))
   let netA: Networker | null = null
   let netB: Networker | null = null
-  let streams: NoiseSecretStream[] = []
+  let streams: ReplicationStream[] = []
   try {
     if (transport === 'swarm') {
       netA = createNetworker(source.store, loopback!)
@@ -158,7 +157,7 @@ export async function multiSync(
  * store), every multifeed attached on its side: what `multi.replicate()` does
  * for one multifeed, for any number sharing the stream.
  */
-function pipeMultifeeds(as: Multifeed[], bs: Multifeed[]): [NoiseSecretStream, NoiseSecretStream] {
+function pipeMultifeeds(as: Multifeed[], bs: Multifeed[]): [ReplicationStream, ReplicationStream] {
   const s1 = replicateCorestore(as[0]!.corestore, true)
   const s2 = replicateCorestore(bs[0]!.corestore, false)
   s1.on('error', noop)
@@ -189,7 +188,7 @@ export async function multiDiscovery(
   const multiB = await Multifeed.open(b.store, multiA.key)
   let netA: Networker | null = null
   let netB: Networker | null = null
-  let streams: NoiseSecretStream[] = []
+  let streams: ReplicationStream[] = []
   const arrivals = new Map<string, number>()
   const waiters = new Map<string, () => void>()
   multiB.on('feed', (_core, info) => {
@@ -289,7 +288,7 @@ export class MultiReconnect {
     const multiB = this.multi
     let netA: Networker | null = null
     let netB: Networker | null = null
-    let streams: NoiseSecretStream[] = []
+    let streams: ReplicationStream[] = []
     let added = 0
     const onremote = (_peer: MultifeedPeer, info: { added: unknown }) => {
       added += Array.isArray(info.added) ? info.added.length : Number(info.added) || 0

@@ -1,8 +1,8 @@
 import { once } from 'node:events'
 import type { Duplex } from 'node:stream'
-import createTestnet, { type Testnet } from '@hyperswarm/testnet'
-import type DHT from 'hyperdht'
-import Hyperswarm from 'hyperswarm'
+import createTestnet from '@hyperswarm/testnet'
+import type { HyperDHT as DHT, Hyperswarm, Testnet } from '@multifeed/holepunch-types'
+import HyperswarmClass from 'hyperswarm'
 
 /**
  * A loopback DHT testnet for one scenario. Every Hyperswarm (and Networker) gets
@@ -21,7 +21,7 @@ export class Loopback {
   }
 
   swarm(): Hyperswarm {
-    const swarm = new Hyperswarm({ dht: this.node() })
+    const swarm = new HyperswarmClass({ dht: this.node() })
     this.swarms.add(swarm)
     return swarm
   }

@@ -4,8 +4,8 @@
 //   node open-child.js raw <dir> <file with one key hex per line> <expected feeds>
 // Prints one JSON line: { ms, readyMs, rssBefore, rssAfter, rssReady, feeds }.
 import { readFile } from 'node:fs/promises'
+import type { Hypercore } from '@multifeed/holepunch-types'
 import Corestore from 'corestore'
-import type Hypercore from 'hypercore'
 import { now } from './clock.js'
 
 function gc(): void {

@@ -1,9 +1,13 @@
 // The physical limit: raw corestore replication of the same shape, with the
 // feed keys handed over directly (no feed-list protocol at all).
 import { randomBytes } from 'node:crypto'
-import Corestore from 'corestore'
-import type Hypercore from 'hypercore'
-import type { NoiseSecretStream } from 'protomux'
+import type {
+  Corestore,
+  Hypercore,
+  NoiseSecretStream,
+  ReplicationStream
+} from '@multifeed/holepunch-types'
+import CorestoreClass from 'corestore'
 import { cpuMs, now, sleep, withTimeout } from './clock.js'
 import { destroyStreams, type Loopback, noop } from './net.js'
 import { SyncTracker } from './SyncTracker.js'
@@ -22,7 +26,7 @@ export class RawSource {
 
   static async create(shape: Shape): Promise<RawSource> {
     const dir = await tmpDir('raw-src')
-    const store = new Corestore(dir)
+    const store = new CorestoreClass(dir)
     await store.ready()
     const cores: Hypercore[] = []
     for (let i = 0; i < shape.feeds; i++) cores.push(store.get({ name: `feed-${i}` }))
@@ -46,15 +50,15 @@ export class RawSource {
 /** A reader store in a fresh directory. */
 export async function freshStore(label: string): Promise<{ dir: string; store: Corestore }> {
   const dir = await tmpDir(label)
-  const store = new Corestore(dir)
+  const store = new CorestoreClass(dir)
   await store.ready()
   return { dir, store }
 }
 
 export interface Link {
   /** The writer side's stream(s) and the reader side's, for byte counts. */
-  streamsA: () => NoiseSecretStream[]
-  streamsB: () => NoiseSecretStream[]
+  streamsA: () => ReplicationStream[]
+  streamsB: () => ReplicationStream[]
   close(): Promise<void>
 }
 

@@ -1,5 +1,4 @@
-/// <reference types="@multifeed/holepunch-types" />
-import type Hypercore from 'hypercore'
+import type { Hypercore } from '@multifeed/holepunch-types'
 
 export function block(size: number, seed: number): Buffer {
   const buf = Buffer.alloc(size)

@@ -1,7 +1,11 @@
 import type { Duplex } from 'node:stream'
-import type Corestore from 'corestore'
-import type Hypercore from 'hypercore'
-import type { KeyPair, ReplicationStream as HypercoreStream, ValueEncoding } from 'hypercore'
+import type {
+  Corestore,
+  Hypercore,
+  ReplicationStream as HypercoreStream,
+  HypercoreKeyPair as KeyPair,
+  ValueEncoding
+} from '@multifeed/holepunch-types'
 import crypto from 'hypercore-crypto'
 import {
   AlreadyOpenError,

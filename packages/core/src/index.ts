@@ -1,4 +1,3 @@
-/// <reference types="@multifeed/holepunch-types" />
 /**
  * @multifeed/core — many writers, one set of hypercores.
  *

@@ -1,6 +1,9 @@
-import type Hypercore from 'hypercore'
-import type { KeyPair, ValueEncoding } from 'hypercore'
-import type { Encoding } from 'compact-encoding'
+import type {
+  Encoding,
+  Hypercore,
+  HypercoreKeyPair as KeyPair,
+  ValueEncoding
+} from '@multifeed/holepunch-types'
 import type { CallbackError, MultifeedError } from './errors.js'
 import type { BoundOptions } from './lifecycle/bounded.js'
 import type { MultifeedPeer } from './replication/MultifeedPeer.js'

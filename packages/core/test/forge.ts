@@ -5,8 +5,8 @@
  */
 
 import type { Duplex } from 'node:stream'
+import type { ProtomuxChannel as Channel } from '@multifeed/holepunch-types'
 import Hypercore from 'hypercore'
-import type { Channel } from 'protomux'
 import sodium from 'sodium-universal'
 
 const CAP_INITIATOR = Buffer.from('multifeed/1 capability initiator')
@@ -74,8 +74,9 @@ export async function forgePeer(
   discoveryKey: Buffer,
   makeHandshake: (handshakeHash: Buffer, isInitiator: boolean) => Buffer
 ): Promise<ForgedPeer> {
-  const noise = (stream as unknown as { noiseStream: import('protomux').NoiseSecretStream })
-    .noiseStream
+  const noise = (
+    stream as unknown as { noiseStream: import('@multifeed/holepunch-types').NoiseSecretStream }
+  ).noiseStream
   await noise.opened
   const mux = Hypercore.getProtocolMuxer(noise)
   const received: Buffer[] = []
@@ -121,8 +122,9 @@ export async function forgePeer(
 
 /** Records every hypercore channel the other side opens on `stream` and nothing else pairs. */
 export function recordHypercoreOpens(stream: Duplex): Buffer[] {
-  const noise = (stream as unknown as { noiseStream: import('protomux').NoiseSecretStream })
-    .noiseStream
+  const noise = (
+    stream as unknown as { noiseStream: import('@multifeed/holepunch-types').NoiseSecretStream }
+  ).noiseStream
   const mux = Hypercore.getProtocolMuxer(noise)
   const seen: Buffer[] = []
   mux.pair({ protocol: 'hypercore/alpha' }, (id) => {

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
 import type { Multifeed } from '@multifeed/core'
-import Corestore from 'corestore'
+import type { Corestore } from '@multifeed/holepunch-types'
+import CorestoreClass from 'corestore'
 import { afterEach } from 'vitest'
 
 const cleanups: Array<() => Promise<void>> = []
@@ -32,7 +33,7 @@ export async function tmpDir(): Promise<string> {
 
 /** A corestore on a fresh directory, closed after the test. */
 export async function tmpStore(dir?: string): Promise<Corestore> {
-  const store = new Corestore(dir ?? (await tmpDir()))
+  const store = new CorestoreClass(dir ?? (await tmpDir()))
   onCleanup(() => store.close())
   await store.ready()
   return store

@@ -1,4 +1,5 @@
 import { Multifeed } from '@multifeed/core'
+import type { Hypercore } from '@multifeed/holepunch-types'
 import { Networker } from '@multifeed/networker'
 import {
   createTempCorestore,
@@ -6,7 +7,6 @@ import {
   type TempCorestore,
   type TestDHT
 } from '@multifeed/testing'
-import type Hypercore from 'hypercore'
 import type { DemoOptions } from './options.js'
 
 /** One peer of the demo. */

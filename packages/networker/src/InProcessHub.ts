@@ -1,5 +1,5 @@
 import NoiseSecretStream from '@hyperswarm/secret-stream'
-import type { NoiseSecretStream as Connection } from 'protomux'
+import type { NoiseSecretStream as Connection } from '@multifeed/holepunch-types'
 import type { SwarmKeyPair } from './Networker.js'
 
 /** What a networker registers with a hub. */

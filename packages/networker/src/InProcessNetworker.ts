@@ -1,5 +1,5 @@
 import NoiseSecretStream from '@hyperswarm/secret-stream'
-import type Corestore from 'corestore'
+import type { Corestore } from '@multifeed/holepunch-types'
 import { type HubMembership, InProcessHub } from './InProcessHub.js'
 import type { SwarmKeyPair } from './Networker.js'
 import { NetworkerBase, type SwarmedMultifeed } from './NetworkerBase.js'

@@ -1,8 +1,12 @@
 import { InvalidArgumentError } from '@multifeed/core'
-import type Corestore from 'corestore'
-import type DHT from 'hyperdht'
-import Hyperswarm, { type PeerDiscovery } from 'hyperswarm'
-import type { NoiseSecretStream } from 'protomux'
+import type {
+  Corestore,
+  HyperDHT as DHT,
+  Hyperswarm,
+  NoiseSecretStream,
+  PeerDiscovery
+} from '@multifeed/holepunch-types'
+import HyperswarmClass from 'hyperswarm'
 import { NetworkerBase, type SwarmedMultifeed } from './NetworkerBase.js'
 
 /** A Noise key pair: the identity of a swarm (and of its connections). */
@@ -77,7 +81,7 @@ export class Networker extends NetworkerBase {
       this.ownsSwarm = false
       this.#ownsDht = false
     } else {
-      this.hyperswarm = new Hyperswarm({
+      this.hyperswarm = new HyperswarmClass({
         ...(dht !== undefined ? { dht } : {}),
         ...(bootstrap !== undefined ? { bootstrap } : {}),
         ...(keyPair !== undefined ? { keyPair } : {}),
@@ -115,7 +119,10 @@ export class Networker extends NetworkerBase {
       // refresh. One more lookup once our announce is flushed finds the peer.
       const refresh = discovery
         .refresh()
-        .catch(() => {})
+        .then(
+          () => {},
+          () => {}
+        )
         .finally(() => {
           doneFinding()
           this.#refreshes.delete(refresh)

@@ -8,8 +8,7 @@ import {
   ReplicationStream,
   sameCorestore
 } from '@multifeed/core'
-import type Corestore from 'corestore'
-import type { NoiseSecretStream } from 'protomux'
+import type { Corestore, NoiseSecretStream } from '@multifeed/holepunch-types'
 import type {
   NetworkerEvents,
   NetworkerInterface,

@@ -1,5 +1,5 @@
 import type { Multifeed, MultifeedPeer } from '@multifeed/core'
-import type { NoiseSecretStream } from 'protomux'
+import type { NoiseSecretStream } from '@multifeed/holepunch-types'
 
 /** Options of `swarm()`: whether to announce ourselves on the topic and whether to look peers up. */
 export interface SwarmOptions {

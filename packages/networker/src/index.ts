@@ -1,4 +1,3 @@
-/// <reference types="@multifeed/holepunch-types" />
 /**
  * @multifeed/networker — one swarm, many multifeeds: each multifeed joins its
  * own topic, and two peers hold one connection however many they share.

@@ -1,12 +1,11 @@
-/// <reference types="@multifeed/holepunch-types" />
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import createTestnet, { type Testnet } from '@hyperswarm/testnet'
+import createTestnet from '@hyperswarm/testnet'
 import { Multifeed } from '@multifeed/core'
-import Corestore from 'corestore'
-import type Hypercore from 'hypercore'
+import type { Corestore, Hypercore, Testnet } from '@multifeed/holepunch-types'
+import CorestoreClass from 'corestore'
 import type { NetworkerInterface } from '../src/index.js'
 import { InProcessHub, InProcessNetworker, Networker } from '../src/index.js'
 
@@ -190,7 +189,7 @@ export class Env {
 
   async peer(dir?: string): Promise<Peer> {
     const directory = dir ?? (await tmpDir(this.t))
-    const store = new Corestore(directory)
+    const store = new CorestoreClass(directory)
     await store.ready()
     const networker = this.networker(store)
     const multis: Multifeed[] = []

@@ -1,7 +1,6 @@
 import { type KeyLike, Multifeed, type MultifeedOptions } from '@multifeed/core'
+import type { Corestore, Hyperswarm } from '@multifeed/holepunch-types'
 import type { NetworkerInterface, SwarmOptions } from '@multifeed/networker'
-import type Corestore from 'corestore'
-import type Hyperswarm from 'hyperswarm'
 import { setLabel, shortKey } from './labels.js'
 import { createTempCorestore, type TempCorestore } from './storage.js'
 import { createTestnet, type TestDHT } from './Testnet.js'

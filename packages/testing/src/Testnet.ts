@@ -1,8 +1,11 @@
-import type { Testnet } from '@hyperswarm/testnet'
 import createLoopbackTestnet from '@hyperswarm/testnet'
-import type DHT from 'hyperdht'
-import type { HyperswarmOptions } from 'hyperswarm'
-import Hyperswarm from 'hyperswarm'
+import type {
+  HyperDHT as DHT,
+  Hyperswarm,
+  HyperswarmOptions,
+  Testnet
+} from '@multifeed/holepunch-types'
+import HyperswarmClass from 'hyperswarm'
 
 export interface TestnetOptions {
   /** Number of bootstrap/DHT nodes. Default 3. */
@@ -50,7 +53,7 @@ export class TestDHT implements AsyncDisposable {
    * bootstrap-only, which would bind 0.0.0.0). Destroyed by `close()`.
    */
   createSwarm(options: TestSwarmOptions = {}): Hyperswarm {
-    const swarm = new Hyperswarm({ ...options, dht: this.createNode() })
+    const swarm = new HyperswarmClass({ ...options, dht: this.createNode() })
     this.#swarms.add(swarm)
     // A connection without an error listener crashes the process on reset.
     swarm.on('connection', (conn) => {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict'
 import { Multifeed } from '@multifeed/core'
+import type { Corestore, Hypercore } from '@multifeed/holepunch-types'
 import type { NetworkerInterface, NetworkPeer } from '@multifeed/networker'
-import type Corestore from 'corestore'
-import type Hypercore from 'hypercore'
 import { setLabel } from './labels.js'
 import { untilSynced, waitUntil } from './waiters.js'
 

@@ -1,5 +1,3 @@
-/// <reference types="@multifeed/holepunch-types" preserve="true" />
-
 export {
   type ConformanceAdapter,
   type ConformanceFactory,

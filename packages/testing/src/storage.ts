@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { CorestoreOptions } from 'corestore'
-import Corestore from 'corestore'
+import type { Corestore, CorestoreOptions } from '@multifeed/holepunch-types'
+import CorestoreClass from 'corestore'
 
 /** A temporary directory that removes itself. */
 export interface TempDir extends AsyncDisposable {
@@ -82,7 +82,7 @@ export async function createTempCorestore(
           remove: () => rm(options.path as string, { recursive: true, force: true }),
           [Symbol.asyncDispose]: async () => {}
         }
-  const corestore = new Corestore(dir.path, options.corestore)
+  const corestore = new CorestoreClass(dir.path, options.corestore)
   try {
     await corestore.ready()
   } catch (err) {

@@ -1,6 +1,6 @@
 import { AbortedError, type Multifeed, TimeoutError } from '@multifeed/core'
+import type { Hypercore } from '@multifeed/holepunch-types'
 import type { NetworkerInterface } from '@multifeed/networker'
-import type Hypercore from 'hypercore'
 import { labelOf, shortKey } from './labels.js'
 
 /** Default bound of every waiter, in milliseconds. */

@@ -14,7 +14,8 @@
  * `MalformedMessageError` / `LimitExceededError`: nothing a peer sends can
  * throw inside a Protomux handler (that would destroy the whole stream).
  */
-import c, { type State } from 'compact-encoding'
+import type { EncodingState as State } from '@multifeed/holepunch-types'
+import c from 'compact-encoding'
 import { LimitExceededError, MalformedMessageError } from '../errors.js'
 import { SECRET_BYTES } from './pairing.js'
 import { type CodedSymbol, codedSymbolEncoding } from './riblt.js'

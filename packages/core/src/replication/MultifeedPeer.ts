@@ -22,8 +22,12 @@
  * messages.ts, and any fault closes this channel only (`#fail`).
  */
 import c from 'compact-encoding'
-import type Hypercore from 'hypercore'
-import type { Channel, Message, NoiseSecretStream } from 'protomux'
+import type {
+  Hypercore,
+  NoiseSecretStream,
+  ProtomuxChannel as Channel,
+  ProtomuxMessage as Message
+} from '@multifeed/holepunch-types'
 import {
   CapabilityError,
   ClosedError,

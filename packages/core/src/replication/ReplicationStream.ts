@@ -17,11 +17,15 @@
  */
 import type { Duplex } from 'node:stream'
 import c from 'compact-encoding'
-import type Corestore from 'corestore'
-import type { ReplicationStream as HypercoreStream } from 'hypercore'
+import type {
+  Corestore,
+  ReplicationStream as HypercoreStream,
+  NoiseSecretStream,
+  Protomux,
+  ProtomuxChannel as Channel,
+  ProtomuxMessage as Message
+} from '@multifeed/holepunch-types'
 import Hypercore from 'hypercore'
-import type { Channel, Message, NoiseSecretStream } from 'protomux'
-import type Protomux from 'protomux'
 import { InvalidArgumentError, LimitExceededError } from '../errors.js'
 import {
   decodeTokens,

@@ -12,8 +12,7 @@
  * Several multifeeds may attach one core to one stream (a key pair writing
  * in two multifeeds): the core stays attached until the last lets go.
  */
-import type Hypercore from 'hypercore'
-import type Protomux from 'protomux'
+import type { Hypercore, Protomux } from '@multifeed/holepunch-types'
 
 const users = new WeakMap<Protomux, Map<string, number>>()
 

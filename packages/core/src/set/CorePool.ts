@@ -12,9 +12,12 @@
  * While a core is open here, its contiguous length is watched and reported
  * (`onLength`): that is how the set's length index stays current.
  */
-import type Corestore from 'corestore'
-import type Hypercore from 'hypercore'
-import type { KeyPair, ValueEncoding } from 'hypercore'
+import type {
+  Corestore,
+  Hypercore,
+  HypercoreKeyPair as KeyPair,
+  ValueEncoding
+} from '@multifeed/holepunch-types'
 import type { Feed } from './FeedSet.js'
 
 export interface CorePoolOptions {

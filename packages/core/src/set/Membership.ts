@@ -8,7 +8,7 @@
  * appended to the log before the feed enters the set, so anything announced
  * is on disk. Lengths are checkpointed lazily (see MembershipLog).
  */
-import type Corestore from 'corestore'
+import type { Corestore } from '@multifeed/holepunch-types'
 import { LimitExceededError } from '../errors.js'
 import { type Feed, FeedSet } from './FeedSet.js'
 import { type Checkpoint, MembershipLog } from './MembershipLog.js'

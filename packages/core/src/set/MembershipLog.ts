@@ -11,9 +11,8 @@
  * length read back too low only makes the next reconciliation open that
  * core and find out (never too high: lengths only grow).
  */
-import c, { type State } from 'compact-encoding'
-import type Corestore from 'corestore'
-import type Hypercore from 'hypercore'
+import type { Corestore, EncodingState as State, Hypercore } from '@multifeed/holepunch-types'
+import c from 'compact-encoding'
 import { StorageCorruptError } from '../errors.js'
 
 /** Version 1 (multifeed 0.1) held feeds only; version 2 appends the checkpoints. */

@@ -5,7 +5,7 @@
  * adopt (and so serve and forward) a core we hold for Y or for the user.
  * A batch that would overflow `maxFeeds` adds none of its keys.
  */
-import type Corestore from 'corestore'
+import type { Corestore } from '@multifeed/holepunch-types'
 import crypto from 'hypercore-crypto'
 import type { Element } from '../protocol/messages.js'
 import type { Feed } from './FeedSet.js'

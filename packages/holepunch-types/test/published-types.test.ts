@@ -1,0 +1,112 @@
+// What a user's compiler reads from our tarballs must resolve by itself: every
+// published `.d.ts` imports only relative files, `node:*` and our own packages
+// (which the importing package depends on), and declares no ambient module.
+// The Holepunch modules (hypercore, corestore, …) publish no types: their
+// interfaces live in @multifeed/holepunch-types, and the ambient declarations
+// our sources compile against (holepunch-types/ambient) are never shipped.
+// Runs on the build output (`pnpm test` builds first).
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+
+const root = fileURLToPath(new URL('../../..', import.meta.url))
+
+interface Manifest {
+  name: string
+  private?: boolean
+  files?: string[]
+  dependencies?: Record<string, string>
+  peerDependencies?: Record<string, string>
+}
+
+const published = readdirSync(join(root, 'packages'))
+  .map((dir) => join(root, 'packages', dir))
+  .filter((dir) => existsSync(join(dir, 'package.json')))
+  .map((dir) => ({
+    dir,
+    manifest: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest
+  }))
+  .filter(({ manifest }) => manifest.private !== true)
+
+/** The `.d.ts` files a package ships: under each entry of `files`. */
+function shippedDeclarations(dir: string, files: string[]): string[] {
+  const out: string[] = []
+  const walk = (path: string): void => {
+    if (!existsSync(path)) return
+    if (path.endsWith('.d.ts')) out.push(path)
+    else if (!path.includes('.')) {
+      for (const entry of readdirSync(path)) walk(join(path, entry))
+    }
+  }
+  for (const entry of files) {
+    if (entry.includes('*')) {
+      const suffix = entry.replace(/^.*\*/, '')
+      for (const name of readdirSync(dir)) if (name.endsWith(suffix)) walk(join(dir, name))
+    } else walk(join(dir, entry))
+  }
+  return out
+}
+
+/** Every module specifier a declaration file refers to. */
+function specifiers(text: string): string[] {
+  const found: string[] = []
+  const patterns = [
+    /\bfrom\s+['"]([^'"]+)['"]/g,
+    /\bimport\s+['"]([^'"]+)['"]/g,
+    /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,
+    /\brequire\(\s*['"]([^'"]+)['"]\s*\)/g,
+    /<reference\s+(?:types|path)=['"]([^'"]+)['"]/g
+  ]
+  for (const pattern of patterns) for (const m of text.matchAll(pattern)) found.push(m[1]!)
+  return found
+}
+
+/** Drops comments so that an example in a doc comment is not taken for an import. */
+function code(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/(?!\/).*$/gm, '$1')
+}
+
+describe('published type declarations', () => {
+  it('finds the published packages and their built declarations', () => {
+    expect(published.map(({ manifest }) => manifest.name).sort()).toEqual([
+      '@multifeed/core',
+      '@multifeed/holepunch-types',
+      '@multifeed/networker',
+      '@multifeed/testing'
+    ])
+    for (const { dir, manifest } of published) {
+      expect(
+        shippedDeclarations(dir, manifest.files ?? []).length,
+        `${manifest.name} ships no .d.ts (run pnpm build)`
+      ).toBeGreaterThan(0)
+    }
+  })
+
+  for (const { dir, manifest } of published) {
+    it(`${manifest.name}: imports only relative files, node:* and its own @multifeed dependencies; no ambient module`, () => {
+      const deps = { ...manifest.dependencies, ...manifest.peerDependencies }
+      const problems: string[] = []
+      for (const file of shippedDeclarations(dir, manifest.files ?? [])) {
+        const where = relative(root, file)
+        const text = code(readFileSync(file, 'utf8'))
+        if (/\bdeclare\s+module\b/.test(text)) problems.push(`${where}: declare module`)
+        if (/\bdeclare\s+global\b/.test(text)) problems.push(`${where}: declare global`)
+        for (const spec of specifiers(text)) {
+          if (spec.startsWith('.') || spec.startsWith('node:')) continue
+          if (spec.startsWith('@multifeed/') && spec in deps) continue
+          problems.push(`${where}: refers to '${spec}'`)
+        }
+      }
+      expect(problems).toEqual([])
+    })
+  }
+
+  it('ships no ambient declaration file (holepunch-types/ambient stays private)', () => {
+    const types = published.find(({ manifest }) => manifest.name === '@multifeed/holepunch-types')!
+    const shipped = shippedDeclarations(types.dir, types.manifest.files ?? []).map((file) =>
+      relative(types.dir, file)
+    )
+    expect(shipped).toEqual(['index.d.ts'])
+  })
+})
