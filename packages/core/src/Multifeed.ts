@@ -3,28 +3,22 @@ import type {
   Corestore,
   Hypercore,
   ReplicationStream as HypercoreStream,
-  HypercoreKeyPair as KeyPair,
   ValueEncoding
 } from '@multifeed/holepunch-types'
 import crypto from 'hypercore-crypto'
-import {
-  AlreadyOpenError,
-  ClosedError,
-  InvalidArgumentError,
-  NotWritableError,
-  UnknownFeedError
-} from './errors.js'
+import { AlreadyOpenError, ClosedError, InvalidArgumentError, UnknownFeedError } from './errors.js'
 import { parseKey } from './keys.js'
 import { bounded } from './lifecycle/bounded.js'
-import { Resource } from './lifecycle/Resource.js'
 import { Callbacks } from './lifecycle/Callbacks.js'
+import { Resource } from './lifecycle/Resource.js'
 import { setSalt } from './protocol/pairing.js'
 import { MultifeedPeer, type PeerHost } from './replication/MultifeedPeer.js'
 import { ReplicationStream, rootOf } from './replication/ReplicationStream.js'
+import { admit } from './set/admission.js'
 import { CorePool } from './set/CorePool.js'
 import type { Feed } from './set/FeedSet.js'
 import { Membership } from './set/Membership.js'
-import { admit } from './set/admission.js'
+import { Writers } from './set/Writers.js'
 import type {
   DownloadedOptions,
   FeedInfo,
@@ -37,7 +31,7 @@ import type {
 
 const DEFAULT_MAX_FEEDS = 100_000
 const DEFAULT_MAX_DIFFERENCES = 100_000
-const MAX_NAME_LENGTH = 255
+const DEFAULT_IDLE_TIMEOUT = 5000
 
 /** Multifeeds open per root corestore, by key: one instance per key and store. */
 const instances = new WeakMap<Corestore, Map<string, Multifeed<unknown>>>()
@@ -56,7 +50,6 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /** The corestore passed to `open()`. */
   readonly corestore: Corestore
 
-  readonly #options: MultifeedOptions
   readonly #sparse: boolean
   readonly #maxDifferences: number
   readonly #store: Corestore
@@ -64,12 +57,13 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   readonly #pool: CorePool
   readonly #callbacks: Callbacks
   readonly #peers = new Map<ReplicationStream, MultifeedPeer>()
-  readonly #writers = new Map<string, Promise<Feed>>()
-  readonly #keyPairs = new Map<string, KeyPair>()
+  readonly #writers: Writers
   /** Sessions of users per feed: while one is open, the feed's blocks are fetched. */
   readonly #userSessions = new Map<string, number>()
   readonly #lengthWaiters = new Set<() => void>()
   readonly #host: PeerHost
+  readonly #idleTimeout: number
+  #sweeper: NodeJS.Timeout | null = null
 
   /**
    * Opens (or creates) the multifeed `key` in `corestore`. Without a key a new
@@ -98,8 +92,13 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.key = key === null ? crypto.randomBytes(32) : parseKey(key, 'Multifeed key')
     this.discoveryKey = crypto.discoveryKey(this.key)
     this.corestore = corestore
-    this.#options = options
     this.#sparse = options.sparse === true
+    this.#idleTimeout = limit(
+      'idleTimeout',
+      options.idleTimeout,
+      DEFAULT_IDLE_TIMEOUT,
+      'idleTimeout'
+    )
     const maxFeeds = limit('maxFeeds', options.limits?.maxFeeds, DEFAULT_MAX_FEEDS)
     this.#maxDifferences = limit(
       'maxDifferences',
@@ -117,6 +116,10 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       onLength: (feed, length) => this.#onLength(feed, length)
     })
     this.#callbacks = new Callbacks(this, options.policy ?? {})
+    this.#writers = new Writers(this.#store, this.#membership, this.#pool, {
+      assertOpen: () => this.assertOpen('Multifeed'),
+      announce: (feed) => this.#announce(feed, null)
+    })
     this.#host = this.#makeHost()
   }
 
@@ -197,40 +200,10 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    */
   async writer(name = 'default', options: WriterOptions = {}): Promise<Hypercore<T>> {
     this.assertOpen('Multifeed')
-    if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH) {
-      throw new InvalidArgumentError(
-        `Writer name must be a string of 1 to ${MAX_NAME_LENGTH} characters`
-      )
-    }
     if (typeof options !== 'object' || options === null) {
       throw new InvalidArgumentError('writer() options must be an object')
     }
-    let pending = this.#writers.get(name)
-    if (pending === undefined) {
-      pending = this.#createWriter(name, options.keyPair)
-      this.#writers.set(name, pending)
-      pending.catch(() => this.#writers.delete(name))
-    }
-    const feed = await pending
-    const keyPair = options.keyPair ?? this.#keyPairs.get(name)
-    if (options.keyPair && !options.keyPair.publicKey.equals(feed.key)) {
-      const existing = this.#keyPairs.get(name)
-      if (existing === undefined || !existing.publicKey.equals(options.keyPair.publicKey)) {
-        throw new InvalidArgumentError(`Writer "${name}" already exists with another key pair`)
-      }
-    }
-    if (options.keyPair) this.#keyPairs.set(name, options.keyPair)
-    this.assertOpen('Multifeed')
-    const session = await this.#pool.session(feed, { keyPair })
-    if (!canWrite(session)) {
-      await session.close()
-      throw new NotWritableError(
-        session.writable && session.manifest === null
-          ? 'This feed was learned from a peer and none of it was downloaded yet: its manifest is unknown, so it cannot be written here until it is'
-          : `Writer "${name}" exists but this store does not hold its secret key: pass its keyPair`
-      )
-    }
-    return session as Hypercore<T>
+    return (await this.#writers.session(name, options.keyPair)) as Hypercore<T>
   }
 
   /**
@@ -331,12 +304,21 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       open.delete(id)
       throw err
     }
+    // Cores with nothing left to move on a stream are detached and closed.
+    this.#sweeper = setInterval(() => this.#sweep(), Math.min(this.#idleTimeout, 2000))
+    this.#sweeper.unref()
+  }
+
+  #sweep(): void {
+    const now = Date.now()
+    for (const peer of this.#peers.values()) peer.sweep(now, this.#idleTimeout)
   }
 
   protected async _close(): Promise<void> {
+    if (this.#sweeper !== null) clearInterval(this.#sweeper)
     for (const peer of [...this.#peers.values()]) peer.close()
     this.#peers.clear()
-    await Promise.allSettled([...this.#writers.values()])
+    await this.#writers.settle()
     await this.#pool.close()
     await this.#membership.close()
     await this.#store.close().catch(() => {})
@@ -346,50 +328,6 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     }
     for (const waiter of this.#lengthWaiters) waiter()
     this.#callbacks.emit('close')
-  }
-
-  async #createWriter(name: string, keyPair: KeyPair | undefined): Promise<Feed> {
-    const known = this.#membership.names.get(name)
-    if (known !== undefined) return known
-    const core = this.#store.get<unknown>({
-      ...(keyPair ? { keyPair } : { name: `writer/${name}` }),
-      active: false
-    })
-    try {
-      await core.ready()
-      this.assertOpen('Multifeed')
-      if (!core.writable) throw new NotWritableError(`Writer "${name}" is not writable`)
-      if (keyPair) this.#keyPairs.set(name, keyPair)
-      const key = core.key!
-      const id = key.toString('hex')
-      // The same key may be joining right now (offered by a peer, or another
-      // name with the same key pair): wait for that, never add a key twice.
-      for (let claim = this.#membership.claimOf(id); claim; ) {
-        await claim
-        claim = this.#membership.claimOf(id)
-      }
-      this.assertOpen('Multifeed')
-      const existing = this.#membership.set.get(id)
-      if (existing !== undefined) {
-        // Known already: learned from a peer (a restored identity) or another name.
-        await this.#membership.markLocal(existing, name)
-        return existing
-      }
-      this.#membership.checkCapacity(1)
-      const release = this.#membership.claim([id])
-      try {
-        const [feed] = await this.#membership.add([
-          { key, local: true, name, length: core.length }
-        ])
-        this.assertOpen('Multifeed')
-        this.#announce(feed!, null)
-        return feed!
-      } finally {
-        release()
-      }
-    } finally {
-      await core.close().catch(() => {})
-    }
   }
 
   #holdSession(feed: Feed, session: Hypercore<unknown>): void {
@@ -458,7 +396,6 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
         }),
       wants: (feed) => (!this.#sparse && !feed.local) || this.#userSessions.has(feed.id),
       acquire: (feed) => this.#pool.acquire(feed),
-      acquired: (feed) => this.#pool.acquired(feed),
       release: (feed) => this.#pool.release(feed),
       onVerified: (peer) => this.#callbacks.emit('peer-add', peer),
       onSynced: (peer, info) => this.#callbacks.emit('reconciled', peer, info),
@@ -479,15 +416,15 @@ function infoOf(feed: Feed): FeedInfo {
   }
 }
 
-/** True when this session can sign appends (writable and holding the secret key). */
-function canWrite(core: Hypercore<unknown>): boolean {
-  return core.writable && !!core.keyPair?.secretKey && core.manifest !== null
-}
-
-function limit(name: string, value: number | undefined, fallback: number): number {
+function limit(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  label = `limits.${name}`
+): number {
   if (value === undefined) return fallback
   if (!Number.isInteger(value) || value < 1 || value > 2 ** 32) {
-    throw new InvalidArgumentError(`limits.${name} must be an integer from 1 to ${2 ** 32}`)
+    throw new InvalidArgumentError(`${label} must be an integer from 1 to ${2 ** 32}`)
   }
   return value
 }

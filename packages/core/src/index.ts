@@ -26,7 +26,12 @@ export {
 export { formatKey, parseKey } from './keys.js'
 export { type EventMap, Resource, TypedEmitter } from './lifecycle/Resource.js'
 export { Multifeed } from './Multifeed.js'
-export { PAIRING_PROTOCOL, PROTOCOL_MAJOR, PROTOCOL_MINOR, PROTOCOL_NAME } from './protocol/messages.js'
+export {
+  PAIRING_PROTOCOL,
+  PROTOCOL_MAJOR,
+  PROTOCOL_MINOR,
+  PROTOCOL_NAME
+} from './protocol/messages.js'
 export { MultifeedPeer, type PeerStats } from './replication/MultifeedPeer.js'
 export {
   type PairingStats,

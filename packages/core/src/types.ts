@@ -89,6 +89,12 @@ export interface MultifeedOptions<E extends ValueEncoding = ValueEncoding> {
    * session of yours asks for them.
    */
   sparse?: boolean
+  /**
+   * Milliseconds a core with nothing left to move on a connection (both
+   * sides hold the same blocks) stays attached there before it is detached
+   * and, when nothing else holds it, closed. Default 5000.
+   */
+  idleTimeout?: number
 }
 
 export interface WriterOptions {

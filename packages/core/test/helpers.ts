@@ -46,7 +46,7 @@ export interface Pipe {
 }
 
 /** Replicates two multifeeds over an in-memory pipe. */
-export function pipe(a: Multifeed<any>, b: Multifeed<any>): Pipe {
+export function pipe(a: Multifeed<unknown>, b: Multifeed<unknown>): Pipe {
   const sa = a.replicate(true)
   const sb = b.replicate(false)
   return link(sa, sb)
@@ -106,7 +106,11 @@ export function next<T extends unknown[]>(
 }
 
 /** Every feed of every multifeed has every block of the longest copy among them. */
-export async function untilConverged(multis: Multifeed<any>[], feeds: number, timeout = 15_000) {
+export async function untilConverged(
+  multis: Multifeed<unknown>[],
+  feeds: number,
+  timeout = 15_000
+) {
   await until(
     () => {
       for (const m of multis) if (m.feeds().length < feeds) return false

@@ -187,7 +187,12 @@ describe('sessions', () => {
     multi = await Multifeed.open(store, key)
     onCleanup(() => multi.close())
     expect(multi.feeds().length).toBe(25)
-    expect(multi.feeds().filter((f) => f.local).every((f) => f.length === 1)).toBe(true)
+    expect(
+      multi
+        .feeds()
+        .filter((f) => f.local)
+        .every((f) => f.length === 1)
+    ).toBe(true)
     expect(multi.openCores).toBe(0)
 
     const b = await openIn(await tmpStore(), key)

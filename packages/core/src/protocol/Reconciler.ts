@@ -10,6 +10,7 @@
  */
 import { MalformedMessageError } from '../errors.js'
 import { ELEMENT_BYTES } from './elements.js'
+import { estimateDifference } from './estimator.js'
 import { MAX_SYMBOLS, MAX_SYMBOLS_PER_MESSAGE, type Symbols } from './messages.js'
 import { RibltDecoder, RibltEncoder } from './riblt.js'
 
@@ -88,5 +89,70 @@ export class ReconcileDecoder {
     }
     const received = this.#decoder.received
     return { status: 'more', count: Math.min(Math.max(received, 8), MAX_SYMBOLS_PER_MESSAGE) }
+  }
+}
+
+/** What one side summarises of its set for a reconciliation. */
+export interface SetSummary {
+  readonly count: number
+  readonly sketch: ArrayLike<number>
+}
+
+/**
+ * One reconciliation on one connection, either role: the initiator encodes
+ * (`begin`, then `more` on request, until the responder `end`s it); the
+ * responder decodes (`receive`).
+ */
+export class Reconciliation {
+  readonly #isInitiator: boolean
+  readonly #salt: Buffer
+  readonly #maxDifferences: number
+  #encoder: ReconcileEncoder | null = null
+  #decoder: ReconcileDecoder | null = null
+  #done = false
+
+  constructor(isInitiator: boolean, salt: Buffer, maxDifferences: number) {
+    this.#isInitiator = isInitiator
+    this.#salt = salt
+    this.#maxDifferences = maxDifferences
+  }
+
+  /**
+   * The sets differ: the initiator's first batch of symbols, sized by the
+   * sketches (null for the responder, which waits for them).
+   */
+  begin(local: SetSummary, elements: Iterable<Buffer>, remote: SetSummary): Symbols | null {
+    if (!this.#isInitiator) return null
+    const estimate = Math.max(
+      estimateDifference(local.sketch, remote.sketch),
+      Math.abs(local.count - remote.count)
+    )
+    this.#encoder = new ReconcileEncoder(this.#salt, elements, local.count, remote.count)
+    return this.#encoder.next(symbolsFor(estimate))
+  }
+
+  /** Initiator: the responder asks for `count` more symbols. */
+  more(count: number): Symbols {
+    if (this.#encoder === null) throw new MalformedMessageError('Unexpected request for symbols')
+    return this.#encoder.next(count)
+  }
+
+  /** Initiator: the responder decoded and ended the reconciliation. */
+  end(): void {
+    if (this.#encoder === null) throw new MalformedMessageError('Unexpected end of reconciliation')
+    this.#encoder = null
+    this.#done = true
+  }
+
+  /** Responder: a batch of symbols; `elements` gives our set when the first one arrives. */
+  receive(message: Symbols, elements: () => Iterable<Buffer>): DecodeResult {
+    if (this.#isInitiator || this.#done) throw new MalformedMessageError('Unexpected coded symbols')
+    this.#decoder ??= new ReconcileDecoder(this.#salt, elements(), this.#maxDifferences)
+    const result = this.#decoder.receive(message)
+    if (result.status === 'done') {
+      this.#decoder = null
+      this.#done = true
+    }
+    return result
   }
 }

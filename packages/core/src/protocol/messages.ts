@@ -17,9 +17,9 @@
 import type { EncodingState as State } from '@multifeed/holepunch-types'
 import c from 'compact-encoding'
 import { LimitExceededError, MalformedMessageError } from '../errors.js'
+import { ELEMENT_BYTES } from './elements.js'
 import { SECRET_BYTES } from './pairing.js'
 import { type CodedSymbol, codedSymbolEncoding } from './riblt.js'
-import { ELEMENT_BYTES } from './elements.js'
 
 export const PROTOCOL_MAJOR = 2
 export const PROTOCOL_MINOR = 0
@@ -109,7 +109,10 @@ const version = {
   }
 }
 
-function encode<T>(enc: { preencode(s: State, v: T): void; encode(s: State, v: T): void }, value: T): Buffer {
+function encode<T>(
+  enc: { preencode(s: State, v: T): void; encode(s: State, v: T): void },
+  value: T
+): Buffer {
   const state: State = { start: 0, end: 0, buffer: null }
   enc.preencode(state, value)
   state.buffer = Buffer.allocUnsafe(state.end)
@@ -134,7 +137,11 @@ function guard<T>(what: string, decode: () => T): T {
 function count(state: State, max: number, limit: string, what: string): number {
   const n = c.uint.decode(state)
   if (n > max) {
-    throw new LimitExceededError(limit, max, `Remote sent ${n} ${what} in one message; the limit is ${max}`)
+    throw new LimitExceededError(
+      limit,
+      max,
+      `Remote sent ${n} ${what} in one message; the limit is ${max}`
+    )
   }
   return n
 }

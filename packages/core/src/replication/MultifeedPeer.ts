@@ -21,13 +21,13 @@
  * A peer's input never throws out of a Protomux handler: it is decoded in
  * messages.ts, and any fault closes this channel only (`#fail`).
  */
-import c from 'compact-encoding'
+
 import type {
-  Hypercore,
-  NoiseSecretStream,
   ProtomuxChannel as Channel,
-  ProtomuxMessage as Message
+  ProtomuxMessage as Message,
+  NoiseSecretStream
 } from '@multifeed/holepunch-types'
+import c from 'compact-encoding'
 import {
   CapabilityError,
   ClosedError,
@@ -37,7 +37,6 @@ import {
 } from '../errors.js'
 import type { Multifeed } from '../Multifeed.js'
 import { elementOf, keyOfElement, lengthOfElement } from '../protocol/elements.js'
-import { estimateDifference } from '../protocol/estimator.js'
 import {
   decodeElements,
   decodeMore,
@@ -54,56 +53,19 @@ import {
   type Open,
   PROTOCOL_MAJOR,
   PROTOCOL_MINOR,
-  PROTOCOL_NAME
+  PROTOCOL_NAME,
+  type Symbols
 } from '../protocol/messages.js'
 import { capability, channelId, secretsEqual, setProof, symbolSalt } from '../protocol/pairing.js'
-import { ReconcileDecoder, ReconcileEncoder, symbolsFor } from '../protocol/Reconciler.js'
+import { Reconciliation } from '../protocol/Reconciler.js'
 import type { Feed } from '../set/FeedSet.js'
 import type { FeedInfo, SyncInfo } from '../types.js'
-import { attachCore, detachCore, isAttached } from './attachment.js'
+import { PeerCores } from './PeerCores.js'
+import type { PeerHost, PeerStats } from './PeerHost.js'
+
+export type { PeerHost, PeerStats }
+
 import type { ReplicationStream, StreamMember } from './ReplicationStream.js'
-
-/** What a peer needs from its multifeed (implemented by Multifeed, kept internal). */
-export interface PeerHost {
-  readonly multifeed: Multifeed<unknown>
-  readonly key: Buffer
-  /** Most differences one reconciliation may decode (bounds the peer's work). */
-  readonly maxDifferences: number
-  feed(id: string): Feed | undefined
-  feedByDiscoveryKey(discoveryId: string): Feed | undefined
-  /** May this feed be offered to this peer (share policy)? */
-  shares(feed: Feed, peer: MultifeedPeer): boolean
-  /** The feeds this peer may see, and their digest and sketch. */
-  shared(peer: MultifeedPeer): { feeds: Iterable<Feed>; count: number; digest: Buffer; sketch: number[] }
-  /**
-   * Feeds the peer holds (key + its length): adds the new keys the policy
-   * accepts, records lengths; resolves to the feeds that joined the set.
-   */
-  receive(peer: MultifeedPeer, elements: Element[]): Promise<FeedInfo[]>
-  /** True when a session should fetch the feed's blocks from peers that hold more. */
-  wants(feed: Feed): boolean
-  acquire(feed: Feed): Promise<Hypercore<unknown>>
-  /** The session `acquire` opened, while held. */
-  acquired(feed: Feed): Hypercore<unknown> | null
-  release(feed: Feed): void
-  onVerified(peer: MultifeedPeer): void
-  onSynced(peer: MultifeedPeer, info: SyncInfo): void
-  onError(peer: MultifeedPeer, error: MultifeedError): void
-  onClosed(peer: MultifeedPeer, reason: 'local' | 'remote' | 'stream' | 'error'): void
-}
-
-/** Bytes and messages of the multifeed protocol alone (not hypercore's). */
-export interface PeerStats {
-  messagesSent: number
-  messagesReceived: number
-  bytesSent: number
-  bytesReceived: number
-  /** Coded symbols sent and received in reconciliations. */
-  symbolsSent: number
-  symbolsReceived: number
-  /** Cores this peer's session attached to the stream. */
-  coresAttached: number
-}
 
 type CloseReason = 'local' | 'remote' | 'stream' | 'error'
 
@@ -133,25 +95,28 @@ export class MultifeedPeer implements StreamMember {
   #opened = false
   #closed = false
   #reconciled = false
-  #encoder: ReconcileEncoder | null = null
-  #decoder: ReconcileDecoder | null = null
-  #remote: Open | null = null
+  #reconciliation: Reconciliation | null = null
   #resolveSynced: (info: SyncInfo | null) => void = () => {}
   #syncedDone = false
   #added: FeedInfo[] = []
   #queue: Promise<void> = Promise.resolve()
-  /** Cores this session attached to the stream (each holds one acquire). */
-  readonly #attached = new Map<string, Feed>()
-  /** Changes to tell the peer once reconciled (flushed per tick). */
-  readonly #updates = new Map<string, Feed>()
+  /** This set's cores on the stream, and what the peer holds of each feed. */
+  readonly #cores: PeerCores
   #flushScheduled = false
-  /** The lengths this peer told us it holds, for feeds of the set. */
-  readonly #remoteLengths = new Map<string, number>()
 
   constructor(host: PeerHost, replication: ReplicationStream) {
     this.#host = host
     this.multifeed = host.multifeed
     this.replication = replication
+    this.#cores = new PeerCores(
+      {
+        shares: (feed) => host.shares(feed, this),
+        wants: (feed) => host.wants(feed),
+        acquire: (feed) => host.acquire(feed),
+        release: (feed) => host.release(feed)
+      },
+      replication.mux
+    )
     this.synced = new Promise((resolve) => {
       this.#resolveSynced = resolve
     })
@@ -185,14 +150,19 @@ export class MultifeedPeer implements StreamMember {
     return this.#reconciled
   }
 
-  /** Number of this set's cores this session holds attached to the stream. */
+  /** Number of this set's cores on the stream for this peer right now. */
   get attachedCount(): number {
-    return this.#attached.size
+    return this.#cores.count
   }
 
   /** The length the peer told us it holds of a feed, if it did. */
   remoteLength(feed: Feed): number | undefined {
-    return this.#remoteLengths.get(feed.id)
+    return this.#cores.remoteLength(feed)
+  }
+
+  /** Detaches the cores idle for `idleMs`; returns how many (Multifeed sweeps). */
+  sweep(now: number, idleMs: number): number {
+    return this.#opened && !this.#closed ? this.#cores.sweep(now, idleMs) : 0
   }
 
   /** Joins the stream: our token is announced; the channel opens when the remote's matches. */
@@ -234,7 +204,7 @@ export class MultifeedPeer implements StreamMember {
     }
     this.#channel = channel
     // From now on changes are kept for the peer: the open below is a snapshot.
-    this.#updates.clear()
+    this.#cores.clearUpdates()
     const shared = this.#host.shared(this)
     const open = encodeOpen({
       major: PROTOCOL_MAJOR,
@@ -251,8 +221,10 @@ export class MultifeedPeer implements StreamMember {
   serve(discoveryId: string): Promise<void> | null {
     if (!this.#opened || this.#closed) return null
     const feed = this.#host.feedByDiscoveryKey(discoveryId)
-    if (feed === undefined || !this.#host.shares(feed, this)) return null
-    return this.#attach(feed)
+    if (feed === undefined) return null
+    const attaching = this.#cores.serve(feed)
+    if (attaching !== null) this.stats.coresAttached = this.#cores.attachedTotal
+    return attaching
   }
 
   onStreamClose(): void {
@@ -264,23 +236,14 @@ export class MultifeedPeer implements StreamMember {
   /** A feed joined the set or grew: tell the peer (once reconciled), unless hypercore does. */
   changed(feed: Feed): void {
     if (this.#closed || this.#channel === null) return
-    if (this.#attached.has(feed.id) || isAttached(this.replication.mux, feed.discoveryId)) return
-    const known = this.#remoteLengths.get(feed.id)
-    if (known !== undefined && known >= feed.length) return
-    this.#updates.set(feed.id, feed)
-    if (this.#reconciled) this.#scheduleFlush()
+    if (this.#cores.note(feed) && this.#reconciled) this.#scheduleFlush()
   }
 
-  /**
-   * A session wants the feed's blocks: attach its core here if the peer holds
-   * more of it than we do.
-   */
+  /** A session wants the feed's blocks: attach its core if the peer holds more. */
   fetch(feed: Feed): void {
     if (!this.#opened || this.#closed) return
-    const remote = this.#remoteLengths.get(feed.id)
-    if (remote !== undefined && remote > feed.length && this.#host.shares(feed, this)) {
-      this.#attach(feed).catch(() => {})
-    }
+    this.#cores.fetch(feed)
+    this.stats.coresAttached = this.#cores.attachedTotal
   }
 
   // ---- channel ------------------------------------------------------------
@@ -304,7 +267,6 @@ export class MultifeedPeer implements StreamMember {
       return
     }
     this.#opened = true
-    this.#remote = remote
     this.#host.onVerified(this)
     if (this.#closed) return
 
@@ -313,22 +275,20 @@ export class MultifeedPeer implements StreamMember {
       this.#finish()
       return
     }
-    if (!noise.isInitiator) return // the initiator encodes, we decode
-    const estimate = Math.max(
-      estimateDifference(shared.sketch, remote.sketch),
-      Math.abs(shared.count - remote.count)
-    )
-    this.#encoder = new ReconcileEncoder(
+    this.#reconciliation = new Reconciliation(
+      noise.isInitiator,
       symbolSalt(this.#host.key, hash),
-      elementsOf(shared.feeds),
-      shared.count,
-      remote.count
+      this.#host.maxDifferences
     )
-    this.#sendSymbols(symbolsFor(estimate))
+    try {
+      const first = this.#reconciliation.begin(shared, elementsOf(shared.feeds), remote)
+      if (first !== null) this.#sendSymbols(first)
+    } catch (err) {
+      this.#fail(err)
+    }
   }
 
-  #sendSymbols(count: number): void {
-    const symbols = this.#encoder!.next(count)
+  #sendSymbols(symbols: Symbols): void {
     const raw = encodeSymbols(symbols)
     this.stats.symbolsSent += symbols.symbols.length
     this.#count(raw, true)
@@ -339,27 +299,18 @@ export class MultifeedPeer implements StreamMember {
     if (!this.#live()) return
     this.#count(raw, false)
     try {
-      if (this.replication.noise.isInitiator || this.#reconciled) {
-        throw new MalformedMessageError('Unexpected coded symbols')
-      }
+      if (this.#reconciliation === null) throw new MalformedMessageError('Unexpected coded symbols')
       const message = decodeSymbols(raw)
       this.stats.symbolsReceived += message.symbols.length
-      if (this.#decoder === null) {
-        const shared = this.#host.shared(this)
-        this.#decoder = new ReconcileDecoder(
-          symbolSalt(this.#host.key, this.replication.noise.handshakeHash!),
-          elementsOf(shared.feeds),
-          this.#host.maxDifferences
-        )
-      }
-      const result = this.#decoder.receive(message)
+      const result = this.#reconciliation.receive(message, () =>
+        elementsOf(this.#host.shared(this).feeds)
+      )
       if (result.status === 'more') {
         const more = encodeMore({ count: result.count })
         this.#count(more, true)
         this.#send?.more.send(more)
         return
       }
-      this.#decoder = null
       const lacking = result.localOnly.map(toElement).filter((e) => {
         const feed = this.#host.feed(e.key.toString('hex'))
         return feed !== undefined && this.#host.shares(feed, this)
@@ -379,8 +330,10 @@ export class MultifeedPeer implements StreamMember {
     if (!this.#live()) return
     this.#count(raw, false)
     try {
-      if (this.#encoder === null) throw new MalformedMessageError('Unexpected request for symbols')
-      this.#sendSymbols(decodeMore(raw).count)
+      if (this.#reconciliation === null) {
+        throw new MalformedMessageError('Unexpected request for symbols')
+      }
+      this.#sendSymbols(this.#reconciliation.more(decodeMore(raw).count))
     } catch (err) {
       this.#fail(err)
     }
@@ -392,14 +345,16 @@ export class MultifeedPeer implements StreamMember {
     let message: ReturnType<typeof decodeElements>
     try {
       message = decodeElements(raw)
-      if (message.flags & ELEMENTS_DONE && this.#encoder === null) {
-        throw new MalformedMessageError('Unexpected end of reconciliation')
+      if (message.flags & ELEMENTS_DONE) {
+        if (this.#reconciliation === null) {
+          throw new MalformedMessageError('Unexpected end of reconciliation')
+        }
+        this.#reconciliation.end()
       }
     } catch (err) {
       this.#fail(err)
       return
     }
-    if (message.flags & ELEMENTS_DONE) this.#encoder = null
     this.#enqueue(async () => {
       await this.#take(message.elements)
       if (message.flags & ELEMENTS_DONE) this.#finish()
@@ -421,13 +376,9 @@ export class MultifeedPeer implements StreamMember {
     for (const info of added) this.#added.push(info)
     for (const { key, length } of elements) {
       const feed = this.#host.feed(key.toString('hex'))
-      if (feed === undefined) continue
-      const known = this.#remoteLengths.get(feed.id)
-      if (known === undefined || length > known) this.#remoteLengths.set(feed.id, length)
-      if (length > feed.length && this.#host.wants(feed) && this.#host.shares(feed, this)) {
-        await this.#attach(feed)
-      }
+      if (feed !== undefined) await this.#cores.learn(feed, length)
     }
+    this.stats.coresAttached = this.#cores.attachedTotal
   }
 
   #finish(): void {
@@ -441,7 +392,7 @@ export class MultifeedPeer implements StreamMember {
       this.#resolveSynced(info)
       this.#host.onSynced(this, info)
     }
-    if (this.#updates.size > 0) this.#scheduleFlush()
+    if (this.#cores.pendingUpdates > 0) this.#scheduleFlush()
   }
 
   #scheduleFlush(): void {
@@ -450,15 +401,7 @@ export class MultifeedPeer implements StreamMember {
     queueMicrotask(() => {
       this.#flushScheduled = false
       if (this.#closed || !this.#reconciled) return
-      const elements: Element[] = []
-      for (const feed of this.#updates.values()) {
-        const known = this.#remoteLengths.get(feed.id)
-        if (known !== undefined && known >= feed.length) continue
-        if (isAttached(this.replication.mux, feed.discoveryId)) continue
-        if (!this.#host.shares(feed, this)) continue
-        elements.push({ key: feed.key, length: feed.length })
-      }
-      this.#updates.clear()
+      const elements = this.#cores.takeUpdates()
       if (elements.length > 0) this.#sendElements(elements, 0)
     })
   }
@@ -474,34 +417,6 @@ export class MultifeedPeer implements StreamMember {
       this.#count(raw, true)
       send.elements.send(raw)
     } while (i < elements.length)
-  }
-
-  /** Attaches the feed's core to the stream (once per session); resolves when attached. */
-  #attach(feed: Feed): Promise<void> {
-    if (this.#attached.has(feed.id)) return Promise.resolve()
-    this.#attached.set(feed.id, feed)
-    this.stats.coresAttached++
-    return this.#host.acquire(feed).then(
-      (core) => {
-        if (this.#closed || this.#attached.get(feed.id) !== feed) {
-          this.#host.release(feed)
-          return
-        }
-        attachCore(this.replication.mux, feed.discoveryId, core)
-      },
-      () => {
-        this.#attached.delete(feed.id)
-      }
-    )
-  }
-
-  #detachAll(): void {
-    for (const feed of this.#attached.values()) {
-      const core = this.#host.acquired(feed)
-      if (core !== null) detachCore(this.replication.mux, feed.discoveryId, core)
-      this.#host.release(feed)
-    }
-    this.#attached.clear()
   }
 
   #live(): boolean {
@@ -557,11 +472,8 @@ export class MultifeedPeer implements StreamMember {
     this.#channel = null
     this.#send = null
     if (channel !== null && !channel.closed) channel.close()
-    this.#detachAll()
-    this.#updates.clear()
-    this.#remoteLengths.clear()
-    this.#encoder = null
-    this.#decoder = null
+    this.#cores.close()
+    this.#reconciliation = null
     if (!this.#syncedDone) {
       this.#syncedDone = true
       this.#resolveSynced(null)

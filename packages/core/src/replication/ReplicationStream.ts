@@ -16,15 +16,15 @@
  * (`serve()`): a core outside every proven multifeed's set is refused.
  */
 import type { Duplex } from 'node:stream'
-import c from 'compact-encoding'
 import type {
+  ProtomuxChannel as Channel,
   Corestore,
   ReplicationStream as HypercoreStream,
+  ProtomuxMessage as Message,
   NoiseSecretStream,
-  Protomux,
-  ProtomuxChannel as Channel,
-  ProtomuxMessage as Message
+  Protomux
 } from '@multifeed/holepunch-types'
+import c from 'compact-encoding'
 import Hypercore from 'hypercore'
 import { InvalidArgumentError, LimitExceededError } from '../errors.js'
 import {
@@ -69,7 +69,12 @@ export class ReplicationStream {
   readonly mux: Protomux
   /** The root corestore whose cores this stream carries. */
   readonly root: Corestore
-  readonly stats: PairingStats = { bytesSent: 0, bytesReceived: 0, tokensSent: 0, tokensReceived: 0 }
+  readonly stats: PairingStats = {
+    bytesSent: 0,
+    bytesReceived: 0,
+    tokensSent: 0,
+    tokensReceived: 0
+  }
 
   readonly #members = new Set<StreamMember>()
   /** Remote token (hex) expected from the remote for each member. */

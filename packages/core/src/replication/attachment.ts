@@ -54,3 +54,16 @@ export function detachCore(mux: Protomux, discoveryId: string, core: Hypercore<u
     if (peer.protomux === mux) peer.channel.close()
   }
 }
+
+/**
+ * True when the core has nothing to move on `mux`: the remote holds every
+ * block we hold and we hold every block it has. Reads hypercore's peer
+ * (`core.peers`, `remoteLength`, `remoteContiguousLength`); a core whose
+ * channel never opened there (the remote refused it) is settled too.
+ */
+export function isSettled(core: Hypercore<unknown>, mux: Protomux): boolean {
+  if (core.closing !== null || !core.opened) return true
+  const peer = core.peers.find((p) => p.protomux === mux)
+  if (peer === undefined) return true
+  return peer.remoteContiguousLength >= core.length && core.contiguousLength >= peer.remoteLength
+}

@@ -10,8 +10,8 @@
  */
 import crypto from 'hypercore-crypto'
 import sodium from 'sodium-universal'
-import { DifferenceSketch } from '../protocol/estimator.js'
 import { elementOf } from '../protocol/elements.js'
+import { DifferenceSketch } from '../protocol/estimator.js'
 
 const DIGEST_BYTES = 32
 

@@ -11,7 +11,7 @@
  * length read back too low only makes the next reconciliation open that
  * core and find out (never too high: lengths only grow).
  */
-import type { Corestore, EncodingState as State, Hypercore } from '@multifeed/holepunch-types'
+import type { Corestore, Hypercore, EncodingState as State } from '@multifeed/holepunch-types'
 import c from 'compact-encoding'
 import { StorageCorruptError } from '../errors.js'
 

@@ -1,0 +1,201 @@
+/**
+ * Which cores of one multifeed are on one stream, and what the peer at the
+ * other end holds of each feed.
+ *
+ * - A core goes on the stream when one side lacks blocks the other holds:
+ *   we attach it when the peer told us it holds more than we do and a
+ *   session of ours wants the blocks (`learn`, `fetch`); the peer attaches
+ *   it when it lacks, and we answer (`serve`).
+ * - Changes the peer does not see through hypercore (the core is not on the
+ *   stream) are kept as updates for it (`note`, `takeUpdates`).
+ * - A core that has nothing left to move on the stream for a while is
+ *   detached and released (`sweep`): idle cores close, and a peer that lied
+ *   about a length keeps nothing of ours open.
+ */
+import type { Hypercore, Protomux } from '@multifeed/holepunch-types'
+import type { Element } from '../protocol/messages.js'
+import type { Feed } from '../set/FeedSet.js'
+import { attachCore, detachCore, isAttached, isSettled } from './attachment.js'
+
+/** What PeerCores needs from the multifeed, for one peer. */
+export interface CoreHost {
+  /** May the feed be offered to this peer (share policy)? */
+  shares(feed: Feed): boolean
+  /** Does a session of ours want the feed's blocks? */
+  wants(feed: Feed): boolean
+  acquire(feed: Feed): Promise<Hypercore<unknown>>
+  release(feed: Feed): void
+}
+
+interface Attached {
+  readonly feed: Feed
+  /** The set's session, once acquired (null while it opens). */
+  core: Hypercore<unknown> | null
+  /** When the core was first seen with nothing to move (0: busy). */
+  settledSince: number
+}
+
+export class PeerCores {
+  readonly #host: CoreHost
+  readonly #mux: Protomux
+  readonly #attached = new Map<string, Attached>()
+  readonly #remoteLengths = new Map<string, number>()
+  readonly #updates = new Map<string, Feed>()
+  /** Cores attached over the life of the peer (a statistic). */
+  attachedTotal = 0
+  #closed = false
+
+  constructor(host: CoreHost, mux: Protomux) {
+    this.#host = host
+    this.#mux = mux
+  }
+
+  /** Cores attached right now. */
+  get count(): number {
+    return this.#attached.size
+  }
+
+  has(feed: Feed): boolean {
+    return this.#attached.has(feed.id)
+  }
+
+  /** The length the peer told us it holds, if it did. */
+  remoteLength(feed: Feed): number | undefined {
+    return this.#remoteLengths.get(feed.id)
+  }
+
+  /** The peer holds `length` blocks of `feed`: remembered; fetched when we want them. */
+  async learn(feed: Feed, length: number): Promise<void> {
+    const known = this.#remoteLengths.get(feed.id)
+    if (known === undefined || length > known) this.#remoteLengths.set(feed.id, length)
+    if (length > feed.length && this.#host.wants(feed) && this.#host.shares(feed)) {
+      await this.attach(feed)
+    }
+  }
+
+  /** A session wants the feed: attach it if the peer holds more than we do. */
+  fetch(feed: Feed): void {
+    const remote = this.#remoteLengths.get(feed.id)
+    if (remote !== undefined && remote > feed.length && this.#host.shares(feed)) {
+      this.attach(feed).catch(() => {})
+    }
+  }
+
+  /** The peer opened the feed's core: attach it if it may see it. */
+  serve(feed: Feed): Promise<void> | null {
+    if (!this.#host.shares(feed)) return null
+    return this.attach(feed)
+  }
+
+  /** Attaches the feed's core to the stream (once); resolves when attached. */
+  attach(feed: Feed): Promise<void> {
+    const current = this.#attached.get(feed.id)
+    if (current !== undefined) {
+      current.settledSince = 0
+      return Promise.resolve()
+    }
+    if (this.#closed) return Promise.resolve()
+    const entry: Attached = { feed, core: null, settledSince: 0 }
+    this.#attached.set(feed.id, entry)
+    this.attachedTotal++
+    return this.#host.acquire(feed).then(
+      (core) => {
+        if (this.#closed || this.#attached.get(feed.id) !== entry) {
+          this.#host.release(feed)
+          return
+        }
+        entry.core = core
+        attachCore(this.#mux, feed.discoveryId, core)
+      },
+      () => {
+        if (this.#attached.get(feed.id) === entry) this.#attached.delete(feed.id)
+      }
+    )
+  }
+
+  /**
+   * The feed joined the set or grew: kept as an update for the peer unless
+   * hypercore tells it (the core is on the stream) or it holds as much.
+   */
+  note(feed: Feed): boolean {
+    if (this.#attached.has(feed.id) || isAttached(this.#mux, feed.discoveryId)) return false
+    const known = this.#remoteLengths.get(feed.id)
+    if (known !== undefined && known >= feed.length) return false
+    this.#updates.set(feed.id, feed)
+    return true
+  }
+
+  get pendingUpdates(): number {
+    return this.#updates.size
+  }
+
+  clearUpdates(): void {
+    this.#updates.clear()
+  }
+
+  /** The updates to send now (the peer lacks them and may see them). */
+  takeUpdates(): Element[] {
+    const elements: Element[] = []
+    for (const feed of this.#updates.values()) {
+      const known = this.#remoteLengths.get(feed.id)
+      if (known !== undefined && known >= feed.length) continue
+      if (isAttached(this.#mux, feed.discoveryId) || !this.#host.shares(feed)) continue
+      elements.push({ key: feed.key, length: feed.length })
+    }
+    this.#updates.clear()
+    return elements
+  }
+
+  /**
+   * Detaches the cores that had nothing to move for `idleMs` (both sides
+   * hold the same blocks); returns how many.
+   */
+  sweep(now: number, idleMs: number): number {
+    let detached = 0
+    for (const entry of [...this.#attached.values()]) {
+      const core = entry.core
+      if (core === null) continue
+      if (!isSettled(core, this.#mux)) {
+        entry.settledSince = 0
+        continue
+      }
+      const peer = core.peers.find((p) => p.protomux === this.#mux)
+      if (peer !== undefined) this.learnQuietly(entry.feed, peer.remoteContiguousLength)
+      if (entry.settledSince === 0) {
+        entry.settledSince = now
+        continue
+      }
+      if (now - entry.settledSince < idleMs) continue
+      this.#detach(entry.feed, core)
+      detached++
+    }
+    return detached
+  }
+
+  /** Records what the peer holds without fetching (hypercore told us). */
+  learnQuietly(feed: Feed, length: number): void {
+    const known = this.#remoteLengths.get(feed.id)
+    if (known === undefined || length > known) this.#remoteLengths.set(feed.id, length)
+  }
+
+  #detach(feed: Feed, core: Hypercore<unknown>): void {
+    this.#attached.delete(feed.id)
+    detachCore(this.#mux, feed.discoveryId, core)
+    this.#host.release(feed)
+  }
+
+  /** Lets go of every core (the peer closed). */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    // A core still being acquired is released by its own continuation.
+    for (const { feed, core } of this.#attached.values()) {
+      if (core === null) continue
+      detachCore(this.#mux, feed.discoveryId, core)
+      this.#host.release(feed)
+    }
+    this.#attached.clear()
+    this.#updates.clear()
+    this.#remoteLengths.clear()
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * What a multifeed's session on one stream (MultifeedPeer) needs from the
+ * multifeed: a narrow interface, so that replication never reaches into
+ * the Multifeed class (it implements this, internally).
+ */
+import type { Hypercore } from '@multifeed/holepunch-types'
+import type { MultifeedError } from '../errors.js'
+import type { Multifeed } from '../Multifeed.js'
+import type { Element } from '../protocol/messages.js'
+import type { Feed } from '../set/FeedSet.js'
+import type { FeedInfo, SyncInfo } from '../types.js'
+import type { MultifeedPeer } from './MultifeedPeer.js'
+
+/** What a peer needs from its multifeed (implemented by Multifeed, kept internal). */
+export interface PeerHost {
+  readonly multifeed: Multifeed<unknown>
+  readonly key: Buffer
+  /** Most differences one reconciliation may decode (bounds the peer's work). */
+  readonly maxDifferences: number
+  feed(id: string): Feed | undefined
+  feedByDiscoveryKey(discoveryId: string): Feed | undefined
+  /** May this feed be offered to this peer (share policy)? */
+  shares(feed: Feed, peer: MultifeedPeer): boolean
+  /** The feeds this peer may see, and their digest and sketch. */
+  shared(peer: MultifeedPeer): {
+    feeds: Iterable<Feed>
+    count: number
+    digest: Buffer
+    sketch: number[]
+  }
+  /**
+   * Feeds the peer holds (key + its length): adds the new keys the policy
+   * accepts, records lengths; resolves to the feeds that joined the set.
+   */
+  receive(peer: MultifeedPeer, elements: Element[]): Promise<FeedInfo[]>
+  /** True when a session should fetch the feed's blocks from peers that hold more. */
+  wants(feed: Feed): boolean
+  acquire(feed: Feed): Promise<Hypercore<unknown>>
+  release(feed: Feed): void
+  onVerified(peer: MultifeedPeer): void
+  onSynced(peer: MultifeedPeer, info: SyncInfo): void
+  onError(peer: MultifeedPeer, error: MultifeedError): void
+  onClosed(peer: MultifeedPeer, reason: 'local' | 'remote' | 'stream' | 'error'): void
+}
+
+/** Bytes and messages of the multifeed protocol alone (not hypercore's). */
+export interface PeerStats {
+  messagesSent: number
+  messagesReceived: number
+  bytesSent: number
+  bytesReceived: number
+  /** Coded symbols sent and received in reconciliations. */
+  symbolsSent: number
+  symbolsReceived: number
+  /** Cores this peer's session attached to the stream. */
+  coresAttached: number
+}

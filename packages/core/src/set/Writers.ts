@@ -1,0 +1,123 @@
+/**
+ * Our writers: local writable cores by local name. `session(name)` creates
+ * the writer on first use (idempotent and safe under concurrent calls, the
+ * same name giving the same key across restarts) and returns a new session
+ * the caller owns.
+ */
+import type { Corestore, Hypercore, HypercoreKeyPair as KeyPair } from '@multifeed/holepunch-types'
+import { InvalidArgumentError, NotWritableError } from '../errors.js'
+import type { CorePool } from './CorePool.js'
+import type { Feed } from './FeedSet.js'
+import type { Membership } from './Membership.js'
+
+const MAX_NAME_LENGTH = 255
+
+export interface WritersHost {
+  assertOpen(): void
+  /** A writer joined the set. */
+  announce(feed: Feed): void
+}
+
+export class Writers {
+  readonly #store: Corestore
+  readonly #membership: Membership
+  readonly #pool: CorePool
+  readonly #host: WritersHost
+  readonly #pending = new Map<string, Promise<Feed>>()
+  readonly #keyPairs = new Map<string, KeyPair>()
+
+  constructor(store: Corestore, membership: Membership, pool: CorePool, host: WritersHost) {
+    this.#store = store
+    this.#membership = membership
+    this.#pool = pool
+    this.#host = host
+  }
+
+  /** A new session of the writer `name`, created on first use. */
+  async session(name: unknown, keyPair: KeyPair | undefined): Promise<Hypercore<unknown>> {
+    if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH) {
+      throw new InvalidArgumentError(
+        `Writer name must be a string of 1 to ${MAX_NAME_LENGTH} characters`
+      )
+    }
+    let pending = this.#pending.get(name)
+    if (pending === undefined) {
+      pending = this.#create(name, keyPair)
+      this.#pending.set(name, pending)
+      pending.catch(() => this.#pending.delete(name))
+    }
+    const feed = await pending
+    const known = this.#keyPairs.get(name)
+    if (
+      keyPair !== undefined &&
+      known !== undefined &&
+      !known.publicKey.equals(keyPair.publicKey)
+    ) {
+      throw new InvalidArgumentError(`Writer "${name}" already exists with another key pair`)
+    }
+    if (keyPair !== undefined) this.#keyPairs.set(name, keyPair)
+    this.#host.assertOpen()
+    const session = await this.#pool.session(feed, { keyPair: keyPair ?? known })
+    if (!canWrite(session)) {
+      await session.close()
+      throw new NotWritableError(
+        session.writable && session.manifest === null
+          ? 'This feed was learned from a peer and none of it was downloaded yet: its manifest is unknown, so it cannot be written here until it is'
+          : `Writer "${name}" exists but this store does not hold its secret key: pass its keyPair`
+      )
+    }
+    return session
+  }
+
+  /** Waits for writers being created (at close). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.#pending.values()])
+  }
+
+  async #create(name: string, keyPair: KeyPair | undefined): Promise<Feed> {
+    const known = this.#membership.names.get(name)
+    if (known !== undefined) return known
+    const core = this.#store.get<unknown>({
+      ...(keyPair ? { keyPair } : { name: `writer/${name}` }),
+      active: false
+    })
+    try {
+      await core.ready()
+      this.#host.assertOpen()
+      if (!core.writable) throw new NotWritableError(`Writer "${name}" is not writable`)
+      if (keyPair) this.#keyPairs.set(name, keyPair)
+      const key = core.key!
+      const id = key.toString('hex')
+      // The same key may be joining right now (offered by a peer, or another
+      // name with the same key pair): wait for that, never add a key twice.
+      for (let claim = this.#membership.claimOf(id); claim; ) {
+        await claim
+        claim = this.#membership.claimOf(id)
+      }
+      this.#host.assertOpen()
+      const existing = this.#membership.set.get(id)
+      if (existing !== undefined) {
+        // Known already: learned from a peer (a restored identity) or another name.
+        await this.#membership.markLocal(existing, name)
+        return existing
+      }
+      this.#membership.checkCapacity(1)
+      const release = this.#membership.claim([id])
+      try {
+        const [feed] = await this.#membership.add([{ key, local: true, name, length: core.length }])
+        this.#host.assertOpen()
+        this.#host.announce(feed!)
+        return feed!
+      } finally {
+        release()
+      }
+    } finally {
+      await core.close().catch(() => {})
+    }
+  }
+}
+
+/** True when this session can sign appends (writable and holding the secret key). */
+function canWrite(core: Hypercore<unknown>): boolean {
+  return core.writable && !!core.keyPair?.secretKey && core.manifest !== null
+}
