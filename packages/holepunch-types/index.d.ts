@@ -526,6 +526,8 @@ export interface Hyperswarm extends EventEmitter {
   /** Resolves once every topic is flushed and the peers found so far were tried. */
   flush(): Promise<boolean>
   listen(): Promise<void>
+  /** Destroys every topic's discovery (unannouncing those announced). */
+  clear(): Promise<unknown>
   joinPeer(publicKey: Buffer): void
   leavePeer(publicKey: Buffer): void
   /** Destroys the swarm and its DHT (`force`: without unannouncing its topics). */

@@ -6,6 +6,7 @@ import os from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { now } from './clock.js'
+import { NETWORKER_SCALE_SIZES, runNetworkerScale } from './networker-scale.js'
 import { progress } from './progress.js'
 import { summary } from './report.js'
 import { config, Runner } from './scenarios.js'
@@ -24,6 +25,9 @@ Options:
   --out FILE         machine-readable results (default bench-results/latest.json)
   --only LIST        scenarios to run, e.g. 1,3,7 (default all: 1..7)
   --transport T      pipe or swarm (default both)
+  --networker-scale [SIZES]
+                     only the networker scale scenario: two networkers sharing
+                     M multifeeds, swarm() and close() times (default 10,100,300,1000)
   -h, --help         this text
 
 Scenarios: 1 bulk, 2 many feeds, 3 discovery latency, 4 reconnect in sync,
@@ -50,6 +54,7 @@ async function main(): Promise<number> {
       out: { type: 'string', default: 'bench-results/latest.json' },
       only: { type: 'string' },
       transport: { type: 'string' },
+      'networker-scale': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false }
     },
     strict: true
@@ -84,7 +89,15 @@ async function main(): Promise<number> {
   const commitStart = gitCommit()
   const t0 = now()
   const runner = new Runner(cfg)
-  await runner.run()
+  const scale = values['networker-scale']
+  if (scale === undefined) await runner.run()
+  else {
+    const sizes = scale === '' ? NETWORKER_SCALE_SIZES : scale.split(',').map(Number)
+    if (sizes.some((n) => !Number.isInteger(n) || n < 1)) {
+      throw new Error(`--networker-scale takes sizes like 10,100, got ${scale}`)
+    }
+    runner.rows.push(...(await runNetworkerScale(sizes)))
+  }
   const results: Results = {
     date: new Date().toISOString(),
     command,

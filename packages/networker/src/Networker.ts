@@ -1,13 +1,13 @@
-import { InvalidArgumentError } from '@multifeed/core'
 import type {
   Corestore,
-  HyperDHT as DHT,
+  HyperDHT,
   Hyperswarm,
   NoiseSecretStream,
   PeerDiscovery
 } from '@multifeed/holepunch-types'
 import HyperswarmClass from 'hyperswarm'
 import { NetworkerBase, type SwarmedMultifeed } from './NetworkerBase.js'
+import { validateNetworkerOptions } from './options.js'
 
 /** A Noise key pair: the identity of a swarm (and of its connections). */
 export interface SwarmKeyPair {
@@ -15,21 +15,28 @@ export interface SwarmKeyPair {
   secretKey: Buffer
 }
 
-/** Options of `new Networker(corestore, options)`. */
+/** Options of `new Networker(corestore, options)`. Every option is checked (`ERR_INVALID_ARGUMENT`). */
 export interface NetworkerOptions {
   /**
-   * Use this Hyperswarm instead of creating one. The networker only listens to
-   * it: at close it leaves its own topics and detaches its multifeeds, but
-   * neither destroys the swarm nor closes its connections.
-   * Exclusive with `dht`, `bootstrap`, `keyPair`.
+   * Use this Hyperswarm instead of creating one. Exclusive with `dht`, `bootstrap`,
+   * `keyPair`, `maxPeers`, `firewall` (those configure the swarm we create).
    */
   swarm?: Hyperswarm
   /**
-   * The DHT node for the swarm the networker creates (tests: `testnet.createNode()`).
-   * It stays yours: closing the networker does not destroy it.
+   * Whether `close()` destroys the given `swarm` (and, as Hyperswarm does, its DHT).
+   * Default false: the swarm stays yours, and `close()` leaves nothing of ours on it
+   * (our topics left, our listeners off, our multifeeds detached from its connections).
    */
-  dht?: DHT
-  /** Bootstrap nodes for the DHT the networker creates (when no `dht` is given). */
+  ownsSwarm?: boolean
+  /** The DHT node for the swarm we create (tests: `testnet.createNode()`). */
+  dht?: HyperDHT
+  /**
+   * Whether `close()` destroys the given `dht`. Default true, as Hyperswarm does with a
+   * DHT it is given: a process that forgets `dht.destroy()` still exits. false: the DHT
+   * outlives the networker and keeps nothing of ours (no server, no listener).
+   */
+  ownsDht?: boolean
+  /** Bootstrap nodes for the DHT we create (when no `dht` is given): `'host:port'` or `{ host, port }`. */
   bootstrap?: Array<string | { host: string; port: number }>
   /** The swarm's identity (the `remotePublicKey` peers see). Random by default. */
   keyPair?: SwarmKeyPair
@@ -37,16 +44,6 @@ export interface NetworkerOptions {
   maxPeers?: number
   /** Return true to refuse a connection from/to this public key. */
   firewall?: (remotePublicKey: Buffer) => boolean
-}
-
-/** The parts of Hyperswarm 4.17 we need to tear a swarm down without destroying its DHT. */
-interface HyperswarmInternals {
-  destroyed: boolean
-  suspended: boolean
-  readonly _timer: { destroy(): void }
-  readonly _allConnections: Iterable<NoiseSecretStream>
-  readonly server: { close(): Promise<void> }
-  clear(): Promise<unknown>
 }
 
 /**
@@ -58,38 +55,48 @@ interface HyperswarmInternals {
 export class Networker extends NetworkerBase {
   /** The Hyperswarm this networker runs on (created by it or given to it). */
   readonly hyperswarm: Hyperswarm
-  /** True when the networker created the swarm and destroys it at close. */
+  /** True when `close()` destroys the swarm: we created it, or `ownsSwarm` was set. */
   readonly ownsSwarm: boolean
-  readonly #ownsDht: boolean
+  /** True when `close()` destroys the swarm's DHT. */
+  readonly ownsDht: boolean
+  /** The given DHT wrapped so that the swarm's destroy() keeps it (only when !ownsDht). */
+  readonly #keptDht: KeptDht | null
   readonly #discoveries = new Map<SwarmedMultifeed, PeerDiscovery>()
-  readonly #refreshes = new Set<Promise<void>>()
+  /** Topics joined since the last flush: one lookup refresh each, batched. */
+  readonly #toRefresh = new Set<PeerDiscovery>()
+  #refreshing: Promise<void> | null = null
   readonly #onconnection = (conn: NoiseSecretStream): void => {
+    if (this.closing) {
+      // A dial that completes while (or after) we close an owned swarm.
+      if (this.ownsSwarm) {
+        conn.on('error', noop)
+        conn.destroy()
+      }
+      return
+    }
     this._handleConnection(conn, conn.remotePublicKey ?? Buffer.alloc(32))
   }
 
   constructor(corestore: Corestore, options: NetworkerOptions = {}) {
+    const checked = validateNetworkerOptions(options)
     super(corestore)
-    const { swarm, dht, bootstrap, keyPair, maxPeers, firewall } = options
+    const { swarm, dht, bootstrap, keyPair, maxPeers, firewall } = checked
     if (swarm !== undefined) {
-      if (dht !== undefined || bootstrap !== undefined || keyPair !== undefined) {
-        throw new InvalidArgumentError(
-          'Give either a swarm or the options to create one (dht, bootstrap, keyPair), not both'
-        )
-      }
-      if (swarm.destroyed) throw new InvalidArgumentError('The given swarm is destroyed')
       this.hyperswarm = swarm
-      this.ownsSwarm = false
-      this.#ownsDht = false
+      this.ownsSwarm = checked.ownsSwarm ?? false
+      this.ownsDht = this.ownsSwarm
+      this.#keptDht = null
     } else {
+      this.ownsSwarm = true
+      this.ownsDht = dht === undefined || checked.ownsDht !== false
+      this.#keptDht = dht !== undefined && !this.ownsDht ? new KeptDht(dht) : null
       this.hyperswarm = new HyperswarmClass({
-        ...(dht !== undefined ? { dht } : {}),
+        ...(dht !== undefined ? { dht: this.#keptDht?.view ?? dht } : {}),
         ...(bootstrap !== undefined ? { bootstrap } : {}),
         ...(keyPair !== undefined ? { keyPair } : {}),
         ...(maxPeers !== undefined ? { maxPeers } : {}),
         ...(firewall !== undefined ? { firewall } : {})
       })
-      this.ownsSwarm = true
-      this.#ownsDht = dht === undefined
     }
     this.hyperswarm.on('connection', this.#onconnection)
     // A given swarm may be connected already: those connections serve us too.
@@ -116,49 +123,80 @@ export class Networker extends NetworkerBase {
       if (entry.left || this.closing || !entry.lookup) return
       // Two peers that announce at the same instant may each look up before
       // the other's announce lands, and then wait for the 10-minute automatic
-      // refresh. One more lookup once our announce is flushed finds the peer.
-      const refresh = discovery
-        .refresh()
-        .then(
-          () => {},
-          () => {}
-        )
-        .finally(() => {
-          doneFinding()
-          this.#refreshes.delete(refresh)
-        })
-      this.#refreshes.add(refresh)
+      // refresh. One more lookup once our announce is flushed finds the peer
+      // (swarm() does not wait for it; our cores' update() does).
+      this.#refreshSoon(discovery).finally(doneFinding)
       handedOver = true
     } finally {
       if (!handedOver) doneFinding()
     }
   }
 
+  /**
+   * Refreshes `discovery` once more, batched with every other topic flushed by
+   * now: one pass over the batch, each topic refreshed once, whatever the number
+   * of concurrent swarm() calls.
+   */
+  #refreshSoon(discovery: PeerDiscovery): Promise<void> {
+    this.#toRefresh.add(discovery)
+    if (this.#refreshing === null) {
+      this.#refreshing = (async () => {
+        // Let every join that flushed in this tick land in the batch.
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        while (this.#toRefresh.size > 0 && !this.closing) {
+          const batch = [...this.#toRefresh]
+          this.#toRefresh.clear()
+          await Promise.all(batch.map((d) => (d.destroyed ? false : d.refresh().then(noop, noop))))
+        }
+        this.#toRefresh.clear()
+        this.#refreshing = null
+      })()
+    }
+    return this.#refreshing
+  }
+
   protected async _leaveTopic(entry: SwarmedMultifeed): Promise<void> {
     const discovery = this.#discoveries.get(entry)
     if (discovery === undefined) return
     this.#discoveries.delete(entry)
+    this.#toRefresh.delete(discovery)
     // A session: the topic is left only when no other session (of a shared swarm) holds it.
-    await discovery.destroy().catch(() => {})
+    await discovery.destroy().catch(noop)
   }
 
   protected async _closeTransport(entries: SwarmedMultifeed[]): Promise<void> {
-    this.hyperswarm.off('connection', this.#onconnection)
     if (!this.ownsSwarm) {
+      this.hyperswarm.off('connection', this.#onconnection)
+      // Our sessions only: the swarm's other topics stay. Hyperswarm unannounces a
+      // topic when its last session goes; that is the swarm's own work, and it goes on.
       await Promise.all(entries.map((entry) => this._leaveTopic(entry)))
+      await this.#refreshing
       return
     }
-    this.#discoveries.clear()
-    // Ended rather than destroyed: the remote sees a clean close, not ECONNRESET.
+    // The swarm is ours: connections end cleanly (the remote sees a close, not a reset).
     await endConnections([...this.hyperswarm.connections], CLOSE_GRACE_MS)
-    if (this.#ownsDht) await this.hyperswarm.destroy()
-    else await destroyKeepingDht(this.hyperswarm)
-    await Promise.all(this.#refreshes)
+    // Destroyed without unannouncing: the swarm and its key go away, so its records
+    // expire by themselves; unannouncing each topic cost ~20 ms per topic.
+    // destroy() closes the server, resolves pending flushes, destroys the DHT (or,
+    // when kept, nothing: see KeptDht).
+    await this.hyperswarm.destroy({ force: true })
+    // Then the topics' discoveries (their refresh timers), every one of the swarm's:
+    // with the DHT destroyed this is quick.
+    this.#discoveries.clear()
+    await this.hyperswarm.clear()
+    await this.#refreshing
+    for (const conn of [...this.hyperswarm.connections]) {
+      conn.on('error', noop)
+      conn.destroy()
+    }
+    this.#keptDht?.release()
   }
 }
 
+function noop(): void {}
+
 /** How long close() waits for connections to end cleanly before destroying them. */
-const CLOSE_GRACE_MS = 2000
+const CLOSE_GRACE_MS = 500
 
 /** Ends every connection; destroys those still open after `grace` ms. */
 async function endConnections(conns: NoiseSecretStream[], grace: number): Promise<void> {
@@ -184,26 +222,37 @@ async function endConnections(conns: NoiseSecretStream[], grace: number): Promis
 }
 
 /**
- * `Hyperswarm.destroy()` also destroys the swarm's DHT, which must outlive us
- * when the user gave it. Same steps as `destroy()` (Hyperswarm 4.17.2,
- * index.js) minus the DHT, plus closing the connections, which the DHT's
- * destruction would otherwise have closed.
+ * A DHT the user keeps (`ownsDht: false`), as the swarm we create sees it: the
+ * same node, except that `destroy()` does nothing, and every listener the swarm
+ * adds is remembered so that `release()` takes it off. Hyperswarm's own
+ * `destroy()` then tears the swarm down with public calls only, and the DHT is
+ * left as it was given.
  */
-async function destroyKeepingDht(swarm: Hyperswarm): Promise<void> {
-  const internals = swarm as unknown as HyperswarmInternals
-  if (internals.destroyed) return
-  internals.destroyed = true
-  // No reconnect on the DHT's network-change events from now on.
-  internals.suspended = true
-  internals._timer.destroy()
-  await internals.clear()
-  await internals.server.close()
-  const closing: Promise<void>[] = []
-  for (const conn of [...internals._allConnections]) {
-    if (conn.destroyed) continue
-    closing.push(new Promise((resolve) => conn.once('close', () => resolve())))
-    conn.on('error', () => {})
-    conn.destroy()
+class KeptDht {
+  readonly view: HyperDHT
+  readonly #dht: HyperDHT
+  readonly #added: Array<[string | symbol, (...args: unknown[]) => void]> = []
+
+  constructor(dht: HyperDHT) {
+    this.#dht = dht
+    const added = this.#added
+    this.view = new Proxy(dht, {
+      get(target, prop) {
+        if (prop === 'destroy') return async () => {}
+        if (prop === 'on' || prop === 'addListener' || prop === 'once') {
+          return (event: string | symbol, listener: (...args: unknown[]) => void) => {
+            added.push([event, listener])
+            target[prop](event, listener)
+            return this
+          }
+        }
+        const value: unknown = Reflect.get(target, prop, target)
+        return typeof value === 'function' ? value.bind(target) : value
+      }
+    })
   }
-  await Promise.all(closing)
+
+  release(): void {
+    for (const [event, listener] of this.#added.splice(0)) this.#dht.off(event, listener)
+  }
 }

@@ -71,6 +71,10 @@ export class ConnectedPeer implements NetworkPeer {
   readonly stream: NoiseSecretStream
   readonly #sessions = new Map<Multifeed, MultifeedPeer>()
   #closed = false
+  /** @internal What we put on the stream, taken off when we let go of it. */
+  _release: (() => void) | null = null
+  /** @internal True between our peer-add and peer-remove for it. */
+  _listed = false
 
   constructor(stream: NoiseSecretStream, remotePublicKey: Buffer) {
     this.stream = stream
@@ -80,6 +84,11 @@ export class ConnectedPeer implements NetworkPeer {
   /** True once the connection closed. */
   get closed(): boolean {
     return this.#closed
+  }
+
+  /** True while at least one multifeed's capability verified on this connection. */
+  get proven(): boolean {
+    return this.#sessions.size > 0
   }
 
   multifeeds(): Multifeed[] {
@@ -131,8 +140,8 @@ export abstract class NetworkerBase
 
   constructor(corestore: Corestore) {
     super()
-    if (corestore === null || typeof corestore !== 'object') {
-      throw new InvalidArgumentError('A networker needs a corestore')
+    if (!isCorestore(corestore)) {
+      throw new InvalidArgumentError('A networker needs a Corestore as first argument')
     }
     this.corestore = corestore
   }
@@ -150,7 +159,12 @@ export abstract class NetworkerBase
     const entries = [...this.#swarmed.values()]
     for (const entry of entries) this.#forget(entry)
     await this._closeTransport(entries)
-    for (const peer of [...this.#peers.values()]) this.#onConnectionClose(peer)
+    // Connections that live on (a given swarm's): nothing of ours stays on them.
+    for (const peer of [...this.#peers.values()]) {
+      peer._release?.()
+      peer._release = null
+      this.#onConnectionClose(peer)
+    }
     for (const pending of this.#pendingResets.values()) {
       for (const timer of pending) clearTimeout(timer)
     }
@@ -164,6 +178,8 @@ export abstract class NetworkerBase
     if (multifeed === null || typeof multifeed !== 'object') {
       return Promise.reject(new InvalidArgumentError('swarm() takes a multifeed'))
     }
+    const badOptions = checkSwarmOptions(options)
+    if (badOptions !== null) return Promise.reject(new InvalidArgumentError(badOptions))
     if (multifeed.closing || multifeed.closed) {
       return Promise.reject(new ClosedError('Cannot swarm a closed multifeed'))
     }
@@ -228,7 +244,13 @@ export abstract class NetworkerBase
     return [...this.#swarmed.keys()]
   }
 
+  /** Peers that proved at least one shared multifeed on their connection. */
   peers(): ConnectedPeer[] {
+    return [...this.#peers.values()].filter((peer) => peer.proven)
+  }
+
+  /** Every live connection, proven (`peer.proven`) or still awaiting a proof. */
+  connections(): ConnectedPeer[] {
     return [...this.#peers.values()]
   }
 
@@ -244,7 +266,8 @@ export abstract class NetworkerBase
    */
   protected _handleConnection(stream: NoiseSecretStream, remotePublicKey: Buffer): void {
     if (this.#peers.has(stream)) return
-    stream.on('error', (err: Error) => this.#onConnectionError(stream, err))
+    const onError = (err: Error): void => this.#onConnectionError(stream, err)
+    stream.on('error', onError)
     if (this.closing || stream.destroyed) {
       stream.destroy()
       return
@@ -257,12 +280,18 @@ export abstract class NetworkerBase
       return
     }
     // One connection carries every multifeed, each listening for its close.
+    const maxListeners = stream.getMaxListeners()
     stream.setMaxListeners(0)
     const peer = new ConnectedPeer(stream, remotePublicKey)
     this.#cancelResets(remotePublicKey)
     this.#peers.set(stream, peer)
-    stream.once('close', () => this.#onConnectionClose(peer))
-    this.emit('peer-add', peer)
+    const onClose = (): void => this.#onConnectionClose(peer)
+    stream.once('close', onClose)
+    peer._release = () => {
+      stream.off('error', onError)
+      stream.off('close', onClose)
+      stream.setMaxListeners(maxListeners)
+    }
     for (const entry of this.#swarmed.values()) {
       if (peer.closed) break
       this.#attach(entry, peer)
@@ -280,6 +309,7 @@ export abstract class NetworkerBase
 
   #detach(entry: SwarmedEntry, peer: ConnectedPeer): void {
     peer._remove(entry.multifeed)
+    this.#unlistIfUnproven(peer)
     if (peer.stream.destroyed) return
     try {
       entry.multifeed.detach(peer.stream)
@@ -305,12 +335,25 @@ export abstract class NetworkerBase
     const peer = this.peerOf(session.stream)
     if (peer === null || peer.closed) return
     peer._add(entry.multifeed, session)
+    if (!peer._listed) {
+      peer._listed = true
+      this.emit('peer-add', peer)
+    }
     this.emit('peer-multifeed', peer, entry.multifeed, session)
   }
 
   #onMultifeedPeerRemove(entry: SwarmedEntry, session: MultifeedPeer): void {
     const peer = this.peerOf(session.stream)
-    if (peer !== null) peer._remove(entry.multifeed, session)
+    if (peer === null) return
+    peer._remove(entry.multifeed, session)
+    this.#unlistIfUnproven(peer)
+  }
+
+  /** A listed peer that no longer shares any multifeed leaves peers(): peer-remove. */
+  #unlistIfUnproven(peer: ConnectedPeer): void {
+    if (!peer._listed || peer.proven) return
+    peer._listed = false
+    this.emit('peer-remove', peer)
   }
 
   #onConnectionError(stream: NoiseSecretStream, err: Error): void {
@@ -368,8 +411,29 @@ export abstract class NetworkerBase
     if (this.#peers.get(peer.stream) !== peer) return
     this.#peers.delete(peer.stream)
     peer._close()
-    this.emit('peer-remove', peer)
+    this.#unlistIfUnproven(peer)
   }
+}
+
+/** Null when `options` of swarm() are valid, else why not. */
+function checkSwarmOptions(options: unknown): string | null {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    return 'swarm() options must be an object'
+  }
+  for (const [key, value] of Object.entries(options)) {
+    if (key !== 'announce' && key !== 'lookup') return `Unknown swarm() option '${key}'`
+    if (value !== undefined && typeof value !== 'boolean')
+      return `swarm() option ${key} must be a boolean`
+  }
+  return null
+}
+
+function isCorestore(value: unknown): value is Corestore {
+  if (typeof value !== 'object' || value === null) return false
+  const store = value as Record<string, unknown>
+  return ['get', 'replicate', 'session', 'findingPeers'].every(
+    (name) => typeof store[name] === 'function'
+  )
 }
 
 function toError(err: unknown): Error {

@@ -20,9 +20,9 @@ export interface NetworkPeer {
 }
 
 export interface NetworkerEvents {
-  /** A connection to a new peer is up and replicating. */
+  /** A connection became proven: the first shared multifeed verified on it (it joins `peers()`). */
   'peer-add': [peer: NetworkPeer]
-  /** A peer's connection closed. */
+  /** A proven peer left `peers()`: its connection closed, or no multifeed is shared on it any more. */
   'peer-remove': [peer: NetworkPeer]
   /** A multifeed's channel with a peer opened (capability proven). */
   'peer-multifeed': [peer: NetworkPeer, multifeed: Multifeed, session: MultifeedPeer]
@@ -42,7 +42,10 @@ export interface NetworkerInterface {
   leave(multifeed: Multifeed): Promise<void>
   /** The multifeeds currently swarmed. */
   multifeeds(): Multifeed[]
-  /** The connected peers. */
+  /**
+   * The proven peers: connections on which at least one shared multifeed verified.
+   * (`NetworkerBase` also lists every connection, proven or not, in `connections()`.)
+   */
   peers(): NetworkPeer[]
   /** Leave everything and destroy what this networker owns. */
   close(): Promise<void>

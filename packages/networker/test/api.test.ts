@@ -1,14 +1,21 @@
-import { type Multifeed, MultifeedError } from '@multifeed/core'
+import type { EventEmitter } from 'node:events'
+import { Multifeed, MultifeedError, replicateCorestore } from '@multifeed/core'
 import Corestore from 'corestore'
 import Hyperswarm from 'hyperswarm'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { InProcessHub, InProcessNetworker, Networker, type NetworkPeer } from '../src/index.js'
+import {
+  InProcessHub,
+  InProcessNetworker,
+  Networker,
+  type NetworkerOptions,
+  type NetworkPeer,
+  type SwarmOptions
+} from '../src/index.js'
 import {
   connectionCount,
   Env,
   holds,
   type Kind,
-  sleep,
   Teardown,
   tmpDir,
   waitFor,
@@ -128,8 +135,15 @@ describe.each(kinds)('%s networker: semantics', (kind) => {
     await waitHolds([xb, yb], 1, 1)
     const [before] = b.net.peers()
     await b.net.leave(xb)
+    // Positive signals instead of a pause: xb's feed lost its peer, and a block of
+    // y written after x's arrived over the same connection.
+    await waitFor(
+      () => xb.feeds()[0]!.peers.length === 0,
+      () => "xb's feed is still attached"
+    )
     await write(x, 1)
-    await sleep(200)
+    await write(y, 1)
+    await waitHolds([yb], 1, 2)
     expect(xb.feeds()[0]!.contiguousLength).toBe(1)
     await b.net.swarm(xb)
     await waitHolds([xb], 1, 2)
@@ -210,9 +224,13 @@ describe.each(kinds)('%s networker: semantics', (kind) => {
     await write(multi, 2)
     await b.net.swarm(multiB, { announce: false })
     await c.net.swarm(multiC, { announce: false })
-    await sleep(500)
-    expect(b.net.peers()).toEqual([])
-    expect(c.net.peers()).toEqual([])
+    // Both lookups completed (swarm() resolved) and, for Hyperswarm, every peer
+    // they found was tried (flush()): nothing to connect to.
+    for (const { networker } of [b, c]) {
+      if (networker instanceof Networker) await networker.hyperswarm.flush()
+    }
+    expect(b.networker.connections()).toEqual([])
+    expect(c.networker.connections()).toEqual([])
     await a.net.swarm(multi, { lookup: false })
     // A only announces: B and C find it, and stay unknown to each other.
     await Promise.all([b.net.swarm(multiB), c.net.swarm(multiC)]) // no-op, same promise
@@ -252,7 +270,7 @@ describe('Networker (Hyperswarm) specifics', () => {
     await t.run()
   })
 
-  test('a given swarm is neither destroyed nor disconnected at close', {
+  test('a given swarm: close() leaves nothing of ours on it or its connections', {
     timeout: 20_000
   }, async () => {
     const testnet = env.testnet!
@@ -261,6 +279,16 @@ describe('Networker (Hyperswarm) specifics', () => {
     t.add(() => store.close())
     const swarm = new Hyperswarm({ dht: testnet.createNode() })
     t.add(() => swarm.destroy())
+    // The user's own handling of every connection, and what each carried before us.
+    const before = new Map<object, Map<string | symbol, Listener[]>>()
+    swarm.on('connection', (conn) => {
+      conn.on('error', () => {})
+      // Core-level replication is core's business: started here, so what remains
+      // after close() and was not there now is the networker's.
+      replicateCorestore(store, conn)
+      before.set(conn, listenersOf(conn))
+    })
+    const swarmListeners = swarm.listeners('connection')
     const net = new Networker(store, { swarm })
     expect(net.ownsSwarm).toBe(false)
     expect(net.hyperswarm).toBe(swarm)
@@ -272,15 +300,20 @@ describe('Networker (Hyperswarm) specifics', () => {
     await write(multi, 3)
     await Promise.all([net.swarm(multi), b.net.swarm(multiB)])
     await waitHolds([multiB], 1, 3)
+    // The remote's multifeed sees its channel with us close.
+    const remoteRemoved = new Promise((resolve) => multiB.once('peer-remove', resolve))
     await net.close()
     expect(swarm.destroyed).toBe(false)
     expect(swarm.connections.size).toBe(1)
-    // Our topic was left, our multifeed detached: new blocks no longer flow.
+    expect(swarm.listeners('connection')).toEqual(swarmListeners)
     expect(swarm.status(multi.discoveryKey)).toBeFalsy()
-    await waitFor(
-      () => b.net.peers()[0]?.multifeeds().length === 0,
-      () => 'B still shares the multifeed with the closed networker'
-    )
+    const [conn] = [...swarm.connections]
+    expect(before.has(conn!)).toBe(true)
+    expect(listenersOf(conn!)).toEqual(before.get(conn!))
+    await remoteRemoved
+    // B keeps the connection, which proves nothing any more: no peer.
+    expect(b.net.peers()).toEqual([])
+    expect((b.networker as Networker).connections()).toHaveLength(1)
   })
 
   test('a given swarm that is connected already: its connections serve at once', {
@@ -311,7 +344,10 @@ describe('Networker (Hyperswarm) specifics', () => {
     const netB = new Networker(sb.store, { swarm: sb.swarm })
     t.add(() => netA.close())
     t.add(() => netB.close())
-    expect(netA.peers()).toHaveLength(1)
+    // Connected, but no multifeed proved on it yet: a connection, not a peer.
+    expect(netA.connections()).toHaveLength(1)
+    expect(netA.connections()[0]!.proven).toBe(false)
+    expect(netA.peers()).toEqual([])
     const multi = await Multifeed.open(sa.store)
     const multiB = await Multifeed.open(sb.store, multi.key)
     t.add(() => multi.close())
@@ -320,15 +356,31 @@ describe('Networker (Hyperswarm) specifics', () => {
     await netA.swarm(multi, { announce: false, lookup: false })
     await netB.swarm(multiB, { announce: false, lookup: false })
     await waitHolds([multiB], 1, 2)
+    expect(netA.peers()).toEqual(netA.connections())
+    expect(netA.peers()[0]!.proven).toBe(true)
   })
 
-  test('a given DHT outlives the networker', { timeout: 20_000 }, async () => {
+  test('a given DHT is destroyed at close by default (ownsDht)', async () => {
     const dht = env.testnet!.createNode()
+    const store = new Corestore(await tmpDir(t))
+    t.add(() => store.close())
+    const net = new Networker(store, { dht })
+    expect(net.ownsDht).toBe(true)
+    await net.close()
+    expect(dht.destroyed).toBe(true)
+  })
+
+  test('a given DHT with ownsDht: false outlives the networker, with nothing of ours on it', {
+    timeout: 20_000
+  }, async () => {
+    const dht = env.testnet!.createNode()
+    const dhtListeners = listenersOf(dht)
     const a = await env.peer()
     const dir = await tmpDir(t)
     const store = new Corestore(dir)
     t.add(() => store.close())
-    const net = new Networker(store, { dht })
+    const net = new Networker(store, { dht, ownsDht: false })
+    expect(net.ownsDht).toBe(false)
     const { Multifeed } = await import('@multifeed/core')
     const multi = await Multifeed.open(store)
     t.add(() => multi.close())
@@ -339,16 +391,100 @@ describe('Networker (Hyperswarm) specifics', () => {
     await net.close()
     expect(net.hyperswarm.destroyed).toBe(true)
     expect(dht.destroyed).toBe(false)
+    expect(listenersOf(dht)).toEqual(dhtListeners)
     await waitFor(
       () => a.net.peers().length === 0,
       () => 'A still has a connection to the closed networker'
     )
     // The DHT still serves a new swarm.
-    const again = new Networker(store, { dht })
+    const again = new Networker(store, { dht, ownsDht: false })
     t.add(() => again.close())
     await write(multiA, 2)
     await again.swarm(multi)
     await waitHolds([multi], 1, 4)
+  })
+
+  test('peers() lists proven peers only: a connection of another multifeed key is not a peer', {
+    timeout: 20_000
+  }, async () => {
+    const a = await env.peer()
+    const b = await env.peer()
+    const x = await a.open()
+    const y = await b.open() // another key, on x's topic
+    const added: number[] = []
+    a.net.on('peer-add', (peer) => added.push(peer.multifeeds().length))
+    await b.net.swarm(y, { announce: false, lookup: false })
+    const netA = a.networker as Networker
+    const netB = b.networker as Networker
+    await netB.hyperswarm.join(x.discoveryKey).flushed()
+    await netA.swarm(x)
+    await netA.hyperswarm.status(x.discoveryKey)?.refresh()
+    await waitFor(
+      () => netA.connections().length === 1,
+      () => 'A and B did not connect'
+    )
+    expect(netA.peers()).toEqual([])
+    expect(netA.connections()[0]!.proven).toBe(false)
+    // The same connection becomes a peer once B proves x.
+    const xb = await b.open(x.key)
+    await b.net.swarm(xb, { announce: false, lookup: false })
+    await waitFor(
+      () => netA.peers().length === 1,
+      () => 'B never became a peer of A'
+    )
+    expect(netA.peers()).toEqual(netA.connections())
+    expect(netA.peers()[0]!.multifeeds()).toEqual([x])
+    expect(added).toEqual([1])
+  })
+
+  test('every constructor argument is checked: ERR_INVALID_ARGUMENT', async () => {
+    const store = new Corestore(await tmpDir(t))
+    t.add(() => store.close())
+    const dht = env.testnet!.createNode()
+    t.add(() => dht.destroy())
+    const swarm = new Hyperswarm({ dht: env.testnet!.createNode() })
+    t.add(() => swarm.destroy())
+    const bad: Array<[unknown, unknown]> = [
+      [null, {}],
+      [{}, {}],
+      [store, null],
+      [store, 'x'],
+      [store, { bootstrap: 'x' }],
+      [store, { bootstrap: ['x'] }],
+      [store, { bootstrap: [{ host: 'localhost', port: 99999 }] }],
+      [store, { keyPair: {} }],
+      [store, { keyPair: { publicKey: Buffer.alloc(32), secretKey: Buffer.alloc(32) } }],
+      [store, { maxPeers: 0 }],
+      [store, { firewall: true }],
+      [store, { swarm: {} }],
+      [store, { dht: {} }],
+      [store, { dht, bootstrap: ['127.0.0.1:49737'] }],
+      [store, { ownsDht: true }],
+      [store, { dht, ownsDht: 'yes' }],
+      [store, { ownsSwarm: true }],
+      [store, { swarm, ownsSwarm: 1 }],
+      [store, { swarm, dht }],
+      [store, { swarm, maxPeers: 8 }],
+      [store, { boostrap: [] }]
+    ]
+    for (const [i, [corestore, options]] of bad.entries()) {
+      let thrown: unknown = null
+      try {
+        new Networker(corestore as never, options as NetworkerOptions)
+      } catch (err) {
+        thrown = err
+      }
+      expect(thrown, `case ${i}`).toBeInstanceOf(MultifeedError)
+      expect((thrown as MultifeedError).code, `case ${i}`).toBe('ERR_INVALID_ARGUMENT')
+    }
+    const net = new Networker(store, { dht, ownsDht: false })
+    t.add(() => net.close())
+    const multi = await Multifeed.open(store)
+    t.add(() => multi.close())
+    const err = await net
+      .swarm(multi, { announce: 'no' } as unknown as SwarmOptions)
+      .catch((e: unknown) => e)
+    expect((err as MultifeedError).code).toBe('ERR_INVALID_ARGUMENT')
   })
 
   test('options: swarm excludes dht/bootstrap/keyPair; keyPair sets the identity', async () => {
@@ -448,3 +584,14 @@ describe('InProcessNetworker specifics', () => {
     }
   })
 })
+
+/** Every listener of every event of `emitter`, by event name. */
+function listenersOf(emitter: EventEmitter): Map<string | symbol, Listener[]> {
+  const out = new Map<string | symbol, Listener[]>()
+  for (const name of emitter.eventNames()) {
+    out.set(name, [...(emitter.listeners(name) as Listener[])])
+  }
+  return out
+}
+
+type Listener = (...args: never) => unknown

@@ -1,0 +1,118 @@
+import { InvalidArgumentError } from '@multifeed/core'
+import type { NetworkerOptions } from './Networker.js'
+
+const KNOWN = new Set([
+  'swarm',
+  'ownsSwarm',
+  'dht',
+  'ownsDht',
+  'bootstrap',
+  'keyPair',
+  'maxPeers',
+  'firewall'
+])
+
+/** Options that configure the swarm we create: meaningless with a given `swarm`. */
+const SWARM_CREATION = ['dht', 'ownsDht', 'bootstrap', 'keyPair', 'maxPeers', 'firewall'] as const
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function hasMethods(value: unknown, names: string[]): boolean {
+  return isObject(value) && names.every((name) => typeof value[name] === 'function')
+}
+
+function isBuffer(value: unknown, length: number): boolean {
+  return Buffer.isBuffer(value) && value.byteLength === length
+}
+
+function isPort(value: unknown): boolean {
+  return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535
+}
+
+/** `'host:port'` (hyperdht also takes `'suggested-ip@host:port'`) or `{ host, port }`. */
+function isBootstrapNode(node: unknown): boolean {
+  if (typeof node === 'string') {
+    const m = /^(?:[^@\s]+@)?([^:\s@]+):(\d+)$/.exec(node)
+    return m !== null && isPort(Number(m[2]))
+  }
+  return isObject(node) && typeof node.host === 'string' && node.host !== '' && isPort(node.port)
+}
+
+/** Checks every option of `new Networker(corestore, options)`; throws ERR_INVALID_ARGUMENT. */
+export function validateNetworkerOptions(options: unknown): NetworkerOptions {
+  if (options === undefined) return {}
+  if (!isObject(options)) {
+    throw new InvalidArgumentError('Networker options must be an object')
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) {
+      throw new InvalidArgumentError(
+        `Unknown Networker option '${key}' (known: ${[...KNOWN].join(', ')})`
+      )
+    }
+  }
+  const o = options as NetworkerOptions & Record<string, unknown>
+  const given = (key: string): boolean => o[key] !== undefined
+  if (given('swarm')) {
+    if (!hasMethods(o.swarm, ['join', 'leave', 'on', 'off', 'destroy'])) {
+      throw new InvalidArgumentError('swarm must be a Hyperswarm')
+    }
+    if (o.swarm!.destroyed) throw new InvalidArgumentError('The given swarm is destroyed')
+    const extra = SWARM_CREATION.filter(given)
+    if (extra.length > 0) {
+      throw new InvalidArgumentError(
+        `Give either a swarm or the options to create one (${extra.join(', ')}), not both`
+      )
+    }
+  }
+  if (given('ownsSwarm')) {
+    if (typeof o.ownsSwarm !== 'boolean')
+      throw new InvalidArgumentError('ownsSwarm must be a boolean')
+    if (!given('swarm')) {
+      throw new InvalidArgumentError(
+        'ownsSwarm applies to a given swarm (a swarm we create is ours)'
+      )
+    }
+  }
+  if (given('dht')) {
+    if (!hasMethods(o.dht, ['createServer', 'connect', 'announce', 'lookup', 'destroy', 'on'])) {
+      throw new InvalidArgumentError('dht must be a HyperDHT node')
+    }
+    if (o.dht!.destroyed) throw new InvalidArgumentError('The given dht is destroyed')
+    if (given('bootstrap')) {
+      throw new InvalidArgumentError('bootstrap configures the DHT we create: not with a given dht')
+    }
+  }
+  if (given('ownsDht')) {
+    if (typeof o.ownsDht !== 'boolean') throw new InvalidArgumentError('ownsDht must be a boolean')
+    if (!given('dht')) {
+      throw new InvalidArgumentError('ownsDht applies to a given dht (a DHT we create is ours)')
+    }
+  }
+  if (given('bootstrap')) {
+    if (!Array.isArray(o.bootstrap) || !o.bootstrap.every(isBootstrapNode)) {
+      throw new InvalidArgumentError(
+        "bootstrap must be an array of 'host:port' strings or { host, port } objects"
+      )
+    }
+  }
+  if (given('keyPair')) {
+    const kp = o.keyPair as unknown
+    if (!isObject(kp) || !isBuffer(kp.publicKey, 32) || !isBuffer(kp.secretKey, 64)) {
+      throw new InvalidArgumentError(
+        'keyPair must be { publicKey: 32-byte Buffer, secretKey: 64-byte Buffer }'
+      )
+    }
+  }
+  if (given('maxPeers')) {
+    if (!Number.isInteger(o.maxPeers) || (o.maxPeers as number) < 1) {
+      throw new InvalidArgumentError('maxPeers must be a positive integer')
+    }
+  }
+  if (given('firewall') && typeof o.firewall !== 'function') {
+    throw new InvalidArgumentError('firewall must be a function (remotePublicKey) => boolean')
+  }
+  return o
+}
