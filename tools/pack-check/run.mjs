@@ -11,7 +11,8 @@
 //
 // Run after `pnpm build` (pnpm test does). Exits non-zero with the reason on any failure and
 // keeps the temporary directory for a look; removes it on success. Reruns are fast: npm
-// installs from its cache (--prefer-offline) and needs only the registry.
+// installs from its cache (--prefer-offline) and needs only the registry. PACK_CHECK_KEEP=1 keeps
+// the temporary directory after a success too.
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -276,5 +277,8 @@ if (failed.length > 0) {
   )
   process.exit(1)
 }
-await rm(base, { recursive: true, force: true })
-console.log('pack-check passed')
+if (process.env.PACK_CHECK_KEEP) console.log(`pack-check passed; kept ${base} (PACK_CHECK_KEEP)`)
+else {
+  await rm(base, { recursive: true, force: true })
+  console.log('pack-check passed')
+}
