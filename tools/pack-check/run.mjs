@@ -26,10 +26,16 @@ const bin = (name) => join(root, 'node_modules', '.bin', name)
 const started = performance.now()
 const results = []
 
-/** Environment for child processes, without the variables `pnpm run` sets for npm. */
+/**
+ * Environment for child processes: without the variables `pnpm run` sets for its own scripts
+ * (npm would read pnpm's config from them), but with the settings that say how to reach the
+ * registry (registry, CA, cache, proxy).
+ */
+const keepNpmConfig =
+  /^npm_config_(registry|cafile|ca|cache|userconfig|proxy|https_proxy|noproxy|strict_ssl)$/i
 const cleanEnv = Object.fromEntries(
   Object.entries(process.env).filter(
-    ([name]) => !/^(npm_|pnpm_|PNPM_|INIT_CWD$|NODE_PATH$)/i.test(name)
+    ([name]) => keepNpmConfig.test(name) || !/^(npm_|pnpm_|INIT_CWD$|NODE_PATH$)/i.test(name)
   )
 )
 
