@@ -1,0 +1,290 @@
+#!/usr/bin/env node
+// pack-check: what a user gets from npm, checked outside the workspace.
+//
+//   1. pnpm pack every publishable package (not "private") into a temporary directory
+//   2. read each tarball: LICENSE, README.md, no `workspace:` left, one version for all
+//   3. publint and attw (--profile esm-only) on every tarball
+//   4. a fresh project in os.tmpdir(): npm install the tarballs + typescript, @types/node, corestore
+//   5. tsc strict, skipLibCheck false, NodeNext and bundler: fixture/use.ts compiles
+//   6. the same compiles of fixture/misuse.ts fail, exactly on the lines marked `pack-check: error`
+//   7. fixture/sync.test.ts compiled (NodeNext) and run with node --test: two peers sync
+//
+// Run after `pnpm build` (pnpm test does). Exits non-zero with the reason on any failure and
+// keeps the temporary directory for a look; removes it on success. Reruns are fast: npm
+// installs from its cache (--prefer-offline) and needs only the registry. PACK_CHECK_KEEP=1 keeps
+// the temporary directory after a success too.
+import { spawn } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { basename, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const fixture = fileURLToPath(new URL('./fixture', import.meta.url))
+const bin = (name) => join(root, 'node_modules', '.bin', name)
+const started = performance.now()
+const results = []
+
+/**
+ * Environment for child processes: without the variables `pnpm run` sets for its own scripts
+ * (npm would read pnpm's config from them), but with the settings that say how to reach the
+ * registry (registry, CA, cache, proxy).
+ */
+const keepNpmConfig =
+  /^npm_config_(registry|cafile|ca|cache|userconfig|proxy|https_proxy|noproxy|strict_ssl)$/i
+const cleanEnv = Object.fromEntries(
+  Object.entries(process.env).filter(
+    ([name]) => keepNpmConfig.test(name) || !/^(npm_|pnpm_|INIT_CWD$|NODE_PATH$)/i.test(name)
+  )
+)
+
+function run(cmd, args, { cwd = root, echo = true } = {}) {
+  if (echo) console.log(`  $ ${[cmd, ...args].join(' ')}${cwd === root ? '' : `   (in ${cwd})`}`)
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (chunk) => {
+      output += chunk
+    })
+    child.stderr.on('data', (chunk) => {
+      output += chunk
+    })
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, output }))
+  })
+}
+
+/** Runs a command and throws with its output if it exits non-zero. */
+async function must(cmd, args, opts) {
+  const { code, output } = await run(cmd, args, opts)
+  if (code !== 0) throw new Error(`${basename(cmd)} exited with ${code}:\n${indent(output)}`)
+  return output
+}
+
+function indent(text) {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => `      ${line}`)
+    .join('\n')
+}
+
+async function step(name, fn) {
+  console.log(`\n▶ ${name}`)
+  const t0 = performance.now()
+  try {
+    const note = await fn()
+    const ms = performance.now() - t0
+    results.push({ name, ok: true, ms })
+    console.log(`✓ ${name} (${(ms / 1000).toFixed(1)} s)${note ? ` — ${note}` : ''}`)
+    return true
+  } catch (err) {
+    const ms = performance.now() - t0
+    results.push({ name, ok: false, ms })
+    console.log(`✗ ${name} (${(ms / 1000).toFixed(1)} s)\n${err.message}`)
+    return false
+  }
+}
+
+function readJson(path) {
+  return JSON.parse(readFileSync(path, 'utf8'))
+}
+
+// --- what to pack ---------------------------------------------------------------------------
+
+const packages = readdirSync(join(root, 'packages'))
+  .map((dir) => ({ dir: join(root, 'packages', dir), manifest: null }))
+  .filter((pkg) => existsSync(join(pkg.dir, 'package.json')))
+  .map((pkg) => ({ ...pkg, manifest: readJson(join(pkg.dir, 'package.json')) }))
+  .filter((pkg) => !pkg.manifest.private)
+
+for (const pkg of packages) {
+  const main = pkg.manifest.exports?.['.']?.import
+  if (main && !existsSync(join(pkg.dir, main))) {
+    console.error(`pack-check: ${pkg.manifest.name} has no ${main}: run \`pnpm build\` first`)
+    process.exit(1)
+  }
+}
+
+const rootManifest = readJson(join(root, 'package.json'))
+const coreManifest = readJson(join(root, 'packages/core/package.json'))
+const registryDeps = [
+  `typescript@${rootManifest.devDependencies.typescript}`,
+  `@types/node@${rootManifest.devDependencies['@types/node']}`,
+  `corestore@${coreManifest.peerDependencies.corestore}`
+]
+
+const base = await mkdtemp(join(tmpdir(), 'multifeed-pack-check-'))
+const packDir = join(base, 'tarballs')
+const project = join(base, 'project')
+console.log(`pack-check: ${packages.map((p) => p.manifest.name).join(', ')}\n  in ${base}`)
+let tarballs = []
+
+await step('pack every publishable package (pnpm pack)', async () => {
+  await mkdir(packDir, { recursive: true })
+  const filters = packages.flatMap((p) => ['--filter', p.manifest.name])
+  await must('pnpm', ['-r', ...filters, 'pack', '--pack-destination', packDir])
+  tarballs = readdirSync(packDir)
+    .filter((f) => f.endsWith('.tgz'))
+    .map((f) => join(packDir, f))
+  if (tarballs.length !== packages.length) {
+    throw new Error(`expected ${packages.length} tarballs, found ${tarballs.length}`)
+  }
+  return tarballs.map((t) => basename(t)).join(', ')
+})
+
+await step('tarball contents: LICENSE, README.md, no workspace: ranges, one version', async () => {
+  const problems = []
+  const versions = new Set()
+  for (const tarball of tarballs) {
+    const name = basename(tarball)
+    const files = (await must('tar', ['-tzf', tarball], { echo: false })).split('\n')
+    for (const required of ['package/LICENSE', 'package/README.md', 'package/package.json']) {
+      if (!files.includes(required)) problems.push(`${name}: no ${required.slice(8)}`)
+    }
+    const manifest = JSON.parse(
+      await must('tar', ['-xzOf', tarball, 'package/package.json'], { echo: false })
+    )
+    versions.add(manifest.version)
+    for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
+      for (const [dep, range] of Object.entries(manifest[field] ?? {})) {
+        if (range.startsWith('workspace:')) problems.push(`${name}: ${field}.${dep} = ${range}`)
+        else if (dep.startsWith('@multifeed/') && !range.startsWith('^')) {
+          problems.push(`${name}: ${field}.${dep} = ${range} (expected a ^ range)`)
+        }
+      }
+    }
+    for (const field of ['repository', 'homepage', 'bugs', 'license']) {
+      if (!manifest[field]) problems.push(`${name}: no "${field}" in package.json`)
+    }
+    if (manifest.files?.includes('dist') && files.some((f) => f.endsWith('.js.map'))) {
+      if (!files.some((f) => f.startsWith('package/src/'))) {
+        problems.push(`${name}: source maps point to src/, which is not in the tarball`)
+      }
+    }
+  }
+  if (versions.size !== 1) problems.push(`more than one version: ${[...versions].join(', ')}`)
+  if (problems.length > 0) throw new Error(indent(problems.join('\n')))
+  return `version ${[...versions][0]}`
+})
+
+await step('publint --strict on every tarball', async () => {
+  const failed = []
+  for (const tarball of tarballs) {
+    const { code, output } = await run(bin('publint'), ['run', tarball, '--strict'])
+    if (code !== 0 || !/All good/.test(output)) failed.push(`${basename(tarball)}:\n${output}`)
+  }
+  if (failed.length > 0) throw new Error(indent(failed.join('\n')))
+})
+
+await step('attw --profile esm-only on every tarball', async () => {
+  const failed = []
+  for (const tarball of tarballs) {
+    const args = [tarball, '--profile', 'esm-only', '--no-definitely-typed', '--format', 'table']
+    const { code, output } = await run(bin('attw'), [...args, '--no-color', '--no-emoji'])
+    if (code !== 0) failed.push(`${basename(tarball)}:\n${output}`)
+  }
+  if (failed.length > 0) throw new Error(indent(failed.join('\n')))
+})
+
+const installed = await step(
+  'fresh project outside the workspace: npm install the tarballs (+ typescript, @types/node, corestore)',
+  async () => {
+    await mkdir(join(project, 'src'), { recursive: true })
+    const manifest = { name: 'pack-check-consumer', private: true, type: 'module' }
+    await writeFile(join(project, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`)
+    for (const file of ['use.ts', 'misuse.ts', 'sync.test.ts']) {
+      await copyFile(join(fixture, file), join(project, 'src', file))
+    }
+    const flags = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error']
+    await must('npm', ['install', ...flags, ...tarballs, ...registryDeps], { cwd: project })
+    const count = readdirSync(join(project, 'node_modules')).length
+    return `${count} top-level entries in node_modules`
+  }
+)
+
+const tsc = join(project, 'node_modules', '.bin', 'tsc')
+const strict = ['--strict', '--skipLibCheck', 'false', '--target', 'es2022', '--types', 'node']
+const resolutions = {
+  NodeNext: ['--module', 'nodenext', '--moduleResolution', 'nodenext'],
+  bundler: ['--module', 'esnext', '--moduleResolution', 'bundler']
+}
+
+/** tsc's diagnostics as { file, line, text }. */
+function diagnostics(output) {
+  return [...output.matchAll(/^([^\s(][^(\n]*)\((\d+),\d+\): error (TS\d+: .*)$/gm)].map((m) => ({
+    file: m[1],
+    line: Number(m[2]),
+    text: m[3]
+  }))
+}
+
+if (installed) {
+  for (const [label, flags] of Object.entries(resolutions)) {
+    await step(`tsc (${label}, strict, skipLibCheck false) compiles src/use.ts`, async () => {
+      await must(tsc, [...strict, ...flags, '--noEmit', 'src/use.ts'], { cwd: project })
+    })
+  }
+
+  const source = readFileSync(join(fixture, 'misuse.ts'), 'utf8').split('\n')
+  const expected = source.flatMap((text, i) =>
+    /\/\/ pack-check: error$/.test(text) ? [i + 1] : []
+  )
+  for (const [label, flags] of Object.entries(resolutions)) {
+    await step(`tsc (${label}) rejects each misuse in src/misuse.ts`, async () => {
+      const args = [...strict, ...flags, '--noEmit', 'src/misuse.ts']
+      const { code, output } = await run(tsc, args, { cwd: project })
+      if (code === 0) throw new Error('      compiled without error: the types are `any`')
+      const found = diagnostics(output)
+      const lines = new Set(found.filter((d) => d.file === 'src/misuse.ts').map((d) => d.line))
+      const missing = expected.filter((line) => !lines.has(line))
+      const unexpected = found.filter(
+        (d) => d.file !== 'src/misuse.ts' || !expected.includes(d.line)
+      )
+      const problems = [
+        ...missing.map((line) => `no error on line ${line}: ${source[line - 1].trim()}`),
+        ...unexpected.map((d) => `unexpected error ${d.file}:${d.line}: ${d.text}`)
+      ]
+      if (found.length === 0) problems.push(`no diagnostics parsed from:\n${output}`)
+      if (problems.length > 0) throw new Error(indent(problems.join('\n')))
+      return `${expected.length} errors where expected`
+    })
+  }
+
+  await step('tsc (NodeNext, strict) compiles src/sync.test.ts to out/', async () => {
+    const args = [...strict, ...resolutions.NodeNext, '--outDir', 'out', 'src/sync.test.ts']
+    await must(tsc, args, { cwd: project })
+  })
+
+  await step('node --test out/sync.test.js: two peers sync over the loopback testnet', async () => {
+    // tsc emits even when it reports errors: run the test whatever the compile said.
+    if (!existsSync(join(project, 'out', 'sync.test.js')))
+      throw new Error('      no out/sync.test.js')
+    const output = await must('node', ['--test', '--test-reporter=tap', 'out/sync.test.js'], {
+      cwd: project
+    })
+    const passed = /^# pass (\d+)/m.exec(output)?.[1]
+    if (passed !== '1') throw new Error(`expected 1 passing test:\n${indent(output)}`)
+    return 'pass 1'
+  })
+}
+
+// --- summary --------------------------------------------------------------------------------
+
+const total = (performance.now() - started) / 1000
+const failed = results.filter((r) => !r.ok)
+console.log(`\npack-check summary (${total.toFixed(1)} s):`)
+for (const r of results)
+  console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${(r.ms / 1000).toFixed(1).padStart(5)} s  ${r.name}`)
+if (failed.length > 0) {
+  console.log(
+    `\npack-check FAILED: ${failed.length} of ${results.length} checks; the project is kept in ${base}`
+  )
+  process.exit(1)
+}
+if (process.env.PACK_CHECK_KEEP) console.log(`pack-check passed; kept ${base} (PACK_CHECK_KEEP)`)
+else {
+  await rm(base, { recursive: true, force: true })
+  console.log('pack-check passed')
+}
