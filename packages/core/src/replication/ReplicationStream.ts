@@ -145,7 +145,9 @@ export class ReplicationStream {
       const expected = pairingToken(member.key, hash, !this.noise.isInitiator).toString('hex')
       this.#expected.set(expected, member)
       this.#announce(pairingToken(member.key, hash, this.noise.isInitiator))
-      if (this.#remoteTokens.has(expected)) member.pair()
+      // Paired in a microtask: a member re-added while its predecessor's
+      // channel is still closing (the remote re-opened) must not meet it.
+      if (this.#remoteTokens.has(expected)) queueMicrotask(() => member.pair())
     })
   }
 

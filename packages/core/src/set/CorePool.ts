@@ -5,9 +5,12 @@
  *
  * Every session here is private to the set: users get sessions of their own
  * (`session()`), which they may close without changing what replicates.
- * Sessions are opened `active: false` so that corestore's own machinery
- * never attaches them to streams it tracks: only the multifeed decides where
- * a core replicates.
+ * Sessions are active (hypercore only fetches for a core with an active
+ * session, and closes its idle channels otherwise), but they are opened
+ * through the multifeed's namespace, a store session created inactive: the
+ * hook corestore installs on a core it opens (attach it to every stream
+ * corestore tracks) does nothing for an inactive store, so only the
+ * multifeed decides where a core replicates.
  *
  * While a core is open here, its contiguous length is watched and reported
  * (`onLength`): that is how the set's length index stays current.
@@ -66,7 +69,6 @@ export class CorePool {
     if (entry === undefined) {
       const core = this.#store.get<unknown>({
         key: feed.key,
-        active: false,
         valueEncoding: this.#options.valueEncoding
       })
       const watch = (): void => {
@@ -119,7 +121,6 @@ export class CorePool {
   ): Promise<Hypercore<unknown>> {
     const core = this.#store.get<unknown>({
       key: feed.key,
-      active: false,
       valueEncoding: options.valueEncoding ?? this.#options.valueEncoding,
       ...(options.keyPair ? { keyPair: options.keyPair } : {})
     })
