@@ -108,6 +108,8 @@ declare module 'sodium-universal' {
   export function crypto_generichash_batch(out: Buffer, inputs: Buffer[], key?: Buffer): void
   export function randombytes_buf(out: Buffer): void
   export function sodium_memcmp(a: Buffer, b: Buffer): boolean
+  /** SipHash-2-4: 8 bytes of output under a 16-byte key. */
+  export function crypto_shorthash(out: Buffer, input: Uint8Array, key: Buffer): void
 }
 
 declare module 'hypercore-id-encoding' {

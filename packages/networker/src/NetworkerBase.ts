@@ -4,8 +4,8 @@ import {
   InvalidArgumentError,
   type Multifeed,
   type MultifeedPeer,
-  Resource,
   ReplicationStream,
+  Resource,
   sameCorestore
 } from '@multifeed/core'
 import type { Corestore, NoiseSecretStream } from '@multifeed/holepunch-types'
@@ -163,6 +163,7 @@ export abstract class NetworkerBase
     for (const peer of [...this.#peers.values()]) {
       peer._release?.()
       peer._release = null
+      ReplicationStream.of(peer.stream)?.release()
       this.#onConnectionClose(peer)
     }
     for (const pending of this.#pendingResets.values()) {

@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events'
-import { Multifeed, MultifeedError, replicateCorestore } from '@multifeed/core'
+import { Multifeed, MultifeedError } from '@multifeed/core'
 import Corestore from 'corestore'
+import HypercoreClass from 'hypercore'
 import Hyperswarm from 'hyperswarm'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import {
@@ -283,9 +284,10 @@ describe('Networker (Hyperswarm) specifics', () => {
     const before = new Map<object, Map<string | symbol, Listener[]>>()
     swarm.on('connection', (conn) => {
       conn.on('error', () => {})
-      // Core-level replication is core's business: started here, so what remains
-      // after close() and was not there now is the networker's.
-      replicateCorestore(store, conn)
+      // The protocol muxer cannot be taken off a stream once on it (Protomux
+      // listens for good): made here, so what remains after close() and was
+      // not there now is ours.
+      HypercoreClass.createProtocolStream(conn)
       before.set(conn, listenersOf(conn))
     })
     const swarmListeners = swarm.listeners('connection')

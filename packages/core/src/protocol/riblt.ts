@@ -34,10 +34,7 @@ export interface RibltDecoderOptions {
   maxSymbols?: number
 }
 
-// `crypto_shorthash` is in sodium-universal 5 but not (yet) in our narrow declarations.
-const shorthash = (
-  sodium as unknown as { crypto_shorthash(out: Buffer, x: Uint8Array, k: Buffer): void }
-).crypto_shorthash
+const shorthash = sodium.crypto_shorthash
 const hashOut = Buffer.alloc(8)
 /** The last hash computed by `hash64`. */
 const H = { hi: 0, lo: 0 }

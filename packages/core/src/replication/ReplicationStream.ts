@@ -61,6 +61,8 @@ export interface PairingStats {
 }
 
 const streams = new WeakMap<NoiseSecretStream, ReplicationStream>()
+/** Hypercore's protocol: `ondiscoverykey` is its pair handler without an id. */
+const HYPERCORE_PROTOCOL = 'hypercore/alpha'
 
 export class ReplicationStream {
   /** The stream to pipe (or the connection passed in). */
@@ -125,7 +127,7 @@ export class ReplicationStream {
     streams.set(this.noise, this)
     // One listener per multifeed and per core: many on one stream is normal.
     this.noise.setMaxListeners(0)
-    this.noise.once('close', () => this.#onClose())
+    this.noise.once('close', this.#onNoiseClose)
     // The remote may open the pairing channel before any multifeed attached here.
     this.mux.pair({ protocol: PAIRING_PROTOCOL }, () => this.#openPairing())
   }
@@ -174,6 +176,26 @@ export class ReplicationStream {
     if (this.#closed || !this.#members.has(member) || !this.noise.handshakeHash) return
     this.#announce(pairingToken(member.key, this.noise.handshakeHash, this.noise.isInitiator))
   }
+
+  /**
+   * Takes the library off the connection, which lives on (a networker
+   * closing on a swarm it was given): every multifeed's channel and cores
+   * detached, the pairing channel closed, our handlers and listener removed.
+   */
+  release(): void {
+    if (this.#closed) return
+    this.#onClose()
+    this.noise.off('close', this.#onNoiseClose)
+    this.mux.unpair({ protocol: PAIRING_PROTOCOL })
+    this.mux.unpair({ protocol: HYPERCORE_PROTOCOL })
+    const channel = this.#channel
+    this.#channel = null
+    this.#tokens = null
+    if (channel !== null && !channel.closed) channel.close()
+    if (streams.get(this.noise) === this) streams.delete(this.noise)
+  }
+
+  #onNoiseClose = (): void => this.#onClose()
 
   #whenHandshaken(run: () => void): void {
     if (this.noise.handshakeHash) {
