@@ -12,12 +12,14 @@ import { bounded } from './lifecycle/bounded.js'
 import { Callbacks } from './lifecycle/Callbacks.js'
 import { Resource } from './lifecycle/Resource.js'
 import { setSalt } from './protocol/pairing.js'
-import { MultifeedPeer, type PeerHost } from './replication/MultifeedPeer.js'
+import { MultifeedPeer, type PeerHost, type PeerProgress } from './replication/MultifeedPeer.js'
 import { ReplicationStream, rootOf } from './replication/ReplicationStream.js'
+import { Holds, syncWith } from './replication/sync.js'
 import { admit } from './set/admission.js'
 import { CorePool } from './set/CorePool.js'
 import type { Feed } from './set/FeedSet.js'
 import { Membership } from './set/Membership.js'
+import { type ReadEntry, type ReadOptions, read } from './set/reader.js'
 import { Writers } from './set/Writers.js'
 import type {
   DownloadedOptions,
@@ -25,6 +27,7 @@ import type {
   KeyLike,
   MultifeedEvents,
   MultifeedOptions,
+  SyncedOptions,
   ValueOf,
   WriterOptions
 } from './types.js'
@@ -61,6 +64,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /** Sessions of users per feed: while one is open, the feed's blocks are fetched. */
   readonly #userSessions = new Map<string, number>()
   readonly #lengthWaiters = new Set<() => void>()
+  readonly #progressDue = new Set<MultifeedPeer>()
   readonly #host: PeerHost
   readonly #idleTimeout: number
   #sweeper: NodeJS.Timeout | null = null
@@ -113,7 +117,14 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.#pool = new CorePool(this.#store, {
       valueEncoding: options.valueEncoding,
       mirror: !this.#sparse,
-      onLength: (feed, length) => this.#onLength(feed, length)
+      onLength: (feed, length) => this.#onLength(feed, length),
+      onTransfer: (_feed, direction, bytes, from) => {
+        const replication = ReplicationStream.of(from.stream)
+        const peer = replication ? this.#peers.get(replication) : undefined
+        if (peer === undefined) return
+        peer.transferred(direction, bytes)
+        this.#progressed(peer)
+      }
     })
     this.#callbacks = new Callbacks(this, options.policy ?? {})
     this.#writers = new Writers(this.#store, this.#membership, this.#pool, {
@@ -155,6 +166,9 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     const parsed = parseKey(key, 'Feed key')
     const known = this.#membership.set.get(parsed.toString('hex'))
     if (known !== undefined) return infoOf(known)
+    if (this.#membership.blocked.has(parsed.toString('hex'))) {
+      throw new InvalidArgumentError('This key is blocked: unblock() it first')
+    }
     const [feed] = await admit(
       {
         membership: this.#membership,
@@ -175,6 +189,73 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     }
     this.#announce(feed, null)
     return infoOf(feed)
+  }
+
+  /**
+   * Takes a feed out of the set on this peer: no longer listed, reconciled,
+   * served or forwarded; its core leaves every connection at once and its
+   * storage is deleted (unless another multifeed of this corestore holds
+   * it). Removal is local: a peer that still has the feed offers it again
+   * unless `block` refuses the key for good (until `unblock()`). Removing one
+   * of our writers needs `force` and retires its name (`writer(name)` then
+   * rejects: the name would give the same key). Resolves to what the feed
+   * was, or null when it was not in the set (a `block` is still recorded).
+   */
+  async remove(
+    key: KeyLike,
+    options: { block?: boolean; force?: boolean } = {}
+  ): Promise<FeedInfo | null> {
+    this.assertOpen('Multifeed')
+    const parsed = parseKey(key, 'Feed key')
+    const block = options.block === true
+    const feed = this.#membership.set.get(parsed.toString('hex'))
+    if (feed === undefined) {
+      if (block) await this.#membership.block(parsed)
+      return null
+    }
+    if (feed.local && options.force !== true) {
+      throw new InvalidArgumentError(
+        `Feed ${feed.id.slice(0, 8)} is our writer "${feed.name}": remove it with { force: true } (its blocks are deleted here and its name is retired)`
+      )
+    }
+    const info = infoOf(feed)
+    await this.#membership.remove(feed, block)
+    for (const peer of this.#peers.values()) peer.forget(feed)
+    const elsewhere = this.#heldElsewhere(feed.key)
+    await this.#pool.forget(feed, !elsewhere)
+    this.#callbacks.emit('remove', info)
+    return info
+  }
+
+  /** Refuses `key` from every peer for good (removing it first if it is in the set). */
+  async block(key: KeyLike): Promise<void> {
+    const parsed = parseKey(key, 'Feed key')
+    const feed = this.#membership.set.get(parsed.toString('hex'))
+    if (feed !== undefined) {
+      await this.remove(parsed, { block: true, force: true })
+      return
+    }
+    this.assertOpen('Multifeed')
+    await this.#membership.block(parsed)
+  }
+
+  /** Lets peers offer `key` again. */
+  async unblock(key: KeyLike): Promise<void> {
+    this.assertOpen('Multifeed')
+    await this.#membership.unblock(parseKey(key, 'Feed key'))
+  }
+
+  /** The keys refused from every peer. */
+  blocked(): Buffer[] {
+    return [...this.#membership.blocked.values()]
+  }
+
+  /** True when another open multifeed of this corestore holds the feed. */
+  #heldElsewhere(key: Buffer): boolean {
+    for (const other of instances.get(rootOf(this.corestore))?.values() ?? []) {
+      if (other !== (this as Multifeed<unknown>) && other.feed(key) !== null) return true
+    }
+    return false
   }
 
   /**
@@ -244,42 +325,86 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   }
 
   /**
-   * Resolves once we hold every block of every feed up to the lengths the
-   * connected peers told us they hold (after their first reconciliation).
-   * Starts no request of its own and leaves nothing behind on timeout/abort.
+   * Resolves once we hold everything `peer` (or every connected peer) holds
+   * of the set as of this call: the one-shot sync of the legacy
+   * non-live replication. Waits for the first reconciliation with each,
+   * fetches what is missing (also in sparse mode), and on ERR_TIMEOUT /
+   * ERR_ABORTED releases everything it started.
    */
-  async downloaded(options: DownloadedOptions = {}): Promise<void> {
+  async synced(options: SyncedOptions = {}): Promise<void> {
     this.assertOpen('Multifeed')
-    let onChange: (() => void) | null = null
-    const work = (async () => {
-      await Promise.all(this.peers().map((peer) => peer.synced))
-      await new Promise<void>((resolve) => {
-        const check = (): void => {
-          if (this.#missing() !== null) return
-          this.#lengthWaiters.delete(check)
-          resolve()
-        }
-        onChange = check
-        this.#lengthWaiters.add(check)
-        check()
-      })
-    })()
+    const peers = options.peer !== undefined ? [options.peer] : this.peers()
+    const holds = new Holds()
+    const work = syncWith(
+      {
+        peers,
+        acquire: (feed) => this.#pool.acquire(feed),
+        release: (feed) => this.#pool.release(feed),
+        onChange: (listener) => {
+          this.#lengthWaiters.add(listener)
+          return () => this.#lengthWaiters.delete(listener)
+        },
+        assertOpen: () => this.assertOpen('Multifeed')
+      },
+      holds
+    )
     try {
-      await bounded(work, options, 'downloaded()')
+      await bounded(work, options, 'synced()')
     } finally {
-      if (onChange !== null) this.#lengthWaiters.delete(onChange)
+      holds.release()
     }
   }
 
-  /** The first feed some peer holds more of than we do, or null. */
-  #missing(): { feed: Feed; length: number } | null {
+  /** `synced()` with every connected peer (the 0.1 name). */
+  downloaded(options: DownloadedOptions = {}): Promise<void> {
+    return this.synced(options)
+  }
+
+  /** How far the sync has got with every connected peer, added up (see `peer.progress`). */
+  progress(): PeerProgress {
+    const total = {
+      want: { feeds: 0, blocks: 0 },
+      give: { feeds: 0, blocks: 0 },
+      received: { blocks: 0, bytes: 0 },
+      sent: { blocks: 0, bytes: 0 }
+    }
     for (const peer of this.peers()) {
-      for (const feed of this.#membership.set.all()) {
-        const remote = peer.remoteLength(feed)
-        if (remote !== undefined && remote > feed.length) return { feed, length: remote }
+      const p = peer.progress
+      for (const part of ['want', 'give'] as const) {
+        total[part].feeds += p[part].feeds
+        total[part].blocks += p[part].blocks
+      }
+      for (const part of ['received', 'sent'] as const) {
+        total[part].blocks += p[part].blocks
+        total[part].bytes += p[part].bytes
       }
     }
-    return null
+    return total
+  }
+
+  /**
+   * Every block of every feed, each feed in order: `for await (const { key,
+   * seq, value } of multi.read({ live, since }))`. Resume from `since` (next
+   * block per feed, hex key → index); `live` keeps going as feeds join and
+   * grow. Opens one core at a time and closes it after.
+   */
+  read(options: ReadOptions = {}): AsyncGenerator<ReadEntry<T>> {
+    this.assertOpen('Multifeed')
+    const self = this
+    return read<T>(
+      {
+        feeds: () => this.#membership.set.all(),
+        session: (feed) => this.#pool.session(feed),
+        onChange: (listener) => {
+          this.#lengthWaiters.add(listener)
+          return () => this.#lengthWaiters.delete(listener)
+        },
+        get closing() {
+          return self.closing
+        }
+      },
+      options
+    )
   }
 
   protected async _open(): Promise<void> {
@@ -343,21 +468,42 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /** A feed joined the set: tell the user and every peer. */
   #announce(feed: Feed, from: MultifeedPeer | null): void {
     this.#callbacks.emit('feed', infoOf(feed), from)
-    for (const peer of this.#peers.values()) peer.changed(feed)
+    // -1: the peers do not know the feed at all (length 0 would be "known, empty").
+    for (const peer of this.#peers.values()) peer.changed(feed, -1)
+    this.#wake()
   }
 
   #onLength(feed: Feed, length: number): void {
+    const previous = feed.length
     if (this.closing || !this.#membership.setLength(feed, length)) return
     this.#callbacks.emit('append', infoOf(feed))
-    for (const peer of this.#peers.values()) peer.changed(feed)
+    for (const peer of this.#peers.values()) {
+      peer.changed(feed, previous)
+      this.#progressed(peer)
+    }
+    this.#wake()
+  }
+
+  /** Something that waiters watch changed: a length, a feed, a peer, the lifecycle. */
+  #wake(): void {
     for (const waiter of [...this.#lengthWaiters]) waiter()
+  }
+
+  /** Emits `progress` for the peer once per tick (only while someone listens). */
+  #progressed(peer: MultifeedPeer): void {
+    if (this.listenerCount('progress') === 0 || this.#progressDue.has(peer)) return
+    this.#progressDue.add(peer)
+    queueMicrotask(() => {
+      this.#progressDue.delete(peer)
+      if (!peer.closed && !this.closing) this.#callbacks.emit('progress', peer, peer.progress)
+    })
   }
 
   #onPeerClosed(peer: MultifeedPeer, reason: 'local' | 'remote' | 'stream' | 'error'): void {
     const replication = peer.replication
     if (this.#peers.get(replication) === peer) this.#peers.delete(replication)
     if (peer.opened) this.#callbacks.emit('peer-remove', peer)
-    for (const waiter of [...this.#lengthWaiters]) waiter()
+    this.#wake()
     // The remote let go of this multifeed but the connection lives on: wait
     // for it to announce the multifeed again.
     if (reason === 'remote' && !this.closing && !replication.closed) this.attach(replication.stream)
@@ -398,7 +544,11 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       acquire: (feed) => this.#pool.acquire(feed),
       release: (feed) => this.#pool.release(feed),
       onVerified: (peer) => this.#callbacks.emit('peer-add', peer),
-      onSynced: (peer, info) => this.#callbacks.emit('reconciled', peer, info),
+      onSynced: (peer, info) => {
+        this.#callbacks.emit('reconciled', peer, info)
+        this.#progressed(peer)
+        this.#wake()
+      },
       onError: (peer, error) => this.#callbacks.emit('peer-error', error, peer),
       onClosed: (peer, reason) => this.#onPeerClosed(peer, reason)
     }

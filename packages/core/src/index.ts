@@ -32,13 +32,14 @@ export {
   PROTOCOL_MINOR,
   PROTOCOL_NAME
 } from './protocol/messages.js'
-export { MultifeedPeer, type PeerStats } from './replication/MultifeedPeer.js'
+export { MultifeedPeer, type PeerProgress, type PeerStats } from './replication/MultifeedPeer.js'
 export {
   type PairingStats,
   ReplicationStream,
   rootOf,
   sameCorestore
 } from './replication/ReplicationStream.js'
+export type { ReadEntry, ReadOptions } from './set/reader.js'
 export type {
   AcceptContext,
   DownloadedOptions,
@@ -50,6 +51,7 @@ export type {
   MultifeedOptions,
   MultifeedPolicy,
   ShareContext,
+  SyncedOptions,
   SyncInfo,
   ValueEncoding,
   ValueOf,

@@ -6,7 +6,7 @@ import type {
 } from '@multifeed/holepunch-types'
 import type { CallbackError, MultifeedError } from './errors.js'
 import type { BoundOptions } from './lifecycle/bounded.js'
-import type { MultifeedPeer } from './replication/MultifeedPeer.js'
+import type { MultifeedPeer, PeerProgress } from './replication/MultifeedPeer.js'
 
 export type { KeyPair, ValueEncoding }
 
@@ -105,6 +105,11 @@ export interface WriterOptions {
 /** Bounds of a wait: `timeout` (ERR_TIMEOUT) and/or `signal` (ERR_ABORTED). */
 export type DownloadedOptions = BoundOptions
 
+/** Options of `synced()`: one peer (default: every connected peer) and the bounds of the wait. */
+export interface SyncedOptions extends BoundOptions {
+  peer?: MultifeedPeer
+}
+
 /** The outcome of the first reconciliation with a peer. */
 export interface SyncInfo {
   /** Feeds this peer taught us (new to us). */
@@ -116,6 +121,8 @@ export interface SyncInfo {
 export interface MultifeedEvents {
   /** A feed joined the set: a writer of ours (`peer` null) or learned from `peer`. */
   feed: [info: FeedInfo, peer: MultifeedPeer | null]
+  /** A feed left the set (`remove()`, `block()`). */
+  remove: [info: FeedInfo]
   /** A feed we hold grew (an append here, or blocks downloaded). */
   append: [info: FeedInfo]
   /** A peer proved the multifeed key on a stream; reconciliation starts. */
@@ -124,6 +131,8 @@ export interface MultifeedEvents {
   'peer-remove': [peer: MultifeedPeer]
   /** The first reconciliation with a peer is complete: both sides know what differs. */
   reconciled: [peer: MultifeedPeer, info: SyncInfo]
+  /** How far the sync with a peer has got changed (at most once per tick per peer, while listened to). */
+  progress: [peer: MultifeedPeer, progress: PeerProgress]
   /** A peer misbehaved or spoke another version; its channel was closed. Nothing of ours was lost. */
   'peer-error': [error: MultifeedError, peer: MultifeedPeer]
   /**

@@ -61,9 +61,9 @@ import { Reconciliation } from '../protocol/Reconciler.js'
 import type { Feed } from '../set/FeedSet.js'
 import type { FeedInfo, SyncInfo } from '../types.js'
 import { PeerCores } from './PeerCores.js'
-import type { PeerHost, PeerStats } from './PeerHost.js'
+import type { PeerHost, PeerProgress, PeerStats } from './PeerHost.js'
 
-export type { PeerHost, PeerStats }
+export type { PeerHost, PeerProgress, PeerStats }
 
 import type { ReplicationStream, StreamMember } from './ReplicationStream.js'
 
@@ -103,6 +103,8 @@ export class MultifeedPeer implements StreamMember {
   /** This set's cores on the stream, and what the peer holds of each feed. */
   readonly #cores: PeerCores
   #flushScheduled = false
+  readonly #received = { blocks: 0, bytes: 0 }
+  readonly #sent = { blocks: 0, bytes: 0 }
 
   constructor(host: PeerHost, replication: ReplicationStream) {
     this.#host = host
@@ -233,10 +235,41 @@ export class MultifeedPeer implements StreamMember {
 
   // ---- changes of the set --------------------------------------------------
 
-  /** A feed joined the set or grew: tell the peer (once reconciled), unless hypercore does. */
-  changed(feed: Feed): void {
+  /**
+   * A feed joined the set or grew from `previous` blocks: tell the peer
+   * (once reconciled), unless hypercore does.
+   */
+  changed(feed: Feed, previous: number): void {
     if (this.#closed || this.#channel === null) return
-    if (this.#cores.note(feed) && this.#reconciled) this.#scheduleFlush()
+    if (this.#cores.note(feed, previous) && this.#reconciled) this.#scheduleFlush()
+  }
+
+  /**
+   * How far the sync with this peer has got: what it holds that we lack
+   * (`want`), what we hold that it lacks (`give`), in feeds and blocks, as
+   * the peer told us; and the blocks and bytes moved on this connection.
+   * Known from the first reconciliation on (before that, all zero).
+   */
+  get progress(): PeerProgress {
+    const { want, give } = this.#cores.progress()
+    return { want, give, received: { ...this.#received }, sent: { ...this.#sent } }
+  }
+
+  /** The feeds this peer holds more of than we do, with its length. */
+  wanted(): Array<{ feed: Feed; length: number }> {
+    return this.#cores.wanted()
+  }
+
+  /** A block moved on this connection (counted for `progress`). */
+  transferred(direction: 'received' | 'sent', bytes: number): void {
+    const counter = direction === 'received' ? this.#received : this.#sent
+    counter.blocks++
+    counter.bytes += bytes
+  }
+
+  /** The feed left the set: its core leaves the stream now (the peer stops getting its blocks). */
+  forget(feed: Feed): void {
+    this.#cores.forget(feed)
   }
 
   /** A session wants the feed's blocks: attach its core if the peer holds more. */
@@ -311,12 +344,24 @@ export class MultifeedPeer implements StreamMember {
         this.#send?.more.send(more)
         return
       }
+      // What the initiator lacks (our elements), and our length (0) of its
+      // feeds we do not hold at all: both sides then know the difference.
       const lacking = result.localOnly.map(toElement).filter((e) => {
         const feed = this.#host.feed(e.key.toString('hex'))
         return feed !== undefined && this.#host.shares(feed, this)
       })
-      this.#sendElements(lacking, ELEMENTS_DONE)
       const received = result.remoteOnly.map(toElement)
+      const ours = new Set(result.localOnly.map((e) => keyOfElement(e).toString('hex')))
+      for (const { key } of received) {
+        const id = key.toString('hex')
+        if (!ours.has(id) && this.#host.feed(id) === undefined) lacking.push({ key, length: 0 })
+      }
+      for (const { key } of lacking) {
+        if (received.some((e) => e.key.equals(key))) continue
+        const feed = this.#host.feed(key.toString('hex'))
+        if (feed !== undefined) this.#cores.learnQuietly(feed, -1)
+      }
+      this.#sendElements(lacking, ELEMENTS_DONE)
       this.#enqueue(async () => {
         await this.#take(received)
         this.#finish()

@@ -27,6 +27,12 @@ export interface CoreHost {
   release(feed: Feed): void
 }
 
+/** Feeds and blocks. */
+export interface Amount {
+  feeds: number
+  blocks: number
+}
+
 interface Attached {
   readonly feed: Feed
   /** The set's session, once acquired (null while it opens). */
@@ -39,7 +45,11 @@ export class PeerCores {
   readonly #host: CoreHost
   readonly #mux: Protomux
   readonly #attached = new Map<string, Attached>()
-  readonly #remoteLengths = new Map<string, number>()
+  /**
+   * What the peer told us it holds (or, for feeds changed since, held), by
+   * feed; -1 when it does not know the feed at all.
+   */
+  readonly #remoteLengths = new Map<string, { feed: Feed; length: number }>()
   readonly #updates = new Map<string, Feed>()
   /** Cores attached over the life of the peer (a statistic). */
   attachedTotal = 0
@@ -61,13 +71,53 @@ export class PeerCores {
 
   /** The length the peer told us it holds, if it did. */
   remoteLength(feed: Feed): number | undefined {
-    return this.#remoteLengths.get(feed.id)
+    return this.#remoteLengths.get(feed.id)?.length
+  }
+
+  /**
+   * What this peer holds that we lack, and what we hold that it lacks, as
+   * it told us (reconciliation, updates, hypercore) — feeds equal at the
+   * reconciliation and unchanged since are equal.
+   */
+  progress(): { want: Amount; give: Amount } {
+    const want = { feeds: 0, blocks: 0 }
+    const give = { feeds: 0, blocks: 0 }
+    // Cores on the stream: hypercore knows what the peer holds right now.
+    for (const { feed, core } of this.#attached.values()) {
+      const peer = core?.peers.find((p) => p.protomux === this.#mux)
+      if (peer !== undefined) this.#setRemote(feed, peer.remoteContiguousLength)
+    }
+    for (const { feed, length } of this.#remoteLengths.values()) {
+      if (length > feed.length) {
+        want.feeds++
+        want.blocks += length - feed.length
+      } else if (length < feed.length && this.#host.shares(feed)) {
+        // length -1: the peer does not know the feed
+        give.feeds++
+        give.blocks += feed.length - Math.max(length, 0)
+      }
+    }
+    return { want, give }
+  }
+
+  /** The feeds the peer holds more of than we do, with its length. */
+  wanted(): Array<{ feed: Feed; length: number }> {
+    const out: Array<{ feed: Feed; length: number }> = []
+    for (const entry of this.#remoteLengths.values()) {
+      if (entry.length > entry.feed.length) out.push({ feed: entry.feed, length: entry.length })
+    }
+    return out
+  }
+
+  #setRemote(feed: Feed, length: number, max = true): void {
+    const known = this.#remoteLengths.get(feed.id)
+    if (known === undefined) this.#remoteLengths.set(feed.id, { feed, length })
+    else if (!max || length > known.length) known.length = length
   }
 
   /** The peer holds `length` blocks of `feed`: remembered; fetched when we want them. */
   async learn(feed: Feed, length: number): Promise<void> {
-    const known = this.#remoteLengths.get(feed.id)
-    if (known === undefined || length > known) this.#remoteLengths.set(feed.id, length)
+    this.#setRemote(feed, length)
     if (length > feed.length && this.#host.wants(feed) && this.#host.shares(feed)) {
       await this.attach(feed)
     }
@@ -75,7 +125,7 @@ export class PeerCores {
 
   /** A session wants the feed: attach it if the peer holds more than we do. */
   fetch(feed: Feed): void {
-    const remote = this.#remoteLengths.get(feed.id)
+    const remote = this.#remoteLengths.get(feed.id)?.length
     if (remote !== undefined && remote > feed.length && this.#host.shares(feed)) {
       this.attach(feed).catch(() => {})
     }
@@ -117,9 +167,12 @@ export class PeerCores {
    * The feed joined the set or grew: kept as an update for the peer unless
    * hypercore tells it (the core is on the stream) or it holds as much.
    */
-  note(feed: Feed): boolean {
+  note(feed: Feed, previous: number): boolean {
+    // Until now the peer held what we held (in sync at the reconciliation, or
+    // told since): that is its length as long as nobody tells us more.
+    if (!this.#remoteLengths.has(feed.id)) this.#setRemote(feed, previous)
     if (this.#attached.has(feed.id) || isAttached(this.#mux, feed.discoveryId)) return false
-    const known = this.#remoteLengths.get(feed.id)
+    const known = this.#remoteLengths.get(feed.id)?.length
     if (known !== undefined && known >= feed.length) return false
     this.#updates.set(feed.id, feed)
     return true
@@ -137,7 +190,7 @@ export class PeerCores {
   takeUpdates(): Element[] {
     const elements: Element[] = []
     for (const feed of this.#updates.values()) {
-      const known = this.#remoteLengths.get(feed.id)
+      const known = this.#remoteLengths.get(feed.id)?.length
       if (known !== undefined && known >= feed.length) continue
       if (isAttached(this.#mux, feed.discoveryId) || !this.#host.shares(feed)) continue
       elements.push({ key: feed.key, length: feed.length })
@@ -174,14 +227,27 @@ export class PeerCores {
 
   /** Records what the peer holds without fetching (hypercore told us). */
   learnQuietly(feed: Feed, length: number): void {
-    const known = this.#remoteLengths.get(feed.id)
-    if (known === undefined || length > known) this.#remoteLengths.set(feed.id, length)
+    this.#setRemote(feed, length)
   }
 
   #detach(feed: Feed, core: Hypercore<unknown>): void {
     this.#attached.delete(feed.id)
     detachCore(this.#mux, feed.discoveryId, core)
     this.#host.release(feed)
+  }
+
+  /** The feed left the set: off the stream at once, and forgotten. */
+  forget(feed: Feed): void {
+    const entry = this.#attached.get(feed.id)
+    if (entry !== undefined) {
+      this.#attached.delete(feed.id)
+      if (entry.core !== null) {
+        detachCore(this.#mux, feed.discoveryId, entry.core)
+        this.#host.release(feed)
+      }
+    }
+    this.#remoteLengths.delete(feed.id)
+    this.#updates.delete(feed.id)
   }
 
   /** Lets go of every core (the peer closed). */

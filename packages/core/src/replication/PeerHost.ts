@@ -55,3 +55,15 @@ export interface PeerStats {
   /** Cores this peer's session attached to the stream. */
   coresAttached: number
 }
+
+/** How far the sync with one peer has got (see `MultifeedPeer.progress`). */
+export interface PeerProgress {
+  /** What the peer holds that we lack, in feeds and blocks. */
+  readonly want: { feeds: number; blocks: number }
+  /** What we hold that the peer lacks, in feeds and blocks. */
+  readonly give: { feeds: number; blocks: number }
+  /** Blocks and bytes of this set received from the peer on this connection. */
+  readonly received: { blocks: number; bytes: number }
+  /** Blocks and bytes of this set sent to the peer on this connection. */
+  readonly sent: { blocks: number; bytes: number }
+}

@@ -18,6 +18,7 @@
 import type {
   Corestore,
   Hypercore,
+  HypercorePeer,
   HypercoreKeyPair as KeyPair,
   ValueEncoding
 } from '@multifeed/holepunch-types'
@@ -29,6 +30,8 @@ export interface CorePoolOptions {
   mirror: boolean
   /** A feed's contiguous length changed while one of our sessions was open. */
   onLength(feed: Feed, length: number): void
+  /** A block of the feed moved to or from a peer (`peer.protomux` tells the connection). */
+  onTransfer(feed: Feed, direction: 'received' | 'sent', bytes: number, peer: HypercorePeer): void
 }
 
 interface Entry {
@@ -36,13 +39,15 @@ interface Entry {
   readonly core: Hypercore<unknown>
   holds: number
   readonly watch: () => void
+  readonly onDownload: (index: number, bytes: number, peer: HypercorePeer) => void
+  readonly onUpload: (index: number, bytes: number, peer: HypercorePeer) => void
 }
 
 export class CorePool {
   readonly #store: Corestore
   readonly #options: CorePoolOptions
   readonly #open = new Map<string, Entry>()
-  readonly #userSessions = new Set<Hypercore<unknown>>()
+  readonly #userSessions = new Map<Hypercore<unknown>, string>()
   #closed = false
 
   constructor(store: Corestore, options: CorePoolOptions) {
@@ -74,10 +79,18 @@ export class CorePool {
       const watch = (): void => {
         if (core.opened) this.#options.onLength(feed, core.contiguousLength)
       }
-      entry = { feed, core, holds: 0, watch }
+      const onDownload = (_: number, bytes: number, peer: HypercorePeer): void => {
+        watch()
+        this.#options.onTransfer(feed, 'received', bytes, peer)
+      }
+      const onUpload = (_: number, bytes: number, peer: HypercorePeer): void => {
+        this.#options.onTransfer(feed, 'sent', bytes, peer)
+      }
+      entry = { feed, core, holds: 0, watch, onDownload, onUpload }
       this.#open.set(feed.id, entry)
       core.on('append', watch)
-      core.on('download', watch)
+      core.on('download', onDownload)
+      core.on('upload', onUpload)
       core.on('truncate', watch)
     }
     entry.holds++
@@ -109,7 +122,8 @@ export class CorePool {
     if (--entry.holds > 0) return
     this.#open.delete(feed.id)
     entry.core.off('append', entry.watch)
-    entry.core.off('download', entry.watch)
+    entry.core.off('download', entry.onDownload)
+    entry.core.off('upload', entry.onUpload)
     entry.core.off('truncate', entry.watch)
     entry.core.close().catch(() => {})
   }
@@ -142,7 +156,7 @@ export class CorePool {
     }
     core.on('append', watch)
     core.on('truncate', watch)
-    this.#userSessions.add(core)
+    this.#userSessions.set(core, feed.id)
     core.once('close', () => {
       this.#userSessions.delete(core)
       core.off('append', watch)
@@ -156,12 +170,34 @@ export class CorePool {
     this.#track(feed, core)
   }
 
+  /**
+   * The feed left the set: closes the set's session and the sessions handed
+   * out, then deletes the core's storage when `purge` (nothing else of this
+   * corestore holds the feed). Resolves to true when the storage was deleted.
+   */
+  async forget(feed: Feed, purge: boolean): Promise<boolean> {
+    const closing: Promise<void>[] = []
+    const entry = this.#open.get(feed.id)
+    if (entry !== undefined) {
+      this.#open.delete(feed.id)
+      closing.push(entry.core.close())
+    }
+    for (const [session, id] of this.#userSessions)
+      if (id === feed.id) closing.push(session.close())
+    await Promise.allSettled(closing)
+    if (!purge) return false
+    const core = this.#store.get<unknown>({ key: feed.key })
+    await core.ready()
+    await core.purge()
+    return true
+  }
+
   /** Closes the set's sessions and every session handed to users. */
   async close(): Promise<void> {
     this.#closed = true
     const closing: Promise<void>[] = []
     for (const entry of this.#open.values()) closing.push(entry.core.close())
-    for (const session of this.#userSessions) closing.push(session.close())
+    for (const session of this.#userSessions.keys()) closing.push(session.close())
     this.#open.clear()
     await Promise.allSettled(closing)
   }

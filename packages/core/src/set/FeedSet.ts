@@ -39,6 +39,8 @@ export class FeedSet {
   readonly #order: Feed[] = []
   readonly #digest = Buffer.alloc(DIGEST_BYTES)
   readonly #sketch: DifferenceSketch
+  /** Positions are never reused: a removed feed keeps its place in the log. */
+  #nextSeq = 0
 
   /** `salt`: secret to key holders, stable for the life of the set (pairing.setSalt). */
   constructor(salt: Buffer) {
@@ -67,16 +69,17 @@ export class FeedSet {
     return this.#byId.has(id)
   }
 
-  /** Adds a feed (the caller checked it is new). */
-  add(key: Buffer, local: boolean, name: string | null, length = 0): Feed {
+  /** Adds a feed (the caller checked it is new); `seq` is given when read back from the log. */
+  add(key: Buffer, local: boolean, name: string | null, length = 0, seq = this.#nextSeq): Feed {
     const id = key.toString('hex')
+    this.#nextSeq = Math.max(this.#nextSeq, seq + 1)
     const discoveryKey = crypto.discoveryKey(key)
     const feed: Feed = {
       key,
       id,
       discoveryKey,
       discoveryId: discoveryKey.toString('hex'),
-      seq: this.#order.length,
+      seq,
       local,
       name,
       length
@@ -86,6 +89,21 @@ export class FeedSet {
     this.#order.push(feed)
     this.#toggle(feed, true)
     return feed
+  }
+
+  /** Takes a feed out of the set. */
+  remove(feed: Feed): void {
+    if (this.#byId.get(feed.id) !== feed) return
+    this.#toggle(feed, false)
+    this.#byId.delete(feed.id)
+    this.#byDiscoveryId.delete(feed.discoveryId)
+    const i = this.#order.indexOf(feed)
+    if (i !== -1) this.#order.splice(i, 1)
+  }
+
+  /** Positions below `seq` are taken (by feeds removed since): never given again. */
+  reserve(seq: number): void {
+    this.#nextSeq = Math.max(this.#nextSeq, seq)
   }
 
   /** Records a new length; false when nothing changed. */

@@ -20,6 +20,10 @@ export class Membership {
   readonly set: FeedSet
   /** Local writer names → feed. */
   readonly names = new Map<string, Feed>()
+  /** Names of writers removed with `force`: never given to a new core. */
+  readonly retired = new Set<string>()
+  /** Keys refused from every peer (hex → key). */
+  readonly blocked = new Map<string, Buffer>()
   readonly #log: MembershipLog
   readonly #maxFeeds: number
   readonly #claims = new Map<string, Promise<void>>()
@@ -35,35 +39,58 @@ export class Membership {
 
   /** Reads the log in one pass; opens no feed core. */
   async load(): Promise<void> {
-    const records: Array<{ key: Buffer; local: boolean; name: string | null }> = []
-    const byId = new Map<string, number>()
-    const lengths: number[] = []
+    interface Entry {
+      key: Buffer
+      local: boolean
+      name: string | null
+      length: number
+      removed: boolean
+    }
+    // Indexed by position (seq): a removed feed keeps its position, so the
+    // checkpoints written after it still name the right feeds.
+    const entries: Entry[] = []
+    const live = new Map<string, number>()
     for await (const batch of this.#log.load()) {
       for (const record of batch.feeds) {
         const id = record.key.toString('hex')
-        const seq = byId.get(id)
+        const seq = live.get(id)
         if (seq === undefined) {
-          byId.set(id, records.length)
-          records.push({ ...record })
-          lengths.push(0)
+          live.set(id, entries.length)
+          entries.push({ ...record, length: 0, removed: false })
           continue
         }
         // A later record for a known key: a remote feed became one of our writers.
-        const known = records[seq]!
+        const known = entries[seq]!
         if (record.local) {
           known.local = true
           if (record.name !== null) known.name = record.name
         }
       }
       for (const { seq, length } of batch.lengths) {
-        if (seq < lengths.length && length > lengths[seq]!) lengths[seq] = length
+        const entry = entries[seq]
+        if (entry !== undefined && length > entry.length) entry.length = length
       }
+      for (const { key, block } of batch.removals) {
+        const id = key.toString('hex')
+        const seq = live.get(id)
+        if (seq !== undefined) {
+          entries[seq]!.removed = true
+          live.delete(id)
+          const name = entries[seq]!.name
+          if (entries[seq]!.local && name !== null) this.retired.add(name)
+        }
+        if (block) this.blocked.set(id, key)
+      }
+      for (const key of batch.unblocks) this.blocked.delete(key.toString('hex'))
     }
-    for (let i = 0; i < records.length; i++) {
-      const { key, local, name } = records[i]!
-      const feed = this.set.add(key, local, name, lengths[i]!)
+    for (let seq = 0; seq < entries.length; seq++) {
+      const { key, local, name, length, removed } = entries[seq]!
+      if (removed) continue
+      const feed = this.set.add(key, local, name, length, seq)
       if (name !== null) this.names.set(name, feed)
     }
+    // Positions of removed feeds are never given again.
+    this.set.reserve(entries.length)
   }
 
   /** Throws ERR_LIMIT_EXCEEDED when adding `adding` feeds would pass maxFeeds. */
@@ -100,7 +127,7 @@ export class Membership {
   async add(
     records: Array<{ key: Buffer; local: boolean; name: string | null; length?: number }>
   ): Promise<Feed[]> {
-    await this.#log.append(records.map(({ key, local, name }) => ({ key, local, name })))
+    await this.#log.append({ feeds: records.map(({ key, local, name }) => ({ key, local, name })) })
     return records.map(({ key, local, name, length }) => {
       const feed = this.set.add(key, local, name, length ?? 0)
       if (name !== null) this.names.set(name, feed)
@@ -110,10 +137,42 @@ export class Membership {
 
   /** A feed of the set turned out to be one of our writers (a restored identity). */
   async markLocal(feed: Feed, name: string): Promise<void> {
-    await this.#log.append([{ key: feed.key, local: true, name }])
+    await this.#log.append({ feeds: [{ key: feed.key, local: true, name }] })
     feed.local = true
     feed.name ??= name
     this.names.set(name, feed)
+  }
+
+  /**
+   * Takes a feed out of the set: the tombstone is written first (a crash
+   * leaves the feed or its removal), then the feed leaves memory. With
+   * `block` its key is refused from every peer until unblocked.
+   */
+  async remove(feed: Feed, block: boolean): Promise<void> {
+    await this.#log.append({ removals: [{ key: feed.key, block }] })
+    this.set.remove(feed)
+    this.#dirty.delete(feed)
+    if (feed.name !== null && this.names.get(feed.name) === feed) {
+      this.names.delete(feed.name)
+      if (feed.local) this.retired.add(feed.name)
+    }
+    if (block) this.blocked.set(feed.id, feed.key)
+  }
+
+  /** Refuses a key (not in the set) from every peer, for good. */
+  async block(key: Buffer): Promise<void> {
+    const id = key.toString('hex')
+    if (this.blocked.has(id)) return
+    await this.#log.append({ removals: [{ key, block: true }] })
+    this.blocked.set(id, key)
+  }
+
+  /** Lets peers offer the key again. */
+  async unblock(key: Buffer): Promise<void> {
+    const id = key.toString('hex')
+    if (!this.blocked.has(id)) return
+    await this.#log.append({ unblocks: [key] })
+    this.blocked.delete(id)
   }
 
   /** Records a new length (checkpointed soon); false when nothing changed. */
@@ -140,7 +199,7 @@ export class Membership {
     const lengths: Checkpoint[] = []
     for (const feed of this.#dirty) lengths.push({ seq: feed.seq, length: feed.length })
     this.#dirty.clear()
-    this.#checkpointing = this.#log.append([], lengths)
+    this.#checkpointing = this.#log.append({ lengths })
     return this.#checkpointing
   }
 

@@ -4,9 +4,12 @@
  * never leaves this process; the core is opened inactive and never attached
  * to a stream, so no peer is ever offered it.
  *
- * Each block is one batch: feeds that joined (key, origin, local name) and
- * length checkpoints (feed position → length held). A feed's record is
- * appended before the feed is announced, so an announced feed is on disk.
+ * Each block is one batch: feeds that joined (key, origin, local name),
+ * length checkpoints (feed position → length held), feeds removed (a
+ * tombstone, with `block` when the key is refused for good) and keys
+ * unblocked. A feed's record is appended before the feed is announced, and
+ * a removal before anything of the feed is let go, so a crash leaves either
+ * the feed or its removal, never half of one.
  * Checkpoints are written lazily: a crash loses at most the last ones, and a
  * length read back too low only makes the next reconciliation open that
  * core and find out (never too high: lengths only grow).
@@ -36,9 +39,18 @@ export interface Checkpoint {
   length: number
 }
 
+export interface Removal {
+  key: Buffer
+  /** Refuse the key from every peer until unblocked. */
+  block: boolean
+}
+
 export interface Batch {
   feeds: FeedRecord[]
   lengths: Checkpoint[]
+  removals: Removal[]
+  /** Keys no longer blocked. */
+  unblocks: Buffer[]
 }
 
 interface Pending extends Batch {
@@ -77,12 +89,17 @@ export class MembershipLog {
    * Appends feeds and checkpoints; resolves once they are stored. Calls made
    * while an append is in flight are coalesced into one block, order kept.
    */
-  append(feeds: FeedRecord[], lengths: Checkpoint[] = []): Promise<void> {
+  append(records: Partial<Batch>): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (this.#pending === null) this.#pending = { feeds: [], lengths: [], waiters: [] }
-      for (const record of feeds) this.#pending.feeds.push(record)
-      for (const checkpoint of lengths) this.#pending.lengths.push(checkpoint)
-      this.#pending.waiters.push({ resolve, reject })
+      if (this.#pending === null) {
+        this.#pending = { feeds: [], lengths: [], removals: [], unblocks: [], waiters: [] }
+      }
+      const pending = this.#pending
+      for (const record of records.feeds ?? []) pending.feeds.push(record)
+      for (const checkpoint of records.lengths ?? []) pending.lengths.push(checkpoint)
+      for (const removal of records.removals ?? []) pending.removals.push(removal)
+      for (const key of records.unblocks ?? []) pending.unblocks.push(key)
+      pending.waiters.push({ resolve, reject })
       if (this.#draining === null) this.#draining = this.#drain()
     })
   }
@@ -94,16 +111,19 @@ export class MembershipLog {
 
   async #drain(): Promise<void> {
     while (this.#pending !== null) {
-      const { feeds, lengths, waiters } = this.#pending
+      const { feeds, lengths, removals, unblocks, waiters } = this.#pending
       this.#pending = null
       try {
         const blocks: Buffer[] = []
-        const total = Math.max(feeds.length, lengths.length)
+        const total = Math.max(feeds.length, lengths.length, removals.length, unblocks.length)
+        const slice = <T>(list: T[], i: number): T[] => list.slice(i, i + MAX_RECORDS_PER_BLOCK)
         for (let i = 0; i < total; i += MAX_RECORDS_PER_BLOCK) {
           blocks.push(
             encodeBatch({
-              feeds: feeds.slice(i, i + MAX_RECORDS_PER_BLOCK),
-              lengths: lengths.slice(i, i + MAX_RECORDS_PER_BLOCK)
+              feeds: slice(feeds, i),
+              lengths: slice(lengths, i),
+              removals: slice(removals, i),
+              unblocks: slice(unblocks, i)
             })
           )
         }
@@ -131,6 +151,10 @@ export function encodeBatch(batch: Batch): Buffer {
     c.uint.preencode(state, l.seq)
     c.uint.preencode(state, l.length)
   }
+  c.uint.preencode(state, batch.removals.length)
+  state.end += batch.removals.length * (KEY_BYTES + 1)
+  c.uint.preencode(state, batch.unblocks.length)
+  state.end += batch.unblocks.length * KEY_BYTES
   const buffer = Buffer.allocUnsafe(state.end)
   state.buffer = buffer
   c.uint.encode(state, FORMAT_V2)
@@ -145,6 +169,17 @@ export function encodeBatch(batch: Batch): Buffer {
   for (const l of batch.lengths) {
     c.uint.encode(state, l.seq)
     c.uint.encode(state, l.length)
+  }
+  c.uint.encode(state, batch.removals.length)
+  for (const r of batch.removals) {
+    buffer.set(r.key, state.start)
+    state.start += KEY_BYTES
+    buffer[state.start++] = r.block ? 1 : 0
+  }
+  c.uint.encode(state, batch.unblocks.length)
+  for (const key of batch.unblocks) {
+    buffer.set(key, state.start)
+    state.start += KEY_BYTES
   }
   return buffer
 }
@@ -165,13 +200,22 @@ export function decodeBatch(block: Buffer, index: number): Batch {
       feeds.push({ key: Buffer.from(key), local: (flags & FLAG_LOCAL) !== 0, name })
     }
     const lengths: Checkpoint[] = []
+    const removals: Removal[] = []
+    const unblocks: Buffer[] = []
     if (version >= FORMAT_V2) {
       const n = c.uint.decode(state)
       for (let i = 0; i < n; i++) {
         lengths.push({ seq: c.uint.decode(state), length: c.uint.decode(state) })
       }
+      const r = c.uint.decode(state)
+      for (let i = 0; i < r; i++) {
+        const key = Buffer.from(c.fixed32.decode(state))
+        removals.push({ key, block: c.uint8.decode(state) === 1 })
+      }
+      const u = c.uint.decode(state)
+      for (let i = 0; i < u; i++) unblocks.push(Buffer.from(c.fixed32.decode(state)))
     }
-    return { feeds, lengths }
+    return { feeds, lengths, removals, unblocks }
   } catch (err) {
     throw new StorageCorruptError(
       `Membership block ${index} does not decode: ${(err as Error).message}`,

@@ -40,6 +40,11 @@ export class Writers {
         `Writer name must be a string of 1 to ${MAX_NAME_LENGTH} characters`
       )
     }
+    if (this.#membership.retired.has(name)) {
+      throw new InvalidArgumentError(
+        `Writer "${name}" was removed: its name is retired (it would give the same key); use another name`
+      )
+    }
     let pending = this.#pending.get(name)
     if (pending === undefined) {
       pending = this.#create(name, keyPair)

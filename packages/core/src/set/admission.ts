@@ -28,7 +28,8 @@ export async function admit(context: AdmissionContext, elements: Element[]): Pro
   const seen = new Set<string>()
   for (const { key } of elements) {
     const id = key.toString('hex')
-    if (seen.has(id) || membership.set.has(id)) continue
+    // A blocked key costs one lookup, whatever the peer does.
+    if (seen.has(id) || membership.set.has(id) || membership.blocked.has(id)) continue
     seen.add(id)
     // Being added on another path (a writer, another peer): wait for it.
     const claim = membership.claimOf(id)

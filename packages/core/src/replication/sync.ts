@@ -1,0 +1,74 @@
+/**
+ * The one-shot sync (`synced()`): hold everything given peers hold of the
+ * set as of the call. It waits for the first reconciliation with each,
+ * takes a snapshot of what they hold that we lack, fetches it, and waits
+ * until it is here; whatever it started is released through `Holds`, also
+ * when the wait is cut short.
+ */
+import type { Hypercore, HypercoreDownload } from '@multifeed/holepunch-types'
+import type { Feed } from '../set/FeedSet.js'
+import type { MultifeedPeer } from './MultifeedPeer.js'
+
+/** Things to release; anything added after `release()` is released at once. */
+export class Holds {
+  #released = false
+  readonly #holds: Array<() => void> = []
+
+  add(release: () => void): void {
+    if (this.#released) release()
+    else this.#holds.push(release)
+  }
+
+  get released(): boolean {
+    return this.#released
+  }
+
+  release(): void {
+    this.#released = true
+    for (const release of this.#holds.splice(0)) {
+      try {
+        release()
+      } catch {}
+    }
+  }
+}
+
+export interface SyncHost {
+  readonly peers: MultifeedPeer[]
+  acquire(feed: Feed): Promise<Hypercore<unknown>>
+  release(feed: Feed): void
+  /** Calls `listener` on every length change (and peer change, close); returns the unsubscribe. */
+  onChange(listener: () => void): () => void
+  assertOpen(): void
+}
+
+export async function syncWith(host: SyncHost, holds: Holds): Promise<void> {
+  await Promise.all(host.peers.map((peer) => peer.synced))
+  if (holds.released) return
+  host.assertOpen()
+  const targets = new Map<Feed, number>()
+  for (const peer of host.peers) {
+    if (peer.closed) continue
+    for (const { feed, length } of peer.wanted()) {
+      targets.set(feed, Math.max(targets.get(feed) ?? 0, length))
+    }
+  }
+  if (targets.size === 0) return
+  const done = new Promise<void>((resolve) => {
+    const check = (): void => {
+      for (const [feed, length] of targets) if (feed.length < length) return
+      resolve()
+    }
+    holds.add(host.onChange(check))
+    check()
+  })
+  for (const [feed, length] of targets) {
+    const core = await host.acquire(feed)
+    holds.add(() => host.release(feed))
+    if (holds.released) return
+    for (const peer of host.peers) peer.fetch(feed)
+    const range: HypercoreDownload = core.download({ start: feed.length, end: length })
+    holds.add(() => range.destroy())
+  }
+  await done
+}
