@@ -12,7 +12,7 @@
  *   detached and released (`sweep`): idle cores close, and a peer that lied
  *   about a length keeps nothing of ours open.
  */
-import type { Hypercore, Protomux } from '@multifeed/holepunch-types'
+import type { Hypercore, HypercorePeer, Protomux } from '@multifeed/holepunch-types'
 import type { Element } from '../protocol/messages.js'
 import type { Feed } from '../set/FeedSet.js'
 import { attachCore, detachCore, isAttached, isSettled } from './attachment.js'
@@ -37,6 +37,8 @@ interface Attached {
   readonly feed: Feed
   /** The set's session, once acquired (null while it opens). */
   core: Hypercore<unknown> | null
+  /** Hypercore's peer of this connection left (the remote closed the core's channel). */
+  onPeerRemove: ((peer: HypercorePeer) => void) | null
   /** When the core was first seen with nothing to move (0: busy). */
   settledSince: number
 }
@@ -145,7 +147,7 @@ export class PeerCores {
       return Promise.resolve()
     }
     if (this.#closed) return Promise.resolve()
-    const entry: Attached = { feed, core: null, settledSince: 0 }
+    const entry: Attached = { feed, core: null, onPeerRemove: null, settledSince: 0 }
     this.#attached.set(feed.id, entry)
     this.attachedTotal++
     return this.#host.acquire(feed).then(
@@ -155,6 +157,14 @@ export class PeerCores {
           return
         }
         entry.core = core
+        // The remote may close the core's channel (it removed the feed, or let
+        // it idle): then the core is off this stream and updates flow again.
+        entry.onPeerRemove = (peer) => {
+          if (peer.protomux === this.#mux && this.#attached.get(feed.id) === entry) {
+            this.#detach(feed, core)
+          }
+        }
+        core.on('peer-remove', entry.onPeerRemove)
         attachCore(this.#mux, feed.discoveryId, core)
       },
       () => {
@@ -231,6 +241,8 @@ export class PeerCores {
   }
 
   #detach(feed: Feed, core: Hypercore<unknown>): void {
+    const entry = this.#attached.get(feed.id)
+    if (entry?.onPeerRemove) core.off('peer-remove', entry.onPeerRemove)
     this.#attached.delete(feed.id)
     detachCore(this.#mux, feed.discoveryId, core)
     this.#host.release(feed)
@@ -239,13 +251,8 @@ export class PeerCores {
   /** The feed left the set: off the stream at once, and forgotten. */
   forget(feed: Feed): void {
     const entry = this.#attached.get(feed.id)
-    if (entry !== undefined) {
-      this.#attached.delete(feed.id)
-      if (entry.core !== null) {
-        detachCore(this.#mux, feed.discoveryId, entry.core)
-        this.#host.release(feed)
-      }
-    }
+    if (entry?.core) this.#detach(feed, entry.core)
+    else this.#attached.delete(feed.id)
     this.#remoteLengths.delete(feed.id)
     this.#updates.delete(feed.id)
   }
@@ -255,10 +262,8 @@ export class PeerCores {
     if (this.#closed) return
     this.#closed = true
     // A core still being acquired is released by its own continuation.
-    for (const { feed, core } of this.#attached.values()) {
-      if (core === null) continue
-      detachCore(this.#mux, feed.discoveryId, core)
-      this.#host.release(feed)
+    for (const { feed, core } of [...this.#attached.values()]) {
+      if (core !== null) this.#detach(feed, core)
     }
     this.#attached.clear()
     this.#updates.clear()
