@@ -1,4 +1,3 @@
-/// <reference types="@multifeed/holepunch-types" />
 /**
  * One episode: two real corestores (side A honest, side B honest plus the
  * puppet), one or more connections between them, and the checks.
@@ -16,8 +15,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
+import type { Hypercore } from '@multifeed/holepunch-types'
 import Corestore from 'corestore'
-import type Hypercore from 'hypercore'
 import { Multifeed, type MultifeedOptions } from '../src/index.js'
 import { type Mode, Puppet, type Replayable, sleep } from './puppet.js'
 import type { FindingKind } from './report.js'

@@ -1,4 +1,3 @@
-/// <reference types="@multifeed/holepunch-types" />
 /**
  * The puppet: a raw Protomux peer on the honest side B's replication stream
  * that plays multifeed X against side A, message by message, from a seeded
@@ -20,10 +19,14 @@
  * stream and be blamed on A.
  */
 import type { Duplex } from 'node:stream'
+import type {
+  ProtomuxChannel as Channel,
+  ProtomuxMessage as Message,
+  NoiseSecretStream,
+  Protomux
+} from '@multifeed/holepunch-types'
 import c from 'compact-encoding'
 import Hypercore from 'hypercore'
-import type Protomux from 'protomux'
-import type { Channel, Message, NoiseSecretStream } from 'protomux'
 import { ELEMENT_BYTES, elementOf } from '../src/protocol/elements.js'
 import {
   decodeElements,

@@ -1,4 +1,3 @@
-/// <reference types="@multifeed/holepunch-types" />
 /**
  * Minimal, deterministic reproductions of what the fuzzer found (see
  * notes/fuzz-findings.md): one Open message from a peer that holds the key.
@@ -11,10 +10,10 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { NoiseSecretStream } from '@multifeed/holepunch-types'
 import c from 'compact-encoding'
 import Corestore from 'corestore'
 import Hypercore from 'hypercore'
-import type { NoiseSecretStream } from 'protomux'
 import { Multifeed } from '../src/index.js'
 import {
   encodeOpen,

@@ -14,12 +14,19 @@ import { estimateDifference } from './estimator.js'
 import { MAX_SYMBOLS, MAX_SYMBOLS_PER_MESSAGE, type Symbols } from './messages.js'
 import { RibltDecoder, RibltEncoder } from './riblt.js'
 
+/**
+ * Most symbols in the first batch, whatever the peer's open message claims:
+ * one open message of ~100 bytes never buys more than ~50 KB of reply.
+ */
+export const MAX_FIRST_BATCH = 1024
+
 /** Symbols sent for an estimated difference of `d` elements. */
 export function symbolsFor(d: number): number {
-  // About 1.35–1.75 symbols per difference decode (riblt.ts notes); the
+  // About 1.35–1.75 symbols per difference decode (notes/riblt.md); the
   // sketch's estimate is within ±25 % most of the time: aim above both.
   const n = Math.ceil(d * 2 + 4)
-  return Math.min(Math.max(n, 4), MAX_SYMBOLS_PER_MESSAGE)
+  if (!Number.isFinite(n)) return MAX_FIRST_BATCH
+  return Math.min(Math.max(n, 4), MAX_FIRST_BATCH)
 }
 
 export class ReconcileEncoder {
@@ -38,8 +45,17 @@ export class ReconcileEncoder {
     return this.#sent
   }
 
-  /** The next `count` symbols. Asking beyond what any honest decoder needs is malformed. */
+  /**
+   * The next `count` symbols. Asking for more than doubles what was sent (an
+   * honest decoder asks for as many as it got), or beyond what sets of these
+   * sizes can need, is malformed: a request never buys much more than it.
+   */
   next(count: number): Symbols {
+    if (this.#sent > 0 && count > Math.max(this.#sent, 64)) {
+      throw new MalformedMessageError(
+        `Remote asked for ${count} more coded symbols after ${this.#sent}: at most doubling is allowed`
+      )
+    }
     if (this.#sent + count > this.#limit) {
       throw new MalformedMessageError(
         `Remote asked for ${this.#sent + count} coded symbols; sets of these sizes never need more than ${this.#limit}`
