@@ -1,6 +1,12 @@
 // The multifeed side of every scenario: the same shapes as raw.ts, through
 // @multifeed/core (pipe) and @multifeed/networker (Hyperswarm on the loopback testnet).
-import { Multifeed, type MultifeedPeer, replicateCorestore } from '@multifeed/core'
+import {
+  type FeedInfo,
+  Multifeed,
+  type MultifeedPeer,
+  ReplicationStream,
+  type SyncInfo
+} from '@multifeed/core'
 import { Networker } from '@multifeed/networker'
 import Corestore from 'corestore'
 import type Hypercore from 'hypercore'
@@ -22,14 +28,51 @@ function hex(key: Buffer | null | undefined): string {
   return key ? key.toString('hex') : ''
 }
 
-/** Watches `multi` for remote feeds and hands each one to the tracker. */
+/**
+ * Watches `multi` for remote feeds and hands each one to the tracker. The
+ * multifeed's cores are its own: the tracker sees each feed through a view of
+ * what the set knows of it (`FeedInfo.length`, the blocks held contiguously),
+ * told of progress by the set's `append` events. Opens no core.
+ */
 function trackRemoteFeeds(multi: Multifeed, tracker: SyncTracker): () => void {
-  const onfeed = (core: Hypercore<unknown>, info: { key: Buffer; local: boolean }) => {
-    if (!info.local) tracker.add(core, hex(info.key), false)
+  const onprogress = new Map<string, () => void>()
+  const view = (key: Buffer): Hypercore<unknown> => {
+    const id = hex(key)
+    // What SyncTracker.add reads of a core (download = false): its contiguous length and `download`.
+    const feed = {
+      get contiguousLength(): number {
+        return multi.feed(key)?.length ?? 0
+      },
+      on(_event: 'download', listener: () => void) {
+        onprogress.set(id, listener)
+        return feed
+      }
+    }
+    return feed as unknown as Hypercore<unknown>
   }
+  const onfeed = (info: FeedInfo) => {
+    if (!info.local) tracker.add(view(info.key), hex(info.key), false)
+  }
+  const onappend = (info: FeedInfo) => onprogress.get(hex(info.key))?.()
   multi.on('feed', onfeed)
-  for (const core of multi.feeds()) if (core.key) tracker.add(core, hex(core.key), false)
-  return () => multi.off('feed', onfeed)
+  multi.on('append', onappend)
+  for (const info of multi.feeds())
+    if (!info.local) tracker.add(view(info.key), hex(info.key), false)
+  return () => {
+    multi.off('feed', onfeed)
+    multi.off('append', onappend)
+  }
+}
+
+/** The definition of synced on what the reader's multifeeds list: `expected` feeds of `length` blocks. */
+function verifySynced(feeds: FeedInfo[], expected: number, length: number): void {
+  if (feeds.length !== expected) {
+    throw new Error(`reader holds ${feeds.length} feeds, expected ${expected}`)
+  }
+  for (const info of feeds) {
+    if (info.length !== length)
+      throw new Error(`feed has length ${info.length}, expected ${length}`)
+  }
 }
 
 /** The writer side: one corestore, `count` multifeeds of `shape.feeds` writers each. */
@@ -54,6 +97,7 @@ export class MultiSource {
     await pool(jobs, 32, async ([multi, m, i]) => {
       const w = await multi.writer(`w${i}`)
       await fill(w, shape.blocks, shape.blockSize, (m * shape.feeds + i) * 7919)
+      await w.close()
     })
     return new MultiSource(dir, store, multis, shape)
   }
@@ -95,7 +139,7 @@ async function openReader(source: MultiSource, label: string) {
 /**
  * One measured sync through multifeed: a fresh reader, connect, until every
  * feed of every multifeed is downloaded. Timed from connect to synced.
- * Over a pipe all multifeeds share one stream (`replicateCorestore` + `attach`);
+ * Over a pipe all multifeeds share one stream (the library's `ReplicationStream` + `attach`);
  * over Hyperswarm both sides use a Networker and B swarms every multifeed.
  */
 export async function multiSync(
@@ -138,7 +182,7 @@ export async function multiSync(
     const cpu = cpuMs() - cpu0
     await hooks.synced?.()
     const feeds = reader.multis.flatMap((m) => m.feeds())
-    SyncTracker.verify(feeds, total, shape.blocks)
+    verifySynced(feeds, total, shape.blocks)
     const connections =
       transport === 'pipe' ? 1 : Math.max(netA!.peers().length, netB!.peers().length)
     return { ms, cpuMs: cpu, connections, joinMs }
@@ -152,15 +196,14 @@ export async function multiSync(
   }
 }
 
-/** Resolves with the next `peer-add` of `multi`. */
 /**
  * One replication pipe between the stores of `as` and `bs` (each list in one
  * store), every multifeed attached on its side: what `multi.replicate()` does
  * for one multifeed, for any number sharing the stream.
  */
 function pipeMultifeeds(as: Multifeed[], bs: Multifeed[]): [NoiseSecretStream, NoiseSecretStream] {
-  const s1 = replicateCorestore(as[0]!.corestore, true)
-  const s2 = replicateCorestore(bs[0]!.corestore, false)
+  const s1 = ReplicationStream.for(as[0]!.corestore, true).stream
+  const s2 = ReplicationStream.for(bs[0]!.corestore, false).stream
   s1.on('error', noop)
   s2.on('error', noop)
   s1.pipe(s2).pipe(s1)
@@ -169,6 +212,7 @@ function pipeMultifeeds(as: Multifeed[], bs: Multifeed[]): [NoiseSecretStream, N
   return [s1, s2]
 }
 
+/** Resolves with the next `peer-add` of `multi`. */
 function nextPeer(multi: Multifeed): Promise<MultifeedPeer> {
   return new Promise((resolve) => multi.once('peer-add', resolve))
 }
@@ -192,7 +236,7 @@ export async function multiDiscovery(
   let streams: NoiseSecretStream[] = []
   const arrivals = new Map<string, number>()
   const waiters = new Map<string, () => void>()
-  multiB.on('feed', (_core, info) => {
+  multiB.on('feed', (info) => {
     const id = hex(info.key)
     arrivals.set(id, now())
     waiters.get(id)?.()
@@ -218,6 +262,7 @@ export async function multiDiscovery(
       const w = await multiA.writer(`d${i}`)
       const t0 = now()
       const id = hex(w.key)
+      await w.close()
       let arrived = arrivals.get(id)
       if (arrived === undefined) {
         await withTimeout(
@@ -291,11 +336,11 @@ export class MultiReconnect {
     let netB: Networker | null = null
     let streams: NoiseSecretStream[] = []
     let added = 0
-    const onremote = (_peer: MultifeedPeer, info: { added: unknown }) => {
-      added += Array.isArray(info.added) ? info.added.length : Number(info.added) || 0
+    const onreconciled = (_peer: MultifeedPeer, info: SyncInfo) => {
+      added += info.added.length
     }
-    multiA.on('remote-feeds', onremote)
-    multiB.on('remote-feeds', onremote)
+    multiA.on('reconciled', onreconciled)
+    multiB.on('reconciled', onreconciled)
     try {
       if (transport === 'swarm') {
         netA = createNetworker(this.source.store, loopback!)
@@ -320,18 +365,9 @@ export class MultiReconnect {
       if (synced.some((s) => s === null)) throw new Error('a peer closed before it synced')
       const protocolBytes = pa.stats.bytesSent + pb.stats.bytesSent
       const messages = pa.stats.messagesSent + pb.stats.messagesSent
-      // Then, as for raw: until every core on both sides replicates again.
-      const length = this.source.shape.blocks
-      const feeds = [...multiA.feeds(), ...multiB.feeds()]
-      await withTimeout(
-        (async () => {
-          while (!feeds.every((core) => core.peers.some((p) => p.remoteLength === length))) {
-            await sleep(5)
-          }
-        })(),
-        timeoutMs,
-        'reconnect: every core replicating'
-      )
+      // Raw waits until every core on both sides replicates again. In sync,
+      // multifeed attaches no core at all (nothing differs): replication is
+      // back once both peers reconciled, so this is the same time as `ms`.
       const replicatingMs = now() - t0
       const wireStreams = transport === 'pipe' ? streams : [pa.stream, pb.stream]
       const wireBytes = wireStreams.reduce(
@@ -340,8 +376,8 @@ export class MultiReconnect {
       )
       return { ms, protocolBytes, messages, replicatingMs, wireBytes, added }
     } finally {
-      multiA.off('remote-feeds', onremote)
-      multiB.off('remote-feeds', onremote)
+      multiA.off('reconciled', onreconciled)
+      multiB.off('reconciled', onreconciled)
       if (streams.length) await destroyStreams(...streams)
       await netB?.close().catch(noop)
       await netA?.close().catch(noop)

@@ -1,4 +1,4 @@
-import { Multifeed } from '@multifeed/core'
+import { type FeedInfo, Multifeed } from '@multifeed/core'
 import { Networker } from '@multifeed/networker'
 import {
   createTempCorestore,
@@ -33,7 +33,6 @@ export interface Snapshot {
   readonly feedsTarget: number
   readonly blocksHeld: number
   readonly blocksTarget: number
-  readonly bytesHeld: number
   readonly connections: number
   readonly done: boolean
 }
@@ -86,7 +85,7 @@ export async function runDemo(
   const started = performance.now()
   const peers: DemoPeer[] = []
   let testnet: TestDHT | null = null
-  const downloads = new DownloadCounter()
+  const progress = new Progress()
   /** Set when the run ends, so that writers stop appending. */
   const stop = { stopped: false }
 
@@ -123,7 +122,7 @@ export async function runDemo(
       let key: Buffer | undefined
       for (const peer of peers) {
         const multi = await Multifeed.open(peer.tmp.corestore, key)
-        multi.on('feed', (core) => downloads.track(core))
+        progress.track(multi)
         key = multi.key
         peer.multifeeds.push(multi)
       }
@@ -133,7 +132,8 @@ export async function runDemo(
     )
 
     // Writers first (so their feeds exist), then swarm, then append live.
-    const writers: Array<Hypercore<unknown>> = []
+    // Each writer is a session the demo owns: closed once its entries are in.
+    const writers: Array<Hypercore<Buffer>> = []
     for (const peer of peers) {
       for (const multi of peer.multifeeds) {
         for (let f = 0; f < F; f++) writers.push(await multi.writer(`writer-${f}`))
@@ -145,7 +145,13 @@ export async function runDemo(
     reporter.info('every peer swarmed every multifeed; writing')
 
     const writing = Promise.all(
-      writers.map((core, w) => appendEntries(core as Hypercore<Buffer>, w, E, size, stop))
+      writers.map(async (core, w) => {
+        try {
+          await appendEntries(core, w, E, size, stop)
+        } finally {
+          await core.close()
+        }
+      })
     )
     let writeError: unknown = null
     writing.catch((err) => {
@@ -153,11 +159,11 @@ export async function runDemo(
     })
 
     const deadline = started + options.timeout * 1000
-    let snapshot = takeSnapshot(peers, options, started, downloads)
+    let snapshot = takeSnapshot(peers, options, started, progress)
     for (;;) {
       if (writeError !== null) throw writeError
       if (signal?.aborted) throw signal.reason ?? new Error('aborted')
-      snapshot = takeSnapshot(peers, options, started, downloads)
+      snapshot = takeSnapshot(peers, options, started, progress)
       reporter.progress(snapshot)
       if (snapshot.done) break
       if (performance.now() >= deadline) {
@@ -224,25 +230,27 @@ function entry(writer: number, index: number, size: number): Buffer {
 }
 
 /**
- * Blocks a core holds. Hypercore fetches blocks out of order, so
- * `contiguousLength` lags far behind during a download: count the
- * `download` events as well.
+ * What every multifeed holds of each feed, as `FeedInfo.length` (blocks held
+ * contiguously): read from `feeds()` once, then kept current by the `feed`
+ * and `append` events. Opens no core.
  */
-class DownloadCounter {
-  readonly #counts = new Map<Hypercore<unknown>, number>()
+class Progress {
+  readonly #lengths = new Map<Multifeed, Map<string, number>>()
 
-  track(core: Hypercore<unknown>): void {
-    if (this.#counts.has(core)) return
-    this.#counts.set(core, 0)
-    core.on('download', () => {
-      this.#counts.set(core, (this.#counts.get(core) ?? 0) + 1)
-    })
+  track(multi: Multifeed): void {
+    const lengths = new Map<string, number>()
+    this.#lengths.set(multi, lengths)
+    const update = (info: FeedInfo): void => {
+      lengths.set(info.key.toString('hex'), info.length)
+    }
+    for (const info of multi.feeds()) update(info)
+    multi.on('feed', update)
+    multi.on('append', update)
   }
 
-  held(core: Hypercore<unknown>): number {
-    this.track(core)
-    if (core.writable) return core.length
-    return Math.max(core.contiguousLength, this.#counts.get(core) ?? 0)
+  /** Key (hex) → blocks held, for every feed `multi` knows. */
+  of(multi: Multifeed): ReadonlyMap<string, number> {
+    return this.#lengths.get(multi) ?? new Map()
   }
 }
 
@@ -250,25 +258,23 @@ function takeSnapshot(
   peers: DemoPeer[],
   options: DemoOptions,
   started: number,
-  downloads: DownloadCounter
+  progress: Progress
 ): Snapshot {
   const { peers: P, multifeeds: M, feeds: F, entries: E } = options
   const feedsPerCell = P * F
   const cells: Cell[][] = []
   let feedsHeld = 0
   let blocksHeld = 0
-  let bytesHeld = 0
   let done = true
   for (const peer of peers) {
     const row: Cell[] = []
     for (const multi of peer.multifeeds) {
       let feeds = 0
       let blocks = 0
-      for (const core of multi.feeds()) {
+      for (const length of progress.of(multi).values()) {
         feeds++
-        blocks += Math.min(downloads.held(core), E)
-        bytesHeld += core.contiguousLength === core.length ? core.byteLength : 0
-        if (core.contiguousLength < E) done = false
+        blocks += Math.min(length, E)
+        if (length < E) done = false
       }
       if (feeds < feedsPerCell) done = false
       feedsHeld += Math.min(feeds, feedsPerCell)
@@ -286,7 +292,6 @@ function takeSnapshot(
     feedsTarget: P * M * feedsPerCell,
     blocksHeld,
     blocksTarget: P * M * feedsPerCell * E,
-    bytesHeld,
     connections: connections / 2,
     done
   }
@@ -301,11 +306,10 @@ function describeMissing(peers: DemoPeer[], options: DemoOptions): string[] {
       if (feeds.length < feedsPerCell) {
         out.push(`peer ${peer.index} multifeed ${m}: holds ${feeds.length}/${feedsPerCell} feeds`)
       }
-      for (const core of feeds) {
-        if (core.contiguousLength < options.entries) {
-          const id = core.key === null ? '(opening)' : core.key.toString('hex').slice(0, 8)
+      for (const info of feeds) {
+        if (info.length < options.entries) {
           out.push(
-            `peer ${peer.index} multifeed ${m}: feed ${id} has ${core.contiguousLength}/${options.entries} blocks`
+            `peer ${peer.index} multifeed ${m}: feed ${info.key.toString('hex').slice(0, 8)} has ${info.length}/${options.entries} blocks`
           )
         }
       }

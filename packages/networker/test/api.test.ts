@@ -130,7 +130,7 @@ describe.each(kinds)('%s networker: semantics', (kind) => {
     await b.net.leave(xb)
     await write(x, 1)
     await sleep(200)
-    expect(xb.feeds()[0]!.contiguousLength).toBe(1)
+    expect(xb.feeds()[0]!.length).toBe(1)
     await b.net.swarm(xb)
     await waitHolds([xb], 1, 2)
     expect(b.net.peers()).toEqual([before])

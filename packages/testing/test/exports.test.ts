@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
 const packages = {
-  '@multifeed/core': ['Multifeed', 'MultifeedError', 'replicateCorestore', 'sameCorestore'],
+  '@multifeed/core': ['Multifeed', 'MultifeedError', 'ReplicationStream', 'sameCorestore'],
   '@multifeed/networker': ['Networker', 'InProcessNetworker'],
   '@multifeed/testing': ['runNetworkerConformance']
 } as const

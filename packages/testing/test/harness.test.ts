@@ -190,10 +190,13 @@ describe('createPeers()', () => {
     expect(peer.path).toBe(path)
     const [again] = peer.multifeeds()
     expect(again).not.toBe(b)
+    // Known from the set's own index, before any peer reconnects and without opening the core.
     const copy = again!.feed(w.key!)
     expect(copy).not.toBeNull()
-    await copy!.ready()
-    expect(copy!.contiguousLength).toBe(2)
+    expect(copy!.length).toBe(2)
+    const core = await again!.get(w.key!)
+    expect(String(await core.get(1, { wait: false }))).toBe('2')
+    await core.close()
     // Counted on the serving side: the reader's `download` event is not always emitted.
     const uploaded: number[] = []
     w.on('upload', (index) => uploaded.push(index))
