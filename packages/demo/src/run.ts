@@ -1,4 +1,4 @@
-import { type FeedInfo, Multifeed } from '@multifeed/core'
+import { type FeedInfo, Multifeed, type MultifeedPeer } from '@multifeed/core'
 import { Networker } from '@multifeed/networker'
 import {
   createTempCorestore,
@@ -49,6 +49,13 @@ export interface Summary {
   /** Blocks and bytes that travelled between peers. */
   readonly replicatedBlocks: number
   readonly replicatedBytes: number
+  /**
+   * Bytes the multifeed protocol itself sent (pairing aside): the sum of
+   * `peer.stats.bytesSent` over every multifeed peer of every peer.
+   */
+  readonly protocolBytes: number
+  /** Multifeed peers (one per multifeed per connection) those bytes were spent on. */
+  readonly protocolPeers: number
   readonly seconds: number
   /** connections[i][j]: connections peer i holds to peer j (i ≠ j). */
   readonly connections: number[][]
@@ -86,6 +93,8 @@ export async function runDemo(
   const peers: DemoPeer[] = []
   let testnet: TestDHT | null = null
   const progress = new Progress()
+  /** Every multifeed peer any multifeed had (closed ones too): their stats add up to the protocol's bytes. */
+  const sessions = new Set<MultifeedPeer>()
   /** Set when the run ends, so that writers stop appending. */
   const stop = { stopped: false }
 
@@ -123,6 +132,7 @@ export async function runDemo(
       for (const peer of peers) {
         const multi = await Multifeed.open(peer.tmp.corestore, key)
         progress.track(multi)
+        multi.on('peer-add', (session) => sessions.add(session))
         key = multi.key
         peer.multifeeds.push(multi)
       }
@@ -192,6 +202,8 @@ export async function runDemo(
       bytes: blocks * size,
       replicatedBlocks: blocks * (P - 1),
       replicatedBytes: blocks * size * (P - 1),
+      protocolBytes: [...sessions].reduce((sum, session) => sum + session.stats.bytesSent, 0),
+      protocolPeers: sessions.size,
       seconds,
       connections
     }
