@@ -15,7 +15,7 @@ import {
   untilSynced,
   waitUntil
 } from '@multifeed/testing'
-import { describe, expect, test } from 'vitest'
+import { describe, expect, expectTypeOf, test } from 'vitest'
 
 const shm = existsSync('/dev/shm')
 
@@ -165,6 +165,28 @@ describe('createPeers()', () => {
     const [a] = await peers.multifeed()
     await (await a!.writer()).append(Buffer.from('custom'))
     await untilSynced(peers)
+  }, 30_000)
+
+  test('the group is typed by its valueEncoding; such multifeeds swarm like any other', async () => {
+    await using peers = await createPeers(2, {
+      networker: 'in-process',
+      multifeed: { valueEncoding: 'json' }
+    })
+    const [a, b] = await peers.multifeed()
+    expectTypeOf(a!).toEqualTypeOf<Multifeed<unknown>>()
+    const w = await a!.writer()
+    await w.append({ hello: 'world' })
+    await w.close()
+    await untilSynced(peers)
+    const core = await b!.get(w.key!)
+    expect(await core.get(0, { wait: false })).toEqual({ hello: 'world' })
+    await core.close()
+    // Options given to one call type that call.
+    const text = await peers.at(0).join(undefined, { multifeed: { valueEncoding: 'utf-8' } })
+    expectTypeOf(text).toEqualTypeOf<Multifeed<string>>()
+    expectTypeOf(await peers.at(1).open()).toEqualTypeOf<Multifeed<unknown>>()
+    await using binary = await createPeers(1, { networker: 'in-process' })
+    expectTypeOf(await binary.multifeed()).toEqualTypeOf<Multifeed<Buffer>[]>()
   }, 30_000)
 
   test('a late joiner added with addPeer() catches up', async () => {
