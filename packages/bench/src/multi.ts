@@ -1,7 +1,18 @@
 // The multifeed side of every scenario: the same shapes as raw.ts, through
 // @multifeed/core (pipe) and @multifeed/networker (Hyperswarm on the loopback testnet).
-import { Multifeed, type MultifeedPeer, replicateCorestore } from '@multifeed/core'
-import type { Corestore, Hypercore, ReplicationStream } from '@multifeed/holepunch-types'
+import {
+  type FeedInfo,
+  Multifeed,
+  type MultifeedPeer,
+  ReplicationStream,
+  type SyncInfo
+} from '@multifeed/core'
+import type {
+  Corestore,
+  Hypercore,
+  NoiseSecretStream,
+  ReplicationStream as WireStream
+} from '@multifeed/holepunch-types'
 import { Networker } from '@multifeed/networker'
 import CorestoreClass from 'corestore'
 import { BenchTimeoutError, cpuMs, now, sleep, withTimeout } from './clock.js'
@@ -21,14 +32,51 @@ function hex(key: Buffer | null | undefined): string {
   return key ? key.toString('hex') : ''
 }
 
-/** Watches `multi` for remote feeds and hands each one to the tracker. */
+/**
+ * Watches `multi` for remote feeds and hands each one to the tracker. The
+ * multifeed's cores are its own: the tracker sees each feed through a view of
+ * what the set knows of it (`FeedInfo.length`, the blocks held contiguously),
+ * told of progress by the set's `append` events. Opens no core.
+ */
 function trackRemoteFeeds(multi: Multifeed, tracker: SyncTracker): () => void {
-  const onfeed = (core: Hypercore<unknown>, info: { key: Buffer; local: boolean }) => {
-    if (!info.local) tracker.add(core, hex(info.key), false)
+  const onprogress = new Map<string, () => void>()
+  const view = (key: Buffer): Hypercore<unknown> => {
+    const id = hex(key)
+    // What SyncTracker.add reads of a core (download = false): its contiguous length and `download`.
+    const feed = {
+      get contiguousLength(): number {
+        return multi.feed(key)?.length ?? 0
+      },
+      on(_event: 'download', listener: () => void) {
+        onprogress.set(id, listener)
+        return feed
+      }
+    }
+    return feed as unknown as Hypercore<unknown>
   }
+  const onfeed = (info: FeedInfo) => {
+    if (!info.local) tracker.add(view(info.key), hex(info.key), false)
+  }
+  const onappend = (info: FeedInfo) => onprogress.get(hex(info.key))?.()
   multi.on('feed', onfeed)
-  for (const core of multi.feeds()) if (core.key) tracker.add(core, hex(core.key), false)
-  return () => multi.off('feed', onfeed)
+  multi.on('append', onappend)
+  for (const info of multi.feeds())
+    if (!info.local) tracker.add(view(info.key), hex(info.key), false)
+  return () => {
+    multi.off('feed', onfeed)
+    multi.off('append', onappend)
+  }
+}
+
+/** The definition of synced on what the reader's multifeeds list: `expected` feeds of `length` blocks. */
+function verifySynced(feeds: FeedInfo[], expected: number, length: number): void {
+  if (feeds.length !== expected) {
+    throw new Error(`reader holds ${feeds.length} feeds, expected ${expected}`)
+  }
+  for (const info of feeds) {
+    if (info.length !== length)
+      throw new Error(`feed has length ${info.length}, expected ${length}`)
+  }
 }
 
 /** The writer side: one corestore, `count` multifeeds of `shape.feeds` writers each. */
@@ -53,6 +101,7 @@ export class MultiSource {
     await pool(jobs, 32, async ([multi, m, i]) => {
       const w = await multi.writer(`w${i}`)
       await fill(w, shape.blocks, shape.blockSize, (m * shape.feeds + i) * 7919)
+      await w.close()
     })
     return new MultiSource(dir, store, multis, shape)
   }
@@ -94,7 +143,7 @@ async function openReader(source: MultiSource, label: string) {
 /**
  * One measured sync through multifeed: a fresh reader, connect, until every
  * feed of every multifeed is downloaded. Timed from connect to synced.
- * Over a pipe all multifeeds share one stream (`replicateCorestore` + `attach`);
+ * Over a pipe all multifeeds share one stream (the library's `ReplicationStream` + `attach`);
  * over Hyperswarm both sides use a Networker and B swarms every multifeed.
  */
 export async function multiSync(
@@ -111,7 +160,7 @@ export async function multiSync(
   const untrack = reader.multis.map((m) => trackRemoteFeeds(m, tracker))
   let netA: Networker | null = null
   let netB: Networker | null = null
-  let streams: ReplicationStream[] = []
+  let streams: WireStream[] = []
   try {
     if (transport === 'swarm') {
       netA = createNetworker(source.store, loopback!)
@@ -137,7 +186,7 @@ export async function multiSync(
     const cpu = cpuMs() - cpu0
     await hooks.synced?.()
     const feeds = reader.multis.flatMap((m) => m.feeds())
-    SyncTracker.verify(feeds, total, shape.blocks)
+    verifySynced(feeds, total, shape.blocks)
     const connections =
       transport === 'pipe' ? 1 : Math.max(netA!.peers().length, netB!.peers().length)
     return { ms, cpuMs: cpu, connections, joinMs }
@@ -151,15 +200,14 @@ export async function multiSync(
   }
 }
 
-/** Resolves with the next `peer-add` of `multi`. */
 /**
  * One replication pipe between the stores of `as` and `bs` (each list in one
  * store), every multifeed attached on its side: what `multi.replicate()` does
  * for one multifeed, for any number sharing the stream.
  */
-function pipeMultifeeds(as: Multifeed[], bs: Multifeed[]): [ReplicationStream, ReplicationStream] {
-  const s1 = replicateCorestore(as[0]!.corestore, true)
-  const s2 = replicateCorestore(bs[0]!.corestore, false)
+function pipeMultifeeds(as: Multifeed[], bs: Multifeed[]): [WireStream, WireStream] {
+  const s1 = ReplicationStream.for(as[0]!.corestore, true).stream
+  const s2 = ReplicationStream.for(bs[0]!.corestore, false).stream
   s1.on('error', noop)
   s2.on('error', noop)
   s1.pipe(s2).pipe(s1)
@@ -168,6 +216,7 @@ function pipeMultifeeds(as: Multifeed[], bs: Multifeed[]): [ReplicationStream, R
   return [s1, s2]
 }
 
+/** Resolves with the next `peer-add` of `multi`. */
 function nextPeer(multi: Multifeed): Promise<MultifeedPeer> {
   return new Promise((resolve) => multi.once('peer-add', resolve))
 }
@@ -188,10 +237,10 @@ export async function multiDiscovery(
   const multiB = await Multifeed.open(b.store, multiA.key)
   let netA: Networker | null = null
   let netB: Networker | null = null
-  let streams: ReplicationStream[] = []
+  let streams: WireStream[] = []
   const arrivals = new Map<string, number>()
   const waiters = new Map<string, () => void>()
-  multiB.on('feed', (_core, info) => {
+  multiB.on('feed', (info) => {
     const id = hex(info.key)
     arrivals.set(id, now())
     waiters.get(id)?.()
@@ -217,6 +266,7 @@ export async function multiDiscovery(
       const w = await multiA.writer(`d${i}`)
       const t0 = now()
       const id = hex(w.key)
+      await w.close()
       let arrived = arrivals.get(id)
       if (arrived === undefined) {
         await withTimeout(
@@ -288,13 +338,13 @@ export class MultiReconnect {
     const multiB = this.multi
     let netA: Networker | null = null
     let netB: Networker | null = null
-    let streams: ReplicationStream[] = []
+    let streams: WireStream[] = []
     let added = 0
-    const onremote = (_peer: MultifeedPeer, info: { added: unknown }) => {
-      added += Array.isArray(info.added) ? info.added.length : Number(info.added) || 0
+    const onreconciled = (_peer: MultifeedPeer, info: SyncInfo) => {
+      added += info.added.length
     }
-    multiA.on('remote-feeds', onremote)
-    multiB.on('remote-feeds', onremote)
+    multiA.on('reconciled', onreconciled)
+    multiB.on('reconciled', onreconciled)
     try {
       if (transport === 'swarm') {
         netA = createNetworker(this.source.store, loopback!)
@@ -319,18 +369,9 @@ export class MultiReconnect {
       if (synced.some((s) => s === null)) throw new Error('a peer closed before it synced')
       const protocolBytes = pa.stats.bytesSent + pb.stats.bytesSent
       const messages = pa.stats.messagesSent + pb.stats.messagesSent
-      // Then, as for raw: until every core on both sides replicates again.
-      const length = this.source.shape.blocks
-      const feeds = [...multiA.feeds(), ...multiB.feeds()]
-      await withTimeout(
-        (async () => {
-          while (!feeds.every((core) => core.peers.some((p) => p.remoteLength === length))) {
-            await sleep(5)
-          }
-        })(),
-        timeoutMs,
-        'reconnect: every core replicating'
-      )
+      // Raw waits until every core on both sides replicates again. In sync,
+      // multifeed attaches no core at all (nothing differs): replication is
+      // back once both peers reconciled, so this is the same time as `ms`.
       const replicatingMs = now() - t0
       const wireStreams = transport === 'pipe' ? streams : [pa.stream, pb.stream]
       const wireBytes = wireStreams.reduce(
@@ -339,8 +380,8 @@ export class MultiReconnect {
       )
       return { ms, protocolBytes, messages, replicatingMs, wireBytes, added }
     } finally {
-      multiA.off('remote-feeds', onremote)
-      multiB.off('remote-feeds', onremote)
+      multiA.off('reconciled', onreconciled)
+      multiB.off('reconciled', onreconciled)
       if (streams.length) await destroyStreams(...streams)
       await netB?.close().catch(noop)
       await netA?.close().catch(noop)

@@ -34,26 +34,42 @@ async function main(): Promise<void> {
       : []
   gc()
   const rssBefore = process.memoryUsage().rss
-  let feeds: Hypercore<unknown>[]
+  let count: number
+  /** Opens every feed's core and waits until each is ready. */
+  let ready: () => Promise<void>
   let close: () => Promise<void>
   const t0 = now()
   if (core) {
     const multi = await core.Multifeed.open(store, Buffer.from(arg, 'hex'))
-    feeds = multi.feeds()
-    close = () => multi.close()
+    // What the set knows of its feeds, without opening any core.
+    const infos = multi.feeds()
+    count = infos.length
+    const sessions: Hypercore[] = []
+    // Every feed ready: a session of each (sessions the caller owns and closes).
+    ready = async () => {
+      sessions.push(...(await Promise.all(infos.map((info) => multi.get(info.key)))))
+    }
+    close = async () => {
+      await Promise.all(sessions.map((s) => s.close()))
+      await multi.close()
+    }
   } else {
-    feeds = keys.map((key) => store.get({ key }))
+    const feeds: Hypercore<unknown>[] = keys.map((key) => store.get({ key }))
     await Promise.all(feeds.map((f) => f.ready()))
+    count = feeds.length
+    ready = async () => {
+      await Promise.all(feeds.map((f) => f.ready()))
+    }
     close = async () => {}
   }
   const ms = now() - t0
   gc()
   const rssAfter = process.memoryUsage().rss
-  await Promise.all(feeds.map((f) => f.ready()))
+  await ready()
   const readyMs = now() - t0
   gc()
   const rssReady = process.memoryUsage().rss
-  const result = { ms, readyMs, rssBefore, rssAfter, rssReady, feeds: feeds.length, expected }
+  const result = { ms, readyMs, rssBefore, rssAfter, rssReady, feeds: count, expected }
   process.stdout.write(`${JSON.stringify(result)}\n`)
   await close()
   await store.close()

@@ -104,6 +104,7 @@ export function formatSummary(s: Summary): string {
     `  feeds         ${s.feeds} (every peer holds all of them)`,
     `  blocks        ${s.blocks} written, ${s.replicatedBlocks} replicated`,
     `  bytes         ${s.bytes} written, ${s.replicatedBytes} replicated`,
+    `  protocol      ${s.protocolBytes} bytes sent by the multifeed protocol over ${s.protocolPeers} multifeed peers`,
     `  seconds       ${s.seconds.toFixed(2)}`,
     `  connections   ${perPair} per peer pair (${pairs.length} pairs)`,
     ...matrix(s),

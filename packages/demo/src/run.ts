@@ -1,4 +1,4 @@
-import { Multifeed } from '@multifeed/core'
+import { type FeedInfo, Multifeed, type MultifeedPeer } from '@multifeed/core'
 import type { Hypercore } from '@multifeed/holepunch-types'
 import { Networker } from '@multifeed/networker'
 import {
@@ -33,7 +33,6 @@ export interface Snapshot {
   readonly feedsTarget: number
   readonly blocksHeld: number
   readonly blocksTarget: number
-  readonly bytesHeld: number
   readonly connections: number
   readonly done: boolean
 }
@@ -50,6 +49,13 @@ export interface Summary {
   /** Blocks and bytes that travelled between peers. */
   readonly replicatedBlocks: number
   readonly replicatedBytes: number
+  /**
+   * Bytes the multifeed protocol itself sent (pairing aside): the sum of
+   * `peer.stats.bytesSent` over every multifeed peer of every peer.
+   */
+  readonly protocolBytes: number
+  /** Multifeed peers (one per multifeed per connection) those bytes were spent on. */
+  readonly protocolPeers: number
   readonly seconds: number
   /** connections[i][j]: connections peer i holds to peer j (i ≠ j). */
   readonly connections: number[][]
@@ -86,7 +92,9 @@ export async function runDemo(
   const started = performance.now()
   const peers: DemoPeer[] = []
   let testnet: TestDHT | null = null
-  const downloads = new DownloadCounter()
+  const progress = new Progress()
+  /** Every multifeed peer any multifeed had (closed ones too): their stats add up to the protocol's bytes. */
+  const sessions = new Set<MultifeedPeer>()
   /** Set when the run ends, so that writers stop appending. */
   const stop = { stopped: false }
 
@@ -123,7 +131,8 @@ export async function runDemo(
       let key: Buffer | undefined
       for (const peer of peers) {
         const multi = await Multifeed.open(peer.tmp.corestore, key)
-        multi.on('feed', (core) => downloads.track(core))
+        progress.track(multi)
+        multi.on('peer-add', (session) => sessions.add(session))
         key = multi.key
         peer.multifeeds.push(multi)
       }
@@ -133,7 +142,8 @@ export async function runDemo(
     )
 
     // Writers first (so their feeds exist), then swarm, then append live.
-    const writers: Array<Hypercore<unknown>> = []
+    // Each writer is a session the demo owns: closed once its entries are in.
+    const writers: Array<Hypercore<Buffer>> = []
     for (const peer of peers) {
       for (const multi of peer.multifeeds) {
         for (let f = 0; f < F; f++) writers.push(await multi.writer(`writer-${f}`))
@@ -145,7 +155,13 @@ export async function runDemo(
     reporter.info('every peer swarmed every multifeed; writing')
 
     const writing = Promise.all(
-      writers.map((core, w) => appendEntries(core as Hypercore<Buffer>, w, E, size, stop))
+      writers.map(async (core, w) => {
+        try {
+          await appendEntries(core, w, E, size, stop)
+        } finally {
+          await core.close()
+        }
+      })
     )
     let writeError: unknown = null
     writing.catch((err) => {
@@ -153,11 +169,11 @@ export async function runDemo(
     })
 
     const deadline = started + options.timeout * 1000
-    let snapshot = takeSnapshot(peers, options, started, downloads)
+    let snapshot = takeSnapshot(peers, options, started, progress)
     for (;;) {
       if (writeError !== null) throw writeError
       if (signal?.aborted) throw signal.reason ?? new Error('aborted')
-      snapshot = takeSnapshot(peers, options, started, downloads)
+      snapshot = takeSnapshot(peers, options, started, progress)
       reporter.progress(snapshot)
       if (snapshot.done) break
       if (performance.now() >= deadline) {
@@ -186,6 +202,8 @@ export async function runDemo(
       bytes: blocks * size,
       replicatedBlocks: blocks * (P - 1),
       replicatedBytes: blocks * size * (P - 1),
+      protocolBytes: [...sessions].reduce((sum, session) => sum + session.stats.bytesSent, 0),
+      protocolPeers: sessions.size,
       seconds,
       connections
     }
@@ -224,25 +242,27 @@ function entry(writer: number, index: number, size: number): Buffer {
 }
 
 /**
- * Blocks a core holds. Hypercore fetches blocks out of order, so
- * `contiguousLength` lags far behind during a download: count the
- * `download` events as well.
+ * What every multifeed holds of each feed, as `FeedInfo.length` (blocks held
+ * contiguously): read from `feeds()` once, then kept current by the `feed`
+ * and `append` events. Opens no core.
  */
-class DownloadCounter {
-  readonly #counts = new Map<Hypercore<unknown>, number>()
+class Progress {
+  readonly #lengths = new Map<Multifeed, Map<string, number>>()
 
-  track(core: Hypercore<unknown>): void {
-    if (this.#counts.has(core)) return
-    this.#counts.set(core, 0)
-    core.on('download', () => {
-      this.#counts.set(core, (this.#counts.get(core) ?? 0) + 1)
-    })
+  track(multi: Multifeed): void {
+    const lengths = new Map<string, number>()
+    this.#lengths.set(multi, lengths)
+    const update = (info: FeedInfo): void => {
+      lengths.set(info.key.toString('hex'), info.length)
+    }
+    for (const info of multi.feeds()) update(info)
+    multi.on('feed', update)
+    multi.on('append', update)
   }
 
-  held(core: Hypercore<unknown>): number {
-    this.track(core)
-    if (core.writable) return core.length
-    return Math.max(core.contiguousLength, this.#counts.get(core) ?? 0)
+  /** Key (hex) → blocks held, for every feed `multi` knows. */
+  of(multi: Multifeed): ReadonlyMap<string, number> {
+    return this.#lengths.get(multi) ?? new Map()
   }
 }
 
@@ -250,25 +270,23 @@ function takeSnapshot(
   peers: DemoPeer[],
   options: DemoOptions,
   started: number,
-  downloads: DownloadCounter
+  progress: Progress
 ): Snapshot {
   const { peers: P, multifeeds: M, feeds: F, entries: E } = options
   const feedsPerCell = P * F
   const cells: Cell[][] = []
   let feedsHeld = 0
   let blocksHeld = 0
-  let bytesHeld = 0
   let done = true
   for (const peer of peers) {
     const row: Cell[] = []
     for (const multi of peer.multifeeds) {
       let feeds = 0
       let blocks = 0
-      for (const core of multi.feeds()) {
+      for (const length of progress.of(multi).values()) {
         feeds++
-        blocks += Math.min(downloads.held(core), E)
-        bytesHeld += core.contiguousLength === core.length ? core.byteLength : 0
-        if (core.contiguousLength < E) done = false
+        blocks += Math.min(length, E)
+        if (length < E) done = false
       }
       if (feeds < feedsPerCell) done = false
       feedsHeld += Math.min(feeds, feedsPerCell)
@@ -286,7 +304,6 @@ function takeSnapshot(
     feedsTarget: P * M * feedsPerCell,
     blocksHeld,
     blocksTarget: P * M * feedsPerCell * E,
-    bytesHeld,
     connections: connections / 2,
     done
   }
@@ -301,11 +318,10 @@ function describeMissing(peers: DemoPeer[], options: DemoOptions): string[] {
       if (feeds.length < feedsPerCell) {
         out.push(`peer ${peer.index} multifeed ${m}: holds ${feeds.length}/${feedsPerCell} feeds`)
       }
-      for (const core of feeds) {
-        if (core.contiguousLength < options.entries) {
-          const id = core.key === null ? '(opening)' : core.key.toString('hex').slice(0, 8)
+      for (const info of feeds) {
+        if (info.length < options.entries) {
           out.push(
-            `peer ${peer.index} multifeed ${m}: feed ${id} has ${core.contiguousLength}/${options.entries} blocks`
+            `peer ${peer.index} multifeed ${m}: feed ${info.key.toString('hex').slice(0, 8)} has ${info.length}/${options.entries} blocks`
           )
         }
       }

@@ -36,6 +36,9 @@ describe('multifeed demo CLI', () => {
     expect(stdout).toMatch(
       /^synced: 3 peers, 2 multifeeds, 12 feeds, 240 blocks, 15360 bytes in \d+\.\d\d s; connections per peer pair: 1$/m
     )
+    expect(stdout).toMatch(
+      /^ {2}protocol {6}[1-9]\d* bytes sent by the multifeed protocol over \d+ multifeed peers$/m
+    )
     // Not a TTY: plain progress lines, no cursor movement.
     expect(stdout).toMatch(/^\[\s*\d+\.\d s\]\s+100% blocks 720\/720, feeds 36\/36/m)
     expect(stdout).not.toContain('\x1b[')

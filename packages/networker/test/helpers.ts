@@ -59,13 +59,11 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-/** Every feed of `multi`, with its length and what we hold of it. */
+/** Every feed of `multi`, with the length it holds. */
 export function describeFeeds(multi: Multifeed): string {
   return multi
     .feeds()
-    .map(
-      (core) => `${core.key?.toString('hex').slice(0, 8)}:${core.contiguousLength}/${core.length}`
-    )
+    .map((info) => `${info.key.toString('hex').slice(0, 8)}:${info.length}`)
     .join(' ')
 }
 
@@ -73,7 +71,7 @@ export function describeFeeds(multi: Multifeed): string {
 export function holds(multi: Multifeed, feeds: number, length: number): boolean {
   const all = multi.feeds()
   if (all.length !== feeds) return false
-  return all.every((core) => core.contiguousLength === length)
+  return all.every((info) => info.length === length)
 }
 
 export async function waitHolds(
@@ -94,21 +92,29 @@ export async function waitHolds(
   )
 }
 
-/** Appends `count` blocks (of `size` bytes if given) to the writer `name` of `multi`. */
+/**
+ * Appends `count` blocks (of `size` bytes if given) to the writer `name` of
+ * `multi`, through a session of its own that it closes.
+ */
 export async function write(
   multi: Multifeed,
   count: number,
   name = 'main',
   size = 0
-): Promise<Hypercore> {
-  const writer = (await multi.writer(name)) as Hypercore<unknown> as Hypercore
-  const blocks: Buffer[] = []
-  for (let i = 0; i < count; i++) {
-    const text = Buffer.from(`${name} ${writer.length + i}`)
-    blocks.push(size > text.length ? Buffer.concat([text, Buffer.alloc(size - text.length)]) : text)
+): Promise<void> {
+  const writer = await multi.writer(name)
+  try {
+    const blocks: Buffer[] = []
+    for (let i = 0; i < count; i++) {
+      const text = Buffer.from(`${name} ${writer.length + i}`)
+      blocks.push(
+        size > text.length ? Buffer.concat([text, Buffer.alloc(size - text.length)]) : text
+      )
+    }
+    if (blocks.length > 0) await writer.append(blocks)
+  } finally {
+    await writer.close()
   }
-  if (blocks.length > 0) await writer.append(blocks)
-  return writer
 }
 
 export type Kind = 'hyperswarm' | 'in-process'
@@ -226,16 +232,36 @@ export function connectionCount(peer: Peer): number {
     : networker.peers().length
 }
 
-/** Records `download` events (block indices) on every core of `multi`, current and future. */
-export function countDownloads(multi: Multifeed): { blocks: number; indices: number[] } {
-  const counter = { blocks: 0, indices: [] as number[] }
-  const watch = (core: Hypercore<unknown>): void => {
-    core.on('download', (index) => {
-      counter.blocks++
-      counter.indices.push(index)
-    })
+/**
+ * Records `download` events (block indices) of every feed of `multi`, current
+ * and future, through sessions of its own (`multi.get()`); `close()` closes them.
+ */
+export async function countDownloads(
+  multi: Multifeed
+): Promise<{ blocks: number; indices: number[]; close(): Promise<void> }> {
+  const sessions: Array<Promise<Hypercore>> = []
+  const counter = {
+    blocks: 0,
+    indices: [] as number[],
+    async close(): Promise<void> {
+      const opened = await Promise.allSettled(sessions)
+      await Promise.all(opened.map((r) => (r.status === 'fulfilled' ? r.value.close() : null)))
+    }
   }
-  for (const core of multi.feeds()) watch(core)
-  multi.on('feed', (core) => watch(core))
+  const watch = (key: Buffer): Promise<Hypercore> => {
+    const session = multi.get(key).then((core) => {
+      core.on('download', (index) => {
+        counter.blocks++
+        counter.indices.push(index)
+      })
+      return core
+    })
+    sessions.push(session)
+    return session
+  }
+  multi.on('feed', (info) => {
+    watch(info.key).catch(() => {})
+  })
+  await Promise.all(multi.feeds().map((info) => watch(info.key)))
   return counter
 }

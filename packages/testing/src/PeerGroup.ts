@@ -1,4 +1,10 @@
-import { type KeyLike, Multifeed, type MultifeedOptions } from '@multifeed/core'
+import {
+  type KeyLike,
+  Multifeed,
+  type MultifeedOptions,
+  type ValueEncoding,
+  type ValueOf
+} from '@multifeed/core'
 import type { Corestore, Hyperswarm } from '@multifeed/holepunch-types'
 import type { NetworkerInterface, SwarmOptions } from '@multifeed/networker'
 import { setLabel, shortKey } from './labels.js'
@@ -17,7 +23,7 @@ export interface PeerContext {
   /** The group's loopback testnet; null for a group created with `networker: 'in-process'`. */
   readonly testnet: TestDHT | null
   /** The group; its `shared` map holds state common to its peers (e.g. an in-process hub). */
-  readonly group: PeerGroup
+  readonly group: PeerGroup<unknown>
 }
 
 /** What a networker factory returns: the networker, and optionally the Hyperswarm it was built on. */
@@ -35,39 +41,54 @@ export type NetworkerFactory = (
 /** `'hyperswarm'`: `Networker` on a loopback testnet swarm; `'in-process'`: `InProcessNetworker`. */
 export type NetworkerKind = 'hyperswarm' | 'in-process'
 
-export interface CreatePeersOptions {
+export interface CreatePeersOptions<E extends ValueEncoding = ValueEncoding> {
   /** Which networker each peer gets. Default `'hyperswarm'`. */
   networker?: NetworkerKind | NetworkerFactory
   /** Use this testnet instead of starting one (it is then not closed with the group). */
   testnet?: TestDHT
   /** Number of DHT nodes of the testnet the group starts. Default 3. */
   testnetSize?: number
-  /** Options of every multifeed opened through the group's helpers. */
-  multifeed?: MultifeedOptions
+  /**
+   * Options of every multifeed opened through the group's helpers; its
+   * `valueEncoding` types their blocks (`createPeers(2, { multifeed: { valueEncoding: 'json' } })`
+   * gives multifeeds of `unknown`).
+   */
+  multifeed?: MultifeedOptions<E>
 }
 
 interface OpenedMultifeed {
-  multi: Multifeed
+  multi: Multifeed<unknown>
   key: Buffer
   options: MultifeedOptions | undefined
   swarmed: SwarmOptions | null
 }
 
-export interface JoinOptions {
+export interface JoinOptions<E extends ValueEncoding = ValueEncoding> {
   /** Options of `networker.swarm()`. */
   swarm?: SwarmOptions
   /** Options of `Multifeed.open()`; default the group's. */
-  multifeed?: MultifeedOptions
+  multifeed?: MultifeedOptions<E>
+}
+
+/** Options of `peers.multifeed()`. */
+export interface MultifeedGroupOptions<E extends ValueEncoding = ValueEncoding> {
+  /** false: open only; `SwarmOptions`: how to swarm. Default: swarm with the defaults. */
+  swarm?: boolean | SwarmOptions
+  /** Options of `Multifeed.open()`; default the group's. */
+  multifeed?: MultifeedOptions<E>
+  /** The peers to open it on; default every peer of the group. */
+  peers?: Iterable<TestPeer<unknown>>
 }
 
 /**
  * One peer of a `PeerGroup`: a corestore on a temporary directory, a
- * networker, and the multifeeds opened through it.
+ * networker, and the multifeeds opened through it. `T` is the block type of
+ * the multifeeds it opens with the group's options.
  */
-export class TestPeer implements MultifeedHolder, AsyncDisposable {
+export class TestPeer<T = Buffer> implements MultifeedHolder, AsyncDisposable {
   readonly index: number
   readonly name: string
-  readonly group: PeerGroup
+  readonly group: PeerGroup<T>
   #tmp: TempCorestore
   #built: { networker: NetworkerInterface; swarm: Hyperswarm | null }
   #opened: OpenedMultifeed[] = []
@@ -75,7 +96,7 @@ export class TestPeer implements MultifeedHolder, AsyncDisposable {
 
   /** @internal use `createPeers()` or `group.addPeer()`. */
   constructor(
-    group: PeerGroup,
+    group: PeerGroup<T>,
     index: number,
     tmp: TempCorestore,
     built: { networker: NetworkerInterface; swarm: Hyperswarm | null }
@@ -110,13 +131,24 @@ export class TestPeer implements MultifeedHolder, AsyncDisposable {
     return this.#closing !== null
   }
 
-  /** The multifeeds opened through this peer and still open. */
-  multifeeds(): Multifeed[] {
+  /**
+   * The multifeeds opened through this peer and still open (of whatever value
+   * encoding each was opened with).
+   */
+  multifeeds(): Multifeed<unknown>[] {
     return this.#opened.filter((o) => !o.multi.closed).map((o) => o.multi)
   }
 
-  /** Opens a multifeed in this peer's corestore (not swarmed); closed with the peer. */
-  async open(key?: KeyLike, options?: MultifeedOptions): Promise<Multifeed> {
+  /**
+   * Opens a multifeed in this peer's corestore (not swarmed); closed with the
+   * peer. Without `options`, with the group's options.
+   */
+  open(key?: KeyLike): Promise<Multifeed<T>>
+  open<E extends ValueEncoding = 'binary'>(
+    key: KeyLike | undefined,
+    options: MultifeedOptions<E>
+  ): Promise<Multifeed<ValueOf<E>>>
+  async open(key?: KeyLike, options?: MultifeedOptions): Promise<Multifeed<unknown>> {
     const opts = options ?? this.group.options.multifeed
     const multi = await Multifeed.open(this.corestore, key, opts)
     setLabel(multi, `${this.name} (${shortKey(multi.key)})`)
@@ -125,17 +157,31 @@ export class TestPeer implements MultifeedHolder, AsyncDisposable {
   }
 
   /** Opens (if given a key or nothing) and swarms a multifeed on this peer's networker. */
-  async join(target?: Multifeed | KeyLike, options: JoinOptions = {}): Promise<Multifeed> {
-    const multi = target instanceof Multifeed ? target : await this.open(target, options.multifeed)
-    await this.networker.swarm(multi, options.swarm)
+  join<M extends Multifeed<unknown>>(target: M, options?: JoinOptions): Promise<M>
+  join(target?: KeyLike, options?: Omit<JoinOptions, 'multifeed'>): Promise<Multifeed<T>>
+  join<E extends ValueEncoding = 'binary'>(
+    target: KeyLike | undefined,
+    options: JoinOptions<E> & { multifeed: MultifeedOptions<E> }
+  ): Promise<Multifeed<ValueOf<E>>>
+  async join(
+    target?: Multifeed<unknown> | KeyLike,
+    options: JoinOptions = {}
+  ): Promise<Multifeed<unknown>> {
+    const multi: Multifeed<unknown> =
+      target instanceof Multifeed
+        ? target
+        : options.multifeed === undefined
+          ? await this.open(target)
+          : await this.open(target, options.multifeed)
+    await this.networker.swarm(swarmable(multi), options.swarm)
     const entry = this.#opened.find((o) => o.multi === multi)
     if (entry !== undefined) entry.swarmed = options.swarm ?? {}
     return multi
   }
 
   /** Leaves a multifeed's topic on this peer's networker. */
-  async leave(multi: Multifeed): Promise<void> {
-    await this.networker.leave(multi)
+  async leave(multi: Multifeed<unknown>): Promise<void> {
+    await this.networker.leave(swarmable(multi))
     const entry = this.#opened.find((o) => o.multi === multi)
     if (entry !== undefined) entry.swarmed = null
   }
@@ -155,7 +201,10 @@ export class TestPeer implements MultifeedHolder, AsyncDisposable {
     setLabel(this.#built.networker, this.name)
     this.#opened = []
     for (const entry of previous) {
-      const multi = await this.open(entry.key, entry.options)
+      const multi =
+        entry.options === undefined
+          ? await this.open(entry.key)
+          : await this.open(entry.key, entry.options)
       if (entry.swarmed !== null) await this.join(multi, { swarm: entry.swarmed })
     }
   }
@@ -197,9 +246,11 @@ export class TestPeer implements MultifeedHolder, AsyncDisposable {
 /**
  * Peers for a test, each with its own corestore and networker, on a shared
  * loopback testnet. Closing the group closes every peer, then the testnet.
+ * `T` is the block type of the multifeeds its helpers open (given by
+ * `options.multifeed.valueEncoding`; Buffer by default).
  */
-export class PeerGroup implements Iterable<TestPeer>, AsyncDisposable {
-  readonly peers: TestPeer[] = []
+export class PeerGroup<T = Buffer> implements Iterable<TestPeer<T>>, AsyncDisposable {
+  readonly peers: TestPeer<T>[] = []
   readonly testnet: TestDHT | null
   readonly options: CreatePeersOptions
   /** Free for networker factories to share state between the peers of this group. */
@@ -222,19 +273,19 @@ export class PeerGroup implements Iterable<TestPeer>, AsyncDisposable {
     return this.#closing !== null
   }
 
-  [Symbol.iterator](): Iterator<TestPeer> {
+  [Symbol.iterator](): Iterator<TestPeer<T>> {
     return this.peers[Symbol.iterator]()
   }
 
   /** The peer at `index`; throws if there is none. */
-  at(index: number): TestPeer {
+  at(index: number): TestPeer<T> {
     const peer = this.peers.at(index)
     if (peer === undefined) throw new RangeError(`No peer at index ${index} (${this.length} peers)`)
     return peer
   }
 
   /** Adds one more peer (a late joiner). */
-  async addPeer(): Promise<TestPeer> {
+  async addPeer(): Promise<TestPeer<T>> {
     if (this.#closing !== null) throw new Error('The peer group is closed')
     const index = this.peers.length
     const tmp = await createTempCorestore({ prefix: `multifeed-peer${index}-` })
@@ -245,7 +296,7 @@ export class PeerGroup implements Iterable<TestPeer>, AsyncDisposable {
       await tmp.close().catch(() => {})
       throw err
     }
-    const peer = new TestPeer(this, index, tmp, built)
+    const peer = new TestPeer<T>(this, index, tmp, built)
     this.peers.push(peer)
     return peer
   }
@@ -259,26 +310,33 @@ export class PeerGroup implements Iterable<TestPeer>, AsyncDisposable {
    * const [a, b, c] = await peers.multifeed()
    * ```
    */
+  multifeed(
+    key?: KeyLike,
+    options?: Omit<MultifeedGroupOptions, 'multifeed'>
+  ): Promise<Multifeed<T>[]>
+  multifeed<E extends ValueEncoding = 'binary'>(
+    key: KeyLike | undefined,
+    options: MultifeedGroupOptions<E> & { multifeed: MultifeedOptions<E> }
+  ): Promise<Multifeed<ValueOf<E>>[]>
   async multifeed(
     key?: KeyLike,
-    options: {
-      swarm?: boolean | SwarmOptions
-      multifeed?: MultifeedOptions
-      peers?: Iterable<TestPeer>
-    } = {}
-  ): Promise<Multifeed[]> {
-    const peers = [...(options.peers ?? this.peers)]
-    const out: Multifeed[] = []
+    options: MultifeedGroupOptions<ValueEncoding> = {}
+  ): Promise<Multifeed<unknown>[]> {
+    const peers: TestPeer<unknown>[] = [...(options.peers ?? this.peers)]
+    const out: Multifeed<unknown>[] = []
     let shared: KeyLike | undefined = key
     for (const peer of peers) {
-      const multi = await peer.open(shared, options.multifeed)
+      const multi =
+        options.multifeed === undefined
+          ? await peer.open(shared)
+          : await peer.open(shared, options.multifeed)
       shared = multi.key
       out.push(multi)
     }
     if (options.swarm !== false) {
       const swarmOptions = typeof options.swarm === 'object' ? options.swarm : {}
       for (const [i, peer] of peers.entries()) {
-        await peer.join(out[i], { swarm: swarmOptions })
+        await peer.join(out[i]!, { swarm: swarmOptions })
       }
     }
     return out
@@ -318,14 +376,17 @@ export class PeerGroup implements Iterable<TestPeer>, AsyncDisposable {
  * const [a, b, c] = await peers.multifeed()
  * ```
  */
-export async function createPeers(n: number, options: CreatePeersOptions = {}): Promise<PeerGroup> {
+export async function createPeers<E extends ValueEncoding = 'binary'>(
+  n: number,
+  options: CreatePeersOptions<E> = {}
+): Promise<PeerGroup<ValueOf<E>>> {
   const kind = options.networker ?? 'hyperswarm'
   const needsTestnet = kind === 'hyperswarm' || typeof kind === 'function'
   const ownsTestnet = options.testnet === undefined && needsTestnet
   const testnet =
     options.testnet ??
     (needsTestnet ? await createTestnet({ size: options.testnetSize ?? 3 }) : null)
-  const group = new PeerGroup(testnet, ownsTestnet, options)
+  const group = new PeerGroup<ValueOf<E>>(testnet, ownsTestnet, options as CreatePeersOptions)
   try {
     for (let i = 0; i < n; i++) await group.addPeer()
   } catch (err) {
@@ -335,8 +396,16 @@ export async function createPeers(n: number, options: CreatePeersOptions = {}): 
   return group
 }
 
+/**
+ * `NetworkerInterface` takes a `Multifeed` (of Buffer blocks) though it never
+ * reads a block: a multifeed of any value encoding swarms the same.
+ */
+function swarmable(multi: Multifeed<unknown>): Multifeed {
+  return multi as Multifeed
+}
+
 async function buildNetworker(
-  group: PeerGroup,
+  group: PeerGroup<unknown>,
   index: number,
   corestore: Corestore
 ): Promise<{ networker: NetworkerInterface; swarm: Hyperswarm | null }> {

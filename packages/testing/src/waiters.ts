@@ -1,5 +1,4 @@
-import { AbortedError, type Multifeed, TimeoutError } from '@multifeed/core'
-import type { Hypercore } from '@multifeed/holepunch-types'
+import { AbortedError, type FeedInfo, type Multifeed, TimeoutError } from '@multifeed/core'
 import type { NetworkerInterface } from '@multifeed/networker'
 import { labelOf, shortKey } from './labels.js'
 
@@ -18,11 +17,14 @@ export interface WaitOptions {
 /** Anything that holds multifeeds: a `TestPeer` from `createPeers()`, or your own. */
 export interface MultifeedHolder {
   readonly name: string
-  multifeeds(): Multifeed[]
+  multifeeds(): Multifeed<unknown>[]
 }
 
-/** What the waiters accept: multifeeds, or peers (every multifeed each peer opened). */
-export type MultifeedTargets = Iterable<Multifeed | MultifeedHolder>
+/**
+ * What the waiters accept: multifeeds (of any value encoding), or peers
+ * (every multifeed each peer opened).
+ */
+export type MultifeedTargets = Iterable<Multifeed<unknown> | MultifeedHolder>
 
 /**
  * Resolves once `predicate` returns true; rejects with `ERR_TIMEOUT` and
@@ -106,10 +108,10 @@ export async function untilPeers(
 }
 
 /**
- * Resolves once the multifeeds agree: for each multifeed key, every copy holds
- * the same set of feeds, and every feed holds locally all blocks up to the
- * largest length any copy knows. Copies of different multifeeds (different
- * keys) are compared separately.
+ * Resolves once the multifeeds agree: for each multifeed key, every copy lists
+ * the same feeds, each at the largest length any copy lists (`FeedInfo.length`,
+ * the blocks a copy holds contiguously). Opens no core. Copies of different
+ * multifeeds (different keys) are compared separately.
  *
  * ```ts
  * await untilSynced(peers, { timeout: 10_000 })
@@ -128,7 +130,7 @@ export async function untilSynced(
  * when synced. `untilSynced()` prints this on timeout.
  */
 export async function syncReport(targets: MultifeedTargets): Promise<string[]> {
-  const groups = new Map<string, Array<{ label: string; multi: Multifeed }>>()
+  const groups = new Map<string, Array<{ label: string; multi: Multifeed<unknown> }>>()
   for (const entry of resolveTargets(targets)) {
     const id = entry.multi.key.toString('hex')
     let group = groups.get(id)
@@ -142,39 +144,31 @@ export async function syncReport(targets: MultifeedTargets): Promise<string[]> {
   const missing: string[] = []
   for (const [id, group] of groups) {
     const prefix = groups.size > 1 ? `multifeed ${id.slice(0, 8)}: ` : ''
-    // Every feed any copy knows, with the largest length known and who has it.
-    const states = await Promise.all(
-      group.map(async ({ label, multi }) => ({ label, feeds: await feedStates(multi) }))
-    )
+    const states = group.map(({ label, multi }) => ({ label, lengths: lengthsOf(multi) }))
+    // Every feed any copy lists, with the largest length listed and who lists it.
     const known = new Map<string, { length: number; holder: string }>()
-    for (const { label, feeds } of states) {
-      if (feeds === null) {
+    for (const { label, lengths } of states) {
+      if (lengths === null) {
         missing.push(`${prefix}${label}: multifeed is closed`)
         continue
       }
-      for (const [key, feed] of feeds) {
+      for (const [key, length] of lengths) {
         const best = known.get(key)
-        if (best === undefined || feed.length > best.length) {
-          known.set(key, { length: feed.length, holder: label })
-        }
+        if (best === undefined || length > best.length) known.set(key, { length, holder: label })
       }
     }
-    for (const { label, feeds } of states) {
-      if (feeds === null) continue
+    for (const { label, lengths } of states) {
+      if (lengths === null) continue
       for (const [key, best] of known) {
-        const feed = feeds.get(key)
+        const length = lengths.get(key)
         const name = key.slice(0, 8)
-        if (feed === undefined) {
+        if (length === undefined) {
           missing.push(
             `${prefix}${label} is missing feed ${name} (${best.holder} has ${best.length} blocks)`
           )
-        } else if (feed.length < best.length) {
+        } else if (length < best.length) {
           missing.push(
-            `${prefix}${label} knows feed ${name} up to length ${feed.length}, ${best.holder} has ${best.length}`
-          )
-        } else if (!(await hasAll(feed.core, best.length))) {
-          missing.push(
-            `${prefix}${label} holds ${feed.core.contiguousLength}/${best.length} blocks of feed ${name}`
+            `${prefix}${label} holds ${length}/${best.length} blocks of feed ${name} (${best.holder} has ${best.length})`
           )
         }
       }
@@ -183,40 +177,14 @@ export async function syncReport(targets: MultifeedTargets): Promise<string[]> {
   return missing
 }
 
-interface FeedState {
-  readonly core: Hypercore<unknown>
-  readonly length: number
+/** Key (hex) → length of every feed the multifeed lists; null once it is closed. */
+function lengthsOf(multi: Multifeed<unknown>): Map<string, number> | null {
+  const feeds = safeFeeds(multi)
+  if (feeds === null) return null
+  return new Map(feeds.map((feed) => [feed.key.toString('hex'), feed.length]))
 }
 
-async function feedStates(multi: Multifeed): Promise<Map<string, FeedState> | null> {
-  const cores = safeFeeds(multi)
-  if (cores === null) return null
-  const states = new Map<string, FeedState>()
-  for (const core of cores) {
-    if (core.key === null) {
-      try {
-        await core.ready()
-      } catch {
-        continue
-      }
-    }
-    if (core.key === null) continue
-    states.set(core.key.toString('hex'), { core, length: core.length })
-  }
-  return states
-}
-
-async function hasAll(core: Hypercore<unknown>, length: number): Promise<boolean> {
-  if (length === 0 || core.contiguousLength >= length) return true
-  if (core.length < length || core.closed) return false
-  try {
-    return await core.has(0, length)
-  } catch {
-    return false
-  }
-}
-
-function safeFeeds(multi: Multifeed): Hypercore<unknown>[] | null {
+function safeFeeds(multi: Multifeed<unknown>): FeedInfo[] | null {
   if (multi.closed) return null
   try {
     return multi.feeds()
@@ -225,12 +193,14 @@ function safeFeeds(multi: Multifeed): Hypercore<unknown>[] | null {
   }
 }
 
-function isMultifeed(value: Multifeed | MultifeedHolder): value is Multifeed {
-  return typeof (value as Partial<Multifeed>).feeds === 'function'
+function isMultifeed(value: Multifeed<unknown> | MultifeedHolder): value is Multifeed<unknown> {
+  return typeof (value as Partial<Multifeed<unknown>>).feeds === 'function'
 }
 
-function resolveTargets(targets: MultifeedTargets): Array<{ label: string; multi: Multifeed }> {
-  const out: Array<{ label: string; multi: Multifeed }> = []
+function resolveTargets(
+  targets: MultifeedTargets
+): Array<{ label: string; multi: Multifeed<unknown> }> {
+  const out: Array<{ label: string; multi: Multifeed<unknown> }> = []
   let i = 0
   for (const target of targets) {
     if (isMultifeed(target)) {

@@ -15,7 +15,7 @@ import {
   untilSynced,
   waitUntil
 } from '@multifeed/testing'
-import { describe, expect, test } from 'vitest'
+import { describe, expect, expectTypeOf, test } from 'vitest'
 
 const shm = existsSync('/dev/shm')
 
@@ -167,6 +167,28 @@ describe('createPeers()', () => {
     await untilSynced(peers)
   }, 30_000)
 
+  test('the group is typed by its valueEncoding; such multifeeds swarm like any other', async () => {
+    await using peers = await createPeers(2, {
+      networker: 'in-process',
+      multifeed: { valueEncoding: 'json' }
+    })
+    const [a, b] = await peers.multifeed()
+    expectTypeOf(a!).toEqualTypeOf<Multifeed<unknown>>()
+    const w = await a!.writer()
+    await w.append({ hello: 'world' })
+    await w.close()
+    await untilSynced(peers)
+    const core = await b!.get(w.key!)
+    expect(await core.get(0, { wait: false })).toEqual({ hello: 'world' })
+    await core.close()
+    // Options given to one call type that call.
+    const text = await peers.at(0).join(undefined, { multifeed: { valueEncoding: 'utf-8' } })
+    expectTypeOf(text).toEqualTypeOf<Multifeed<string>>()
+    expectTypeOf(await peers.at(1).open()).toEqualTypeOf<Multifeed<unknown>>()
+    await using binary = await createPeers(1, { networker: 'in-process' })
+    expectTypeOf(await binary.multifeed()).toEqualTypeOf<Multifeed<Buffer>[]>()
+  }, 30_000)
+
   test('a late joiner added with addPeer() catches up', async () => {
     await using peers = await createPeers(2, { networker: 'in-process' })
     const [a] = await peers.multifeed()
@@ -190,10 +212,13 @@ describe('createPeers()', () => {
     expect(peer.path).toBe(path)
     const [again] = peer.multifeeds()
     expect(again).not.toBe(b)
+    // Known from the set's own index, before any peer reconnects and without opening the core.
     const copy = again!.feed(w.key!)
     expect(copy).not.toBeNull()
-    await copy!.ready()
-    expect(copy!.contiguousLength).toBe(2)
+    expect(copy!.length).toBe(2)
+    const core = await again!.get(w.key!)
+    expect(String(await core.get(1, { wait: false }))).toBe('2')
+    await core.close()
     // Counted on the serving side: the reader's `download` event is not always emitted.
     const uploaded: number[] = []
     w.on('upload', (index) => uploaded.push(index))

@@ -10,12 +10,25 @@ test('three peers see every message', async () => {
   // The same multifeed key opened and swarmed on every peer.
   const [alice, bob, carol] = await peers.multifeed()
 
-  await (await alice!.writer('main')).append(Buffer.from('hi from alice'))
-  await (await bob!.writer('main')).append(Buffer.from('hi from bob'))
+  // writer() and get() hand out sessions that you own: close them when done.
+  for (const [multi, text] of [
+    [alice!, 'hi from alice'],
+    [bob!, 'hi from bob']
+  ] as const) {
+    const writer = await multi.writer('main')
+    await writer.append(Buffer.from(text))
+    await writer.close() // the feed keeps replicating
+  }
 
-  await untilFeeds(peers, 2, { timeout: 10_000 }) // every multifeed holds ≥ 2 feeds
+  await untilFeeds(peers, 2, { timeout: 10_000 }) // every multifeed lists ≥ 2 feeds
   await untilSynced(peers, { timeout: 10_000 }) // same feeds, every block everywhere
 
-  const texts = await Promise.all(carol!.feeds().map(async (core) => String(await core.get(0))))
+  const texts: string[] = []
+  for (const info of carol!.feeds()) {
+    // feeds() lists what carol knows ({ key, local, name, length }) and opens nothing.
+    const core = await carol!.get(info.key)
+    texts.push(String(await core.get(0)))
+    await core.close()
+  }
   expect(texts.sort()).toEqual(['hi from alice', 'hi from bob'])
 }, 30_000)
