@@ -10,7 +10,6 @@ import {
 import type {
   Corestore,
   Hypercore,
-  NoiseSecretStream,
   ReplicationStream as WireStream
 } from '@multifeed/holepunch-types'
 import { Networker } from '@multifeed/networker'
