@@ -1,4 +1,4 @@
-import { type FeedInfo, Multifeed, type MultifeedPeer } from '@multifeed/core'
+import { Multifeed, type MultifeedPeer } from '@multifeed/core'
 import type { Hypercore } from '@multifeed/holepunch-types'
 import { Networker } from '@multifeed/networker'
 import {
@@ -242,27 +242,28 @@ function entry(writer: number, index: number, size: number): Buffer {
 }
 
 /**
- * What every multifeed holds of each feed, as `FeedInfo.length` (blocks held
- * contiguously): read from `feeds()` once, then kept current by the `feed`
- * and `append` events. Opens no core.
+ * What every multifeed holds, from the library's own progress report: the
+ * blocks written here (its local feeds) plus the blocks received from every
+ * peer (`multi.progress().received`, each block counted once: none is
+ * downloaded twice), and what the peers still hold for it (`want`).
  */
 class Progress {
-  readonly #lengths = new Map<Multifeed, Map<string, number>>()
+  readonly #multis = new Set<Multifeed>()
 
   track(multi: Multifeed): void {
-    const lengths = new Map<string, number>()
-    this.#lengths.set(multi, lengths)
-    const update = (info: FeedInfo): void => {
-      lengths.set(info.key.toString('hex'), info.length)
-    }
-    for (const info of multi.feeds()) update(info)
-    multi.on('feed', update)
-    multi.on('append', update)
+    this.#multis.add(multi)
   }
 
-  /** Key (hex) → blocks held, for every feed `multi` knows. */
-  of(multi: Multifeed): ReadonlyMap<string, number> {
-    return this.#lengths.get(multi) ?? new Map()
+  of(multi: Multifeed): { feeds: number; blocks: number; want: number } {
+    let own = 0
+    const feeds = multi.feeds()
+    for (const info of feeds) if (info.local) own += info.length
+    const progress = multi.progress()
+    return {
+      feeds: feeds.length,
+      blocks: own + progress.received.blocks,
+      want: progress.want.blocks
+    }
   }
 }
 
@@ -281,13 +282,10 @@ function takeSnapshot(
   for (const peer of peers) {
     const row: Cell[] = []
     for (const multi of peer.multifeeds) {
-      let feeds = 0
-      let blocks = 0
-      for (const length of progress.of(multi).values()) {
-        feeds++
-        blocks += Math.min(length, E)
-        if (length < E) done = false
-      }
+      const held = progress.of(multi)
+      const feeds = held.feeds
+      const blocks = Math.min(held.blocks, feedsPerCell * E)
+      if (held.want > 0 || blocks < feedsPerCell * E) done = false
       if (feeds < feedsPerCell) done = false
       feedsHeld += Math.min(feeds, feedsPerCell)
       blocksHeld += blocks

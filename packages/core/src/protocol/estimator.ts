@@ -14,7 +14,8 @@
  * Both peers must build their sketches with the same salt and k. The salt is
  * stable for the life of the set, not per connection.
  */
-import c, { type Encoding, type State } from 'compact-encoding'
+import type { Encoding, EncodingState as State } from '@multifeed/holepunch-types'
+import c from 'compact-encoding'
 import sodium from 'sodium-universal'
 import { hash64 } from './riblt.js'
 

@@ -15,7 +15,8 @@
  * gap uses one IEEE-754 sqrt (correctly rounded), so both peers compute the
  * same sequence exactly. Not compatible with the Go reference, on purpose.
  */
-import c, { type Encoding, type State } from 'compact-encoding'
+import type { Encoding, EncodingState as State } from '@multifeed/holepunch-types'
+import c from 'compact-encoding'
 import sodium from 'sodium-universal'
 
 /** One coded symbol: XOR of its elements, XOR of their hashes, and how many there are. */
