@@ -6,7 +6,13 @@ import type {
   ValueEncoding
 } from '@multifeed/holepunch-types'
 import crypto from 'hypercore-crypto'
-import { AlreadyOpenError, ClosedError, InvalidArgumentError, UnknownFeedError } from './errors.js'
+import {
+  AlreadyOpenError,
+  ClosedError,
+  InvalidArgumentError,
+  StorageError,
+  UnknownFeedError
+} from './errors.js'
 import { parseKey } from './keys.js'
 import { bounded } from './lifecycle/bounded.js'
 import { Callbacks } from './lifecycle/Callbacks.js'
@@ -550,6 +556,14 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
         this.#wake()
       },
       onError: (peer, error) => this.#callbacks.emit('peer-error', error, peer),
+      onLocalError: (peer, cause) => {
+        if (this.closing) return
+        const error = new StorageError(
+          `Storing what a peer sent failed here: ${(cause as Error)?.message ?? cause}`,
+          { cause }
+        )
+        this.#callbacks.emit('storage-error', error, peer)
+      },
       onClosed: (peer, reason) => this.#onPeerClosed(peer, reason)
     }
   }

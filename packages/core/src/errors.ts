@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'ERR_CALLBACK'
   | 'ERR_UNKNOWN_FEED'
   | 'ERR_ALREADY_OPEN'
+  | 'ERR_STORAGE'
 
 export class MultifeedError extends Error {
   readonly code: ErrorCode
@@ -168,5 +169,13 @@ export class AlreadyOpenError extends MultifeedError {
   override readonly name = 'AlreadyOpenError'
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_ALREADY_OPEN', message, options)
+  }
+}
+
+/** A local storage operation failed (the disk, the corestore): our fault, never a peer's. */
+export class StorageError extends MultifeedError {
+  override readonly name = 'StorageError'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_STORAGE', message, options)
   }
 }

@@ -19,6 +19,7 @@ export {
   MultifeedError,
   NotWritableError,
   StorageCorruptError,
+  StorageError,
   TimeoutError,
   UnknownFeedError,
   VersionMismatchError

@@ -4,7 +4,7 @@ import type {
   HypercoreKeyPair as KeyPair,
   ValueEncoding
 } from '@multifeed/holepunch-types'
-import type { CallbackError, MultifeedError } from './errors.js'
+import type { CallbackError, MultifeedError, StorageError } from './errors.js'
 import type { BoundOptions } from './lifecycle/bounded.js'
 import type { MultifeedPeer, PeerProgress } from './replication/MultifeedPeer.js'
 
@@ -135,6 +135,12 @@ export interface MultifeedEvents {
   progress: [peer: MultifeedPeer, progress: PeerProgress]
   /** A peer misbehaved or spoke another version; its channel was closed. Nothing of ours was lost. */
   'peer-error': [error: MultifeedError, peer: MultifeedPeer]
+  /**
+   * Storing what a peer sent failed here (ERR_STORAGE, `cause` kept): the
+   * peer is not blamed, its channel lives on, the next reconciliation offers
+   * the same feeds again. Without a listener nothing else happens.
+   */
+  'storage-error': [error: StorageError, peer: MultifeedPeer | null]
   /**
    * A policy hook or one of your event listeners threw. The protocol went on
    * (a throwing `accept` refuses that key; a throwing `share` does not share).

@@ -32,7 +32,7 @@ import {
   CapabilityError,
   ClosedError,
   MalformedMessageError,
-  type MultifeedError,
+  MultifeedError,
   VersionMismatchError
 } from '../errors.js'
 import type { Multifeed } from '../Multifeed.js'
@@ -410,7 +410,13 @@ export class MultifeedPeer implements StreamMember {
   #enqueue(work: () => Promise<void>): void {
     this.#queue = this.#queue
       .then(() => (this.#closed ? undefined : work()))
-      .catch((err) => this.#fail(err))
+      .catch((err) => {
+        // The peer's fault (a limit, a malformed message) closes its channel;
+        // ours (storage) is reported without blaming it: the channel lives on
+        // and the next reconciliation offers the same feeds again.
+        if (err instanceof MultifeedError) this.#fail(err)
+        else this.#host.onLocalError(this, err)
+      })
   }
 
   /** The peer holds these feeds at these lengths: learn new ones, fetch what we lack. */

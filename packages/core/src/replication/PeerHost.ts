@@ -40,6 +40,8 @@ export interface PeerHost {
   onVerified(peer: MultifeedPeer): void
   onSynced(peer: MultifeedPeer, info: SyncInfo): void
   onError(peer: MultifeedPeer, error: MultifeedError): void
+  /** Handling a peer's input failed here (storage): not the peer's fault. */
+  onLocalError(peer: MultifeedPeer, cause: unknown): void
   onClosed(peer: MultifeedPeer, reason: 'local' | 'remote' | 'stream' | 'error'): void
 }
 
