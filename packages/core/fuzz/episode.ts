@@ -109,10 +109,18 @@ export async function runEpisode(rec: Recorder, episode: number, budget: number)
   try {
     const xKey = rng.bytes(32)
     const yKey = rng.bytes(32)
+    // The keys X's policy refused: none may be in X after re-open.
+    const refusedKeys = new Set<string>()
     const xOptions: MultifeedOptions = {
       limits: { maxFeeds: MAX_FEEDS },
       // Refuses keys whose first byte is 0: the puppet offers such keys on purpose.
-      policy: { accept: (key) => key[0] !== 0 }
+      policy: {
+        accept: (key) => {
+          if (key[0] !== 0) return true
+          refusedKeys.add(hex(key))
+          return false
+        }
+      }
     }
     let x = await Multifeed.open(storeA, xKey, xOptions)
     const ya = await Multifeed.open(storeA, yKey)
@@ -176,7 +184,7 @@ export async function runEpisode(rec: Recorder, episode: number, budget: number)
     const after = new Set(x.feeds().map((f) => hex(f.key)))
     const foreignIds = new Set(foreign().map(hex))
     const lost = [...before].filter((id) => !after.has(id))
-    const refused = [...after].filter((id) => id.startsWith('00'))
+    const refused = [...after].filter((id) => refusedKeys.has(id))
     const adopted = [...after].filter((id) => foreignIds.has(id))
     const local = x.feed(wxKey)
     const problems: string[] = []
