@@ -274,6 +274,13 @@ describe('malformed and oversized messages', () => {
       send: (p) => p.send.more(uint(4097))
     },
     {
+      name: 'Mores asking for more symbols than two sets of these sizes ever need',
+      code: 'ERR_MALFORMED_MESSAGE',
+      send: (p) => {
+        for (let i = 0; i < 3; i++) p.send.more(uint(4096))
+      }
+    },
+    {
       name: 'a More sent to the responder',
       code: 'ERR_MALFORMED_MESSAGE',
       honestInitiator: false,
@@ -359,6 +366,23 @@ describe('malformed and oversized messages', () => {
       expect(v.multi.feeds()).toHaveLength(1)
     })
   }
+
+  it('a fault followed by more input in the same batch: one peer-error, the rest is ignored', async () => {
+    const v = await victim()
+    const errors = errorsOf(v.multi)
+    const p = await puppet(v.sa, v.multi.key, { with: v.yb })
+    await p.opened
+    const k = crypto.randomBytes(32)
+    p.mux.cork()
+    p.send.more(uint(0))
+    p.send.more(uint(0))
+    p.send.elements(elementsBytes([{ key: k, length: 0 }]))
+    p.mux.uncork()
+    await p.closed
+    await bystanderLives(v, p, 'after-batch')
+    expect(errors.map((e) => e.code)).toEqual(['ERR_MALFORMED_MESSAGE'])
+    expect(v.multi.feed(k)).toBeNull()
+  })
 
   for (const [name, bytes] of [
     ['a truncated token', () => tokensBytes([crypto.randomBytes(8)], 1)],

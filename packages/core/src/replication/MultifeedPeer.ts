@@ -94,6 +94,8 @@ export class MultifeedPeer implements StreamMember {
   } | null = null
   #opened = false
   #closed = false
+  /** A fault closed (or is closing) the channel: later input of the peer is ignored. */
+  #failed = false
   #reconciled = false
   #reconciliation: Reconciliation | null = null
   #resolveSynced: (info: SyncInfo | null) => void = () => {}
@@ -364,7 +366,7 @@ export class MultifeedPeer implements StreamMember {
   /** Runs peer input in order, off the Protomux call stack (never return it to Protomux). */
   #enqueue(work: () => Promise<void>): void {
     this.#queue = this.#queue
-      .then(() => (this.#closed ? undefined : work()))
+      .then(() => (this.#closed || this.#failed ? undefined : work()))
       .catch((err) => this.#fail(err))
   }
 
@@ -420,7 +422,7 @@ export class MultifeedPeer implements StreamMember {
   }
 
   #live(): boolean {
-    return this.#opened && !this.#closed
+    return this.#opened && !this.#closed && !this.#failed
   }
 
   #count(raw: Buffer, sent: boolean): void {
@@ -447,7 +449,9 @@ export class MultifeedPeer implements StreamMember {
   }
 
   #fail(err: unknown): void {
-    if (this.#closed) return
+    // One fault, one report: what the peer sent after it (same batch) is ignored.
+    if (this.#closed || this.#failed) return
+    this.#failed = true
     const error =
       err instanceof Error && 'code' in err
         ? (err as MultifeedError)
