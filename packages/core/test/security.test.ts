@@ -16,6 +16,7 @@ import {
 import Hypercore from 'hypercore'
 import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
+import { forgeCapability, forgePeer, handshakeBytes } from './forge.js'
 import { link, next, onCleanup, pipe, tmpStore, until } from './helpers.js'
 import {
   capability,
@@ -185,6 +186,29 @@ describe('versions', () => {
     expect(p.received.symbols).toEqual([])
     expect(p.received.elements).toEqual([])
     await bystanderLives(v, p, 'after-major-3')
+  })
+
+  it('a 0.1 peer (multifeed/1, channel id = discovery key) gets nothing and is reported as ERR_VERSION_MISMATCH 2 vs 1', async () => {
+    const v = await victim()
+    const errorSeen = next<[MultifeedError & { usVersion: number; themVersion: number }]>(
+      v.multi,
+      'peer-error'
+    )
+    const old = Hypercore.createProtocolStream(false)
+    const seen = spy(old)
+    link(v.sa, old)
+    const forged = await forgePeer(old, v.multi.discoveryKey, (hash, isInitiator) =>
+      handshakeBytes({ capability: forgeCapability(v.multi.key, hash, isInitiator) })
+    )
+    const [err] = await errorSeen
+    expect(err.code).toBe('ERR_VERSION_MISMATCH')
+    expect(err.usVersion).toBe(2)
+    expect(err.themVersion).toBe(1)
+    await forged.closed
+    expect(forged.received).toEqual([])
+    expect(seen.contains(v.w.key!)).toBe(false)
+    expect(v.sa.destroyed).toBe(false)
+    expect(v.multi.peers()).toHaveLength(0)
   })
 
   it('a peer of a future major (multifeed/3/pair) pairs nothing, learns nothing, breaks nothing', async () => {

@@ -96,6 +96,7 @@ export class MultifeedPeer implements StreamMember {
   #closed = false
   /** A fault closed (or is closing) the channel: later input of the peer is ignored. */
   #failed = false
+  #mismatchReported = false
   #reconciled = false
   #reconciliation: Reconciliation | null = null
   #resolveSynced: (info: SyncInfo | null) => void = () => {}
@@ -126,6 +127,11 @@ export class MultifeedPeer implements StreamMember {
 
   get key(): Buffer {
     return this.#host.key
+  }
+
+  /** The multifeed's discovery key (never sent; recognises a peer of multifeed 0.1). */
+  get discoveryKey(): Buffer {
+    return this.multifeed.discoveryKey
   }
 
   /** The encrypted connection (one per peer pair). */
@@ -231,6 +237,13 @@ export class MultifeedPeer implements StreamMember {
 
   onStreamClose(): void {
     this.#teardown('stream')
+  }
+
+  /** The remote opened this multifeed in another major version (reported once). */
+  versionMismatch(themVersion: number): void {
+    if (this.#closed || this.#opened || this.#mismatchReported) return
+    this.#mismatchReported = true
+    this.#host.onError(this, new VersionMismatchError(PROTOCOL_MAJOR, themVersion))
   }
 
   // ---- changes of the set --------------------------------------------------
