@@ -94,6 +94,9 @@ export class MultifeedPeer implements StreamMember {
   } | null = null
   #opened = false
   #closed = false
+  /** A fault closed (or is closing) the channel: later input of the peer is ignored. */
+  #failed = false
+  #mismatchReported = false
   #reconciled = false
   #reconciliation: Reconciliation | null = null
   #resolveSynced: (info: SyncInfo | null) => void = () => {}
@@ -126,6 +129,11 @@ export class MultifeedPeer implements StreamMember {
 
   get key(): Buffer {
     return this.#host.key
+  }
+
+  /** The multifeed's discovery key (never sent; recognises a peer of multifeed 0.1). */
+  get discoveryKey(): Buffer {
+    return this.multifeed.discoveryKey
   }
 
   /** The encrypted connection (one per peer pair). */
@@ -231,6 +239,13 @@ export class MultifeedPeer implements StreamMember {
 
   onStreamClose(): void {
     this.#teardown('stream')
+  }
+
+  /** The remote opened this multifeed in another major version (reported once). */
+  versionMismatch(themVersion: number): void {
+    if (this.#closed || this.#opened || this.#mismatchReported) return
+    this.#mismatchReported = true
+    this.#host.onError(this, new VersionMismatchError(PROTOCOL_MAJOR, themVersion))
   }
 
   // ---- changes of the set --------------------------------------------------
@@ -409,7 +424,7 @@ export class MultifeedPeer implements StreamMember {
   /** Runs peer input in order, off the Protomux call stack (never return it to Protomux). */
   #enqueue(work: () => Promise<void>): void {
     this.#queue = this.#queue
-      .then(() => (this.#closed ? undefined : work()))
+      .then(() => (this.#closed || this.#failed ? undefined : work()))
       .catch((err) => {
         // The peer's fault (a limit, a malformed message) closes its channel;
         // ours (storage) is reported without blaming it: the channel lives on
@@ -471,7 +486,7 @@ export class MultifeedPeer implements StreamMember {
   }
 
   #live(): boolean {
-    return this.#opened && !this.#closed
+    return this.#opened && !this.#closed && !this.#failed
   }
 
   #count(raw: Buffer, sent: boolean): void {
@@ -498,7 +513,9 @@ export class MultifeedPeer implements StreamMember {
   }
 
   #fail(err: unknown): void {
-    if (this.#closed) return
+    // One fault, one report: what the peer sent after it (same batch) is ignored.
+    if (this.#closed || this.#failed) return
+    this.#failed = true
     const error =
       err instanceof Error && 'code' in err
         ? (err as MultifeedError)

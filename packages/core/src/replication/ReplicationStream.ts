@@ -50,6 +50,10 @@ export interface StreamMember {
   serve(discoveryId: string, discoveryKey: Buffer): Promise<void> | null
   /** The stream closed. */
   onStreamClose(): void
+  /** The multifeed's discovery key, to recognise a peer of multifeed 0.1 (`multifeed/1`). */
+  readonly discoveryKey?: Buffer
+  /** The remote speaks another major version for this multifeed. */
+  versionMismatch?(themVersion: number): void
 }
 
 /** Bytes and messages of the pairing channel alone. */
@@ -63,6 +67,10 @@ export interface PairingStats {
 const streams = new WeakMap<NoiseSecretStream, ReplicationStream>()
 /** Hypercore's protocol: `ondiscoverykey` is its pair handler without an id. */
 const HYPERCORE_PROTOCOL = 'hypercore/alpha'
+
+/** The channel of multifeed 0.1 (one per multifeed, id = its discovery key). */
+const LEGACY_PROTOCOL = 'multifeed/1'
+const LEGACY_MAJOR = 1
 
 export class ReplicationStream {
   /** The stream to pipe (or the connection passed in). */
@@ -130,6 +138,10 @@ export class ReplicationStream {
     this.noise.once('close', this.#onNoiseClose)
     // The remote may open the pairing channel before any multifeed attached here.
     this.mux.pair({ protocol: PAIRING_PROTOCOL }, () => this.#openPairing())
+    // A peer of multifeed 0.1 opens `multifeed/1` with a discovery key as the
+    // id: tell the multifeed it names (Protomux then refuses the channel,
+    // whatever the id, so the remote learns nothing).
+    this.mux.pair({ protocol: LEGACY_PROTOCOL }, (id) => this.#onLegacyOpen(id))
   }
 
   get closed(): boolean {
@@ -294,6 +306,13 @@ export class ReplicationStream {
       }
       this.#remoteTokens.add(id)
       member.pair()
+    }
+  }
+
+  #onLegacyOpen(id: Buffer | null): void {
+    if (this.#closed || id === null) return
+    for (const member of this.#members) {
+      if (member.discoveryKey?.equals(id)) member.versionMismatch?.(LEGACY_MAJOR)
     }
   }
 
