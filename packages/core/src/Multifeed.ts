@@ -16,14 +16,16 @@ import {
 import { parseKey } from './keys.js'
 import { bounded } from './lifecycle/bounded.js'
 import { Callbacks } from './lifecycle/Callbacks.js'
+import { settingsOf } from './lifecycle/options.js'
 import { Resource } from './lifecycle/Resource.js'
 import { setSalt } from './protocol/pairing.js'
 import { MultifeedPeer, type PeerHost, type PeerProgress } from './replication/MultifeedPeer.js'
+import { sumProgress } from './replication/PeerHost.js'
 import { ReplicationStream, rootOf } from './replication/ReplicationStream.js'
 import { Holds, syncWith } from './replication/sync.js'
 import { admit } from './set/admission.js'
 import { CorePool } from './set/CorePool.js'
-import type { Feed } from './set/FeedSet.js'
+import { type Feed, infoOf } from './set/FeedSet.js'
 import { Membership } from './set/Membership.js'
 import { type ReadEntry, type ReadOptions, read } from './set/reader.js'
 import { Writers } from './set/Writers.js'
@@ -37,10 +39,6 @@ import type {
   ValueOf,
   WriterOptions
 } from './types.js'
-
-const DEFAULT_MAX_FEEDS = 100_000
-const DEFAULT_MAX_DIFFERENCES = 100_000
-const DEFAULT_IDLE_TIMEOUT = 5000
 
 /** Multifeeds open per root corestore, by key: one instance per key and store. */
 const instances = new WeakMap<Corestore, Map<string, Multifeed<unknown>>>()
@@ -92,36 +90,20 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
 
   private constructor(corestore: Corestore, key: KeyLike | null, options: MultifeedOptions) {
     super()
-    if (!isCorestore(corestore)) {
-      throw new InvalidArgumentError('Multifeed.open() takes a Corestore as first argument')
-    }
-    if (typeof options !== 'object' || options === null) {
-      throw new InvalidArgumentError('options must be an object')
-    }
-    checkEncoding(options.valueEncoding)
+    const settings = settingsOf(corestore, options)
     this.key = key === null ? crypto.randomBytes(32) : parseKey(key, 'Multifeed key')
     this.discoveryKey = crypto.discoveryKey(this.key)
     this.corestore = corestore
-    this.#sparse = options.sparse === true
-    this.#idleTimeout = limit(
-      'idleTimeout',
-      options.idleTimeout,
-      DEFAULT_IDLE_TIMEOUT,
-      'idleTimeout'
-    )
-    const maxFeeds = limit('maxFeeds', options.limits?.maxFeeds, DEFAULT_MAX_FEEDS)
-    this.#maxDifferences = limit(
-      'maxDifferences',
-      options.limits?.maxDifferences,
-      DEFAULT_MAX_DIFFERENCES
-    )
+    this.#sparse = settings.sparse
+    this.#idleTimeout = settings.idleTimeout
+    this.#maxDifferences = settings.maxDifferences
     if (corestore.closing !== null) throw new ClosedError('The corestore is closed')
     this.#store = corestore.namespace(`@multifeed/${this.discoveryKey.toString('hex')}`, {
       active: false
     })
-    this.#membership = new Membership(this.#store, setSalt(this.key), maxFeeds)
+    this.#membership = new Membership(this.#store, setSalt(this.key), settings.maxFeeds)
     this.#pool = new CorePool(this.#store, {
-      valueEncoding: options.valueEncoding,
+      valueEncoding: settings.valueEncoding,
       mirror: !this.#sparse,
       onLength: (feed, length) => this.#onLength(feed, length),
       onTransfer: (_feed, direction, bytes, from) => {
@@ -132,7 +114,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
         this.#progressed(peer)
       }
     })
-    this.#callbacks = new Callbacks(this, options.policy ?? {})
+    this.#callbacks = new Callbacks(this, settings.policy)
     this.#writers = new Writers(this.#store, this.#membership, this.#pool, {
       assertOpen: () => this.assertOpen('Multifeed'),
       announce: (feed) => this.#announce(feed, null)
@@ -368,24 +350,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
 
   /** How far the sync has got with every connected peer, added up (see `peer.progress`). */
   progress(): PeerProgress {
-    const total = {
-      want: { feeds: 0, blocks: 0 },
-      give: { feeds: 0, blocks: 0 },
-      received: { blocks: 0, bytes: 0 },
-      sent: { blocks: 0, bytes: 0 }
-    }
-    for (const peer of this.peers()) {
-      const p = peer.progress
-      for (const part of ['want', 'give'] as const) {
-        total[part].feeds += p[part].feeds
-        total[part].blocks += p[part].blocks
-      }
-      for (const part of ['received', 'sent'] as const) {
-        total[part].blocks += p[part].blocks
-        total[part].bytes += p[part].bytes
-      }
-    }
-    return total
+    return sumProgress(this.peers().map((peer) => peer.progress))
   }
 
   /**
@@ -567,58 +532,4 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       onClosed: (peer, reason) => this.#onPeerClosed(peer, reason)
     }
   }
-}
-
-/** What users see of a feed (a snapshot). */
-function infoOf(feed: Feed): FeedInfo {
-  return {
-    key: feed.key,
-    discoveryKey: feed.discoveryKey,
-    local: feed.local,
-    name: feed.name,
-    length: feed.length
-  }
-}
-
-function limit(
-  name: string,
-  value: number | undefined,
-  fallback: number,
-  label = `limits.${name}`
-): number {
-  if (value === undefined) return fallback
-  if (!Number.isInteger(value) || value < 1 || value > 2 ** 32) {
-    throw new InvalidArgumentError(`${label} must be an integer from 1 to ${2 ** 32}`)
-  }
-  return value
-}
-
-const ENCODINGS = new Set(['binary', 'utf-8', 'utf8', 'json'])
-
-function checkEncoding(encoding: unknown): void {
-  if (encoding === undefined) return
-  if (typeof encoding === 'string' && ENCODINGS.has(encoding)) return
-  const codec = encoding as { encode?: unknown; decode?: unknown; preencode?: unknown }
-  if (
-    typeof encoding === 'object' &&
-    encoding !== null &&
-    typeof codec.encode === 'function' &&
-    typeof codec.decode === 'function' &&
-    typeof codec.preencode === 'function'
-  ) {
-    return
-  }
-  throw new InvalidArgumentError(
-    "valueEncoding must be 'binary', 'utf-8', 'json' or a compact-encoding ({ preencode, encode, decode })"
-  )
-}
-
-function isCorestore(value: unknown): value is Corestore {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Corestore).get === 'function' &&
-    typeof (value as Corestore).namespace === 'function' &&
-    typeof (value as Corestore).replicate === 'function'
-  )
 }

@@ -69,3 +69,24 @@ export interface PeerProgress {
   /** Blocks and bytes of this set sent to the peer on this connection. */
   readonly sent: { blocks: number; bytes: number }
 }
+
+/** Progress of several peers, added up. */
+export function sumProgress(all: PeerProgress[]): PeerProgress {
+  const total = {
+    want: { feeds: 0, blocks: 0 },
+    give: { feeds: 0, blocks: 0 },
+    received: { blocks: 0, bytes: 0 },
+    sent: { blocks: 0, bytes: 0 }
+  }
+  for (const p of all) {
+    for (const part of ['want', 'give'] as const) {
+      total[part].feeds += p[part].feeds
+      total[part].blocks += p[part].blocks
+    }
+    for (const part of ['received', 'sent'] as const) {
+      total[part].blocks += p[part].blocks
+      total[part].bytes += p[part].bytes
+    }
+  }
+  return total
+}

@@ -12,6 +12,7 @@ import crypto from 'hypercore-crypto'
 import sodium from 'sodium-universal'
 import { elementOf } from '../protocol/elements.js'
 import { DifferenceSketch } from '../protocol/estimator.js'
+import type { FeedInfo } from '../types.js'
 
 const DIGEST_BYTES = 32
 
@@ -30,6 +31,17 @@ export interface Feed {
   name: string | null
   /** Blocks 0..length-1 are held here (contiguous length, as last known). */
   length: number
+}
+
+/** What users see of a feed: a snapshot. */
+export function infoOf(feed: Feed): FeedInfo {
+  return {
+    key: feed.key,
+    discoveryKey: feed.discoveryKey,
+    local: feed.local,
+    name: feed.name,
+    length: feed.length
+  }
 }
 
 export class FeedSet {

@@ -1,0 +1,88 @@
+/**
+ * `Multifeed.open()`'s arguments, checked at the call: anything wrong is an
+ * `ERR_INVALID_ARGUMENT` naming the option, never a failure later on.
+ */
+import type { Corestore, ValueEncoding } from '@multifeed/holepunch-types'
+import { InvalidArgumentError } from '../errors.js'
+import type { MultifeedOptions, MultifeedPolicy } from '../types.js'
+
+const DEFAULT_MAX_FEEDS = 100_000
+const DEFAULT_MAX_DIFFERENCES = 100_000
+const DEFAULT_IDLE_TIMEOUT = 5000
+const ENCODINGS = new Set(['binary', 'utf-8', 'utf8', 'json'])
+
+export interface Settings {
+  valueEncoding: ValueEncoding | undefined
+  sparse: boolean
+  policy: MultifeedPolicy
+  maxFeeds: number
+  maxDifferences: number
+  idleTimeout: number
+}
+
+export function settingsOf(corestore: unknown, options: unknown): Settings {
+  if (!isCorestore(corestore)) {
+    throw new InvalidArgumentError('Multifeed.open() takes a Corestore as first argument')
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError('options must be an object')
+  }
+  const o = options as MultifeedOptions
+  checkEncoding(o.valueEncoding)
+  if (o.policy !== undefined && (typeof o.policy !== 'object' || o.policy === null)) {
+    throw new InvalidArgumentError('policy must be an object of hooks { accept?, share? }')
+  }
+  for (const hook of ['accept', 'share'] as const) {
+    if (o.policy?.[hook] !== undefined && typeof o.policy[hook] !== 'function') {
+      throw new InvalidArgumentError(`policy.${hook} must be a function`)
+    }
+  }
+  return {
+    valueEncoding: o.valueEncoding,
+    sparse: o.sparse === true,
+    policy: o.policy ?? {},
+    maxFeeds: integer('limits.maxFeeds', o.limits?.maxFeeds, DEFAULT_MAX_FEEDS),
+    maxDifferences: integer(
+      'limits.maxDifferences',
+      o.limits?.maxDifferences,
+      DEFAULT_MAX_DIFFERENCES
+    ),
+    idleTimeout: integer('idleTimeout', o.idleTimeout, DEFAULT_IDLE_TIMEOUT)
+  }
+}
+
+function integer(label: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < 1 || value > 2 ** 32) {
+    throw new InvalidArgumentError(`${label} must be an integer from 1 to ${2 ** 32}`)
+  }
+  return value
+}
+
+function checkEncoding(encoding: unknown): void {
+  if (encoding === undefined) return
+  if (typeof encoding === 'string' && ENCODINGS.has(encoding)) return
+  const codec = encoding as { encode?: unknown; decode?: unknown; preencode?: unknown }
+  if (
+    typeof encoding === 'object' &&
+    encoding !== null &&
+    typeof codec.encode === 'function' &&
+    typeof codec.decode === 'function' &&
+    typeof codec.preencode === 'function'
+  ) {
+    return
+  }
+  throw new InvalidArgumentError(
+    "valueEncoding must be 'binary', 'utf-8', 'json' or a compact-encoding ({ preencode, encode, decode })"
+  )
+}
+
+function isCorestore(value: unknown): value is Corestore {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Corestore).get === 'function' &&
+    typeof (value as Corestore).namespace === 'function' &&
+    typeof (value as Corestore).replicate === 'function'
+  )
+}
