@@ -15,15 +15,18 @@ import { DifferenceSketch } from '../protocol/estimator.js'
 import type { FeedInfo } from '../types.js'
 
 const DIGEST_BYTES = 32
+const scratch = Buffer.alloc(DIGEST_BYTES)
 
-export interface Feed {
+/**
+ * A feed of the set. Its discovery key is computed when first needed (it
+ * costs a hash, and `open()` of 100,000 feeds should not pay for them all).
+ */
+export class Feed {
+  /** The core's public key (32 bytes). */
   readonly key: Buffer
   /** Lower-case hex of the key. */
   readonly id: string
-  readonly discoveryKey: Buffer
-  /** Lower-case hex of the discovery key. */
-  readonly discoveryId: string
-  /** Position in the order feeds joined (stable for the life of the process). */
+  /** Position in the order feeds joined (stable: a removed feed keeps its position). */
   readonly seq: number
   /** True for a writer of ours (created by `writer()`). */
   local: boolean
@@ -31,6 +34,35 @@ export interface Feed {
   name: string | null
   /** Blocks 0..length-1 are held here (contiguous length, as last known). */
   length: number
+  #discoveryKey: Buffer | null = null
+  #discoveryId: string | null = null
+
+  constructor(
+    key: Buffer,
+    id: string,
+    seq: number,
+    local: boolean,
+    name: string | null,
+    length: number
+  ) {
+    this.key = key
+    this.id = id
+    this.seq = seq
+    this.local = local
+    this.name = name
+    this.length = length
+  }
+
+  get discoveryKey(): Buffer {
+    this.#discoveryKey ??= crypto.discoveryKey(this.key)
+    return this.#discoveryKey
+  }
+
+  /** Lower-case hex of the discovery key. */
+  get discoveryId(): string {
+    this.#discoveryId ??= this.discoveryKey.toString('hex')
+    return this.#discoveryId
+  }
 }
 
 /** What users see of a feed: a snapshot. */
@@ -47,7 +79,8 @@ export function infoOf(feed: Feed): FeedInfo {
 export class FeedSet {
   readonly #salt: Buffer
   readonly #byId = new Map<string, Feed>()
-  readonly #byDiscoveryId = new Map<string, Feed>()
+  /** Built when a peer first asks for a core by discovery key. */
+  #byDiscoveryId: Map<string, Feed> | null = null
   readonly #order: Feed[] = []
   readonly #digest = Buffer.alloc(DIGEST_BYTES)
   readonly #sketch: DifferenceSketch
@@ -74,6 +107,10 @@ export class FeedSet {
   }
 
   byDiscoveryKey(discoveryId: string): Feed | undefined {
+    if (this.#byDiscoveryId === null) {
+      this.#byDiscoveryId = new Map()
+      for (const feed of this.#order) this.#byDiscoveryId.set(feed.discoveryId, feed)
+    }
     return this.#byDiscoveryId.get(discoveryId)
   }
 
@@ -82,22 +119,18 @@ export class FeedSet {
   }
 
   /** Adds a feed (the caller checked it is new); `seq` is given when read back from the log. */
-  add(key: Buffer, local: boolean, name: string | null, length = 0, seq = this.#nextSeq): Feed {
-    const id = key.toString('hex')
+  add(
+    key: Buffer,
+    local: boolean,
+    name: string | null,
+    length = 0,
+    seq = this.#nextSeq,
+    id = key.toString('hex')
+  ): Feed {
     this.#nextSeq = Math.max(this.#nextSeq, seq + 1)
-    const discoveryKey = crypto.discoveryKey(key)
-    const feed: Feed = {
-      key,
-      id,
-      discoveryKey,
-      discoveryId: discoveryKey.toString('hex'),
-      seq,
-      local,
-      name,
-      length
-    }
+    const feed = new Feed(key, id, seq, local, name, length)
     this.#byId.set(id, feed)
-    this.#byDiscoveryId.set(feed.discoveryId, feed)
+    if (this.#byDiscoveryId !== null) this.#byDiscoveryId.set(feed.discoveryId, feed)
     this.#order.push(feed)
     this.#toggle(feed, true)
     return feed
@@ -108,7 +141,7 @@ export class FeedSet {
     if (this.#byId.get(feed.id) !== feed) return
     this.#toggle(feed, false)
     this.#byId.delete(feed.id)
-    this.#byDiscoveryId.delete(feed.discoveryId)
+    this.#byDiscoveryId?.delete(feed.discoveryId)
     const i = this.#order.indexOf(feed)
     if (i !== -1) this.#order.splice(i, 1)
   }
@@ -156,10 +189,10 @@ export class FeedSet {
     else this.#sketch.remove(element)
   }
 
+  /** The element's keyed hash, in a scratch buffer valid until the next call. */
   #hash(element: Buffer): Buffer {
-    const out = Buffer.allocUnsafe(DIGEST_BYTES)
-    sodium.crypto_generichash(out, element, this.#salt)
-    return out
+    sodium.crypto_generichash(scratch, element, this.#salt)
+    return scratch
   }
 }
 

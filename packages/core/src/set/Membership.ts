@@ -41,6 +41,7 @@ export class Membership {
   async load(): Promise<void> {
     interface Entry {
       key: Buffer
+      id: string
       local: boolean
       name: string | null
       length: number
@@ -56,7 +57,14 @@ export class Membership {
         const seq = live.get(id)
         if (seq === undefined) {
           live.set(id, entries.length)
-          entries.push({ ...record, length: 0, removed: false })
+          entries.push({
+            key: record.key,
+            id,
+            local: record.local,
+            name: record.name,
+            length: 0,
+            removed: false
+          })
           continue
         }
         // A later record for a known key: a remote feed became one of our writers.
@@ -84,9 +92,9 @@ export class Membership {
       for (const key of batch.unblocks) this.blocked.delete(key.toString('hex'))
     }
     for (let seq = 0; seq < entries.length; seq++) {
-      const { key, local, name, length, removed } = entries[seq]!
+      const { key, id, local, name, length, removed } = entries[seq]!
       if (removed) continue
-      const feed = this.set.add(key, local, name, length, seq)
+      const feed = this.set.add(key, local, name, length, seq, id)
       if (name !== null) this.names.set(name, feed)
     }
     // Positions of removed feeds are never given again.
