@@ -126,3 +126,46 @@ describe('reconciliation cost follows the difference', () => {
     )
   })
 })
+
+describe('the reconciler alone (pure)', () => {
+  it('honest sets always decode, also the small differences with a long tail', async () => {
+    const { ReconcileDecoder, ReconcileEncoder, symbolsFor } = await import(
+      '../src/protocol/Reconciler.js'
+    )
+    const { elementOf } = await import('../src/protocol/elements.js')
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.nat(3)), {
+          maxLength: 6
+        }),
+        fc.array(fc.tuple(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.nat(3)), {
+          maxLength: 6
+        }),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        (ours, theirs, salt) => {
+          const unique = (list: Array<[Uint8Array, number]>) => [
+            ...new Map(
+              list.map(([k, l]) => [Buffer.from(k).toString('hex'), elementOf(Buffer.from(k), l)])
+            ).values()
+          ]
+          const a = unique(ours)
+          const b = unique(theirs)
+          const encoder = new ReconcileEncoder(Buffer.from(salt), a, a.length, b.length)
+          const decoder = new ReconcileDecoder(Buffer.from(salt), b, 1000)
+          let message = encoder.next(symbolsFor(a.length + b.length))
+          for (;;) {
+            const result = decoder.receive(message)
+            if (result.status === 'done') {
+              const has = (list: Buffer[], e: Buffer) => list.some((x) => x.equals(e))
+              for (const e of a) expect(has(b, e) || has(result.remoteOnly, e)).toBe(true)
+              for (const e of b) expect(has(a, e) || has(result.localOnly, e)).toBe(true)
+              return
+            }
+            message = encoder.next(result.count)
+          }
+        }
+      ),
+      { numRuns: 3000, seed: 11 }
+    )
+  })
+})

@@ -24,7 +24,8 @@ export const MAX_FIRST_BATCH = 1024
 export function symbolsFor(d: number): number {
   // About 1.35–1.75 symbols per difference decode (notes/riblt.md); the
   // sketch's estimate is within ±25 % most of the time: aim above both.
-  const n = Math.ceil(d * 2 + 4)
+  // One difference always decodes from one symbol; small ones have a long tail.
+  const n = d <= 1 ? 4 : Math.ceil(d * 2 + 8)
   if (!Number.isFinite(n)) return MAX_FIRST_BATCH
   return Math.min(Math.max(n, 4), MAX_FIRST_BATCH)
 }
@@ -38,7 +39,10 @@ export class ReconcileEncoder {
   constructor(salt: Buffer, elements: Iterable<Buffer>, localCount: number, remoteCount: number) {
     this.#encoder = new RibltEncoder(ELEMENT_BYTES, salt)
     for (const element of elements) this.#encoder.add(element)
-    this.#limit = Math.min(MAX_SYMBOLS, 4 * (localCount + remoteCount) + 64)
+    // Small differences have a long tail (two differences took up to 24
+    // symbols in notes/riblt.md): the cap only stops a decoder asking for
+    // what sets of these sizes can never need.
+    this.#limit = Math.min(MAX_SYMBOLS, 8 * (localCount + remoteCount) + 1024)
   }
 
   get sent(): number {
