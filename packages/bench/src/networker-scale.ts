@@ -34,14 +34,14 @@ async function openSide(label: string, keys: Buffer[] | null, count: number): Pr
 
 /** Resolves once `net` saw every multifeed of `multis` pair with a peer. */
 function allPaired(net: Networker, count: number): Promise<void> {
-  const paired = new Set<Multifeed>()
+  const paired = new Set<Multifeed<unknown>>()
   return new Promise((resolve) => {
     const check = (): void => {
       if (paired.size < count) return
       net.off('peer-multifeed', onPaired)
       resolve()
     }
-    const onPaired = (_peer: unknown, multi: Multifeed): void => {
+    const onPaired = (_peer: unknown, multi: Multifeed<unknown>): void => {
       paired.add(multi)
       check()
     }

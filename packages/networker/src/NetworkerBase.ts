@@ -2,7 +2,6 @@ import {
   ClosedError,
   ForeignCorestoreError,
   InvalidArgumentError,
-  type Multifeed,
   type MultifeedPeer,
   ReplicationStream,
   Resource,
@@ -10,11 +9,14 @@ import {
 } from '@multifeed/core'
 import type { Corestore, NoiseSecretStream } from '@multifeed/holepunch-types'
 import type {
+  AnyMultifeed,
   NetworkerEvents,
   NetworkerInterface,
   NetworkPeer,
   SwarmOptions
 } from './NetworkerInterface.js'
+
+type Multifeed = AnyMultifeed
 
 /** `NetworkerEvents` as a type literal (what the typed emitter's event map needs). */
 type NetworkerEventMap = { [E in keyof NetworkerEvents]: NetworkerEvents[E] }

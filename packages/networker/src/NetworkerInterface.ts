@@ -1,5 +1,9 @@
-import type { Multifeed, MultifeedPeer } from '@multifeed/core'
+import type { Multifeed as MultifeedOf, MultifeedPeer } from '@multifeed/core'
 import type { NoiseSecretStream } from '@multifeed/holepunch-types'
+
+/** A multifeed of any value encoding (`Multifeed<Buffer>`, `Multifeed<string>`, …). */
+export type AnyMultifeed = MultifeedOf<unknown>
+type Multifeed = AnyMultifeed
 
 /** Options of `swarm()`: whether to announce ourselves on the topic and whether to look peers up. */
 export interface SwarmOptions {

@@ -12,6 +12,7 @@ export { Networker } from './Networker.js'
 export type { SwarmedMultifeed } from './NetworkerBase.js'
 export { ConnectedPeer, isBenignConnectionError, NetworkerBase } from './NetworkerBase.js'
 export type {
+  AnyMultifeed,
   NetworkerEvents,
   NetworkerInterface,
   NetworkPeer,

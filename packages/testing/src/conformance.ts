@@ -402,7 +402,7 @@ export function runNetworkerConformance(
         const observer = ctx.nets[o]!
         const added: NetworkPeer[] = []
         const removed: NetworkPeer[] = []
-        const shared: Multifeed[] = []
+        const shared: Multifeed<unknown>[] = []
         observer.on('peer-add', (peer) => added.push(peer))
         observer.on('peer-remove', (peer) => removed.push(peer))
         observer.on('peer-multifeed', (_peer, multi) => shared.push(multi))

@@ -49,7 +49,7 @@ class Broken implements NetworkerInterface {
   async leave(multi: Multifeed): Promise<void> {
     if (this.#breakage !== 'leave-does-nothing') await this.#inner.leave(multi)
   }
-  multifeeds(): Multifeed[] {
+  multifeeds(): Multifeed<unknown>[] {
     return [...this.#inner.multifeeds(), ...this.#extra]
   }
   peers(): NetworkPeer[] {
