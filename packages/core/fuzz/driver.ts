@@ -61,6 +61,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
       ok: 0,
       feedsBefore: 0,
       feedsAfter: 0,
+      gained: 0,
+      gainedExamples: [],
       lost: 0,
       refusedKept: 0,
       adopted: 0
@@ -143,6 +145,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
       t.feedsBefore += r.before
       t.feedsAfter += r.after
       t.lost += r.lost
+      t.gained += r.gained.length
+      for (const key of r.gained) {
+        if (t.gainedExamples.length < 10) t.gainedExamples.push({ episode: context.episode, key })
+      }
       t.refusedKept += r.refused
       t.adopted += r.adopted
     },

@@ -58,6 +58,7 @@ export interface Recorder {
     before: number
     after: number
     lost: number
+    gained: string[]
     refused: number
     adopted: number
   }): void
@@ -176,8 +177,10 @@ export async function runEpisode(rec: Recorder, episode: number, budget: number)
     ctx.puppet = null
 
     // ---- reopen X from its store --------------------------------------------------
-    const before = new Set([...announced, ...x.feeds().map((f) => hex(f.key))])
+    const listed = x.feeds().map((f) => hex(f.key))
     await within(x.close(), CLOSE_MS, 'closing X')
+    // Admissions still running when the connection closed may finish during close.
+    const before = new Set([...announced, ...listed])
     x = await within(Multifeed.open(storeA, xKey, xOptions), CLOSE_MS, 're-opening X')
     const reopened = x
     cleanup.push(() => reopened.close())
@@ -200,6 +203,7 @@ export async function runEpisode(rec: Recorder, episode: number, budget: number)
       before: before.size,
       after: after.size,
       lost: lost.length,
+      gained: [...after].filter((id) => !before.has(id)),
       refused: refused.length,
       adopted: adopted.length
     })

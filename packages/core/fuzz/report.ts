@@ -43,6 +43,12 @@ export interface ReopenTotals {
   feedsBefore: number
   feedsAfter: number
   lost: number
+  /**
+   * Feeds in X after re-open that X neither listed nor announced ('feed')
+   * before it closed (an admission that raced the close): not a loss, noted.
+   */
+  gained: number
+  gainedExamples: Array<{ episode: number; key: string }>
   refusedKept: number
   adopted: number
 }
@@ -129,8 +135,12 @@ export function formatSummary(s: FuzzSummary): string {
   )
   const r = s.reopen
   lines.push(
-    `reopen            ${r.ok}/${r.episodes} episodes ok; feeds before ${r.feedsBefore}, after ${r.feedsAfter}; lost ${r.lost}, refused kept ${r.refusedKept}, adopted ${r.adopted}`
+    `reopen            ${r.ok}/${r.episodes} episodes ok; feeds before ${r.feedsBefore}, after ${r.feedsAfter}; lost ${r.lost}, refused kept ${r.refusedKept}, adopted ${r.adopted}; unannounced before close ${r.gained}`
   )
+  if (r.gainedExamples.length > 0) {
+    const examples = r.gainedExamples.slice(0, 3).map((g) => `episode ${g.episode} ${g.key}`)
+    lines.push(`  unannounced: ${examples.join(', ')}`)
+  }
   lines.push(
     `X channel         opened by A ${s.channelOpens}, closed or refused by A ${s.channelCloses}; A replied ${(s.replyBytes / 1024 / 1024).toFixed(1)} MiB (largest message ${s.largestReply} B)`
   )
