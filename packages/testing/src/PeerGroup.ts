@@ -2,13 +2,15 @@ import {
   type KeyLike,
   Multifeed,
   type MultifeedOptions,
+  Resource,
   type ValueEncoding,
   type ValueOf
 } from '@multifeed/core'
 import type { Corestore, Hyperswarm } from '@multifeed/holepunch-types'
 import type { NetworkerInterface, SwarmOptions } from '@multifeed/networker'
 import { setLabel, shortKey } from './labels.js'
-import { createTempCorestore, type TempCorestore } from './storage.js'
+import { createTempCorestore, type TempCorestore, type TempDir, tmpStorage } from './storage.js'
+import { inOrder, type NoEvents, settle } from './Teardown.js'
 import { createTestnet, type TestDHT } from './Testnet.js'
 import type { MultifeedHolder } from './waiters.js'
 
@@ -20,7 +22,7 @@ export interface PeerContext {
   readonly name: string
   /** The peer's corestore (on a temporary directory). */
   readonly corestore: Corestore
-  /** The group's loopback testnet; null for a group created with `networker: 'in-process'`. */
+  /** The group's loopback testnet; null for a group without one (`'in-process'`, `testnet: false`). */
   readonly testnet: TestDHT | null
   /** The group; its `shared` map holds state common to its peers (e.g. an in-process hub). */
   readonly group: PeerGroup<unknown>
@@ -44,8 +46,11 @@ export type NetworkerKind = 'hyperswarm' | 'in-process'
 export interface CreatePeersOptions<E extends ValueEncoding = ValueEncoding> {
   /** Which networker each peer gets. Default `'hyperswarm'`. */
   networker?: NetworkerKind | NetworkerFactory
-  /** Use this testnet instead of starting one (it is then not closed with the group). */
-  testnet?: TestDHT
+  /**
+   * Use this testnet instead of starting one (it is then not closed with the
+   * group); `false`: start none (a networker factory that needs no DHT).
+   */
+  testnet?: TestDHT | false
   /** Number of DHT nodes of the testnet the group starts. Default 3. */
   testnetSize?: number
   /**
@@ -80,55 +85,50 @@ export interface MultifeedGroupOptions<E extends ValueEncoding = ValueEncoding> 
   peers?: Iterable<TestPeer<unknown>>
 }
 
+interface Built {
+  readonly networker: NetworkerInterface
+  readonly swarm: Hyperswarm | null
+}
+
 /**
  * One peer of a `PeerGroup`: a corestore on a temporary directory, a
  * networker, and the multifeeds opened through it. `T` is the block type of
- * the multifeeds it opens with the group's options.
+ * the multifeeds it opens with the group's options. `ready()` makes the
+ * directory, the corestore and the networker (a failed open removes them).
  */
-export class TestPeer<T = Buffer> implements MultifeedHolder, AsyncDisposable {
+export class TestPeer<T = Buffer> extends Resource<NoEvents> implements MultifeedHolder {
   readonly index: number
   readonly name: string
   readonly group: PeerGroup<T>
-  #tmp: TempCorestore
-  #built: { networker: NetworkerInterface; swarm: Hyperswarm | null }
+  #dir: TempDir | null = null
+  #tmp: TempCorestore | null = null
+  #built: Built | null = null
   #opened: OpenedMultifeed[] = []
-  #closing: Promise<void> | null = null
 
   /** @internal use `createPeers()` or `group.addPeer()`. */
-  constructor(
-    group: PeerGroup<T>,
-    index: number,
-    tmp: TempCorestore,
-    built: { networker: NetworkerInterface; swarm: Hyperswarm | null }
-  ) {
+  constructor(group: PeerGroup<T>, index: number) {
+    super()
     this.group = group
     this.index = index
     this.name = `peer${index}`
-    this.#tmp = tmp
-    this.#built = built
-    setLabel(built.networker, this.name)
   }
 
   get corestore(): Corestore {
-    return this.#tmp.corestore
+    return this.#state().tmp.corestore
   }
 
   /** The storage directory (kept across `restart()`, removed on close). */
   get path(): string {
-    return this.#tmp.path
+    return this.#state().dir.path
   }
 
   get networker(): NetworkerInterface {
-    return this.#built.networker
+    return this.#state().built.networker
   }
 
   /** The Hyperswarm under the networker, when there is one. */
   get hyperswarm(): Hyperswarm | null {
-    return this.#built.swarm
-  }
-
-  get closed(): boolean {
-    return this.#closing !== null
+    return this.#state().built.swarm
   }
 
   /**
@@ -187,19 +187,35 @@ export class TestPeer<T = Buffer> implements MultifeedHolder, AsyncDisposable {
   }
 
   /**
+   * Takes this peer off the network for good: closes its networker and
+   * destroys its swarm (its multifeeds and storage stay until `close()`).
+   */
+  async disconnect(): Promise<void> {
+    const built = this.#built
+    if (built === null) return
+    const testnet = this.group.testnet
+    const { networker, swarm } = built
+    await inOrder(
+      [
+        () => networker.close(),
+        () => (swarm === null ? null : (testnet?.destroySwarm(swarm) ?? swarm.destroy()))
+      ],
+      `disconnecting ${this.name}`
+    )
+  }
+
+  /**
    * Closes the networker, the multifeeds and the corestore, then re-opens
    * them from the same directory: the same multifeeds (by key) are re-opened
    * and the ones that were swarmed are swarmed again. The `Multifeed` objects
    * are new: read them again from `multifeeds()`.
    */
   async restart(): Promise<void> {
-    if (this.#closing !== null) throw new Error(`${this.name} is closed`)
+    this.assertOpen(this.name)
     const previous = this.#opened
-    await this.#shutdown(true)
-    this.#tmp = await createTempCorestore({ path: this.#tmp.path })
-    this.#built = await buildNetworker(this.group, this.index, this.corestore)
-    setLabel(this.#built.networker, this.name)
+    await this.#shutdown()
     this.#opened = []
+    await this.#start()
     for (const entry of previous) {
       const multi =
         entry.options === undefined
@@ -209,37 +225,49 @@ export class TestPeer<T = Buffer> implements MultifeedHolder, AsyncDisposable {
     }
   }
 
+  protected async _open(): Promise<void> {
+    this.#dir = await tmpStorage({ prefix: `multifeed-${this.name}-` })
+    await this.#start()
+  }
+
   /** Closes the networker, the multifeeds, the swarm and the corestore, and removes the directory. */
-  close(): Promise<void> {
-    if (this.#closing === null) this.#closing = this.#shutdown(false)
-    return this.#closing
+  protected async _close(): Promise<void> {
+    await inOrder([() => this.#shutdown(), () => this.#dir?.close()], `closing ${this.name}`)
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close()
+  /** A corestore on the peer's directory (kept at close) and a networker on it. */
+  async #start(): Promise<void> {
+    if (this.#dir === null) throw new Error(`${this.name} has no directory`)
+    this.#tmp = await createTempCorestore({ path: this.#dir.path, keep: true })
+    this.#built = await buildNetworker(this.group, this.index, this.#tmp.corestore)
+    setLabel(this.#built.networker, this.name)
   }
 
-  async #shutdown(keep: boolean): Promise<void> {
-    const errors: unknown[] = []
-    const step = async (fn: () => Promise<unknown>): Promise<void> => {
-      try {
-        await fn()
-      } catch (err) {
-        errors.push(err)
-      }
+  /** Networker and swarm, then multifeeds, then the corestore; the directory stays. */
+  async #shutdown(): Promise<void> {
+    const tmp = this.#tmp
+    await inOrder(
+      [
+        () => this.disconnect(),
+        ...this.#opened.map(
+          ({ multi }) =>
+            () =>
+              multi.close()
+        ),
+        () => tmp?.close()
+      ],
+      `closing ${this.name}`
+    )
+  }
+
+  #state(): { dir: TempDir; tmp: TempCorestore; built: Built } {
+    const dir = this.#dir
+    const tmp = this.#tmp
+    const built = this.#built
+    if (dir === null || tmp === null || built === null) {
+      throw new Error(`${this.name} is not ready: await peer.ready() (createPeers() does)`)
     }
-    const { networker, swarm } = this.#built
-    await step(() => networker.close())
-    for (const { multi } of this.#opened) await step(() => multi.close())
-    if (swarm !== null) {
-      const testnet = this.group.testnet
-      await step(() => (testnet !== null ? testnet.destroySwarm(swarm) : swarm.destroy()))
-    }
-    if (keep) await step(() => this.#tmp.corestore.close())
-    else await step(() => this.#tmp.close())
-    if (errors.length > 0) {
-      throw new AggregateError(errors, `closing ${this.name} failed`)
-    }
+    return { dir, tmp, built }
   }
 }
 
@@ -249,28 +277,30 @@ export class TestPeer<T = Buffer> implements MultifeedHolder, AsyncDisposable {
  * `T` is the block type of the multifeeds its helpers open (given by
  * `options.multifeed.valueEncoding`; Buffer by default).
  */
-export class PeerGroup<T = Buffer> implements Iterable<TestPeer<T>>, AsyncDisposable {
+export class PeerGroup<T = Buffer> extends Resource<NoEvents> implements Iterable<TestPeer<T>> {
   readonly peers: TestPeer<T>[] = []
-  readonly testnet: TestDHT | null
   readonly options: CreatePeersOptions
   /** Free for networker factories to share state between the peers of this group. */
   readonly shared = new Map<string, unknown>()
-  #ownsTestnet: boolean
-  #closing: Promise<void> | null = null
+  readonly #size: number
+  #testnet: TestDHT | null = null
+  #ownsTestnet = false
+  #next = 0
 
-  /** @internal use `createPeers()`. */
-  constructor(testnet: TestDHT | null, ownsTestnet: boolean, options: CreatePeersOptions) {
-    this.testnet = testnet
-    this.#ownsTestnet = ownsTestnet
+  /** @internal use `createPeers()`: `ready()` starts the testnet (if needed) and `size` peers. */
+  constructor(size: number, options: CreatePeersOptions) {
+    super()
+    this.#size = size
     this.options = options
+  }
+
+  /** The group's loopback testnet; null without one (`networker: 'in-process'`, `testnet: false`). */
+  get testnet(): TestDHT | null {
+    return this.#testnet
   }
 
   get length(): number {
     return this.peers.length
-  }
-
-  get closed(): boolean {
-    return this.#closing !== null
   }
 
   [Symbol.iterator](): Iterator<TestPeer<T>> {
@@ -286,18 +316,15 @@ export class PeerGroup<T = Buffer> implements Iterable<TestPeer<T>>, AsyncDispos
 
   /** Adds one more peer (a late joiner). */
   async addPeer(): Promise<TestPeer<T>> {
-    if (this.#closing !== null) throw new Error('The peer group is closed')
-    const index = this.peers.length
-    const tmp = await createTempCorestore({ prefix: `multifeed-peer${index}-` })
-    let built: { networker: NetworkerInterface; swarm: Hyperswarm | null }
+    this.assertOpen('The peer group')
+    const peer = new TestPeer<T>(this, this.#next++)
+    this.peers.push(peer)
     try {
-      built = await buildNetworker(this, index, tmp.corestore)
+      await peer.ready()
     } catch (err) {
-      await tmp.close().catch(() => {})
+      this.peers.splice(this.peers.indexOf(peer), 1)
       throw err
     }
-    const peer = new TestPeer<T>(this, index, tmp, built)
-    this.peers.push(peer)
     return peer
   }
 
@@ -342,27 +369,30 @@ export class PeerGroup<T = Buffer> implements Iterable<TestPeer<T>>, AsyncDispos
     return out
   }
 
-  /** Closes every peer, then the testnet if the group started it. Idempotent. */
-  close(): Promise<void> {
-    if (this.#closing === null) this.#closing = this.#close()
-    return this.#closing
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close()
-  }
-
-  async #close(): Promise<void> {
-    const results = await Promise.allSettled(this.peers.map((peer) => peer.close()))
-    const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []))
-    if (this.testnet !== null && this.#ownsTestnet) {
-      try {
-        await this.testnet.close()
-      } catch (err) {
-        errors.push(err)
-      }
+  protected async _open(): Promise<void> {
+    const { networker = 'hyperswarm', testnet, testnetSize = 3 } = this.options
+    if (testnet !== undefined) this.#testnet = testnet === false ? null : testnet
+    else if (networker !== 'in-process') {
+      this.#testnet = await createTestnet({ size: testnetSize })
+      this.#ownsTestnet = true
     }
-    if (errors.length > 0) throw new AggregateError(errors, 'closing the peer group failed')
+    for (let i = 0; i < this.#size; i++) await this.addPeer()
+  }
+
+  /** Closes every peer (networkers, multifeeds, swarms, corestores, directories), then the testnet if the group started it. */
+  protected async _close(): Promise<void> {
+    const testnet = this.#ownsTestnet ? this.#testnet : null
+    await inOrder(
+      [
+        () =>
+          settle(
+            this.peers.map((peer) => peer.close()),
+            'closing the peers'
+          ),
+        () => testnet?.close()
+      ],
+      'closing the peer group'
+    )
   }
 }
 
@@ -380,19 +410,8 @@ export async function createPeers<E extends ValueEncoding = 'binary'>(
   n: number,
   options: CreatePeersOptions<E> = {}
 ): Promise<PeerGroup<ValueOf<E>>> {
-  const kind = options.networker ?? 'hyperswarm'
-  const needsTestnet = kind === 'hyperswarm' || typeof kind === 'function'
-  const ownsTestnet = options.testnet === undefined && needsTestnet
-  const testnet =
-    options.testnet ??
-    (needsTestnet ? await createTestnet({ size: options.testnetSize ?? 3 }) : null)
-  const group = new PeerGroup<ValueOf<E>>(testnet, ownsTestnet, options as CreatePeersOptions)
-  try {
-    for (let i = 0; i < n; i++) await group.addPeer()
-  } catch (err) {
-    await group.close().catch(() => {})
-    throw err
-  }
+  const group = new PeerGroup<ValueOf<E>>(n, options as CreatePeersOptions)
+  await group.ready()
   return group
 }
 
@@ -408,7 +427,7 @@ async function buildNetworker(
   group: PeerGroup<unknown>,
   index: number,
   corestore: Corestore
-): Promise<{ networker: NetworkerInterface; swarm: Hyperswarm | null }> {
+): Promise<Built> {
   const kind = group.options.networker ?? 'hyperswarm'
   const context: PeerContext = {
     index,

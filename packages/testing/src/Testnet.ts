@@ -1,4 +1,5 @@
 import createLoopbackTestnet from '@hyperswarm/testnet'
+import { Resource } from '@multifeed/core'
 import type {
   HyperDHT as DHT,
   Hyperswarm,
@@ -6,6 +7,7 @@ import type {
   Testnet
 } from '@multifeed/holepunch-types'
 import HyperswarmClass from 'hyperswarm'
+import { inOrder, type NoEvents, settle } from './Teardown.js'
 
 export interface TestnetOptions {
   /** Number of bootstrap/DHT nodes. Default 3. */
@@ -19,22 +21,19 @@ export type TestSwarmOptions = Omit<HyperswarmOptions, 'dht' | 'bootstrap'>
  * A DHT testnet on 127.0.0.1 and the Hyperswarms built on it. Closing it
  * destroys every swarm it made first, then every DHT node.
  */
-export class TestDHT implements AsyncDisposable {
+export class TestDHT extends Resource<NoEvents> {
   readonly testnet: Testnet
   #swarms = new Set<Hyperswarm>()
-  #closing: Promise<void> | null = null
 
+  /** Takes charge of a started testnet; `createTestnet()` starts one on 127.0.0.1. */
   constructor(testnet: Testnet) {
+    super()
     this.testnet = testnet
   }
 
   /** Bootstrap addresses of the testnet (all on 127.0.0.1). */
   get bootstrap(): Array<{ host: string; port: number }> {
     return this.testnet.bootstrap
-  }
-
-  get closed(): boolean {
-    return this.#closing !== null
   }
 
   /** The swarms made by `createSwarm()` and not yet destroyed. */
@@ -44,7 +43,7 @@ export class TestDHT implements AsyncDisposable {
 
   /** An ephemeral DHT node bound to 127.0.0.1, destroyed with the testnet. */
   createNode(): DHT {
-    if (this.#closing !== null) throw new Error('The testnet is closed')
+    this.assertOpen('The testnet')
     return this.testnet.createNode()
   }
 
@@ -68,21 +67,22 @@ export class TestDHT implements AsyncDisposable {
     await swarm.destroy()
   }
 
-  /** Destroys every swarm, then every DHT node. Idempotent. */
-  close(): Promise<void> {
-    if (this.#closing === null) this.#closing = this.#close()
-    return this.#closing
-  }
+  protected async _open(): Promise<void> {}
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close()
-  }
-
-  async #close(): Promise<void> {
+  protected async _close(): Promise<void> {
     const swarms = [...this.#swarms]
     this.#swarms.clear()
-    await Promise.allSettled(swarms.map((swarm) => swarm.destroy()))
-    await this.testnet.destroy()
+    await inOrder(
+      [
+        () =>
+          settle(
+            swarms.map((swarm) => swarm.destroy()),
+            'destroying swarms'
+          ),
+        () => this.testnet.destroy()
+      ],
+      'closing the testnet'
+    )
   }
 }
 
@@ -95,8 +95,9 @@ export class TestDHT implements AsyncDisposable {
  * ```
  */
 export async function createTestnet(options: TestnetOptions = {}): Promise<TestDHT> {
-  const testnet = await createLoopbackTestnet(options.size ?? 3, { host: '127.0.0.1' })
-  return new TestDHT(testnet)
+  const dht = new TestDHT(await createLoopbackTestnet(options.size ?? 3, { host: '127.0.0.1' }))
+  await dht.ready()
+  return dht
 }
 
 function noop(): void {}

@@ -5,6 +5,7 @@ export {
   type ConformancePeer,
   type ConformanceSetup,
   conformanceCases,
+  conformanceFactory,
   runNetworkerConformance
 } from './conformance.js'
 export { labelOf, setLabel, shortKey } from './labels.js'
@@ -19,17 +20,17 @@ export {
   PeerGroup,
   TestPeer
 } from './PeerGroup.js'
-export { type Replication, replicate } from './replicate.js'
+export { Replication, replicate } from './replicate.js'
 export {
   createTempCorestore,
-  type TempCorestore,
+  TempCorestore,
   type TempCorestoreOptions,
-  type TempDir,
+  TempDir,
   type TmpStorageOptions,
   tmpRoot,
   tmpStorage
 } from './storage.js'
-export { Teardown } from './Teardown.js'
+export { type NoEvents, Teardown } from './Teardown.js'
 export { createTestnet, TestDHT, type TestnetOptions, type TestSwarmOptions } from './Testnet.js'
 export {
   DEFAULT_TIMEOUT,

@@ -2,36 +2,52 @@ import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Resource } from '@multifeed/core'
 import type { Corestore, CorestoreOptions } from '@multifeed/holepunch-types'
 import CorestoreClass from 'corestore'
-
-/** A temporary directory that removes itself. */
-export interface TempDir extends AsyncDisposable {
-  /** Absolute path of the directory. */
-  readonly path: string
-  /** Removes the directory and everything in it. Idempotent. */
-  remove(): Promise<void>
-}
-
-/** A corestore on a temporary directory; closing it also removes the directory. */
-export interface TempCorestore extends AsyncDisposable {
-  readonly corestore: Corestore
-  /** Absolute path of the storage directory. */
-  readonly path: string
-  /** Closes the corestore, then removes its directory. Idempotent. */
-  close(): Promise<void>
-}
+import { inOrder, type NoEvents } from './Teardown.js'
 
 export interface TmpStorageOptions {
   /** Prefix of the directory name. Default `multifeed-`. */
   prefix?: string
   /** Parent directory. Default `/dev/shm` when it exists (RAM, faster), else the OS temp dir. */
   parent?: string
+  /** Keep the directory on close (to re-open it later). Default false. */
+  keep?: boolean
 }
 
 /** The directory temporary storage goes to: `/dev/shm` when it exists, else `os.tmpdir()`. */
 export function tmpRoot(): string {
   return existsSync('/dev/shm') ? '/dev/shm' : tmpdir()
+}
+
+/**
+ * A directory that `close()` (alias `remove()`) removes with everything in
+ * it, unless it was made with `keep: true`. The one place the harness
+ * creates and removes storage.
+ */
+export class TempDir extends Resource<NoEvents> {
+  /** Absolute path of the directory. */
+  readonly path: string
+  readonly #keep: boolean
+
+  /** Takes charge of an existing directory; `tmpStorage()` makes a fresh one. */
+  constructor(path: string, options: { keep?: boolean } = {}) {
+    super()
+    this.path = path
+    this.#keep = options.keep === true
+  }
+
+  /** Removes the directory (unless kept). Idempotent: the same as `close()`. */
+  remove(): Promise<void> {
+    return this.close()
+  }
+
+  protected async _open(): Promise<void> {}
+
+  protected async _close(): Promise<void> {
+    if (!this.#keep) await rm(this.path, { recursive: true, force: true, maxRetries: 3 })
+  }
 }
 
 /**
@@ -44,14 +60,9 @@ export function tmpRoot(): string {
  */
 export async function tmpStorage(options: TmpStorageOptions = {}): Promise<TempDir> {
   const path = await mkdtemp(join(options.parent ?? tmpRoot(), options.prefix ?? 'multifeed-'))
-  let removing: Promise<void> | null = null
-  const remove = (): Promise<void> => {
-    if (removing === null) {
-      removing = rm(path, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 })
-    }
-    return removing
-  }
-  return { path, remove, [Symbol.asyncDispose]: remove }
+  const dir = new TempDir(path, options)
+  await dir.ready()
+  return dir
 }
 
 export interface TempCorestoreOptions extends TmpStorageOptions {
@@ -59,8 +70,38 @@ export interface TempCorestoreOptions extends TmpStorageOptions {
   corestore?: CorestoreOptions
   /** Re-use this directory (e.g. to restart a store) instead of creating one; it is still removed on close unless `keep` is true. */
   path?: string
-  /** Keep the directory on close (to re-open it later). Default false. */
-  keep?: boolean
+}
+
+/**
+ * A corestore on a directory of its own: `ready()` waits for the store,
+ * `close()` closes it, then removes the directory (a failed open does too).
+ */
+export class TempCorestore extends Resource<NoEvents> {
+  readonly corestore: Corestore
+  readonly #dir: TempDir
+
+  /** Takes charge of `dir`; `createTempCorestore()` makes both and waits for `ready()`. */
+  constructor(dir: TempDir, options?: CorestoreOptions) {
+    super()
+    this.#dir = dir
+    this.corestore = new CorestoreClass(dir.path, options)
+  }
+
+  /** Absolute path of the storage directory. */
+  get path(): string {
+    return this.#dir.path
+  }
+
+  protected async _open(): Promise<void> {
+    await this.corestore.ready()
+  }
+
+  protected async _close(): Promise<void> {
+    await inOrder(
+      [() => this.corestore.close(), () => this.#dir.close()],
+      `closing the corestore in ${this.path}`
+    )
+  }
 }
 
 /**
@@ -74,34 +115,9 @@ export interface TempCorestoreOptions extends TmpStorageOptions {
 export async function createTempCorestore(
   options: TempCorestoreOptions = {}
 ): Promise<TempCorestore> {
-  const dir: TempDir =
-    options.path === undefined
-      ? await tmpStorage(options)
-      : {
-          path: options.path,
-          remove: () => rm(options.path as string, { recursive: true, force: true }),
-          [Symbol.asyncDispose]: async () => {}
-        }
-  const corestore = new CorestoreClass(dir.path, options.corestore)
-  try {
-    await corestore.ready()
-  } catch (err) {
-    await corestore.close().catch(() => {})
-    if (options.path === undefined) await dir.remove()
-    throw err
-  }
-  let closing: Promise<void> | null = null
-  const close = (): Promise<void> => {
-    if (closing === null) {
-      closing = (async () => {
-        try {
-          await corestore.close()
-        } finally {
-          if (options.keep !== true) await dir.remove()
-        }
-      })()
-    }
-    return closing
-  }
-  return { corestore, path: dir.path, close, [Symbol.asyncDispose]: close }
+  const dir =
+    options.path === undefined ? await tmpStorage(options) : new TempDir(options.path, options)
+  const tmp = new TempCorestore(dir, options.corestore)
+  await tmp.ready()
+  return tmp
 }

@@ -28,7 +28,9 @@ export type MultifeedTargets = Iterable<Multifeed<unknown> | MultifeedHolder>
 
 /**
  * Resolves once `predicate` returns true; rejects with `ERR_TIMEOUT` and
- * `message` (or what `message()` returns at that moment) otherwise.
+ * `message` (or what `message()` returns at that moment) otherwise, or with
+ * `ERR_ABORTED` once `signal` aborts. Every waiter of this package is this
+ * loop with a check that lists what is missing.
  *
  * ```ts
  * await waitUntil(() => net.peers().length === 2, { timeout: 5000, message: 'two peers' })
@@ -40,7 +42,7 @@ export async function waitUntil(
 ): Promise<void> {
   const describe = (): string =>
     typeof options.message === 'function' ? options.message() : (options.message ?? 'condition')
-  await poll(async () => ((await predicate()) ? [] : [describe()]), 'waitUntil', options)
+  await pollUntil(async () => ((await predicate()) ? [] : [describe()]), 'waitUntil', options)
 }
 
 /**
@@ -55,19 +57,12 @@ export async function untilFeeds(
   n: number,
   options: WaitOptions = {}
 ): Promise<void> {
-  await poll(
-    async () => {
-      const missing: string[] = []
-      for (const { label, multi } of resolveTargets(targets)) {
-        const count = safeFeeds(multi)
-        if (count === null) missing.push(`${label}: multifeed is closed`)
-        else if (count.length < n) missing.push(`${label} has ${count.length}/${n} feeds`)
-      }
-      return missing
-    },
-    `untilFeeds(${n})`,
-    options
-  )
+  const missing = ({ label, multi }: Target): string[] => {
+    const count = safeFeeds(multi)?.length ?? null
+    if (count === null) return [`${label}: multifeed is closed`]
+    return count < n ? [`${label} has ${count}/${n} feeds`] : []
+  }
+  await pollUntil(() => resolveTargets(targets).flatMap(missing), `untilFeeds(${n})`, options)
 }
 
 /** Anything that has a networker: a `TestPeer` from `createPeers()`, or your own. */
@@ -88,23 +83,13 @@ export async function untilPeers(
   n: number,
   options: WaitOptions = {}
 ): Promise<void> {
-  await poll(
-    async () => {
-      const missing: string[] = []
-      let i = 0
-      for (const target of targets) {
-        const holder = 'networker' in target ? target : null
-        const net = holder === null ? (target as NetworkerInterface) : holder.networker
-        const label = holder?.name ?? labelOf(net, `networkers[${i}]`)
-        const count = net.peers().length
-        if (count < n) missing.push(`${label} has ${count}/${n} peers`)
-        i++
-      }
-      return missing
-    },
-    `untilPeers(${n})`,
-    options
-  )
+  const missing = (target: NetworkerInterface | NetworkerHolder, i: number): string[] => {
+    const net = 'networker' in target ? target.networker : target
+    const label = 'networker' in target ? target.name : labelOf(net, `networkers[${i}]`)
+    const count = net.peers().length
+    return count < n ? [`${label} has ${count}/${n} peers`] : []
+  }
+  await pollUntil(() => [...targets].flatMap(missing), `untilPeers(${n})`, options)
 }
 
 /**
@@ -122,7 +107,7 @@ export async function untilSynced(
   targets: MultifeedTargets,
   options: WaitOptions = {}
 ): Promise<void> {
-  await poll(() => syncReport(targets), 'untilSynced', options)
+  await pollUntil(() => syncReport(targets), 'untilSynced', options)
 }
 
 /**
@@ -130,7 +115,7 @@ export async function untilSynced(
  * when synced. `untilSynced()` prints this on timeout.
  */
 export async function syncReport(targets: MultifeedTargets): Promise<string[]> {
-  const groups = new Map<string, Array<{ label: string; multi: Multifeed<unknown> }>>()
+  const groups = new Map<string, Target[]>()
   for (const entry of resolveTargets(targets)) {
     const id = entry.multi.key.toString('hex')
     let group = groups.get(id)
@@ -197,10 +182,13 @@ function isMultifeed(value: Multifeed<unknown> | MultifeedHolder): value is Mult
   return typeof (value as Partial<Multifeed<unknown>>).feeds === 'function'
 }
 
-function resolveTargets(
-  targets: MultifeedTargets
-): Array<{ label: string; multi: Multifeed<unknown> }> {
-  const out: Array<{ label: string; multi: Multifeed<unknown> }> = []
+interface Target {
+  readonly label: string
+  readonly multi: Multifeed<unknown>
+}
+
+function resolveTargets(targets: MultifeedTargets): Target[] {
+  const out: Target[] = []
   let i = 0
   for (const target of targets) {
     if (isMultifeed(target)) {
@@ -216,12 +204,13 @@ function resolveTargets(
 }
 
 /**
- * Calls `check` every `interval` ms until it returns no problem, the timeout
- * runs out (`ERR_TIMEOUT` listing the problems of the last check) or the
- * signal aborts (`ERR_ABORTED`). Leaves no timer behind.
+ * The polling loop behind every waiter: calls `check` every `interval` ms
+ * until it returns no problem, the timeout runs out (`ERR_TIMEOUT` listing the
+ * problems of the last check) or the signal aborts (`ERR_ABORTED`, also while
+ * it sleeps). Leaves no timer or listener behind.
  */
-async function poll(
-  check: () => Promise<string[]>,
+async function pollUntil(
+  check: () => string[] | Promise<string[]>,
   what: string,
   options: WaitOptions
 ): Promise<void> {
@@ -247,8 +236,10 @@ async function poll(
   throw new TimeoutError(`${what} timed out after ${timeout} ms:\n  ${shown.join('\n  ')}${more}`)
 }
 
+/** Resolves after `ms`, or at once when `signal` aborts. */
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
+    if (signal?.aborted) return resolve()
     const done = (): void => {
       clearTimeout(timer)
       signal?.removeEventListener('abort', done)

@@ -1,14 +1,17 @@
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { Multifeed, TimeoutError } from '@multifeed/core'
+import { Multifeed, Resource, TimeoutError } from '@multifeed/core'
+import type { Corestore } from '@multifeed/holepunch-types'
 import { InProcessHub, InProcessNetworker } from '@multifeed/networker'
 import {
   createPeers,
   createTempCorestore,
   createTestnet,
+  type NoEvents,
   replicate,
   Teardown,
+  type TempCorestore,
   tmpStorage,
   untilFeeds,
   untilPeers,
@@ -68,55 +71,52 @@ describe('createTestnet()', () => {
   }, 20_000)
 })
 
+/** Two copies of one multifeed on two temporary corestores, not connected; closed by `t`. */
+async function unconnected(t: Teardown): Promise<[Multifeed, Multifeed]> {
+  const stores = [await createTempCorestore(), await createTempCorestore()]
+  for (const store of stores) t.add(() => store.close(), 3)
+  const a = await Multifeed.open(stores[0]!.corestore)
+  t.add(() => a.close(), 1)
+  const b = await Multifeed.open(stores[1]!.corestore, a.key)
+  t.add(() => b.close(), 1)
+  return [a, b]
+}
+
 describe('replicate() and the waiters', () => {
   test('replicate(a, b) syncs two multifeeds over a pipe and closes both streams', async () => {
-    await using sa = await createTempCorestore()
-    await using sb = await createTempCorestore()
-    const a = await Multifeed.open(sa.corestore)
-    const b = await Multifeed.open(sb.corestore, a.key)
-    try {
-      await (await a.writer()).append([Buffer.from('1'), Buffer.from('2')])
-      await (await b.writer()).append(Buffer.from('3'))
-      const pipe = replicate(a, b)
-      await untilFeeds([a, b], 2, { timeout: 10_000 })
-      await untilSynced([a, b], { timeout: 10_000 })
-      await pipe.close()
-      expect(pipe.streams.every((s) => s.destroyed)).toBe(true)
-    } finally {
-      await a.close()
-      await b.close()
-    }
+    await using t = new Teardown()
+    const [a, b] = await unconnected(t)
+    await (await a.writer()).append([Buffer.from('1'), Buffer.from('2')])
+    await (await b.writer()).append(Buffer.from('3'))
+    const pipe = replicate(a, b)
+    await untilFeeds([a, b], 2, { timeout: 10_000 })
+    await untilSynced([a, b], { timeout: 10_000 })
+    await pipe.close()
+    expect(pipe.streams.every((s) => s.destroyed)).toBe(true)
   }, 20_000)
 
   test('untilSynced and untilFeeds time out naming the multifeed, the feed and the lengths', async () => {
-    await using sa = await createTempCorestore()
-    await using sb = await createTempCorestore()
-    const a = await Multifeed.open(sa.corestore)
-    const b = await Multifeed.open(sb.corestore, a.key)
-    try {
-      const w = await a.writer()
-      await w.append([Buffer.from('1'), Buffer.from('2'), Buffer.from('3')])
-      const prefix = w.key!.toString('hex').slice(0, 8)
-      const synced = untilSynced([a, b], { timeout: 200 })
-      await expect(synced).rejects.toBeInstanceOf(TimeoutError)
-      await expect(synced).rejects.toThrow(
-        `multifeeds[1] is missing feed ${prefix} (multifeeds[0] has 3 blocks)`
-      )
-      await expect(untilFeeds([a, b], 1, { timeout: 100 })).rejects.toThrow(
-        /untilFeeds\(1\) timed out after 100 ms:\n {2}multifeeds\[1\] has 0\/1 feeds/
-      )
-      const aborted = new AbortController()
-      aborted.abort()
-      await expect(untilSynced([a, b], { signal: aborted.signal })).rejects.toMatchObject({
-        code: 'ERR_ABORTED'
-      })
-      await expect(waitUntil(() => false, { timeout: 50, message: 'never' })).rejects.toThrow(
-        'waitUntil timed out after 50 ms:\n  never'
-      )
-    } finally {
-      await a.close()
-      await b.close()
-    }
+    await using t = new Teardown()
+    const [a, b] = await unconnected(t)
+    const w = await a.writer()
+    await w.append([Buffer.from('1'), Buffer.from('2'), Buffer.from('3')])
+    const prefix = w.key!.toString('hex').slice(0, 8)
+    const synced = untilSynced([a, b], { timeout: 200 })
+    await expect(synced).rejects.toBeInstanceOf(TimeoutError)
+    await expect(synced).rejects.toThrow(
+      `multifeeds[1] is missing feed ${prefix} (multifeeds[0] has 3 blocks)`
+    )
+    await expect(untilFeeds([a, b], 1, { timeout: 100 })).rejects.toThrow(
+      /untilFeeds\(1\) timed out after 100 ms:\n {2}multifeeds\[1\] has 0\/1 feeds/
+    )
+    const aborted = new AbortController()
+    aborted.abort()
+    await expect(untilSynced([a, b], { signal: aborted.signal })).rejects.toMatchObject({
+      code: 'ERR_ABORTED'
+    })
+    await expect(waitUntil(() => false, { timeout: 50, message: 'never' })).rejects.toThrow(
+      'waitUntil timed out after 50 ms:\n  never'
+    )
   }, 20_000)
 })
 
@@ -150,18 +150,18 @@ describe('createPeers()', () => {
   test('a custom networker factory gets each peer its corestore and the group', async () => {
     const seen: string[] = []
     await using peers = await createPeers(2, {
-      networker: ({ corestore, group, name }) => {
+      testnet: false,
+      networker: ({ corestore, group, name, testnet }) => {
         seen.push(name)
-        let hub = group.shared.get('hub')
-        if (!(hub instanceof InProcessHub)) {
-          hub = new InProcessHub()
-          group.shared.set('hub', hub)
-        }
+        expect(testnet).toBeNull()
+        const hub = group.shared.get('hub') ?? new InProcessHub()
+        group.shared.set('hub', hub)
         return new InProcessNetworker(corestore, { hub: hub as InProcessHub })
       }
     })
     expect(seen).toEqual(['peer0', 'peer1'])
     expect(peers.at(0).hyperswarm).toBeNull()
+    expect(peers.testnet).toBeNull()
     const [a] = await peers.multifeed()
     await (await a!.writer()).append(Buffer.from('custom'))
     await untilSynced(peers)
@@ -263,6 +263,70 @@ test('a process that closed its peers exits by itself at once (no handle left op
   expect(result.exitedAt - closedAt, 'ms between close and exit').toBeLessThan(3000)
 }, 60_000)
 
+describe('lifecycle: every context is a core Resource', () => {
+  test('ready() and close() are memoised; closed once closed; await using closes', async () => {
+    const group = await createPeers(2, { networker: 'in-process' })
+    const [a, b] = await group.multifeed(undefined, { swarm: false })
+    const contexts: Resource<NoEvents>[] = [
+      replicate(a!, b!),
+      group.at(1),
+      group,
+      await createTestnet({ size: 1 }),
+      await createTempCorestore(),
+      await tmpStorage(),
+      new Teardown()
+    ]
+    for (const context of contexts) {
+      expect(context).toBeInstanceOf(Resource)
+      expect(context.ready()).toBe(context.ready())
+      await context.ready()
+      expect(context.opened, context.constructor.name).toBe(true)
+    }
+    for (const context of contexts) {
+      const closing = context.close()
+      expect(context.close()).toBe(closing)
+      expect(context.closing).toBe(true)
+      await closing
+      expect(context.closed, context.constructor.name).toBe(true)
+    }
+    await expect(group.addPeer()).rejects.toMatchObject({ code: 'ERR_CLOSED' })
+    let disposed: TempCorestore | null = null
+    {
+      await using tmp = await createTempCorestore()
+      disposed = tmp
+    }
+    expect(disposed.closed).toBe(true)
+    expect(existsSync(disposed.path)).toBe(false)
+  }, 20_000)
+
+  test('a peer whose open fails releases what it took, and so does its group', async () => {
+    let store: Corestore | null = null
+    const failing = createPeers(1, {
+      testnet: false,
+      networker: ({ corestore }) => {
+        store = corestore
+        throw new Error('no networker today')
+      }
+    })
+    await expect(failing).rejects.toThrow('no networker today')
+    expect(store).not.toBeNull()
+    expect(store!.closed).toBe(true)
+  }, 10_000)
+
+  test('a waiter aborted while it sleeps rejects at once with ERR_ABORTED', async () => {
+    const controller = new AbortController()
+    const started = Date.now()
+    const waiting = waitUntil(() => false, {
+      signal: controller.signal,
+      interval: 30_000,
+      timeout: 60_000
+    })
+    setImmediate(() => controller.abort())
+    await expect(waiting).rejects.toMatchObject({ code: 'ERR_ABORTED' })
+    expect(Date.now() - started).toBeLessThan(5000)
+  }, 10_000)
+})
+
 describe('Teardown', () => {
   test('runs every step by order, last added first within an order, and reports failures', async () => {
     const ran: string[] = []
@@ -276,6 +340,7 @@ describe('Teardown', () => {
     t.add(() => ran.push('networker'), 0)
     await expect(t.run()).rejects.toThrow('boom')
     expect(ran).toEqual(['networker', 'store 2', 'store 1', 'testnet'])
-    await expect(t.run()).rejects.toThrow('boom')
+    await expect(t.close()).rejects.toThrow('boom')
+    expect(t.done && t.closed).toBe(true)
   }, 5_000)
 })

@@ -10,13 +10,7 @@ import {
   type NetworkPeer,
   type SwarmOptions
 } from '@multifeed/networker'
-import {
-  type ConformanceSetup,
-  conformanceCases,
-  createTempCorestore,
-  runNetworkerConformance,
-  type TempCorestore
-} from '@multifeed/testing'
+import { conformanceCases, conformanceFactory, runNetworkerConformance } from '@multifeed/testing'
 import { describe, expect, test } from 'vitest'
 
 type Breakage =
@@ -78,29 +72,18 @@ class Broken implements NetworkerInterface {
 /** Registers the suite into a map instead of a runner, to run single cases by hand. */
 function casesFor(breakage: Breakage): Map<string, () => Promise<void>> {
   const cases = new Map<string, () => Promise<void>>()
+  const factory = conformanceFactory({
+    testnet: false,
+    networker: ({ corestore, group }) => {
+      const hub = group.shared.get('hub') ?? new InProcessHub()
+      group.shared.set('hub', hub)
+      return new Broken(new InProcessNetworker(corestore, { hub: hub as InProcessHub }), breakage)
+    }
+  })
   runNetworkerConformance(
     { test: (name, fn) => cases.set(name.replace(/^[^:]+: /, ''), fn) },
-    async (count): Promise<ConformanceSetup> => {
-      const hub = new InProcessHub()
-      const stores: TempCorestore[] = []
-      const nets: InProcessNetworker[] = []
-      for (let i = 0; i < count; i++) {
-        const tmp = await createTempCorestore()
-        stores.push(tmp)
-        nets.push(new InProcessNetworker(tmp.corestore, { hub }))
-      }
-      return {
-        networkers: nets.map((n, i) => ({
-          networker: new Broken(n, breakage),
-          corestore: stores[i]!.corestore
-        })),
-        async teardown() {
-          await Promise.allSettled(nets.map((n) => n.close()))
-          await Promise.all(stores.map((s) => s.close()))
-        }
-      }
-    },
-    { syncTimeout: 1500, quietPeriod: 300 }
+    factory,
+    { syncTimeout: 1500 }
   )
   return cases
 }
