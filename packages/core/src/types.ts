@@ -119,7 +119,7 @@ export interface SyncInfo {
 }
 
 export interface MultifeedEvents {
-  /** A feed joined the set: a writer of ours (`peer` null) or learned from `peer`. */
+  /** A feed joined the set: a writer of ours or `add()` (`peer` null), or learned from `peer`. */
   feed: [info: FeedInfo, peer: MultifeedPeer | null]
   /** A feed left the set (`remove()`, `block()`). */
   remove: [info: FeedInfo]
