@@ -282,6 +282,14 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     return null
   }
 
+  /** Throws ERR_CLOSED once this multifeed, or the corestore under it, is closing. */
+  protected override assertOpen(what = 'Multifeed'): void {
+    super.assertOpen(what)
+    if (this.corestore.closing !== null || rootOf(this.corestore).closing !== null) {
+      throw new ClosedError('The corestore of this multifeed is closed')
+    }
+  }
+
   protected async _open(): Promise<void> {
     const root = rootOf(this.corestore)
     let open = instances.get(root)

@@ -8,6 +8,7 @@ import {
   formatKey,
   InvalidKeyError,
   Multifeed,
+  MultifeedError,
   PROTOCOL_MAJOR,
   PROTOCOL_NAME
 } from '@multifeed/core'
@@ -166,6 +167,31 @@ describe('closing', () => {
     const store = new CorestoreClass(await tmpDir())
     await store.close()
     await expect(Multifeed.open(store)).rejects.toMatchObject({ code: 'ERR_CLOSED' })
+  })
+
+  it('writer(), get() and add() after the corestore closed reject with a MultifeedError with a code', async () => {
+    const store = new CorestoreClass(await tmpDir())
+    await store.ready()
+    const m = await Multifeed.open(store)
+    onCleanup(() => m.close())
+    const w = await m.writer('before')
+    const key = w.key!
+    await store.close()
+    for (const call of [() => m.writer('new'), () => m.writer('before'), () => m.get(key)]) {
+      const err = await call().then(
+        () => null,
+        (e: unknown) => e
+      )
+      expect(err).toBeInstanceOf(MultifeedError)
+      expect((err as MultifeedError).code).toBe('ERR_CLOSED')
+    }
+    const added = await m.add(crypto.randomBytes(32)).then(
+      () => null,
+      (e: unknown) => e
+    )
+    expect(added).toBeInstanceOf(MultifeedError)
+    expect((added as MultifeedError).code).toBe('ERR_CLOSED')
+    await m.close()
   })
 
   it('is disposable with await using', async () => {
