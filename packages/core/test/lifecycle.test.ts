@@ -286,6 +286,36 @@ describe('writers', () => {
     expect(reopened.feeds()[0]).toMatchObject({ local: true, name: 'me' })
   })
 
+  it('writer({ keyPair }) for a key only named so far rejects with ERR_NOT_WRITABLE, leaves it theirs, and works once it downloaded', async () => {
+    const keyPair = crypto.keyPair()
+    const a = await open()
+    const old = await a.writer('me', { keyPair })
+    await old.append(Buffer.from('written on my old device'))
+    onCleanup(() => old.close())
+    const store = await tmpStore()
+    const multi = await open(store, a.key)
+    // a peer names the feed (and a length) but serves nothing
+    const p = await puppet(multi.replicate(true), multi.key)
+    await p.opened
+    p.send.elements(elementsBytes([{ key: old.key!, length: 1 }]))
+    await until(() => multi.openCores === 1, 'we open the core to fetch it')
+    await expect(multi.writer('me', { keyPair })).rejects.toMatchObject({
+      code: 'ERR_NOT_WRITABLE'
+    })
+    // nothing recorded as ours: the feed is still mirrored from peers
+    expect(multi.feed(old.key!)).toMatchObject({ local: false, name: null })
+    pipe(a, multi)
+    await until(() => multi.feed(old.key!)?.length === 1, 'the new device downloads it')
+    const w = await multi.writer('me', { keyPair })
+    expect(w.writable).toBe(true)
+    await w.append(Buffer.from('hello again'))
+    await w.close()
+    expect(multi.feed(old.key!)).toMatchObject({ local: true, name: 'me', length: 2 })
+    await multi.close()
+    const records = await membershipKeys(store, multi.discoveryKey)
+    expect(records.filter((k) => k === hex(old.key!))).toHaveLength(2) // added, then ours
+  })
+
   it('writer({ keyPair }) racing a peer offering the same key registers it once, as ours', async () => {
     const store = await tmpStore()
     let asked = 0
