@@ -563,6 +563,36 @@ describe('policies and listeners that throw', () => {
     expect(b.peers()).toHaveLength(1)
   })
 
+  it('a throwing feed listener: the other listeners still hear every feed; memory and storage agree', async () => {
+    const store = await tmpStore()
+    const multi = await open(store)
+    multi.on('callback-error', () => {})
+    let calls = 0
+    multi.on('feed', () => {
+      if (calls++ === 0) throw new Error('listener bug')
+    })
+    const heard: FeedInfo[] = []
+    multi.on('feed', (info) => heard.push(info))
+    const keys = randomKeys(3)
+    const one = await liar(multi)
+    one.p.send.elements(elementsBytes(at(keys), DONE))
+    await one.peer.synced
+    expect(
+      multi
+        .feeds()
+        .map((f) => hex(f.key))
+        .sort()
+    ).toEqual(keys.map(hex).sort())
+    expect(heard.map((f) => hex(f.key)).sort()).toEqual(keys.map(hex).sort())
+    // offered again by another peer: no second record for any key
+    const two = await liar(multi)
+    two.p.send.elements(elementsBytes(at(keys), DONE))
+    await two.peer.synced
+    await multi.close()
+    const records = await membershipKeys(store, multi.discoveryKey)
+    expect(records.sort()).toEqual(keys.map(hex).sort())
+  })
+
   it('closing multifeed X mid-exchange leaves multifeed Y on the same connection syncing', async () => {
     const s = await sharedConnection({}, false)
     for (let i = 0; i < 20; i++) await (await s.xa.writer(`x${i}`)).close()
