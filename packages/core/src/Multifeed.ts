@@ -251,8 +251,11 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   async downloaded(options: DownloadedOptions = {}): Promise<void> {
     this.assertOpen('Multifeed')
     let onChange: (() => void) | null = null
+    let settled = false
     const work = (async () => {
       await Promise.all(this.peers().map((peer) => peer.synced))
+      // Gave up (timeout, abort) while reconciliations ran: leave no waiter.
+      if (settled) return
       await new Promise<void>((resolve) => {
         const check = (): void => {
           if (this.#missing() !== null) return
@@ -267,6 +270,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     try {
       await bounded(work, options, 'downloaded()')
     } finally {
+      settled = true
       if (onChange !== null) this.#lengthWaiters.delete(onChange)
     }
   }

@@ -1,3 +1,11 @@
+/**
+ * Adversarial tests on multifeed/2: lying peers (a puppet that holds the
+ * key), churn, throwing policies and listeners, faults that must stay on one
+ * channel, races between peers, and connections that die at bad moments.
+ * Negative claims wait for a positive signal (a later message processed, a
+ * counter), never for a sleep.
+ */
+import { getEventListeners } from 'node:events'
 import type { Duplex } from 'node:stream'
 import {
   type CallbackError,
@@ -657,5 +665,41 @@ describe('what travels', () => {
     for (const [x, y] of pairs) await untilConverged([x, y], 1)
     await new Promise((resolve) => setImmediate(resolve))
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([])
+  })
+})
+
+describe('downloaded()', () => {
+  it('a timeout leaves nothing behind: no waiter, no abort listener, no timer; a later call works', async () => {
+    const multi = await open(null, null, { sparse: true })
+    const w = await multi.writer()
+    onCleanup(() => w.close())
+    // a peer whose reconciliation is still running when downloaded() gives up
+    const { p, peer } = await liar(multi)
+    let checks = 0
+    const remoteLength = peer.remoteLength.bind(peer)
+    peer.remoteLength = (feed) => {
+      checks++
+      return remoteLength(feed)
+    }
+    const controller = new AbortController()
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+    const timersBefore = timers()
+    await expect(
+      multi.downloaded({ timeout: 50, signal: controller.signal })
+    ).rejects.toMatchObject({ code: 'ERR_TIMEOUT' })
+    expect(timers()).toBe(timersBefore)
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+    // the reconciliation completes later, claiming blocks nobody sends ...
+    p.send.elements(elementsBytes([{ key: crypto.randomBytes(32), length: 5 }], DONE))
+    await peer.synced
+    // ... and our feed grows: no waiter of the timed-out call looks at the peers
+    checks = 0
+    await w.append(Buffer.from('grow'))
+    await until(() => multi.feed(w.key!)?.length === 1, 'the append is indexed')
+    expect(checks).toBe(0)
+    // a later call still works (once the liar is gone)
+    await p.pipe.destroy()
+    await until(() => multi.peers().length === 0, 'the liar is gone')
+    await multi.downloaded({ timeout: 5_000 })
   })
 })
