@@ -187,6 +187,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     const feed = this.#membership.set.get(parseKey(key, 'Feed key').toString('hex'))
     if (feed === undefined) throw new UnknownFeedError('This key is not a feed of the multifeed')
     const session = await this.#pool.session(feed)
+    // Sparse: the blocks of a feed are fetched while a session of the user holds it.
+    if (this.#sparse && !session.writable) session.download({ start: 0, end: -1 })
     this.#holdSession(feed, session)
     return session as Hypercore<T>
   }
