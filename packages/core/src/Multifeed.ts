@@ -186,7 +186,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.assertOpen('Multifeed')
     const feed = this.#membership.set.get(parseKey(key, 'Feed key').toString('hex'))
     if (feed === undefined) throw new UnknownFeedError('This key is not a feed of the multifeed')
-    const session = await this.#pool.session(feed)
+    const session = await this.#handOut(this.#pool.session(feed))
     // Sparse: the blocks of a feed are fetched while a session of the user holds it.
     if (this.#sparse && !session.writable) session.download({ start: 0, end: -1 })
     this.#holdSession(feed, session)
@@ -205,7 +205,17 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     if (typeof options !== 'object' || options === null) {
       throw new InvalidArgumentError('writer() options must be an object')
     }
-    return (await this.#writers.session(name, options.keyPair)) as Hypercore<T>
+    return (await this.#handOut(this.#writers.session(name, options.keyPair))) as Hypercore<T>
+  }
+
+  /** A session for the caller, unless the multifeed closed meanwhile (then ERR_CLOSED). */
+  async #handOut(opening: Promise<Hypercore<unknown>>): Promise<Hypercore<unknown>> {
+    const session = await opening
+    if (this.closing) {
+      await session.close().catch(() => {})
+      throw new ClosedError('The multifeed closed while the session opened')
+    }
+    return session
   }
 
   /**
@@ -258,8 +268,13 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       await Promise.all(this.peers().map((peer) => peer.synced))
       // Gave up (timeout, abort) while reconciliations ran: leave no waiter.
       if (settled) return
-      await new Promise<void>((resolve) => {
+      await new Promise<void>((resolve, reject) => {
         const check = (): void => {
+          if (this.closing) {
+            this.#lengthWaiters.delete(check)
+            reject(new ClosedError('The multifeed closed before the download completed'))
+            return
+          }
           if (this.#missing() !== null) return
           this.#lengthWaiters.delete(check)
           resolve()

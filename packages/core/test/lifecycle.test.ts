@@ -16,7 +16,7 @@ import CorestoreClass from 'corestore'
 import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
 import { onCleanup, pipe, tmpDir, tmpStore, until } from './helpers.js'
-import { elementsBytes, puppet } from './puppet.js'
+import { DONE, elementsBytes, puppet } from './puppet.js'
 import { hex, membershipKeys, noUnhandled, open } from './support.js'
 
 noUnhandled()
@@ -161,6 +161,32 @@ describe('closing', () => {
     expect(() => m.attach(other.replicate(true))).toThrow(ClosedError)
     // what we knew stays readable
     expect(m.feeds()).toHaveLength(1)
+  })
+
+  it('calls in flight when close() is called reject with ERR_CLOSED (none resolves with a closed session)', async () => {
+    const m = await Multifeed.open(await tmpStore())
+    const w = await m.writer('x')
+    // a connected peer claims blocks that never come: downloaded() is pending
+    const p = await puppet(m.replicate(true), m.key)
+    await p.opened
+    p.send.elements(elementsBytes([{ key: crypto.randomBytes(32), length: 5 }], DONE))
+    await until(() => m.peers()[0]?.reconciled === true, 'reconciled with the puppet')
+    const outcome = (call: Promise<unknown>): Promise<string> =>
+      call.then(
+        (value) =>
+          `resolved${value && typeof value === 'object' && 'closed' in value ? ` closed=${value.closed}` : ''}`,
+        (err: MultifeedError) => err.code
+      )
+    const calls = [
+      m.downloaded(),
+      m.get(w.key!),
+      m.writer('x'),
+      m.writer('y'),
+      m.add(crypto.randomBytes(32))
+    ].map(outcome)
+    await m.close()
+    const outcomes = await Promise.all(calls)
+    expect(outcomes).toEqual(Array(calls.length).fill('ERR_CLOSED'))
   })
 
   it('open() on a closed corestore rejects with ERR_CLOSED', async () => {
