@@ -255,6 +255,23 @@ describe('one instance per key and corestore', () => {
   })
 })
 
+describe('one multifeed per core', () => {
+  it('add() of a key this corestore holds for another multifeed rejects with ERR_INVALID_ARGUMENT', async () => {
+    const store = await tmpStore()
+    const x = await open(store)
+    const y = await open(store)
+    const wy = await y.writer()
+    await wy.close()
+    await expect(x.add(wy.key!)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' })
+    expect(x.feeds()).toHaveLength(0)
+    // idempotent for a key of the set
+    const key = crypto.randomBytes(32)
+    const first = await x.add(key)
+    expect(await x.add(key)).toEqual(first)
+    expect(x.feeds()).toHaveLength(1)
+  })
+})
+
 describe('writers', () => {
   it('writer(name) after the caller closed the session it returned gives a usable session again', async () => {
     const multi = await open()

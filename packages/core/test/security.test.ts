@@ -119,6 +119,21 @@ describe('keys and capabilities', () => {
     expect(seen.opens.some((o) => o.id?.equals(v.w.discoveryKey!))).toBe(false)
   })
 
+  it('our pairing token reflected back pairs nothing; the right one pairs', async () => {
+    const v = await victim()
+    const p = await puppet(v.sa, v.multi.key, { announce: false })
+    await until(() => p.tokens.length === 2, 'we announce X and Y')
+    p.announce(p.tokens)
+    // positive signal: the valid token, announced after the reflected ones, pairs X
+    p.announce()
+    await p.opened
+    const seen = ReplicationStream.of(v.sa)!.stats
+    expect(seen.tokensReceived).toBe(3)
+    expect(v.multi.peers()).toHaveLength(1)
+    // one channel only: the reflection opened nothing
+    expect([...p.mux].filter((ch) => ch.protocol === PROTOCOL_NAME)).toHaveLength(1)
+  })
+
   it('a capability replayed from another connection does not verify', async () => {
     const v = await victim()
     const errorSeen = next<[MultifeedError]>(v.multi, 'peer-error')
