@@ -3,6 +3,7 @@
  * corestore under it), one instance per key and corestore, disposal, and
  * writers (re-created, restored from a key pair, racing a peer).
  */
+import { Duplex, PassThrough } from 'node:stream'
 import {
   ClosedError,
   formatKey,
@@ -111,6 +112,18 @@ describe('arguments', () => {
     expect(() => m.attach({} as never)).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
     )
+    // a duplex that is not an encrypted (Noise) stream
+    for (const plain of [
+      new PassThrough(),
+      new Duplex({ read() {}, write: (_c, _e, cb) => cb() })
+    ]) {
+      expect(() => m.replicate(plain)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
+      )
+      expect(() => m.attach(plain)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
+      )
+    }
     // another key pair for an existing name
     const w = await m.writer('kp', { keyPair: crypto.keyPair() })
     await w.close()
