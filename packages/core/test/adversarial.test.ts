@@ -15,9 +15,10 @@ import {
   ReplicationStream,
   type SyncInfo
 } from '@multifeed/core'
+import CorestoreClass from 'corestore'
 import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
-import { link, next, onCleanup, pipe, tmpStore, until, untilConverged } from './helpers.js'
+import { link, next, onCleanup, pipe, tmpDir, tmpStore, until, untilConverged } from './helpers.js'
 import { DONE, digestOf, elementsBytes, openBytes, puppet, setProof } from './puppet.js'
 import { errorsOf, hex, membershipKeys, noUnhandled, open, sharedConnection } from './support.js'
 
@@ -384,6 +385,28 @@ describe('connections that die', () => {
     expect(multi.feeds()).toHaveLength(0)
     expect(stream.destroyed).toBe(false)
     expect(await membershipKeys(store, multi.discoveryKey)).toEqual([])
+  })
+})
+
+describe('local faults', () => {
+  it('the corestore closing under an exchange (storage fails mid-write) is not blamed on the peer', async () => {
+    const store = new CorestoreClass(await tmpDir())
+    await store.ready()
+    const multi = await Multifeed.open(store, null, {
+      policy: {
+        accept: () => {
+          // the app shuts the corestore down while the key is being stored
+          setImmediate(() => store.close().catch(() => {}))
+          return true
+        }
+      }
+    })
+    onCleanup(() => multi.close())
+    const errors = errorsOf(multi)
+    const { p } = await liar(multi)
+    p.send.elements(elementsBytes(at([crypto.randomBytes(32)]), DONE))
+    await until(() => multi.peers().length === 0, 'the exchange ends with the corestore')
+    expect(errors).toEqual([])
   })
 })
 

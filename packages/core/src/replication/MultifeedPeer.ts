@@ -65,7 +65,7 @@ import type { PeerHost, PeerStats } from './PeerHost.js'
 
 export type { PeerHost, PeerStats }
 
-import type { ReplicationStream, StreamMember } from './ReplicationStream.js'
+import { type ReplicationStream, rootOf, type StreamMember } from './ReplicationStream.js'
 
 type CloseReason = 'local' | 'remote' | 'stream' | 'error'
 
@@ -471,13 +471,20 @@ export class MultifeedPeer implements StreamMember {
         : new MalformedMessageError(`Protocol fault: ${(err as Error)?.message ?? err}`, {
             cause: err
           })
-    if (error instanceof ClosedError) {
+    if (error instanceof ClosedError || this.#closingHere()) {
+      // Our multifeed or corestore is closing under the exchange (storage
+      // errors follow): a local fault, not the peer's.
       this.#teardown('local')
       return
     }
     this.#host.onError(this, error)
     // Close outside the Protomux call that delivered the bad input.
     queueMicrotask(() => this.#teardown('error'))
+  }
+
+  #closingHere(): boolean {
+    const store = this.multifeed.corestore
+    return this.multifeed.closing || store.closing !== null || rootOf(store).closing !== null
   }
 
   #teardown(reason: CloseReason): void {
