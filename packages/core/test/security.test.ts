@@ -268,6 +268,11 @@ describe('malformed and oversized messages', () => {
       open: (p) => Buffer.concat([uint(2), uint(0), p.capability().subarray(0, 8)])
     },
     {
+      name: 'an open with no sketch counters (an empty difference sketch)',
+      code: 'ERR_MALFORMED_MESSAGE',
+      open: (p) => openBytes({ capability: p.capability(), sketch: [] })
+    },
+    {
       name: 'an open with 257 sketch counters',
       code: 'ERR_MALFORMED_MESSAGE',
       open: (p) => openBytes({ capability: p.capability(), sketch: new Array(257).fill(1) })
@@ -329,6 +334,11 @@ describe('malformed and oversized messages', () => {
       name: 'an empty Elements message',
       code: 'ERR_MALFORMED_MESSAGE',
       send: (p) => p.send.elements(Buffer.alloc(0))
+    },
+    {
+      name: 'a garbage varint',
+      code: 'ERR_MALFORMED_MESSAGE',
+      send: (p) => p.send.elements(Buffer.from([0xff, 0xff]))
     },
     {
       name: 'truncated elements',
