@@ -255,7 +255,9 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.assertOpen('Multifeed')
     const feed = this.#membership.set.get(parseKey(key, 'Feed key').toString('hex'))
     if (feed === undefined) throw new UnknownFeedError('This key is not a feed of the multifeed')
-    const session = await this.#pool.session(feed)
+    const session = await this.#handOut(this.#pool.session(feed))
+    // Sparse: the blocks of a feed are fetched while a session of the user holds it.
+    if (this.#sparse && !session.writable) session.download({ start: 0, end: -1 })
     this.#holdSession(feed, session)
     return session as Hypercore<T>
   }
@@ -272,7 +274,17 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     if (typeof options !== 'object' || options === null) {
       throw new InvalidArgumentError('writer() options must be an object')
     }
-    return (await this.#writers.session(name, options.keyPair)) as Hypercore<T>
+    return (await this.#handOut(this.#writers.session(name, options.keyPair))) as Hypercore<T>
+  }
+
+  /** A session for the caller, unless the multifeed closed meanwhile (then ERR_CLOSED). */
+  async #handOut(opening: Promise<Hypercore<unknown>>): Promise<Hypercore<unknown>> {
+    const session = await opening
+    if (this.closing) {
+      await session.close().catch(() => {})
+      throw new ClosedError('The multifeed closed while the session opened')
+    }
+    return session
   }
 
   /**
@@ -332,7 +344,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
           this.#lengthWaiters.add(listener)
           return () => this.#lengthWaiters.delete(listener)
         },
-        assertOpen: () => this.assertOpen('Multifeed')
+        assertOpen: () => this.assertOpen('Multifeed'),
+        closing: () => this.closing
       },
       holds
     )
@@ -376,6 +389,14 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       },
       options
     )
+  }
+
+  /** Throws ERR_CLOSED once this multifeed, or the corestore under it, is closing. */
+  protected override assertOpen(what = 'Multifeed'): void {
+    super.assertOpen(what)
+    if (this.corestore.closing !== null || rootOf(this.corestore).closing !== null) {
+      throw new ClosedError('The corestore of this multifeed is closed')
+    }
   }
 
   protected async _open(): Promise<void> {

@@ -119,6 +119,21 @@ describe('keys and capabilities', () => {
     expect(seen.opens.some((o) => o.id?.equals(v.w.discoveryKey!))).toBe(false)
   })
 
+  it('our pairing token reflected back pairs nothing; the right one pairs', async () => {
+    const v = await victim()
+    const p = await puppet(v.sa, v.multi.key, { announce: false })
+    await until(() => p.tokens.length === 2, 'we announce X and Y')
+    p.announce(p.tokens)
+    // positive signal: the valid token, announced after the reflected ones, pairs X
+    p.announce()
+    await p.opened
+    const seen = ReplicationStream.of(v.sa)!.stats
+    expect(seen.tokensReceived).toBe(3)
+    expect(v.multi.peers()).toHaveLength(1)
+    // one channel only: the reflection opened nothing
+    expect([...p.mux].filter((ch) => ch.protocol === PROTOCOL_NAME)).toHaveLength(1)
+  })
+
   it('a capability replayed from another connection does not verify', async () => {
     const v = await victim()
     const errorSeen = next<[MultifeedError]>(v.multi, 'peer-error')
@@ -253,6 +268,11 @@ describe('malformed and oversized messages', () => {
       open: (p) => Buffer.concat([uint(2), uint(0), p.capability().subarray(0, 8)])
     },
     {
+      name: 'an open with no sketch counters (an empty difference sketch)',
+      code: 'ERR_MALFORMED_MESSAGE',
+      open: (p) => openBytes({ capability: p.capability(), sketch: [] })
+    },
+    {
       name: 'an open with 257 sketch counters',
       code: 'ERR_MALFORMED_MESSAGE',
       open: (p) => openBytes({ capability: p.capability(), sketch: new Array(257).fill(1) })
@@ -314,6 +334,11 @@ describe('malformed and oversized messages', () => {
       name: 'an empty Elements message',
       code: 'ERR_MALFORMED_MESSAGE',
       send: (p) => p.send.elements(Buffer.alloc(0))
+    },
+    {
+      name: 'a garbage varint',
+      code: 'ERR_MALFORMED_MESSAGE',
+      send: (p) => p.send.elements(Buffer.from([0xff, 0xff]))
     },
     {
       name: 'truncated elements',

@@ -22,12 +22,17 @@ export class Callbacks {
     return this.#policy.share !== undefined
   }
 
-  /** Emits to user listeners; a listener that throws is reported. */
+  /**
+   * Emits to user listeners; a listener that throws is reported and the
+   * listeners after it still run (EventEmitter.emit would stop at the throw).
+   */
   emit<E extends keyof MultifeedEvents & string>(event: E, ...args: MultifeedEvents[E]): void {
-    try {
-      this.#emitter.emit(event, ...args)
-    } catch (err) {
-      this.error(`listener:${event}`, err, null)
+    for (const listener of this.#emitter.rawListeners(event)) {
+      try {
+        ;(listener as (...a: unknown[]) => void).apply(this.#emitter, args)
+      } catch (err) {
+        this.error(`listener:${event}`, err, null)
+      }
     }
   }
 

@@ -65,7 +65,7 @@ import type { PeerHost, PeerProgress, PeerStats } from './PeerHost.js'
 
 export type { PeerHost, PeerProgress, PeerStats }
 
-import type { ReplicationStream, StreamMember } from './ReplicationStream.js'
+import { type ReplicationStream, rootOf, type StreamMember } from './ReplicationStream.js'
 
 type CloseReason = 'local' | 'remote' | 'stream' | 'error'
 
@@ -427,9 +427,12 @@ export class MultifeedPeer implements StreamMember {
       .then(() => (this.#closed || this.#failed ? undefined : work()))
       .catch((err) => {
         // The peer's fault (a limit, a malformed message) closes its channel;
-        // ours (storage) is reported without blaming it: the channel lives on
-        // and the next reconciliation offers the same feeds again.
-        if (err instanceof MultifeedError) this.#fail(err)
+        // ours is not blamed on it: our multifeed or corestore closing under
+        // the exchange ends the channel quietly, any other local failure
+        // (storage) is reported and the channel lives on (the next
+        // reconciliation offers the same feeds again).
+        if (this.#closingHere()) this.#teardown('local')
+        else if (err instanceof MultifeedError) this.#fail(err)
         else this.#host.onLocalError(this, err)
       })
   }
@@ -522,13 +525,20 @@ export class MultifeedPeer implements StreamMember {
         : new MalformedMessageError(`Protocol fault: ${(err as Error)?.message ?? err}`, {
             cause: err
           })
-    if (error instanceof ClosedError) {
+    if (error instanceof ClosedError || this.#closingHere()) {
+      // Our multifeed or corestore is closing under the exchange (storage
+      // errors follow): a local fault, not the peer's.
       this.#teardown('local')
       return
     }
     this.#host.onError(this, error)
     // Close outside the Protomux call that delivered the bad input.
     queueMicrotask(() => this.#teardown('error'))
+  }
+
+  #closingHere(): boolean {
+    const store = this.multifeed.corestore
+    return this.multifeed.closing || store.closing !== null || rootOf(store).closing !== null
   }
 
   #teardown(reason: CloseReason): void {

@@ -108,7 +108,12 @@ export class ReplicationStream {
     const root = rootOf(store)
     if (typeof isInitiatorOrStream !== 'boolean') {
       const noise = noiseStreamOf(isInitiatorOrStream)
-      const existing = noise ? streams.get(noise) : undefined
+      if (noise === null) {
+        throw new InvalidArgumentError(
+          'replicate() takes a boolean (isInitiator) or an encrypted stream: a Hyperswarm connection, or the stream another replicate() returned'
+        )
+      }
+      const existing = streams.get(noise)
       if (existing !== undefined) {
         if (existing.root !== root) {
           throw new InvalidArgumentError('This stream already replicates another corestore')

@@ -6,6 +6,7 @@
  * when the wait is cut short.
  */
 import type { Hypercore, HypercoreDownload } from '@multifeed/holepunch-types'
+import { ClosedError } from '../errors.js'
 import type { Feed } from '../set/FeedSet.js'
 import type { MultifeedPeer } from './MultifeedPeer.js'
 
@@ -40,6 +41,8 @@ export interface SyncHost {
   /** Calls `listener` on every length change (and peer change, close); returns the unsubscribe. */
   onChange(listener: () => void): () => void
   assertOpen(): void
+  /** True once the multifeed is closing (the wait then rejects with ERR_CLOSED). */
+  closing(): boolean
 }
 
 export async function syncWith(host: SyncHost, holds: Holds): Promise<void> {
@@ -54,8 +57,12 @@ export async function syncWith(host: SyncHost, holds: Holds): Promise<void> {
     }
   }
   if (targets.size === 0) return
-  const done = new Promise<void>((resolve) => {
+  const done = new Promise<void>((resolve, reject) => {
     const check = (): void => {
+      if (host.closing()) {
+        reject(new ClosedError('The multifeed closed before the sync completed'))
+        return
+      }
       for (const [feed, length] of targets) if (feed.length < length) return
       resolve()
     }

@@ -25,6 +25,7 @@ export class Writers {
   readonly #host: WritersHost
   readonly #pending = new Map<string, Promise<Feed>>()
   readonly #keyPairs = new Map<string, KeyPair>()
+  readonly #marking = new Map<string, Promise<void>>()
 
   constructor(store: Corestore, membership: Membership, pool: CorePool, host: WritersHost) {
     this.#store = store
@@ -65,13 +66,34 @@ export class Writers {
     const session = await this.#pool.session(feed, { keyPair: keyPair ?? known })
     if (!canWrite(session)) {
       await session.close()
+      // A feed learned from a peer stays theirs until we can write it: try again later.
+      if (this.#membership.names.get(name) !== feed) this.#pending.delete(name)
       throw new NotWritableError(
         session.writable && session.manifest === null
           ? 'This feed was learned from a peer and none of it was downloaded yet: its manifest is unknown, so it cannot be written here until it is'
           : `Writer "${name}" exists but this store does not hold its secret key: pass its keyPair`
       )
     }
+    if (this.#membership.names.get(name) !== feed) {
+      // A feed learned from a peer, now proven ours (a restored identity).
+      try {
+        await this.#claimName(name, feed)
+      } catch (err) {
+        await session.close()
+        throw err
+      }
+    }
     return session
+  }
+
+  /** Records `feed` as our writer `name` once, whatever the concurrent calls. */
+  #claimName(name: string, feed: Feed): Promise<void> {
+    let marking = this.#marking.get(name)
+    if (marking === undefined) {
+      marking = this.#membership.markLocal(feed, name).finally(() => this.#marking.delete(name))
+      this.#marking.set(name, marking)
+    }
+    return marking
   }
 
   /** Waits for writers being created (at close). */
@@ -102,8 +124,10 @@ export class Writers {
       this.#host.assertOpen()
       const existing = this.#membership.set.get(id)
       if (existing !== undefined) {
-        // Known already: learned from a peer (a restored identity) or another name.
-        await this.#membership.markLocal(existing, name)
+        // Known already as another name of ours: this name is one more.
+        if (existing.local) await this.#membership.markLocal(existing, name)
+        // Learned from a peer (a restored identity): it becomes ours in
+        // session(), once we can write it (its manifest was downloaded).
         return existing
       }
       this.#membership.checkCapacity(1)
