@@ -143,10 +143,13 @@ export class Reconciliation {
    */
   begin(local: SetSummary, elements: Iterable<Buffer>, remote: SetSummary): Symbols | null {
     if (!this.#isInitiator) return null
-    const estimate = Math.max(
-      estimateDifference(local.sketch, remote.sketch),
-      Math.abs(local.count - remote.count)
-    )
+    // A sketch of another size (a future minor's) only loses the estimate:
+    // the batches then grow by doubling.
+    const sketched =
+      local.sketch.length === remote.sketch.length && remote.sketch.length > 0
+        ? estimateDifference(local.sketch, remote.sketch)
+        : 0
+    const estimate = Math.max(sketched, Math.abs(local.count - remote.count))
     this.#encoder = new ReconcileEncoder(this.#salt, elements, local.count, remote.count)
     return this.#encoder.next(symbolsFor(estimate))
   }
