@@ -236,7 +236,7 @@ export function decodeOpen(raw: Buffer): Open {
     const setProof = copy(state, SECRET_BYTES)
     const n = c.uint.decode(state)
     const k = c.uint.decode(state)
-    if (k > MAX_SKETCH_COUNTERS) throw new Error(`${k} sketch counters`)
+    if (k < 1 || k > MAX_SKETCH_COUNTERS) throw new Error(`${k} sketch counters`)
     const sketch: number[] = new Array(k)
     for (let i = 0; i < k; i++) sketch[i] = zigzag.decode(state)
     return { major, minor, capability, setProof, count: n, sketch }
