@@ -73,3 +73,34 @@ describe('sync over a pipe', () => {
     await until(() => c.feed(w.key!)?.length === 3, 'c gets the third block through b')
   })
 })
+
+describe('pairing over links that batch frames', () => {
+  it('pairs and reconciles when the handshake end and the tokens share one chunk', async () => {
+    // A link that coalesces what was written within 5 ms into one chunk (TCP
+    // does this under load): before the fix each side opened its channel
+    // ahead of its own token, both opens were rejected and nothing paired.
+    const a = await open()
+    const b = await open(a.key)
+    const s1 = a.replicate(true)
+    const s2 = b.replicate(false)
+    const relay = (from: typeof s1, to: typeof s1): void => {
+      let queued: Buffer[] = []
+      from.on('data', (chunk: Buffer) => {
+        if (queued.length === 0) {
+          setTimeout(() => {
+            to.write(Buffer.concat(queued))
+            queued = []
+          }, 5)
+        }
+        queued.push(chunk)
+      })
+    }
+    relay(s1, s2)
+    relay(s2, s1)
+    onCleanup(() => {
+      s1.destroy()
+      s2.destroy()
+    })
+    await Promise.all([next(a, 'reconciled'), next(b, 'reconciled')])
+  })
+})

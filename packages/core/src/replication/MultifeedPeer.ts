@@ -99,6 +99,7 @@ export class MultifeedPeer implements StreamMember {
   #mismatchReported = false
   #reconciled = false
   #reconciliation: Reconciliation | null = null
+  #channelId: Buffer | null = null
   #resolveSynced: (info: SyncInfo | null) => void = () => {}
   #syncedDone = false
   #added: FeedInfo[] = []
@@ -191,11 +192,20 @@ export class MultifeedPeer implements StreamMember {
 
   // ---- StreamMember -------------------------------------------------------
 
+  prepare(): void {
+    if (this.#closed) return
+    // A remote open for our channel id (only a key holder can name it) that
+    // arrives before its token pairs all the same.
+    this.#channelId ??= channelId(this.#host.key, this.replication.noise.handshakeHash!)
+    this.replication.mux.pair({ protocol: PROTOCOL_NAME, id: this.#channelId }, () => this.pair())
+  }
+
   pair(): void {
     if (this.#closed || (this.#channel !== null && !this.#channel.closed)) return
     const noise = this.replication.noise
     const hash = noise.handshakeHash!
-    const id = channelId(this.#host.key, hash)
+    this.#channelId ??= channelId(this.#host.key, hash)
+    const id = this.#channelId
     const mux = this.replication.mux
     const channel = mux.createChannel<Buffer>({
       protocol: PROTOCOL_NAME,
@@ -544,6 +554,9 @@ export class MultifeedPeer implements StreamMember {
   #teardown(reason: CloseReason): void {
     if (this.#closed) return
     this.#closed = true
+    if (this.#channelId !== null && !this.replication.noise.destroyed) {
+      this.replication.mux.unpair({ protocol: PROTOCOL_NAME, id: this.#channelId })
+    }
     if (reason === 'remote') this.replication.forgetRemote(this)
     this.replication.remove(this)
     const channel = this.#channel

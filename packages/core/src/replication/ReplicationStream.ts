@@ -44,6 +44,8 @@ import { pairingToken } from '../protocol/pairing.js'
 export interface StreamMember {
   /** The multifeed key. */
   readonly key: Buffer
+  /** The handshake is done: be ready for the remote opening the multifeed's channel first. */
+  prepare(): void
   /** The remote announced the token of our key: open the multifeed's channel. */
   pair(): void
   /** The remote opened a hypercore channel for this discovery key: attach the core if ours to serve. */
@@ -166,7 +168,16 @@ export class ReplicationStream {
       this.#announce(pairingToken(member.key, hash, this.noise.isInitiator))
       // Paired in a microtask: a member re-added while its predecessor's
       // channel is still closing (the remote re-opened) must not meet it.
-      if (this.#remoteTokens.has(expected)) queueMicrotask(() => member.pair())
+      member.prepare()
+      if (this.#remoteTokens.has(expected)) {
+        queueMicrotask(() => {
+          this.#flush()
+          // Our own tokens go out before any channel open of ours: the remote
+          // must know the multifeed before it sees the open (else it rejects it).
+          this.#flush()
+          member.pair()
+        })
+      }
     })
   }
 
