@@ -321,7 +321,13 @@ export async function puppet(
   }
 
   if (replication !== null) {
-    replication.add({ key, pair, serve: () => null, onStreamClose: () => resolveClosed() })
+    replication.add({
+      key,
+      prepare: () => {},
+      pair,
+      serve: () => null,
+      onStreamClose: () => resolveClosed()
+    })
   } else {
     // The honest side opens its channel once it saw our token: open ours then.
     mux.pair({ protocol: 'multifeed/2', id }, pair)
