@@ -146,7 +146,10 @@ export class Issue7Runner {
 
   // ---- 8: reconnect after d changes --------------------------------------
 
-  /** Runs the reconnect series on one pair (multifeed or raw); errors end that side's series. */
+  /**
+   * Runs the reconnect series on one pair (multifeed or raw). A failure is
+   * recorded for that d (timed or lockstep runs) and the series goes on.
+   */
   private async series(
     label: string,
     pair: MultiReconnectPair | RawReconnectPair,
@@ -155,29 +158,31 @@ export class Issue7Runner {
   ): Promise<void> {
     const { reps, timeoutMs, quietMs } = this.cfg
     const timed: ReconnectOptions = { lockstep: false, quietMs, timeoutMs }
-    const lockstep: ReconnectOptions = { lockstep: true, quietMs, timeoutMs }
+    // A lockstep reconnect takes a few hundred ms of quiet periods: 2 minutes means stuck.
+    const lockstep: ReconnectOptions = {
+      lockstep: true,
+      quietMs,
+      timeoutMs: Math.min(timeoutMs, 120_000)
+    }
     for (const d of this.cfg.reconnect.ds) {
-      const id = `d${d}`
-      try {
-        for (let rep = 0; rep < reps; rep++) {
-          const s = await pair.reconnect(d, timed, await pair.change(d))
-          results.set(id, [...(results.get(id) ?? []), s])
-          progress(
-            `  reconnect ${label} d=${d} rep ${rep + 1}: ${s.protocolBytes ?? '—'} protocol B, ${s.wireBytes} wire B, reconciled ${Math.max(...s.reconciledMs).toFixed(0)} ms, downloaded ${s.downloadedMs.toFixed(0)} ms, ${s.coresAttached} cores attached`
-          )
+      for (const [id, opts] of [
+        [`d${d}`, timed],
+        [`d${d}-lockstep`, lockstep]
+      ] as const) {
+        try {
+          for (let rep = 0; rep < reps; rep++) {
+            const s = await pair.reconnect(d, opts, await pair.change(d))
+            results.set(id, [...(results.get(id) ?? []), s])
+            progress(
+              opts.lockstep
+                ? `  reconnect ${label} d=${d} lockstep rep ${rep + 1}: ${s.flights} one-way flights after the handshake`
+                : `  reconnect ${label} d=${d} rep ${rep + 1}: ${s.protocolBytes ?? '—'} protocol B, ${s.wireBytes} wire B, reconciled ${Math.max(...s.reconciledMs).toFixed(0)} ms, downloaded ${s.downloadedMs.toFixed(0)} ms, ${s.coresAttached} cores attached`
+            )
+          }
+        } catch (err) {
+          errors.set(id, errorMessage(err))
+          progress(`  reconnect ${label} ${id} failed: ${errors.get(id)}`)
         }
-        // The same again on a lockstep link, for the round trips (CPU time does not count there).
-        for (let rep = 0; rep < reps; rep++) {
-          const s = await pair.reconnect(d, lockstep, await pair.change(d))
-          results.set(`${id}-lockstep`, [...(results.get(`${id}-lockstep`) ?? []), s])
-          progress(
-            `  reconnect ${label} d=${d} lockstep rep ${rep + 1}: ${s.flights} one-way flights after the handshake`
-          )
-        }
-      } catch (err) {
-        errors.set(id, errorMessage(err))
-        progress(`  reconnect ${label} d=${d} failed: ${errors.get(id)}`)
-        return
       }
     }
     try {
@@ -251,16 +256,15 @@ export class Issue7Runner {
     const r = raw.get(`d${d}`) ?? []
     const ml = (multi.get(`d${d}-lockstep`) ?? []).map((s) => (s.flights ?? Number.NaN) / 2)
     const rl = (raw.get(`d${d}-lockstep`) ?? []).map((s) => (s.flights ?? Number.NaN) / 2)
-    const errs = [
-      multiErrors.get(`d${d}`) ?? multiErrors.get('setup'),
-      rawErrors.get(`d${d}`) ?? rawErrors.get('setup')
-    ]
-    const error =
-      errs[0] || errs[1]
-        ? [errs[0] && `multifeed: ${errs[0]}`, errs[1] && `raw: ${errs[1]}`]
-            .filter(Boolean)
-            .join('; ')
-        : undefined
+    const errorFor = (key: string): string | undefined => {
+      const e = [
+        multiErrors.get(key) ?? multiErrors.get('setup'),
+        rawErrors.get(key) ?? rawErrors.get('setup')
+      ]
+      if (!e[0] && !e[1]) return undefined
+      return [e[0] && `multifeed: ${e[0]}`, e[1] && `raw: ${e[1]}`].filter(Boolean).join('; ')
+    }
+    const error = errorFor(`d${d}`)
     const plan = m[0] ?? r[0]
     const caseName = `d = ${d}, ${n.toLocaleString('en-US')} feeds${plan && d > 0 ? ` (${plan.adds} added, ${plan.grows} grown)` : ''}`
     const base = { scenario: '8 reconnect', case: caseName, transport: 'pipe' as const }
@@ -320,7 +324,7 @@ export class Issue7Runner {
         timedRunsWithExtraSymbolRequests: more.filter((x) => x > 0).length,
         timedRunsMaxRoundTrips: d === 0 ? 1 : 1.5 + Math.max(0, ...more)
       },
-      error
+      error: errorFor(`d${d}-lockstep`)
     })
     this.push({
       ...base,
