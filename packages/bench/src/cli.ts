@@ -5,7 +5,9 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { writeCharts } from './charts.js'
 import { now } from './clock.js'
+import { ISSUE7_SCENARIOS, Issue7Runner, issue7Config } from './issue7.js'
 import { NETWORKER_SCALE_SIZES, runNetworkerScale } from './networker-scale.js'
 import { progress } from './progress.js'
 import { summary } from './report.js'
@@ -23,7 +25,7 @@ Options:
   --quick            every scenario at small size (seconds in total)
   --reps N           repetitions per measurement, median reported (default 3; 1 with --quick)
   --out FILE         machine-readable results (default bench-results/latest.json)
-  --only LIST        scenarios to run, e.g. 1,3,7 (default all: 1..7)
+  --only LIST        scenarios to run, e.g. 1,3,8 (default all: 1..11)
   --transport T      pipe or swarm (default both)
   --networker-scale [SIZES]
                      only the networker scale scenario: two networkers sharing
@@ -31,7 +33,10 @@ Options:
   -h, --help         this text
 
 Scenarios: 1 bulk, 2 many feeds, 3 discovery latency, 4 reconnect in sync,
-5 open, 6 many multifeeds, 7 scaling curve.`
+5 open, 6 many multifeeds, 7 scaling curve; issue 7: 8 reconnect after d
+changes, 9 open cost against the number of feeds, 10 first block after a
+reconnect, 11 live append latency. Charts (SVG) of 8 and 9 are written next
+to the results file.`
 
 /** The commit the libraries were built from, with `+dirty` when the tree has changes. */
 function gitCommit(): string | null {
@@ -68,8 +73,8 @@ async function main(): Promise<number> {
     throw new Error(`--reps must be a positive integer, got ${values.reps}`)
   }
   const only = values.only?.split(',').map((s) => Number(s.trim()))
-  if (only?.some((n) => !Number.isInteger(n) || n < 1 || n > 7)) {
-    throw new Error(`--only takes scenario numbers 1..7, got ${values.only}`)
+  if (only?.some((n) => !Number.isInteger(n) || n < 1 || n > 11)) {
+    throw new Error(`--only takes scenario numbers 1..11, got ${values.only}`)
   }
   let transports: Transport[] | undefined
   if (values.transport !== undefined) {
@@ -90,8 +95,14 @@ async function main(): Promise<number> {
   const t0 = now()
   const runner = new Runner(cfg)
   const scale = values['networker-scale']
-  if (scale === undefined) await runner.run()
-  else {
+  if (scale === undefined) {
+    await runner.run()
+    const issue7 = new Set(only ?? ISSUE7_SCENARIOS)
+    if (ISSUE7_SCENARIOS.some((n) => issue7.has(n))) {
+      const i7 = new Issue7Runner(issue7Config({ quick: cfg.quick, reps }), issue7)
+      runner.rows.push(...(await i7.run()))
+    }
+  } else {
     const sizes = scale === '' ? NETWORKER_SCALE_SIZES : scale.split(',').map(Number)
     if (sizes.some((n) => !Number.isInteger(n) || n < 1)) {
       throw new Error(`--networker-scale takes sizes like 10,100, got ${scale}`)
@@ -116,7 +127,10 @@ async function main(): Promise<number> {
   const out = resolve(values.out)
   await mkdir(dirname(out), { recursive: true })
   await writeFile(out, `${JSON.stringify(results, null, 2)}\n`)
-  process.stdout.write(`${summary(results)}\n\nresults written to ${out}\n`)
+  const charts = await writeCharts(results, dirname(out))
+  process.stdout.write(
+    `${summary(results)}\n\nresults written to ${out}${charts.map((c) => `\nchart written to ${c}`).join('')}\n`
+  )
   return runner.rows.some((r) => r.error) ? 1 : 0
 }
 

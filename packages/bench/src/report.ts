@@ -12,6 +12,7 @@ export function formatValue(value: number | null, unit: Row['unit']): string {
     case 'ms/feed':
       return `${num(value, value >= 10 ? 1 : 3)} ms`
     case 'B':
+      if (value >= 10 * 1024 * 1024) return `${num(value / 1024 / 1024, 2)} MiB`
       return value >= 10 * 1024 ? `${num(value / 1024, 1)} KiB` : `${num(value, 0)} B`
     case 'KiB/feed':
       return `${num(value, 1)} KiB`
@@ -19,6 +20,10 @@ export function formatValue(value: number | null, unit: Row['unit']): string {
       return `${num(value, 2)}×`
     case 'count':
       return num(value, 0)
+    case 'MiB':
+      return `${num(value, value >= 100 ? 0 : 1)} MiB`
+    case 'rt':
+      return `${num(value, Number.isInteger(value) ? 0 : 1)} RT`
   }
 }
 
@@ -30,6 +35,8 @@ function met(row: Row): string {
 
 /** A Markdown table: readable in a terminal and pasted as is into BENCHMARKS.md. */
 export function table(rows: Row[]): string {
+  // The column of release 0.1.0's figures only when some row has one.
+  const with010 = rows.some((r) => r.release010 !== undefined)
   const header = [
     'scenario',
     'case',
@@ -38,6 +45,7 @@ export function table(rows: Row[]): string {
     'multifeed',
     'raw corestore',
     'ratio',
+    ...(with010 ? ['0.1.0'] : []),
     'target',
     'met'
   ]
@@ -49,6 +57,7 @@ export function table(rows: Row[]): string {
     formatValue(r.multifeed, r.unit),
     formatValue(r.raw, r.unit),
     r.ratio === null ? '' : `${num(r.ratio, 2)}`,
+    ...(with010 ? [r.release010 ?? ''] : []),
     r.target ?? '',
     met(r)
   ])
@@ -71,9 +80,15 @@ export function summary(results: Results): string {
       ? [`warning: the tree changed during the run (commit at the end: ${results.commitAtEnd})`]
       : []),
     `mode: ${results.mode}, median of ${results.reps} rep(s); node ${results.node}, ${results.platform}, ${results.cpus} cores, ${results.memoryGiB} GiB; stores in ${results.tmpRoot}; total ${(results.durationMs / 1000).toFixed(0)} s`,
-    '',
-    table(results.rows)
+    ''
   ]
+  // Issue 7's scenarios (8 and up) in a table of their own, with release 0.1.0's column.
+  const issue7 = (r: Row) => Number.parseInt(r.scenario, 10) >= 8
+  const before = results.rows.filter((r) => !issue7(r))
+  const after = results.rows.filter(issue7)
+  if (before.length) lines.push(table(before))
+  if (before.length && after.length) lines.push('')
+  if (after.length) lines.push(table(after))
   const errs = errors(results.rows)
   if (errs.length) lines.push('', 'Errors:', ...errs.map((e) => `- ${e}`))
   return lines.join('\n')

@@ -21,12 +21,14 @@ export interface Row {
   transport: Transport | 'disk'
   /** What the numbers are, e.g. "sync time". */
   metric: string
-  unit: 'ms' | 'B' | 'KiB/feed' | 'ms/feed' | 'x' | 'count'
+  unit: 'ms' | 'B' | 'KiB/feed' | 'ms/feed' | 'x' | 'count' | 'MiB' | 'rt'
   /** Median over the repetitions (null when not applicable or failed). */
   multifeed: number | null
   raw: number | null
   /** multifeed / raw when both exist. */
   ratio: number | null
+  /** Release 0.1.0's figure for the same measurement, as text (issue 7 scenarios). */
+  release010?: string
   target: string | null
   /** Whether the target is met; null when there is no target or no number. */
   met: boolean | null

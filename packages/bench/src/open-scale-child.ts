@@ -1,0 +1,245 @@
+// Child process of scenario 9 (open cost against the number of feeds), so that
+// memory is measured in a clean process. Run with --expose-gc.
+//
+//   build <dir> <n> <keysFile> [key]   a multifeed of n feeds added by key (random keys, no
+//                                 core opened or created), its key printed, the keys written to
+//                                 keysFile; with `key`: that multifeed with the keys of keysFile
+//   build-raw <dir> <keysFile>    a corestore holding one (empty) core per key: get({ key }) + ready()
+//   open <multi|raw> <dir> <multifeed key hex | keysFile> <listen | PORT> <syncTimeoutMs> [plain|split]
+//       opens the multifeed (Multifeed.open) or every core (get({ key }) + ready()), measured;
+//       then listens on 127.0.0.1 (prints {"port"}) or connects to PORT, replicates with the
+//       peer process holding the same feeds until in sync (or `stalled` after syncTimeoutMs),
+//       measured; prints one JSON line and waits for stdin to close.
+
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { readFile, writeFile } from 'node:fs/promises'
+import net from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { Hypercore } from '@multifeed/holepunch-types'
+import CorestoreClass from 'corestore'
+import { now, sleep } from './clock.js'
+import { wireBytesOf } from './link.js'
+
+function gc(): void {
+  const g = (globalThis as { gc?: () => void }).gc
+  if (g) {
+    g()
+    g()
+  }
+}
+
+function memory(): { heap: number; rss: number } {
+  gc()
+  const m = process.memoryUsage()
+  return { heap: m.heapUsed, rss: m.rss }
+}
+
+function out(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`)
+}
+
+async function readKeys(file: string): Promise<Buffer[]> {
+  return (await readFile(file, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((k) => Buffer.from(k, 'hex'))
+}
+
+async function build(dir: string, n: number, keysFile: string, key?: string): Promise<void> {
+  const { Multifeed } = await import('@multifeed/core')
+  const store = new CorestoreClass(dir)
+  // The peer's copy: the same multifeed and keys (a store directory cannot be copied).
+  const keys = key ? await readKeys(keysFile) : Array.from({ length: n }, () => randomBytes(32))
+  const multi = await Multifeed.open(store, key ?? null, { limits: { maxFeeds: Math.max(n, 1) } })
+  const t0 = now()
+  for (let i = 0; i < n; i += 1000) {
+    await Promise.all(keys.slice(i, i + 1000).map((k) => multi.add(k)))
+  }
+  const ms = now() - t0
+  if (multi.feeds().length !== n) throw new Error(`built ${multi.feeds().length} feeds, not ${n}`)
+  if (!key) await writeFile(keysFile, `${keys.map((k) => k.toString('hex')).join('\n')}\n`)
+  const multifeedKey = multi.key.toString('hex')
+  await multi.close()
+  await store.close()
+  out({ key: multifeedKey, ms })
+}
+
+async function buildRaw(dir: string, keysFile: string): Promise<void> {
+  const keys = await readKeys(keysFile)
+  const store = new CorestoreClass(dir)
+  const t0 = now()
+  for (let i = 0; i < keys.length; i += 500) {
+    const cores = keys.slice(i, i + 500).map((key) => store.get({ key }))
+    await Promise.all(cores.map((c) => c.ready()))
+    await Promise.all(cores.map((c) => c.close()))
+  }
+  const ms = now() - t0
+  await store.close()
+  out({ ms })
+}
+
+/**
+ * A replication stream of ours over a TCP socket on 127.0.0.1. `split`: what
+ * arrives is cut into secret-stream frames (3-byte little-endian length +
+ * payload) written one per macrotask, as if each came in its own packet —
+ * the workaround for the pairing stall when several frames arrive in one
+ * chunk (notes/bench-findings.md, issue 7 §1).
+ */
+function over(socket: net.Socket, stream: Duplex, split: boolean): void {
+  socket.on('error', () => {})
+  stream.on('error', () => {})
+  socket.setNoDelay(true)
+  stream.pipe(socket)
+  if (!split) {
+    socket.pipe(stream)
+    return
+  }
+  let pending: Buffer = Buffer.alloc(0)
+  const frames: Buffer[] = []
+  let pumping = false
+  const pump = (): void => {
+    const frame = frames.shift()
+    if (frame === undefined) {
+      pumping = false
+      return
+    }
+    stream.write(frame)
+    setImmediate(pump)
+  }
+  socket.on('data', (data: Buffer) => {
+    pending = pending.length ? Buffer.concat([pending, data]) : data
+    while (pending.length >= 3) {
+      const length = pending[0]! | (pending[1]! << 8) | (pending[2]! << 16)
+      if (pending.length < 3 + length) break
+      frames.push(pending.subarray(0, 3 + length))
+      pending = pending.subarray(3 + length)
+    }
+    if (!pumping) {
+      pumping = true
+      pump()
+    }
+  })
+}
+
+async function connection(role: string): Promise<{ socket: net.Socket; initiator: boolean }> {
+  if (role === 'listen') {
+    const server = net.createServer()
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const address = server.address()
+    out({ port: typeof address === 'object' && address ? address.port : 0 })
+    const [socket] = (await once(server, 'connection')) as [net.Socket]
+    server.close()
+    return { socket, initiator: false }
+  }
+  const socket = net.connect(Number(role), '127.0.0.1')
+  await once(socket, 'connect')
+  return { socket, initiator: true }
+}
+
+async function open(
+  mode: string,
+  dir: string,
+  arg: string,
+  role: string,
+  timeoutMs: number,
+  relay: string
+): Promise<void> {
+  const core = mode === 'multi' ? await import('@multifeed/core') : null
+  const keys = mode === 'raw' ? await readKeys(arg) : []
+  const store = new CorestoreClass(dir)
+  await store.ready()
+  const before = memory()
+  const t0 = now()
+  let feeds = 0
+  let sync: (initiator: boolean) => { stream: Duplex; done: Promise<boolean | null> }
+  if (core) {
+    const multi = await core.Multifeed.open(store, Buffer.from(arg, 'hex'), {
+      limits: { maxFeeds: 1_000_000 }
+    })
+    feeds = multi.feeds().length
+    sync = (initiator) => {
+      const done = new Promise<boolean | null>((resolve) =>
+        multi.once('reconciled', (_peer, info) => resolve(info.inSync))
+      )
+      return { stream: multi.replicate(initiator), done }
+    }
+  } else {
+    const cores: Hypercore[] = keys.map((key) => store.get({ key }))
+    await Promise.all(cores.map((c) => c.ready()))
+    feeds = cores.length
+    sync = (initiator) => {
+      const stream = store.replicate(initiator)
+      const done = (async () => {
+        let i = 0
+        for (;;) {
+          while (i < cores.length && cores[i]!.peers.some((p) => isSynced(p))) i++
+          if (i === cores.length) return null
+          await sleep(10)
+        }
+      })()
+      return { stream, done }
+    }
+  }
+  const openMs = now() - t0
+  const opened = memory()
+  const openCores = (store as unknown as { cores: { size: number } }).cores.size
+
+  const { socket, initiator } = await connection(role)
+  const t1 = now()
+  const { stream, done } = sync(initiator)
+  over(socket, stream, relay === 'split')
+  let timer: NodeJS.Timeout | null = null
+  const stalled = new Promise<'stalled'>((resolve) => {
+    timer = setTimeout(() => resolve('stalled'), timeoutMs)
+  })
+  const result = await Promise.race([done, stalled])
+  const syncMs = result === 'stalled' ? null : now() - t1
+  if (timer) clearTimeout(timer)
+  const inSync = result === 'stalled' ? null : result
+  const synced = memory()
+  out({
+    mode,
+    feeds,
+    openMs,
+    syncMs,
+    stalled: result === 'stalled',
+    relay,
+    inSync,
+    heapBefore: before.heap,
+    rssBefore: before.rss,
+    heapOpen: opened.heap,
+    rssOpen: opened.rss,
+    heapSync: synced.heap,
+    rssSync: synced.rss,
+    openCores,
+    syncCores: (store as unknown as { cores: { size: number } }).cores.size,
+    wireBytes: wireBytesOf(stream)
+  })
+  // Stay connected until the parent has both results.
+  process.stdin.resume()
+  await Promise.race([once(process.stdin, 'end'), sleep(timeoutMs)])
+}
+
+function isSynced(peer: unknown): boolean {
+  return (peer as { remoteSynced?: boolean }).remoteSynced === true
+}
+
+async function main(): Promise<void> {
+  const [command, ...args] = process.argv.slice(2)
+  if (command === 'build') return build(args[0]!, Number(args[1]), args[2]!, args[3])
+  if (command === 'build-raw') return buildRaw(args[0]!, args[1]!)
+  if (command === 'open') {
+    return open(args[0]!, args[1]!, args[2]!, args[3]!, Number(args[4]), args[5] ?? 'plain')
+  }
+  throw new Error('usage: open-scale-child build|build-raw|open …')
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    process.exit(1)
+  }
+)
