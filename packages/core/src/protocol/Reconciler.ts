@@ -25,7 +25,7 @@ export function symbolsFor(d: number): number {
   // About 1.35–1.75 symbols per difference decode (notes/riblt.md); the
   // sketch's estimate is within ±25 % most of the time: aim above both.
   // One difference always decodes from one symbol; small ones have a long tail.
-  const n = d <= 1 ? 4 : Math.ceil(d * 2 + 8)
+  const n = d <= 1 ? 4 : Math.ceil(d * 2.5 + 8)
   if (!Number.isFinite(n)) return MAX_FIRST_BATCH
   return Math.min(Math.max(n, 4), MAX_FIRST_BATCH)
 }
