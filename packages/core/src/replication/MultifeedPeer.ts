@@ -119,7 +119,10 @@ export class MultifeedPeer implements StreamMember {
         shares: (feed) => host.shares(feed, this),
         wants: (feed) => host.wants(feed),
         acquire: (feed) => host.acquire(feed),
-        release: (feed) => host.release(feed)
+        release: (feed) => host.release(feed),
+        onAttach: () => {
+          this.stats.coresAttached++
+        }
       },
       replication.mux
     )
@@ -243,7 +246,6 @@ export class MultifeedPeer implements StreamMember {
     const feed = this.#host.feedByDiscoveryKey(discoveryId)
     if (feed === undefined) return null
     const attaching = this.#cores.serve(feed)
-    if (attaching !== null) this.stats.coresAttached = this.#cores.attachedTotal
     return attaching
   }
 
@@ -301,7 +303,6 @@ export class MultifeedPeer implements StreamMember {
   fetch(feed: Feed): void {
     if (!this.#opened || this.#closed) return
     this.#cores.fetch(feed)
-    this.stats.coresAttached = this.#cores.attachedTotal
   }
 
   // ---- channel ------------------------------------------------------------
@@ -455,9 +456,10 @@ export class MultifeedPeer implements StreamMember {
     for (const info of added) this.#added.push(info)
     for (const { key, length } of elements) {
       const feed = this.#host.feed(key.toString('hex'))
-      if (feed !== undefined) await this.#cores.learn(feed, length)
+      // The cores that differ attach in the background: both sides know
+      // what differs as soon as the elements are here.
+      if (feed !== undefined) this.#cores.learn(feed, length)
     }
-    this.stats.coresAttached = this.#cores.attachedTotal
   }
 
   #finish(): void {

@@ -25,6 +25,8 @@ export interface CoreHost {
   wants(feed: Feed): boolean
   acquire(feed: Feed): Promise<Hypercore<unknown>>
   release(feed: Feed): void
+  /** A core was put on the stream (a statistic). */
+  onAttach(): void
 }
 
 /** Feeds and blocks. */
@@ -32,6 +34,9 @@ export interface Amount {
   feeds: number
   blocks: number
 }
+
+/** Cores opening at once for one peer's reconciliation. */
+const MAX_OPENING = 64
 
 interface Attached {
   readonly feed: Feed
@@ -53,6 +58,9 @@ export class PeerCores {
    */
   readonly #remoteLengths = new Map<string, { feed: Feed; length: number }>()
   readonly #updates = new Map<string, Feed>()
+  /** Feeds to attach once fewer than MAX_OPENING cores are opening. */
+  readonly #waiting = new Set<Feed>()
+  #opening = 0
   /** Cores attached over the life of the peer (a statistic). */
   attachedTotal = 0
   #closed = false
@@ -118,10 +126,35 @@ export class PeerCores {
   }
 
   /** The peer holds `length` blocks of `feed`: remembered; fetched when we want them. */
-  async learn(feed: Feed, length: number): Promise<void> {
+  learn(feed: Feed, length: number): void {
     this.#setRemote(feed, length)
     if (length > feed.length && this.#host.wants(feed) && this.#host.shares(feed)) {
-      await this.attach(feed)
+      this.#queueAttach(feed)
+    }
+  }
+
+  /**
+   * Attaches in the background, at most MAX_OPENING cores opening at once: a
+   * first sync of thousands of feeds neither waits for each core in turn nor
+   * opens them all in one go.
+   */
+  #queueAttach(feed: Feed): void {
+    if (this.#attached.has(feed.id) || this.#waiting.has(feed)) return
+    this.#waiting.add(feed)
+    this.#pump()
+  }
+
+  #pump(): void {
+    while (this.#opening < MAX_OPENING && this.#waiting.size > 0 && !this.#closed) {
+      const feed = this.#waiting.values().next().value as Feed
+      this.#waiting.delete(feed)
+      this.#opening++
+      this.attach(feed)
+        .catch(() => {})
+        .finally(() => {
+          this.#opening--
+          this.#pump()
+        })
     }
   }
 
@@ -150,6 +183,7 @@ export class PeerCores {
     const entry: Attached = { feed, core: null, onPeerRemove: null, settledSince: 0 }
     this.#attached.set(feed.id, entry)
     this.attachedTotal++
+    this.#host.onAttach()
     return this.#host.acquire(feed).then(
       (core) => {
         if (this.#closed || this.#attached.get(feed.id) !== entry) {
@@ -250,6 +284,7 @@ export class PeerCores {
 
   /** The feed left the set: off the stream at once, and forgotten. */
   forget(feed: Feed): void {
+    this.#waiting.delete(feed)
     const entry = this.#attached.get(feed.id)
     if (entry?.core) this.#detach(feed, entry.core)
     else this.#attached.delete(feed.id)
@@ -266,6 +301,7 @@ export class PeerCores {
       if (core !== null) this.#detach(feed, core)
     }
     this.#attached.clear()
+    this.#waiting.clear()
     this.#updates.clear()
     this.#remoteLengths.clear()
   }
