@@ -405,6 +405,11 @@ export interface Corestore extends EventEmitter {
   readonly primaryKey: Buffer | null
   readonly storage: {
     hasCore(discoveryKey: Buffer): Promise<boolean>
+    /** Heads of many cores in one storage batch; null for a core the store does not hold. */
+    getInfos(
+      discoveryKeys: Buffer[],
+      options?: { auth?: boolean; head?: boolean; hints?: boolean }
+    ): Promise<Array<object | null>>
   }
   ready(): Promise<void>
   close(): Promise<void>

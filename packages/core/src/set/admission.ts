@@ -45,8 +45,10 @@ export async function admit(context: AdmissionContext, elements: Element[]): Pro
   const release = membership.claim(fresh.map((key) => key.toString('hex')))
   try {
     const accepted: Buffer[] = []
-    for (const key of fresh) {
-      if (await heldElsewhere(context.root, key)) {
+    const held = await heldElsewhere(context.root, fresh)
+    for (let i = 0; i < fresh.length; i++) {
+      const key = fresh[i]!
+      if (held[i]) {
         context.onHeldElsewhere?.(key)
         continue
       }
@@ -60,7 +62,14 @@ export async function admit(context: AdmissionContext, elements: Element[]): Pro
   }
 }
 
-/** True when the store holds this core already (for another multifeed or the user). */
-async function heldElsewhere(root: Corestore, key: Buffer): Promise<boolean> {
-  return root.storage.hasCore(crypto.discoveryKey(key))
+/**
+ * For each key, true when the store holds its core already (for another
+ * multifeed or the user): one storage read batch for the whole message.
+ */
+async function heldElsewhere(root: Corestore, keys: Buffer[]): Promise<boolean[]> {
+  const infos = await root.storage.getInfos(
+    keys.map((key) => crypto.discoveryKey(key)),
+    { auth: false, head: false, hints: false }
+  )
+  return infos.map((info) => info !== null)
 }
