@@ -7,23 +7,7 @@ import {
   MAX_SKETCH_COUNTERS,
   sketchEncoding
 } from '../src/protocol/estimator.js'
-
-/** A seeded xorshift32 stream. */
-function rng(seed: number): () => number {
-  let x = seed | 0 || 0x9e3779b9
-  return () => {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    return x >>> 0
-  }
-}
-
-function bytes(next: () => number, n: number): Buffer {
-  const b = Buffer.alloc(n)
-  for (let i = 0; i < n; i++) b[i] = next() & 0xff
-  return b
-}
+import { bytes, rng } from './seeded.js'
 
 function sketch(salt: Buffer, elements: Buffer[], k?: number): DifferenceSketch {
   const s = new DifferenceSketch(salt, k)
