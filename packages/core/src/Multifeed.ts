@@ -215,12 +215,15 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     return info
   }
 
-  /** Refuses `key` from every peer for good (removing it first if it is in the set). */
+  /**
+   * Refuses `key` from every peer for good, removing it first if it is in
+   * the set (one of our writers needs `remove(key, { block: true, force: true })`).
+   */
   async block(key: KeyLike): Promise<void> {
     const parsed = parseKey(key, 'Feed key')
     const feed = this.#membership.set.get(parsed.toString('hex'))
     if (feed !== undefined) {
-      await this.remove(parsed, { block: true, force: true })
+      await this.remove(parsed, { block: true })
       return
     }
     this.assertOpen('Multifeed')

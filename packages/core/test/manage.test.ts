@@ -112,6 +112,8 @@ describe('remove and block', () => {
     const a = await open()
     const key = await writerWith(a, 'mine', 1)
     await expect(a.remove(key)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' })
+    await expect(a.block(key)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' })
+    expect(a.feed(key)).not.toBeNull()
     await a.remove(key, { force: true })
     expect(a.feed(key)).toBeNull()
     await expect(a.writer('mine')).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' })
