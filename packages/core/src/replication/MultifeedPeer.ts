@@ -382,8 +382,9 @@ export class MultifeedPeer implements StreamMember {
         const id = key.toString('hex')
         if (!ours.has(id) && this.#host.feed(id) === undefined) lacking.push({ key, length: 0 })
       }
+      const theirs = new Set(received.map((e) => e.key.toString('hex')))
       for (const { key } of lacking) {
-        if (received.some((e) => e.key.equals(key))) continue
+        if (theirs.has(key.toString('hex'))) continue
         const feed = this.#host.feed(key.toString('hex'))
         if (feed !== undefined) this.#cores.learnQuietly(feed, -1)
       }

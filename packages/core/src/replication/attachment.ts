@@ -65,5 +65,10 @@ export function isSettled(core: Hypercore<unknown>, mux: Protomux): boolean {
   if (core.closing !== null || !core.opened) return true
   const peer = core.peers.find((p) => p.protomux === mux)
   if (peer === undefined) return true
-  return peer.remoteContiguousLength >= core.length && core.contiguousLength >= peer.remoteLength
+  // cheap comparisons first: remoteContiguousLength scans the remote's bitfield
+  return (
+    core.contiguousLength >= peer.remoteLength &&
+    peer.remoteLength >= core.length &&
+    peer.remoteContiguousLength >= core.length
+  )
 }
