@@ -343,10 +343,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
         peers,
         acquire: (feed) => this.#pool.acquire(feed),
         release: (feed) => this.#pool.release(feed),
-        onChange: (listener) => {
-          this.#lengthWaiters.add(listener)
-          return () => this.#lengthWaiters.delete(listener)
-        },
+        onChange: (listener) => this.#onChange(listener),
         assertOpen: () => this.assertOpen('Multifeed'),
         closing: () => this.closing
       },
@@ -382,10 +379,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       {
         feeds: () => this.#membership.set.all(),
         session: (feed) => this.#pool.session(feed),
-        onChange: (listener) => {
-          this.#lengthWaiters.add(listener)
-          return () => this.#lengthWaiters.delete(listener)
-        },
+        onChange: (listener) => this.#onChange(listener),
         get closing() {
           return self.closing
         }
@@ -446,7 +440,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     if (open?.get(this.key.toString('hex')) === (this as Multifeed<unknown>)) {
       open.delete(this.key.toString('hex'))
     }
-    for (const waiter of this.#lengthWaiters) waiter()
+    this.#wake()
     this.#callbacks.emit('close')
   }
 
@@ -477,6 +471,12 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       this.#progressed(peer)
     }
     this.#wake()
+  }
+
+  /** Calls `listener` on every change `#wake()` announces; returns the unsubscribe. */
+  #onChange(listener: () => void): () => void {
+    this.#lengthWaiters.add(listener)
+    return () => this.#lengthWaiters.delete(listener)
   }
 
   /** Something that waiters watch changed: a length, a feed, a peer, the lifecycle. */

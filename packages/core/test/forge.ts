@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream'
 import type { ProtomuxChannel as Channel } from '@multifeed/holepunch-types'
 import Hypercore from 'hypercore'
 import sodium from 'sodium-universal'
+import { raw } from './puppet.js'
 
 const CAP_INITIATOR = Buffer.from('multifeed/1 capability initiator')
 const CAP_RESPONDER = Buffer.from('multifeed/1 capability responder')
@@ -88,20 +89,6 @@ export async function forgePeer(
   const closed = new Promise<void>((resolve) => {
     onClose = resolve
   })
-  const raw = {
-    preencode(state: { end: number }, b: Buffer) {
-      state.end += b.byteLength
-    },
-    encode(state: { start: number; buffer: Buffer | null }, b: Buffer) {
-      state.buffer!.set(b, state.start)
-      state.start += b.byteLength
-    },
-    decode(state: { start: number; end: number; buffer: Buffer | null }) {
-      const b = Buffer.from(state.buffer!.subarray(state.start, state.end))
-      state.start = state.end
-      return b
-    }
-  }
   const channel = mux.createChannel<Buffer>({
     protocol: 'multifeed/1',
     id: discoveryKey,

@@ -158,6 +158,3 @@ export async function sharedConnection(xOptions: MultifeedOptions = {}, attachX 
   const y = await bystander(storeA, storeB, sa, sb)
   return { storeA, storeB, xa, xb, sa, sb, p, y }
 }
-
-export const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms))

@@ -233,7 +233,3 @@ function settled(multi: Multifeed, lengths: number[]): boolean {
   const have = feeds.map((info) => info.length)
   return [...have].sort((x, y) => x - y).join() === [...lengths].sort((x, y) => x - y).join()
 }
-
-function _sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
