@@ -18,6 +18,7 @@ import { bounded } from './lifecycle/bounded.js'
 import { Callbacks } from './lifecycle/Callbacks.js'
 import { settingsOf } from './lifecycle/options.js'
 import { Resource } from './lifecycle/Resource.js'
+import { heldElsewhere, register, unregister } from './lifecycle/registry.js'
 import { setSalt } from './protocol/pairing.js'
 import { MultifeedPeer, type PeerHost, type PeerProgress } from './replication/MultifeedPeer.js'
 import { sumProgress } from './replication/PeerHost.js'
@@ -39,9 +40,6 @@ import type {
   ValueOf,
   WriterOptions
 } from './types.js'
-
-/** Multifeeds open per root corestore, by key: one instance per key and store. */
-const instances = new WeakMap<Corestore, Map<string, Multifeed<unknown>>>()
 
 /**
  * A named set of hypercores, one per writer, that every peer knowing the
@@ -209,7 +207,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     const info = infoOf(feed)
     await this.#membership.remove(feed, block)
     for (const peer of this.#peers.values()) peer.forget(feed)
-    const elsewhere = this.#heldElsewhere(feed.key)
+    const elsewhere = heldElsewhere(rootOf(this.corestore), this, feed.key)
     await this.#pool.forget(feed, !elsewhere)
     this.#callbacks.emit('remove', info)
     return info
@@ -239,14 +237,6 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /** The keys refused from every peer. */
   blocked(): Buffer[] {
     return [...this.#membership.blocked.values()]
-  }
-
-  /** True when another open multifeed of this corestore holds the feed. */
-  #heldElsewhere(key: Buffer): boolean {
-    for (const other of instances.get(rootOf(this.corestore))?.values() ?? []) {
-      if (other !== (this as Multifeed<unknown>) && other.feed(key) !== null) return true
-    }
-    return false
   }
 
   /**
@@ -398,24 +388,17 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
 
   protected async _open(): Promise<void> {
     const root = rootOf(this.corestore)
-    let open = instances.get(root)
-    if (open === undefined) {
-      open = new Map()
-      instances.set(root, open)
-    }
-    const id = this.key.toString('hex')
-    if (open.has(id)) {
+    if (!register(root, this.key, this)) {
       await this.#store.close().catch(() => {})
       throw new AlreadyOpenError(
         'This multifeed is open already in this corestore: share that instance (or close it first)'
       )
     }
-    open.set(id, this as Multifeed<unknown>)
     try {
       await this.#store.ready()
       await this.#membership.load()
     } catch (err) {
-      open.delete(id)
+      unregister(root, this.key, this)
       throw err
     }
     // Cores with nothing left to move on a stream are detached and closed.
@@ -436,10 +419,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     await this.#pool.close()
     await this.#membership.close()
     await this.#store.close().catch(() => {})
-    const open = instances.get(rootOf(this.corestore))
-    if (open?.get(this.key.toString('hex')) === (this as Multifeed<unknown>)) {
-      open.delete(this.key.toString('hex'))
-    }
+    unregister(rootOf(this.corestore), this.key, this)
     this.#wake()
     this.#callbacks.emit('close')
   }
