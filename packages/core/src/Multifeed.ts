@@ -27,6 +27,7 @@ import { Holds, syncWith } from './replication/sync.js'
 import { admit } from './set/admission.js'
 import { CorePool } from './set/CorePool.js'
 import { type Feed, infoOf } from './set/FeedSet.js'
+import { Management } from './set/Management.js'
 import { Membership } from './set/Membership.js'
 import { type ReadEntry, type ReadOptions, read } from './set/reader.js'
 import { Writers } from './set/Writers.js'
@@ -63,6 +64,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   readonly #callbacks: Callbacks
   readonly #peers = new Map<ReplicationStream, MultifeedPeer>()
   readonly #writers: Writers
+  readonly #management: Management
   /** Sessions of users per feed: while one is open, the feed's blocks are fetched. */
   readonly #userSessions = new Map<string, number>()
   readonly #lengthWaiters = new Set<() => void>()
@@ -117,6 +119,15 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       assertOpen: () => this.assertOpen('Multifeed'),
       announce: (feed) => this.#announce(feed, null)
     })
+    this.#management = new Management(this.#membership, this.#pool, this.#callbacks, {
+      root: () => rootOf(this.corestore),
+      assertOpen: () => this.assertOpen('Multifeed'),
+      announce: (feed) => this.#announce(feed, null),
+      forget: (feed) => {
+        for (const peer of this.#peers.values()) peer.forget(feed)
+      },
+      heldElsewhere: (key) => heldElsewhere(rootOf(this.corestore), this, key)
+    })
     this.#host = this.#makeHost()
   }
 
@@ -147,34 +158,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * core for something else (ERR_INVALID_ARGUMENT). Idempotent: resolves to
    * what we know of the feed, or null when the accept policy refused it.
    */
-  async add(key: KeyLike): Promise<FeedInfo | null> {
-    this.assertOpen('Multifeed')
-    const parsed = parseKey(key, 'Feed key')
-    const known = this.#membership.set.get(parsed.toString('hex'))
-    if (known !== undefined) return infoOf(known)
-    if (this.#membership.blocked.has(parsed.toString('hex'))) {
-      throw new InvalidArgumentError('This key is blocked: unblock() it first')
-    }
-    const [feed] = await admit(
-      {
-        membership: this.#membership,
-        root: rootOf(this.corestore),
-        accepts: (k) => this.#callbacks.accepts(k, null),
-        assertOpen: () => this.assertOpen('Multifeed'),
-        onHeldElsewhere: () => {
-          throw new InvalidArgumentError(
-            'This corestore holds that core for something else (another multifeed or your own code): a core joins one multifeed'
-          )
-        }
-      },
-      [{ key: parsed, length: 0 }]
-    )
-    if (feed === undefined) {
-      const raced = this.#membership.set.get(parsed.toString('hex'))
-      return raced === undefined ? null : infoOf(raced)
-    }
-    this.#announce(feed, null)
-    return infoOf(feed)
+  add(key: KeyLike): Promise<FeedInfo | null> {
+    return this.#management.add(key)
   }
 
   /**
@@ -187,56 +172,29 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * rejects: the name would give the same key). Resolves to what the feed
    * was, or null when it was not in the set (a `block` is still recorded).
    */
-  async remove(
+  remove(
     key: KeyLike,
     options: { block?: boolean; force?: boolean } = {}
   ): Promise<FeedInfo | null> {
-    this.assertOpen('Multifeed')
-    const parsed = parseKey(key, 'Feed key')
-    const block = options.block === true
-    const feed = this.#membership.set.get(parsed.toString('hex'))
-    if (feed === undefined) {
-      if (block) await this.#membership.block(parsed)
-      return null
-    }
-    if (feed.local && options.force !== true) {
-      throw new InvalidArgumentError(
-        `Feed ${feed.id.slice(0, 8)} is our writer "${feed.name}": remove it with { force: true } (its blocks are deleted here and its name is retired)`
-      )
-    }
-    const info = infoOf(feed)
-    await this.#membership.remove(feed, block)
-    for (const peer of this.#peers.values()) peer.forget(feed)
-    const elsewhere = heldElsewhere(rootOf(this.corestore), this, feed.key)
-    await this.#pool.forget(feed, !elsewhere)
-    this.#callbacks.emit('remove', info)
-    return info
+    return this.#management.remove(key, options)
   }
 
   /**
    * Refuses `key` from every peer for good, removing it first if it is in
    * the set (one of our writers needs `remove(key, { block: true, force: true })`).
    */
-  async block(key: KeyLike): Promise<void> {
-    const parsed = parseKey(key, 'Feed key')
-    const feed = this.#membership.set.get(parsed.toString('hex'))
-    if (feed !== undefined) {
-      await this.remove(parsed, { block: true })
-      return
-    }
-    this.assertOpen('Multifeed')
-    await this.#membership.block(parsed)
+  block(key: KeyLike): Promise<void> {
+    return this.#management.block(key)
   }
 
   /** Lets peers offer `key` again. */
-  async unblock(key: KeyLike): Promise<void> {
-    this.assertOpen('Multifeed')
-    await this.#membership.unblock(parseKey(key, 'Feed key'))
+  unblock(key: KeyLike): Promise<void> {
+    return this.#management.unblock(key)
   }
 
   /** The keys refused from every peer. */
   blocked(): Buffer[] {
-    return [...this.#membership.blocked.values()]
+    return this.#management.blocked()
   }
 
   /**
