@@ -6,13 +6,7 @@ import type {
   ValueEncoding
 } from '@multifeed/holepunch-types'
 import crypto from 'hypercore-crypto'
-import {
-  AlreadyOpenError,
-  ClosedError,
-  InvalidArgumentError,
-  StorageError,
-  UnknownFeedError
-} from './errors.js'
+import { AlreadyOpenError, ClosedError, InvalidArgumentError, UnknownFeedError } from './errors.js'
 import { parseKey } from './keys.js'
 import { bounded } from './lifecycle/bounded.js'
 import { Callbacks } from './lifecycle/Callbacks.js'
@@ -20,11 +14,10 @@ import { settingsOf } from './lifecycle/options.js'
 import { Resource } from './lifecycle/Resource.js'
 import { heldElsewhere, register, unregister } from './lifecycle/registry.js'
 import { setSalt } from './protocol/pairing.js'
-import { MultifeedPeer, type PeerHost, type PeerProgress } from './replication/MultifeedPeer.js'
-import { sumProgress } from './replication/PeerHost.js'
+import type { MultifeedPeer, PeerProgress } from './replication/MultifeedPeer.js'
+import { Peers } from './replication/Peers.js'
 import { ReplicationStream, rootOf } from './replication/ReplicationStream.js'
 import { Holds, syncWith } from './replication/sync.js'
-import { admit } from './set/admission.js'
 import { CorePool } from './set/CorePool.js'
 import { type Feed, infoOf } from './set/FeedSet.js'
 import { Management } from './set/Management.js'
@@ -56,22 +49,14 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /** The corestore passed to `open()`. */
   readonly corestore: Corestore
 
-  readonly #sparse: boolean
-  readonly #maxDifferences: number
   readonly #store: Corestore
   readonly #membership: Membership
   readonly #pool: CorePool
   readonly #callbacks: Callbacks
-  readonly #peers = new Map<ReplicationStream, MultifeedPeer>()
+  readonly #peers: Peers
   readonly #writers: Writers
   readonly #management: Management
-  /** Sessions of users per feed: while one is open, the feed's blocks are fetched. */
-  readonly #userSessions = new Map<string, number>()
   readonly #lengthWaiters = new Set<() => void>()
-  readonly #progressDue = new Set<MultifeedPeer>()
-  readonly #host: PeerHost
-  readonly #idleTimeout: number
-  #sweeper: NodeJS.Timeout | null = null
 
   /**
    * Opens (or creates) the multifeed `key` in `corestore`. Without a key a new
@@ -94,9 +79,6 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.key = key === null ? crypto.randomBytes(32) : parseKey(key, 'Multifeed key')
     this.discoveryKey = crypto.discoveryKey(this.key)
     this.corestore = corestore
-    this.#sparse = settings.sparse
-    this.#idleTimeout = settings.idleTimeout
-    this.#maxDifferences = settings.maxDifferences
     if (corestore.closing !== null) throw new ClosedError('The corestore is closed')
     this.#store = corestore.namespace(`@multifeed/${this.discoveryKey.toString('hex')}`, {
       active: false
@@ -104,17 +86,21 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.#membership = new Membership(this.#store, setSalt(this.key), settings.maxFeeds)
     this.#pool = new CorePool(this.#store, {
       valueEncoding: settings.valueEncoding,
-      mirror: !this.#sparse,
+      mirror: !settings.sparse,
       onLength: (feed, length) => this.#onLength(feed, length),
-      onTransfer: (_feed, direction, bytes, from) => {
-        const replication = ReplicationStream.of(from.stream)
-        const peer = replication ? this.#peers.get(replication) : undefined
-        if (peer === undefined) return
-        peer.transferred(direction, bytes)
-        this.#progressed(peer)
-      }
+      onTransfer: (_feed, direction, bytes, from) => this.#peers.transferred(direction, bytes, from)
     })
     this.#callbacks = new Callbacks(this, settings.policy)
+    this.#peers = new Peers({
+      multifeed: this as Multifeed<unknown>,
+      membership: this.#membership,
+      pool: this.#pool,
+      callbacks: this.#callbacks,
+      settings,
+      assertOpen: () => this.assertOpen('Multifeed'),
+      announce: (feed, from) => this.#announce(feed, from),
+      wake: () => this.#wake()
+    })
     this.#writers = new Writers(this.#store, this.#membership, this.#pool, {
       assertOpen: () => this.assertOpen('Multifeed'),
       announce: (feed) => this.#announce(feed, null)
@@ -123,12 +109,9 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       root: () => rootOf(this.corestore),
       assertOpen: () => this.assertOpen('Multifeed'),
       announce: (feed) => this.#announce(feed, null),
-      forget: (feed) => {
-        for (const peer of this.#peers.values()) peer.forget(feed)
-      },
+      forget: (feed) => this.#peers.forget(feed),
       heldElsewhere: (key) => heldElsewhere(rootOf(this.corestore), this, key)
     })
-    this.#host = this.#makeHost()
   }
 
   /** What we know of every feed, in the order they joined. Opens nothing. */
@@ -149,7 +132,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
 
   /** Peers whose capability verified, on every stream this multifeed is attached to. */
   peers(): MultifeedPeer[] {
-    return [...this.#peers.values()].filter((peer) => peer.opened)
+    return this.#peers.verified()
   }
 
   /**
@@ -207,9 +190,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     const feed = this.#membership.set.get(parseKey(key, 'Feed key').toString('hex'))
     if (feed === undefined) throw new UnknownFeedError('This key is not a feed of the multifeed')
     const session = await this.#handOut(this.#pool.session(feed))
-    // Sparse: the blocks of a feed are fetched while a session of the user holds it.
-    if (this.#sparse && !session.writable) session.download({ start: 0, end: -1 })
-    this.#holdSession(feed, session)
+    this.#peers.hold(feed, session)
     return session as Hypercore<T>
   }
 
@@ -256,23 +237,12 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * multifeed on every connection. Idempotent per connection.
    */
   attach(stream: Duplex): MultifeedPeer {
-    this.assertOpen('Multifeed')
-    const replication = ReplicationStream.for(this.corestore, stream)
-    const existing = this.#peers.get(replication)
-    if (existing !== undefined && !existing.closed) return existing
-    const peer = new MultifeedPeer(this.#host as PeerHost, replication)
-    this.#peers.set(replication, peer)
-    peer.start()
-    return peer
+    return this.#peers.attach(stream)
   }
 
   /** Closes this multifeed's channel on `stream` and detaches its cores there. */
   detach(stream: Duplex): void {
-    const replication = ReplicationStream.of(stream)
-    const peer = replication ? this.#peers.get(replication) : undefined
-    if (peer === undefined) return
-    this.#peers.delete(replication!)
-    peer.close()
+    this.#peers.detach(stream)
   }
 
   /**
@@ -311,7 +281,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
 
   /** How far the sync has got with every connected peer, added up (see `peer.progress`). */
   progress(): PeerProgress {
-    return sumProgress(this.peers().map((peer) => peer.progress))
+    return this.#peers.progress()
   }
 
   /**
@@ -359,20 +329,11 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       unregister(root, this.key, this)
       throw err
     }
-    // Cores with nothing left to move on a stream are detached and closed.
-    this.#sweeper = setInterval(() => this.#sweep(), Math.min(this.#idleTimeout, 2000))
-    this.#sweeper.unref()
-  }
-
-  #sweep(): void {
-    const now = Date.now()
-    for (const peer of this.#peers.values()) peer.sweep(now, this.#idleTimeout)
+    this.#peers.startSweeping()
   }
 
   protected async _close(): Promise<void> {
-    if (this.#sweeper !== null) clearInterval(this.#sweeper)
-    for (const peer of [...this.#peers.values()]) peer.close()
-    this.#peers.clear()
+    this.#peers.close()
     await this.#writers.settle()
     await this.#pool.close()
     await this.#membership.close()
@@ -382,32 +343,19 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.#callbacks.emit('close')
   }
 
-  #holdSession(feed: Feed, session: Hypercore<unknown>): void {
-    this.#userSessions.set(feed.id, (this.#userSessions.get(feed.id) ?? 0) + 1)
-    session.once('close', () => {
-      const left = (this.#userSessions.get(feed.id) ?? 1) - 1
-      if (left > 0) this.#userSessions.set(feed.id, left)
-      else this.#userSessions.delete(feed.id)
-    })
-    for (const peer of this.peers()) peer.fetch(feed)
-  }
-
   /** A feed joined the set: tell the user and every peer. */
   #announce(feed: Feed, from: MultifeedPeer | null): void {
     this.#callbacks.emit('feed', infoOf(feed), from)
-    // -1: the peers do not know the feed at all (length 0 would be "known, empty").
-    for (const peer of this.#peers.values()) peer.changed(feed, -1)
+    this.#peers.announce(feed)
     this.#wake()
   }
 
+  /** A feed's core grew (an append, or blocks fetched): tell the user and every peer. */
   #onLength(feed: Feed, length: number): void {
     const previous = feed.length
     if (this.closing || !this.#membership.setLength(feed, length)) return
     this.#callbacks.emit('append', infoOf(feed))
-    for (const peer of this.#peers.values()) {
-      peer.changed(feed, previous)
-      this.#progressed(peer)
-    }
+    this.#peers.grew(feed, previous)
     this.#wake()
   }
 
@@ -420,78 +368,5 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /** Something that waiters watch changed: a length, a feed, a peer, the lifecycle. */
   #wake(): void {
     for (const waiter of [...this.#lengthWaiters]) waiter()
-  }
-
-  /** Emits `progress` for the peer once per tick (only while someone listens). */
-  #progressed(peer: MultifeedPeer): void {
-    if (this.listenerCount('progress') === 0 || this.#progressDue.has(peer)) return
-    this.#progressDue.add(peer)
-    queueMicrotask(() => {
-      this.#progressDue.delete(peer)
-      if (!peer.closed && !this.closing) this.#callbacks.emit('progress', peer, peer.progress)
-    })
-  }
-
-  #onPeerClosed(peer: MultifeedPeer, reason: 'local' | 'remote' | 'stream' | 'error'): void {
-    const replication = peer.replication
-    if (this.#peers.get(replication) === peer) this.#peers.delete(replication)
-    if (peer.opened) this.#callbacks.emit('peer-remove', peer)
-    this.#wake()
-    // The remote let go of this multifeed but the connection lives on: wait
-    // for it to announce the multifeed again.
-    if (reason === 'remote' && !this.closing && !replication.closed) this.attach(replication.stream)
-  }
-
-  #makeHost(): PeerHost {
-    const set = this.#membership.set
-    const shares = (feed: Feed, peer: MultifeedPeer): boolean =>
-      this.#callbacks.shares(infoOf(feed), peer)
-    return {
-      multifeed: this as Multifeed<unknown>,
-      key: this.key,
-      maxDifferences: this.#maxDifferences,
-      feed: (id) => set.get(id),
-      feedByDiscoveryKey: (discoveryId) => set.byDiscoveryKey(discoveryId),
-      shares,
-      shared: (peer) => {
-        if (!this.#callbacks.hasSharePolicy) {
-          return { feeds: set.all(), count: set.size, digest: set.digest(), sketch: set.sketch() }
-        }
-        const feeds = set.all().filter((feed) => shares(feed, peer))
-        return { feeds, count: feeds.length, ...set.summaryOf(feeds) }
-      },
-      receive: (peer, elements) =>
-        admit(
-          {
-            membership: this.#membership,
-            root: rootOf(this.corestore),
-            accepts: (key) => this.#callbacks.accepts(key, peer),
-            assertOpen: () => this.assertOpen('Multifeed')
-          },
-          elements
-        ).then((feeds) => {
-          for (const feed of feeds) this.#announce(feed, peer)
-          return feeds.map(infoOf)
-        }),
-      wants: (feed) => (!this.#sparse && !feed.local) || this.#userSessions.has(feed.id),
-      acquire: (feed) => this.#pool.acquire(feed),
-      release: (feed) => this.#pool.release(feed),
-      onVerified: (peer) => this.#callbacks.emit('peer-add', peer),
-      onSynced: (peer, info) => {
-        this.#callbacks.emit('reconciled', peer, info)
-        this.#progressed(peer)
-        this.#wake()
-      },
-      onError: (peer, error) => this.#callbacks.emit('peer-error', error, peer),
-      onLocalError: (peer, cause) => {
-        if (this.closing) return
-        const error = new StorageError(
-          `Storing what a peer sent failed here: ${(cause as Error)?.message ?? cause}`,
-          { cause }
-        )
-        this.#callbacks.emit('storage-error', error, peer)
-      },
-      onClosed: (peer, reason) => this.#onPeerClosed(peer, reason)
-    }
   }
 }
