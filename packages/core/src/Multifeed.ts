@@ -8,8 +8,8 @@ import type {
 import crypto from 'hypercore-crypto'
 import { AlreadyOpenError, ClosedError, InvalidArgumentError, UnknownFeedError } from './errors.js'
 import { parseKey } from './keys.js'
-import { bounded } from './lifecycle/bounded.js'
 import { Callbacks } from './lifecycle/Callbacks.js'
+import { Changes } from './lifecycle/Changes.js'
 import { settingsOf } from './lifecycle/options.js'
 import { Resource } from './lifecycle/Resource.js'
 import { heldElsewhere, register, unregister } from './lifecycle/registry.js'
@@ -17,7 +17,7 @@ import { setSalt } from './protocol/pairing.js'
 import type { MultifeedPeer, PeerProgress } from './replication/MultifeedPeer.js'
 import { Peers } from './replication/Peers.js'
 import { ReplicationStream, rootOf } from './replication/ReplicationStream.js'
-import { Holds, syncWith } from './replication/sync.js'
+import { synced } from './replication/sync.js'
 import { CorePool } from './set/CorePool.js'
 import { type Feed, infoOf } from './set/FeedSet.js'
 import { Management } from './set/Management.js'
@@ -56,7 +56,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   readonly #peers: Peers
   readonly #writers: Writers
   readonly #management: Management
-  readonly #lengthWaiters = new Set<() => void>()
+  readonly #changes = new Changes()
 
   /**
    * Opens (or creates) the multifeed `key` in `corestore`. Without a key a new
@@ -99,7 +99,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       settings,
       assertOpen: () => this.assertOpen('Multifeed'),
       announce: (feed, from) => this.#announce(feed, from),
-      wake: () => this.#wake()
+      wake: () => this.#changes.wake()
     })
     this.#writers = new Writers(this.#store, this.#membership, this.#pool, {
       assertOpen: () => this.assertOpen('Multifeed'),
@@ -255,23 +255,17 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   async synced(options: SyncedOptions = {}): Promise<void> {
     this.assertOpen('Multifeed')
     const peers = options.peer !== undefined ? [options.peer] : this.peers()
-    const holds = new Holds()
-    const work = syncWith(
+    await synced(
       {
         peers,
         acquire: (feed) => this.#pool.acquire(feed),
         release: (feed) => this.#pool.release(feed),
-        onChange: (listener) => this.#onChange(listener),
+        onChange: (listener) => this.#changes.on(listener),
         assertOpen: () => this.assertOpen('Multifeed'),
         closing: () => this.closing
       },
-      holds
+      options
     )
-    try {
-      await bounded(work, options, 'synced()')
-    } finally {
-      holds.release()
-    }
   }
 
   /** `synced()` with every connected peer (the 0.1 name). */
@@ -297,7 +291,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       {
         feeds: () => this.#membership.set.all(),
         session: (feed) => this.#pool.session(feed),
-        onChange: (listener) => this.#onChange(listener),
+        onChange: (listener) => this.#changes.on(listener),
         get closing() {
           return self.closing
         }
@@ -339,7 +333,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     await this.#membership.close()
     await this.#store.close().catch(() => {})
     unregister(rootOf(this.corestore), this.key, this)
-    this.#wake()
+    this.#changes.wake()
     this.#callbacks.emit('close')
   }
 
@@ -347,7 +341,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   #announce(feed: Feed, from: MultifeedPeer | null): void {
     this.#callbacks.emit('feed', infoOf(feed), from)
     this.#peers.announce(feed)
-    this.#wake()
+    this.#changes.wake()
   }
 
   /** A feed's core grew (an append, or blocks fetched): tell the user and every peer. */
@@ -356,17 +350,6 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     if (this.closing || !this.#membership.setLength(feed, length)) return
     this.#callbacks.emit('append', infoOf(feed))
     this.#peers.grew(feed, previous)
-    this.#wake()
-  }
-
-  /** Calls `listener` on every change `#wake()` announces; returns the unsubscribe. */
-  #onChange(listener: () => void): () => void {
-    this.#lengthWaiters.add(listener)
-    return () => this.#lengthWaiters.delete(listener)
-  }
-
-  /** Something that waiters watch changed: a length, a feed, a peer, the lifecycle. */
-  #wake(): void {
-    for (const waiter of [...this.#lengthWaiters]) waiter()
+    this.#changes.wake()
   }
 }
