@@ -50,9 +50,16 @@ import {
   PROTOCOL_MINOR,
   PROTOCOL_NAME
 } from '../src/protocol/messages.js'
-import { capability, channelId, pairingToken, symbolSalt } from '../src/protocol/pairing.js'
+import {
+  capability,
+  channelId,
+  pairingToken,
+  symbolSalt,
+  symbolSalts
+} from '../src/protocol/pairing.js'
 import { ReconcileDecoder } from '../src/protocol/Reconciler.js'
 import { type CodedSymbol, RibltEncoder } from '../src/protocol/riblt.js'
+import { listedSet } from '../src/protocol/SymbolWindow.js'
 import { mutate } from './mutate.js'
 import type { Rng } from './rng.js'
 
@@ -371,7 +378,7 @@ export class Puppet {
     this.stats.bytesReceived += raw.byteLength
     if (this.#o.mode !== 'keyholder' || !this.#initiator) return
     // We encode (the stream's initiator does): the first batch of coded symbols.
-    this.#encoder = new RibltEncoder(ELEMENT_BYTES, symbolSalt(this.#o.key, this.#hash))
+    this.#encoder = new RibltEncoder(ELEMENT_BYTES, symbolSalt(this.#o.key))
     for (const e of this.#fake) this.#encoder.add(elementOf(e.key, e.length))
     this.#encoded = 0
     this.#replies.push({ type: SYMBOLS, raw: this.#nextSymbols(8), what: 'first symbols' })
@@ -387,8 +394,8 @@ export class Puppet {
     if (this.#o.mode !== 'keyholder') return
     if (this.#decoder === null) {
       this.#decoder = new ReconcileDecoder(
-        symbolSalt(this.#o.key, this.#hash),
-        this.#fake.map((e) => elementOf(e.key, e.length)),
+        symbolSalts(this.#o.key, this.#hash),
+        listedSet(this.#fake.map((e) => elementOf(e.key, e.length))),
         100_000
       )
     }
