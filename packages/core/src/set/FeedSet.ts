@@ -5,10 +5,11 @@
  * checkpoints and from the cores while they are open).
  *
  * It also keeps, incrementally, what reconciliation needs of the whole set:
- * an order-independent digest of the elements (key + length) and a
- * difference sketch, so that an in-sync check costs nothing per feed; and,
- * from the first reconciliation on, the set's first coded symbols
- * (SymbolWindow), so that a reconciliation costs O(d), not O(n).
+ * an order-independent digest of the elements (key + length), so that an
+ * in-sync check costs nothing per feed; from the first connection on, a
+ * difference sketch; and from the first reconciliation on, the set's first
+ * coded symbols (SymbolWindow), so that a reconciliation costs O(d), not
+ * O(n). The last two are built when first needed: open() pays for neither.
  */
 import crypto from 'hypercore-crypto'
 import sodium from 'sodium-universal'
@@ -87,7 +88,8 @@ export class FeedSet {
   #byDiscoveryId: Map<string, Feed> | null = null
   readonly #order: Feed[] = []
   readonly #digest = Buffer.alloc(DIGEST_BYTES)
-  readonly #sketch: DifferenceSketch
+  /** Built when a peer first asks for it (open() does not pay for it), then kept up to date. */
+  #sketch: DifferenceSketch | null = null
   /** Built on the first reconciliation (open() does not pay for it), then kept up to date. */
   #window: SymbolWindow | null = null
   /** Positions are never reused: a removed feed keeps its place in the log. */
@@ -96,7 +98,6 @@ export class FeedSet {
   /** `salt`: secret to key holders, stable for the life of the set (pairing.setSalt). */
   constructor(salt: Buffer) {
     this.#salt = salt
-    this.#sketch = new DifferenceSketch(salt)
     whole.set(this.#order, this)
   }
 
@@ -174,6 +175,10 @@ export class FeedSet {
 
   /** Difference sketch of the whole set. */
   sketch(): number[] {
+    if (this.#sketch === null) {
+      this.#sketch = new DifferenceSketch(this.#salt)
+      for (const element of elementsOf(this.#order)) this.#sketch.add(element)
+    }
     return Array.from(this.#sketch.counters)
   }
 
@@ -203,10 +208,10 @@ export class FeedSet {
     const element = elementOf(feed.key, feed.length)
     xorInto(this.#digest, this.#hash(element))
     if (adding) {
-      this.#sketch.add(element)
+      this.#sketch?.add(element)
       this.#window?.add(element)
     } else {
-      this.#sketch.remove(element)
+      this.#sketch?.remove(element)
       this.#window?.remove(element)
     }
   }
