@@ -6,6 +6,7 @@
 import fc from 'fast-check'
 import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
+import { Multifeed } from '../src/Multifeed.js'
 import { ELEMENT_BYTES, elementOf } from '../src/protocol/elements.js'
 import { DifferenceSketch } from '../src/protocol/estimator.js'
 import { setSalt, symbolSalts } from '../src/protocol/pairing.js'
@@ -19,6 +20,7 @@ import { type CodedSymbol, RibltEncoder } from '../src/protocol/riblt.js'
 import { hashes } from '../src/protocol/ribltRows.js'
 import { type LocalSet, listedSet, SymbolWindow } from '../src/protocol/SymbolWindow.js'
 import { FeedSet, localSetOf } from '../src/set/FeedSet.js'
+import { onCleanup, pipe, tmpStore, until } from './helpers.js'
 
 const SALT = Buffer.alloc(16, 7)
 /** Symbols past `split` come from a second stream, under a salt of this connection. */
@@ -340,5 +342,45 @@ describe('reconciliation of a FeedSet', () => {
       expect(ids(subsetOnly)).toEqual([...shownIds].filter((id) => !aIds.has(id)).sort())
       expect(ids(aOnly)).toEqual([...aIds].filter((id) => !shownIds.has(id)).sort())
     }
+  })
+})
+
+describe('reconciliation between two multifeeds', () => {
+  async function open(key?: Buffer): Promise<Multifeed> {
+    const multi = await Multifeed.open(await tmpStore(), key)
+    onCleanup(() => multi.close())
+    return multi
+  }
+
+  /** Connects a and b until both reconciled and list the same feeds; then disconnects. */
+  async function reconnect(a: Multifeed, b: Multifeed): Promise<void> {
+    const reconciled = Promise.all([
+      new Promise((resolve) => a.once('reconciled', resolve)),
+      new Promise((resolve) => b.once('reconciled', resolve))
+    ])
+    const link = pipe(a, b)
+    await reconciled
+    await until(() => a.feeds().length === b.feeds().length, 'both sides list the same feeds')
+    await link.destroy()
+  }
+
+  it('a reconnect that differs by one feed hashes O(d) elements, not the set (n = 1,000)', async () => {
+    const n = 1000
+    const a = await open()
+    const b = await open(a.key)
+    for (let i = 0; i < n; i++) {
+      const key = crypto.randomBytes(32)
+      await a.add(key)
+      await b.add(key)
+    }
+    // The first reconciliation builds the windows (and the sketches): n hashes each.
+    await a.add(crypto.randomBytes(32))
+    await reconnect(a, b)
+    await b.add(crypto.randomBytes(32))
+    const start = hashes.count
+    await reconnect(a, b)
+    expect(a.feeds().length).toBe(n + 2)
+    // The new feed joining a: sketch (2) + window (1); peeling it: a few.
+    expect(hashes.count - start).toBeLessThan(50)
   })
 })
