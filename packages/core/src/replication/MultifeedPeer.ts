@@ -292,6 +292,7 @@ export class MultifeedPeer implements StreamMember {
     const counter = direction === 'received' ? this.#received : this.#sent
     counter.blocks++
     counter.bytes += bytes
+    this.#cores.moved()
   }
 
   /** The feed left the set: its core leaves the stream now (the peer stops getting its blocks). */
