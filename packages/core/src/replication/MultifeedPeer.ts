@@ -37,6 +37,7 @@ import {
 } from '../errors.js'
 import type { Multifeed } from '../Multifeed.js'
 import { elementOf, keyOfElement, lengthOfElement } from '../protocol/elements.js'
+import { type Announced, ListReceiver, listMessages, listPays } from '../protocol/list.js'
 import {
   decodeElements,
   decodeMore,
@@ -44,7 +45,10 @@ import {
   decodeSymbols,
   decodeVersion,
   ELEMENTS_DONE,
+  ELEMENTS_LIST,
+  ELEMENTS_LIST_END,
   type Element,
+  type Elements,
   encodeElements,
   encodeMore,
   encodeOpen,
@@ -99,6 +103,9 @@ export class MultifeedPeer implements StreamMember {
   #mismatchReported = false
   #reconciled = false
   #reconciliation: Reconciliation | null = null
+  /** What our open message announced, and list mode's state (protocol/list.ts). */
+  #announced: Announced | null = null
+  #list: ListReceiver | 'sent' | 'answered' | null = null
   #channelId: Buffer | null = null
   #resolveSynced: (info: SyncInfo | null) => void = () => {}
   #syncedDone = false
@@ -229,6 +236,7 @@ export class MultifeedPeer implements StreamMember {
     // From now on changes are kept for the peer: the open below is a snapshot.
     this.#cores.clearUpdates()
     const shared = this.#host.shared(this)
+    this.#announced = { minor: PROTOCOL_MINOR, count: shared.count, sketch: shared.sketch }
     const open = encodeOpen({
       major: PROTOCOL_MAJOR,
       minor: PROTOCOL_MINOR,
@@ -335,6 +343,7 @@ export class MultifeedPeer implements StreamMember {
       this.#finish()
       return
     }
+    if (this.#beginList(shared.feeds, remote)) return
     this.#reconciliation = new Reconciliation(
       noise.isInitiator,
       symbolSalt(this.#host.key, hash),
@@ -371,32 +380,68 @@ export class MultifeedPeer implements StreamMember {
         this.#send?.more.send(more)
         return
       }
-      // What the initiator lacks (our elements), and our length (0) of its
-      // feeds we do not hold at all: both sides then know the difference.
-      const lacking = result.localOnly.map(toElement).filter((e) => {
-        const feed = this.#host.feed(e.key.toString('hex'))
-        return feed !== undefined && this.#host.shares(feed, this)
-      })
-      const received = result.remoteOnly.map(toElement)
-      const ours = new Set(result.localOnly.map((e) => keyOfElement(e).toString('hex')))
-      for (const { key } of received) {
-        const id = key.toString('hex')
-        if (!ours.has(id) && this.#host.feed(id) === undefined) lacking.push({ key, length: 0 })
-      }
-      const theirs = new Set(received.map((e) => e.key.toString('hex')))
-      for (const { key } of lacking) {
-        if (theirs.has(key.toString('hex'))) continue
-        const feed = this.#host.feed(key.toString('hex'))
-        if (feed !== undefined) this.#cores.learnQuietly(feed, -1)
-      }
-      this.#sendElements(lacking, ELEMENTS_DONE)
-      this.#enqueue(async () => {
-        await this.#take(received)
-        this.#finish()
-      })
+      this.#conclude(result.localOnly.map(toElement), result.remoteOnly.map(toElement))
     } catch (err) {
       this.#fail(err)
     }
+  }
+
+  /** Responder: the difference is known (decoded, or diffed against a list); answers DONE. */
+  #conclude(localOnly: Element[], received: Element[]): void {
+    // What the initiator lacks (our elements), and our length (0) of its
+    // feeds we do not hold at all: both sides then know the difference.
+    const lacking = localOnly.filter((e) => {
+      const feed = this.#host.feed(e.key.toString('hex'))
+      return feed !== undefined && this.#host.shares(feed, this)
+    })
+    const ours = new Set(localOnly.map((e) => e.key.toString('hex')))
+    for (const { key } of received) {
+      const id = key.toString('hex')
+      if (!ours.has(id) && this.#host.feed(id) === undefined) lacking.push({ key, length: 0 })
+    }
+    const theirs = new Set(received.map((e) => e.key.toString('hex')))
+    for (const { key } of lacking) {
+      if (theirs.has(key.toString('hex'))) continue
+      const feed = this.#host.feed(key.toString('hex'))
+      if (feed !== undefined) this.#cores.learnQuietly(feed, -1)
+    }
+    this.#sendElements(lacking, ELEMENTS_DONE)
+    this.#enqueue(async () => {
+      await this.#take(received)
+      this.#finish()
+    })
+  }
+
+  /**
+   * List mode, when both open messages say most of the set differs: the
+   * initiator sends its list instead of symbols, the responder waits for it.
+   */
+  #beginList(feeds: Iterable<Feed>, remote: Open): boolean {
+    const ours = this.#announced!
+    const initiator = this.replication.noise.isInitiator
+    if (!listPays(initiator ? ours : remote, initiator ? remote : ours)) return false
+    if (!initiator) {
+      this.#list = new ListReceiver(remote.count, this.#host.maxDifferences)
+      return true
+    }
+    this.#list = 'sent'
+    for (const message of listMessages(feeds, ours.count)) {
+      const raw = encodeElements(message)
+      this.#count(raw, true)
+      this.#send?.elements.send(raw)
+    }
+    return true
+  }
+
+  /** Responder: a part of the initiator's list; at its end, the difference is answered. */
+  #onList(message: Elements): void {
+    const list = this.#list
+    if (!(list instanceof ListReceiver) || !(message.flags & ELEMENTS_LIST)) {
+      throw new MalformedMessageError('Unexpected feed list')
+    }
+    if (message.flags & ELEMENTS_DONE) throw new MalformedMessageError('Feed list flagged done')
+    const difference = list.receive(message, () => this.#host.shared(this).feeds)
+    if (difference !== null) this.#conclude(difference.localOnly, difference.remoteOnly)
   }
 
   #onMore(raw: Buffer): void {
@@ -418,11 +463,15 @@ export class MultifeedPeer implements StreamMember {
     let message: ReturnType<typeof decodeElements>
     try {
       message = decodeElements(raw)
+      if (message.flags & (ELEMENTS_LIST | ELEMENTS_LIST_END)) {
+        this.#onList(message)
+        return
+      }
       if (message.flags & ELEMENTS_DONE) {
-        if (this.#reconciliation === null) {
+        if (this.#list === 'sent') this.#list = 'answered'
+        else if (this.#reconciliation === null) {
           throw new MalformedMessageError('Unexpected end of reconciliation')
-        }
-        this.#reconciliation.end()
+        } else this.#reconciliation.end()
       }
     } catch (err) {
       this.#fail(err)
@@ -467,7 +516,8 @@ export class MultifeedPeer implements StreamMember {
   #finish(): void {
     if (this.#reconciled || this.#closed) return
     this.#reconciled = true
-    const inSync = this.stats.symbolsSent === 0 && this.stats.symbolsReceived === 0
+    const inSync =
+      this.stats.symbolsSent === 0 && this.stats.symbolsReceived === 0 && this.#list === null
     if (!this.#syncedDone) {
       this.#syncedDone = true
       const info: SyncInfo = { added: this.#added, inSync }
@@ -569,6 +619,7 @@ export class MultifeedPeer implements StreamMember {
     if (channel !== null && !channel.closed) channel.close()
     this.#cores.close()
     this.#reconciliation = null
+    if (this.#list instanceof ListReceiver) this.#list = 'answered'
     if (!this.#syncedDone) {
       this.#syncedDone = true
       this.#resolveSynced(null)
