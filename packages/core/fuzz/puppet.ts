@@ -9,7 +9,8 @@
  * Three roles:
  * - keyholder: knows the multifeed key, so it pairs and proves it, then
  *   follows the protocol part of the time (it answers A's coded symbols and
- *   requests) and abuses it the rest;
+ *   requests, and lists its set or answers A's list in list mode) and abuses
+ *   it the rest (lists out of place, too long, with a feed twice, ended twice);
  * - forger: knows the pairing token and channel id (as if leaked) but not the
  *   capability: random, reflected or replayed proofs;
  * - stranger: knows nothing: random and replayed tokens, channels with random
@@ -28,11 +29,15 @@ import type {
 import c from 'compact-encoding'
 import Hypercore from 'hypercore'
 import { ELEMENT_BYTES, elementOf } from '../src/protocol/elements.js'
+import { listMessages, listPays } from '../src/protocol/list.js'
 import {
   decodeElements,
   decodeMore,
+  decodeOpen,
   decodeSymbols,
   ELEMENTS_DONE,
+  ELEMENTS_LIST,
+  ELEMENTS_LIST_END,
   type Element,
   encodeElements,
   encodeMore,
@@ -164,6 +169,9 @@ export class Puppet {
   #encoded = 0
   #decoder: ReconcileDecoder | null = null
   #fake: Element[] = []
+  /** The open we sent (null if it does not decode), and A's list while it arrives (list mode). */
+  #sentOpen: Open | null = null
+  #theirList: Element[] | null = null
   readonly #replies: Array<{ type: number; raw: Buffer; what: string }> = []
   readonly #sentOnChannel: Array<{ type: number; raw: Buffer }> = []
   #last: { type: number; raw: Buffer } | null = null
@@ -252,7 +260,8 @@ export class Puppet {
     for (let i = 0; i < SKETCH_COUNTERS; i++) sketch.push(rng.range(-3, 3))
     return {
       major: PROTOCOL_MAJOR,
-      minor: PROTOCOL_MINOR,
+      // Half of the time a peer of minor 0 (no list mode: coded symbols are due).
+      minor: rng.chance(0.5) ? PROTOCOL_MINOR : 0,
       capability: this.#capability(),
       setProof: rng.bytes(16),
       count: this.#fake.length,
@@ -362,6 +371,12 @@ export class Puppet {
     this.#nextOpen = null
     if (raw === null) raw = encodeOpen(this.#validOpen())
     else note = 'open (prepared)'
+    this.#theirList = null
+    try {
+      this.#sentOpen = decodeOpen(raw)
+    } catch {
+      this.#sentOpen = null
+    }
     this.#record('open', -1, raw, note)
     channel.open(raw)
   }
@@ -369,12 +384,33 @@ export class Puppet {
   #onOpen(raw: Buffer): void {
     this.stats.remoteOpens++
     this.stats.bytesReceived += raw.byteLength
-    if (this.#o.mode !== 'keyholder' || !this.#initiator) return
+    if (this.#o.mode !== 'keyholder' || this.#listMode(raw) || !this.#initiator) return
     // We encode (the stream's initiator does): the first batch of coded symbols.
     this.#encoder = new RibltEncoder(ELEMENT_BYTES, symbolSalt(this.#o.key, this.#hash))
     for (const e of this.#fake) this.#encoder.add(elementOf(e.key, e.length))
     this.#encoded = 0
     this.#replies.push({ type: SYMBOLS, raw: this.#nextSymbols(8), what: 'first symbols' })
+  }
+
+  /** Both opens say list mode (as A decides it): we list our set, or wait for A's list. */
+  #listMode(raw: Buffer): boolean {
+    const ours = this.#sentOpen
+    let theirs: Open
+    try {
+      theirs = decodeOpen(raw)
+    } catch {
+      return false
+    }
+    const [initiator, responder] = this.#initiator ? [ours, theirs] : [theirs, ours]
+    if (ours === null || !listPays(initiator!, responder!)) return false
+    if (!this.#initiator) {
+      this.#theirList = []
+      return true
+    }
+    for (const m of listMessages(this.#fake, ours.count)) {
+      this.#replies.push({ type: ELEMENTS, raw: encodeElements(m), what: 'list' })
+    }
+    return true
   }
 
   #nextSymbols(count: number): Buffer {
@@ -425,7 +461,26 @@ export class Puppet {
     try {
       const m = decodeElements(raw)
       if (m.flags & ELEMENTS_DONE) this.#encoder = null
+      if (m.flags & ELEMENTS_LIST && this.#theirList !== null) {
+        this.#theirList.push(...m.elements)
+        if (m.flags & ELEMENTS_LIST_END) this.#answerList(this.#theirList)
+      }
     } catch {}
+  }
+
+  /** A's whole list: DONE with what A lacks of ours, and our 0 of its feeds we lack. */
+  #answerList(list: Element[]): void {
+    this.#theirList = null
+    const id = (e: Element) => `${e.key.toString('hex')}/${e.length}`
+    const theirs = new Set(list.map(id))
+    const ours = new Set(this.#fake.map((e) => e.key.toString('hex')))
+    const elements = this.#fake.filter((e) => !theirs.has(id(e)))
+    for (const e of list) if (!ours.has(e.key.toString('hex'))) elements.push({ ...e, length: 0 })
+    this.#replies.push({
+      type: ELEMENTS,
+      raw: encodeElements({ flags: ELEMENTS_DONE, elements }),
+      what: 'done (list)'
+    })
   }
 
   // ---- sending --------------------------------------------------------------
@@ -551,7 +606,10 @@ export class Puppet {
     if (type === MORE) return { type, raw: encodeMore({ count: rng.range(1, 64) }) }
     return {
       type,
-      raw: encodeElements({ flags: rng.pick([0, 0, ELEMENTS_DONE]), elements: this.#elements(3) })
+      raw: encodeElements({
+        flags: rng.pick([0, 0, ELEMENTS_DONE, ELEMENTS_LIST, ELEMENTS_LIST | ELEMENTS_LIST_END]),
+        elements: this.#elements(3)
+      })
     }
   }
 
@@ -576,6 +634,21 @@ export class Puppet {
     done(p: Puppet): void {
       const n = p.#rng.range(0, 3)
       p.#send('done', ELEMENTS, encodeElements({ flags: ELEMENTS_DONE, elements: p.#elements(n) }))
+    },
+    /**
+     * A list (list mode): ours, honest, when A waits for it; else out of
+     * place, longer than announced, with a feed twice (#elements), ended
+     * twice, flagged DONE or LIST_END alone.
+     */
+    list(p: Puppet): void {
+      const rng = p.#rng
+      const END = ELEMENTS_LIST | ELEMENTS_LIST_END
+      const flags = rng.pick([END, END, ELEMENTS_LIST, END | ELEMENTS_DONE, ELEMENTS_LIST_END])
+      const n = rng.chance(0.8) ? rng.range(0, 6) : rng.range(7, 300)
+      const honest = rng.chance(0.3)
+      const elements = honest ? p.#fake : p.#elements(n)
+      const note = `${honest ? 'ours' : elements.length} flags ${flags}`
+      p.#send('list', ELEMENTS, encodeElements({ flags, elements }), note)
     },
     flags(p: Puppet): void {
       const flags = p.#rng.pick([2, 3, 0xff, 2 ** 32, 2 ** 53 - 1])
@@ -784,6 +857,7 @@ const OPS: Record<Mode, OpTable> = {
     honest: 22,
     elements: 12,
     done: 4,
+    list: 5,
     flags: 2,
     symbols: 6,
     more: 5,
@@ -806,6 +880,7 @@ const OPS: Record<Mode, OpTable> = {
     reopen: 6,
     reattach: 3,
     elements: 6,
+    list: 2,
     symbols: 3,
     mutate: 6,
     more: 2,
