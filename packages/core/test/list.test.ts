@@ -323,6 +323,17 @@ describe('list mode: a peer breaking the rules', () => {
     await refused(l, /Unexpected feed list/)
   })
 
+  it('DONE twice to our list', async () => {
+    const l = await listener(1, { weInitiate: true })
+    await until(() => l.p.received.elements.length > 0, 'our own list')
+    const reconciled = next<[MultifeedPeer, SyncInfo]>(l.multi, 'reconciled')
+    l.p.send.elements(elementsBytes([], DONE))
+    const [, info] = await reconciled
+    expect(info.inSync).toBe(false)
+    l.p.send.elements(elementsBytes([], DONE))
+    await refused(l, /Unexpected end of reconciliation/)
+  })
+
   it('a list sent to the initiator (only the initiator lists)', async () => {
     const l = await listener(1, { weInitiate: true })
     await until(() => l.p.received.elements.length > 0, 'our own list')

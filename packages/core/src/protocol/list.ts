@@ -22,6 +22,7 @@
 import { MalformedMessageError } from '../errors.js'
 import { estimateDifference } from './estimator.js'
 import {
+  ELEMENTS_DONE,
   ELEMENTS_LIST,
   ELEMENTS_LIST_END,
   type Element,
@@ -89,6 +90,66 @@ export function listMessages(
   }
   messages[messages.length - 1]!.flags |= ELEMENTS_LIST_END
   return messages
+}
+
+/**
+ * One reconciliation in list mode, either role: the initiator's list went
+ * out and DONE is due; or the responder takes the list (`receive`).
+ */
+export class ListExchange {
+  readonly #receiver: ListReceiver | null
+  #awaitingDone: boolean
+
+  private constructor(receiver: ListReceiver | null) {
+    this.#receiver = receiver
+    this.#awaitingDone = receiver === null
+  }
+
+  /**
+   * Null unless both open messages say list mode; else the exchange, with
+   * the initiator's list messages to send now (none for the responder).
+   */
+  static begin(
+    isInitiator: boolean,
+    ours: Announced,
+    remote: Announced,
+    feeds: Iterable<{ key: Buffer; length: number }>,
+    maxDifferences: number
+  ): { exchange: ListExchange; messages: Elements[] } | null {
+    if (!listPays(isInitiator ? ours : remote, isInitiator ? remote : ours)) return null
+    if (!isInitiator) {
+      return {
+        exchange: new ListExchange(new ListReceiver(remote.count, maxDifferences)),
+        messages: []
+      }
+    }
+    return { exchange: new ListExchange(null), messages: listMessages(feeds, ours.count) }
+  }
+
+  /**
+   * A message flagged LIST or LIST_END (`exchange` null: symbols are due).
+   * Returns the difference at the list's end; throws MalformedMessageError
+   * when no list is due here or the list breaks a rule.
+   */
+  static receive(
+    exchange: ListExchange | null,
+    message: Elements,
+    ours: () => Iterable<{ id: string; key: Buffer; length: number }>
+  ): ListDifference | null {
+    const receiver = exchange === null ? null : exchange.#receiver
+    if (!receiver || !(message.flags & ELEMENTS_LIST)) {
+      throw new MalformedMessageError('Unexpected feed list')
+    }
+    if (message.flags & ELEMENTS_DONE) throw new MalformedMessageError('Feed list flagged done')
+    return receiver.receive(message, ours)
+  }
+
+  /** DONE arrived: true when it answers our list (once); false when it is not ours to take. */
+  done(): boolean {
+    const awaiting = this.#awaitingDone
+    this.#awaitingDone = false
+    return awaiting
+  }
 }
 
 /** What differs, once the whole list arrived: as after decoding symbols. */

@@ -37,7 +37,7 @@ import {
 } from '../errors.js'
 import type { Multifeed } from '../Multifeed.js'
 import { elementOf, keyOfElement, lengthOfElement } from '../protocol/elements.js'
-import { type Announced, ListReceiver, listMessages, listPays } from '../protocol/list.js'
+import { type Announced, ListExchange } from '../protocol/list.js'
 import {
   decodeElements,
   decodeMore,
@@ -48,7 +48,6 @@ import {
   ELEMENTS_LIST,
   ELEMENTS_LIST_END,
   type Element,
-  type Elements,
   encodeElements,
   encodeMore,
   encodeOpen,
@@ -105,7 +104,7 @@ export class MultifeedPeer implements StreamMember {
   #reconciliation: Reconciliation | null = null
   /** What our open message announced, and list mode's state (protocol/list.ts). */
   #announced: Announced | null = null
-  #list: ListReceiver | 'sent' | 'answered' | null = null
+  #list: ListExchange | null = null
   #channelId: Buffer | null = null
   #resolveSynced: (info: SyncInfo | null) => void = () => {}
   #syncedDone = false
@@ -343,7 +342,23 @@ export class MultifeedPeer implements StreamMember {
       this.#finish()
       return
     }
-    if (this.#beginList(shared.feeds, remote)) return
+    // List mode (protocol/list.ts): the initiator's list instead of symbols.
+    const list = ListExchange.begin(
+      noise.isInitiator,
+      this.#announced!,
+      remote,
+      shared.feeds,
+      this.#host.maxDifferences
+    )
+    if (list !== null) {
+      this.#list = list.exchange
+      for (const message of list.messages) {
+        const raw = encodeElements(message)
+        this.#count(raw, true)
+        this.#send?.elements.send(raw)
+      }
+      return
+    }
     this.#reconciliation = new Reconciliation(
       noise.isInitiator,
       symbolSalt(this.#host.key, hash),
@@ -412,38 +427,6 @@ export class MultifeedPeer implements StreamMember {
     })
   }
 
-  /**
-   * List mode, when both open messages say most of the set differs: the
-   * initiator sends its list instead of symbols, the responder waits for it.
-   */
-  #beginList(feeds: Iterable<Feed>, remote: Open): boolean {
-    const ours = this.#announced!
-    const initiator = this.replication.noise.isInitiator
-    if (!listPays(initiator ? ours : remote, initiator ? remote : ours)) return false
-    if (!initiator) {
-      this.#list = new ListReceiver(remote.count, this.#host.maxDifferences)
-      return true
-    }
-    this.#list = 'sent'
-    for (const message of listMessages(feeds, ours.count)) {
-      const raw = encodeElements(message)
-      this.#count(raw, true)
-      this.#send?.elements.send(raw)
-    }
-    return true
-  }
-
-  /** Responder: a part of the initiator's list; at its end, the difference is answered. */
-  #onList(message: Elements): void {
-    const list = this.#list
-    if (!(list instanceof ListReceiver) || !(message.flags & ELEMENTS_LIST)) {
-      throw new MalformedMessageError('Unexpected feed list')
-    }
-    if (message.flags & ELEMENTS_DONE) throw new MalformedMessageError('Feed list flagged done')
-    const difference = list.receive(message, () => this.#host.shared(this).feeds)
-    if (difference !== null) this.#conclude(difference.localOnly, difference.remoteOnly)
-  }
-
   #onMore(raw: Buffer): void {
     if (!this.#live()) return
     this.#count(raw, false)
@@ -464,14 +447,17 @@ export class MultifeedPeer implements StreamMember {
     try {
       message = decodeElements(raw)
       if (message.flags & (ELEMENTS_LIST | ELEMENTS_LIST_END)) {
-        this.#onList(message)
+        const ours = () => this.#host.shared(this).feeds
+        const difference = ListExchange.receive(this.#list, message, ours)
+        if (difference !== null) this.#conclude(difference.localOnly, difference.remoteOnly)
         return
       }
-      if (message.flags & ELEMENTS_DONE) {
-        if (this.#list === 'sent') this.#list = 'answered'
-        else if (this.#reconciliation === null) {
+      // (a DONE answering our list ends list mode; any other ends the symbols)
+      if (message.flags & ELEMENTS_DONE && !this.#list?.done()) {
+        if (this.#reconciliation === null) {
           throw new MalformedMessageError('Unexpected end of reconciliation')
-        } else this.#reconciliation.end()
+        }
+        this.#reconciliation.end()
       }
     } catch (err) {
       this.#fail(err)
@@ -619,7 +605,6 @@ export class MultifeedPeer implements StreamMember {
     if (channel !== null && !channel.closed) channel.close()
     this.#cores.close()
     this.#reconciliation = null
-    if (this.#list instanceof ListReceiver) this.#list = 'answered'
     if (!this.#syncedDone) {
       this.#syncedDone = true
       this.#resolveSynced(null)
