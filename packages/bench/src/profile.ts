@@ -3,6 +3,8 @@
 // runs only from connect to synced.
 //   node packages/bench/dist/profile.js --feeds 10000 --blocks 1 --transport pipe --side multi \
 //     --out bench-results/prof/multi-10k-pipe.cpuprofile
+// `--side multi-held`: multifeed with the source's cores held open by sessions taken before
+// connecting, as raw's source holds its cores (the bench's multifeed source opens them lazily).
 // Prints self time aggregated by package and by function (file:line), and writes
 // the .cpuprofile (open it in Chrome DevTools or speedscope).
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -168,8 +170,13 @@ async function main(): Promise<void> {
   } else {
     const { MultiSource, multiSync } = await import('./multi.js')
     const source = await MultiSource.create(shape)
+    const held = []
+    if (values.side === 'multi-held') {
+      for (const info of source.multi.feeds()) held.push(await source.multi.get(info.key))
+    }
     await session.post('Profiler.start')
     ms = (await multiSync(source, transport, loopback, 600_000, { synced: stop })).ms
+    for (const core of held) await core.close()
     await source.close()
   }
   await loopback?.close()

@@ -9,6 +9,8 @@
 import { ELEMENT_BYTES } from '../src/protocol/elements.js'
 import {
   ELEMENTS_DONE,
+  ELEMENTS_LIST,
+  ELEMENTS_LIST_END,
   type Element,
   encodeElements,
   encodeMore,
@@ -81,7 +83,8 @@ export class Generators {
     for (let i = 0; i < SKETCH_COUNTERS; i++) sketch.push(rng.range(-3, 3))
     return {
       major: PROTOCOL_MAJOR,
-      minor: PROTOCOL_MINOR,
+      // Half of the time a peer of minor 0 (no list mode: coded symbols are due).
+      minor: rng.chance(0.5) ? PROTOCOL_MINOR : 0,
       capability: this.capability(),
       setProof: rng.bytes(16),
       count: this.fake.length,
@@ -193,7 +196,10 @@ export class Generators {
     if (type === MORE) return { type, raw: encodeMore({ count: rng.range(1, 64) }) }
     return {
       type,
-      raw: encodeElements({ flags: rng.pick([0, 0, ELEMENTS_DONE]), elements: this.elements(3) })
+      raw: encodeElements({
+        flags: rng.pick([0, 0, ELEMENTS_DONE, ELEMENTS_LIST, ELEMENTS_LIST | ELEMENTS_LIST_END]),
+        elements: this.elements(3)
+      })
     }
   }
 }

@@ -10,6 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import c from 'compact-encoding'
 import {
   ELEMENTS_DONE,
+  ELEMENTS_LIST,
+  ELEMENTS_LIST_END,
   encodeElements,
   encodeMore,
   encodeOpen,
@@ -89,6 +91,21 @@ export const ops = {
       ELEMENTS,
       encodeElements({ flags: ELEMENTS_DONE, elements: p.generators.elements(n) })
     )
+  },
+  /**
+   * A list (list mode): ours, honest, when A waits for it; else out of
+   * place, longer than announced, with a feed twice (generators.elements),
+   * ended twice, flagged DONE or LIST_END alone.
+   */
+  list(p: Actor): void {
+    const rng = p.rng
+    const END = ELEMENTS_LIST | ELEMENTS_LIST_END
+    const flags = rng.pick([END, END, ELEMENTS_LIST, END | ELEMENTS_DONE, ELEMENTS_LIST_END])
+    const n = rng.chance(0.8) ? rng.range(0, 6) : rng.range(7, 300)
+    const honest = rng.chance(0.3)
+    const elements = honest ? p.generators.fake : p.generators.elements(n)
+    const note = `${honest ? 'ours' : elements.length} flags ${flags}`
+    p.wire.send('list', ELEMENTS, encodeElements({ flags, elements }), note)
   },
   flags(p: Actor): void {
     const flags = p.rng.pick([2, 3, 0xff, 2 ** 32, 2 ** 53 - 1])

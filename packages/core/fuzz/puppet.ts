@@ -167,7 +167,7 @@ export class Puppet {
         this.#guard(() => {
           this.stats.remoteOpens++
           this.stats.bytesReceived += raw.byteLength
-          this.#responder.onOpen()
+          this.#responder.onOpen(raw)
         }),
       onclose: (isRemote) =>
         this.#guard(() => {
@@ -209,6 +209,7 @@ export class Puppet {
     if (raw === null) raw = encodeOpen(this.#generators.validOpen())
     else note = 'open (prepared)'
     wire.record('open', -1, raw, note)
+    responder.sent(raw)
     channel.open(raw)
   }
 
@@ -238,6 +239,7 @@ const OPS: Record<Mode, OpTable> = {
     honest: 22,
     elements: 12,
     done: 4,
+    list: 5,
     flags: 2,
     symbols: 6,
     more: 5,
@@ -260,6 +262,7 @@ const OPS: Record<Mode, OpTable> = {
     reopen: 6,
     reattach: 3,
     elements: 6,
+    list: 2,
     symbols: 3,
     mutate: 6,
     more: 2,

@@ -1,18 +1,25 @@
 /**
  * The keyholder's honest side of X's channel: as the stream's initiator it
- * encodes coded symbols of its fake set, as the responder it decodes A's,
- * and it queues the answers the protocol expects. The `honest` operation
+ * encodes coded symbols of its fake set, as the responder it decodes A's (in
+ * list mode it lists its set, or answers A's list), and it queues the
+ * answers the protocol expects. The `honest` operation
  * sends them, in order; the other operations may interleave anything.
  */
 import { ELEMENT_BYTES, elementOf } from '../src/protocol/elements.js'
+import { listMessages, listPays } from '../src/protocol/list.js'
 import {
   decodeElements,
   decodeMore,
+  decodeOpen,
   decodeSymbols,
   ELEMENTS_DONE,
+  ELEMENTS_LIST,
+  ELEMENTS_LIST_END,
+  type Element,
   encodeElements,
   encodeMore,
-  encodeSymbols
+  encodeSymbols,
+  type Open
 } from '../src/protocol/messages.js'
 import { symbolSalt, symbolSalts } from '../src/protocol/pairing.js'
 import { ReconcileDecoder } from '../src/protocol/Reconciler.js'
@@ -42,6 +49,9 @@ export class Responder {
   /** Where the fake set (the feeds our Open claims) comes from. */
   readonly #generators: Generators
   #decoder: ReconcileDecoder | null = null
+  /** The open we sent (null if it does not decode), and A's list while it arrives (list mode). */
+  #sentOpen: Open | null = null
+  #theirList: Element[] | null = null
 
   constructor(mode: Mode, key: Buffer, hash: Buffer, initiator: boolean, generators: Generators) {
     this.#mode = mode
@@ -53,20 +63,52 @@ export class Responder {
 
   /** X's channel opened anew on our side: nothing is pending. */
   reset(): void {
+    this.#theirList = null
     this.encoder = null
     this.encoded = 0
     this.#decoder = null
     this.replies.length = 0
   }
 
+  /** We opened X's channel with `raw` (kept to decide list mode as A does). */
+  sent(raw: Buffer): void {
+    this.#theirList = null
+    try {
+      this.#sentOpen = decodeOpen(raw)
+    } catch {
+      this.#sentOpen = null
+    }
+  }
+
   /** A opened X's channel to us. */
-  onOpen(): void {
-    if (this.#mode !== 'keyholder' || !this.#initiator) return
+  onOpen(raw: Buffer): void {
+    if (this.#mode !== 'keyholder' || this.#listMode(raw) || !this.#initiator) return
     // We encode (the stream's initiator does): the first batch of coded symbols.
     this.encoder = new RibltEncoder(ELEMENT_BYTES, symbolSalt(this.#key))
     for (const e of this.#generators.fake) this.encoder.add(elementOf(e.key, e.length))
     this.encoded = 0
     this.replies.push({ type: SYMBOLS, raw: this.#nextSymbols(8), what: 'first symbols' })
+  }
+
+  /** Both opens say list mode (as A decides it): we list our set, or wait for A's list. */
+  #listMode(raw: Buffer): boolean {
+    const ours = this.#sentOpen
+    let theirs: Open
+    try {
+      theirs = decodeOpen(raw)
+    } catch {
+      return false
+    }
+    const [initiator, responder] = this.#initiator ? [ours, theirs] : [theirs, ours]
+    if (ours === null || !listPays(initiator!, responder!)) return false
+    if (!this.#initiator) {
+      this.#theirList = []
+      return true
+    }
+    for (const m of listMessages(this.#generators.fake, ours.count)) {
+      this.replies.push({ type: ELEMENTS, raw: encodeElements(m), what: 'list' })
+    }
+    return true
   }
 
   #nextSymbols(count: number): Buffer {
@@ -117,6 +159,25 @@ export class Responder {
     try {
       const m = decodeElements(raw)
       if (m.flags & ELEMENTS_DONE) this.encoder = null
+      if (m.flags & ELEMENTS_LIST && this.#theirList !== null) {
+        this.#theirList.push(...m.elements)
+        if (m.flags & ELEMENTS_LIST_END) this.#answerList(this.#theirList)
+      }
     } catch {}
+  }
+
+  /** A's whole list: DONE with what A lacks of ours, and our 0 of its feeds we lack. */
+  #answerList(list: Element[]): void {
+    this.#theirList = null
+    const id = (e: Element) => `${e.key.toString('hex')}/${e.length}`
+    const theirs = new Set(list.map(id))
+    const ours = new Set(this.#generators.fake.map((e) => e.key.toString('hex')))
+    const elements = this.#generators.fake.filter((e) => !theirs.has(id(e)))
+    for (const e of list) if (!ours.has(e.key.toString('hex'))) elements.push({ ...e, length: 0 })
+    this.replies.push({
+      type: ELEMENTS,
+      raw: encodeElements({ flags: ELEMENTS_DONE, elements }),
+      what: 'done (list)'
+    })
   }
 }

@@ -3,7 +3,8 @@
  *
  * - keyholder: knows the multifeed key, so it pairs and proves it, then
  *   follows the protocol part of the time (it answers A's coded symbols and
- *   requests) and abuses it the rest;
+ *   requests, and lists its set or answers A's list in list mode) and abuses
+ *   it the rest (lists out of place, too long, with a feed twice, ended twice);
  * - forger: knows the pairing token and channel id (as if leaked) but not the
  *   capability: random, reflected or replayed proofs;
  * - stranger: knows nothing: random and replayed tokens, channels with random

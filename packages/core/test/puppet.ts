@@ -32,6 +32,7 @@ import {
   setSalt,
   symbolSalt
 } from '../src/protocol/pairing.js'
+import { DEFAULT_SKETCH_COUNTERS } from '../src/protocol/estimator.js'
 import { type CodedSymbol, codedSymbolEncoding, RibltEncoder } from '../src/protocol/riblt.js'
 import { link, type Pipe } from './helpers.js'
 
@@ -76,7 +77,7 @@ export function openBytes(o: {
   sketch?: number[]
   extra?: Buffer
 }): Buffer {
-  const sketch = o.sketch ?? new Array(32).fill(0)
+  const sketch = o.sketch ?? new Array(DEFAULT_SKETCH_COUNTERS).fill(0)
   return Buffer.concat([
     uint(o.major ?? 2),
     uint(o.minor ?? 0),

@@ -16,6 +16,7 @@ import {
 import Hypercore from 'hypercore'
 import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
+import { ELEMENTS_LIST, ELEMENTS_LIST_END } from '../src/protocol/messages.js'
 import { forgeCapability, forgePeer, handshakeBytes } from './forge.js'
 import { link, next, onCleanup, pipe, tmpStore, until } from './helpers.js'
 import {
@@ -167,8 +168,10 @@ describe('keys and capabilities', () => {
     })
     const seen = spy(p.stream)
     await p.opened
-    // Our set differs from the puppet's (its proof is random): we, the initiator, send symbols.
-    await until(() => p.received.symbols.length > 0, 'the honest side starts reconciling')
+    // Our set (1 feed) differs from the puppet's (0 announced, a random proof),
+    // and minor 7 knows list mode: we, the initiator, send our list.
+    await until(() => p.received.elements.length > 0, 'the honest side starts reconciling')
+    expect(p.received.elements[0]![0]).toBe(ELEMENTS_LIST | ELEMENTS_LIST_END)
     expect(v.multi.peers()).toHaveLength(1)
     p.send.elements(elementsBytes([], DONE))
     const [, info] = await next<[MultifeedPeer, SyncInfo]>(v.multi, 'reconciled')

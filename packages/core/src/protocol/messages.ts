@@ -22,7 +22,8 @@ import { SECRET_BYTES } from './pairing.js'
 import { type CodedSymbol, codedSymbolEncoding } from './riblt.js'
 
 export const PROTOCOL_MAJOR = 2
-export const PROTOCOL_MINOR = 0
+/** Minor 1: list mode (protocol/list.ts). */
+export const PROTOCOL_MINOR = 1
 /** Protocol of a multifeed's channel (id = its channel id on the connection). */
 export const PROTOCOL_NAME = `multifeed/${PROTOCOL_MAJOR}`
 /** Protocol of the one pairing channel per connection (no id). */
@@ -44,6 +45,9 @@ const SYMBOL = codedSymbolEncoding(ELEMENT_BYTES)
 
 /** Flag of an Elements message: the reconciliation is complete (sent once, last). */
 export const ELEMENTS_DONE = 1
+/** Flags of an Elements message (minor 1): part of the initiator's list, and its last part. */
+export const ELEMENTS_LIST = 2
+export const ELEMENTS_LIST_END = 4
 
 export interface PairingOpen {
   major: number
@@ -85,7 +89,7 @@ export interface Element {
   length: number
 }
 
-/** Feeds and lengths: the end of a reconciliation (DONE) or a live update. */
+/** Feeds and lengths: the end of a reconciliation (DONE), a live update, or a list (LIST). */
 export interface Elements {
   flags: number
   elements: Element[]

@@ -37,6 +37,7 @@ import {
 } from '../errors.js'
 import type { Multifeed } from '../Multifeed.js'
 import { keyOfElement, lengthOfElement } from '../protocol/elements.js'
+import { type Announced, ListExchange } from '../protocol/list.js'
 import {
   decodeElements,
   decodeMore,
@@ -44,6 +45,8 @@ import {
   decodeSymbols,
   decodeVersion,
   ELEMENTS_DONE,
+  ELEMENTS_LIST,
+  ELEMENTS_LIST_END,
   type Element,
   encodeElements,
   encodeMore,
@@ -99,6 +102,9 @@ export class MultifeedPeer implements StreamMember {
   #mismatchReported = false
   #reconciled = false
   #reconciliation: Reconciliation | null = null
+  /** What our open message announced, and list mode's state (protocol/list.ts). */
+  #announced: Announced | null = null
+  #list: ListExchange | null = null
   #channelId: Buffer | null = null
   #resolveSynced: (info: SyncInfo | null) => void = () => {}
   #syncedDone = false
@@ -229,6 +235,7 @@ export class MultifeedPeer implements StreamMember {
     // From now on changes are kept for the peer: the open below is a snapshot.
     this.#cores.clearUpdates()
     const shared = this.#host.shared(this)
+    this.#announced = { minor: PROTOCOL_MINOR, count: shared.count, sketch: shared.sketch }
     const open = encodeOpen({
       major: PROTOCOL_MAJOR,
       minor: PROTOCOL_MINOR,
@@ -292,6 +299,7 @@ export class MultifeedPeer implements StreamMember {
     const counter = direction === 'received' ? this.#received : this.#sent
     counter.blocks++
     counter.bytes += bytes
+    this.#cores.moved()
   }
 
   /** The feed left the set: its core leaves the stream now (the peer stops getting its blocks). */
@@ -334,6 +342,23 @@ export class MultifeedPeer implements StreamMember {
       this.#finish()
       return
     }
+    // List mode (protocol/list.ts): the initiator's list instead of symbols.
+    const list = ListExchange.begin(
+      noise.isInitiator,
+      this.#announced!,
+      remote,
+      shared.feeds,
+      this.#host.maxDifferences
+    )
+    if (list !== null) {
+      this.#list = list.exchange
+      for (const message of list.messages) {
+        const raw = encodeElements(message)
+        this.#count(raw, true)
+        this.#send?.elements.send(raw)
+      }
+      return
+    }
     this.#reconciliation = new Reconciliation(
       noise.isInitiator,
       symbolSalts(this.#host.key, hash),
@@ -370,32 +395,36 @@ export class MultifeedPeer implements StreamMember {
         this.#send?.more.send(more)
         return
       }
-      // What the initiator lacks (our elements), and our length (0) of its
-      // feeds we do not hold at all: both sides then know the difference.
-      const lacking = result.localOnly.map(toElement).filter((e) => {
-        const feed = this.#host.feed(e.key.toString('hex'))
-        return feed !== undefined && this.#host.shares(feed, this)
-      })
-      const received = result.remoteOnly.map(toElement)
-      const ours = new Set(result.localOnly.map((e) => keyOfElement(e).toString('hex')))
-      for (const { key } of received) {
-        const id = key.toString('hex')
-        if (!ours.has(id) && this.#host.feed(id) === undefined) lacking.push({ key, length: 0 })
-      }
-      const theirs = new Set(received.map((e) => e.key.toString('hex')))
-      for (const { key } of lacking) {
-        if (theirs.has(key.toString('hex'))) continue
-        const feed = this.#host.feed(key.toString('hex'))
-        if (feed !== undefined) this.#cores.learnQuietly(feed, -1)
-      }
-      this.#sendElements(lacking, ELEMENTS_DONE)
-      this.#enqueue(async () => {
-        await this.#take(received)
-        this.#finish()
-      })
+      this.#conclude(result.localOnly.map(toElement), result.remoteOnly.map(toElement))
     } catch (err) {
       this.#fail(err)
     }
+  }
+
+  /** Responder: the difference is known (decoded, or diffed against a list); answers DONE. */
+  #conclude(localOnly: Element[], received: Element[]): void {
+    // What the initiator lacks (our elements), and our length (0) of its
+    // feeds we do not hold at all: both sides then know the difference.
+    const lacking = localOnly.filter((e) => {
+      const feed = this.#host.feed(e.key.toString('hex'))
+      return feed !== undefined && this.#host.shares(feed, this)
+    })
+    const ours = new Set(localOnly.map((e) => e.key.toString('hex')))
+    for (const { key } of received) {
+      const id = key.toString('hex')
+      if (!ours.has(id) && this.#host.feed(id) === undefined) lacking.push({ key, length: 0 })
+    }
+    const theirs = new Set(received.map((e) => e.key.toString('hex')))
+    for (const { key } of lacking) {
+      if (theirs.has(key.toString('hex'))) continue
+      const feed = this.#host.feed(key.toString('hex'))
+      if (feed !== undefined) this.#cores.learnQuietly(feed, -1)
+    }
+    this.#sendElements(lacking, ELEMENTS_DONE)
+    this.#enqueue(async () => {
+      await this.#take(received)
+      this.#finish()
+    })
   }
 
   #onMore(raw: Buffer): void {
@@ -417,7 +446,14 @@ export class MultifeedPeer implements StreamMember {
     let message: ReturnType<typeof decodeElements>
     try {
       message = decodeElements(raw)
-      if (message.flags & ELEMENTS_DONE) {
+      if (message.flags & (ELEMENTS_LIST | ELEMENTS_LIST_END)) {
+        const ours = () => this.#host.shared(this).feeds
+        const difference = ListExchange.receive(this.#list, message, ours)
+        if (difference !== null) this.#conclude(difference.localOnly, difference.remoteOnly)
+        return
+      }
+      // (a DONE answering our list ends list mode; any other ends the symbols)
+      if (message.flags & ELEMENTS_DONE && !this.#list?.done()) {
         if (this.#reconciliation === null) {
           throw new MalformedMessageError('Unexpected end of reconciliation')
         }
@@ -466,7 +502,8 @@ export class MultifeedPeer implements StreamMember {
   #finish(): void {
     if (this.#reconciled || this.#closed) return
     this.#reconciled = true
-    const inSync = this.stats.symbolsSent === 0 && this.stats.symbolsReceived === 0
+    const inSync =
+      this.stats.symbolsSent === 0 && this.stats.symbolsReceived === 0 && this.#list === null
     if (!this.#syncedDone) {
       this.#syncedDone = true
       const info: SyncInfo = { added: this.#added, inSync }

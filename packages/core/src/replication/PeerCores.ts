@@ -10,7 +10,12 @@
  *   stream) are kept as updates for it (`note`, `takeUpdates`).
  * - A core that has nothing left to move on the stream for a while is
  *   detached and released (`sweep`): idle cores close, and a peer that lied
- *   about a length keeps nothing of ours open.
+ *   about a length keeps nothing of ours open. The sweep looks only once the
+ *   connection went quiet (no block moved, no core attached or waiting to,
+ *   for the idle time): in the middle of a sync it would detach, one by one,
+ *   cores that are done while thousands of others still move, and scan them
+ *   all on every tick. A connection that never goes quiet is still swept
+ *   every BUSY_SWEEP_FACTOR idle times.
  */
 import type { Hypercore, HypercorePeer, Protomux } from '@multifeed/holepunch-types'
 import type { Element } from '../protocol/messages.js'
@@ -38,6 +43,9 @@ export interface Amount {
 /** Cores opening at once for one peer's reconciliation. */
 const MAX_OPENING = 64
 
+/** A connection that never goes quiet is swept every this many idle times all the same. */
+export const BUSY_SWEEP_FACTOR = 10
+
 interface Attached {
   readonly feed: Feed
   /** The set's session, once acquired (null while it opens). */
@@ -64,6 +72,12 @@ export class PeerCores {
   /** Cores attached over the life of the peer (a statistic). */
   attachedTotal = 0
   #closed = false
+  /** Blocks moved on the connection (both ways), counted to tell when it went quiet. */
+  #moves = 0
+  /** What `#moves + attachedTotal` was at the last sweep, and when it last changed. */
+  #lastActivity = -1
+  #busySince = 0
+  #lastScan = -1
 
   constructor(host: CoreHost, mux: Protomux) {
     this.#host = host
@@ -243,11 +257,28 @@ export class PeerCores {
     return elements
   }
 
+  /** A block of this set moved on the connection (either way). */
+  moved(): void {
+    this.#moves++
+  }
+
   /**
    * Detaches the cores that had nothing to move for `idleMs` (both sides
-   * hold the same blocks); returns how many.
+   * hold the same blocks); returns how many. Looks at them only once the
+   * connection has been quiet for `idleMs` (or every BUSY_SWEEP_FACTOR
+   * idle times if it never is); a core settled then had nothing to move
+   * for that long, and goes at once.
    */
   sweep(now: number, idleMs: number): number {
+    const activity = this.#moves + this.attachedTotal
+    if (activity !== this.#lastActivity || this.#waiting.size > 0 || this.#opening > 0) {
+      this.#lastActivity = activity
+      this.#busySince = now
+    }
+    if (this.#lastScan < 0) this.#lastScan = now
+    const quiet = now - this.#busySince >= idleMs
+    if (!quiet && now - this.#lastScan < BUSY_SWEEP_FACTOR * idleMs) return 0
+    this.#lastScan = now
     let detached = 0
     for (const entry of [...this.#attached.values()]) {
       const core = entry.core
@@ -258,11 +289,8 @@ export class PeerCores {
       }
       const peer = core.peers.find((p) => p.protomux === this.#mux)
       if (peer !== undefined) this.learnQuietly(entry.feed, peer.remoteContiguousLength)
-      if (entry.settledSince === 0) {
-        entry.settledSince = now
-        continue
-      }
-      if (now - entry.settledSince < idleMs) continue
+      if (entry.settledSince === 0) entry.settledSince = now
+      if (!quiet && now - entry.settledSince < idleMs) continue
       this.#detach(entry.feed, core)
       detached++
     }
