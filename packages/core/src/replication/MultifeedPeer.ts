@@ -36,7 +36,7 @@ import {
   VersionMismatchError
 } from '../errors.js'
 import type { Multifeed } from '../Multifeed.js'
-import { elementOf, keyOfElement, lengthOfElement } from '../protocol/elements.js'
+import { keyOfElement, lengthOfElement } from '../protocol/elements.js'
 import {
   decodeElements,
   decodeMore,
@@ -576,8 +576,9 @@ export class MultifeedPeer implements StreamMember {
   }
 }
 
+/** Elements read from the set's slab (no key view is made and kept per feed). */
 function* elementsOf(feeds: Iterable<Feed>): Generator<Buffer> {
-  for (const feed of feeds) yield elementOf(feed.key, feed.length)
+  for (const feed of feeds) yield feed.element()
 }
 
 function toElement(element: Buffer): Element {
