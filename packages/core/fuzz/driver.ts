@@ -4,9 +4,9 @@
  * installed for the whole run, and the summary.
  */
 import { type Context, type Recorder, runEpisode } from './episode.js'
-import type { Mode } from './puppet.js'
 import { type Finding, type FindingKind, type FuzzSummary, signatureOf } from './report.js'
 import { Rng } from './rng.js'
+import type { Mode } from './roles.js'
 
 export interface FuzzOptions {
   seed: number

@@ -15,12 +15,14 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Hypercore } from '@multifeed/holepunch-types'
 import Corestore from 'corestore'
 import { Multifeed, type MultifeedOptions } from '../src/index.js'
-import { type Mode, Puppet, type Replayable, sleep } from './puppet.js'
+import { Puppet } from './puppet.js'
 import type { FindingKind } from './report.js'
 import { Rng } from './rng.js'
+import type { Mode, Replayable } from './roles.js'
 
 const BASE = existsSync('/dev/shm') ? '/dev/shm' : tmpdir()
 /** Bounds: a step of the driver that takes longer is a hang. */

@@ -1,7 +1,8 @@
 /**
  * What a fuzz run found and counted, and how it prints.
  */
-import type { LogEntry, Mode } from './puppet.js'
+import type { Mode } from './roles.js'
+import type { LogEntry } from './wire.js'
 
 export type FindingKind =
   /** The replication stream was destroyed while the driver held it open. */

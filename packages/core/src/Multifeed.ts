@@ -6,26 +6,21 @@ import type {
   ValueEncoding
 } from '@multifeed/holepunch-types'
 import crypto from 'hypercore-crypto'
-import {
-  AlreadyOpenError,
-  ClosedError,
-  InvalidArgumentError,
-  StorageError,
-  UnknownFeedError
-} from './errors.js'
+import { AlreadyOpenError, ClosedError, InvalidArgumentError, UnknownFeedError } from './errors.js'
 import { parseKey } from './keys.js'
-import { bounded } from './lifecycle/bounded.js'
 import { Callbacks } from './lifecycle/Callbacks.js'
+import { Changes } from './lifecycle/Changes.js'
 import { settingsOf } from './lifecycle/options.js'
 import { Resource } from './lifecycle/Resource.js'
+import { heldElsewhere, register, unregister } from './lifecycle/registry.js'
 import { setSalt } from './protocol/pairing.js'
-import { MultifeedPeer, type PeerHost, type PeerProgress } from './replication/MultifeedPeer.js'
-import { sumProgress } from './replication/PeerHost.js'
+import type { MultifeedPeer, PeerProgress } from './replication/MultifeedPeer.js'
+import { Peers } from './replication/Peers.js'
 import { ReplicationStream, rootOf } from './replication/ReplicationStream.js'
-import { Holds, syncWith } from './replication/sync.js'
-import { admit } from './set/admission.js'
+import { synced } from './replication/sync.js'
 import { CorePool } from './set/CorePool.js'
 import { type Feed, infoOf } from './set/FeedSet.js'
+import { Management } from './set/Management.js'
 import { Membership } from './set/Membership.js'
 import { type ReadEntry, type ReadOptions, read } from './set/reader.js'
 import { Writers } from './set/Writers.js'
@@ -39,9 +34,6 @@ import type {
   ValueOf,
   WriterOptions
 } from './types.js'
-
-/** Multifeeds open per root corestore, by key: one instance per key and store. */
-const instances = new WeakMap<Corestore, Map<string, Multifeed<unknown>>>()
 
 /**
  * A named set of hypercores, one per writer, that every peer knowing the
@@ -57,21 +49,14 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /** The corestore passed to `open()`. */
   readonly corestore: Corestore
 
-  readonly #sparse: boolean
-  readonly #maxDifferences: number
   readonly #store: Corestore
   readonly #membership: Membership
   readonly #pool: CorePool
   readonly #callbacks: Callbacks
-  readonly #peers = new Map<ReplicationStream, MultifeedPeer>()
+  readonly #peers: Peers
   readonly #writers: Writers
-  /** Sessions of users per feed: while one is open, the feed's blocks are fetched. */
-  readonly #userSessions = new Map<string, number>()
-  readonly #lengthWaiters = new Set<() => void>()
-  readonly #progressDue = new Set<MultifeedPeer>()
-  readonly #host: PeerHost
-  readonly #idleTimeout: number
-  #sweeper: NodeJS.Timeout | null = null
+  readonly #management: Management
+  readonly #changes = new Changes()
 
   /**
    * Opens (or creates) the multifeed `key` in `corestore`. Without a key a new
@@ -94,9 +79,6 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.key = key === null ? crypto.randomBytes(32) : parseKey(key, 'Multifeed key')
     this.discoveryKey = crypto.discoveryKey(this.key)
     this.corestore = corestore
-    this.#sparse = settings.sparse
-    this.#idleTimeout = settings.idleTimeout
-    this.#maxDifferences = settings.maxDifferences
     if (corestore.closing !== null) throw new ClosedError('The corestore is closed')
     this.#store = corestore.namespace(`@multifeed/${this.discoveryKey.toString('hex')}`, {
       active: false
@@ -104,22 +86,32 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.#membership = new Membership(this.#store, setSalt(this.key), settings.maxFeeds)
     this.#pool = new CorePool(this.#store, {
       valueEncoding: settings.valueEncoding,
-      mirror: !this.#sparse,
+      mirror: !settings.sparse,
       onLength: (feed, length) => this.#onLength(feed, length),
-      onTransfer: (_feed, direction, bytes, from) => {
-        const replication = ReplicationStream.of(from.stream)
-        const peer = replication ? this.#peers.get(replication) : undefined
-        if (peer === undefined) return
-        peer.transferred(direction, bytes)
-        this.#progressed(peer)
-      }
+      onTransfer: (_feed, direction, bytes, from) => this.#peers.transferred(direction, bytes, from)
     })
     this.#callbacks = new Callbacks(this, settings.policy)
+    this.#peers = new Peers({
+      multifeed: this as Multifeed<unknown>,
+      membership: this.#membership,
+      pool: this.#pool,
+      callbacks: this.#callbacks,
+      settings,
+      assertOpen: () => this.assertOpen('Multifeed'),
+      announce: (feed, from) => this.#announce(feed, from),
+      wake: () => this.#changes.wake()
+    })
     this.#writers = new Writers(this.#store, this.#membership, this.#pool, {
       assertOpen: () => this.assertOpen('Multifeed'),
       announce: (feed) => this.#announce(feed, null)
     })
-    this.#host = this.#makeHost()
+    this.#management = new Management(this.#membership, this.#pool, this.#callbacks, {
+      root: () => rootOf(this.corestore),
+      assertOpen: () => this.assertOpen('Multifeed'),
+      announce: (feed) => this.#announce(feed, null),
+      forget: (feed) => this.#peers.forget(feed),
+      heldElsewhere: (key) => heldElsewhere(rootOf(this.corestore), this, key)
+    })
   }
 
   /** What we know of every feed, in the order they joined. Opens nothing. */
@@ -140,7 +132,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
 
   /** Peers whose capability verified, on every stream this multifeed is attached to. */
   peers(): MultifeedPeer[] {
-    return [...this.#peers.values()].filter((peer) => peer.opened)
+    return this.#peers.verified()
   }
 
   /**
@@ -149,34 +141,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * core for something else (ERR_INVALID_ARGUMENT). Idempotent: resolves to
    * what we know of the feed, or null when the accept policy refused it.
    */
-  async add(key: KeyLike): Promise<FeedInfo | null> {
-    this.assertOpen('Multifeed')
-    const parsed = parseKey(key, 'Feed key')
-    const known = this.#membership.set.get(parsed.toString('hex'))
-    if (known !== undefined) return infoOf(known)
-    if (this.#membership.blocked.has(parsed.toString('hex'))) {
-      throw new InvalidArgumentError('This key is blocked: unblock() it first')
-    }
-    const [feed] = await admit(
-      {
-        membership: this.#membership,
-        root: rootOf(this.corestore),
-        accepts: (k) => this.#callbacks.accepts(k, null),
-        assertOpen: () => this.assertOpen('Multifeed'),
-        onHeldElsewhere: () => {
-          throw new InvalidArgumentError(
-            'This corestore holds that core for something else (another multifeed or your own code): a core joins one multifeed'
-          )
-        }
-      },
-      [{ key: parsed, length: 0 }]
-    )
-    if (feed === undefined) {
-      const raced = this.#membership.set.get(parsed.toString('hex'))
-      return raced === undefined ? null : infoOf(raced)
-    }
-    this.#announce(feed, null)
-    return infoOf(feed)
+  add(key: KeyLike): Promise<FeedInfo | null> {
+    return this.#management.add(key)
   }
 
   /**
@@ -189,64 +155,29 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * rejects: the name would give the same key). Resolves to what the feed
    * was, or null when it was not in the set (a `block` is still recorded).
    */
-  async remove(
+  remove(
     key: KeyLike,
     options: { block?: boolean; force?: boolean } = {}
   ): Promise<FeedInfo | null> {
-    this.assertOpen('Multifeed')
-    const parsed = parseKey(key, 'Feed key')
-    const block = options.block === true
-    const feed = this.#membership.set.get(parsed.toString('hex'))
-    if (feed === undefined) {
-      if (block) await this.#membership.block(parsed)
-      return null
-    }
-    if (feed.local && options.force !== true) {
-      throw new InvalidArgumentError(
-        `Feed ${feed.id.slice(0, 8)} is our writer "${feed.name}": remove it with { force: true } (its blocks are deleted here and its name is retired)`
-      )
-    }
-    const info = infoOf(feed)
-    await this.#membership.remove(feed, block)
-    for (const peer of this.#peers.values()) peer.forget(feed)
-    const elsewhere = this.#heldElsewhere(feed.key)
-    await this.#pool.forget(feed, !elsewhere)
-    this.#callbacks.emit('remove', info)
-    return info
+    return this.#management.remove(key, options)
   }
 
   /**
    * Refuses `key` from every peer for good, removing it first if it is in
    * the set (one of our writers needs `remove(key, { block: true, force: true })`).
    */
-  async block(key: KeyLike): Promise<void> {
-    const parsed = parseKey(key, 'Feed key')
-    const feed = this.#membership.set.get(parsed.toString('hex'))
-    if (feed !== undefined) {
-      await this.remove(parsed, { block: true })
-      return
-    }
-    this.assertOpen('Multifeed')
-    await this.#membership.block(parsed)
+  block(key: KeyLike): Promise<void> {
+    return this.#management.block(key)
   }
 
   /** Lets peers offer `key` again. */
-  async unblock(key: KeyLike): Promise<void> {
-    this.assertOpen('Multifeed')
-    await this.#membership.unblock(parseKey(key, 'Feed key'))
+  unblock(key: KeyLike): Promise<void> {
+    return this.#management.unblock(key)
   }
 
   /** The keys refused from every peer. */
   blocked(): Buffer[] {
-    return [...this.#membership.blocked.values()]
-  }
-
-  /** True when another open multifeed of this corestore holds the feed. */
-  #heldElsewhere(key: Buffer): boolean {
-    for (const other of instances.get(rootOf(this.corestore))?.values() ?? []) {
-      if (other !== (this as Multifeed<unknown>) && other.feed(key) !== null) return true
-    }
-    return false
+    return this.#management.blocked()
   }
 
   /**
@@ -259,9 +190,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     const feed = this.#membership.set.get(parseKey(key, 'Feed key').toString('hex'))
     if (feed === undefined) throw new UnknownFeedError('This key is not a feed of the multifeed')
     const session = await this.#handOut(this.#pool.session(feed))
-    // Sparse: the blocks of a feed are fetched while a session of the user holds it.
-    if (this.#sparse && !session.writable) session.download({ start: 0, end: -1 })
-    this.#holdSession(feed, session)
+    this.#peers.hold(feed, session)
     return session as Hypercore<T>
   }
 
@@ -308,23 +237,12 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * multifeed on every connection. Idempotent per connection.
    */
   attach(stream: Duplex): MultifeedPeer {
-    this.assertOpen('Multifeed')
-    const replication = ReplicationStream.for(this.corestore, stream)
-    const existing = this.#peers.get(replication)
-    if (existing !== undefined && !existing.closed) return existing
-    const peer = new MultifeedPeer(this.#host as PeerHost, replication)
-    this.#peers.set(replication, peer)
-    peer.start()
-    return peer
+    return this.#peers.attach(stream)
   }
 
   /** Closes this multifeed's channel on `stream` and detaches its cores there. */
   detach(stream: Duplex): void {
-    const replication = ReplicationStream.of(stream)
-    const peer = replication ? this.#peers.get(replication) : undefined
-    if (peer === undefined) return
-    this.#peers.delete(replication!)
-    peer.close()
+    this.#peers.detach(stream)
   }
 
   /**
@@ -337,23 +255,17 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   async synced(options: SyncedOptions = {}): Promise<void> {
     this.assertOpen('Multifeed')
     const peers = options.peer !== undefined ? [options.peer] : this.peers()
-    const holds = new Holds()
-    const work = syncWith(
+    await synced(
       {
         peers,
         acquire: (feed) => this.#pool.acquire(feed),
         release: (feed) => this.#pool.release(feed),
-        onChange: (listener) => this.#onChange(listener),
+        onChange: (listener) => this.#changes.on(listener),
         assertOpen: () => this.assertOpen('Multifeed'),
         closing: () => this.closing
       },
-      holds
+      options
     )
-    try {
-      await bounded(work, options, 'synced()')
-    } finally {
-      holds.release()
-    }
   }
 
   /** `synced()` with every connected peer (the 0.1 name). */
@@ -363,7 +275,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
 
   /** How far the sync has got with every connected peer, added up (see `peer.progress`). */
   progress(): PeerProgress {
-    return sumProgress(this.peers().map((peer) => peer.progress))
+    return this.#peers.progress()
   }
 
   /**
@@ -379,7 +291,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       {
         feeds: () => this.#membership.set.all(),
         session: (feed) => this.#pool.session(feed),
-        onChange: (listener) => this.#onChange(listener),
+        onChange: (listener) => this.#changes.on(listener),
         get closing() {
           return self.closing
         }
@@ -398,162 +310,46 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
 
   protected async _open(): Promise<void> {
     const root = rootOf(this.corestore)
-    let open = instances.get(root)
-    if (open === undefined) {
-      open = new Map()
-      instances.set(root, open)
-    }
-    const id = this.key.toString('hex')
-    if (open.has(id)) {
+    if (!register(root, this.key, this)) {
       await this.#store.close().catch(() => {})
       throw new AlreadyOpenError(
         'This multifeed is open already in this corestore: share that instance (or close it first)'
       )
     }
-    open.set(id, this as Multifeed<unknown>)
     try {
       await this.#store.ready()
       await this.#membership.load()
     } catch (err) {
-      open.delete(id)
+      unregister(root, this.key, this)
       throw err
     }
-    // Cores with nothing left to move on a stream are detached and closed.
-    this.#sweeper = setInterval(() => this.#sweep(), Math.min(this.#idleTimeout, 2000))
-    this.#sweeper.unref()
-  }
-
-  #sweep(): void {
-    const now = Date.now()
-    for (const peer of this.#peers.values()) peer.sweep(now, this.#idleTimeout)
+    this.#peers.startSweeping()
   }
 
   protected async _close(): Promise<void> {
-    if (this.#sweeper !== null) clearInterval(this.#sweeper)
-    for (const peer of [...this.#peers.values()]) peer.close()
-    this.#peers.clear()
+    this.#peers.close()
     await this.#writers.settle()
     await this.#pool.close()
     await this.#membership.close()
     await this.#store.close().catch(() => {})
-    const open = instances.get(rootOf(this.corestore))
-    if (open?.get(this.key.toString('hex')) === (this as Multifeed<unknown>)) {
-      open.delete(this.key.toString('hex'))
-    }
-    this.#wake()
+    unregister(rootOf(this.corestore), this.key, this)
+    this.#changes.wake()
     this.#callbacks.emit('close')
-  }
-
-  #holdSession(feed: Feed, session: Hypercore<unknown>): void {
-    this.#userSessions.set(feed.id, (this.#userSessions.get(feed.id) ?? 0) + 1)
-    session.once('close', () => {
-      const left = (this.#userSessions.get(feed.id) ?? 1) - 1
-      if (left > 0) this.#userSessions.set(feed.id, left)
-      else this.#userSessions.delete(feed.id)
-    })
-    for (const peer of this.peers()) peer.fetch(feed)
   }
 
   /** A feed joined the set: tell the user and every peer. */
   #announce(feed: Feed, from: MultifeedPeer | null): void {
     this.#callbacks.emit('feed', infoOf(feed), from)
-    // -1: the peers do not know the feed at all (length 0 would be "known, empty").
-    for (const peer of this.#peers.values()) peer.changed(feed, -1)
-    this.#wake()
+    this.#peers.announce(feed)
+    this.#changes.wake()
   }
 
+  /** A feed's core grew (an append, or blocks fetched): tell the user and every peer. */
   #onLength(feed: Feed, length: number): void {
     const previous = feed.length
     if (this.closing || !this.#membership.setLength(feed, length)) return
     this.#callbacks.emit('append', infoOf(feed))
-    for (const peer of this.#peers.values()) {
-      peer.changed(feed, previous)
-      this.#progressed(peer)
-    }
-    this.#wake()
-  }
-
-  /** Calls `listener` on every change `#wake()` announces; returns the unsubscribe. */
-  #onChange(listener: () => void): () => void {
-    this.#lengthWaiters.add(listener)
-    return () => this.#lengthWaiters.delete(listener)
-  }
-
-  /** Something that waiters watch changed: a length, a feed, a peer, the lifecycle. */
-  #wake(): void {
-    for (const waiter of [...this.#lengthWaiters]) waiter()
-  }
-
-  /** Emits `progress` for the peer once per tick (only while someone listens). */
-  #progressed(peer: MultifeedPeer): void {
-    if (this.listenerCount('progress') === 0 || this.#progressDue.has(peer)) return
-    this.#progressDue.add(peer)
-    queueMicrotask(() => {
-      this.#progressDue.delete(peer)
-      if (!peer.closed && !this.closing) this.#callbacks.emit('progress', peer, peer.progress)
-    })
-  }
-
-  #onPeerClosed(peer: MultifeedPeer, reason: 'local' | 'remote' | 'stream' | 'error'): void {
-    const replication = peer.replication
-    if (this.#peers.get(replication) === peer) this.#peers.delete(replication)
-    if (peer.opened) this.#callbacks.emit('peer-remove', peer)
-    this.#wake()
-    // The remote let go of this multifeed but the connection lives on: wait
-    // for it to announce the multifeed again.
-    if (reason === 'remote' && !this.closing && !replication.closed) this.attach(replication.stream)
-  }
-
-  #makeHost(): PeerHost {
-    const set = this.#membership.set
-    const shares = (feed: Feed, peer: MultifeedPeer): boolean =>
-      this.#callbacks.shares(infoOf(feed), peer)
-    return {
-      multifeed: this as Multifeed<unknown>,
-      key: this.key,
-      maxDifferences: this.#maxDifferences,
-      feed: (id) => set.get(id),
-      feedByDiscoveryKey: (discoveryId) => set.byDiscoveryKey(discoveryId),
-      shares,
-      shared: (peer) => {
-        if (!this.#callbacks.hasSharePolicy) {
-          return { feeds: set.all(), count: set.size, digest: set.digest(), sketch: set.sketch() }
-        }
-        const feeds = set.all().filter((feed) => shares(feed, peer))
-        return { feeds, count: feeds.length, ...set.summaryOf(feeds) }
-      },
-      receive: (peer, elements) =>
-        admit(
-          {
-            membership: this.#membership,
-            root: rootOf(this.corestore),
-            accepts: (key) => this.#callbacks.accepts(key, peer),
-            assertOpen: () => this.assertOpen('Multifeed')
-          },
-          elements
-        ).then((feeds) => {
-          for (const feed of feeds) this.#announce(feed, peer)
-          return feeds.map(infoOf)
-        }),
-      wants: (feed) => (!this.#sparse && !feed.local) || this.#userSessions.has(feed.id),
-      acquire: (feed) => this.#pool.acquire(feed),
-      release: (feed) => this.#pool.release(feed),
-      onVerified: (peer) => this.#callbacks.emit('peer-add', peer),
-      onSynced: (peer, info) => {
-        this.#callbacks.emit('reconciled', peer, info)
-        this.#progressed(peer)
-        this.#wake()
-      },
-      onError: (peer, error) => this.#callbacks.emit('peer-error', error, peer),
-      onLocalError: (peer, cause) => {
-        if (this.closing) return
-        const error = new StorageError(
-          `Storing what a peer sent failed here: ${(cause as Error)?.message ?? cause}`,
-          { cause }
-        )
-        this.#callbacks.emit('storage-error', error, peer)
-      },
-      onClosed: (peer, reason) => this.#onPeerClosed(peer, reason)
-    }
+    this.#peers.grew(feed, previous)
+    this.#changes.wake()
   }
 }

@@ -91,11 +91,21 @@ export class ReplicationStream {
   readonly #members = new Set<StreamMember>()
   /** Remote token (hex) expected from the remote for each member. */
   readonly #expected = new Map<string, StreamMember>()
+  /** Our token for each member whose handshake is done. */
+  readonly #ours = new Map<StreamMember, Buffer>()
   readonly #remoteTokens = new Set<string>()
   #channel: Channel | null = null
   #tokens: Message<Buffer> | null = null
-  #outbox: Buffer[] = []
+  /** Members whose token the current pairing channel has not carried yet. */
+  #unannounced = new Set<StreamMember>()
   #flushScheduled = false
+  /**
+   * How the last pairing channel ended: `refused` (the remote never opened
+   * it: it speaks no pairing, or let go of the library) and we wait for the
+   * remote to open one; `fault` (its input was malformed) and nothing pairs
+   * any more on this connection.
+   */
+  #pairing: 'idle' | 'refused' | 'fault' = 'idle'
   #closed = false
 
   /**
@@ -159,13 +169,14 @@ export class ReplicationStream {
   add(member: StreamMember): void {
     if (this.#closed || this.#members.has(member)) return
     this.#members.add(member)
-    this.#openPairing()
+    if (this.#pairing === 'idle') this.#openPairing()
     this.#whenHandshaken(() => {
       if (!this.#members.has(member)) return
       const hash = this.noise.handshakeHash!
       const expected = pairingToken(member.key, hash, !this.noise.isInitiator).toString('hex')
       this.#expected.set(expected, member)
-      this.#announce(pairingToken(member.key, hash, this.noise.isInitiator))
+      this.#ours.set(member, pairingToken(member.key, hash, this.noise.isInitiator))
+      this.#announce(member)
       // Paired in a microtask: a member re-added while its predecessor's
       // channel is still closing (the remote re-opened) must not meet it.
       member.prepare()
@@ -184,6 +195,8 @@ export class ReplicationStream {
   /** Removes a multifeed (it closed its channel itself). */
   remove(member: StreamMember): void {
     if (!this.#members.delete(member)) return
+    this.#ours.delete(member)
+    this.#unannounced.delete(member)
     for (const [token, m] of this.#expected) {
       if (m === member) this.#expected.delete(token)
     }
@@ -199,10 +212,9 @@ export class ReplicationStream {
     }
   }
 
-  /** Announces the member's token again (it re-opens after the remote closed). */
-  reannounce(member: StreamMember): void {
-    if (this.#closed || !this.#members.has(member) || !this.noise.handshakeHash) return
-    this.#announce(pairingToken(member.key, this.noise.handshakeHash, this.noise.isInitiator))
+  /** How the pairing channel stands (for tests and diagnostics). */
+  get pairing(): 'open' | 'idle' | 'refused' | 'fault' {
+    return this.#channel !== null ? 'open' : this.#pairing
   }
 
   /**
@@ -238,15 +250,30 @@ export class ReplicationStream {
     )
   }
 
+  /**
+   * Opens the pairing channel. Ours is opened when a multifeed is added, or
+   * in answer to the remote's open (its pair handler); a channel the remote
+   * refused is not opened again until the remote opens one itself, and after
+   * a fault never again. A new channel carries every member's token: the
+   * remote side may be new (a library that let go of the connection and came
+   * back), and a token it already knew pairs nothing twice.
+   */
   #openPairing(): void {
-    if (this.#channel !== null || this.#closed) return
+    if (this.#channel !== null || this.#closed || this.#pairing === 'fault') return
+    let opened = false
     const channel = this.mux.createChannel<Buffer>({
       protocol: PAIRING_PROTOCOL,
       handshake: c.raw,
-      onopen: (raw) => this.#onPairingOpen(raw),
+      onopen: (raw) => {
+        opened = true
+        this.#onPairingOpen(raw)
+      },
       onclose: () => {
+        if (this.#channel !== channel) return
         this.#channel = null
         this.#tokens = null
+        this.#unannounced.clear()
+        if (this.#pairing !== 'fault') this.#pairing = opened ? 'idle' : 'refused'
       }
     })
     if (channel === null) return
@@ -255,9 +282,11 @@ export class ReplicationStream {
       onmessage: (raw) => this.#onTokens(raw)
     })
     this.#channel = channel
+    this.#pairing = 'idle'
     const open = encodePairingOpen({ major: PROTOCOL_MAJOR, minor: PROTOCOL_MINOR })
     this.stats.bytesSent += open.byteLength
     channel.open(open)
+    for (const member of this.#ours.keys()) this.#announce(member)
   }
 
   #onPairingOpen(raw: Buffer): void {
@@ -267,12 +296,22 @@ export class ReplicationStream {
       // Another major speaks another pairing protocol name: we never get here.
       if (major !== PROTOCOL_MAJOR) throw new Error(`pairing major ${major}`)
     } catch {
-      this.#channel?.close()
+      this.#closePairing()
     }
   }
 
-  #announce(token: Buffer): void {
-    this.#outbox.push(token)
+  /** The remote's pairing input was malformed: no multifeed pairs on this connection any more. */
+  #closePairing(): void {
+    this.#pairing = 'fault'
+    this.#unannounced.clear()
+    const channel = this.#channel
+    // After the current message: Protomux is still dispatching it.
+    if (channel !== null) queueMicrotask(() => channel.close())
+  }
+
+  #announce(member: StreamMember): void {
+    if (this.#tokens === null) return
+    this.#unannounced.add(member)
     if (this.#flushScheduled) return
     this.#flushScheduled = true
     // Every multifeed attached in this tick goes out in one message.
@@ -282,9 +321,13 @@ export class ReplicationStream {
   #flush(): void {
     this.#flushScheduled = false
     const message = this.#tokens
-    if (message === null || this.#closed) return
-    const tokens = this.#outbox
-    this.#outbox = []
+    if (message === null || this.#closed || this.#pairing === 'fault') return
+    const tokens: Buffer[] = []
+    for (const member of this.#unannounced) {
+      const token = this.#ours.get(member)
+      if (token !== undefined) tokens.push(token)
+    }
+    this.#unannounced.clear()
     for (let i = 0; i < tokens.length; i += MAX_TOKENS_PER_MESSAGE) {
       const raw = encodeTokens({ tokens: tokens.slice(i, i + MAX_TOKENS_PER_MESSAGE) })
       this.stats.bytesSent += raw.byteLength
@@ -308,7 +351,7 @@ export class ReplicationStream {
     } catch {
       // A peer's bad input closes the pairing channel only (never the stream):
       // multifeeds already paired live on, no new ones pair with this peer.
-      queueMicrotask(() => this.#channel?.close())
+      this.#closePairing()
       return
     }
     this.stats.tokensReceived += tokens.length
@@ -352,6 +395,8 @@ export class ReplicationStream {
     const members = [...this.#members]
     this.#members.clear()
     this.#expected.clear()
+    this.#ours.clear()
+    this.#unannounced.clear()
     this.#remoteTokens.clear()
     for (const member of members) member.onStreamClose()
   }

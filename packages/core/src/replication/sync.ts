@@ -7,6 +7,7 @@
  */
 import type { Hypercore, HypercoreDownload } from '@multifeed/holepunch-types'
 import { ClosedError } from '../errors.js'
+import { type BoundOptions, bounded } from '../lifecycle/bounded.js'
 import type { Feed } from '../set/FeedSet.js'
 import type { MultifeedPeer } from './MultifeedPeer.js'
 
@@ -43,6 +44,17 @@ export interface SyncHost {
   assertOpen(): void
   /** True once the multifeed is closing (the wait then rejects with ERR_CLOSED). */
   closing(): boolean
+}
+
+/** `syncWith()` bounded by `options` (timeout, signal); what it started is released in any case. */
+export async function synced(host: SyncHost, options: BoundOptions): Promise<void> {
+  const holds = new Holds()
+  const work = syncWith(host, holds)
+  try {
+    await bounded(work, options, 'synced()')
+  } finally {
+    holds.release()
+  }
 }
 
 export async function syncWith(host: SyncHost, holds: Holds): Promise<void> {

@@ -1,0 +1,224 @@
+/**
+ * A multifeed's peers: one MultifeedPeer per replication stream the
+ * multifeed is attached to, and the PeerHost they share (the multifeed's
+ * side of the protocol: its set, policies, cores and events). Owns the
+ * fan-out to the peers of what changes here (a feed joined, grew or left,
+ * blocks moved), `progress` events (once per peer per tick), the user's
+ * sessions that make peers fetch a feed, and the idle sweep that detaches
+ * and closes cores with nothing left to move.
+ */
+import type { Duplex } from 'node:stream'
+import type { Hypercore, HypercorePeer } from '@multifeed/holepunch-types'
+import { StorageError } from '../errors.js'
+import type { Callbacks } from '../lifecycle/Callbacks.js'
+import type { Settings } from '../lifecycle/options.js'
+import type { Multifeed } from '../Multifeed.js'
+import { admit } from '../set/admission.js'
+import type { CorePool } from '../set/CorePool.js'
+import { type Feed, infoOf } from '../set/FeedSet.js'
+import type { Membership } from '../set/Membership.js'
+import { MultifeedPeer, type PeerHost, type PeerProgress } from './MultifeedPeer.js'
+import { sumProgress } from './PeerHost.js'
+import { ReplicationStream, rootOf } from './ReplicationStream.js'
+
+/** What the peers need from their multifeed (given by the façade). */
+export interface PeersContext {
+  readonly multifeed: Multifeed<unknown>
+  readonly membership: Membership
+  readonly pool: CorePool
+  readonly callbacks: Callbacks
+  /** `sparse`, `maxDifferences` and `idleTimeout` serve here. */
+  readonly settings: Settings
+  /** Throws ERR_CLOSED once the multifeed or its corestore is closing. */
+  assertOpen(): void
+  /** A feed joined the set from `peer`: tell the user and every peer. */
+  announce(feed: Feed, from: MultifeedPeer): void
+  /** Something that waiters watch changed (here: a peer synced or left). */
+  wake(): void
+}
+
+export class Peers {
+  readonly #context: PeersContext
+  readonly #peers = new Map<ReplicationStream, MultifeedPeer>()
+  /** Sessions of users per feed: while one is open, the feed's blocks are fetched. */
+  readonly #userSessions = new Map<string, number>()
+  readonly #progressDue = new Set<MultifeedPeer>()
+  readonly #host: PeerHost
+  #sweeper: NodeJS.Timeout | null = null
+
+  constructor(context: PeersContext) {
+    this.#context = context
+    this.#host = this.#makeHost()
+  }
+
+  /** Peers whose capability verified, on every stream the multifeed is attached to. */
+  verified(): MultifeedPeer[] {
+    return [...this.#peers.values()].filter((peer) => peer.opened)
+  }
+
+  /** How far the sync has got with every verified peer, added up. */
+  progress(): PeerProgress {
+    return sumProgress(this.verified().map((peer) => peer.progress))
+  }
+
+  /** The multifeed's peer on `stream` (created, and started, unless a live one is there). */
+  attach(stream: Duplex): MultifeedPeer {
+    this.#context.assertOpen()
+    const replication = ReplicationStream.for(this.#context.multifeed.corestore, stream)
+    const existing = this.#peers.get(replication)
+    if (existing !== undefined && !existing.closed) return existing
+    const peer = new MultifeedPeer(this.#host, replication)
+    this.#peers.set(replication, peer)
+    peer.start()
+    return peer
+  }
+
+  /** Closes the multifeed's peer on `stream`, if any. */
+  detach(stream: Duplex): void {
+    const replication = ReplicationStream.of(stream)
+    const peer = replication ? this.#peers.get(replication) : undefined
+    if (peer === undefined) return
+    this.#peers.delete(replication!)
+    peer.close()
+  }
+
+  /** A feed joined the set: every peer hears of it. */
+  announce(feed: Feed): void {
+    // -1: the peers do not know the feed at all (length 0 would be "known, empty").
+    for (const peer of this.#peers.values()) peer.changed(feed, -1)
+  }
+
+  /** A feed grew from `previous`: every peer hears of it, and of its progress. */
+  grew(feed: Feed, previous: number): void {
+    for (const peer of this.#peers.values()) {
+      peer.changed(feed, previous)
+      this.#progressed(peer)
+    }
+  }
+
+  /** A feed left the set: its core leaves every stream. */
+  forget(feed: Feed): void {
+    for (const peer of this.#peers.values()) peer.forget(feed)
+  }
+
+  /** Bytes of a block moved to or from a peer on one of our streams. */
+  transferred(direction: 'received' | 'sent', bytes: number, from: HypercorePeer): void {
+    const replication = ReplicationStream.of(from.stream)
+    const peer = replication ? this.#peers.get(replication) : undefined
+    if (peer === undefined) return
+    peer.transferred(direction, bytes)
+    this.#progressed(peer)
+  }
+
+  /** The user holds `session` of `feed`: its blocks are fetched from peers until it closes. */
+  hold(feed: Feed, session: Hypercore<unknown>): void {
+    // Sparse: the blocks of a feed are fetched while a session of the user holds it.
+    if (this.#context.settings.sparse && !session.writable) session.download({ start: 0, end: -1 })
+    this.#userSessions.set(feed.id, (this.#userSessions.get(feed.id) ?? 0) + 1)
+    session.once('close', () => {
+      const left = (this.#userSessions.get(feed.id) ?? 1) - 1
+      if (left > 0) this.#userSessions.set(feed.id, left)
+      else this.#userSessions.delete(feed.id)
+    })
+    for (const peer of this.verified()) peer.fetch(feed)
+  }
+
+  /** Starts the idle sweep: cores with nothing left to move on a stream are detached and closed. */
+  startSweeping(): void {
+    this.#sweeper = setInterval(
+      () => this.#sweep(),
+      Math.min(this.#context.settings.idleTimeout, 2000)
+    )
+    this.#sweeper.unref()
+  }
+
+  /** Stops the sweep and closes every peer. */
+  close(): void {
+    if (this.#sweeper !== null) clearInterval(this.#sweeper)
+    for (const peer of [...this.#peers.values()]) peer.close()
+    this.#peers.clear()
+  }
+
+  #sweep(): void {
+    const now = Date.now()
+    for (const peer of this.#peers.values()) peer.sweep(now, this.#context.settings.idleTimeout)
+  }
+
+  /** Emits `progress` for the peer once per tick (only while someone listens). */
+  #progressed(peer: MultifeedPeer): void {
+    const { multifeed, callbacks } = this.#context
+    if (multifeed.listenerCount('progress') === 0 || this.#progressDue.has(peer)) return
+    this.#progressDue.add(peer)
+    queueMicrotask(() => {
+      this.#progressDue.delete(peer)
+      if (!peer.closed && !multifeed.closing) callbacks.emit('progress', peer, peer.progress)
+    })
+  }
+
+  #onPeerClosed(peer: MultifeedPeer, reason: 'local' | 'remote' | 'stream' | 'error'): void {
+    const replication = peer.replication
+    if (this.#peers.get(replication) === peer) this.#peers.delete(replication)
+    if (peer.opened) this.#context.callbacks.emit('peer-remove', peer)
+    this.#context.wake()
+    // The remote let go of this multifeed but the connection lives on: wait
+    // for it to announce the multifeed again.
+    if (reason === 'remote' && !this.#context.multifeed.closing && !replication.closed) {
+      this.attach(replication.stream)
+    }
+  }
+
+  #makeHost(): PeerHost {
+    const { multifeed, membership, pool, callbacks } = this.#context
+    const set = membership.set
+    const shares = (feed: Feed, peer: MultifeedPeer): boolean =>
+      callbacks.shares(infoOf(feed), peer)
+    return {
+      multifeed,
+      key: multifeed.key,
+      maxDifferences: this.#context.settings.maxDifferences,
+      feed: (id) => set.get(id),
+      feedByDiscoveryKey: (discoveryId) => set.byDiscoveryKey(discoveryId),
+      shares,
+      shared: (peer) => {
+        if (!callbacks.hasSharePolicy) {
+          return { feeds: set.all(), count: set.size, digest: set.digest(), sketch: set.sketch() }
+        }
+        const feeds = set.all().filter((feed) => shares(feed, peer))
+        return { feeds, count: feeds.length, ...set.summaryOf(feeds) }
+      },
+      receive: (peer, elements) =>
+        admit(
+          {
+            membership,
+            root: rootOf(multifeed.corestore),
+            accepts: (key) => callbacks.accepts(key, peer),
+            assertOpen: () => this.#context.assertOpen()
+          },
+          elements
+        ).then((feeds) => {
+          for (const feed of feeds) this.#context.announce(feed, peer)
+          return feeds.map(infoOf)
+        }),
+      wants: (feed) =>
+        (!this.#context.settings.sparse && !feed.local) || this.#userSessions.has(feed.id),
+      acquire: (feed) => pool.acquire(feed),
+      release: (feed) => pool.release(feed),
+      onVerified: (peer) => callbacks.emit('peer-add', peer),
+      onSynced: (peer, info) => {
+        callbacks.emit('reconciled', peer, info)
+        this.#progressed(peer)
+        this.#context.wake()
+      },
+      onError: (peer, error) => callbacks.emit('peer-error', error, peer),
+      onLocalError: (peer, cause) => {
+        if (multifeed.closing) return
+        const error = new StorageError(
+          `Storing what a peer sent failed here: ${(cause as Error)?.message ?? cause}`,
+          { cause }
+        )
+        callbacks.emit('storage-error', error, peer)
+      },
+      onClosed: (peer, reason) => this.#onPeerClosed(peer, reason)
+    }
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Managing the set by hand (the user's calls, never a peer's): add a feed
+ * learned out of band, remove one (its core leaves every connection, its
+ * storage is reclaimed unless another multifeed of the corestore holds
+ * it), block and unblock keys. What a peer offers joins through admission.ts.
+ */
+import type { Corestore } from '@multifeed/holepunch-types'
+import { InvalidArgumentError } from '../errors.js'
+import { parseKey } from '../keys.js'
+import type { Callbacks } from '../lifecycle/Callbacks.js'
+import type { FeedInfo, KeyLike } from '../types.js'
+import { admit } from './admission.js'
+import type { CorePool } from './CorePool.js'
+import { type Feed, infoOf } from './FeedSet.js'
+import type { Membership } from './Membership.js'
+
+/** What managing the set needs from the multifeed. */
+export interface ManagementHost {
+  /** The root corestore, to tell a core held for something else. */
+  root(): Corestore
+  assertOpen(): void
+  /** A feed joined the set: tell the user and every peer. */
+  announce(feed: Feed): void
+  /** A feed left the set: every peer lets go of it. */
+  forget(feed: Feed): void
+  /** True when another open multifeed of this corestore holds the feed. */
+  heldElsewhere(key: Buffer): boolean
+}
+
+export class Management {
+  readonly #membership: Membership
+  readonly #pool: CorePool
+  readonly #callbacks: Callbacks
+  readonly #host: ManagementHost
+
+  constructor(membership: Membership, pool: CorePool, callbacks: Callbacks, host: ManagementHost) {
+    this.#membership = membership
+    this.#pool = pool
+    this.#callbacks = callbacks
+    this.#host = host
+  }
+
+  /** Adds a feed learned out of band: what we know of it, or null when the accept policy refused it. */
+  async add(key: KeyLike): Promise<FeedInfo | null> {
+    this.#host.assertOpen()
+    const parsed = parseKey(key, 'Feed key')
+    const known = this.#membership.set.get(parsed.toString('hex'))
+    if (known !== undefined) return infoOf(known)
+    if (this.#membership.blocked.has(parsed.toString('hex'))) {
+      throw new InvalidArgumentError('This key is blocked: unblock() it first')
+    }
+    const [feed] = await admit(
+      {
+        membership: this.#membership,
+        root: this.#host.root(),
+        accepts: (k) => this.#callbacks.accepts(k, null),
+        assertOpen: () => this.#host.assertOpen(),
+        onHeldElsewhere: () => {
+          throw new InvalidArgumentError(
+            'This corestore holds that core for something else (another multifeed or your own code): a core joins one multifeed'
+          )
+        }
+      },
+      [{ key: parsed, length: 0 }]
+    )
+    if (feed === undefined) {
+      const raced = this.#membership.set.get(parsed.toString('hex'))
+      return raced === undefined ? null : infoOf(raced)
+    }
+    this.#host.announce(feed)
+    return infoOf(feed)
+  }
+
+  /** Takes a feed out of the set here: what it was, or null when it was not in the set. */
+  async remove(
+    key: KeyLike,
+    options: { block?: boolean; force?: boolean } = {}
+  ): Promise<FeedInfo | null> {
+    this.#host.assertOpen()
+    const parsed = parseKey(key, 'Feed key')
+    const block = options.block === true
+    const feed = this.#membership.set.get(parsed.toString('hex'))
+    if (feed === undefined) {
+      if (block) await this.#membership.block(parsed)
+      return null
+    }
+    if (feed.local && options.force !== true) {
+      throw new InvalidArgumentError(
+        `Feed ${feed.id.slice(0, 8)} is our writer "${feed.name}": remove it with { force: true } (its blocks are deleted here and its name is retired)`
+      )
+    }
+    const info = infoOf(feed)
+    await this.#membership.remove(feed, block)
+    this.#host.forget(feed)
+    const elsewhere = this.#host.heldElsewhere(feed.key)
+    await this.#pool.forget(feed, !elsewhere)
+    this.#callbacks.emit('remove', info)
+    return info
+  }
+
+  /** Refuses `key` from every peer for good, removing it first if it is in the set. */
+  async block(key: KeyLike): Promise<void> {
+    const parsed = parseKey(key, 'Feed key')
+    const feed = this.#membership.set.get(parsed.toString('hex'))
+    if (feed !== undefined) {
+      await this.remove(parsed, { block: true })
+      return
+    }
+    this.#host.assertOpen()
+    await this.#membership.block(parsed)
+  }
+
+  /** Lets peers offer `key` again. */
+  async unblock(key: KeyLike): Promise<void> {
+    this.#host.assertOpen()
+    await this.#membership.unblock(parseKey(key, 'Feed key'))
+  }
+
+  /** The keys refused from every peer. */
+  blocked(): Buffer[] {
+    return [...this.#membership.blocked.values()]
+  }
+}
