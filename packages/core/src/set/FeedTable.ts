@@ -53,8 +53,10 @@ for (let i = 0; i < 16; i++) {
 }
 /** Namespace of hypercore's discovery keys (hypercore-crypto). */
 const HYPERCORE = Buffer.from('hypercore')
-const discoveryIn = Buffer.alloc(KEY_BYTES)
-const discoveryOut = Buffer.alloc(KEY_BYTES)
+const discoveryIn = Buffer.from(new ArrayBuffer(KEY_BYTES))
+const discoveryInWords = new Int32Array(discoveryIn.buffer, 0, KEY_WORDS)
+const discoveryOut = Buffer.from(new ArrayBuffer(KEY_BYTES))
+const discoveryOutWords = new Int32Array(discoveryOut.buffer, 0, KEY_WORDS)
 
 /** Secret multipliers of the index hash (odd), one per key word, and a start value. */
 export function indexSeed(): Int32Array {
@@ -83,6 +85,11 @@ function hashRow(words: Int32Array, at: number, seed: Int32Array): number {
   }
   h = Math.imul(h ^ (h >>> 13), 0x5bd1e995)
   return h ^ (h >>> 16)
+}
+
+/** Copies row `from` of `source` to row `to` of `target` (rows of 32 bytes as words). */
+function copyRow(source: Int32Array, from: number, target: Int32Array, to: number): void {
+  for (let i = 0; i < KEY_WORDS; i++) target[to * KEY_WORDS + i] = source[from * KEY_WORDS + i]!
 }
 
 function rowsEqual(a: Int32Array, at: number, b: Int32Array, bt: number): boolean {
@@ -304,8 +311,8 @@ export class FeedTable {
   ): number {
     if (this.#top === this.flags.length) {
       // Room: compacting when removed feeds hold half of the slots, growing otherwise.
-      const compact = !this.keepSlots && this.#removed * 2 >= this.#top
-      this.#rebuild(compact ? this.flags.length : this.flags.length * 2)
+      if (!this.keepSlots && this.#removed * 2 >= this.#top) this.#rebuild(this.flags.length)
+      else this.#grow(this.flags.length * 2)
     }
     const slot = this.#top++
     this.#keys.set(key, slot * KEY_BYTES)
@@ -403,8 +410,7 @@ export class FeedTable {
   }
 
   elementOf(slot: number): Buffer {
-    const rows = this.#keyRows
-    for (let i = 0, at = slot * KEY_WORDS; i < KEY_WORDS; i++) elementKeyWords[i] = rows[at + i]!
+    copyRow(this.#keyRows, slot, elementKeyWords, 0)
     return elementOf(elementKey, this.lengths[slot]!)
   }
 
@@ -416,9 +422,9 @@ export class FeedTable {
     }
     if (!(this.flags[slot]! & FLAG_DISCOVERY)) {
       // hypercore-crypto's discoveryKey(key), written in place.
-      this.#keys.copy(discoveryIn, 0, slot * KEY_BYTES, (slot + 1) * KEY_BYTES)
+      copyRow(this.#keyRows, slot, discoveryInWords, 0)
       sodium.crypto_generichash(discoveryOut, HYPERCORE, discoveryIn)
-      this.#discovery.set(discoveryOut, slot * KEY_BYTES)
+      copyRow(discoveryOutWords, 0, this.#discoveryRows!, slot)
       this.flags[slot]! |= FLAG_DISCOVERY
     }
     return this.#discovery
@@ -456,10 +462,29 @@ export class FeedTable {
     return at
   }
 
+  /** Slabs and arrays of `capacity` slots, every slot where it was (the index stays valid). */
+  #grow(capacity: number): void {
+    const keys = Buffer.alloc(capacity * KEY_BYTES)
+    keys.set(this.#keys)
+    this.#keys = keys
+    this.#keyRows = rowsOf(keys)
+    if (this.#discovery !== null) {
+      const discovery = Buffer.alloc(capacity * KEY_BYTES)
+      discovery.set(this.#discovery)
+      this.#discovery = discovery
+      this.#discoveryRows = rowsOf(discovery)
+    }
+    this.lengths = grown(Float64Array, this.lengths, capacity)
+    this.seqs = grown(Float64Array, this.seqs, capacity)
+    this.flags = grown(Uint8Array, this.flags, capacity)
+    // Views of the old slabs keep their bytes; the feeds let go of theirs so that those can go.
+    for (const feed of this.feeds) feed?.unview()
+  }
+
   /**
    * New slabs and arrays of `capacity` slots holding the live records, in
-   * slot order (the old rows stay as they are for the views handed out);
-   * removed slots are dropped unless `keepSlots`.
+   * slot order, removed slots dropped (the old rows stay as they are for the
+   * views handed out).
    */
   #rebuild(capacity: number): void {
     const old = { keys: this.#keys, discovery: this.#discovery, names: this.#names }
@@ -478,17 +503,9 @@ export class FeedTable {
     this.#byDiscoveryKey = null
     this.#top = 0
     this.#removed = 0
-    // While slots are log positions, removed ones keep theirs (as removed).
-    const keep = this.keepSlots
     for (let slot = 0; slot < top; slot++) {
-      const live = (flags[slot]! & FLAG_LIVE) !== 0
-      if (!live && !keep) continue
+      if (!(flags[slot]! & FLAG_LIVE)) continue
       const at = this.#top++
-      if (!live) {
-        this.feeds[at] = null
-        this.#removed++
-        continue
-      }
       old.keys.copy(this.#keys, at * KEY_BYTES, slot * KEY_BYTES, (slot + 1) * KEY_BYTES)
       if (old.discovery !== null) {
         old.discovery.copy(
@@ -518,4 +535,14 @@ export class FeedTable {
 /** The slab seen as 32-bit words (native order, as the probe row is). */
 function rowsOf(slab: Buffer): Int32Array {
   return new Int32Array(slab.buffer, slab.byteOffset, slab.byteLength / 4)
+}
+
+function grown<T extends Float64Array | Uint8Array>(
+  Type: new (length: number) => T,
+  array: T,
+  capacity: number
+): T {
+  const next = new Type(capacity)
+  next.set(array)
+  return next
 }
