@@ -11,9 +11,11 @@
 import sodium from 'sodium-universal'
 import { DifferenceSketch } from '../protocol/estimator.js'
 import type { FeedInfo } from '../types.js'
-import { type Feed, FeedTable, indexSeed } from './FeedTable.js'
+import type { Feed } from './Feed.js'
+import { FeedTable } from './FeedTable.js'
+import { indexSeed } from './SlotIndex.js'
 
-export { Feed } from './FeedTable.js'
+export { Feed } from './Feed.js'
 
 const DIGEST_BYTES = 32
 const scratch = Buffer.alloc(DIGEST_BYTES)
