@@ -14,6 +14,7 @@ import {
   PROTOCOL_NAME
 } from '@multifeed/core'
 import CorestoreClass from 'corestore'
+import Hypercore from 'hypercore'
 import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
 import { onCleanup, pipe, tmpDir, tmpStore, until } from './helpers.js'
@@ -169,6 +170,15 @@ describe('closing', () => {
     await expect(m.get(w.key!)).rejects.toMatchObject({ code: 'ERR_CLOSED' })
     await expect(m.add(crypto.randomBytes(32))).rejects.toMatchObject({ code: 'ERR_CLOSED' })
     await expect(m.downloaded()).rejects.toMatchObject({ code: 'ERR_CLOSED' })
+    // Closed comes first, whatever else is wrong with the call.
+    for (const call of [
+      () => m.block('not a key'),
+      () => m.unblock('not a key'),
+      () => m.remove('not a key'),
+      () => m.add('not a key')
+    ]) {
+      await expect(call()).rejects.toMatchObject({ code: 'ERR_CLOSED' })
+    }
     expect(() => m.replicate(true)).toThrow(ClosedError)
     const other = await open(store)
     expect(() => m.attach(other.replicate(true))).toThrow(ClosedError)
@@ -231,6 +241,32 @@ describe('closing', () => {
     expect(added).toBeInstanceOf(MultifeedError)
     expect((added as MultifeedError).code).toBe('ERR_CLOSED')
     await m.close()
+  })
+
+  it('the remote letting go after our corestore closed: no throw, the connection lives on', async () => {
+    const store = new CorestoreClass(await tmpDir())
+    await store.ready()
+    const a = await Multifeed.open(store)
+    onCleanup(() => a.close())
+    const b = await open(null, a.key)
+    const { a: sa, b: sb } = pipe(a, b)
+    await until(() => a.peers().length === 1 && b.peers().length === 1, 'both paired')
+    await store.close()
+    // b lets go of the multifeed: a's channel closes by the remote, and a
+    // would pair again, but its corestore is gone.
+    b.detach(sb)
+    await until(() => a.peers().length === 0, 'a sees the remote let go')
+    // A positive signal that a handled the close: a channel b opens after it
+    // is refused by a (a round trip through a's Protomux).
+    await new Promise<void>((resolve) => {
+      const channel = Hypercore.getProtocolMuxer(sb).createChannel({
+        protocol: 'test/round-trip',
+        onclose: () => resolve()
+      })
+      channel!.open()
+    })
+    expect(sa.destroyed).toBe(false)
+    expect(sb.destroyed).toBe(false)
   })
 
   it('is disposable with await using', async () => {

@@ -9,7 +9,7 @@
  */
 import type { Duplex } from 'node:stream'
 import type { Hypercore, HypercorePeer } from '@multifeed/holepunch-types'
-import { StorageError } from '../errors.js'
+import { ClosedError, StorageError } from '../errors.js'
 import type { Callbacks } from '../lifecycle/Callbacks.js'
 import type { Settings } from '../lifecycle/options.js'
 import type { Multifeed } from '../Multifeed.js'
@@ -163,7 +163,13 @@ export class Peers {
     // The remote let go of this multifeed but the connection lives on: wait
     // for it to announce the multifeed again.
     if (reason === 'remote' && !this.#context.multifeed.closing && !replication.closed) {
-      this.attach(replication.stream)
+      // Runs inside Protomux's close handler, which must never throw: a
+      // corestore closed under the multifeed leaves nothing to pair again.
+      try {
+        this.attach(replication.stream)
+      } catch (err) {
+        if (!(err instanceof ClosedError)) throw err
+      }
     }
   }
 

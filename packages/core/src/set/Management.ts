@@ -100,13 +100,13 @@ export class Management {
 
   /** Refuses `key` from every peer for good, removing it first if it is in the set. */
   async block(key: KeyLike): Promise<void> {
+    this.#host.assertOpen()
     const parsed = parseKey(key, 'Feed key')
     const feed = this.#membership.set.get(parsed.toString('hex'))
     if (feed !== undefined) {
       await this.remove(parsed, { block: true })
       return
     }
-    this.#host.assertOpen()
     await this.#membership.block(parsed)
   }
 
