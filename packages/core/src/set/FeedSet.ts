@@ -128,6 +128,12 @@ export class FeedSet {
     this.#table.keepSlots = true
   }
 
+  /** Room for `count` more feeds (the records of a batch of the log) without growing. */
+  reserveLoad(count: number): void {
+    this.#assertLoading()
+    this.#table.reserve(count)
+  }
+
   /** A feed record of the log: a new feed takes the next position; a known one may become local. */
   loadFeed(key: Buffer, local: boolean, name: string | null): void {
     this.#assertLoading()

@@ -95,6 +95,14 @@ export class FeedTable {
     return this.#byDiscoveryKey!.findHex(this.#discoveryRows!, discoveryId)
   }
 
+  /** Room for `count` more feeds without growing (a batch read from the log). */
+  reserve(count: number): void {
+    let capacity = this.flags.length
+    while (capacity < this.#top + count) capacity *= 2
+    if (capacity > this.flags.length) this.#grow(capacity)
+    this.#byKey.reserve(this.#keyRows, count)
+  }
+
   /** A record for a new feed in the next slot (the caller checked the key is not live here). */
   insert(
     key: Uint8Array,

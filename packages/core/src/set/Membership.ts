@@ -45,6 +45,7 @@ export class Membership {
     // per feed in memory, no object per record kept).
     this.set.beginLoad()
     for await (const batch of this.#log.load()) {
+      this.set.reserveLoad(batch.feeds.length)
       for (const { key, local, name } of batch.feeds) this.set.loadFeed(key, local, name)
       for (const { seq, length } of batch.lengths) this.set.loadLength(seq, length)
       for (const { key, block } of batch.removals) {

@@ -5,7 +5,7 @@
  * key under a random secret (a peer choosing keys cannot make probes long
  * without knowing it); a hit is verified word by word.
  */
-import { randomBytes } from 'node:crypto'
+import sodium from 'sodium-universal'
 
 export const KEY_BYTES = 32
 export const KEY_WORDS = KEY_BYTES / 4
@@ -30,7 +30,8 @@ for (let i = 0; i < 16; i++) {
 
 /** Secret multipliers of the index hash (odd), one per key word, and a start value. */
 export function indexSeed(): Int32Array {
-  const seed = new Int32Array(randomBytes((KEY_WORDS + 1) * 4).buffer)
+  const seed = new Int32Array(KEY_WORDS + 1)
+  sodium.randombytes_buf(Buffer.from(seed.buffer))
   for (let i = 0; i < KEY_WORDS; i++) seed[i]! |= 1
   return seed
 }
@@ -109,6 +110,12 @@ export class SlotIndex {
       if (slot === EMPTY) return -1
       if (slot !== GONE && rowsEqual(rows, slot * KEY_WORDS, probe, at)) return slot
     }
+  }
+
+  /** Room for `count` more entries without a rebuild. */
+  reserve(rows: Int32Array, count: number): void {
+    if (this.#used + count > this.#entries.length * MAX_LOAD)
+      this.#rebuild(rows, this.#size + count)
   }
 
   /** Indexes `slot` (its row is in `rows`; the caller checked it is absent). */
