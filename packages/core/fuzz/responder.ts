@@ -14,9 +14,10 @@ import {
   encodeMore,
   encodeSymbols
 } from '../src/protocol/messages.js'
-import { symbolSalt } from '../src/protocol/pairing.js'
+import { symbolSalt, symbolSalts } from '../src/protocol/pairing.js'
 import { ReconcileDecoder } from '../src/protocol/Reconciler.js'
 import { RibltEncoder } from '../src/protocol/riblt.js'
+import { listedSet } from '../src/protocol/SymbolWindow.js'
 import type { Generators } from './generators.js'
 import type { Mode } from './roles.js'
 import { ELEMENTS, MORE, SYMBOLS } from './wire.js'
@@ -62,7 +63,7 @@ export class Responder {
   onOpen(): void {
     if (this.#mode !== 'keyholder' || !this.#initiator) return
     // We encode (the stream's initiator does): the first batch of coded symbols.
-    this.encoder = new RibltEncoder(ELEMENT_BYTES, symbolSalt(this.#key, this.#hash))
+    this.encoder = new RibltEncoder(ELEMENT_BYTES, symbolSalt(this.#key))
     for (const e of this.#generators.fake) this.encoder.add(elementOf(e.key, e.length))
     this.encoded = 0
     this.replies.push({ type: SYMBOLS, raw: this.#nextSymbols(8), what: 'first symbols' })
@@ -78,8 +79,8 @@ export class Responder {
     if (this.#mode !== 'keyholder') return
     if (this.#decoder === null) {
       this.#decoder = new ReconcileDecoder(
-        symbolSalt(this.#key, this.#hash),
-        this.#generators.fake.map((e) => elementOf(e.key, e.length)),
+        symbolSalts(this.#key, this.#hash),
+        listedSet(this.#generators.fake.map((e) => elementOf(e.key, e.length))),
         100_000
       )
     }

@@ -85,7 +85,7 @@ describe('difference estimator', () => {
     for (const d of [1, 2, 10, 100, 1000]) {
       const trials = 1000
       const estimates: number[] = []
-      for (let t = 0; t < trials; t++) estimates.push(trial(d * 1_000_003 + t, d))
+      for (let t = 0; t < trials; t++) estimates.push(trial(d * 1_000_003 + t, d, 32))
       const low = estimates.filter((e) => e < 0.5 * d).length
       const high = estimates.filter((e) => e > 2 * d).length
       const mean = estimates.reduce((x, y) => x + y, 0) / trials
@@ -151,9 +151,9 @@ describe('sketch codec', () => {
 
   it('a k = 32 sketch of 100 000 elements is about 75 bytes', () => {
     const next = rng(9)
-    const s = new DifferenceSketch(bytes(next, 16))
+    const s = new DifferenceSketch(bytes(next, 16), 32)
     for (let i = 0; i < 100_000; i++) s.add(bytes(next, 40))
-    const size = c.encode(sketchEncoding(), s.counters).byteLength
+    const size = c.encode(sketchEncoding(32), s.counters).byteLength
     console.log(`k = 32, n = 100 000: ${size} bytes`)
     expect(size).toBeGreaterThan(1 + 32)
     expect(size).toBeLessThanOrEqual(1 + 32 * 3)

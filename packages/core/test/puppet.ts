@@ -145,15 +145,14 @@ export function digestOf(key: Buffer, elements: Array<{ key: Buffer; length: num
   return digest
 }
 
-/** Honest coded symbols [start, end) of a set, as an initiator on this connection sends them. */
+/** Honest coded symbols [start, end) of a set, as an initiator sends them (the salt is stable). */
 export function honestSymbols(
   key: Buffer,
-  hash: Buffer,
   elements: Array<{ key: Buffer; length: number }>,
   start: number,
   end: number
 ): CodedSymbol[] {
-  const encoder = new RibltEncoder(40, symbolSalt(key, hash))
+  const encoder = new RibltEncoder(40, symbolSalt(key))
   for (const e of elements) encoder.add(element(e.key, e.length))
   return encoder.symbols(start, end)
 }

@@ -133,6 +133,7 @@ describe('the reconciler alone (pure)', () => {
       '../src/protocol/Reconciler.js'
     )
     const { elementOf } = await import('../src/protocol/elements.js')
+    const { listedSet } = await import('../src/protocol/SymbolWindow.js')
     fc.assert(
       fc.property(
         fc.array(fc.tuple(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.nat(3)), {
@@ -142,7 +143,8 @@ describe('the reconciler alone (pure)', () => {
           maxLength: 6
         }),
         fc.uint8Array({ minLength: 16, maxLength: 16 }),
-        (ours, theirs, salt) => {
+        fc.constantFrom(1, 4, 2048),
+        (ours, theirs, salt, split) => {
           const unique = (list: Array<[Uint8Array, number]>) => [
             ...new Map(
               list.map(([k, l]) => [Buffer.from(k).toString('hex'), elementOf(Buffer.from(k), l)])
@@ -150,8 +152,14 @@ describe('the reconciler alone (pure)', () => {
           ]
           const a = unique(ours)
           const b = unique(theirs)
-          const encoder = new ReconcileEncoder(Buffer.from(salt), a, a.length, b.length)
-          const decoder = new ReconcileDecoder(Buffer.from(salt), b, 1000)
+          // Symbols past `split` come from a second stream under another salt.
+          const salts = {
+            stable: Buffer.from(salt),
+            connection: Buffer.from(salt).reverse(),
+            split
+          }
+          const encoder = new ReconcileEncoder(salts, listedSet(a), a.length, b.length)
+          const decoder = new ReconcileDecoder(salts, listedSet(b), 1000)
           let message = encoder.next(symbolsFor(a.length + b.length))
           for (;;) {
             const result = decoder.receive(message)

@@ -6,13 +6,23 @@
  * as many as the difference sketch predicts; the decoder subtracts its own
  * and peels. Once everything peeled, it knows both sides of the difference;
  * if the batch was not enough it asks for more (one more round trip). The
- * bytes are proportional to the difference, not to the sets.
+ * bytes are proportional to the difference, not to the sets; so is the CPU
+ * when the set keeps a symbol window (SymbolWindow.ts): the first symbols
+ * are read from it on both sides, and only symbols beyond it (or a subset
+ * of the set, without a window) encode every element (ReconcileCodec.ts).
  */
 import { MalformedMessageError } from '../errors.js'
-import { ELEMENT_BYTES } from './elements.js'
 import { estimateDifference } from './estimator.js'
-import { MAX_SYMBOLS, MAX_SYMBOLS_PER_MESSAGE, type Symbols } from './messages.js'
-import { RibltDecoder, RibltEncoder } from './riblt.js'
+import type { Symbols } from './messages.js'
+import {
+  type DecodeResult,
+  ReconcileDecoder,
+  ReconcileEncoder,
+  type SymbolSalts
+} from './ReconcileCodec.js'
+import type { LocalSet } from './SymbolWindow.js'
+
+export { type DecodeResult, ReconcileDecoder, ReconcileEncoder, type SymbolSalts }
 
 /**
  * Most symbols in the first batch, whatever the peer's open message claims:
@@ -20,96 +30,20 @@ import { RibltDecoder, RibltEncoder } from './riblt.js'
  */
 export const MAX_FIRST_BATCH = 1024
 
-/** Symbols sent for an estimated difference of `d` elements. */
+/**
+ * Symbols sent for an estimated difference of `d` elements. Sized against
+ * pure-reconciler trials (notes/riblt.md, "Sizing the first batch"): peeling
+ * takes ~1.4–1.7 symbols per difference, with a long tail at small d (p99.9
+ * 60 symbols at d = 10), and the 128-counter sketch's estimate has a relative
+ * sd of 0.125. 2.5·d covers the estimate's low tail at large d; the additive
+ * min(20, 4·d) covers the peeling tail at small d without making a single
+ * change (d ≤ 2) cost more than before. d ≤ 1 is exact and decodes from
+ * symbol 0.
+ */
 export function symbolsFor(d: number): number {
-  // About 1.35–1.75 symbols per difference decode (notes/riblt.md); the
-  // sketch's estimate is within ±25 % most of the time: aim above both.
-  // One difference always decodes from one symbol; small ones have a long tail.
-  const n = d <= 1 ? 4 : Math.ceil(d * 2.5 + 8)
+  const n = d <= 1 ? 4 : Math.ceil(2.5 * d + Math.min(20, 4 * d))
   if (!Number.isFinite(n)) return MAX_FIRST_BATCH
   return Math.min(Math.max(n, 4), MAX_FIRST_BATCH)
-}
-
-export class ReconcileEncoder {
-  readonly #encoder: RibltEncoder
-  readonly #limit: number
-  #sent = 0
-
-  /** `remoteCount`: the size the remote announced, to bound what it may ask for. */
-  constructor(salt: Buffer, elements: Iterable<Buffer>, localCount: number, remoteCount: number) {
-    this.#encoder = new RibltEncoder(ELEMENT_BYTES, salt)
-    for (const element of elements) this.#encoder.add(element)
-    // Small differences have a long tail (two differences took up to 24
-    // symbols in notes/riblt.md): the cap only stops a decoder asking for
-    // what sets of these sizes can never need.
-    this.#limit = Math.min(MAX_SYMBOLS, 8 * (localCount + remoteCount) + 1024)
-  }
-
-  get sent(): number {
-    return this.#sent
-  }
-
-  /**
-   * The next `count` symbols. Asking for more than doubles what was sent (an
-   * honest decoder asks for as many as it got), or beyond what sets of these
-   * sizes can need, is malformed: a request never buys much more than it.
-   */
-  next(count: number): Symbols {
-    if (this.#sent > 0 && count > Math.max(this.#sent, 64)) {
-      throw new MalformedMessageError(
-        `Remote asked for ${count} more coded symbols after ${this.#sent}: at most doubling is allowed`
-      )
-    }
-    if (this.#sent + count > this.#limit) {
-      throw new MalformedMessageError(
-        `Remote asked for ${this.#sent + count} coded symbols; sets of these sizes never need more than ${this.#limit}`
-      )
-    }
-    const start = this.#sent
-    this.#sent += count
-    return { start, symbols: this.#encoder.symbols(start, this.#sent) }
-  }
-}
-
-export type DecodeResult =
-  | { status: 'done'; remoteOnly: Buffer[]; localOnly: Buffer[] }
-  | { status: 'more'; count: number }
-
-export class ReconcileDecoder {
-  readonly #decoder: RibltDecoder
-
-  constructor(salt: Buffer, elements: Iterable<Buffer>, maxDifferences: number) {
-    this.#decoder = new RibltDecoder(ELEMENT_BYTES, salt, { maxDifferences })
-    for (const element of elements) this.#decoder.addLocal(element)
-  }
-
-  get received(): number {
-    return this.#decoder.received
-  }
-
-  /** Takes the next batch; throws MalformedMessageError on a peer's inconsistency. */
-  receive(message: Symbols): DecodeResult {
-    if (message.start !== this.#decoder.received) {
-      throw new MalformedMessageError(
-        `Coded symbols out of order: expected ${this.#decoder.received}, got ${message.start}`
-      )
-    }
-    this.#decoder.addRemote(message.symbols)
-    if (this.#decoder.failed) {
-      throw new MalformedMessageError(
-        'Coded symbols do not decode (inconsistent, or more differences than the limit)'
-      )
-    }
-    if (this.#decoder.decoded) {
-      return {
-        status: 'done',
-        remoteOnly: this.#decoder.remoteOnly(),
-        localOnly: this.#decoder.localOnly()
-      }
-    }
-    const received = this.#decoder.received
-    return { status: 'more', count: Math.min(Math.max(received, 8), MAX_SYMBOLS_PER_MESSAGE) }
-  }
 }
 
 /** What one side summarises of its set for a reconciliation. */
@@ -125,24 +59,30 @@ export interface SetSummary {
  */
 export class Reconciliation {
   readonly #isInitiator: boolean
-  readonly #salt: Buffer
+  readonly #salts: SymbolSalts
   readonly #maxDifferences: number
   #encoder: ReconcileEncoder | null = null
   #decoder: ReconcileDecoder | null = null
+  #local: LocalSet | null = null
   #done = false
 
-  constructor(isInitiator: boolean, salt: Buffer, maxDifferences: number) {
+  constructor(isInitiator: boolean, salts: SymbolSalts, maxDifferences: number) {
     this.#isInitiator = isInitiator
-    this.#salt = salt
+    this.#salts = salts
     this.#maxDifferences = maxDifferences
   }
 
   /**
    * The sets differ: the initiator's first batch of symbols, sized by the
-   * sketches (null for the responder, which waits for them).
+   * sketches, from `set` (our set as it is now); null for the responder,
+   * which waits for them.
    */
-  begin(local: SetSummary, elements: Iterable<Buffer>, remote: SetSummary): Symbols | null {
-    if (!this.#isInitiator) return null
+  begin(local: SetSummary, set: LocalSet, remote: SetSummary): Symbols | null {
+    if (!this.#isInitiator) {
+      set.release()
+      return null
+    }
+    this.#local = set
     // A sketch of another size (a future minor's) only loses the estimate:
     // the batches then grow by doubling.
     const sketched =
@@ -150,7 +90,7 @@ export class Reconciliation {
         ? estimateDifference(local.sketch, remote.sketch)
         : 0
     const estimate = Math.max(sketched, Math.abs(local.count - remote.count))
-    this.#encoder = new ReconcileEncoder(this.#salt, elements, local.count, remote.count)
+    this.#encoder = new ReconcileEncoder(this.#salts, set, local.count, remote.count)
     return this.#encoder.next(symbolsFor(estimate))
   }
 
@@ -164,18 +104,27 @@ export class Reconciliation {
   end(): void {
     if (this.#encoder === null) throw new MalformedMessageError('Unexpected end of reconciliation')
     this.#encoder = null
-    this.#done = true
+    this.#finish()
   }
 
-  /** Responder: a batch of symbols; `elements` gives our set when the first one arrives. */
-  receive(message: Symbols, elements: () => Iterable<Buffer>): DecodeResult {
+  /** Responder: a batch of symbols; `set` gives our set when the first one arrives. */
+  receive(message: Symbols, set: () => LocalSet): DecodeResult {
     if (this.#isInitiator || this.#done) throw new MalformedMessageError('Unexpected coded symbols')
-    this.#decoder ??= new ReconcileDecoder(this.#salt, elements(), this.#maxDifferences)
+    if (this.#decoder === null) {
+      this.#local = set()
+      this.#decoder = new ReconcileDecoder(this.#salts, this.#local, this.#maxDifferences)
+    }
     const result = this.#decoder.receive(message)
     if (result.status === 'done') {
       this.#decoder = null
-      this.#done = true
+      this.#finish()
     }
     return result
+  }
+
+  #finish(): void {
+    this.#done = true
+    this.#local?.release()
+    this.#local = null
   }
 }

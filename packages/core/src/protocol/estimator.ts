@@ -19,7 +19,8 @@ import c from 'compact-encoding'
 import sodium from 'sodium-universal'
 import { hash64 } from './riblt.js'
 
-export const DEFAULT_SKETCH_COUNTERS = 32
+/** 128 counters: relative sd 0.125 (notes/riblt.md: how the first batch was sized). */
+export const DEFAULT_SKETCH_COUNTERS = 128
 export const MAX_SKETCH_COUNTERS = 256
 
 /** A tug-of-war sketch of a set of byte strings. */
@@ -64,12 +65,14 @@ export class DifferenceSketch {
 
   #update(element: Buffer, d: number): void {
     const counters = this.#counters
+    const k = counters.length
     for (let b = 0; b < this.#keys.length; b++) {
       const h = hash64(element, this.#keys[b]!)
-      const end = Math.min(counters.length, b * 64 + 64)
-      for (let i = b * 64; i < end; i++) {
-        const bit = i % 64 < 32 ? (h.lo >>> (i % 32)) & 1 : (h.hi >>> (i % 32)) & 1
-        counters[i]! += bit === 0 ? d : -d
+      // Counter b·64 + i takes bit i of lo (i < 32), then bit i − 32 of hi.
+      for (let half = 0, word = h.lo; half < 2; half++, word = h.hi) {
+        const base = b * 64 + half * 32
+        const end = Math.min(k, base + 32)
+        for (let i = base, w = word; i < end; i++, w >>>= 1) counters[i]! += w & 1 ? -d : d
       }
     }
   }

@@ -11,6 +11,9 @@
  *   multifeed's channel once both announced matching tokens;
  * - a capability, 16 bytes, one per role, in the channel's open message;
  * - the set proof: our set digest bound to the connection.
+ *
+ * The set salt and the symbol salt derive from the key alone: they are
+ * stable for the life of the set (see `setSalt`, `symbolSalt`).
  */
 import sodium from 'sodium-universal'
 
@@ -64,9 +67,32 @@ export function setSalt(key: Buffer): Buffer {
   return keyed(key, [SET_SALT])
 }
 
-/** The salt of the coded symbols of one reconciliation (fresh per connection). */
-export function symbolSalt(key: Buffer, handshakeHash: Buffer): Buffer {
+/**
+ * The salt of the first coded symbols, derived from the set salt: stable
+ * too, so that the set keeps those symbols up to date (SymbolWindow), and
+ * secret to key holders. Not the set salt itself: the sketch's signs and the
+ * symbols' index sequences then come from unrelated hashes (notes/riblt.md).
+ */
+export function symbolSalt(key: Buffer): Buffer {
+  return symbolSaltOf(setSalt(key))
+}
+
+/** The salt of the coded symbols past the window (ReconcileCodec.ts): fresh per connection. */
+export function connectionSymbolSalt(key: Buffer, handshakeHash: Buffer): Buffer {
   return keyed(key, [SYMBOL_SALT, handshakeHash])
+}
+
+/** Both salts of a reconciliation on this connection. */
+export function symbolSalts(
+  key: Buffer,
+  handshakeHash: Buffer
+): { stable: Buffer; connection: Buffer } {
+  return { stable: symbolSalt(key), connection: connectionSymbolSalt(key, handshakeHash) }
+}
+
+/** `symbolSalt` from the set salt (what a FeedSet holds). */
+export function symbolSaltOf(salt: Buffer): Buffer {
+  return keyed(salt, [SYMBOL_SALT])
 }
 
 /** Constant-time comparison. */

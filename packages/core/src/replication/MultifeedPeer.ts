@@ -56,9 +56,9 @@ import {
   PROTOCOL_NAME,
   type Symbols
 } from '../protocol/messages.js'
-import { capability, channelId, secretsEqual, setProof, symbolSalt } from '../protocol/pairing.js'
+import { capability, channelId, secretsEqual, setProof, symbolSalts } from '../protocol/pairing.js'
 import { Reconciliation } from '../protocol/Reconciler.js'
-import type { Feed } from '../set/FeedSet.js'
+import { type Feed, localSetOf } from '../set/FeedSet.js'
 import type { FeedInfo, SyncInfo } from '../types.js'
 import { PeerCores } from './PeerCores.js'
 import type { PeerHost, PeerProgress, PeerStats } from './PeerHost.js'
@@ -336,11 +336,11 @@ export class MultifeedPeer implements StreamMember {
     }
     this.#reconciliation = new Reconciliation(
       noise.isInitiator,
-      symbolSalt(this.#host.key, hash),
+      symbolSalts(this.#host.key, hash),
       this.#host.maxDifferences
     )
     try {
-      const first = this.#reconciliation.begin(shared, elementsOf(shared.feeds), remote)
+      const first = this.#reconciliation.begin(shared, localSetOf(shared.feeds), remote)
       if (first !== null) this.#sendSymbols(first)
     } catch (err) {
       this.#fail(err)
@@ -362,7 +362,7 @@ export class MultifeedPeer implements StreamMember {
       const message = decodeSymbols(raw)
       this.stats.symbolsReceived += message.symbols.length
       const result = this.#reconciliation.receive(message, () =>
-        elementsOf(this.#host.shared(this).feeds)
+        localSetOf(this.#host.shared(this).feeds)
       )
       if (result.status === 'more') {
         const more = encodeMore({ count: result.count })
@@ -574,11 +574,6 @@ export class MultifeedPeer implements StreamMember {
     }
     this.#host.onClosed(this, reason)
   }
-}
-
-/** Elements read from the set's slab (no key view is made and kept per feed). */
-function* elementsOf(feeds: Iterable<Feed>): Generator<Buffer> {
-  for (const feed of feeds) yield feed.element()
 }
 
 function toElement(element: Buffer): Element {

@@ -5,11 +5,17 @@
  * checkpoints and from the cores while they are open).
  *
  * It also keeps, incrementally, what reconciliation needs of the whole set:
- * an order-independent digest of the elements (key + length) and a
- * difference sketch, so that an in-sync check costs nothing per feed.
+ * an order-independent digest of the elements (key + length), so that an
+ * in-sync check costs nothing per feed; from the first connection on, a
+ * difference sketch; and from the first reconciliation on, the set's first
+ * coded symbols (SymbolWindow), so that a reconciliation costs O(d), not
+ * O(n). The last two are built when first needed: open() pays for neither.
  */
 import sodium from 'sodium-universal'
+import { ELEMENT_BYTES } from '../protocol/elements.js'
 import { DifferenceSketch } from '../protocol/estimator.js'
+import { symbolSaltOf } from '../protocol/pairing.js'
+import { type LocalSet, listedSet, SymbolWindow } from '../protocol/SymbolWindow.js'
 import type { FeedInfo } from '../types.js'
 import type { Feed } from './Feed.js'
 import { FeedTable } from './FeedTable.js'
@@ -37,7 +43,10 @@ export class FeedSet {
   readonly #table = new FeedTable(indexSeed())
   readonly #order: Feed[] = []
   readonly #digest = Buffer.alloc(DIGEST_BYTES)
-  readonly #sketch: DifferenceSketch
+  /** Built when a peer first asks for it (open() does not pay for it), then kept up to date. */
+  #sketch: DifferenceSketch | null = null
+  /** Built on the first reconciliation (open() does not pay for it), then kept up to date. */
+  #window: SymbolWindow | null = null
   /** Positions are never reused: a removed feed keeps its place in the log. */
   #nextSeq = 0
   /** Between beginLoad() and endLoad(): a slot is the feed's position in the log. */
@@ -46,7 +55,7 @@ export class FeedSet {
   /** `salt`: secret to key holders, stable for the life of the set (pairing.setSalt). */
   constructor(salt: Buffer) {
     this.#salt = salt
-    this.#sketch = new DifferenceSketch(salt)
+    whole.set(this.#order, this)
   }
 
   get size(): number {
@@ -187,6 +196,10 @@ export class FeedSet {
 
   /** Difference sketch of the whole set. */
   sketch(): number[] {
+    if (this.#sketch === null) {
+      this.#sketch = new DifferenceSketch(this.#salt)
+      for (const element of elementsOf(this.#order)) this.#sketch.add(element)
+    }
     return Array.from(this.#sketch.counters)
   }
 
@@ -202,11 +215,26 @@ export class FeedSet {
     return { digest, sketch: Array.from(sketch.counters) }
   }
 
+  /** The whole set for one reconciliation: its window's symbols, pinned now. */
+  snapshot(): LocalSet {
+    this.#window ??= new SymbolWindow(
+      ELEMENT_BYTES,
+      symbolSaltOf(this.#salt),
+      elementsOf(this.#order)
+    )
+    return this.#window.pin(() => elementsOf(this.#order))
+  }
+
   #toggle(feed: Feed, adding: boolean): void {
     const element = feed.element()
     xorInto(this.#digest, this.#hash(element))
-    if (adding) this.#sketch.add(element)
-    else this.#sketch.remove(element)
+    if (adding) {
+      this.#sketch?.add(element)
+      this.#window?.add(element)
+    } else {
+      this.#sketch?.remove(element)
+      this.#window?.remove(element)
+    }
   }
 
   #assertLoading(): void {
@@ -218,6 +246,23 @@ export class FeedSet {
     sodium.crypto_generichash(scratch, element, this.#salt)
     return scratch
   }
+}
+
+/** Sets by the list `all()` returns (what a peer sees when no share policy hides a feed). */
+const whole = new WeakMap<readonly Feed[], FeedSet>()
+
+/**
+ * Our side of a reconciliation over `feeds`: the set's window when `feeds`
+ * is a whole set's `all()`, otherwise (a subset) the elements, listed now.
+ */
+export function localSetOf(feeds: Iterable<Feed>): LocalSet {
+  const set = whole.get(feeds as readonly Feed[])
+  return set !== undefined ? set.snapshot() : listedSet(elementsOf(feeds))
+}
+
+/** Elements read from the set's slab (no key view is made and kept per feed). */
+function* elementsOf(feeds: Iterable<Feed>): Generator<Buffer> {
+  for (const feed of feeds) yield feed.element()
 }
 
 function xorInto(target: Buffer, source: Buffer): void {
