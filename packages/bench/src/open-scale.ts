@@ -35,6 +35,10 @@ export interface OpenMeasure {
   openCores: number
   syncCores: number
   wireBytes: number
+  /** ArrayBuffers (Buffers, typed arrays) after gc(): memory outside the V8 heap. */
+  arrayBuffersBefore: number
+  arrayBuffersOpen: number
+  arrayBuffersSync: number
 }
 
 export interface OpenScaleSize {

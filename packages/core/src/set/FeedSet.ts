@@ -11,64 +11,20 @@
  * coded symbols (SymbolWindow), so that a reconciliation costs O(d), not
  * O(n). The last two are built when first needed: open() pays for neither.
  */
-import crypto from 'hypercore-crypto'
 import sodium from 'sodium-universal'
-import { ELEMENT_BYTES, elementOf } from '../protocol/elements.js'
+import { ELEMENT_BYTES } from '../protocol/elements.js'
 import { DifferenceSketch } from '../protocol/estimator.js'
 import { symbolSaltOf } from '../protocol/pairing.js'
 import { type LocalSet, listedSet, SymbolWindow } from '../protocol/SymbolWindow.js'
 import type { FeedInfo } from '../types.js'
+import type { Feed } from './Feed.js'
+import { FeedTable } from './FeedTable.js'
+import { indexSeed } from './SlotIndex.js'
+
+export { Feed } from './Feed.js'
 
 const DIGEST_BYTES = 32
 const scratch = Buffer.alloc(DIGEST_BYTES)
-
-/**
- * A feed of the set. Its discovery key is computed when first needed (it
- * costs a hash, and `open()` of 100,000 feeds should not pay for them all).
- */
-export class Feed {
-  /** The core's public key (32 bytes). */
-  readonly key: Buffer
-  /** Lower-case hex of the key. */
-  readonly id: string
-  /** Position in the order feeds joined (stable: a removed feed keeps its position). */
-  readonly seq: number
-  /** True for a writer of ours (created by `writer()`). */
-  local: boolean
-  /** Local name of a writer; never sent to peers. */
-  name: string | null
-  /** Blocks 0..length-1 are held here (contiguous length, as last known). */
-  length: number
-  #discoveryKey: Buffer | null = null
-  #discoveryId: string | null = null
-
-  constructor(
-    key: Buffer,
-    id: string,
-    seq: number,
-    local: boolean,
-    name: string | null,
-    length: number
-  ) {
-    this.key = key
-    this.id = id
-    this.seq = seq
-    this.local = local
-    this.name = name
-    this.length = length
-  }
-
-  get discoveryKey(): Buffer {
-    this.#discoveryKey ??= crypto.discoveryKey(this.key)
-    return this.#discoveryKey
-  }
-
-  /** Lower-case hex of the discovery key. */
-  get discoveryId(): string {
-    this.#discoveryId ??= this.discoveryKey.toString('hex')
-    return this.#discoveryId
-  }
-}
 
 /** What users see of a feed: a snapshot. */
 export function infoOf(feed: Feed): FeedInfo {
@@ -83,9 +39,8 @@ export function infoOf(feed: Feed): FeedInfo {
 
 export class FeedSet {
   readonly #salt: Buffer
-  readonly #byId = new Map<string, Feed>()
-  /** Built when a peer first asks for a core by discovery key. */
-  #byDiscoveryId: Map<string, Feed> | null = null
+  /** Every feed's record (see FeedTable); lookups by key go through it. */
+  readonly #table = new FeedTable(indexSeed())
   readonly #order: Feed[] = []
   readonly #digest = Buffer.alloc(DIGEST_BYTES)
   /** Built when a peer first asks for it (open() does not pay for it), then kept up to date. */
@@ -94,6 +49,8 @@ export class FeedSet {
   #window: SymbolWindow | null = null
   /** Positions are never reused: a removed feed keeps its place in the log. */
   #nextSeq = 0
+  /** Between beginLoad() and endLoad(): a slot is the feed's position in the log. */
+  #loading = false
 
   /** `salt`: secret to key holders, stable for the life of the set (pairing.setSalt). */
   constructor(salt: Buffer) {
@@ -110,35 +67,31 @@ export class FeedSet {
     return this.#order
   }
 
+  /** The feed with this hex key. */
   get(id: string): Feed | undefined {
-    return this.#byId.get(id)
+    const slot = this.#table.findHex(id)
+    return slot === -1 ? undefined : this.#table.feedOf(slot)
+  }
+
+  /** The feed with this key. */
+  find(key: Uint8Array): Feed | undefined {
+    const slot = this.#table.find(key)
+    return slot === -1 ? undefined : this.#table.feedOf(slot)
   }
 
   byDiscoveryKey(discoveryId: string): Feed | undefined {
-    if (this.#byDiscoveryId === null) {
-      this.#byDiscoveryId = new Map()
-      for (const feed of this.#order) this.#byDiscoveryId.set(feed.discoveryId, feed)
-    }
-    return this.#byDiscoveryId.get(discoveryId)
+    const slot = this.#table.findDiscoveryHex(discoveryId)
+    return slot === -1 ? undefined : this.#table.feedOf(slot)
   }
 
   has(id: string): boolean {
-    return this.#byId.has(id)
+    return this.#table.findHex(id) !== -1
   }
 
   /** Adds a feed (the caller checked it is new); `seq` is given when read back from the log. */
-  add(
-    key: Buffer,
-    local: boolean,
-    name: string | null,
-    length = 0,
-    seq = this.#nextSeq,
-    id = key.toString('hex')
-  ): Feed {
+  add(key: Buffer, local: boolean, name: string | null, length = 0, seq = this.#nextSeq): Feed {
     this.#nextSeq = Math.max(this.#nextSeq, seq + 1)
-    const feed = new Feed(key, id, seq, local, name, length)
-    this.#byId.set(id, feed)
-    if (this.#byDiscoveryId !== null) this.#byDiscoveryId.set(feed.discoveryId, feed)
+    const feed = this.#table.feedOf(this.#table.insert(key, local, name, length, seq))
     this.#order.push(feed)
     this.#toggle(feed, true)
     return feed
@@ -146,10 +99,10 @@ export class FeedSet {
 
   /** Takes a feed out of the set. */
   remove(feed: Feed): void {
-    if (this.#byId.get(feed.id) !== feed) return
+    if (feed.table !== this.#table) return
     this.#toggle(feed, false)
-    this.#byId.delete(feed.id)
-    this.#byDiscoveryId?.delete(feed.discoveryId)
+    this.#table.remove(feed.slot)
+    this.#table.compact()
     const i = this.#order.indexOf(feed)
     if (i !== -1) this.#order.splice(i, 1)
   }
@@ -159,13 +112,81 @@ export class FeedSet {
     this.#nextSeq = Math.max(this.#nextSeq, seq)
   }
 
+  /** A feed of the set is one of our writers; `name` is its local name unless it has one. */
+  markLocal(feed: Feed, name: string): void {
+    feed.table.setLocal(feed.slot, true, feed.name === null ? name : null)
+  }
+
   /** Records a new length; false when nothing changed. */
   setLength(feed: Feed, length: number): boolean {
     if (length === feed.length) return false
     this.#toggle(feed, false)
-    feed.length = length
+    feed.table.lengths[feed.slot] = length
     this.#toggle(feed, true)
     return true
+  }
+
+  /**
+   * Replays the membership log into an empty set: loadFeed / loadLength /
+   * loadRemoval in log order, then endLoad(). Nothing is hashed, and no Feed
+   * object made, before endLoad().
+   */
+  beginLoad(): void {
+    if (this.#table.top > 0) throw new Error('FeedSet.beginLoad: the set is not empty')
+    this.#loading = true
+    this.#table.keepSlots = true
+  }
+
+  /** Room for `count` more feeds (the records of a batch of the log) without growing. */
+  reserveLoad(count: number): void {
+    this.#assertLoading()
+    this.#table.reserve(count)
+  }
+
+  /** A feed record of the log: a new feed takes the next position; a known one may become local. */
+  loadFeed(key: Buffer, local: boolean, name: string | null): void {
+    this.#assertLoading()
+    const slot = this.#table.find(key)
+    if (slot === -1) this.#table.insert(key, local, name, 0, this.#table.top)
+    else if (local) this.#table.setLocal(slot, true, name)
+  }
+
+  /** A length checkpoint of the log (lengths only grow). */
+  loadLength(seq: number, length: number): void {
+    this.#assertLoading()
+    if (this.#table.live(seq) && length > this.#table.lengths[seq]!)
+      this.#table.lengths[seq] = length
+  }
+
+  /** A removal of the log; what the feed was (for its name), or null when it was not in the set. */
+  loadRemoval(key: Buffer): { local: boolean; name: string | null } | null {
+    this.#assertLoading()
+    const slot = this.#table.find(key)
+    if (slot === -1) return null
+    const removed = { local: this.#table.localOf(slot), name: this.#table.nameOf(slot) }
+    this.#table.remove(slot)
+    return removed
+  }
+
+  /** The end of the replay: the feeds enter the set in the order they joined. */
+  endLoad(): void {
+    this.#assertLoading()
+    this.#loading = false
+    this.#table.keepSlots = false
+    const table = this.#table
+    for (let slot = 0; slot < table.top; slot++) {
+      if (!table.live(slot)) continue
+      const feed = table.feedOf(slot)
+      this.#order.push(feed)
+      this.#toggle(feed, true)
+    }
+    this.reserve(table.top)
+    table.compact()
+  }
+
+  /** Feeds with a local name. */
+  *named(): Generator<Feed> {
+    for (const slot of this.#table.named()) yield this.#table.feedOf(slot)
   }
 
   /** Digest of the whole set (XOR of keyed element hashes). */
@@ -187,7 +208,7 @@ export class FeedSet {
     const digest = Buffer.alloc(DIGEST_BYTES)
     const sketch = new DifferenceSketch(this.#salt)
     for (const feed of feeds) {
-      const element = elementOf(feed.key, feed.length)
+      const element = feed.element()
       xorInto(digest, this.#hash(element))
       sketch.add(element)
     }
@@ -205,7 +226,7 @@ export class FeedSet {
   }
 
   #toggle(feed: Feed, adding: boolean): void {
-    const element = elementOf(feed.key, feed.length)
+    const element = feed.element()
     xorInto(this.#digest, this.#hash(element))
     if (adding) {
       this.#sketch?.add(element)
@@ -214,6 +235,10 @@ export class FeedSet {
       this.#sketch?.remove(element)
       this.#window?.remove(element)
     }
+  }
+
+  #assertLoading(): void {
+    if (!this.#loading) throw new Error('FeedSet: not loading')
   }
 
   /** The element's keyed hash, in a scratch buffer valid until the next call. */
@@ -235,8 +260,9 @@ export function localSetOf(feeds: Iterable<Feed>): LocalSet {
   return set !== undefined ? set.snapshot() : listedSet(elementsOf(feeds))
 }
 
+/** Elements read from the set's slab (no key view is made and kept per feed). */
 function* elementsOf(feeds: Iterable<Feed>): Generator<Buffer> {
-  for (const feed of feeds) yield elementOf(feed.key, feed.length)
+  for (const feed of feeds) yield feed.element()
 }
 
 function xorInto(target: Buffer, source: Buffer): void {

@@ -39,66 +39,26 @@ export class Membership {
 
   /** Reads the log in one pass; opens no feed core. */
   async load(): Promise<void> {
-    interface Entry {
-      key: Buffer
-      id: string
-      local: boolean
-      name: string | null
-      length: number
-      removed: boolean
-    }
-    // Indexed by position (seq): a removed feed keeps its position, so the
-    // checkpoints written after it still name the right feeds.
-    const entries: Entry[] = []
-    const live = new Map<string, number>()
+    // A feed's position (seq) is the order of its first record: a removed
+    // feed keeps its position, so the checkpoints written after it still
+    // name the right feeds. The set replays the records itself (one record
+    // per feed in memory, no object per record kept).
+    this.set.beginLoad()
     for await (const batch of this.#log.load()) {
-      for (const record of batch.feeds) {
-        const id = record.key.toString('hex')
-        const seq = live.get(id)
-        if (seq === undefined) {
-          live.set(id, entries.length)
-          entries.push({
-            key: record.key,
-            id,
-            local: record.local,
-            name: record.name,
-            length: 0,
-            removed: false
-          })
-          continue
-        }
-        // A later record for a known key: a remote feed became one of our writers.
-        const known = entries[seq]!
-        if (record.local) {
-          known.local = true
-          if (record.name !== null) known.name = record.name
-        }
-      }
-      for (const { seq, length } of batch.lengths) {
-        const entry = entries[seq]
-        if (entry !== undefined && length > entry.length) entry.length = length
-      }
+      this.set.reserveLoad(batch.feeds.length)
+      for (const { key, local, name } of batch.feeds) this.set.loadFeed(key, local, name)
+      for (const { seq, length } of batch.lengths) this.set.loadLength(seq, length)
       for (const { key, block } of batch.removals) {
-        const id = key.toString('hex')
-        const seq = live.get(id)
-        if (seq !== undefined) {
-          entries[seq]!.removed = true
-          live.delete(id)
-          const name = entries[seq]!.name
-          if (entries[seq]!.local && name !== null) this.retired.add(name)
+        const removed = this.set.loadRemoval(key)
+        if (removed?.local && removed.name !== null) {
+          this.retired.add(removed.name)
         }
-        if (block) this.blocked.set(id, key)
+        if (block) this.blocked.set(key.toString('hex'), Buffer.from(key))
       }
       for (const key of batch.unblocks) this.blocked.delete(key.toString('hex'))
     }
-    for (let seq = 0; seq < entries.length; seq++) {
-      const { key, id, local, name, length, removed } = entries[seq]!
-      if (removed) continue
-      const feed = this.set.add(key, local, name, length, seq, id)
-      if (name !== null) this.names.set(name, feed)
-    }
-    // Positions of removed feeds are never given again.
-    this.set.reserve(entries.length)
+    this.set.endLoad()
+    for (const feed of this.set.named()) this.names.set(feed.name!, feed)
   }
 
   /** Throws ERR_LIMIT_EXCEEDED when adding `adding` feeds would pass maxFeeds. */
@@ -146,8 +106,7 @@ export class Membership {
   /** A feed of the set turned out to be one of our writers (a restored identity). */
   async markLocal(feed: Feed, name: string): Promise<void> {
     await this.#log.append({ feeds: [{ key: feed.key, local: true, name }] })
-    feed.local = true
-    feed.name ??= name
+    this.set.markLocal(feed, name)
     this.names.set(name, feed)
   }
 

@@ -195,9 +195,10 @@ export function decodeBatch(block: Buffer, index: number): Batch {
     const feeds: FeedRecord[] = []
     for (let i = 0; i < count; i++) {
       const flags = c.uint.decode(state)
-      const key = c.fixed32.decode(state)
+      // A view of the block: the set copies keys into its own slab.
+      const key = c.fixed32.decode(state) as Buffer
       const name = flags & FLAG_NAMED ? c.string.decode(state) : null
-      feeds.push({ key: Buffer.from(key), local: (flags & FLAG_LOCAL) !== 0, name })
+      feeds.push({ key, local: (flags & FLAG_LOCAL) !== 0, name })
     }
     const lengths: Checkpoint[] = []
     const removals: Removal[] = []
@@ -209,11 +210,11 @@ export function decodeBatch(block: Buffer, index: number): Batch {
       }
       const r = c.uint.decode(state)
       for (let i = 0; i < r; i++) {
-        const key = Buffer.from(c.fixed32.decode(state))
+        const key = c.fixed32.decode(state) as Buffer
         removals.push({ key, block: c.uint8.decode(state) === 1 })
       }
       const u = c.uint.decode(state)
-      for (let i = 0; i < u; i++) unblocks.push(Buffer.from(c.fixed32.decode(state)))
+      for (let i = 0; i < u; i++) unblocks.push(c.fixed32.decode(state) as Buffer)
     }
     return { feeds, lengths, removals, unblocks }
   } catch (err) {

@@ -29,13 +29,14 @@ export async function admit(context: AdmissionContext, elements: Element[]): Pro
   for (const { key } of elements) {
     const id = key.toString('hex')
     // A blocked key costs one lookup, whatever the peer does.
-    if (seen.has(id) || membership.set.has(id) || membership.blocked.has(id)) continue
+    if (seen.has(id) || membership.set.find(key) !== undefined || membership.blocked.has(id))
+      continue
     seen.add(id)
     // Being added on another path (a writer, another peer): wait for it.
     const claim = membership.claimOf(id)
     if (claim !== undefined) {
       await claim
-      if (membership.set.has(id)) continue
+      if (membership.set.find(key) !== undefined) continue
     }
     fresh.push(key)
   }
