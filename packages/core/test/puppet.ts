@@ -24,6 +24,7 @@ import c from 'compact-encoding'
 import Hypercore from 'hypercore'
 import crypto from 'hypercore-crypto'
 import sodium from 'sodium-universal'
+import { DEFAULT_SKETCH_COUNTERS } from '../src/protocol/estimator.js'
 import {
   capability,
   channelId,
@@ -32,7 +33,6 @@ import {
   setSalt,
   symbolSalt
 } from '../src/protocol/pairing.js'
-import { DEFAULT_SKETCH_COUNTERS } from '../src/protocol/estimator.js'
 import { type CodedSymbol, codedSymbolEncoding, RibltEncoder } from '../src/protocol/riblt.js'
 import { link, type Pipe } from './helpers.js'
 

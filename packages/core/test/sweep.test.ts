@@ -10,7 +10,7 @@
 import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
 import { BUSY_SWEEP_FACTOR, PeerCores } from '../src/replication/PeerCores.js'
-import { Feed } from '../src/set/FeedSet.js'
+import { type Feed, FeedSet } from '../src/set/FeedSet.js'
 
 const IDLE = 1000
 
@@ -40,11 +40,9 @@ function setup(feeds: number) {
     },
     mux as never
   )
+  const set = new FeedSet(Buffer.alloc(16, 1))
   const list: Feed[] = []
-  for (let i = 0; i < feeds; i++) {
-    const key = crypto.keyPair().publicKey
-    list.push(new Feed(key, key.toString('hex'), i, false, null, 0))
-  }
+  for (let i = 0; i < feeds; i++) list.push(set.add(crypto.keyPair().publicKey, false, null))
   return { cores, list, released }
 }
 
