@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url'
 
 const [dist, mode = 'after'] = process.argv.slice(2)
 const load = (p) => import(pathToFileURL(`${dist}/${p}`).href)
-const { FeedSet, ...fs } = await load('set/FeedSet.js')
+const { FeedSet } = await load('set/FeedSet.js')
 const { Reconciliation } = await load('protocol/Reconciler.js')
 const pairing = await load('protocol/pairing.js')
 const { setSalt } = pairing
@@ -18,7 +18,7 @@ const before = mode === 'before'
 const hash = crypto.randomBytes(32)
 const salt = before ? pairing.symbolSalt(key, hash) : pairing.symbolSalts(key, hash)
 const elements = (feeds) => [...feeds].map((f) => elementOf(f.key, f.length))
-const local = (set) => (before ? elements(set.all()) : fs.localSetOf(set.all()))
+const local = (set) => (before ? elements(set.all()) : set.snapshot())
 
 function once(a, b) {
   const summary = (s) => ({ count: s.size, sketch: s.sketch() })

@@ -384,3 +384,54 @@ describe('Membership re-opened from its log', () => {
     expect(added!.seq).toBe(80)
   })
 })
+
+describe('FeedSet summary under length changes', () => {
+  // Length changes reach the digest, sketch and symbol window only when one
+  // of them is read next (a download of many blocks is one update): whatever
+  // the interleaving of changes, removals and reads, each read must show the
+  // set as it is.
+  it('digest, sketch and window read after any interleaving equal those of a set built afresh', () => {
+    const salt = Buffer.alloc(16, 3)
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('add' as const), length: fc.nat(5) }),
+      fc.record({
+        kind: fc.constant('grow' as const),
+        pick: fc.nat(),
+        by: fc.integer({ min: 1, max: 3 })
+      }),
+      fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }),
+      fc.record({
+        kind: fc.constant('read' as const),
+        what: fc.constantFrom('digest', 'sketch', 'window')
+      })
+    )
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const set = new FeedSet(salt)
+        for (const o of ops) {
+          const feeds = set.all()
+          if (o.kind === 'add') set.add(crypto.randomBytes(32), false, null, o.length)
+          else if (o.kind === 'grow' && feeds.length > 0) {
+            const feed = feeds[o.pick % feeds.length]!
+            set.setLength(feed, feed.length + o.by)
+          } else if (o.kind === 'remove' && feeds.length > 0)
+            set.remove(feeds[o.pick % feeds.length]!)
+          else if (o.kind === 'read') {
+            if (o.what === 'digest') set.digest()
+            else if (o.what === 'sketch') set.sketch()
+            else set.snapshot().release()
+          }
+        }
+        const fresh = new FeedSet(salt)
+        for (const f of set.all()) fresh.add(f.key, false, null, f.length)
+        expect(Buffer.from(set.digest())).toEqual(Buffer.from(fresh.digest()))
+        expect(set.sketch()).toEqual(fresh.sketch())
+        const [mine, theirs] = [set.snapshot(), fresh.snapshot()]
+        expect(mine.window!.symbols(0, 64)).toEqual(theirs.window!.symbols(0, 64))
+        mine.release()
+        theirs.release()
+      }),
+      { numRuns: 200 }
+    )
+  })
+})

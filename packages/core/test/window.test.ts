@@ -19,7 +19,7 @@ import {
 import { type CodedSymbol, RibltEncoder } from '../src/protocol/riblt.js'
 import { hashes } from '../src/protocol/ribltRows.js'
 import { type LocalSet, listedSet, SymbolWindow } from '../src/protocol/SymbolWindow.js'
-import { FeedSet, localSetOf } from '../src/set/FeedSet.js'
+import { FeedSet, listedSubset } from '../src/set/FeedSet.js'
 import { link as linkStreams, onCleanup, tmpStore, until } from './helpers.js'
 
 const SALT = Buffer.alloc(16, 7)
@@ -278,7 +278,7 @@ describe('reconciliation of a FeedSet', () => {
   function side(set: FeedSet) {
     return {
       summary: { count: set.size, sketch: set.sketch() },
-      set: () => localSetOf(set.all())
+      set: () => set.snapshot()
     }
   }
 
@@ -311,7 +311,7 @@ describe('reconciliation of a FeedSet', () => {
     // The same reconciliation without windows (what a share policy gets).
     const listed = (set: FeedSet) => ({
       summary: { count: set.size, sketch: set.sketch() },
-      set: () => localSetOf([...set.all()])
+      set: () => listedSubset(set.all())
     })
     const startListed = hashes.count
     reconcile(salt, listed(a), listed(b))
@@ -326,7 +326,7 @@ describe('reconciliation of a FeedSet', () => {
     const shown = b.all().filter((f) => f.key[0]! % 2 === 0)
     const subset = {
       summary: { count: shown.length, sketch: b.summaryOf(shown).sketch },
-      set: () => localSetOf(shown)
+      set: () => listedSubset(shown)
     }
     const ids = (list: Buffer[]) => hexes(list.map((e) => e.subarray(0, 32)))
     const aIds = new Set(keys.slice(0, 300).map((k) => k.toString('hex')))

@@ -11,6 +11,11 @@ const KEY_BYTES = 32
 export function elementOf(key: Buffer, length: number): Buffer {
   const element = Buffer.allocUnsafe(ELEMENT_BYTES)
   element.set(key, 0)
+  return setElementLength(element, length)
+}
+
+/** Writes `length` into `element` in place (the same feed at another length); returns it. */
+export function setElementLength(element: Buffer, length: number): Buffer {
   element.writeUInt32BE(Math.floor(length / 2 ** 32), KEY_BYTES)
   element.writeUInt32BE(length >>> 0, KEY_BYTES + 4)
   return element

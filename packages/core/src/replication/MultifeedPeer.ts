@@ -61,7 +61,7 @@ import {
 } from '../protocol/messages.js'
 import { capability, channelId, secretsEqual, setProof, symbolSalts } from '../protocol/pairing.js'
 import { Reconciliation } from '../protocol/Reconciler.js'
-import { type Feed, localSetOf } from '../set/FeedSet.js'
+import type { Feed } from '../set/FeedSet.js'
 import type { FeedInfo, SyncInfo } from '../types.js'
 import { PeerCores } from './PeerCores.js'
 import type { PeerHost, PeerProgress, PeerStats } from './PeerHost.js'
@@ -365,7 +365,7 @@ export class MultifeedPeer implements StreamMember {
       this.#host.maxDifferences
     )
     try {
-      const first = this.#reconciliation.begin(shared, localSetOf(shared.feeds), remote)
+      const first = this.#reconciliation.begin(shared, shared.local(), remote)
       if (first !== null) this.#sendSymbols(first)
     } catch (err) {
       this.#fail(err)
@@ -386,9 +386,7 @@ export class MultifeedPeer implements StreamMember {
       if (this.#reconciliation === null) throw new MalformedMessageError('Unexpected coded symbols')
       const message = decodeSymbols(raw)
       this.stats.symbolsReceived += message.symbols.length
-      const result = this.#reconciliation.receive(message, () =>
-        localSetOf(this.#host.shared(this).feeds)
-      )
+      const result = this.#reconciliation.receive(message, () => this.#host.shared(this).local())
       if (result.status === 'more') {
         const more = encodeMore({ count: result.count })
         this.#count(more, true)

@@ -7,9 +7,20 @@ import type { Hypercore } from '@multifeed/holepunch-types'
 import type { MultifeedError } from '../errors.js'
 import type { Multifeed } from '../Multifeed.js'
 import type { Element } from '../protocol/messages.js'
+import type { LocalSet } from '../protocol/SymbolWindow.js'
 import type { Feed } from '../set/FeedSet.js'
 import type { FeedInfo, SyncInfo } from '../types.js'
 import type { MultifeedPeer } from './MultifeedPeer.js'
+
+/** The set as one peer may see it (all of it, unless a share policy hides feeds). */
+export interface SharedSet {
+  feeds: Iterable<Feed>
+  count: number
+  digest: Buffer
+  sketch: number[]
+  /** Our side of one reconciliation: the set's symbol window, pinned now (or a subset's elements). */
+  local(): LocalSet
+}
 
 /** What a peer needs from its multifeed (implemented by Multifeed, kept internal). */
 export interface PeerHost {
@@ -21,13 +32,8 @@ export interface PeerHost {
   feedByDiscoveryKey(discoveryId: string): Feed | undefined
   /** May this feed be offered to this peer (share policy)? */
   shares(feed: Feed, peer: MultifeedPeer): boolean
-  /** The feeds this peer may see, and their digest and sketch. */
-  shared(peer: MultifeedPeer): {
-    feeds: Iterable<Feed>
-    count: number
-    digest: Buffer
-    sketch: number[]
-  }
+  /** The feeds this peer may see: their digest and sketch, and our side of a reconciliation. */
+  shared(peer: MultifeedPeer): SharedSet
   /**
    * Feeds the peer holds (key + its length): adds the new keys the policy
    * accepts, records lengths; resolves to the feeds that joined the set.

@@ -15,7 +15,7 @@ import type { Settings } from '../lifecycle/options.js'
 import type { Multifeed } from '../Multifeed.js'
 import { admit } from '../set/admission.js'
 import type { CorePool } from '../set/CorePool.js'
-import { type Feed, infoOf } from '../set/FeedSet.js'
+import { type Feed, infoOf, listedSubset } from '../set/FeedSet.js'
 import type { Membership } from '../set/Membership.js'
 import { MultifeedPeer, type PeerHost, type PeerProgress } from './MultifeedPeer.js'
 import { sumProgress } from './PeerHost.js'
@@ -187,10 +187,21 @@ export class Peers {
       shares,
       shared: (peer) => {
         if (!callbacks.hasSharePolicy) {
-          return { feeds: set.all(), count: set.size, digest: set.digest(), sketch: set.sketch() }
+          return {
+            feeds: set.all(),
+            count: set.size,
+            digest: set.digest(),
+            sketch: set.sketch(),
+            local: () => set.snapshot()
+          }
         }
         const feeds = set.all().filter((feed) => shares(feed, peer))
-        return { feeds, count: feeds.length, ...set.summaryOf(feeds) }
+        return {
+          feeds,
+          count: feeds.length,
+          ...set.summaryOf(feeds),
+          local: () => listedSubset(feeds)
+        }
       },
       receive: (peer, elements) =>
         admit(

@@ -12,7 +12,7 @@
  * O(n). The last two are built when first needed: open() pays for neither.
  */
 import sodium from 'sodium-universal'
-import { ELEMENT_BYTES } from '../protocol/elements.js'
+import { ELEMENT_BYTES, setElementLength } from '../protocol/elements.js'
 import { DifferenceSketch } from '../protocol/estimator.js'
 import { symbolSaltOf } from '../protocol/pairing.js'
 import { type LocalSet, listedSet, SymbolWindow } from '../protocol/SymbolWindow.js'
@@ -47,6 +47,12 @@ export class FeedSet {
   #sketch: DifferenceSketch | null = null
   /** Built on the first reconciliation (open() does not pay for it), then kept up to date. */
   #window: SymbolWindow | null = null
+  /**
+   * Feeds whose length changed since the digest, sketch and window last took
+   * them in, with the length those hold: a download of 50,000 blocks is one
+   * update of them when next read, not 50,000.
+   */
+  readonly #stale = new Map<Feed, number>()
   /** Positions are never reused: a removed feed keeps its place in the log. */
   #nextSeq = 0
   /** Between beginLoad() and endLoad(): a slot is the feed's position in the log. */
@@ -55,7 +61,6 @@ export class FeedSet {
   /** `salt`: secret to key holders, stable for the life of the set (pairing.setSalt). */
   constructor(salt: Buffer) {
     this.#salt = salt
-    whole.set(this.#order, this)
   }
 
   get size(): number {
@@ -100,6 +105,7 @@ export class FeedSet {
   /** Takes a feed out of the set. */
   remove(feed: Feed): void {
     if (feed.table !== this.#table) return
+    this.#refresh()
     this.#toggle(feed, false)
     this.#table.remove(feed.slot)
     this.#table.compact()
@@ -120,9 +126,8 @@ export class FeedSet {
   /** Records a new length; false when nothing changed. */
   setLength(feed: Feed, length: number): boolean {
     if (length === feed.length) return false
-    this.#toggle(feed, false)
+    if (!this.#stale.has(feed)) this.#stale.set(feed, feed.length)
     feed.table.lengths[feed.slot] = length
-    this.#toggle(feed, true)
     return true
   }
 
@@ -191,11 +196,13 @@ export class FeedSet {
 
   /** Digest of the whole set (XOR of keyed element hashes). */
   digest(): Buffer {
+    this.#refresh()
     return this.#digest
   }
 
   /** Difference sketch of the whole set. */
   sketch(): number[] {
+    this.#refresh()
     if (this.#sketch === null) {
       this.#sketch = new DifferenceSketch(this.#salt)
       for (const element of elementsOf(this.#order)) this.#sketch.add(element)
@@ -217,6 +224,7 @@ export class FeedSet {
 
   /** The whole set for one reconciliation: its window's symbols, pinned now. */
   snapshot(): LocalSet {
+    this.#refresh()
     this.#window ??= new SymbolWindow(
       ELEMENT_BYTES,
       symbolSaltOf(this.#salt),
@@ -225,8 +233,22 @@ export class FeedSet {
     return this.#window.pin(() => elementsOf(this.#order))
   }
 
+  /** Takes the length changes since the last read into the digest, sketch and window. */
+  #refresh(): void {
+    if (this.#stale.size === 0) return
+    for (const [feed, summarized] of this.#stale) {
+      if (feed.length === summarized) continue
+      this.#toggleElement(setElementLength(feed.element(), summarized), false)
+      this.#toggle(feed, true)
+    }
+    this.#stale.clear()
+  }
+
   #toggle(feed: Feed, adding: boolean): void {
-    const element = feed.element()
+    this.#toggleElement(feed.element(), adding)
+  }
+
+  #toggleElement(element: Buffer, adding: boolean): void {
     xorInto(this.#digest, this.#hash(element))
     if (adding) {
       this.#sketch?.add(element)
@@ -248,16 +270,9 @@ export class FeedSet {
   }
 }
 
-/** Sets by the list `all()` returns (what a peer sees when no share policy hides a feed). */
-const whole = new WeakMap<readonly Feed[], FeedSet>()
-
-/**
- * Our side of a reconciliation over `feeds`: the set's window when `feeds`
- * is a whole set's `all()`, otherwise (a subset) the elements, listed now.
- */
-export function localSetOf(feeds: Iterable<Feed>): LocalSet {
-  const set = whole.get(feeds as readonly Feed[])
-  return set !== undefined ? set.snapshot() : listedSet(elementsOf(feeds))
+/** A subset's side of a reconciliation (a share policy hides some feeds): its elements, listed now. */
+export function listedSubset(feeds: Iterable<Feed>): LocalSet {
+  return listedSet(elementsOf(feeds))
 }
 
 /** Elements read from the set's slab (no key view is made and kept per feed). */
