@@ -16,7 +16,7 @@ import {
 import Hypercore from 'hypercore'
 import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
-import { ELEMENTS_LIST, ELEMENTS_LIST_END } from '../src/protocol/messages.js'
+import { decodeSymbols, ELEMENTS_LIST, ELEMENTS_LIST_END } from '../src/protocol/messages.js'
 import { forgeCapability, forgePeer, handshakeBytes } from './forge.js'
 import { link, next, onCleanup, pipe, tmpStore, until } from './helpers.js'
 import {
@@ -36,6 +36,9 @@ import { spy } from './spy.js'
 import { errorsOf, noUnhandled, open, stillSyncs } from './support.js'
 
 noUnhandled()
+
+/** Coded symbols in a Symbols message. */
+const symbolCount = (raw: Buffer): number => decodeSymbols(raw).symbols.length
 
 /**
  * The honest side: multifeed X holding one writer with a local name, and a
@@ -473,6 +476,31 @@ describe('malformed and oversized messages', () => {
 })
 
 describe('limits', () => {
+  it('a size claimed in the open buys no more symbols than maxDifferences allows (amplification)', async () => {
+    // A key holder claims a billion feeds (minor 0: no list mode) and asks
+    // for more symbols each time: what we send is budgeted by our own count
+    // and our maxDifferences, not by the claim.
+    const maxDifferences = 100
+    const v = await victim({ limits: { maxDifferences } })
+    const errorSeen = next<[MultifeedError]>(v.multi, 'peer-error')
+    const p = await puppet(v.sa, v.multi.key, {
+      with: v.yb,
+      open: (self) => openBytes({ minor: 0, capability: self.capability(), count: 1e9 })
+    })
+    await p.opened
+    await until(() => p.received.symbols.length === 1, 'the first batch')
+    const budget = 8 * (1 + maxDifferences) + 1024
+    const first = symbolCount(p.received.symbols[0]!)
+    expect(first).toBeLessThanOrEqual(1024)
+    p.send.more(uint(first))
+    const [err] = await errorSeen
+    expect(err.code).toBe('ERR_MALFORMED_MESSAGE')
+    expect(err.message).toMatch(/never need more than/)
+    const sent = p.received.symbols.reduce((n, raw) => n + symbolCount(raw), 0)
+    expect(sent).toBeLessThanOrEqual(budget)
+    await bystanderLives(v, p, 'after-amplification')
+  })
+
   it('a peer pushing past maxFeeds: ERR_LIMIT_EXCEEDED, none of that batch added, writers still fit', async () => {
     const v = await victim({ limits: { maxFeeds: 5 } })
     const errorSeen = next<[MultifeedError & { limit: string; max: number }]>(v.multi, 'peer-error')

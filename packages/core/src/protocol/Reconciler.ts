@@ -90,7 +90,10 @@ export class Reconciliation {
         ? estimateDifference(local.sketch, remote.sketch)
         : 0
     const estimate = Math.max(sketched, Math.abs(local.count - remote.count))
-    this.#encoder = new ReconcileEncoder(this.#salts, set, local.count, remote.count)
+    // The remote's size is a claim: what it may ask for is budgeted by our
+    // own count and by the most differences we would ever take from it.
+    const claimed = Math.min(remote.count, this.#maxDifferences)
+    this.#encoder = new ReconcileEncoder(this.#salts, set, local.count, claimed)
     return this.#encoder.next(symbolsFor(estimate))
   }
 
