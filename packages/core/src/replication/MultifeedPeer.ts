@@ -36,35 +36,28 @@ import {
   VersionMismatchError
 } from '../errors.js'
 import type { Multifeed } from '../Multifeed.js'
-import { keyOfElement, lengthOfElement } from '../protocol/elements.js'
-import { type Announced, ListExchange } from '../protocol/list.js'
 import {
   decodeElements,
-  decodeMore,
   decodeOpen,
-  decodeSymbols,
   decodeVersion,
   ELEMENTS_DONE,
   ELEMENTS_LIST,
   ELEMENTS_LIST_END,
   type Element,
   encodeElements,
-  encodeMore,
   encodeOpen,
-  encodeSymbols,
   MAX_ELEMENTS_PER_MESSAGE,
   type Open,
   PROTOCOL_MAJOR,
   PROTOCOL_MINOR,
-  PROTOCOL_NAME,
-  type Symbols
+  PROTOCOL_NAME
 } from '../protocol/messages.js'
-import { capability, channelId, secretsEqual, setProof, symbolSalts } from '../protocol/pairing.js'
-import { Reconciliation } from '../protocol/Reconciler.js'
+import { capability, channelId, secretsEqual, setProof } from '../protocol/pairing.js'
 import type { Feed } from '../set/FeedSet.js'
 import type { FeedInfo, SyncInfo } from '../types.js'
 import { PeerCores } from './PeerCores.js'
 import type { PeerHost, PeerProgress, PeerStats } from './PeerHost.js'
+import { SetExchange } from './SetExchange.js'
 
 export type { PeerHost, PeerProgress, PeerStats }
 
@@ -101,10 +94,8 @@ export class MultifeedPeer implements StreamMember {
   #failed = false
   #mismatchReported = false
   #reconciled = false
-  #reconciliation: Reconciliation | null = null
-  /** What our open message announced, and list mode's state (protocol/list.ts). */
-  #announced: Announced | null = null
-  #list: ListExchange | null = null
+  /** The reconciliation of the two sets on this channel. */
+  readonly #exchange: SetExchange
   #channelId: Buffer | null = null
   #resolveSynced: (info: SyncInfo | null) => void = () => {}
   #syncedDone = false
@@ -132,6 +123,10 @@ export class MultifeedPeer implements StreamMember {
       },
       replication.mux
     )
+    this.#exchange = new SetExchange(host.key, host.maxDifferences, this.stats, (message, raw) => {
+      this.#count(raw, true)
+      this.#send?.[message].send(raw)
+    })
     this.synced = new Promise((resolve) => {
       this.#resolveSynced = resolve
     })
@@ -235,7 +230,7 @@ export class MultifeedPeer implements StreamMember {
     // From now on changes are kept for the peer: the open below is a snapshot.
     this.#cores.clearUpdates()
     const shared = this.#host.shared(this)
-    this.#announced = { minor: PROTOCOL_MINOR, count: shared.count, sketch: shared.sketch }
+    this.#exchange.announce(shared)
     const open = encodeOpen({
       major: PROTOCOL_MAJOR,
       minor: PROTOCOL_MINOR,
@@ -337,63 +332,21 @@ export class MultifeedPeer implements StreamMember {
     this.#host.onVerified(this)
     if (this.#closed) return
 
-    const shared = this.#host.shared(this)
-    if (secretsEqual(setProof(this.#host.key, hash, shared.digest), remote.setProof)) {
-      this.#finish()
-      return
-    }
-    // List mode (protocol/list.ts): the initiator's list instead of symbols.
-    const list = ListExchange.begin(
-      noise.isInitiator,
-      this.#announced!,
-      remote,
-      shared.feeds,
-      this.#host.maxDifferences
-    )
-    if (list !== null) {
-      this.#list = list.exchange
-      for (const message of list.messages) {
-        const raw = encodeElements(message)
-        this.#count(raw, true)
-        this.#send?.elements.send(raw)
-      }
-      return
-    }
-    this.#reconciliation = new Reconciliation(
-      noise.isInitiator,
-      symbolSalts(this.#host.key, hash),
-      this.#host.maxDifferences
-    )
     try {
-      const first = this.#reconciliation.begin(shared, shared.local(), remote)
-      if (first !== null) this.#sendSymbols(first)
+      if (this.#exchange.begin(hash, noise.isInitiator, this.#host.shared(this), remote)) {
+        this.#finish()
+      }
     } catch (err) {
       this.#fail(err)
     }
-  }
-
-  #sendSymbols(symbols: Symbols): void {
-    const raw = encodeSymbols(symbols)
-    this.stats.symbolsSent += symbols.symbols.length
-    this.#count(raw, true)
-    this.#send?.symbols.send(raw)
   }
 
   #onSymbols(raw: Buffer): void {
     if (!this.#live()) return
     this.#count(raw, false)
     try {
-      if (this.#reconciliation === null) throw new MalformedMessageError('Unexpected coded symbols')
-      const message = decodeSymbols(raw)
-      this.stats.symbolsReceived += message.symbols.length
-      const result = this.#reconciliation.receive(message, () => this.#host.shared(this).local())
-      if (result.status === 'more') {
-        const more = encodeMore({ count: result.count })
-        this.#count(more, true)
-        this.#send?.more.send(more)
-        return
-      }
-      this.#conclude(result.localOnly.map(toElement), result.remoteOnly.map(toElement))
+      const difference = this.#exchange.symbols(raw, () => this.#host.shared(this).local())
+      if (difference !== null) this.#conclude(difference.localOnly, difference.remoteOnly)
     } catch (err) {
       this.#fail(err)
     }
@@ -429,10 +382,7 @@ export class MultifeedPeer implements StreamMember {
     if (!this.#live()) return
     this.#count(raw, false)
     try {
-      if (this.#reconciliation === null) {
-        throw new MalformedMessageError('Unexpected request for symbols')
-      }
-      this.#sendSymbols(this.#reconciliation.more(decodeMore(raw).count))
+      this.#exchange.more(raw)
     } catch (err) {
       this.#fail(err)
     }
@@ -446,17 +396,11 @@ export class MultifeedPeer implements StreamMember {
       message = decodeElements(raw)
       if (message.flags & (ELEMENTS_LIST | ELEMENTS_LIST_END)) {
         const ours = () => this.#host.shared(this).feeds
-        const difference = ListExchange.receive(this.#list, message, ours)
+        const difference = this.#exchange.list(message, ours)
         if (difference !== null) this.#conclude(difference.localOnly, difference.remoteOnly)
         return
       }
-      // (a DONE answering our list ends list mode; any other ends the symbols)
-      if (message.flags & ELEMENTS_DONE && !this.#list?.done()) {
-        if (this.#reconciliation === null) {
-          throw new MalformedMessageError('Unexpected end of reconciliation')
-        }
-        this.#reconciliation.end()
-      }
+      if (message.flags & ELEMENTS_DONE) this.#exchange.done()
     } catch (err) {
       this.#fail(err)
       return
@@ -501,7 +445,7 @@ export class MultifeedPeer implements StreamMember {
     if (this.#reconciled || this.#closed) return
     this.#reconciled = true
     const inSync =
-      this.stats.symbolsSent === 0 && this.stats.symbolsReceived === 0 && this.#list === null
+      this.stats.symbolsSent === 0 && this.stats.symbolsReceived === 0 && !this.#exchange.listed
     if (!this.#syncedDone) {
       this.#syncedDone = true
       const info: SyncInfo = { added: this.#added, inSync }
@@ -602,15 +546,11 @@ export class MultifeedPeer implements StreamMember {
     this.#send = null
     if (channel !== null && !channel.closed) channel.close()
     this.#cores.close()
-    this.#reconciliation = null
+    this.#exchange.close()
     if (!this.#syncedDone) {
       this.#syncedDone = true
       this.#resolveSynced(null)
     }
     this.#host.onClosed(this, reason)
   }
-}
-
-function toElement(element: Buffer): Element {
-  return { key: keyOfElement(element), length: lengthOfElement(element) }
 }
