@@ -22,14 +22,8 @@
  * messages.ts, and any fault closes this channel only (`#fail`).
  */
 
-import type {
-  ProtomuxChannel as Channel,
-  ProtomuxMessage as Message,
-  NoiseSecretStream
-} from '@multifeed/holepunch-types'
-import c from 'compact-encoding'
+import type { NoiseSecretStream } from '@multifeed/holepunch-types'
 import {
-  CapabilityError,
   ClosedError,
   MalformedMessageError,
   MultifeedError,
@@ -38,23 +32,18 @@ import {
 import type { Multifeed } from '../Multifeed.js'
 import {
   decodeElements,
-  decodeOpen,
-  decodeVersion,
   ELEMENTS_DONE,
   ELEMENTS_LIST,
   ELEMENTS_LIST_END,
   type Element,
   encodeElements,
-  encodeOpen,
   MAX_ELEMENTS_PER_MESSAGE,
   type Open,
-  PROTOCOL_MAJOR,
-  PROTOCOL_MINOR,
-  PROTOCOL_NAME
+  PROTOCOL_MAJOR
 } from '../protocol/messages.js'
-import { capability, channelId, secretsEqual, setProof } from '../protocol/pairing.js'
 import type { Feed } from '../set/FeedSet.js'
 import type { FeedInfo, SyncInfo } from '../types.js'
+import { PeerChannel } from './PeerChannel.js'
 import { PeerCores } from './PeerCores.js'
 import type { PeerHost, PeerProgress, PeerStats } from './PeerHost.js'
 import { SetExchange } from './SetExchange.js'
@@ -82,12 +71,8 @@ export class MultifeedPeer implements StreamMember {
   }
 
   readonly #host: PeerHost
-  #channel: Channel | null = null
-  #send: {
-    symbols: Message<Buffer>
-    more: Message<Buffer>
-    elements: Message<Buffer>
-  } | null = null
+  /** The multifeed's channel on the stream, as bytes. */
+  readonly #channel: PeerChannel
   #opened = false
   #closed = false
   /** A fault closed (or is closing) the channel: later input of the peer is ignored. */
@@ -96,7 +81,6 @@ export class MultifeedPeer implements StreamMember {
   #reconciled = false
   /** The reconciliation of the two sets on this channel. */
   readonly #exchange: SetExchange
-  #channelId: Buffer | null = null
   #resolveSynced: (info: SyncInfo | null) => void = () => {}
   #syncedDone = false
   #added: FeedInfo[] = []
@@ -123,10 +107,20 @@ export class MultifeedPeer implements StreamMember {
       },
       replication.mux
     )
-    this.#exchange = new SetExchange(host.key, host.maxDifferences, this.stats, (message, raw) => {
-      this.#count(raw, true)
-      this.#send?.[message].send(raw)
+    this.#channel = new PeerChannel(host.key, replication, this.stats, {
+      live: () => !this.#closed && !this.#failed,
+      opened: (remote) => this.#onOpen(remote),
+      refused: (err) => this.#fail(err),
+      message: (name, raw) => {
+        if (name === 'symbols') this.#onSymbols(raw)
+        else if (name === 'more') this.#onMore(raw)
+        else this.#onElements(raw)
+      },
+      closed: (isRemote) => this.#onChannelClose(isRemote)
     })
+    this.#exchange = new SetExchange(host.key, host.maxDifferences, this.stats, (name, raw) =>
+      this.#channel.send(name, raw)
+    )
     this.synced = new Promise((resolve) => {
       this.#resolveSynced = resolve
     })
@@ -200,47 +194,16 @@ export class MultifeedPeer implements StreamMember {
     if (this.#closed) return
     // A remote open for our channel id (only a key holder can name it) that
     // arrives before its token pairs all the same.
-    this.#channelId ??= channelId(this.#host.key, this.replication.noise.handshakeHash!)
-    this.replication.mux.pair({ protocol: PROTOCOL_NAME, id: this.#channelId }, () => this.pair())
+    this.#channel.expect(() => this.pair())
   }
 
   pair(): void {
-    if (this.#closed || (this.#channel !== null && !this.#channel.closed)) return
-    const noise = this.replication.noise
-    const hash = noise.handshakeHash!
-    this.#channelId ??= channelId(this.#host.key, hash)
-    const id = this.#channelId
-    const mux = this.replication.mux
-    const channel = mux.createChannel<Buffer>({
-      protocol: PROTOCOL_NAME,
-      id,
-      handshake: c.raw,
-      onopen: (raw) => this.#onOpen(raw),
-      onclose: (isRemote) => this.#onChannelClose(isRemote)
-    })
-    if (channel === null) return
-    const message = (onmessage: (raw: Buffer) => void) =>
-      channel.addMessage<Buffer>({ encoding: c.raw, onmessage })
-    this.#send = {
-      symbols: message((raw) => this.#onSymbols(raw)),
-      more: message((raw) => this.#onMore(raw)),
-      elements: message((raw) => this.#onElements(raw))
-    }
-    this.#channel = channel
-    // From now on changes are kept for the peer: the open below is a snapshot.
+    if (this.#closed || this.#channel.active) return
+    // From now on changes are kept for the peer: the open is a snapshot.
     this.#cores.clearUpdates()
     const shared = this.#host.shared(this)
     this.#exchange.announce(shared)
-    const open = encodeOpen({
-      major: PROTOCOL_MAJOR,
-      minor: PROTOCOL_MINOR,
-      capability: capability(this.#host.key, hash, noise.isInitiator),
-      setProof: setProof(this.#host.key, hash, shared.digest),
-      count: shared.count,
-      sketch: shared.sketch
-    })
-    this.#count(open, true)
-    channel.open(open)
+    this.#channel.open(shared)
   }
 
   serve(discoveryId: string): Promise<void> | null {
@@ -269,7 +232,7 @@ export class MultifeedPeer implements StreamMember {
    * (once reconciled), unless hypercore does.
    */
   changed(feed: Feed, previous: number): void {
-    if (this.#closed || this.#channel === null) return
+    if (this.#closed || !this.#channel.active) return
     if (this.#cores.note(feed, previous) && this.#reconciled) this.#scheduleFlush()
   }
 
@@ -310,29 +273,15 @@ export class MultifeedPeer implements StreamMember {
 
   // ---- channel ------------------------------------------------------------
 
-  #onOpen(raw: Buffer): void {
-    if (this.#closed) return
-    this.#count(raw, false)
-    let remote: Open
-    try {
-      const { major } = decodeVersion(raw)
-      if (major !== PROTOCOL_MAJOR) throw new VersionMismatchError(PROTOCOL_MAJOR, major)
-      remote = decodeOpen(raw)
-    } catch (err) {
-      this.#fail(err)
-      return
-    }
+  /** The remote's open, its capability verified: the sets are compared. */
+  #onOpen(remote: Open): void {
     const noise = this.replication.noise
-    const hash = noise.handshakeHash!
-    if (!secretsEqual(capability(this.#host.key, hash, !noise.isInitiator), remote.capability)) {
-      this.#fail(new CapabilityError())
-      return
-    }
     this.#opened = true
     this.#host.onVerified(this)
     if (this.#closed) return
 
     try {
+      const hash = noise.handshakeHash!
       if (this.#exchange.begin(hash, noise.isInitiator, this.#host.shared(this), remote)) {
         this.#finish()
       }
@@ -342,8 +291,6 @@ export class MultifeedPeer implements StreamMember {
   }
 
   #onSymbols(raw: Buffer): void {
-    if (!this.#live()) return
-    this.#count(raw, false)
     try {
       const difference = this.#exchange.symbols(raw, () => this.#host.shared(this).local())
       if (difference !== null) this.#conclude(difference.localOnly, difference.remoteOnly)
@@ -379,8 +326,6 @@ export class MultifeedPeer implements StreamMember {
   }
 
   #onMore(raw: Buffer): void {
-    if (!this.#live()) return
-    this.#count(raw, false)
     try {
       this.#exchange.more(raw)
     } catch (err) {
@@ -389,8 +334,6 @@ export class MultifeedPeer implements StreamMember {
   }
 
   #onElements(raw: Buffer): void {
-    if (!this.#live()) return
-    this.#count(raw, false)
     let message: ReturnType<typeof decodeElements>
     try {
       message = decodeElements(raw)
@@ -468,35 +411,17 @@ export class MultifeedPeer implements StreamMember {
   }
 
   #sendElements(elements: Element[], lastFlags: number): void {
-    const send = this.#send
-    if (send === null) return
+    if (!this.#channel.active) return
     let i = 0
     do {
       const chunk = elements.slice(i, i + MAX_ELEMENTS_PER_MESSAGE)
       i += MAX_ELEMENTS_PER_MESSAGE
       const raw = encodeElements({ flags: i >= elements.length ? lastFlags : 0, elements: chunk })
-      this.#count(raw, true)
-      send.elements.send(raw)
+      this.#channel.send('elements', raw)
     } while (i < elements.length)
   }
 
-  #live(): boolean {
-    return this.#opened && !this.#closed && !this.#failed
-  }
-
-  #count(raw: Buffer, sent: boolean): void {
-    if (sent) {
-      this.stats.bytesSent += raw.byteLength
-      this.stats.messagesSent++
-    } else {
-      this.stats.bytesReceived += raw.byteLength
-      this.stats.messagesReceived++
-    }
-  }
-
   #onChannelClose(isRemote: boolean): void {
-    this.#channel = null
-    this.#send = null
     if (this.#closed) return
     if (!this.#opened) {
       // Refused before it opened (the remote let go of the multifeed as we
@@ -536,15 +461,9 @@ export class MultifeedPeer implements StreamMember {
   #teardown(reason: CloseReason): void {
     if (this.#closed) return
     this.#closed = true
-    if (this.#channelId !== null && !this.replication.noise.destroyed) {
-      this.replication.mux.unpair({ protocol: PROTOCOL_NAME, id: this.#channelId })
-    }
     if (reason === 'remote') this.replication.forgetRemote(this)
     this.replication.remove(this)
-    const channel = this.#channel
-    this.#channel = null
-    this.#send = null
-    if (channel !== null && !channel.closed) channel.close()
+    this.#channel.close()
     this.#cores.close()
     this.#exchange.close()
     if (!this.#syncedDone) {

@@ -1,0 +1,177 @@
+/**
+ * The `multifeed/2` channel of one multifeed on one connection, as bytes:
+ * its id (a keyed hash of the multifeed key over the handshake, the same on
+ * both sides), our open message (the capability of our role, the set proof,
+ * the set's size and sketch), the check of the remote's version and
+ * capability, and the three messages (symbols, more, elements), every byte
+ * counted in the peer's stats. What the messages mean is MultifeedPeer's.
+ */
+import type {
+  ProtomuxChannel as Channel,
+  ProtomuxMessage as Message
+} from '@multifeed/holepunch-types'
+import c from 'compact-encoding'
+import { CapabilityError, VersionMismatchError } from '../errors.js'
+import {
+  decodeOpen,
+  decodeVersion,
+  encodeOpen,
+  type Open,
+  PROTOCOL_MAJOR,
+  PROTOCOL_MINOR,
+  PROTOCOL_NAME
+} from '../protocol/messages.js'
+import { capability, channelId, secretsEqual, setProof } from '../protocol/pairing.js'
+import type { PeerStats, SharedSet } from './PeerHost.js'
+import type { ReplicationStream } from './ReplicationStream.js'
+
+/** The channel's messages, by name. */
+export type ChannelMessage = 'symbols' | 'more' | 'elements'
+
+/** What the channel hands its owner. */
+export interface ChannelEvents {
+  /** False once the owner takes no more input (closed, or after a fault): nothing is counted or handed on. */
+  live(): boolean
+  /** The remote's open, its capability verified. */
+  opened(remote: Open): void
+  /** The remote's open was of another major, malformed, or its capability wrong. */
+  refused(err: unknown): void
+  message(name: ChannelMessage, raw: Buffer): void
+  /** The channel closed. */
+  closed(isRemote: boolean): void
+}
+
+export class PeerChannel {
+  readonly #key: Buffer
+  readonly #replication: ReplicationStream
+  readonly #stats: PeerStats
+  readonly #events: ChannelEvents
+  #id: Buffer | null = null
+  #channel: Channel | null = null
+  #messages: Record<ChannelMessage, Message<Buffer>> | null = null
+  #opened = false
+
+  constructor(
+    key: Buffer,
+    replication: ReplicationStream,
+    stats: PeerStats,
+    events: ChannelEvents
+  ) {
+    this.#key = key
+    this.#replication = replication
+    this.#stats = stats
+    this.#events = events
+  }
+
+  /** True while a channel exists and has not closed. */
+  get active(): boolean {
+    return this.#channel !== null && !this.#channel.closed
+  }
+
+  /** A remote open for our channel id (only a key holder can name it) calls `pair`, even before its token. */
+  expect(pair: () => void): void {
+    this.#replication.mux.pair({ protocol: PROTOCOL_NAME, id: this.#channelId() }, pair)
+  }
+
+  /** Opens the channel announcing `shared`; false when one is open already or Protomux refuses. */
+  open(shared: SharedSet): boolean {
+    if (this.active) return false
+    const noise = this.#replication.noise
+    const hash = noise.handshakeHash!
+    const channel = this.#replication.mux.createChannel<Buffer>({
+      protocol: PROTOCOL_NAME,
+      id: this.#channelId(),
+      handshake: c.raw,
+      onopen: (raw) => this.#onOpen(raw),
+      onclose: (isRemote) => {
+        if (this.#channel === channel) {
+          this.#channel = null
+          this.#messages = null
+        }
+        this.#events.closed(isRemote)
+      }
+    })
+    if (channel === null) return false
+    const message = (name: ChannelMessage) =>
+      channel.addMessage<Buffer>({
+        encoding: c.raw,
+        onmessage: (raw) => {
+          if (!this.#opened || !this.#events.live()) return
+          this.#count(raw, false)
+          this.#events.message(name, raw)
+        }
+      })
+    this.#messages = {
+      symbols: message('symbols'),
+      more: message('more'),
+      elements: message('elements')
+    }
+    this.#channel = channel
+    const open = encodeOpen({
+      major: PROTOCOL_MAJOR,
+      minor: PROTOCOL_MINOR,
+      capability: capability(this.#key, hash, noise.isInitiator),
+      setProof: setProof(this.#key, hash, shared.digest),
+      count: shared.count,
+      sketch: shared.sketch
+    })
+    this.#count(open, true)
+    channel.open(open)
+    return true
+  }
+
+  send(name: ChannelMessage, raw: Buffer): void {
+    const message = this.#messages?.[name]
+    if (message === undefined) return
+    this.#count(raw, true)
+    message.send(raw)
+  }
+
+  /** Closes the channel and stops expecting the remote's open. */
+  close(): void {
+    if (this.#id !== null && !this.#replication.noise.destroyed) {
+      this.#replication.mux.unpair({ protocol: PROTOCOL_NAME, id: this.#id })
+    }
+    const channel = this.#channel
+    this.#channel = null
+    this.#messages = null
+    if (channel !== null && !channel.closed) channel.close()
+  }
+
+  #onOpen(raw: Buffer): void {
+    if (!this.#events.live()) return
+    this.#count(raw, false)
+    let remote: Open
+    try {
+      const { major } = decodeVersion(raw)
+      if (major !== PROTOCOL_MAJOR) throw new VersionMismatchError(PROTOCOL_MAJOR, major)
+      remote = decodeOpen(raw)
+    } catch (err) {
+      this.#events.refused(err)
+      return
+    }
+    const noise = this.#replication.noise
+    const proof = capability(this.#key, noise.handshakeHash!, !noise.isInitiator)
+    if (!secretsEqual(proof, remote.capability)) {
+      this.#events.refused(new CapabilityError())
+      return
+    }
+    this.#opened = true
+    this.#events.opened(remote)
+  }
+
+  #channelId(): Buffer {
+    this.#id ??= channelId(this.#key, this.#replication.noise.handshakeHash!)
+    return this.#id
+  }
+
+  #count(raw: Buffer, sent: boolean): void {
+    if (sent) {
+      this.#stats.bytesSent += raw.byteLength
+      this.#stats.messagesSent++
+    } else {
+      this.#stats.bytesReceived += raw.byteLength
+      this.#stats.messagesReceived++
+    }
+  }
+}
