@@ -5,11 +5,12 @@
  * the cores a multifeed attached here, after the remote proved that
  * multifeed's key (see MultifeedPeer), whatever else the process opens.
  *
- * One per connection, shared by every multifeed on it. It runs the pairing
- * channel: each side announces a 16-byte token per multifeed it carries
- * (pairing.ts); a multifeed opens its own channel only once the remote
- * announced the token that proves the same key. A peer without the key sees
- * one channel and random tokens, nothing it can link to a multifeed.
+ * One per connection, shared by every multifeed on it. Through the pairing
+ * channel (PairingChannel.ts) each side announces a 16-byte token per
+ * multifeed it carries (protocol/pairing.ts); a multifeed opens its own
+ * channel only once the remote announced the token that proves the same key.
+ * A peer without the key sees one channel and random tokens, nothing it can
+ * link to a multifeed.
  *
  * When the remote opens a hypercore channel we did not open (it wants a
  * core), the multifeeds proven on this stream decide whether to serve it
@@ -17,28 +18,18 @@
  */
 import type { Duplex } from 'node:stream'
 import type {
-  ProtomuxChannel as Channel,
   Corestore,
   ReplicationStream as HypercoreStream,
-  ProtomuxMessage as Message,
   NoiseSecretStream,
   Protomux
 } from '@multifeed/holepunch-types'
-import c from 'compact-encoding'
 import Hypercore from 'hypercore'
 import { InvalidArgumentError, LimitExceededError } from '../errors.js'
-import {
-  decodeTokens,
-  decodeVersion,
-  encodePairingOpen,
-  encodeTokens,
-  MAX_REMOTE_TOKENS,
-  MAX_TOKENS_PER_MESSAGE,
-  PAIRING_PROTOCOL,
-  PROTOCOL_MAJOR,
-  PROTOCOL_MINOR
-} from '../protocol/messages.js'
+import { MAX_REMOTE_TOKENS } from '../protocol/messages.js'
 import { pairingToken } from '../protocol/pairing.js'
+import { PairingChannel, type PairingState, type PairingStats } from './PairingChannel.js'
+
+export type { PairingStats }
 
 /** A multifeed on the stream, as the stream sees it (MultifeedPeer implements it). */
 export interface StreamMember {
@@ -58,14 +49,6 @@ export interface StreamMember {
   versionMismatch?(themVersion: number): void
 }
 
-/** Bytes and messages of the pairing channel alone. */
-export interface PairingStats {
-  bytesSent: number
-  bytesReceived: number
-  tokensSent: number
-  tokensReceived: number
-}
-
 const streams = new WeakMap<NoiseSecretStream, ReplicationStream>()
 /** Hypercore's protocol: `ondiscoverykey` is its pair handler without an id. */
 const HYPERCORE_PROTOCOL = 'hypercore/alpha'
@@ -81,31 +64,14 @@ export class ReplicationStream {
   readonly mux: Protomux
   /** The root corestore whose cores this stream carries. */
   readonly root: Corestore
-  readonly stats: PairingStats = {
-    bytesSent: 0,
-    bytesReceived: 0,
-    tokensSent: 0,
-    tokensReceived: 0
-  }
+  /** Bytes and tokens of the pairing channel alone. */
+  readonly stats: PairingStats
 
   readonly #members = new Set<StreamMember>()
   /** Remote token (hex) expected from the remote for each member. */
   readonly #expected = new Map<string, StreamMember>()
-  /** Our token for each member whose handshake is done. */
-  readonly #ours = new Map<StreamMember, Buffer>()
   readonly #remoteTokens = new Set<string>()
-  #channel: Channel | null = null
-  #tokens: Message<Buffer> | null = null
-  /** Members whose token the current pairing channel has not carried yet. */
-  #unannounced = new Set<StreamMember>()
-  #flushScheduled = false
-  /**
-   * How the last pairing channel ended: `refused` (the remote never opened
-   * it: it speaks no pairing, or let go of the library) and we wait for the
-   * remote to open one; `fault` (its input was malformed) and nothing pairs
-   * any more on this connection.
-   */
-  #pairing: 'idle' | 'refused' | 'fault' = 'idle'
+  readonly #pairing: PairingChannel
   #closed = false
 
   /**
@@ -153,8 +119,8 @@ export class ReplicationStream {
     // One listener per multifeed and per core: many on one stream is normal.
     this.noise.setMaxListeners(0)
     this.noise.once('close', this.#onNoiseClose)
-    // The remote may open the pairing channel before any multifeed attached here.
-    this.mux.pair({ protocol: PAIRING_PROTOCOL }, () => this.#openPairing())
+    this.#pairing = new PairingChannel(this.mux, (tokens) => this.#onTokens(tokens))
+    this.stats = this.#pairing.stats
     // A peer of multifeed 0.1 opens `multifeed/1` with a discovery key as the
     // id: tell the multifeed it names (Protomux then refuses the channel,
     // whatever the id, so the remote learns nothing).
@@ -169,23 +135,21 @@ export class ReplicationStream {
   add(member: StreamMember): void {
     if (this.#closed || this.#members.has(member)) return
     this.#members.add(member)
-    if (this.#pairing === 'idle') this.#openPairing()
+    this.#pairing.open()
     this.#whenHandshaken(() => {
       if (!this.#members.has(member)) return
       const hash = this.noise.handshakeHash!
       const expected = pairingToken(member.key, hash, !this.noise.isInitiator).toString('hex')
       this.#expected.set(expected, member)
-      this.#ours.set(member, pairingToken(member.key, hash, this.noise.isInitiator))
-      this.#announce(member)
+      this.#pairing.announce(member, pairingToken(member.key, hash, this.noise.isInitiator))
       // Paired in a microtask: a member re-added while its predecessor's
       // channel is still closing (the remote re-opened) must not meet it.
       member.prepare()
       if (this.#remoteTokens.has(expected)) {
         queueMicrotask(() => {
-          this.#flush()
           // Our own tokens go out before any channel open of ours: the remote
           // must know the multifeed before it sees the open (else it rejects it).
-          this.#flush()
+          this.#pairing.flush()
           member.pair()
         })
       }
@@ -195,8 +159,7 @@ export class ReplicationStream {
   /** Removes a multifeed (it closed its channel itself). */
   remove(member: StreamMember): void {
     if (!this.#members.delete(member)) return
-    this.#ours.delete(member)
-    this.#unannounced.delete(member)
+    this.#pairing.forget(member)
     for (const [token, m] of this.#expected) {
       if (m === member) this.#expected.delete(token)
     }
@@ -213,8 +176,8 @@ export class ReplicationStream {
   }
 
   /** How the pairing channel stands (for tests and diagnostics). */
-  get pairing(): 'open' | 'idle' | 'refused' | 'fault' {
-    return this.#channel !== null ? 'open' : this.#pairing
+  get pairing(): PairingState {
+    return this.#pairing.state
   }
 
   /**
@@ -226,12 +189,8 @@ export class ReplicationStream {
     if (this.#closed) return
     this.#onClose()
     this.noise.off('close', this.#onNoiseClose)
-    this.mux.unpair({ protocol: PAIRING_PROTOCOL })
     this.mux.unpair({ protocol: HYPERCORE_PROTOCOL })
-    const channel = this.#channel
-    this.#channel = null
-    this.#tokens = null
-    if (channel !== null && !channel.closed) channel.close()
+    this.#pairing.release()
     if (streams.get(this.noise) === this) streams.delete(this.noise)
   }
 
@@ -250,121 +209,20 @@ export class ReplicationStream {
     )
   }
 
-  /**
-   * Opens the pairing channel. Ours is opened when a multifeed is added, or
-   * in answer to the remote's open (its pair handler); a channel the remote
-   * refused is not opened again until the remote opens one itself, and after
-   * a fault never again. A new channel carries every member's token: the
-   * remote side may be new (a library that let go of the connection and came
-   * back), and a token it already knew pairs nothing twice.
-   */
-  #openPairing(): void {
-    if (this.#channel !== null || this.#closed || this.#pairing === 'fault') return
-    let opened = false
-    const channel = this.mux.createChannel<Buffer>({
-      protocol: PAIRING_PROTOCOL,
-      handshake: c.raw,
-      onopen: (raw) => {
-        opened = true
-        this.#onPairingOpen(raw)
-      },
-      onclose: () => {
-        if (this.#channel !== channel) return
-        this.#channel = null
-        this.#tokens = null
-        this.#unannounced.clear()
-        if (this.#pairing !== 'fault') this.#pairing = opened ? 'idle' : 'refused'
-      }
-    })
-    if (channel === null) return
-    this.#tokens = channel.addMessage<Buffer>({
-      encoding: c.raw,
-      onmessage: (raw) => this.#onTokens(raw)
-    })
-    this.#channel = channel
-    this.#pairing = 'idle'
-    const open = encodePairingOpen({ major: PROTOCOL_MAJOR, minor: PROTOCOL_MINOR })
-    this.stats.bytesSent += open.byteLength
-    channel.open(open)
-    for (const member of this.#ours.keys()) this.#announce(member)
-  }
-
-  #onPairingOpen(raw: Buffer): void {
-    this.stats.bytesReceived += raw.byteLength
-    try {
-      const { major } = decodeVersion(raw)
-      // Another major speaks another pairing protocol name: we never get here.
-      if (major !== PROTOCOL_MAJOR) throw new Error(`pairing major ${major}`)
-    } catch {
-      this.#closePairing()
+  /** The remote's tokens: each of ours pairs its multifeed; the others are kept for later. */
+  #onTokens(tokens: Buffer[]): void {
+    if (this.#remoteTokens.size + tokens.length > MAX_REMOTE_TOKENS) {
+      throw new LimitExceededError(
+        'maxRemoteTokens',
+        MAX_REMOTE_TOKENS,
+        `Remote announced more than ${MAX_REMOTE_TOKENS} multifeeds on one connection`
+      )
     }
-  }
-
-  /** The remote's pairing input was malformed: no multifeed pairs on this connection any more. */
-  #closePairing(): void {
-    this.#pairing = 'fault'
-    this.#unannounced.clear()
-    const channel = this.#channel
-    // After the current message: Protomux is still dispatching it.
-    if (channel !== null) queueMicrotask(() => channel.close())
-  }
-
-  #announce(member: StreamMember): void {
-    if (this.#tokens === null) return
-    this.#unannounced.add(member)
-    if (this.#flushScheduled) return
-    this.#flushScheduled = true
-    // Every multifeed attached in this tick goes out in one message.
-    queueMicrotask(() => this.#flush())
-  }
-
-  #flush(): void {
-    this.#flushScheduled = false
-    const message = this.#tokens
-    if (message === null || this.#closed || this.#pairing === 'fault') return
-    const tokens: Buffer[] = []
-    for (const member of this.#unannounced) {
-      const token = this.#ours.get(member)
-      if (token !== undefined) tokens.push(token)
-    }
-    this.#unannounced.clear()
-    for (let i = 0; i < tokens.length; i += MAX_TOKENS_PER_MESSAGE) {
-      const raw = encodeTokens({ tokens: tokens.slice(i, i + MAX_TOKENS_PER_MESSAGE) })
-      this.stats.bytesSent += raw.byteLength
-      this.stats.tokensSent += Math.min(MAX_TOKENS_PER_MESSAGE, tokens.length - i)
-      message.send(raw)
-    }
-  }
-
-  #onTokens(raw: Buffer): void {
-    this.stats.bytesReceived += raw.byteLength
-    let tokens: Buffer[]
-    try {
-      tokens = decodeTokens(raw).tokens
-      if (this.#remoteTokens.size + tokens.length > MAX_REMOTE_TOKENS) {
-        throw new LimitExceededError(
-          'maxRemoteTokens',
-          MAX_REMOTE_TOKENS,
-          `Remote announced more than ${MAX_REMOTE_TOKENS} multifeeds on one connection`
-        )
-      }
-    } catch {
-      // A peer's bad input closes the pairing channel only (never the stream):
-      // multifeeds already paired live on, no new ones pair with this peer.
-      this.#closePairing()
-      return
-    }
-    this.stats.tokensReceived += tokens.length
     for (const token of tokens) {
       const id = token.toString('hex')
-      const member = this.#expected.get(id)
-      if (member === undefined) {
-        // Not one of ours (yet): kept so that a multifeed attached later pairs.
-        this.#remoteTokens.add(id)
-        continue
-      }
+      // Not one of ours (yet): kept so that a multifeed attached later pairs.
       this.#remoteTokens.add(id)
-      member.pair()
+      this.#expected.get(id)?.pair()
     }
   }
 
@@ -395,8 +253,7 @@ export class ReplicationStream {
     const members = [...this.#members]
     this.#members.clear()
     this.#expected.clear()
-    this.#ours.clear()
-    this.#unannounced.clear()
+    this.#pairing.close()
     this.#remoteTokens.clear()
     for (const member of members) member.onStreamClose()
   }

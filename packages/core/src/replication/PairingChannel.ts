@@ -1,0 +1,202 @@
+/**
+ * The pairing channel of one connection (`multifeed/2/pair`): each side
+ * announces a 16-byte token per multifeed it carries (protocol/pairing.ts).
+ * Tokens of multifeeds added in one tick go out in one message.
+ *
+ * Its life: ours opens when a multifeed joins the connection, or in answer
+ * to the remote's open. A channel the remote refused (it speaks no pairing,
+ * or let go of the library) is not opened again until the remote opens one;
+ * a new channel carries every token again (the remote side may be new, and
+ * a token it already knew pairs nothing twice). Malformed input from the
+ * remote (a bad message, too many tokens) closes it for good: what paired
+ * lives on, nothing new pairs on this connection. The connection itself is
+ * never closed from here.
+ */
+import type {
+  ProtomuxChannel as Channel,
+  ProtomuxMessage as Message,
+  Protomux
+} from '@multifeed/holepunch-types'
+import c from 'compact-encoding'
+import {
+  decodeTokens,
+  decodeVersion,
+  encodePairingOpen,
+  encodeTokens,
+  MAX_TOKENS_PER_MESSAGE,
+  PAIRING_PROTOCOL,
+  PROTOCOL_MAJOR,
+  PROTOCOL_MINOR
+} from '../protocol/messages.js'
+
+/** Bytes and messages of the pairing channel alone. */
+export interface PairingStats {
+  bytesSent: number
+  bytesReceived: number
+  tokensSent: number
+  tokensReceived: number
+}
+
+/** How the pairing channel stands. */
+export type PairingState = 'open' | 'idle' | 'refused' | 'fault'
+
+export class PairingChannel {
+  readonly stats: PairingStats = {
+    bytesSent: 0,
+    bytesReceived: 0,
+    tokensSent: 0,
+    tokensReceived: 0
+  }
+
+  readonly #mux: Protomux
+  /** The remote's tokens; throws (a limit) to refuse them: pairing then ends. */
+  readonly #onTokens: (tokens: Buffer[]) => void
+  /** Our token for each multifeed announced, by its owner. */
+  readonly #ours = new Map<object, Buffer>()
+  /** Owners whose token the current channel has not carried yet. */
+  readonly #unannounced = new Set<object>()
+  #channel: Channel | null = null
+  #tokens: Message<Buffer> | null = null
+  #flushScheduled = false
+  #state: 'idle' | 'refused' | 'fault' = 'idle'
+  #closed = false
+
+  constructor(mux: Protomux, onTokens: (tokens: Buffer[]) => void) {
+    this.#mux = mux
+    this.#onTokens = onTokens
+    // The remote may open the pairing channel before any multifeed joined.
+    mux.pair({ protocol: PAIRING_PROTOCOL }, () => this.#open())
+  }
+
+  get state(): PairingState {
+    return this.#channel !== null ? 'open' : this.#state
+  }
+
+  /** A multifeed joined the connection: opens our channel unless the remote refused one. */
+  open(): void {
+    if (this.#state === 'idle') this.#open()
+  }
+
+  /** Announces `token` for `owner` (with the others of this tick); again on every new channel. */
+  announce(owner: object, token: Buffer): void {
+    this.#ours.set(owner, token)
+    this.#queue(owner)
+  }
+
+  /** The owner left the connection: its token is not announced any more. */
+  forget(owner: object): void {
+    this.#ours.delete(owner)
+    this.#unannounced.delete(owner)
+  }
+
+  /** Sends the tokens queued so far now (before a channel open that the remote must recognise). */
+  flush(): void {
+    this.#flushScheduled = false
+    const message = this.#tokens
+    if (message === null || this.#closed || this.#state === 'fault') return
+    const tokens: Buffer[] = []
+    for (const owner of this.#unannounced) {
+      const token = this.#ours.get(owner)
+      if (token !== undefined) tokens.push(token)
+    }
+    this.#unannounced.clear()
+    for (let i = 0; i < tokens.length; i += MAX_TOKENS_PER_MESSAGE) {
+      const raw = encodeTokens({ tokens: tokens.slice(i, i + MAX_TOKENS_PER_MESSAGE) })
+      this.stats.bytesSent += raw.byteLength
+      this.stats.tokensSent += Math.min(MAX_TOKENS_PER_MESSAGE, tokens.length - i)
+      message.send(raw)
+    }
+  }
+
+  /** The connection closed: nothing is sent any more. */
+  close(): void {
+    this.#closed = true
+    this.#ours.clear()
+    this.#unannounced.clear()
+  }
+
+  /** Takes the library off the connection: the channel closes, the remote's opens are refused. */
+  release(): void {
+    this.close()
+    this.#mux.unpair({ protocol: PAIRING_PROTOCOL })
+    const channel = this.#channel
+    this.#channel = null
+    this.#tokens = null
+    if (channel !== null && !channel.closed) channel.close()
+  }
+
+  #open(): void {
+    if (this.#channel !== null || this.#closed || this.#state === 'fault') return
+    let opened = false
+    const channel = this.#mux.createChannel<Buffer>({
+      protocol: PAIRING_PROTOCOL,
+      handshake: c.raw,
+      onopen: (raw) => {
+        opened = true
+        this.#onOpen(raw)
+      },
+      onclose: () => {
+        if (this.#channel !== channel) return
+        this.#channel = null
+        this.#tokens = null
+        this.#unannounced.clear()
+        if (this.#state !== 'fault') this.#state = opened ? 'idle' : 'refused'
+      }
+    })
+    if (channel === null) return
+    this.#tokens = channel.addMessage<Buffer>({
+      encoding: c.raw,
+      onmessage: (raw) => this.#receive(raw)
+    })
+    this.#channel = channel
+    this.#state = 'idle'
+    const open = encodePairingOpen({ major: PROTOCOL_MAJOR, minor: PROTOCOL_MINOR })
+    this.stats.bytesSent += open.byteLength
+    channel.open(open)
+    for (const owner of this.#ours.keys()) this.#queue(owner)
+  }
+
+  #onOpen(raw: Buffer): void {
+    this.stats.bytesReceived += raw.byteLength
+    try {
+      const { major } = decodeVersion(raw)
+      // Another major speaks another pairing protocol name: we never get here.
+      if (major !== PROTOCOL_MAJOR) throw new Error(`pairing major ${major}`)
+    } catch {
+      this.#fault()
+    }
+  }
+
+  #queue(owner: object): void {
+    if (this.#tokens === null) return
+    this.#unannounced.add(owner)
+    if (this.#flushScheduled) return
+    this.#flushScheduled = true
+    // Every multifeed added in this tick goes out in one message.
+    queueMicrotask(() => this.flush())
+  }
+
+  #receive(raw: Buffer): void {
+    this.stats.bytesReceived += raw.byteLength
+    let tokens: Buffer[]
+    try {
+      tokens = decodeTokens(raw).tokens
+      this.#onTokens(tokens)
+    } catch {
+      // A peer's bad input closes the pairing channel only (never the stream):
+      // multifeeds already paired live on, no new ones pair with this peer.
+      this.#fault()
+      return
+    }
+    this.stats.tokensReceived += tokens.length
+  }
+
+  /** The remote's pairing input was malformed: no multifeed pairs on this connection any more. */
+  #fault(): void {
+    this.#state = 'fault'
+    this.#unannounced.clear()
+    const channel = this.#channel
+    // After the current message: Protomux is still dispatching it.
+    if (channel !== null) queueMicrotask(() => channel.close())
+  }
+}
