@@ -16,7 +16,7 @@ import { Networker } from '@multifeed/networker'
 import CorestoreClass from 'corestore'
 import { BenchTimeoutError, cpuMs, now, sleep, withTimeout } from './clock.js'
 import { destroyStreams, type Loopback, noop } from './net.js'
-import { freshStore } from './raw.js'
+import { freshStore, openCoreCount, type SourceTemperature } from './raw.js'
 import { SyncTracker } from './SyncTracker.js'
 import { rmDir, tmpDir } from './tempStorage.js'
 import type { Shape, SyncHooks, Transport } from './types.js'
@@ -87,12 +87,19 @@ function verifySynced(feeds: FeedInfo[], expected: number, length: number): void
   }
 }
 
-/** The writer side: one corestore, `count` multifeeds of `shape.feeds` writers each. */
+/**
+ * The writer side: one corestore, `count` multifeeds of `shape.feeds` writers
+ * each. Between reps it is as the last rep left it (the cores a rep served stay
+ * open for a few seconds in corestore once released) unless `prepare()`d.
+ */
 export class MultiSource {
+  /** User sessions of every feed, taken by `prepare('warm')`. */
+  private held: Hypercore<unknown>[] = []
+
   private constructor(
     readonly dir: string,
-    readonly store: Corestore,
-    readonly multis: Multifeed[],
+    public store: Corestore,
+    public multis: Multifeed[],
     readonly shape: Shape
   ) {}
 
@@ -118,13 +125,42 @@ export class MultiSource {
     return this.multis[0]!
   }
 
+  /**
+   * Before a rep (setup, not measured). `cold`: the multifeeds and the store
+   * closed and re-opened over the same directory, every time, so that no feed's
+   * core is open (`Multifeed.open` opens the set's own core only): the serving
+   * side opens each one when the peer asks for it, as the library does.
+   * `warm`: a session of every feed held open, as raw's source holds its cores
+   * (taken once; kept until the next cold rep or `close()`).
+   */
+  async prepare(temperature: SourceTemperature): Promise<void> {
+    if (temperature === 'warm') {
+      if (this.held.length > 0) return
+      const feeds = this.multis.flatMap((multi) => multi.feeds().map((info) => ({ multi, info })))
+      const held: Hypercore<unknown>[] = new Array(feeds.length)
+      await pool(feeds, 64, async ({ multi, info }, i) => {
+        held[i] = await multi.get(info.key)
+      })
+      this.held = held
+      return
+    }
+    const keys = this.multis.map((multi) => multi.key)
+    await this.closeKeep()
+    this.store = new CorestoreClass(this.dir)
+    await this.store.ready()
+    this.multis = []
+    for (const key of keys) this.multis.push(await Multifeed.open(this.store, key))
+  }
+
   async close(): Promise<void> {
     await this.closeKeep()
     await rmDir(this.dir)
   }
 
-  /** Closes the multifeeds and the store, keeping the directory. */
+  /** Closes the held sessions, the multifeeds and the store, keeping the directory. */
   async closeKeep(): Promise<string> {
+    for (const core of this.held) await core.close()
+    this.held = []
     for (const multi of this.multis) await multi.close()
     await this.store.close()
     return this.dir
@@ -160,7 +196,13 @@ export async function multiSync(
   loopback: Loopback | null,
   timeoutMs: number,
   hooks: SyncHooks = {}
-): Promise<{ ms: number; cpuMs: number; connections: number; joinMs: number }> {
+): Promise<{
+  ms: number
+  cpuMs: number
+  connections: number
+  joinMs: number
+  sourceOpen: number
+}> {
   const { shape } = source
   const reader = await openReader(source, 'multi-dst')
   const total = shape.feeds * source.multis.length
@@ -175,6 +217,7 @@ export async function multiSync(
       for (const m of source.multis) await netA.swarm(m)
       netB = createNetworker(reader.store, loopback!)
     }
+    const sourceOpen = openCoreCount(source.store)
     const cpu0 = cpuMs()
     const t0 = now()
     let joinMs = 0
@@ -197,7 +240,7 @@ export async function multiSync(
     verifySynced(feeds, total, shape.blocks)
     const connections =
       transport === 'pipe' ? 1 : Math.max(netA!.peers().length, netB!.peers().length)
-    return { ms, cpuMs: cpu, connections, joinMs }
+    return { ms, cpuMs: cpu, connections, joinMs, sourceOpen }
   } finally {
     for (const u of untrack) u()
     tracker.stop()

@@ -5,6 +5,8 @@
 //     --out bench-results/prof/multi-10k-pipe.cpuprofile
 // `--side multi-held`: multifeed with the source's cores held open by sessions taken before
 // connecting, as raw's source holds its cores (the bench's multifeed source opens them lazily).
+// `--side raw-cold` / `multi-cold`: the source's store re-opened before connecting, no feed
+// core open (scenario 2's cold-source pair).
 // Prints self time aggregated by package and by function (file:line), and writes
 // the .cpuprofile (open it in Chrome DevTools or speedscope).
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -162,21 +164,19 @@ async function main(): Promise<void> {
     profile = (await session.post('Profiler.stop')).profile as unknown as Profile
   }
   progress(`setup ${JSON.stringify(shape)} (${values.side}, ${transport})`)
-  if (values.side === 'raw') {
+  if (values.side === 'raw' || values.side === 'raw-cold') {
     const source = await RawSource.create(shape)
+    if (values.side === 'raw-cold') await source.prepare('cold')
     await session.post('Profiler.start')
     ms = (await rawSync(source, transport, loopback, 600_000, { synced: stop })).ms
     await source.close()
   } else {
     const { MultiSource, multiSync } = await import('./multi.js')
     const source = await MultiSource.create(shape)
-    const held = []
-    if (values.side === 'multi-held') {
-      for (const info of source.multi.feeds()) held.push(await source.multi.get(info.key))
-    }
+    if (values.side === 'multi-held') await source.prepare('warm')
+    if (values.side === 'multi-cold') await source.prepare('cold')
     await session.post('Profiler.start')
     ms = (await multiSync(source, transport, loopback, 600_000, { synced: stop })).ms
-    for (const core of held) await core.close()
     await source.close()
   }
   await loopback?.close()

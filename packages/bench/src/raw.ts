@@ -15,12 +15,25 @@ import { rmDir, tmpDir } from './tempStorage.js'
 import type { Shape, SyncHooks, Transport } from './types.js'
 import { fill, pool } from './workload.js'
 
-/** The writer side: a corestore holding `shape.feeds` named cores, written once, reused by every rep. */
+/**
+ * Whether a source holds its cores open when the clock starts. `warm`: every
+ * core open (raw: the writer's sessions since setup; multifeed: sessions taken
+ * before connecting). `cold`: the store closed and re-opened over the same
+ * directory just before the rep, so that no core of the source is open and the
+ * serving side opens each one inside the measured window, when the peer asks.
+ */
+export type SourceTemperature = 'warm' | 'cold'
+
+/**
+ * The writer side: a corestore holding `shape.feeds` named cores, written once,
+ * reused by every rep. Warm (every core open, as written) unless `prepare('cold')`.
+ */
 export class RawSource {
   private constructor(
     readonly dir: string,
-    readonly store: Corestore,
-    readonly cores: Hypercore[],
+    public store: Corestore,
+    public cores: Hypercore[],
+    readonly keys: Buffer[],
     readonly shape: Shape
   ) {}
 
@@ -28,23 +41,62 @@ export class RawSource {
     const dir = await tmpDir('raw-src')
     const store = new CorestoreClass(dir)
     await store.ready()
-    const cores: Hypercore[] = []
-    for (let i = 0; i < shape.feeds; i++) cores.push(store.get({ name: `feed-${i}` }))
-    await pool(cores, 64, async (core, i) => {
-      await core.ready()
-      await fill(core, shape.blocks, shape.blockSize, i * 7919)
-    })
-    return new RawSource(dir, store, cores, shape)
+    const cores = await RawSource.openAll(store, shape)
+    await pool(cores, 64, (core, i) => fill(core, shape.blocks, shape.blockSize, i * 7919))
+    return new RawSource(
+      dir,
+      store,
+      cores,
+      cores.map((c) => c.key!),
+      shape
+    )
   }
 
-  get keys(): Buffer[] {
-    return this.cores.map((c) => c.key!)
+  /** Every named core of the source, open (`get` + `ready`). */
+  private static async openAll(store: Corestore, shape: Shape): Promise<Hypercore[]> {
+    const cores: Hypercore[] = []
+    for (let i = 0; i < shape.feeds; i++) cores.push(store.get({ name: `feed-${i}` }))
+    await pool(cores, 64, (core) => core.ready())
+    return cores
+  }
+
+  /** True while the source holds every core open. */
+  get warm(): boolean {
+    return this.cores.length > 0
+  }
+
+  /**
+   * Before a rep (setup, not measured). `cold`: the store closed and re-opened
+   * with no core open, every time (a cold rep leaves the cores it served open
+   * for a while: corestore closes idle cores only after a few seconds).
+   * Corestore 7 opens a core from storage when a remote asks for its
+   * discovery key (`_attachMaybe` in its `replicate()`'s `ondiscoverykey`), so
+   * the reader's requests open them, inside the clock. `warm`: every core
+   * open again, if the last rep was cold.
+   */
+  async prepare(temperature: SourceTemperature): Promise<void> {
+    if (temperature === 'warm' && this.warm) return
+    await this.store.close()
+    this.store = new CorestoreClass(this.dir)
+    await this.store.ready()
+    this.cores = temperature === 'warm' ? await RawSource.openAll(this.store, this.shape) : []
   }
 
   async close(): Promise<void> {
     await this.store.close()
     await rmDir(this.dir)
   }
+}
+
+/**
+ * How many cores `store` (and every namespace of it) holds open right now,
+ * including the idle ones corestore has not closed yet.
+ */
+export function openCoreCount(store: Corestore): number {
+  const tracker = (store as unknown as { cores: Iterable<{ opened: boolean }> }).cores
+  let n = 0
+  for (const core of tracker) if (core.opened) n++
+  return n
 }
 
 /** A reader store in a fresh directory. */
@@ -123,7 +175,7 @@ export async function rawSync(
   loopback: Loopback | null,
   timeoutMs: number,
   hooks: SyncHooks = {}
-): Promise<{ ms: number; cpuMs: number }> {
+): Promise<{ ms: number; cpuMs: number; sourceOpen: number }> {
   const { shape } = source
   const { dir, store } = await freshStore('raw-dst')
   let server: Awaited<ReturnType<typeof rawSwarmServer>> | null = null
@@ -131,6 +183,7 @@ export async function rawSync(
   try {
     if (transport === 'swarm') server = await rawSwarmServer(loopback!, source.store)
     const tracker = new SyncTracker(shape.feeds, shape.blocks, timeoutMs, 'raw sync')
+    const sourceOpen = openCoreCount(source.store)
     const cpu0 = cpuMs()
     const t0 = now()
     link =
@@ -148,7 +201,7 @@ export async function rawSync(
     const cpu = cpuMs() - cpu0
     await hooks.synced?.()
     SyncTracker.verify(cores, shape.feeds, shape.blocks)
-    return { ms, cpuMs: cpu }
+    return { ms, cpuMs: cpu, sourceOpen }
   } finally {
     await link?.close()
     await server?.close()

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { Loopback } from './net.js'
 import { progress } from './progress.js'
-import { RawReconnect, RawSource, rawDiscovery, rawSync } from './raw.js'
+import { RawReconnect, RawSource, rawDiscovery, rawSync, type SourceTemperature } from './raw.js'
 import { median, percentile } from './statistics.js'
 import { rmDir, tmpDir } from './tempStorage.js'
 import { type Row, type Shape, shapeName, type Transport } from './types.js'
@@ -78,7 +78,47 @@ interface Samples {
   rawCpu?: number[]
   multiError?: string
   rawError?: string
+  /** Cores the writer side held open when each measurement's clock started (sync scenarios). */
+  multiOpen?: number[]
+  rawOpen?: number[]
+  /**
+   * Scenario 2's like-for-like pairs: raw with its source cold, multifeed with
+   * its source warm (`raw` is then raw warm, `multi` multifeed cold).
+   */
+  rawCold?: Series
+  multiWarm?: Series
 }
+
+/** One side's measurements at one source temperature. */
+interface Series {
+  ms: number[]
+  cpu: number[]
+  /** Cores the writer side held open when the clock started. */
+  open: number[]
+  error?: string
+}
+
+/** A sync measurement of one side at one source temperature (null: the source as the last rep left it). */
+interface SyncRun {
+  side: 'raw' | 'multi'
+  temperature: SourceTemperature | null
+}
+
+/** What scenario 2 measures per rep; the order is reversed on odd reps. */
+const LIKE_FOR_LIKE: SyncRun[] = [
+  { side: 'raw', temperature: 'cold' },
+  { side: 'multi', temperature: 'cold' },
+  { side: 'raw', temperature: 'warm' },
+  { side: 'multi', temperature: 'warm' }
+]
+
+/** Scenarios 1, 6 and 7: raw's source warm, multifeed's as the last rep left it. */
+const AS_BEFORE: SyncRun[] = [
+  { side: 'raw', temperature: null },
+  { side: 'multi', temperature: null }
+]
+
+const emptySeries = (): Series => ({ ms: [], cpu: [], open: [] })
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err)
@@ -94,6 +134,35 @@ function ratioOf(multi: number | null, raw: number | null): number | null {
 
 function med(values: number[]): number | null {
   return values.length ? median(values) : null
+}
+
+/** Where `run`'s measurements go in `s` (the default pair is `raw` / `multi`). */
+function seriesOf(s: Samples, run: SyncRun): Series {
+  if (run.side === 'raw' && run.temperature === 'cold') return s.rawCold!
+  if (run.side === 'multi' && run.temperature === 'warm') return s.multiWarm!
+  const [ms, cpu, open, error] =
+    run.side === 'raw'
+      ? (['raw', 'rawCpu', 'rawOpen', 'rawError'] as const)
+      : (['multi', 'multiCpu', 'multiOpen', 'multiError'] as const)
+  return {
+    ms: s[ms],
+    cpu: s[cpu]!,
+    open: s[open]!,
+    get error() {
+      return s[error]
+    },
+    set error(e) {
+      s[error] = e
+    }
+  }
+}
+
+/** The cores each writer side held open when the clock started, median over the reps. */
+function openCounts(multi: Series, raw: Series): Record<string, number> {
+  return {
+    multifeedSourceCoresOpen: med(multi.open) ?? Number.NaN,
+    rawSourceCoresOpen: med(raw.open) ?? Number.NaN
+  }
 }
 
 function errorOf(s: { multiError?: string; rawError?: string }): string | undefined {
@@ -147,16 +216,35 @@ export class Runner {
   /**
    * Measures one shape on every transport, `reps` times each, through raw
    * corestore and through multifeed (alternating which goes first). Cached, so
-   * scenarios sharing a shape measure it once.
+   * scenarios sharing a shape measure it once (a like-for-like measurement
+   * serves a plain one: its `multi` and `raw` are multifeed cold and raw warm).
+   *
+   * `likeForLike` (scenario 2): each rep measures raw and multifeed with the
+   * source cold (store re-opened, no feed core open) and warm (every core held
+   * open), interleaved. Otherwise raw's source is warm and multifeed's is as
+   * the last rep left it: the cores it served stay open in corestore for a few
+   * seconds after a sync, so a rep that follows another multifeed rep closely
+   * finds some or all of them open.
    */
-  async syncShape(shape: Shape): Promise<Map<Transport, Samples>> {
+  async syncShape(shape: Shape, likeForLike = false): Promise<Map<Transport, Samples>> {
     const cacheKey = `${shape.feeds}x${shape.blocks}x${shape.blockSize}`
     const cached = this.syncCache.get(cacheKey)
-    if (cached) return cached
+    if (cached && (!likeForLike || [...cached.values()].every((s) => s.rawCold))) return cached
     const { reps, transports, timeoutMs } = this.cfg
     const result = new Map<Transport, Samples>()
-    for (const t of transports) result.set(t, { multi: [], raw: [], multiCpu: [], rawCpu: [] })
+    for (const t of transports) {
+      result.set(t, {
+        multi: [],
+        raw: [],
+        multiCpu: [],
+        rawCpu: [],
+        multiOpen: [],
+        rawOpen: [],
+        ...(likeForLike ? { rawCold: emptySeries(), multiWarm: emptySeries() } : {})
+      })
+    }
     const name = shapeName(shape)
+    const runs = likeForLike ? LIKE_FOR_LIKE : AS_BEFORE
 
     progress(`setup ${name}: writing raw source`)
     const raw = await RawSource.create(shape)
@@ -175,33 +263,30 @@ export class Runner {
       for (let rep = 0; rep < reps; rep++) {
         for (const t of transports) {
           const s = result.get(t)!
-          const order = rep % 2 === 0 ? (['raw', 'multi'] as const) : (['multi', 'raw'] as const)
-          for (const side of order) {
-            if (side === 'raw' && !s.rawError) {
-              try {
-                const { ms, cpuMs } = await rawSync(raw, t, loopback, timeoutMs)
-                s.raw.push(ms)
-                s.rawCpu!.push(cpuMs)
-                progress(
-                  `  ${name} ${t} rep ${rep + 1}/${reps}: raw ${fmtMs(ms)} (cpu ${fmtMs(cpuMs)})`
-                )
-              } catch (err) {
-                s.rawError = errorMessage(err)
-                progress(`  ${name} ${t} raw failed: ${s.rawError}`)
+          const order = rep % 2 === 0 ? runs : [...runs].reverse()
+          for (const run of order) {
+            const series = seriesOf(s, run)
+            if (series.error) continue
+            const label = `${run.side === 'raw' ? 'raw' : 'multifeed'}${run.temperature ? ` ${run.temperature}` : ''}`
+            try {
+              let res: { ms: number; cpuMs: number; sourceOpen: number }
+              if (run.side === 'raw') {
+                if (run.temperature) await raw.prepare(run.temperature)
+                res = await rawSync(raw, t, loopback, timeoutMs)
+              } else {
+                if (!mod || !multiSource) continue
+                if (run.temperature) await multiSource.prepare(run.temperature)
+                res = await mod.multiSync(multiSource, t, loopback, timeoutMs)
               }
-            }
-            if (side === 'multi' && !s.multiError && mod && multiSource) {
-              try {
-                const { ms, cpuMs } = await mod.multiSync(multiSource, t, loopback, timeoutMs)
-                s.multi.push(ms)
-                s.multiCpu!.push(cpuMs)
-                progress(
-                  `  ${name} ${t} rep ${rep + 1}/${reps}: multifeed ${fmtMs(ms)} (cpu ${fmtMs(cpuMs)})`
-                )
-              } catch (err) {
-                s.multiError = errorMessage(err)
-                progress(`  ${name} ${t} multifeed failed: ${s.multiError}`)
-              }
+              series.ms.push(res.ms)
+              series.cpu.push(res.cpuMs)
+              series.open.push(res.sourceOpen)
+              progress(
+                `  ${name} ${t} rep ${rep + 1}/${reps}: ${label} ${fmtMs(res.ms)} (cpu ${fmtMs(res.cpuMs)}, ${res.sourceOpen} source cores open)`
+              )
+            } catch (err) {
+              series.error = errorMessage(err)
+              progress(`  ${name} ${t} ${label} failed: ${series.error}`)
             }
           }
         }
@@ -217,36 +302,56 @@ export class Runner {
 
   private syncRows(scenario: string, shape: Shape, samples: Map<Transport, Samples>): void {
     for (const [t, s] of samples) {
-      const multifeed = med(s.multi)
-      const raw = med(s.raw)
-      const ratio = ratioOf(multifeed, raw)
+      // The rows as they always were: raw's source warm; multifeed's cold in
+      // scenario 2, as the last rep left it in the other scenarios.
+      const multi = seriesOf(s, AS_BEFORE[1]!)
+      const raw = seriesOf(s, AS_BEFORE[0]!)
+      this.pairRows(scenario, shape, t, '', multi, raw, openCounts(multi, raw))
+      if (!s.rawCold || !s.multiWarm) continue
+      this.pairRows(scenario, shape, t, ', cold source', multi, s.rawCold, {
+        comparison:
+          'like for like, no feed core of the source open at the start: both source stores re-opened before the rep, each side opens the cores the reader asks for inside the clock',
+        ...openCounts(multi, s.rawCold)
+      })
+      this.pairRows(scenario, shape, t, ', warm source', s.multiWarm, raw, {
+        comparison:
+          'like for like, every core of the source open at the start: raw holds its cores since setup, multifeed a session of every feed taken before the clock',
+        ...openCounts(s.multiWarm, raw)
+      })
+    }
+  }
+
+  /** The sync time and CPU time rows of one pair of series (`suffix` ends the metric). */
+  private pairRows(
+    scenario: string,
+    shape: Shape,
+    t: Transport,
+    suffix: string,
+    multi: Series,
+    raw: Series,
+    extra?: Row['extra']
+  ): void {
+    const error = errorOf({ multiError: multi.error, rawError: raw.error })
+    // CPU time of the process (both peers) is steadier than wall time on this machine.
+    const metrics = [
+      ['sync time', 'ms'],
+      ['CPU time (both peers)', 'cpu']
+    ] as const
+    for (const [metric, key] of metrics) {
+      const ratio = ratioOf(med(multi[key]), med(raw[key]))
       this.push({
         scenario,
         case: shapeName(shape),
         transport: t,
-        metric: 'sync time',
+        metric: `${metric}${suffix}`,
         unit: 'ms',
-        multifeed,
-        raw,
+        multifeed: med(multi[key]),
+        raw: med(raw[key]),
         target: 'ratio ≤ 1.05',
         met: ratio === null ? null : ratio <= 1.05,
-        samples: { multifeed: s.multi, raw: s.raw },
-        error: errorOf(s)
-      })
-      // CPU time of the process (both peers) is steadier than wall time on this machine.
-      const cpuRatio = ratioOf(med(s.multiCpu ?? []), med(s.rawCpu ?? []))
-      this.push({
-        scenario,
-        case: shapeName(shape),
-        transport: t,
-        metric: 'CPU time (both peers)',
-        unit: 'ms',
-        multifeed: med(s.multiCpu ?? []),
-        raw: med(s.rawCpu ?? []),
-        target: 'ratio ≤ 1.05',
-        met: cpuRatio === null ? null : cpuRatio <= 1.05,
-        samples: { multifeed: s.multiCpu ?? [], raw: s.rawCpu ?? [] },
-        error: errorOf(s)
+        samples: { multifeed: multi[key], raw: raw[key] },
+        ...(extra ? { extra } : {}),
+        error
       })
     }
   }
@@ -261,7 +366,7 @@ export class Runner {
   async manyFeeds(): Promise<void> {
     progress('scenario 2: many feeds')
     for (const shape of this.cfg.many) {
-      this.syncRows('2 many feeds', shape, await this.syncShape(shape))
+      this.syncRows('2 many feeds', shape, await this.syncShape(shape, true))
     }
   }
 

@@ -17,6 +17,7 @@ interface Row {
   unit?: string
   multifeed: number | null
   raw: number | null
+  extra?: Record<string, number | string | null>
   error?: string
 }
 
@@ -103,5 +104,43 @@ describe('bench --quick', () => {
     const transports = new Set(results.rows.map((r) => r.transport))
     expect(transports).toContain('pipe')
     expect(transports).toContain('swarm')
+  })
+
+  it('reports scenario 2 like for like: both sources cold, and both warm', () => {
+    const rows = results.rows.filter((r) => r.scenario === '2 many feeds')
+    const cases = new Set(rows.map((r) => `${r.case} / ${r.transport}`))
+    expect(cases.size).toBe(4) // two shapes, two transports
+    for (const c of cases) {
+      const of = rows.filter((r) => `${r.case} / ${r.transport}` === c)
+      expect(of.map((r) => r.metric).sort(), c).toEqual(
+        [
+          'sync time',
+          'CPU time (both peers)',
+          'sync time, cold source',
+          'CPU time (both peers), cold source',
+          'sync time, warm source',
+          'CPU time (both peers), warm source'
+        ].sort()
+      )
+      const feeds = Number(/^([\d,]+) feeds/.exec(of[0]!.case)![1]!.replace(/,/g, ''))
+      for (const row of of) {
+        const label = `${c} / ${row.metric}`
+        expect(row.multifeed, label).toBeGreaterThan(0)
+        expect(row.raw, label).toBeGreaterThan(0)
+        const open = {
+          multi: row.extra?.multifeedSourceCoresOpen,
+          raw: row.extra?.rawSourceCoresOpen
+        }
+        if (row.metric.endsWith('cold source')) {
+          // No feed core open when the clock starts (multifeed: the set's own core only).
+          expect(open, label).toEqual({ multi: 1, raw: 0 })
+        } else if (row.metric.endsWith('warm source')) {
+          expect(open, label).toEqual({ multi: feeds + 1, raw: feeds })
+        } else {
+          // The rows as before: raw warm against multifeed cold.
+          expect(open, label).toEqual({ multi: 1, raw: feeds })
+        }
+      }
+    }
   })
 })
