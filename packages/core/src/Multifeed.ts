@@ -323,10 +323,13 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       unregister(root, this.key, this)
       throw err
     }
+    // Built after open() resolved, in slices: the first connection finds it ready.
+    this.#membership.set.prepareSketch()
     this.#peers.startSweeping()
   }
 
   protected async _close(): Promise<void> {
+    this.#membership.set.stopBackground()
     this.#peers.close()
     await this.#writers.settle()
     await this.#pool.close()

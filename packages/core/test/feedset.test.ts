@@ -435,3 +435,63 @@ describe('FeedSet summary under length changes', () => {
     )
   })
 })
+
+describe('FeedSet sketch built in the background', () => {
+  const tick = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+  // The build sketches the set as it was when it began, a slice per tick;
+  // changes meanwhile go into the sketch at once. Whatever happens between
+  // the slices, the sketch read at the end is the one of the set as it is.
+  it('equals a sketch built afresh, whatever changes between its slices', async () => {
+    const salt = Buffer.alloc(16, 5)
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('add' as const), length: fc.nat(5) }),
+      fc.record({
+        kind: fc.constant('grow' as const),
+        pick: fc.nat(),
+        by: fc.integer({ min: 1, max: 3 })
+      }),
+      fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant('tick' as const) }),
+      fc.record({ kind: fc.constant('digest' as const) })
+    )
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 30 }),
+        fc.array(op, { maxLength: 40 }),
+        async (n, ops) => {
+          const set = new FeedSet(salt)
+          for (let i = 0; i < n; i++) set.add(crypto.randomBytes(32), false, null, i % 4)
+          set.prepareSketch(3)
+          for (const o of ops) {
+            const feeds = set.all()
+            if (o.kind === 'add') set.add(crypto.randomBytes(32), false, null, o.length)
+            else if (o.kind === 'grow' && feeds.length > 0) {
+              const feed = feeds[o.pick % feeds.length]!
+              set.setLength(feed, feed.length + o.by)
+            } else if (o.kind === 'remove' && feeds.length > 0)
+              set.remove(feeds[o.pick % feeds.length]!)
+            else if (o.kind === 'tick') await tick()
+            else if (o.kind === 'digest') set.digest()
+          }
+          const fresh = new FeedSet(salt)
+          for (const f of set.all()) fresh.add(f.key, false, null, f.length)
+          expect(set.sketch()).toEqual(fresh.sketch())
+        }
+      ),
+      { numRuns: 150 }
+    )
+  })
+
+  it('stopped halfway (the set closing), it is built in full when asked for', async () => {
+    const set = new FeedSet(Buffer.alloc(16, 6))
+    for (let i = 0; i < 50; i++) set.add(crypto.randomBytes(32), false, null, 1)
+    set.prepareSketch(10)
+    await tick()
+    set.stopBackground()
+    set.setLength(set.all()[0]!, 2)
+    const fresh = new FeedSet(Buffer.alloc(16, 6))
+    for (const f of set.all()) fresh.add(f.key, false, null, f.length)
+    expect(set.sketch()).toEqual(fresh.sketch())
+  })
+})

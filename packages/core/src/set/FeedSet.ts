@@ -45,6 +45,8 @@ export class FeedSet {
   readonly #digest = Buffer.alloc(DIGEST_BYTES)
   /** Built when a peer first asks for it (open() does not pay for it), then kept up to date. */
   #sketch: DifferenceSketch | null = null
+  /** A background build of the sketch in progress: the feeds and lengths it sketches, how far it got. */
+  #building: { feeds: Feed[]; lengths: Float64Array; next: number } | null = null
   /** Built on the first reconciliation (open() does not pay for it), then kept up to date. */
   #window: SymbolWindow | null = null
   /**
@@ -203,11 +205,50 @@ export class FeedSet {
   /** Difference sketch of the whole set. */
   sketch(): number[] {
     this.#refresh()
+    if (this.#building !== null) this.#buildSketch(Number.POSITIVE_INFINITY)
     if (this.#sketch === null) {
       this.#sketch = new DifferenceSketch(this.#salt)
       for (const element of elementsOf(this.#order)) this.#sketch.add(element)
     }
     return Array.from(this.#sketch.counters)
+  }
+
+  /**
+   * Builds the sketch in the background, `slice` feeds a macrotask, so that
+   * open() does not wait for it and a peer's first connection usually finds
+   * it built (128 counters: ~0.1 s at 100,000 feeds). Changes meanwhile go
+   * into it as if it were complete: the sketch is linear, so what the build
+   * adds later for a feed that changed meanwhile cancels out.
+   */
+  prepareSketch(slice = 2048): void {
+    if (this.#sketch !== null) return
+    this.#refresh()
+    const feeds = this.#order.slice()
+    this.#building = { feeds, lengths: Float64Array.from(feeds, (f) => f.length), next: 0 }
+    this.#sketch = new DifferenceSketch(this.#salt)
+    const step = (): void => {
+      if (this.#building === null) return
+      this.#buildSketch(slice)
+      if (this.#building !== null) setImmediate(step)
+    }
+    setImmediate(step)
+  }
+
+  /** Stops a background build (the set is closing); the sketch is then built when asked for. */
+  stopBackground(): void {
+    if (this.#building === null) return
+    this.#building = null
+    this.#sketch = null
+  }
+
+  #buildSketch(count: number): void {
+    const building = this.#building!
+    const end = Math.min(building.feeds.length, building.next + count)
+    for (let i = building.next; i < end; i++) {
+      this.#sketch!.add(setElementLength(building.feeds[i]!.element(), building.lengths[i]!))
+    }
+    building.next = end
+    if (end === building.feeds.length) this.#building = null
   }
 
   /** Digest and sketch of a subset (a share policy hides some feeds from a peer). */
