@@ -385,6 +385,48 @@ describe('Membership re-opened from its log', () => {
   })
 })
 
+/** Random changes to a set: new feeds, growth, removals (and `extra`, e.g. reads). */
+function changesOf<T>(extra: fc.Arbitrary<T>) {
+  return fc.oneof(
+    fc.record({ kind: fc.constant('add' as const), length: fc.nat(5) }),
+    fc.record({
+      kind: fc.constant('grow' as const),
+      pick: fc.nat(),
+      by: fc.integer({ min: 1, max: 3 })
+    }),
+    fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }),
+    extra
+  )
+}
+
+type Change =
+  | { kind: 'add'; length: number }
+  | { kind: 'grow'; pick: number; by: number }
+  | { kind: 'remove'; pick: number }
+
+/** Applies a change of changesOf(); false for the `extra` kinds (the caller's). */
+function apply(set: FeedSet, o: Change | { kind: string }): boolean {
+  const feeds = set.all()
+  const c = o as Change
+  if (c.kind === 'add') set.add(crypto.randomBytes(32), false, null, c.length)
+  else if (c.kind === 'grow') {
+    if (feeds.length > 0) {
+      const feed = feeds[c.pick % feeds.length]!
+      set.setLength(feed, feed.length + c.by)
+    }
+  } else if (c.kind === 'remove') {
+    if (feeds.length > 0) set.remove(feeds[c.pick % feeds.length]!)
+  } else return false
+  return true
+}
+
+/** The same feeds at the same lengths, in a set built afresh. */
+function afresh(set: FeedSet, salt: Buffer): FeedSet {
+  const fresh = new FeedSet(salt)
+  for (const f of set.all()) fresh.add(f.key, false, null, f.length)
+  return fresh
+}
+
 describe('FeedSet summary under length changes', () => {
   // Length changes reach the digest, sketch and symbol window only when one
   // of them is read next (a download of many blocks is one update): whatever
@@ -392,38 +434,20 @@ describe('FeedSet summary under length changes', () => {
   // set as it is.
   it('digest, sketch and window read after any interleaving equal those of a set built afresh', () => {
     const salt = Buffer.alloc(16, 3)
-    const op = fc.oneof(
-      fc.record({ kind: fc.constant('add' as const), length: fc.nat(5) }),
-      fc.record({
-        kind: fc.constant('grow' as const),
-        pick: fc.nat(),
-        by: fc.integer({ min: 1, max: 3 })
-      }),
-      fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }),
-      fc.record({
-        kind: fc.constant('read' as const),
-        what: fc.constantFrom('digest', 'sketch', 'window')
-      })
-    )
+    const read = fc.record({
+      kind: fc.constant('read' as const),
+      what: fc.constantFrom('digest', 'sketch', 'window')
+    })
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+      fc.property(fc.array(changesOf(read), { maxLength: 60 }), (ops) => {
         const set = new FeedSet(salt)
         for (const o of ops) {
-          const feeds = set.all()
-          if (o.kind === 'add') set.add(crypto.randomBytes(32), false, null, o.length)
-          else if (o.kind === 'grow' && feeds.length > 0) {
-            const feed = feeds[o.pick % feeds.length]!
-            set.setLength(feed, feed.length + o.by)
-          } else if (o.kind === 'remove' && feeds.length > 0)
-            set.remove(feeds[o.pick % feeds.length]!)
-          else if (o.kind === 'read') {
-            if (o.what === 'digest') set.digest()
-            else if (o.what === 'sketch') set.sketch()
-            else set.snapshot().release()
-          }
+          if (apply(set, o) || o.kind !== 'read') continue
+          if (o.what === 'digest') set.digest()
+          else if (o.what === 'sketch') set.sketch()
+          else set.snapshot().release()
         }
-        const fresh = new FeedSet(salt)
-        for (const f of set.all()) fresh.add(f.key, false, null, f.length)
+        const fresh = afresh(set, salt)
         expect(Buffer.from(set.digest())).toEqual(Buffer.from(fresh.digest()))
         expect(set.sketch()).toEqual(fresh.sketch())
         const [mine, theirs] = [set.snapshot(), fresh.snapshot()]
@@ -444,39 +468,21 @@ describe('FeedSet sketch built in the background', () => {
   // the slices, the sketch read at the end is the one of the set as it is.
   it('equals a sketch built afresh, whatever changes between its slices', async () => {
     const salt = Buffer.alloc(16, 5)
-    const op = fc.oneof(
-      fc.record({ kind: fc.constant('add' as const), length: fc.nat(5) }),
-      fc.record({
-        kind: fc.constant('grow' as const),
-        pick: fc.nat(),
-        by: fc.integer({ min: 1, max: 3 })
-      }),
-      fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }),
-      fc.record({ kind: fc.constant('tick' as const) }),
-      fc.record({ kind: fc.constant('digest' as const) })
-    )
+    const between = fc.record({ kind: fc.constantFrom('tick' as const, 'digest' as const) })
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 0, max: 30 }),
-        fc.array(op, { maxLength: 40 }),
+        fc.array(changesOf(between), { maxLength: 40 }),
         async (n, ops) => {
           const set = new FeedSet(salt)
           for (let i = 0; i < n; i++) set.add(crypto.randomBytes(32), false, null, i % 4)
           set.prepareSketch(3)
           for (const o of ops) {
-            const feeds = set.all()
-            if (o.kind === 'add') set.add(crypto.randomBytes(32), false, null, o.length)
-            else if (o.kind === 'grow' && feeds.length > 0) {
-              const feed = feeds[o.pick % feeds.length]!
-              set.setLength(feed, feed.length + o.by)
-            } else if (o.kind === 'remove' && feeds.length > 0)
-              set.remove(feeds[o.pick % feeds.length]!)
-            else if (o.kind === 'tick') await tick()
+            if (apply(set, o)) continue
+            if (o.kind === 'tick') await tick()
             else if (o.kind === 'digest') set.digest()
           }
-          const fresh = new FeedSet(salt)
-          for (const f of set.all()) fresh.add(f.key, false, null, f.length)
-          expect(set.sketch()).toEqual(fresh.sketch())
+          expect(set.sketch()).toEqual(afresh(set, salt).sketch())
         }
       ),
       { numRuns: 150 }
@@ -484,14 +490,13 @@ describe('FeedSet sketch built in the background', () => {
   })
 
   it('stopped halfway (the set closing), it is built in full when asked for', async () => {
-    const set = new FeedSet(Buffer.alloc(16, 6))
+    const salt = Buffer.alloc(16, 6)
+    const set = new FeedSet(salt)
     for (let i = 0; i < 50; i++) set.add(crypto.randomBytes(32), false, null, 1)
     set.prepareSketch(10)
     await tick()
     set.stopBackground()
     set.setLength(set.all()[0]!, 2)
-    const fresh = new FeedSet(Buffer.alloc(16, 6))
-    for (const f of set.all()) fresh.add(f.key, false, null, f.length)
-    expect(set.sketch()).toEqual(fresh.sketch())
+    expect(set.sketch()).toEqual(afresh(set, salt).sketch())
   })
 })
