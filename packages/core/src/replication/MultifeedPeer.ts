@@ -304,18 +304,19 @@ export class MultifeedPeer implements StreamMember {
     // What the initiator lacks (our elements), and our length (0) of its
     // feeds we do not hold at all: both sides then know the difference.
     const lacking = localOnly.filter((e) => {
-      const feed = this.#host.feed(e.key.toString('hex'))
+      const feed = this.#host.feed(e.key)
       return feed !== undefined && this.#host.shares(feed, this)
     })
     const ours = new Set(localOnly.map((e) => e.key.toString('hex')))
     for (const { key } of received) {
-      const id = key.toString('hex')
-      if (!ours.has(id) && this.#host.feed(id) === undefined) lacking.push({ key, length: 0 })
+      if (!ours.has(key.toString('hex')) && this.#host.feed(key) === undefined) {
+        lacking.push({ key, length: 0 })
+      }
     }
     const theirs = new Set(received.map((e) => e.key.toString('hex')))
     for (const { key } of lacking) {
       if (theirs.has(key.toString('hex'))) continue
-      const feed = this.#host.feed(key.toString('hex'))
+      const feed = this.#host.feed(key)
       if (feed !== undefined) this.#cores.learnQuietly(feed, -1)
     }
     this.#sendElements(lacking, ELEMENTS_DONE)
@@ -377,7 +378,7 @@ export class MultifeedPeer implements StreamMember {
     if (this.#closed) return
     for (const info of added) this.#added.push(info)
     for (const { key, length } of elements) {
-      const feed = this.#host.feed(key.toString('hex'))
+      const feed = this.#host.feed(key)
       // The cores that differ attach in the background: both sides know
       // what differs as soon as the elements are here.
       if (feed !== undefined) this.#cores.learn(feed, length)

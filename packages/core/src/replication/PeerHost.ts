@@ -28,7 +28,8 @@ export interface PeerHost {
   readonly key: Buffer
   /** Most differences one reconciliation may decode (bounds the peer's work). */
   readonly maxDifferences: number
-  feed(id: string): Feed | undefined
+  /** The feed of the set with this key. */
+  feed(key: Buffer): Feed | undefined
   feedByDiscoveryKey(discoveryId: string): Feed | undefined
   /** May this feed be offered to this peer (share policy)? */
   shares(feed: Feed, peer: MultifeedPeer): boolean

@@ -182,7 +182,7 @@ export class Peers {
       multifeed,
       key: multifeed.key,
       maxDifferences: this.#context.settings.maxDifferences,
-      feed: (id) => set.get(id),
+      feed: (key) => set.find(key),
       feedByDiscoveryKey: (discoveryId) => set.byDiscoveryKey(discoveryId),
       shares,
       shared: (peer) => {
