@@ -19,6 +19,8 @@ import {
 import { type CodedSymbol, RibltEncoder } from '../src/protocol/riblt.js'
 import { hashes } from '../src/protocol/ribltRows.js'
 import { type LocalSet, listedSet, SymbolWindow } from '../src/protocol/SymbolWindow.js'
+import { emptyPeerStats } from '../src/replication/PeerHost.js'
+import { SetExchange } from '../src/replication/SetExchange.js'
 import { FeedSet, listedSubset } from '../src/set/FeedSet.js'
 import { link as linkStreams, onCleanup, tmpStore, until } from './helpers.js'
 
@@ -383,5 +385,44 @@ describe('reconciliation between two multifeeds', () => {
     expect(a.feeds().length).toBe(n + 2)
     // The new feed joining a: sketch (2) + window (1); peeling it: a few.
     expect(hashes.count - start).toBeLessThan(50)
+  })
+})
+
+describe('a reconciliation cut short', () => {
+  // A pinned snapshot logs every change of the set until its reconciliation
+  // ends; a channel that closes halfway must release it, or a peer that
+  // never finishes keeps our set logging for it.
+  it('releases the pinned snapshot when its channel closes before DONE', () => {
+    const key = crypto.randomBytes(32)
+    const set = new FeedSet(setSalt(key))
+    for (let i = 0; i < 20; i++) set.add(crypto.randomBytes(32), false, null, 1)
+    const stats = emptyPeerStats()
+    const sent: string[] = []
+    const exchange = new SetExchange(key, 1000, stats, (name) => void sent.push(name))
+    const shared = {
+      feeds: set.all(),
+      count: set.size,
+      digest: set.digest(),
+      sketch: set.sketch(),
+      local: () => set.snapshot()
+    }
+    exchange.announce(shared)
+    // The remote holds 21 feeds (one more): symbols, not a list, not in sync.
+    const remoteSet = new FeedSet(setSalt(key))
+    for (const f of set.all()) remoteSet.add(f.key, false, null, 1)
+    remoteSet.add(crypto.randomBytes(32), false, null, 1)
+    const remote = {
+      major: 2,
+      minor: 1,
+      capability: Buffer.alloc(16),
+      setProof: crypto.randomBytes(16),
+      count: remoteSet.size,
+      sketch: remoteSet.sketch()
+    }
+    expect(exchange.begin(crypto.randomBytes(32), true, shared, remote)).toBe(false)
+    expect(sent).toEqual(['symbols'])
+    expect(set.pinned).toBe(1)
+    exchange.close()
+    expect(set.pinned).toBe(0)
   })
 })

@@ -125,6 +125,13 @@ export class Reconciliation {
     return result
   }
 
+  /** The channel closed before the end: our pinned snapshot stops logging the set's changes. */
+  abort(): void {
+    this.#encoder = null
+    this.#decoder = null
+    this.#finish()
+  }
+
   #finish(): void {
     this.#done = true
     this.#local?.release()

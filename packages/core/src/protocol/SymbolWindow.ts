@@ -99,6 +99,13 @@ export class SymbolWindow {
     return snapshot
   }
 
+  /** Snapshots pinned and not released (each logs the set's changes). */
+  get pinned(): number {
+    let n = 0
+    for (const ref of this.#pins) if (ref.deref() !== undefined) n++
+    return n
+  }
+
   /** Symbols [from, to) of the set as it is now (to ≤ size). */
   symbols(from: number, to: number): CodedSymbol[] {
     return Array.from({ length: to - from }, (_, j) => symbolAt(this.#table, from + j))

@@ -45,7 +45,7 @@ import type { Feed } from '../set/FeedSet.js'
 import type { FeedInfo, SyncInfo } from '../types.js'
 import { PeerChannel } from './PeerChannel.js'
 import { PeerCores } from './PeerCores.js'
-import type { PeerHost, PeerProgress, PeerStats } from './PeerHost.js'
+import { emptyPeerStats, type PeerHost, type PeerProgress, type PeerStats } from './PeerHost.js'
 import { SetExchange } from './SetExchange.js'
 
 export type { PeerHost, PeerProgress, PeerStats }
@@ -60,15 +60,7 @@ export class MultifeedPeer implements StreamMember {
   readonly replication: ReplicationStream
   /** Resolves once the first reconciliation is complete; null if the channel closed before. */
   readonly synced: Promise<SyncInfo | null>
-  readonly stats: PeerStats = {
-    messagesSent: 0,
-    messagesReceived: 0,
-    bytesSent: 0,
-    bytesReceived: 0,
-    symbolsSent: 0,
-    symbolsReceived: 0,
-    coresAttached: 0
-  }
+  readonly stats: PeerStats = emptyPeerStats()
 
   readonly #host: PeerHost
   /** The multifeed's channel on the stream, as bytes. */

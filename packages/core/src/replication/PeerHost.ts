@@ -65,6 +65,19 @@ export interface PeerStats {
   coresAttached: number
 }
 
+/** Counters of a new peer: all zero. */
+export function emptyPeerStats(): PeerStats {
+  return {
+    messagesSent: 0,
+    messagesReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    symbolsSent: 0,
+    symbolsReceived: 0,
+    coresAttached: 0
+  }
+}
+
 /** How far the sync with one peer has got (see `MultifeedPeer.progress`). */
 export interface PeerProgress {
   /** What the peer holds that we lack, in feeds and blocks. */

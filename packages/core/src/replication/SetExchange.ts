@@ -140,6 +140,7 @@ export class SetExchange {
 
   /** The channel closed: nothing more is sent or taken. */
   close(): void {
+    this.#reconciliation?.abort()
     this.#reconciliation = null
     this.#list = null
   }

@@ -263,6 +263,11 @@ export class FeedSet {
     return { digest, sketch: Array.from(sketch.counters) }
   }
 
+  /** Reconciliations holding a snapshot of the window (each logs the set's changes until released). */
+  get pinned(): number {
+    return this.#window?.pinned ?? 0
+  }
+
   /** The whole set for one reconciliation: its window's symbols, pinned now. */
   snapshot(): LocalSet {
     this.#refresh()
