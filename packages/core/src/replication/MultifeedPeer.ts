@@ -1,56 +1,40 @@
 /**
- * One multifeed on one replication stream: its channel, the proof of its
- * key, the reconciliation of the two sets, and which of its cores go on the
- * stream.
+ * One multifeed on one replication stream, the object users see as a peer:
+ * its state, progress and counters, the cores of the set on the stream
+ * (PeerCores), and the life of its channel, from pairing to teardown.
  *
  * 1. The stream pairs the multifeed (ReplicationStream); both sides open the
- *    channel `multifeed/2` with the channel id of the key on this connection.
- *    The open message carries the capability, the set proof, the set size and
- *    the difference sketch. Nothing about the set is sent before the remote's
- *    capability verified.
- * 2. Equal set proofs: in sync after one round trip, nothing else travels and
- *    no core is attached. Otherwise the initiator sends coded symbols sized by
- *    the sketch, the responder decodes the difference and answers with the
- *    elements the initiator lacks (`DONE`): two round trips.
+ *    channel `multifeed/2` (PeerChannel: the id of the key on this
+ *    connection, the capability, the set's summary). Nothing about the set
+ *    is sent before the remote's capability verified.
+ * 2. The sets are reconciled (SetExchange: in sync, a list or coded
+ *    symbols), the peer's elements learned and ours sent as updates
+ *    afterwards (PeerSync).
  * 3. The side that lacks blocks of a feed attaches its core; the holder
  *    answers through `serve()` (only for feeds of this set, this peer proven).
- * 4. Afterwards every change (a new feed, a feed grown by an append or by
- *    blocks fetched from a third peer) goes to the peer as an update, unless
- *    the core is attached here already (then hypercore itself tells it).
  *
- * A peer's input never throws out of a Protomux handler: it is decoded in
- * messages.ts, and any fault closes this channel only (`#fail`).
+ * A peer's input never throws out of a Protomux handler: any fault closes
+ * this channel only (`#fail`), once.
  */
-
 import type { NoiseSecretStream } from '@multifeed/holepunch-types'
 import {
   ClosedError,
   MalformedMessageError,
-  MultifeedError,
+  type MultifeedError,
   VersionMismatchError
 } from '../errors.js'
 import type { Multifeed } from '../Multifeed.js'
-import {
-  decodeElements,
-  ELEMENTS_DONE,
-  ELEMENTS_LIST,
-  ELEMENTS_LIST_END,
-  type Element,
-  encodeElements,
-  MAX_ELEMENTS_PER_MESSAGE,
-  type Open,
-  PROTOCOL_MAJOR
-} from '../protocol/messages.js'
+import { type Open, PROTOCOL_MAJOR } from '../protocol/messages.js'
 import type { Feed } from '../set/FeedSet.js'
-import type { FeedInfo, SyncInfo } from '../types.js'
+import type { SyncInfo } from '../types.js'
 import { PeerChannel } from './PeerChannel.js'
 import { PeerCores } from './PeerCores.js'
 import { emptyPeerStats, type PeerHost, type PeerProgress, type PeerStats } from './PeerHost.js'
+import { PeerSync } from './PeerSync.js'
+import { type ReplicationStream, rootOf, type StreamMember } from './ReplicationStream.js'
 import { SetExchange } from './SetExchange.js'
 
 export type { PeerHost, PeerProgress, PeerStats }
-
-import { type ReplicationStream, rootOf, type StreamMember } from './ReplicationStream.js'
 
 type CloseReason = 'local' | 'remote' | 'stream' | 'error'
 
@@ -58,8 +42,6 @@ export class MultifeedPeer implements StreamMember {
   readonly multifeed: Multifeed<unknown>
   /** The replication stream (one per connection) the channel runs on. */
   readonly replication: ReplicationStream
-  /** Resolves once the first reconciliation is complete; null if the channel closed before. */
-  readonly synced: Promise<SyncInfo | null>
   readonly stats: PeerStats = emptyPeerStats()
 
   readonly #host: PeerHost
@@ -70,16 +52,12 @@ export class MultifeedPeer implements StreamMember {
   /** A fault closed (or is closing) the channel: later input of the peer is ignored. */
   #failed = false
   #mismatchReported = false
-  #reconciled = false
   /** The reconciliation of the two sets on this channel. */
   readonly #exchange: SetExchange
-  #resolveSynced: (info: SyncInfo | null) => void = () => {}
-  #syncedDone = false
-  #added: FeedInfo[] = []
-  #queue: Promise<void> = Promise.resolve()
+  /** What the peer sends once the channel is open, and what we send back. */
+  readonly #sync: PeerSync
   /** This set's cores on the stream, and what the peer holds of each feed. */
   readonly #cores: PeerCores
-  #flushScheduled = false
   readonly #received = { blocks: 0, bytes: 0 }
   readonly #sent = { blocks: 0, bytes: 0 }
 
@@ -104,18 +82,32 @@ export class MultifeedPeer implements StreamMember {
       opened: (remote) => this.#onOpen(remote),
       refused: (err) => this.#fail(err),
       message: (name, raw) => {
-        if (name === 'symbols') this.#onSymbols(raw)
-        else if (name === 'more') this.#onMore(raw)
-        else this.#onElements(raw)
+        if (name === 'symbols') this.#sync.symbols(raw)
+        else if (name === 'more') this.#sync.more(raw)
+        else this.#sync.elements(raw)
       },
       closed: (isRemote) => this.#onChannelClose(isRemote)
     })
     this.#exchange = new SetExchange(host.key, host.maxDifferences, this.stats, (name, raw) =>
       this.#channel.send(name, raw)
     )
-    this.synced = new Promise((resolve) => {
-      this.#resolveSynced = resolve
+    this.#sync = new PeerSync({
+      peer: this,
+      host,
+      stats: this.stats,
+      channel: this.#channel,
+      exchange: this.#exchange,
+      cores: this.#cores,
+      live: () => !this.#closed && !this.#failed,
+      fail: (err) => this.#fail(err),
+      closingHere: () => this.#closingHere(),
+      closeQuietly: () => this.#teardown('local')
     })
+  }
+
+  /** Resolves once the first reconciliation is complete; null if the channel closed before. */
+  get synced(): Promise<SyncInfo | null> {
+    return this.#sync.synced
   }
 
   get key(): Buffer {
@@ -148,7 +140,7 @@ export class MultifeedPeer implements StreamMember {
 
   /** True once the first reconciliation completed (both sides know the difference). */
   get reconciled(): boolean {
-    return this.#reconciled
+    return this.#sync.reconciled
   }
 
   /** Number of this set's cores on the stream for this peer right now. */
@@ -225,7 +217,7 @@ export class MultifeedPeer implements StreamMember {
    */
   changed(feed: Feed, previous: number): void {
     if (this.#closed || !this.#channel.active) return
-    if (this.#cores.note(feed, previous) && this.#reconciled) this.#scheduleFlush()
+    if (this.#cores.note(feed, previous) && this.#sync.reconciled) this.#sync.flush()
   }
 
   /**
@@ -267,151 +259,10 @@ export class MultifeedPeer implements StreamMember {
 
   /** The remote's open, its capability verified: the sets are compared. */
   #onOpen(remote: Open): void {
-    const noise = this.replication.noise
     this.#opened = true
     this.#host.onVerified(this)
     if (this.#closed) return
-
-    try {
-      const hash = noise.handshakeHash!
-      if (this.#exchange.begin(hash, noise.isInitiator, this.#host.shared(this), remote)) {
-        this.#finish()
-      }
-    } catch (err) {
-      this.#fail(err)
-    }
-  }
-
-  #onSymbols(raw: Buffer): void {
-    try {
-      const difference = this.#exchange.symbols(raw, () => this.#host.shared(this).local())
-      if (difference !== null) this.#conclude(difference.localOnly, difference.remoteOnly)
-    } catch (err) {
-      this.#fail(err)
-    }
-  }
-
-  /** Responder: the difference is known (decoded, or diffed against a list); answers DONE. */
-  #conclude(localOnly: Element[], received: Element[]): void {
-    // What the initiator lacks (our elements), and our length (0) of its
-    // feeds we do not hold at all: both sides then know the difference.
-    const lacking = localOnly.filter((e) => {
-      const feed = this.#host.feed(e.key)
-      return feed !== undefined && this.#host.shares(feed, this)
-    })
-    const ours = new Set(localOnly.map((e) => e.key.toString('hex')))
-    for (const { key } of received) {
-      if (!ours.has(key.toString('hex')) && this.#host.feed(key) === undefined) {
-        lacking.push({ key, length: 0 })
-      }
-    }
-    const theirs = new Set(received.map((e) => e.key.toString('hex')))
-    for (const { key } of lacking) {
-      if (theirs.has(key.toString('hex'))) continue
-      const feed = this.#host.feed(key)
-      if (feed !== undefined) this.#cores.learnQuietly(feed, -1)
-    }
-    this.#sendElements(lacking, ELEMENTS_DONE)
-    this.#enqueue(async () => {
-      await this.#take(received)
-      this.#finish()
-    })
-  }
-
-  #onMore(raw: Buffer): void {
-    try {
-      this.#exchange.more(raw)
-    } catch (err) {
-      this.#fail(err)
-    }
-  }
-
-  #onElements(raw: Buffer): void {
-    let message: ReturnType<typeof decodeElements>
-    try {
-      message = decodeElements(raw)
-      if (message.flags & (ELEMENTS_LIST | ELEMENTS_LIST_END)) {
-        const ours = () => this.#host.shared(this).feeds
-        const difference = this.#exchange.list(message, ours)
-        if (difference !== null) this.#conclude(difference.localOnly, difference.remoteOnly)
-        return
-      }
-      if (message.flags & ELEMENTS_DONE) this.#exchange.done()
-    } catch (err) {
-      this.#fail(err)
-      return
-    }
-    this.#enqueue(async () => {
-      await this.#take(message.elements)
-      if (message.flags & ELEMENTS_DONE) this.#finish()
-    })
-  }
-
-  /** Runs peer input in order, off the Protomux call stack (never return it to Protomux). */
-  #enqueue(work: () => Promise<void>): void {
-    this.#queue = this.#queue
-      .then(() => (this.#closed || this.#failed ? undefined : work()))
-      .catch((err) => {
-        // The peer's fault (a limit, a malformed message) closes its channel;
-        // ours is not blamed on it: our multifeed or corestore closing under
-        // the exchange ends the channel quietly, any other local failure
-        // (storage) is reported and the channel lives on (the next
-        // reconciliation offers the same feeds again).
-        if (this.#closingHere()) this.#teardown('local')
-        else if (err instanceof MultifeedError) this.#fail(err)
-        else this.#host.onLocalError(this, err)
-      })
-  }
-
-  /** The peer holds these feeds at these lengths: learn new ones, fetch what we lack. */
-  async #take(elements: Element[]): Promise<void> {
-    if (elements.length === 0) return
-    const added = await this.#host.receive(this, elements)
-    if (this.#closed) return
-    for (const info of added) this.#added.push(info)
-    for (const { key, length } of elements) {
-      const feed = this.#host.feed(key)
-      // The cores that differ attach in the background: both sides know
-      // what differs as soon as the elements are here.
-      if (feed !== undefined) this.#cores.learn(feed, length)
-    }
-  }
-
-  #finish(): void {
-    if (this.#reconciled || this.#closed) return
-    this.#reconciled = true
-    const inSync =
-      this.stats.symbolsSent === 0 && this.stats.symbolsReceived === 0 && !this.#exchange.listed
-    if (!this.#syncedDone) {
-      this.#syncedDone = true
-      const info: SyncInfo = { added: this.#added, inSync }
-      this.#added = []
-      this.#resolveSynced(info)
-      this.#host.onSynced(this, info)
-    }
-    if (this.#cores.pendingUpdates > 0) this.#scheduleFlush()
-  }
-
-  #scheduleFlush(): void {
-    if (this.#flushScheduled) return
-    this.#flushScheduled = true
-    queueMicrotask(() => {
-      this.#flushScheduled = false
-      if (this.#closed || !this.#reconciled) return
-      const elements = this.#cores.takeUpdates()
-      if (elements.length > 0) this.#sendElements(elements, 0)
-    })
-  }
-
-  #sendElements(elements: Element[], lastFlags: number): void {
-    if (!this.#channel.active) return
-    let i = 0
-    do {
-      const chunk = elements.slice(i, i + MAX_ELEMENTS_PER_MESSAGE)
-      i += MAX_ELEMENTS_PER_MESSAGE
-      const raw = encodeElements({ flags: i >= elements.length ? lastFlags : 0, elements: chunk })
-      this.#channel.send('elements', raw)
-    } while (i < elements.length)
+    this.#sync.opened(remote)
   }
 
   #onChannelClose(isRemote: boolean): void {
@@ -459,10 +310,7 @@ export class MultifeedPeer implements StreamMember {
     this.#channel.close()
     this.#cores.close()
     this.#exchange.close()
-    if (!this.#syncedDone) {
-      this.#syncedDone = true
-      this.#resolveSynced(null)
-    }
+    this.#sync.close()
     this.#host.onClosed(this, reason)
   }
 }

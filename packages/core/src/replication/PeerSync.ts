@@ -1,0 +1,233 @@
+/**
+ * The sync with one peer, once its channel is open: what the peer sends,
+ * taken in order, and what we send back.
+ *
+ * - Its open starts the reconciliation (SetExchange); its symbols, list or
+ *   DONE conclude it. The responder answers DONE with what the initiator
+ *   lacks, and our length 0 of its feeds we do not hold at all, so that both
+ *   sides know the difference; then `reconciled` (once).
+ * - The elements it names (in DONE or as updates) are learned: new feeds
+ *   join the set (the host's policy decides), and the cores of feeds it
+ *   holds more of attach in the background (PeerCores).
+ * - Once reconciled, our changes go to it as updates (40 bytes a feed).
+ *
+ * Peer input runs off the Protomux call stack, in order; a fault of the peer
+ * goes to the owner (MultifeedPeer), which closes the channel.
+ */
+import { MultifeedError } from '../errors.js'
+import {
+  decodeElements,
+  ELEMENTS_DONE,
+  ELEMENTS_LIST,
+  ELEMENTS_LIST_END,
+  type Element,
+  encodeElements,
+  MAX_ELEMENTS_PER_MESSAGE,
+  type Open
+} from '../protocol/messages.js'
+import type { FeedInfo, SyncInfo } from '../types.js'
+import type { MultifeedPeer } from './MultifeedPeer.js'
+import type { PeerChannel } from './PeerChannel.js'
+import type { PeerCores } from './PeerCores.js'
+import type { PeerHost, PeerStats } from './PeerHost.js'
+import type { SetExchange } from './SetExchange.js'
+
+/** What the sync needs of the peer that owns it. */
+export interface SyncOwner {
+  readonly peer: MultifeedPeer
+  readonly host: PeerHost
+  readonly stats: PeerStats
+  readonly channel: PeerChannel
+  readonly exchange: SetExchange
+  readonly cores: PeerCores
+  /** False once the peer closed or failed: queued work is dropped. */
+  live(): boolean
+  /** The peer's fault: report it and close the channel. */
+  fail(err: unknown): void
+  /** True when our multifeed or corestore is closing (a failure then is ours, not the peer's). */
+  closingHere(): boolean
+  /** Closes the channel quietly (a local reason). */
+  closeQuietly(): void
+}
+
+export class PeerSync {
+  /** Resolves once the first reconciliation is complete; null if the channel closed before. */
+  readonly synced: Promise<SyncInfo | null>
+  readonly #owner: SyncOwner
+  #resolveSynced: (info: SyncInfo | null) => void = () => {}
+  #syncedDone = false
+  #reconciled = false
+  #added: FeedInfo[] = []
+  #queue: Promise<void> = Promise.resolve()
+  #flushScheduled = false
+
+  constructor(owner: SyncOwner) {
+    this.#owner = owner
+    this.synced = new Promise((resolve) => {
+      this.#resolveSynced = resolve
+    })
+  }
+
+  /** True once the first reconciliation completed (both sides know the difference). */
+  get reconciled(): boolean {
+    return this.#reconciled
+  }
+
+  /** The remote's open, its capability verified: the sets are compared. */
+  opened(remote: Open): void {
+    const { peer, host, exchange } = this.#owner
+    const noise = peer.replication.noise
+    try {
+      if (exchange.begin(noise.handshakeHash!, noise.isInitiator, host.shared(peer), remote)) {
+        this.#finish()
+      }
+    } catch (err) {
+      this.#owner.fail(err)
+    }
+  }
+
+  symbols(raw: Buffer): void {
+    const { peer, host, exchange } = this.#owner
+    try {
+      const difference = exchange.symbols(raw, () => host.shared(peer).local())
+      if (difference !== null) this.#conclude(difference.localOnly, difference.remoteOnly)
+    } catch (err) {
+      this.#owner.fail(err)
+    }
+  }
+
+  more(raw: Buffer): void {
+    try {
+      this.#owner.exchange.more(raw)
+    } catch (err) {
+      this.#owner.fail(err)
+    }
+  }
+
+  elements(raw: Buffer): void {
+    const { peer, host, exchange } = this.#owner
+    let message: ReturnType<typeof decodeElements>
+    try {
+      message = decodeElements(raw)
+      if (message.flags & (ELEMENTS_LIST | ELEMENTS_LIST_END)) {
+        const difference = exchange.list(message, () => host.shared(peer).feeds)
+        if (difference !== null) this.#conclude(difference.localOnly, difference.remoteOnly)
+        return
+      }
+      if (message.flags & ELEMENTS_DONE) exchange.done()
+    } catch (err) {
+      this.#owner.fail(err)
+      return
+    }
+    this.#enqueue(async () => {
+      await this.#take(message.elements)
+      if (message.flags & ELEMENTS_DONE) this.#finish()
+    })
+  }
+
+  /** Our set changed: send the updates the cores kept for the peer (once reconciled). */
+  flush(): void {
+    if (this.#flushScheduled) return
+    this.#flushScheduled = true
+    queueMicrotask(() => {
+      this.#flushScheduled = false
+      if (!this.#owner.live() || !this.#reconciled) return
+      const elements = this.#owner.cores.takeUpdates()
+      if (elements.length > 0) this.#send(elements, 0)
+    })
+  }
+
+  /** The channel closed: a reconciliation that never ended resolves `synced` with null. */
+  close(): void {
+    if (this.#syncedDone) return
+    this.#syncedDone = true
+    this.#resolveSynced(null)
+  }
+
+  /** Responder: the difference is known (decoded, or diffed against a list); answers DONE. */
+  #conclude(localOnly: Element[], received: Element[]): void {
+    const { peer, host, cores } = this.#owner
+    // What the initiator lacks (our elements), and our length (0) of its
+    // feeds we do not hold at all: both sides then know the difference.
+    const lacking = localOnly.filter((e) => {
+      const feed = host.feed(e.key)
+      return feed !== undefined && host.shares(feed, peer)
+    })
+    const ours = new Set(localOnly.map((e) => e.key.toString('hex')))
+    for (const { key } of received) {
+      if (!ours.has(key.toString('hex')) && host.feed(key) === undefined) {
+        lacking.push({ key, length: 0 })
+      }
+    }
+    const theirs = new Set(received.map((e) => e.key.toString('hex')))
+    for (const { key } of lacking) {
+      if (theirs.has(key.toString('hex'))) continue
+      const feed = host.feed(key)
+      if (feed !== undefined) cores.learnQuietly(feed, -1)
+    }
+    this.#send(lacking, ELEMENTS_DONE)
+    this.#enqueue(async () => {
+      await this.#take(received)
+      this.#finish()
+    })
+  }
+
+  /** Runs peer input in order, off the Protomux call stack (never return it to Protomux). */
+  #enqueue(work: () => Promise<void>): void {
+    const owner = this.#owner
+    this.#queue = this.#queue
+      .then(() => (owner.live() ? work() : undefined))
+      .catch((err) => {
+        // The peer's fault (a limit, a malformed message) closes its channel;
+        // ours is not blamed on it: our multifeed or corestore closing under
+        // the exchange ends the channel quietly, any other local failure
+        // (storage) is reported and the channel lives on (the next
+        // reconciliation offers the same feeds again).
+        if (owner.closingHere()) owner.closeQuietly()
+        else if (err instanceof MultifeedError) owner.fail(err)
+        else owner.host.onLocalError(owner.peer, err)
+      })
+  }
+
+  /** The peer holds these feeds at these lengths: learn new ones, fetch what we lack. */
+  async #take(elements: Element[]): Promise<void> {
+    if (elements.length === 0) return
+    const { peer, host, cores } = this.#owner
+    const added = await host.receive(peer, elements)
+    if (!this.#owner.live()) return
+    for (const info of added) this.#added.push(info)
+    for (const { key, length } of elements) {
+      const feed = host.feed(key)
+      // The cores that differ attach in the background: both sides know
+      // what differs as soon as the elements are here.
+      if (feed !== undefined) cores.learn(feed, length)
+    }
+  }
+
+  #finish(): void {
+    if (this.#reconciled || !this.#owner.live()) return
+    this.#reconciled = true
+    const { stats, exchange, host, peer, cores } = this.#owner
+    const inSync = stats.symbolsSent === 0 && stats.symbolsReceived === 0 && !exchange.listed
+    if (!this.#syncedDone) {
+      this.#syncedDone = true
+      const info: SyncInfo = { added: this.#added, inSync }
+      this.#added = []
+      this.#resolveSynced(info)
+      host.onSynced(peer, info)
+    }
+    if (cores.pendingUpdates > 0) this.flush()
+  }
+
+  #send(elements: Element[], lastFlags: number): void {
+    const channel = this.#owner.channel
+    if (!channel.active) return
+    let i = 0
+    do {
+      const chunk = elements.slice(i, i + MAX_ELEMENTS_PER_MESSAGE)
+      i += MAX_ELEMENTS_PER_MESSAGE
+      const raw = encodeElements({ flags: i >= elements.length ? lastFlags : 0, elements: chunk })
+      channel.send('elements', raw)
+    } while (i < elements.length)
+  }
+}
