@@ -18,3 +18,8 @@ export function formatBytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`
   return `${(n / 1024 / 1024).toFixed(1)} MiB`
 }
+
+/** The median, or null when there is no value (a failed or skipped measurement). */
+export function med(values: number[]): number | null {
+  return values.length ? median(values) : null
+}
