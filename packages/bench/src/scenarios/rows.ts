@@ -1,4 +1,4 @@
-// How every scenario of 1–7 states a result row: the ratio multifeed / raw,
+// How every scenario (1–11) states a result row: the ratio multifeed / raw,
 // `met` and empty samples filled in when the scenario leaves them out, and a
 // failure written as `multifeed: …; raw: …`.
 import type { Row } from '../types.js'
