@@ -20,7 +20,8 @@ export class Issue7Runner implements Issue7Context {
   ) {}
 
   push(row: RowInput): void {
-    this.rows.push(completeRow(row))
+    // Issue 7's rows have always listed `samples` first in the JSON: kept so.
+    this.rows.push(completeRow({ samples: { multifeed: [], raw: [] }, ...row }))
   }
 
   async core(): Promise<Core> {
