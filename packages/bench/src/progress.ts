@@ -12,3 +12,8 @@ export function progress(message: string): void {
   const s = ((now() - started) / 1000).toFixed(1).padStart(7)
   process.stderr.write(`[${s}s] ${message}\n`)
 }
+
+/** A duration for a progress line: ms below a second, s above. */
+export function fmtMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`
+}

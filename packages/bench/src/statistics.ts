@@ -18,3 +18,22 @@ export function formatBytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`
   return `${(n / 1024 / 1024).toFixed(1)} MiB`
 }
+
+/** The median, or null when there is no value (a failed or skipped measurement). */
+export function med(values: number[]): number | null {
+  return values.length ? median(values) : null
+}
+
+/** Least-squares slope of y against x. */
+export function slope(points: Array<[number, number]>): number | null {
+  if (points.length < 2) return null
+  const mx = points.reduce((s, [x]) => s + x, 0) / points.length
+  const my = points.reduce((s, [, y]) => s + y, 0) / points.length
+  let num = 0
+  let den = 0
+  for (const [x, y] of points) {
+    num += (x - mx) * (y - my)
+    den += (x - mx) ** 2
+  }
+  return den === 0 ? null : num / den
+}

@@ -1,0 +1,61 @@
+// The configuration of scenarios 1–7: which run, how often, at which sizes
+// (full or --quick). Scenarios 8–11 have their own: issue7/config.ts.
+import type { Shape, Transport } from '../types.js'
+
+export interface Config {
+  quick: boolean
+  reps: number
+  /** Per measured sync. */
+  timeoutMs: number
+  transports: Transport[]
+  /** Scenario numbers to run (1..7). */
+  only: Set<number>
+  /** 1 feed × many blocks, and several feeds × many blocks. */
+  bulk: Shape[]
+  many: Shape[]
+  discovery: number
+  /** Feeds held by both peers in the reconnect scenario, and opened in the open scenario. */
+  fixture: number
+  manyMulti: { count: number; feeds: number; blocks: number }
+  scaling: number[]
+}
+
+const KiB = 1024
+
+export function config(opts: {
+  quick: boolean
+  reps?: number
+  transports?: Transport[]
+  only?: number[]
+}): Config {
+  const quick = opts.quick
+  return {
+    quick,
+    reps: opts.reps ?? (quick ? 1 : 3),
+    timeoutMs: quick ? 60_000 : 600_000,
+    transports: opts.transports ?? ['pipe', 'swarm'],
+    only: new Set(opts.only ?? [1, 2, 3, 4, 5, 6, 7]),
+    bulk: quick
+      ? [
+          { feeds: 1, blocks: 200, blockSize: KiB },
+          { feeds: 4, blocks: 50, blockSize: KiB }
+        ]
+      : [
+          { feeds: 1, blocks: 50_000, blockSize: KiB },
+          { feeds: 50, blocks: 1000, blockSize: KiB }
+        ],
+    many: quick
+      ? [
+          { feeds: 20, blocks: 5, blockSize: KiB },
+          { feeds: 50, blocks: 1, blockSize: KiB }
+        ]
+      : [
+          { feeds: 1000, blocks: 10, blockSize: KiB },
+          { feeds: 10000, blocks: 1, blockSize: KiB }
+        ],
+    discovery: quick ? 10 : 100,
+    fixture: quick ? 50 : 10000,
+    manyMulti: quick ? { count: 5, feeds: 4, blocks: 5 } : { count: 100, feeds: 10, blocks: 10 },
+    scaling: quick ? [5, 10, 20, 50] : [10, 100, 1000, 10000]
+  }
+}
