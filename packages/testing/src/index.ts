@@ -9,17 +9,13 @@ export {
   runNetworkerConformance
 } from './conformance.js'
 export { labelOf, setLabel, shortKey } from './labels.js'
-export {
-  type BuiltNetworker,
-  type CreatePeersOptions,
-  createPeers,
-  type JoinOptions,
-  type NetworkerFactory,
-  type NetworkerKind,
-  type PeerContext,
-  PeerGroup,
-  TestPeer
-} from './PeerGroup.js'
+export type {
+  BuiltNetworker,
+  NetworkerFactory,
+  NetworkerKind,
+  PeerContext
+} from './networkerFactory.js'
+export { type CreatePeersOptions, createPeers, PeerGroup } from './PeerGroup.js'
 export { Replication, replicate } from './replicate.js'
 export {
   createTempCorestore,
@@ -32,6 +28,7 @@ export {
 } from './storage.js'
 export { type NoEvents, Teardown } from './Teardown.js'
 export { createTestnet, TestDHT, type TestnetOptions, type TestSwarmOptions } from './Testnet.js'
+export { type JoinOptions, TestPeer } from './TestPeer.js'
 export {
   DEFAULT_TIMEOUT,
   type MultifeedHolder,
