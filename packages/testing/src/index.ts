@@ -1,13 +1,15 @@
+export type {
+  ConformanceFactory,
+  ConformancePeer,
+  ConformanceSetup
+} from './conformance/setup.js'
+export { conformanceFactory } from './conformance/setup.js'
 export {
   type ConformanceAdapter,
-  type ConformanceFactory,
   type ConformanceOptions,
-  type ConformancePeer,
-  type ConformanceSetup,
   conformanceCases,
-  conformanceFactory,
   runNetworkerConformance
-} from './conformance.js'
+} from './conformance/suite.js'
 export { labelOf, setLabel, shortKey } from './labels.js'
 export type {
   BuiltNetworker,
