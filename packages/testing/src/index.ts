@@ -16,8 +16,9 @@ export type {
   NetworkerFactory,
   NetworkerKind,
   PeerContext
-} from './networkerFactory.js'
-export { type CreatePeersOptions, createPeers, PeerGroup } from './PeerGroup.js'
+} from './peers/networkerFactory.js'
+export { type CreatePeersOptions, createPeers, PeerGroup } from './peers/PeerGroup.js'
+export { type JoinOptions, TestPeer } from './peers/TestPeer.js'
 export { Replication, replicate } from './replicate.js'
 export {
   createTempCorestore,
@@ -30,7 +31,6 @@ export {
 } from './storage.js'
 export { type NoEvents, Teardown } from './Teardown.js'
 export { createTestnet, TestDHT, type TestnetOptions, type TestSwarmOptions } from './Testnet.js'
-export { type JoinOptions, TestPeer } from './TestPeer.js'
 export {
   DEFAULT_TIMEOUT,
   type MultifeedHolder,

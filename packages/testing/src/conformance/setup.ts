@@ -5,7 +5,7 @@
  */
 import type { Corestore } from '@multifeed/holepunch-types'
 import type { NetworkerInterface } from '@multifeed/networker'
-import { type CreatePeersOptions, createPeers } from '../PeerGroup.js'
+import { type CreatePeersOptions, createPeers } from '../peers/PeerGroup.js'
 
 /** One peer of a conformance setup: a networker and the corestore it was built on. */
 export interface ConformancePeer {

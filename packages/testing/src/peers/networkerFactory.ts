@@ -6,8 +6,8 @@
  */
 import type { Corestore, Hyperswarm } from '@multifeed/holepunch-types'
 import type { NetworkerInterface } from '@multifeed/networker'
+import type { TestDHT } from '../Testnet.js'
 import type { PeerGroup } from './PeerGroup.js'
-import type { TestDHT } from './Testnet.js'
 
 /** What a networker factory gets for each peer. */
 export interface PeerContext {

@@ -12,9 +12,9 @@ import {
   type ValueOf
 } from '@multifeed/core'
 import type { SwarmOptions } from '@multifeed/networker'
+import { inOrder, type NoEvents, settle } from '../Teardown.js'
+import { createTestnet, type TestDHT } from '../Testnet.js'
 import type { NetworkerFactory, NetworkerKind } from './networkerFactory.js'
-import { inOrder, type NoEvents, settle } from './Teardown.js'
-import { createTestnet, type TestDHT } from './Testnet.js'
 import { TestPeer } from './TestPeer.js'
 
 export interface CreatePeersOptions<E extends ValueEncoding = ValueEncoding> {

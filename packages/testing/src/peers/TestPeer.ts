@@ -13,12 +13,12 @@ import {
 } from '@multifeed/core'
 import type { Corestore, Hyperswarm } from '@multifeed/holepunch-types'
 import type { NetworkerInterface, SwarmOptions } from '@multifeed/networker'
-import { setLabel, shortKey } from './labels.js'
+import { setLabel, shortKey } from '../labels.js'
+import { createTempCorestore, type TempCorestore, type TempDir, tmpStorage } from '../storage.js'
+import { inOrder, type NoEvents } from '../Teardown.js'
+import type { MultifeedHolder } from '../waiters.js'
 import { type Built, buildNetworker } from './networkerFactory.js'
 import type { PeerGroup } from './PeerGroup.js'
-import { createTempCorestore, type TempCorestore, type TempDir, tmpStorage } from './storage.js'
-import { inOrder, type NoEvents } from './Teardown.js'
-import type { MultifeedHolder } from './waiters.js'
 
 interface OpenedMultifeed {
   multi: Multifeed<unknown>
