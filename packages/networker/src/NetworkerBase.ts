@@ -1,28 +1,35 @@
+/**
+ * The base every networker extends, whatever brings its connections: the
+ * swarmed multifeeds (swarm, leave, a multifeed closing), attaching each of
+ * them to every connection, the peer events that follow from their sessions
+ * (`peer-add`, `peer-multifeed`, `peer-remove`), and the lifecycle. The
+ * connections themselves live in Connections.ts, one connection's state in
+ * ConnectedPeer.ts; a transport subclass joins and leaves topics.
+ */
 import {
   ClosedError,
   ForeignCorestoreError,
   InvalidArgumentError,
   type MultifeedPeer,
-  ReplicationStream,
   Resource,
   sameCorestore
 } from '@multifeed/core'
 import type { Corestore, NoiseSecretStream } from '@multifeed/holepunch-types'
+import type { ConnectedPeer } from './ConnectedPeer.js'
+import { Connections } from './Connections.js'
+import { toError } from './connectionErrors.js'
 import type {
   AnyMultifeed,
   NetworkerEvents,
   NetworkerInterface,
-  NetworkPeer,
   SwarmOptions
 } from './NetworkerInterface.js'
+import { checkSwarmOptions, isCorestore } from './options.js'
 
 type Multifeed = AnyMultifeed
 
 /** `NetworkerEvents` as a type literal (what the typed emitter's event map needs). */
 type NetworkerEventMap = { [E in keyof NetworkerEvents]: NetworkerEvents[E] }
-
-/** How long a reset connection waits for its replacement before the reset is reported. */
-const RESET_GRACE_MS = 3000
 
 /** A multifeed this networker swarms, with the listeners it put on it. */
 export interface SwarmedMultifeed {
@@ -42,86 +49,6 @@ interface SwarmedEntry extends SwarmedMultifeed {
 }
 
 /**
- * The errors a connection reports that are part of normal life, not failures
- * for the user. When both sides dial at once, Hyperswarm keeps one connection
- * and destroys the other with "Duplicate connection"; the side that did not
- * choose sees the dropped one reset (or time out) before it received a byte,
- * often while the kept one to the same peer is already up. A connection that
- * never received a byte carried nothing: its failure is a failed dial, which
- * Hyperswarm retries silently.
- */
-export function isBenignConnectionError(
-  err: unknown,
-  stream?: NoiseSecretStream,
-  hasTwin = false
-): boolean {
-  if (!(err instanceof Error)) return false
-  if (err.message === 'Duplicate connection') return true
-  if (stream === undefined) return false
-  if (stream.rawBytesRead === 0) return true
-  return hasTwin && (err as { code?: unknown }).code === 'ECONNRESET'
-}
-
-/**
- * One connection (one per peer pair) as the networker sees it. Which
- * multifeeds it carries is learnt from each multifeed's `peer-add` /
- * `peer-remove`: a multifeed counts once its capability was proved on this
- * stream.
- */
-export class ConnectedPeer implements NetworkPeer {
-  readonly remotePublicKey: Buffer
-  readonly stream: NoiseSecretStream
-  readonly #sessions = new Map<Multifeed, MultifeedPeer>()
-  #closed = false
-  /** @internal What we put on the stream, taken off when we let go of it. */
-  _release: (() => void) | null = null
-  /** @internal True between our peer-add and peer-remove for it. */
-  _listed = false
-
-  constructor(stream: NoiseSecretStream, remotePublicKey: Buffer) {
-    this.stream = stream
-    this.remotePublicKey = remotePublicKey
-  }
-
-  /** True once the connection closed. */
-  get closed(): boolean {
-    return this.#closed
-  }
-
-  /** True while at least one multifeed's capability verified on this connection. */
-  get proven(): boolean {
-    return this.#sessions.size > 0
-  }
-
-  multifeeds(): Multifeed[] {
-    return [...this.#sessions.keys()]
-  }
-
-  /** The multifeed protocol session for `multifeed` on this connection, or null. */
-  session(multifeed: Multifeed): MultifeedPeer | null {
-    return this.#sessions.get(multifeed) ?? null
-  }
-
-  /** @internal */
-  _add(multifeed: Multifeed, session: MultifeedPeer): void {
-    this.#sessions.set(multifeed, session)
-  }
-
-  /** @internal */
-  _remove(multifeed: Multifeed, session?: MultifeedPeer): void {
-    if (session === undefined || this.#sessions.get(multifeed) === session) {
-      this.#sessions.delete(multifeed)
-    }
-  }
-
-  /** @internal */
-  _close(): void {
-    this.#closed = true
-    this.#sessions.clear()
-  }
-}
-
-/**
  * What every networker shares, whatever brings its connections: the set of
  * swarmed multifeeds, the per-connection state (keyed by the connection
  * object: two connections to one peer are two entries), replication of the
@@ -136,9 +63,7 @@ export abstract class NetworkerBase
   /** The corestore every swarmed multifeed must live in (any session of the same root store). */
   readonly corestore: Corestore
   readonly #swarmed = new Map<Multifeed, SwarmedEntry>()
-  readonly #peers = new Map<NoiseSecretStream, ConnectedPeer>()
-  /** Resets waiting to see whether a new connection to the same peer replaces the reset one. */
-  readonly #pendingResets = new Map<string, Set<NodeJS.Timeout>>()
+  readonly #connections: Connections
 
   constructor(corestore: Corestore) {
     super()
@@ -146,6 +71,11 @@ export abstract class NetworkerBase
       throw new InvalidArgumentError('A networker needs a Corestore as first argument')
     }
     this.corestore = corestore
+    this.#connections = new Connections(corestore, {
+      isClosing: () => this.closing,
+      reportError: (err, peer) => this.emit('connection-error', err, peer),
+      closed: (peer) => this.#unlistIfUnproven(peer)
+    })
   }
 
   /** Join the topic (announce and/or look up); resolves once done. */
@@ -162,16 +92,7 @@ export abstract class NetworkerBase
     for (const entry of entries) this.#forget(entry)
     await this._closeTransport(entries)
     // Connections that live on (a given swarm's): nothing of ours stays on them.
-    for (const peer of [...this.#peers.values()]) {
-      peer._release?.()
-      peer._release = null
-      ReplicationStream.of(peer.stream)?.release()
-      this.#onConnectionClose(peer)
-    }
-    for (const pending of this.#pendingResets.values()) {
-      for (const timer of pending) clearTimeout(timer)
-    }
-    this.#pendingResets.clear()
+    this.#connections.releaseAll()
   }
 
   swarm(multifeed: Multifeed, options: SwarmOptions = {}): Promise<void> {
@@ -213,7 +134,7 @@ export abstract class NetworkerBase
     multifeed.on('close', entry.onClose)
 
     // Connections that exist already carry it at once: no new connection.
-    for (const peer of this.#peers.values()) this.#attach(entry, peer)
+    for (const peer of this.#connections) this.#attach(entry, peer)
 
     entry.joined = this.#join(entry)
     return entry.joined
@@ -249,17 +170,17 @@ export abstract class NetworkerBase
 
   /** Peers that proved at least one shared multifeed on their connection. */
   peers(): ConnectedPeer[] {
-    return [...this.#peers.values()].filter((peer) => peer.proven)
+    return this.#connections.all().filter((peer) => peer.proven)
   }
 
   /** Every live connection, proven (`peer.proven`) or still awaiting a proof. */
   connections(): ConnectedPeer[] {
-    return [...this.#peers.values()]
+    return this.#connections.all()
   }
 
   /** The peer of a connection, if that connection is ours. */
   peerOf(stream: NoiseSecretStream): ConnectedPeer | null {
-    return this.#peers.get(stream) ?? this.#peers.get(stream.noiseStream) ?? null
+    return this.#connections.peerOf(stream)
   }
 
   /**
@@ -268,33 +189,8 @@ export abstract class NetworkerBase
    * swarmed multifeed attaches.
    */
   protected _handleConnection(stream: NoiseSecretStream, remotePublicKey: Buffer): void {
-    if (this.#peers.has(stream)) return
-    const onError = (err: Error): void => this.#onConnectionError(stream, err)
-    stream.on('error', onError)
-    if (this.closing || stream.destroyed) {
-      stream.destroy()
-      return
-    }
-    try {
-      ReplicationStream.for(this.corestore, stream)
-    } catch (err) {
-      this.emit('connection-error', toError(err), null)
-      stream.destroy()
-      return
-    }
-    // One connection carries every multifeed, each listening for its close.
-    const maxListeners = stream.getMaxListeners()
-    stream.setMaxListeners(0)
-    const peer = new ConnectedPeer(stream, remotePublicKey)
-    this.#cancelResets(remotePublicKey)
-    this.#peers.set(stream, peer)
-    const onClose = (): void => this.#onConnectionClose(peer)
-    stream.once('close', onClose)
-    peer._release = () => {
-      stream.off('error', onError)
-      stream.off('close', onClose)
-      stream.setMaxListeners(maxListeners)
-    }
+    const peer = this.#connections.add(stream, remotePublicKey)
+    if (peer === null) return
     for (const entry of this.#swarmed.values()) {
       if (peer.closed) break
       this.#attach(entry, peer)
@@ -330,7 +226,7 @@ export abstract class NetworkerBase
     entry.multifeed.off('peer-add', entry.onPeerAdd)
     entry.multifeed.off('peer-remove', entry.onPeerRemove)
     entry.multifeed.off('close', entry.onClose)
-    for (const peer of this.#peers.values()) this.#detach(entry, peer)
+    for (const peer of this.#connections) this.#detach(entry, peer)
   }
 
   #onMultifeedPeerAdd(entry: SwarmedEntry, session: MultifeedPeer): void {
@@ -358,87 +254,4 @@ export abstract class NetworkerBase
     peer._listed = false
     this.emit('peer-remove', peer)
   }
-
-  #onConnectionError(stream: NoiseSecretStream, err: Error): void {
-    if (this.closing) return
-    const peer = this.#peers.get(stream) ?? null
-    if (isBenignConnectionError(err, stream, peer !== null && this.#hasTwin(peer))) return
-    if (peer !== null && (err as { code?: unknown }).code === 'ECONNRESET') {
-      // When both sides dialed, the remote may keep our second connection and
-      // reset the first one, data and all, just before the second shows up
-      // here. Report the reset only if no new connection to that peer follows.
-      this.#deferReset(peer, err)
-      return
-    }
-    this.emit('connection-error', err, peer)
-  }
-
-  #deferReset(peer: ConnectedPeer, err: Error): void {
-    const id = peer.remotePublicKey.toString('hex')
-    let pending = this.#pendingResets.get(id)
-    if (pending === undefined) {
-      pending = new Set()
-      this.#pendingResets.set(id, pending)
-    }
-    const timer = setTimeout(() => {
-      pending.delete(timer)
-      if (pending.size === 0 && this.#pendingResets.get(id) === pending) {
-        this.#pendingResets.delete(id)
-      }
-      if (!this.closing) this.emit('connection-error', err, peer)
-    }, RESET_GRACE_MS)
-    timer.unref()
-    pending.add(timer)
-  }
-
-  /** A new connection to `remotePublicKey`: the resets of its earlier ones were a swap. */
-  #cancelResets(remotePublicKey: Buffer): void {
-    const id = remotePublicKey.toString('hex')
-    const pending = this.#pendingResets.get(id)
-    if (pending === undefined) return
-    for (const timer of pending) clearTimeout(timer)
-    this.#pendingResets.delete(id)
-  }
-
-  /** True when another live connection goes to the same remote. */
-  #hasTwin(peer: ConnectedPeer): boolean {
-    for (const other of this.#peers.values()) {
-      if (other !== peer && !other.closed && other.remotePublicKey.equals(peer.remotePublicKey)) {
-        return true
-      }
-    }
-    return false
-  }
-
-  #onConnectionClose(peer: ConnectedPeer): void {
-    if (this.#peers.get(peer.stream) !== peer) return
-    this.#peers.delete(peer.stream)
-    peer._close()
-    this.#unlistIfUnproven(peer)
-  }
-}
-
-/** Null when `options` of swarm() are valid, else why not. */
-function checkSwarmOptions(options: unknown): string | null {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    return 'swarm() options must be an object'
-  }
-  for (const [key, value] of Object.entries(options)) {
-    if (key !== 'announce' && key !== 'lookup') return `Unknown swarm() option '${key}'`
-    if (value !== undefined && typeof value !== 'boolean')
-      return `swarm() option ${key} must be a boolean`
-  }
-  return null
-}
-
-function isCorestore(value: unknown): value is Corestore {
-  if (typeof value !== 'object' || value === null) return false
-  const store = value as Record<string, unknown>
-  return ['get', 'replicate', 'session', 'findingPeers'].every(
-    (name) => typeof store[name] === 'function'
-  )
-}
-
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err))
 }

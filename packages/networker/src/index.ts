@@ -3,6 +3,8 @@
  * own topic, and two peers hold one connection however many they share.
  */
 
+export { ConnectedPeer } from './ConnectedPeer.js'
+export { isBenignConnectionError } from './connectionErrors.js'
 export type { HubEndpoint, HubMembership } from './InProcessHub.js'
 export { InProcessHub } from './InProcessHub.js'
 export type { InProcessNetworkerOptions } from './InProcessNetworker.js'
@@ -10,7 +12,7 @@ export { InProcessNetworker } from './InProcessNetworker.js'
 export type { NetworkerOptions, SwarmKeyPair } from './Networker.js'
 export { Networker } from './Networker.js'
 export type { SwarmedMultifeed } from './NetworkerBase.js'
-export { ConnectedPeer, isBenignConnectionError, NetworkerBase } from './NetworkerBase.js'
+export { NetworkerBase } from './NetworkerBase.js'
 export type {
   AnyMultifeed,
   NetworkerEvents,

@@ -1,4 +1,10 @@
+/**
+ * The checks of what a user hands the networker: the options of
+ * `new Networker(corestore, options)`, the corestore of any networker, and
+ * the options of `swarm()`.
+ */
 import { InvalidArgumentError } from '@multifeed/core'
+import type { Corestore } from '@multifeed/holepunch-types'
 import type { NetworkerOptions } from './Networker.js'
 
 const KNOWN = new Set([
@@ -115,4 +121,26 @@ export function validateNetworkerOptions(options: unknown): NetworkerOptions {
     throw new InvalidArgumentError('firewall must be a function (remotePublicKey) => boolean')
   }
   return o
+}
+
+/** Null when `options` of swarm() are valid, else why not. */
+export function checkSwarmOptions(options: unknown): string | null {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    return 'swarm() options must be an object'
+  }
+  for (const [key, value] of Object.entries(options)) {
+    if (key !== 'announce' && key !== 'lookup') return `Unknown swarm() option '${key}'`
+    if (value !== undefined && typeof value !== 'boolean')
+      return `swarm() option ${key} must be a boolean`
+  }
+  return null
+}
+
+/** True when `value` has the methods of a Corestore that a networker uses. */
+export function isCorestore(value: unknown): value is Corestore {
+  if (typeof value !== 'object' || value === null) return false
+  const store = value as Record<string, unknown>
+  return ['get', 'replicate', 'session', 'findingPeers'].every(
+    (name) => typeof store[name] === 'function'
+  )
 }

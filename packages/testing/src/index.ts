@@ -1,25 +1,24 @@
+export type {
+  ConformanceFactory,
+  ConformancePeer,
+  ConformanceSetup
+} from './conformance/setup.js'
+export { conformanceFactory } from './conformance/setup.js'
 export {
   type ConformanceAdapter,
-  type ConformanceFactory,
   type ConformanceOptions,
-  type ConformancePeer,
-  type ConformanceSetup,
   conformanceCases,
-  conformanceFactory,
   runNetworkerConformance
-} from './conformance.js'
+} from './conformance/suite.js'
 export { labelOf, setLabel, shortKey } from './labels.js'
-export {
-  type BuiltNetworker,
-  type CreatePeersOptions,
-  createPeers,
-  type JoinOptions,
-  type NetworkerFactory,
-  type NetworkerKind,
-  type PeerContext,
-  PeerGroup,
-  TestPeer
-} from './PeerGroup.js'
+export type {
+  BuiltNetworker,
+  NetworkerFactory,
+  NetworkerKind,
+  PeerContext
+} from './peers/networkerFactory.js'
+export { type CreatePeersOptions, createPeers, PeerGroup } from './peers/PeerGroup.js'
+export { type JoinOptions, TestPeer } from './peers/TestPeer.js'
 export { Replication, replicate } from './replicate.js'
 export {
   createTempCorestore,
