@@ -17,7 +17,12 @@ export type {
   NetworkerKind,
   PeerContext
 } from './peers/networkerFactory.js'
-export { type CreatePeersOptions, createPeers, PeerGroup } from './peers/PeerGroup.js'
+export {
+  type CreatePeersOptions,
+  createPeers,
+  type MultifeedGroupOptions,
+  PeerGroup
+} from './peers/PeerGroup.js'
 export { type JoinOptions, TestPeer } from './peers/TestPeer.js'
 export { Replication, replicate } from './replicate.js'
 export {
