@@ -12,7 +12,7 @@ import { Callbacks } from './lifecycle/Callbacks.js'
 import { Changes } from './lifecycle/Changes.js'
 import { settingsOf } from './lifecycle/options.js'
 import { Resource } from './lifecycle/Resource.js'
-import { heldElsewhere, register, unregister } from './lifecycle/registry.js'
+import { heldElsewhere, type Registered, register, unregister } from './lifecycle/registry.js'
 import { setSalt } from './protocol/pairing.js'
 import type { MultifeedPeer, PeerProgress } from './replication/MultifeedPeer.js'
 import { Peers } from './replication/Peers.js'
@@ -51,6 +51,10 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
 
   readonly #store: Corestore
   readonly #membership: Membership
+  /** This multifeed as the store's registry knows it (lifecycle/registry.ts). */
+  readonly #registration: Registered = {
+    holds: (key) => this.#membership.set.find(key) !== undefined
+  }
   readonly #pool: CorePool
   readonly #callbacks: Callbacks
   readonly #peers: Peers
@@ -93,6 +97,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.#callbacks = new Callbacks(this, settings.policy)
     this.#peers = new Peers({
       multifeed: this as Multifeed<unknown>,
+      registration: this.#registration,
       membership: this.#membership,
       pool: this.#pool,
       callbacks: this.#callbacks,
@@ -110,7 +115,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       assertOpen: () => this.assertOpen('Multifeed'),
       announce: (feed) => this.#announce(feed, null),
       forget: (feed) => this.#peers.forget(feed),
-      heldElsewhere: (key) => heldElsewhere(rootOf(this.corestore), this, key)
+      registration: this.#registration,
+      heldElsewhere: (key) => heldElsewhere(rootOf(this.corestore), this.#registration, key)
     })
   }
 
@@ -310,7 +316,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
 
   protected async _open(): Promise<void> {
     const root = rootOf(this.corestore)
-    if (!register(root, this.key, this)) {
+    if (!register(root, this.key, this.#registration)) {
       await this.#store.close().catch(() => {})
       throw new AlreadyOpenError(
         'This multifeed is open already in this corestore: share that instance (or close it first)'
@@ -320,7 +326,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       await this.#store.ready()
       await this.#membership.load()
     } catch (err) {
-      unregister(root, this.key, this)
+      unregister(root, this.key, this.#registration)
       throw err
     }
     // Built after open() resolved, in slices: the first connection finds it ready.
@@ -335,7 +341,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     await this.#pool.close()
     await this.#membership.close()
     await this.#store.close().catch(() => {})
-    unregister(rootOf(this.corestore), this.key, this)
+    unregister(rootOf(this.corestore), this.key, this.#registration)
     this.#changes.wake()
     this.#callbacks.emit('close')
   }

@@ -101,6 +101,36 @@ describe('replication owned per stream', () => {
     expect(x.feeds().some((f) => f.key.equals(stolen))).toBe(false)
   })
 
+  it('nor a feed Y only knows by key (no core in storage yet: lazy cores)', async () => {
+    // Found by the fuzzer: storage alone cannot tell, since Y opens the
+    // core of a feed it learned only when something needs it.
+    const storeA = await tmpStore()
+    const x = await openIn(storeA)
+    const y = await openIn(storeA)
+    const known = crypto.randomBytes(32)
+    await y.add(known)
+    const attacker = await openIn(await tmpStore(), x.key)
+    await attacker.add(known)
+    link(x.replicate(true), attacker.replicate(false))
+    await roundTrip(attacker, x, 1, 'attacker-signal')
+    expect(x.feed(known)).toBeNull()
+    expect(y.feed(known)).not.toBeNull()
+  })
+
+  it('two multifeeds of one store offered the same new key at once: one of them takes it', async () => {
+    const storeA = await tmpStore()
+    const x = await openIn(storeA)
+    const y = await openIn(storeA)
+    const key = crypto.randomBytes(32)
+    const results = await Promise.allSettled([x.add(key), y.add(key)])
+    const holders = [x, y].filter((m) => m.feed(key) !== null)
+    expect(holders).toHaveLength(1)
+    // The other was told at the call.
+    const refused = results.filter((r) => r.status === 'rejected')
+    expect(refused).toHaveLength(1)
+    expect((refused[0] as PromiseRejectedResult).reason.code).toBe('ERR_INVALID_ARGUMENT')
+  })
+
   it('a stranger on the connection learns nothing of our multifeeds', async () => {
     const storeA = await tmpStore()
     const x = await openIn(storeA)
@@ -220,8 +250,8 @@ describe('shared cores', () => {
     await wx.append(Buffer.from('0'))
     await wx.close()
     await wy.close()
-    // B holds the key in both multifeeds too (added before any core of it opened).
-    await bx.add(key)
+    // B holds the key in Y only: a core joins one multifeed per store (X's
+    // offer of it is refused on B). The shared core is A's, on one stream.
     await by.add(key)
     const sa = ax.replicate(true)
     ay.attach(sa)

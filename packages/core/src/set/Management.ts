@@ -8,6 +8,7 @@ import type { Corestore } from '@multifeed/holepunch-types'
 import { InvalidArgumentError } from '../errors.js'
 import { parseKey } from '../keys.js'
 import type { Callbacks } from '../lifecycle/Callbacks.js'
+import type { Registered } from '../lifecycle/registry.js'
 import type { FeedInfo, KeyLike } from '../types.js'
 import { admit } from './admission.js'
 import type { CorePool } from './CorePool.js'
@@ -24,6 +25,8 @@ export interface ManagementHost {
   /** A feed left the set: every peer lets go of it. */
   forget(feed: Feed): void
   /** True when another open multifeed of this corestore holds the feed. */
+  /** The multifeed as the store's registry knows it. */
+  readonly registration: Registered
   heldElsewhere(key: Buffer): boolean
 }
 
@@ -53,6 +56,7 @@ export class Management {
       {
         membership: this.#membership,
         root: this.#host.root(),
+        self: this.#host.registration,
         accepts: (k) => this.#callbacks.accepts(k, null),
         assertOpen: () => this.#host.assertOpen(),
         onHeldElsewhere: () => {

@@ -3,10 +3,13 @@
  * the accept policy takes it, the set has room, and this corestore does not
  * hold that core for something else: a peer of multifeed X cannot make X
  * adopt (and so serve and forward) a core we hold for Y or for the user.
- * A batch that would overflow `maxFeeds` adds none of its keys.
+ * A batch that would overflow `maxFeeds` adds none of its keys. "Something
+ * else" is another open multifeed of the store (holding the feed, or adding
+ * it right now) or a core in storage.
  */
 import type { Corestore } from '@multifeed/holepunch-types'
 import crypto from 'hypercore-crypto'
+import { claimFeeds, type Registered } from '../lifecycle/registry.js'
 import type { Element } from '../protocol/messages.js'
 import type { Feed } from './FeedSet.js'
 import type { Membership } from './Membership.js'
@@ -15,6 +18,8 @@ export interface AdmissionContext {
   readonly membership: Membership
   /** The root corestore, to tell a core held for something else. */
   readonly root: Corestore
+  /** This multifeed as the store's registry knows it (another open one may hold a feed). */
+  readonly self: Registered
   accepts(key: Buffer): Promise<boolean>
   assertOpen(): void
   /** Called for a key this corestore holds for something else (default: skip it). */
@@ -42,6 +47,20 @@ export async function admit(context: AdmissionContext, elements: Element[]): Pro
   }
   if (fresh.length === 0) return []
   context.assertOpen()
+  // Another open multifeed of this store holds or is adding some of them
+  // (its feeds need not have a core in storage yet: lazy cores).
+  const across = claimFeeds(context.root, context.self, fresh)
+  try {
+    for (const key of across.taken) context.onHeldElsewhere?.(key)
+    return await admitClaimed(context, across.claimed)
+  } finally {
+    across.release()
+  }
+}
+
+async function admitClaimed(context: AdmissionContext, fresh: Buffer[]): Promise<Feed[]> {
+  const { membership } = context
+  if (fresh.length === 0) return []
   membership.checkCapacity(fresh.length)
   const release = membership.claim(fresh.map((key) => key.toString('hex')))
   try {
