@@ -92,7 +92,9 @@ export interface MultifeedOptions<E extends ValueEncoding = ValueEncoding> {
   /**
    * Milliseconds a core with nothing left to move on a connection (both
    * sides hold the same blocks) stays attached there before it is detached
-   * and, when nothing else holds it, closed. Default 5000.
+   * and, when nothing else holds it, closed. Checked once the connection has
+   * been quiet this long (a sync in progress keeps its cores), or every 10
+   * idle times on a connection that never is. Default 5000.
    */
   idleTimeout?: number
 }
