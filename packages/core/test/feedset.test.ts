@@ -500,3 +500,20 @@ describe('FeedSet sketch built in the background', () => {
     expect(set.sketch()).toEqual(afresh(set, salt).sketch())
   })
 })
+
+describe('FeedSet keys handed to users', () => {
+  // FeedInfo.key is a view of the set's key slab: a user who puts it in a
+  // transfer list must not detach every key of the set.
+  it('a key view in a transfer list is copied, the set keeps every key', () => {
+    const set = new FeedSet(Buffer.alloc(16, 8))
+    const keys = Array.from({ length: 10 }, () => crypto.randomBytes(32))
+    for (const key of keys) set.add(key, false, null, 1)
+    const view = set.all()[3]!.key
+    const copy = structuredClone(view, { transfer: [view.buffer as ArrayBuffer] })
+    expect(Buffer.from(copy).equals(keys[3]!)).toBe(true)
+    expect(set.all().map((f) => f.key.toString('hex'))).toEqual(keys.map((k) => k.toString('hex')))
+    for (const key of keys) expect(set.find(key)).toBeDefined()
+    set.add(crypto.randomBytes(32), false, null, 1)
+    expect(set.size).toBe(11)
+  })
+})

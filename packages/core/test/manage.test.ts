@@ -2,6 +2,7 @@
  * Managing the set: remove and block (live, persisted, storage reclaimed),
  * per-peer progress, the one-shot sync, add by key, reading across feeds.
  */
+import { rm } from 'node:fs/promises'
 import { Multifeed, type MultifeedPeer } from '@multifeed/core'
 import CorestoreClass from 'corestore'
 import crypto from 'hypercore-crypto'
@@ -122,6 +123,8 @@ describe('remove and block', () => {
   it('a process killed during remove re-opens with the feed or without it, never half', async () => {
     for (let round = 0; round < 3; round++) {
       const dir = await tmpDir()
+      // The fixture's peer store sits next to `dir` (its own corestore).
+      onCleanup(() => rm(`${dir}-peer`, { recursive: true, force: true }))
       const child = runFixture('crash-remove.mjs', [dir, String(round)])
       const [keyHex, key] = (await lineFrom(child, 'removing ')).split(' ') as [string, string]
       await kill(child)

@@ -19,6 +19,8 @@
  * live feeds new slots; the Feed object of a removed feed moves its record
  * to a table of its own first, so it stays readable.
  */
+
+import { markAsUntransferable } from 'node:worker_threads'
 import sodium from 'sodium-universal'
 import { elementOf } from '../protocol/elements.js'
 import { Feed } from './Feed.js'
@@ -39,6 +41,18 @@ const discoveryIn = Buffer.from(new ArrayBuffer(KEY_BYTES))
 const discoveryInWords = new Int32Array(discoveryIn.buffer, 0, KEY_WORDS)
 const discoveryOut = Buffer.from(new ArrayBuffer(KEY_BYTES))
 const discoveryOutWords = new Int32Array(discoveryOut.buffer, 0, KEY_WORDS)
+
+/**
+ * A slab of `count` key rows. Users get views of it (FeedInfo.key and
+ * discoveryKey), so it is marked untransferable: a view passed in a
+ * transfer list (postMessage, structuredClone) is copied instead of
+ * detaching every key of the set.
+ */
+function slab(count: number): Buffer {
+  const rows = Buffer.alloc(count * KEY_BYTES)
+  markAsUntransferable(rows.buffer)
+  return rows
+}
 
 export class FeedTable {
   /** Keys, 32 bytes per slot. */
@@ -67,7 +81,7 @@ export class FeedTable {
   constructor(seed: Int32Array, capacity = 16) {
     this.#seed = seed
     this.#byKey = new SlotIndex(seed)
-    this.#keys = Buffer.alloc(capacity * KEY_BYTES)
+    this.#keys = slab(capacity)
     this.#keyRows = rowsOf(this.#keys)
     this.lengths = new Float64Array(capacity)
     this.seqs = new Float64Array(capacity)
@@ -219,7 +233,7 @@ export class FeedTable {
   /** The discovery slab, with the slot's discovery key in it. */
   #discoveryOf(slot: number): Buffer {
     if (this.#discovery === null) {
-      this.#discovery = Buffer.alloc(this.flags.length * KEY_BYTES)
+      this.#discovery = slab(this.flags.length)
       this.#discoveryRows = rowsOf(this.#discovery)
     }
     if (!(this.flags[slot]! & FLAG_DISCOVERY)) {
@@ -266,12 +280,12 @@ export class FeedTable {
 
   /** Slabs and arrays of `capacity` slots, every slot where it was (the index stays valid). */
   #grow(capacity: number): void {
-    const keys = Buffer.alloc(capacity * KEY_BYTES)
+    const keys = slab(capacity)
     keys.set(this.#keys)
     this.#keys = keys
     this.#keyRows = rowsOf(keys)
     if (this.#discovery !== null) {
-      const discovery = Buffer.alloc(capacity * KEY_BYTES)
+      const discovery = slab(capacity)
       discovery.set(this.#discovery)
       this.#discovery = discovery
       this.#discoveryRows = rowsOf(discovery)
@@ -292,9 +306,9 @@ export class FeedTable {
     const old = { keys: this.#keys, discovery: this.#discovery, names: this.#names }
     const { lengths, seqs, flags, feeds } = this
     const top = this.#top
-    this.#keys = Buffer.alloc(capacity * KEY_BYTES)
+    this.#keys = slab(capacity)
     this.#keyRows = rowsOf(this.#keys)
-    this.#discovery = old.discovery === null ? null : Buffer.alloc(capacity * KEY_BYTES)
+    this.#discovery = old.discovery === null ? null : slab(capacity)
     this.#discoveryRows = this.#discovery === null ? null : rowsOf(this.#discovery)
     this.lengths = new Float64Array(capacity)
     this.seqs = new Float64Array(capacity)
