@@ -91,16 +91,27 @@ export class Reconciliation {
         : 0
     const estimate = Math.max(sketched, Math.abs(local.count - remote.count))
     // The remote's size is a claim: what it may ask for is budgeted by our
-    // own count and by the most differences we would ever take from it.
+    // own count (symbolLimit) and by the most differences we would ever take.
     const claimed = Math.min(remote.count, this.#maxDifferences)
     this.#encoder = new ReconcileEncoder(this.#salts, set, local.count, claimed)
     return this.#encoder.next(symbolsFor(estimate))
   }
 
-  /** Initiator: the responder asks for `count` more symbols. */
+  /** Initiator: the responder asks for `count` more symbols (`request`, then `produce`). */
   more(count: number): Symbols {
+    this.request(count)
+    return this.produce()!
+  }
+
+  /** Initiator: the responder asks for `count` more symbols, produced when the stream takes them. */
+  request(count: number): void {
     if (this.#encoder === null) throw new MalformedMessageError('Unexpected request for symbols')
-    return this.#encoder.next(count)
+    this.#encoder.request(count)
+  }
+
+  /** Initiator: the symbols asked for and not produced yet (null: none, or ended). */
+  produce(): Symbols | null {
+    return this.#encoder?.produce() ?? null
   }
 
   /** Initiator: the responder decoded and ended the reconciliation. */
