@@ -19,7 +19,6 @@
 import type { NoiseSecretStream } from '@multifeed/holepunch-types'
 import {
   ClosedError,
-  LimitExceededError,
   MalformedMessageError,
   type MultifeedError,
   VersionMismatchError
@@ -28,14 +27,13 @@ import type { Multifeed } from '../Multifeed.js'
 import { type Open, PROTOCOL_MAJOR } from '../protocol/messages.js'
 import type { Feed } from '../set/FeedSet.js'
 import type { SyncInfo } from '../types.js'
-import { Outbox } from './Outbox.js'
 import { PeerChannel } from './PeerChannel.js'
 import { PeerCores } from './PeerCores.js'
 import { emptyPeerStats, type PeerHost, type PeerProgress, type PeerStats } from './PeerHost.js'
+import { PeerOutput } from './PeerOutput.js'
 import { PeerSync } from './PeerSync.js'
 import { type ReplicationStream, rootOf, type StreamMember } from './ReplicationStream.js'
-import { REPLY_UNITS, type ReplyBudget, replyUnit } from './ReplyBudget.js'
-import { type ExchangeOut, SetExchange } from './SetExchange.js'
+import { SetExchange } from './SetExchange.js'
 
 export type { PeerHost, PeerProgress, PeerStats }
 
@@ -63,12 +61,8 @@ export class MultifeedPeer implements StreamMember {
   readonly #cores: PeerCores
   readonly #received = { blocks: 0, bytes: 0 }
   readonly #sent = { blocks: 0, bytes: 0 }
-  /** What we send, while the stream takes more (backpressure). */
-  readonly #outbox: Outbox
-  /** What the peer's reconciliations may cost us on this connection (outlives the channel). */
-  readonly #budget: ReplyBudget
-  /** The set's size our open announced (sizes the reply budget). */
-  #announced = 0
+  /** What we send: while the stream takes more, replies within the connection's budget. */
+  readonly #output: PeerOutput
 
   constructor(host: PeerHost, replication: ReplicationStream) {
     this.#host = host
@@ -96,34 +90,21 @@ export class MultifeedPeer implements StreamMember {
         else this.#sync.elements(raw)
       },
       closed: (isRemote) => this.#onChannelClose(isRemote),
-      drained: () => this.#outbox.drain()
+      drained: () => this.#output.drain()
     })
-    this.#budget = host.replyBudget(replication)
-    this.#outbox = new Outbox(
-      () => this.#channel.writable && !this.#closed && !this.#failed,
+    this.#output = new PeerOutput(
+      this.#channel,
+      host.replyBudget(replication),
+      () => !this.#closed && !this.#failed,
       (err) => this.#fail(err)
     )
-    const out: ExchangeOut = {
-      queue: (producer) => this.#outbox.push(producer),
-      send: (name, raw, paid = 0) => {
-        if (paid > 0 && !this.#budget.spend(paid, this.#announced)) {
-          const max = REPLY_UNITS * replyUnit(this.#announced)
-          throw new LimitExceededError(
-            'replyBytes',
-            max,
-            `Remote's reconciliations on this connection cost more than ${max} bytes of replies (it re-opens too often); refilled at ${replyUnit(this.#announced)} bytes a minute`
-          )
-        }
-        this.#channel.send(name, raw)
-      }
-    }
-    this.#exchange = new SetExchange(host.key, host.maxDifferences, this.stats, out)
+    this.#exchange = new SetExchange(host.key, host.maxDifferences, this.stats, this.#output)
     this.#sync = new PeerSync({
       peer: this,
       host,
       stats: this.stats,
       channel: this.#channel,
-      out,
+      out: this.#output,
       exchange: this.#exchange,
       cores: this.#cores,
       live: () => !this.#closed && !this.#failed,
@@ -214,7 +195,7 @@ export class MultifeedPeer implements StreamMember {
     // From now on changes are kept for the peer: the open is a snapshot.
     this.#cores.clearUpdates()
     const shared = this.#host.shared(this)
-    this.#announced = shared.count
+    this.#output.announced(shared.count)
     this.#exchange.announce(shared)
     this.#channel.open(shared)
   }
@@ -336,7 +317,7 @@ export class MultifeedPeer implements StreamMember {
     this.#closed = true
     if (reason === 'remote') this.replication.forgetRemote(this)
     this.replication.remove(this)
-    this.#outbox.clear()
+    this.#output.clear()
     this.#channel.close()
     this.#cores.close()
     this.#exchange.close()
