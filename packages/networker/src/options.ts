@@ -6,6 +6,7 @@
 import { InvalidArgumentError } from '@multifeed/core'
 import type { Corestore } from '@multifeed/holepunch-types'
 import type { NetworkerOptions } from './Networker.js'
+import type { AnyMultifeed } from './NetworkerInterface.js'
 
 const KNOWN = new Set([
   'swarm',
@@ -15,11 +16,20 @@ const KNOWN = new Set([
   'bootstrap',
   'keyPair',
   'maxPeers',
-  'firewall'
+  'firewall',
+  'host'
 ])
 
 /** Options that configure the swarm we create: meaningless with a given `swarm`. */
-const SWARM_CREATION = ['dht', 'ownsDht', 'bootstrap', 'keyPair', 'maxPeers', 'firewall'] as const
+const SWARM_CREATION = [
+  'dht',
+  'ownsDht',
+  'bootstrap',
+  'keyPair',
+  'maxPeers',
+  'firewall',
+  'host'
+] as const
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -87,8 +97,10 @@ export function validateNetworkerOptions(options: unknown): NetworkerOptions {
       throw new InvalidArgumentError('dht must be a HyperDHT node')
     }
     if (o.dht!.destroyed) throw new InvalidArgumentError('The given dht is destroyed')
-    if (given('bootstrap')) {
-      throw new InvalidArgumentError('bootstrap configures the DHT we create: not with a given dht')
+    for (const key of ['bootstrap', 'host']) {
+      if (given(key)) {
+        throw new InvalidArgumentError(`${key} configures the DHT we create: not with a given dht`)
+      }
     }
   }
   if (given('ownsDht')) {
@@ -103,6 +115,11 @@ export function validateNetworkerOptions(options: unknown): NetworkerOptions {
         "bootstrap must be an array of 'host:port' strings or { host, port } objects"
       )
     }
+  }
+  if (given('host') && !isHost(o.host)) {
+    throw new InvalidArgumentError(
+      "host must be the IP address the DHT we create binds to (e.g. '127.0.0.1')"
+    )
   }
   if (given('keyPair')) {
     const kp = o.keyPair as unknown
@@ -129,11 +146,32 @@ export function checkSwarmOptions(options: unknown): string | null {
     return 'swarm() options must be an object'
   }
   for (const [key, value] of Object.entries(options)) {
-    if (key !== 'announce' && key !== 'lookup') return `Unknown swarm() option '${key}'`
+    if (key !== 'announce' && key !== 'lookup') {
+      return `Unknown swarm() option '${key}' (known: announce, lookup)`
+    }
     if (value !== undefined && typeof value !== 'boolean')
       return `swarm() option ${key} must be a boolean`
   }
   return null
+}
+
+/** An IPv4 address, or an IPv6 one (what a UDP socket binds to; no host name). */
+function isHost(value: unknown): boolean {
+  if (typeof value !== 'string') return false
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(value)
+  if (v4 !== null) return v4.slice(1).every((octet) => Number(octet) <= 255)
+  return value.includes(':') && /^[0-9a-fA-F:.]+$/.test(value)
+}
+
+/** True when `value` is a multifeed (what swarm() and leave() take), by its shape. */
+export function isMultifeed(value: unknown): value is AnyMultifeed {
+  if (typeof value !== 'object' || value === null) return false
+  const m = value as Record<string, unknown>
+  return (
+    Buffer.isBuffer(m.discoveryKey) &&
+    isCorestore(m.corestore) &&
+    ['attach', 'detach', 'on', 'off'].every((name) => typeof m[name] === 'function')
+  )
 }
 
 /** True when `value` has the methods of a Corestore that a networker uses. */
