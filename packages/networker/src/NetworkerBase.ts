@@ -79,7 +79,12 @@ export abstract class NetworkerBase
     this.#connections = new Connections(corestore, {
       isClosing: () => this.closing,
       reportError: (err, peer) => this.emit('connection-error', err, peer),
-      closed: (peer) => this.#unlistIfUnproven(peer)
+      closed: (peer) => this.#unlistIfUnproven(peer),
+      concluded: (peer, outcome) => {
+        if (outcome.paired.length === 0 && !this.closing) {
+          this.emit('connection-unpaired', peer, outcome)
+        }
+      }
     })
   }
 
