@@ -20,6 +20,7 @@ import {
 import { settingsOf } from './lifecycle/options.js'
 import { Resource } from './lifecycle/Resource.js'
 import { heldElsewhere, type Registered, register, unregister } from './lifecycle/registry.js'
+import { noMoreArguments } from './lifecycle/strict.js'
 import { setSalt } from './protocol/pairing.js'
 import type { MultifeedPeer, PeerProgress } from './replication/MultifeedPeer.js'
 import { Peers } from './replication/Peers.js'
@@ -156,7 +157,9 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * core for something else (ERR_INVALID_ARGUMENT). Idempotent: resolves to
    * what we know of the feed, or null when the accept policy refused it.
    */
-  add(key: KeyLike): Promise<FeedInfo | null> {
+  async add(key: KeyLike): Promise<FeedInfo | null> {
+    // biome-ignore lint/complexity/noArguments: the count of what a JS caller passed
+    noMoreArguments('add()', arguments.length, 1, 'it adds the key alone')
     return this.#management.add(key)
   }
 
@@ -203,6 +206,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    */
   async get(key: KeyLike): Promise<Hypercore<T>> {
     this.assertOpen('Multifeed')
+    // biome-ignore lint/complexity/noArguments: the count of what a JS caller passed
+    noMoreArguments('get()', arguments.length, 1, 'pass options to the session’s own calls')
     const feed = this.#membership.set.get(parseKey(key, 'Feed key').toString('hex'))
     if (feed === undefined) throw new UnknownFeedError('This key is not a feed of the multifeed')
     const session = await this.#handOut(this.#pool.session(feed))
@@ -240,6 +245,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    */
   replicate(isInitiatorOrStream: boolean | Duplex): HypercoreStream {
     this.assertOpen('Multifeed')
+    // biome-ignore lint/complexity/noArguments: the count of what a JS caller passed
+    noMoreArguments('replicate()', arguments.length, 1, 'pass isInitiator or a stream')
     const replication = ReplicationStream.for(this.corestore, isInitiatorOrStream)
     this.attach(replication.stream)
     return replication.stream

@@ -114,6 +114,31 @@ describe('strict options', () => {
     expect(multi.feed(key)?.length).toBe(1)
   })
 
+  it('get(), add() and replicate() take no options: more arguments reject, naming the call', async () => {
+    const multi = await open()
+    const w = await multi.writer('w')
+    const key = w.key!
+    await w.close()
+    // As a JavaScript caller would: TypeScript refuses the extra argument already.
+    const loose = multi as unknown as Record<
+      'get' | 'add' | 'replicate',
+      (...a: unknown[]) => unknown
+    >
+    expect(await failure(() => loose.get(key, { valueEncoding: 'json' }))).toEqual(
+      invalid('get\\(\\) takes no options')
+    )
+    expect(await failure(() => loose.add(crypto.randomBytes(32), { force: true }))).toEqual(
+      invalid('add\\(\\) takes no options')
+    )
+    expect(await failure(() => loose.replicate(true, { live: true }))).toEqual(
+      invalid('replicate\\(\\) takes no options')
+    )
+    // Nothing was added, and the one-argument calls work.
+    expect(multi.feeds()).toHaveLength(1)
+    const session = await multi.get(key)
+    await session.close()
+  })
+
   it('valid options still work (a resumed read, a bounded synced)', async () => {
     const multi = await open()
     const w = await multi.writer('w')

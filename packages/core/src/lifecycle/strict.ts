@@ -62,3 +62,10 @@ export function encodingName(encoding: ValueEncoding | undefined): string {
   if (encoding === undefined) return "'binary'"
   return typeof encoding === 'string' ? `'${encoding}'` : 'a compact-encoding codec'
 }
+
+/** A call that takes no options was given more arguments than it has (e.g. `get(key, { wait })`). */
+export function noMoreArguments(call: string, given: number, expected: number, hint: string): void {
+  if (given > expected) {
+    throw new InvalidArgumentError(`${call} takes no options (${given} arguments given): ${hint}`)
+  }
+}
