@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from '@multifeed/core'
 import type { Corestore } from '@multifeed/holepunch-types'
+import { InProcessHub } from './InProcessHub.js'
 import type { NetworkerOptions } from './Networker.js'
 import type { AnyMultifeed } from './NetworkerInterface.js'
 
@@ -45,6 +46,14 @@ function isBuffer(value: unknown, length: number): boolean {
 
 function isPort(value: unknown): boolean {
   return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535
+}
+
+function checkKeyPair(kp: unknown): void {
+  if (!isObject(kp) || !isBuffer(kp.publicKey, 32) || !isBuffer(kp.secretKey, 64)) {
+    throw new InvalidArgumentError(
+      'keyPair must be { publicKey: 32-byte Buffer, secretKey: 64-byte Buffer }'
+    )
+  }
 }
 
 /** `'host:port'` (hyperdht also takes `'suggested-ip@host:port'`) or `{ host, port }`. */
@@ -121,14 +130,7 @@ export function validateNetworkerOptions(options: unknown): NetworkerOptions {
       "host must be the IP address the DHT we create binds to (e.g. '127.0.0.1')"
     )
   }
-  if (given('keyPair')) {
-    const kp = o.keyPair as unknown
-    if (!isObject(kp) || !isBuffer(kp.publicKey, 32) || !isBuffer(kp.secretKey, 64)) {
-      throw new InvalidArgumentError(
-        'keyPair must be { publicKey: 32-byte Buffer, secretKey: 64-byte Buffer }'
-      )
-    }
-  }
+  if (given('keyPair')) checkKeyPair(o.keyPair)
   if (given('maxPeers')) {
     if (!Number.isInteger(o.maxPeers) || (o.maxPeers as number) < 1) {
       throw new InvalidArgumentError('maxPeers must be a positive integer')
@@ -138,6 +140,24 @@ export function validateNetworkerOptions(options: unknown): NetworkerOptions {
     throw new InvalidArgumentError('firewall must be a function (remotePublicKey) => boolean')
   }
   return o
+}
+
+/** Checks the options of `new InProcessNetworker(corestore, options)`; throws ERR_INVALID_ARGUMENT. */
+export function validateInProcessOptions(options: unknown): void {
+  if (options === undefined) return
+  if (!isObject(options))
+    throw new InvalidArgumentError('InProcessNetworker options must be an object')
+  for (const key of Object.keys(options)) {
+    if (key !== 'hub' && key !== 'keyPair') {
+      throw new InvalidArgumentError(
+        `Unknown InProcessNetworker option '${key}' (known: hub, keyPair)`
+      )
+    }
+  }
+  if (options.hub !== undefined && !(options.hub instanceof InProcessHub)) {
+    throw new InvalidArgumentError('hub must be an InProcessHub')
+  }
+  if (options.keyPair !== undefined) checkKeyPair(options.keyPair)
 }
 
 /** Null when `options` of swarm() are valid, else why not. */

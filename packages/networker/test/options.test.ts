@@ -41,6 +41,23 @@ describe('the networker refuses at the call', () => {
     )
   })
 
+  test('InProcessNetworker: unknown options and a hub that is not one', async () => {
+    const store = new Corestore(await tmpDir(t))
+    t.add(() => store.close())
+    expect(() => new InProcessNetworker(store, { hbu: new InProcessHub() } as never)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_INVALID_ARGUMENT',
+        message: expect.stringMatching(/'hbu'.*hub, keyPair/)
+      })
+    )
+    expect(() => new InProcessNetworker(store, { hub: {} } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
+    )
+    expect(() => new InProcessNetworker(store, { keyPair: { publicKey: 1 } } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
+    )
+  })
+
   test('a session of a closed corestore: ERR_CLOSED too', async () => {
     const store = new Corestore(await tmpDir(t))
     const session = store.session()
