@@ -10,9 +10,17 @@ import { AlreadyOpenError, ClosedError, InvalidArgumentError, UnknownFeedError }
 import { parseKey } from './keys.js'
 import { Callbacks } from './lifecycle/Callbacks.js'
 import { Changes } from './lifecycle/Changes.js'
+import {
+  downloadedOptions,
+  readOptions,
+  removeOptions,
+  syncedOptions,
+  writerOptions
+} from './lifecycle/callOptions.js'
 import { settingsOf } from './lifecycle/options.js'
 import { Resource } from './lifecycle/Resource.js'
 import { heldElsewhere, type Registered, register, unregister } from './lifecycle/registry.js'
+import { noMoreArguments } from './lifecycle/strict.js'
 import { setSalt } from './protocol/pairing.js'
 import type { MultifeedPeer, PeerProgress } from './replication/MultifeedPeer.js'
 import { Peers } from './replication/Peers.js'
@@ -61,6 +69,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   readonly #writers: Writers
   readonly #management: Management
   readonly #changes = new Changes()
+  readonly #valueEncoding: ValueEncoding | undefined
 
   /**
    * Opens (or creates) the multifeed `key` in `corestore`. Without a key a new
@@ -80,6 +89,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   private constructor(corestore: Corestore, key: KeyLike | null, options: MultifeedOptions) {
     super()
     const settings = settingsOf(corestore, options)
+    this.#valueEncoding = settings.valueEncoding
     this.key = key === null ? crypto.randomBytes(32) : parseKey(key, 'Multifeed key')
     this.discoveryKey = crypto.discoveryKey(this.key)
     this.corestore = corestore
@@ -147,7 +157,9 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * core for something else (ERR_INVALID_ARGUMENT). Idempotent: resolves to
    * what we know of the feed, or null when the accept policy refused it.
    */
-  add(key: KeyLike): Promise<FeedInfo | null> {
+  async add(key: KeyLike): Promise<FeedInfo | null> {
+    // biome-ignore lint/complexity/noArguments: the count of what a JS caller passed
+    noMoreArguments('add()', arguments.length, 1, 'it adds the key alone')
     return this.#management.add(key)
   }
 
@@ -161,10 +173,11 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * rejects: the name would give the same key). Resolves to what the feed
    * was, or null when it was not in the set (a `block` is still recorded).
    */
-  remove(
+  async remove(
     key: KeyLike,
     options: { block?: boolean; force?: boolean } = {}
   ): Promise<FeedInfo | null> {
+    removeOptions(options)
     return this.#management.remove(key, options)
   }
 
@@ -193,6 +206,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    */
   async get(key: KeyLike): Promise<Hypercore<T>> {
     this.assertOpen('Multifeed')
+    // biome-ignore lint/complexity/noArguments: the count of what a JS caller passed
+    noMoreArguments('get()', arguments.length, 1, 'pass options to the session’s own calls')
     const feed = this.#membership.set.get(parseKey(key, 'Feed key').toString('hex'))
     if (feed === undefined) throw new UnknownFeedError('This key is not a feed of the multifeed')
     const session = await this.#handOut(this.#pool.session(feed))
@@ -209,10 +224,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    */
   async writer(name = 'default', options: WriterOptions = {}): Promise<Hypercore<T>> {
     this.assertOpen('Multifeed')
-    if (typeof options !== 'object' || options === null) {
-      throw new InvalidArgumentError('writer() options must be an object')
-    }
-    return (await this.#handOut(this.#writers.session(name, options.keyPair))) as Hypercore<T>
+    const { keyPair } = writerOptions(options, this.#valueEncoding)
+    return (await this.#handOut(this.#writers.session(name, keyPair))) as Hypercore<T>
   }
 
   /** A session for the caller, unless the multifeed closed meanwhile (then ERR_CLOSED). */
@@ -232,6 +245,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    */
   replicate(isInitiatorOrStream: boolean | Duplex): HypercoreStream {
     this.assertOpen('Multifeed')
+    // biome-ignore lint/complexity/noArguments: the count of what a JS caller passed
+    noMoreArguments('replicate()', arguments.length, 1, 'pass isInitiator or a stream')
     const replication = ReplicationStream.for(this.corestore, isInitiatorOrStream)
     this.attach(replication.stream)
     return replication.stream
@@ -260,6 +275,15 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    */
   async synced(options: SyncedOptions = {}): Promise<void> {
     this.assertOpen('Multifeed')
+    syncedOptions(options)
+    if (
+      options.peer !== undefined &&
+      (options.peer as { multifeed?: unknown })?.multifeed !== this
+    ) {
+      throw new InvalidArgumentError(
+        'synced(): peer must be a peer of this multifeed (multi.peers())'
+      )
+    }
     const peers = options.peer !== undefined ? [options.peer] : this.peers()
     await synced(
       {
@@ -275,7 +299,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   }
 
   /** `synced()` with every connected peer (the 0.1 name). */
-  downloaded(options: DownloadedOptions = {}): Promise<void> {
+  async downloaded(options: DownloadedOptions = {}): Promise<void> {
+    downloadedOptions(options)
     return this.synced(options)
   }
 
@@ -292,6 +317,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    */
   read(options: ReadOptions = {}): AsyncGenerator<ReadEntry<T>> {
     this.assertOpen('Multifeed')
+    readOptions(options)
     const self = this
     return read<T>(
       {

@@ -35,8 +35,11 @@ export {
 } from './protocol/messages.js'
 export { MultifeedPeer, type PeerProgress, type PeerStats } from './replication/MultifeedPeer.js'
 export {
+  type PairingConclusion,
+  type PairingOutcome,
   type PairingStats,
   ReplicationStream,
+  type ReplicationStreamEvents,
   rootOf,
   sameCorestore
 } from './replication/ReplicationStream.js'

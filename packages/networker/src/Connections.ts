@@ -6,7 +6,7 @@
  * when the networker closes. Which multifeeds a connection carries is the
  * networker's business (NetworkerBase.ts), not this table's.
  */
-import { ReplicationStream } from '@multifeed/core'
+import { type PairingOutcome, ReplicationStream } from '@multifeed/core'
 import type { Corestore, NoiseSecretStream } from '@multifeed/holepunch-types'
 import { ConnectedPeer } from './ConnectedPeer.js'
 import { isBenignConnectionError, ResetGrace, toError } from './connectionErrors.js'
@@ -19,6 +19,8 @@ export interface ConnectionsHost {
   reportError(err: Error, peer: ConnectedPeer | null): void
   /** A connection of ours closed: its peer is marked closed and out of the table. */
   closed(peer: ConnectedPeer): void
+  /** Pairing on a connection of ours concluded (`pairing-concluded` of its replication stream). */
+  concluded(peer: ConnectedPeer, outcome: PairingOutcome): void
 }
 
 export class Connections implements Iterable<ConnectedPeer> {
@@ -61,8 +63,9 @@ export class Connections implements Iterable<ConnectedPeer> {
       stream.destroy()
       return null
     }
+    let replication: ReplicationStream
     try {
-      ReplicationStream.for(this.#corestore, stream)
+      replication = ReplicationStream.for(this.#corestore, stream)
     } catch (err) {
       this.#host.reportError(toError(err), null)
       stream.destroy()
@@ -76,7 +79,12 @@ export class Connections implements Iterable<ConnectedPeer> {
     this.#peers.set(stream, peer)
     const onClose = (): void => this.#onClose(peer)
     stream.once('close', onClose)
+    const onConcluded = (outcome: PairingOutcome): void => {
+      if (!peer.closed) this.#host.concluded(peer, outcome)
+    }
+    replication.once('pairing-concluded', onConcluded)
     peer._release = () => {
+      replication.off('pairing-concluded', onConcluded)
       stream.off('error', onError)
       stream.off('close', onClose)
       stream.setMaxListeners(maxListeners)

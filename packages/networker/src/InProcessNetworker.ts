@@ -3,6 +3,7 @@ import type { Corestore } from '@multifeed/holepunch-types'
 import { type HubMembership, InProcessHub } from './InProcessHub.js'
 import type { SwarmKeyPair } from './Networker.js'
 import { NetworkerBase, type SwarmedMultifeed } from './NetworkerBase.js'
+import { validateInProcessOptions } from './options.js'
 
 /** Options of `new InProcessNetworker(corestore, options)`. */
 export interface InProcessNetworkerOptions {
@@ -26,6 +27,7 @@ export class InProcessNetworker extends NetworkerBase {
   readonly #topics = new Map<string, Set<SwarmedMultifeed>>()
 
   constructor(corestore: Corestore, options: InProcessNetworkerOptions = {}) {
+    validateInProcessOptions(options)
     super(corestore)
     this.hub = options.hub ?? InProcessHub.default
     this.keyPair = options.keyPair ?? NoiseSecretStream.keyPair()

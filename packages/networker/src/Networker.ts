@@ -5,6 +5,7 @@ import type {
   NoiseSecretStream,
   PeerDiscovery
 } from '@multifeed/holepunch-types'
+import HyperDHTClass from 'hyperdht'
 import HyperswarmClass from 'hyperswarm'
 import { NetworkerBase, type SwarmedMultifeed } from './NetworkerBase.js'
 import { validateNetworkerOptions } from './options.js'
@@ -36,8 +37,17 @@ export interface NetworkerOptions {
    * outlives the networker and keeps nothing of ours (no server, no listener).
    */
   ownsDht?: boolean
-  /** Bootstrap nodes for the DHT we create (when no `dht` is given): `'host:port'` or `{ host, port }`. */
+  /**
+   * Bootstrap nodes for the DHT we create (when no `dht` is given): `'host:port'` or `{ host, port }`.
+   * Without `dht`, `swarm` or `bootstrap`, that DHT joins the public HyperDHT (Holepunch's
+   * bootstrap nodes), as Hyperswarm does: what a real app wants; tests give a loopback testnet.
+   */
   bootstrap?: Array<string | { host: string; port: number }>
+  /**
+   * The IP address the DHT we create binds to (hyperdht's `host`), e.g. `'127.0.0.1'` to keep
+   * every packet on loopback. Default: all interfaces. Not with a given `dht` or `swarm`.
+   */
+  host?: string
   /** The swarm's identity (the `remotePublicKey` peers see). Random by default. */
   keyPair?: SwarmKeyPair
   /** Most connections the swarm keeps (Hyperswarm's `maxPeers`, default 64). */
@@ -80,7 +90,7 @@ export class Networker extends NetworkerBase {
   constructor(corestore: Corestore, options: NetworkerOptions = {}) {
     const checked = validateNetworkerOptions(options)
     super(corestore)
-    const { swarm, dht, bootstrap, keyPair, maxPeers, firewall } = checked
+    const { swarm, dht, bootstrap, keyPair, maxPeers, firewall, host } = checked
     if (swarm !== undefined) {
       this.hyperswarm = swarm
       this.ownsSwarm = checked.ownsSwarm ?? false
@@ -90,9 +100,16 @@ export class Networker extends NetworkerBase {
       this.ownsSwarm = true
       this.ownsDht = dht === undefined || checked.ownsDht !== false
       this.#keptDht = dht !== undefined && !this.ownsDht ? new KeptDht(dht) : null
+      // Hyperswarm does not pass `host` to the DHT it creates: with a host we create
+      // it (the swarm destroys it with itself, as it would its own).
+      const created =
+        host !== undefined
+          ? new HyperDHTClass({ host, ...(bootstrap !== undefined ? { bootstrap } : {}) })
+          : undefined
+      const swarmDht = dht !== undefined ? (this.#keptDht?.view ?? dht) : created
       this.hyperswarm = new HyperswarmClass({
-        ...(dht !== undefined ? { dht: this.#keptDht?.view ?? dht } : {}),
-        ...(bootstrap !== undefined ? { bootstrap } : {}),
+        ...(swarmDht !== undefined ? { dht: swarmDht } : {}),
+        ...(bootstrap !== undefined && created === undefined ? { bootstrap } : {}),
         ...(keyPair !== undefined ? { keyPair } : {}),
         ...(maxPeers !== undefined ? { maxPeers } : {}),
         ...(firewall !== undefined ? { firewall } : {})

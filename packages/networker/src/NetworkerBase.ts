@@ -12,6 +12,7 @@ import {
   InvalidArgumentError,
   type MultifeedPeer,
   Resource,
+  rootOf,
   sameCorestore
 } from '@multifeed/core'
 import type { Corestore, NoiseSecretStream } from '@multifeed/holepunch-types'
@@ -24,7 +25,7 @@ import type {
   NetworkerInterface,
   SwarmOptions
 } from './NetworkerInterface.js'
-import { checkSwarmOptions, isCorestore } from './options.js'
+import { checkSwarmOptions, isCorestore, isMultifeed } from './options.js'
 
 type Multifeed = AnyMultifeed
 
@@ -70,11 +71,20 @@ export abstract class NetworkerBase
     if (!isCorestore(corestore)) {
       throw new InvalidArgumentError('A networker needs a Corestore as first argument')
     }
+    // Checked before any transport exists: a networker on a closed store never opens a swarm.
+    if (corestore.closing !== null || rootOf(corestore).closing !== null) {
+      throw new ClosedError('The corestore given to the networker is closed')
+    }
     this.corestore = corestore
     this.#connections = new Connections(corestore, {
       isClosing: () => this.closing,
       reportError: (err, peer) => this.emit('connection-error', err, peer),
-      closed: (peer) => this.#unlistIfUnproven(peer)
+      closed: (peer) => this.#unlistIfUnproven(peer),
+      concluded: (peer, outcome) => {
+        if (outcome.paired.length === 0 && !this.closing) {
+          this.emit('connection-unpaired', peer, outcome)
+        }
+      }
     })
   }
 
@@ -99,8 +109,8 @@ export abstract class NetworkerBase
     const existing = this.#swarmed.get(multifeed)
     if (existing !== undefined) return existing.joined
     if (this.closing) return Promise.reject(new ClosedError('The networker is closed'))
-    if (multifeed === null || typeof multifeed !== 'object') {
-      return Promise.reject(new InvalidArgumentError('swarm() takes a multifeed'))
+    if (!isMultifeed(multifeed)) {
+      return Promise.reject(new InvalidArgumentError('swarm() takes a Multifeed'))
     }
     const badOptions = checkSwarmOptions(options)
     if (badOptions !== null) return Promise.reject(new InvalidArgumentError(badOptions))

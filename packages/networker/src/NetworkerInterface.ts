@@ -1,4 +1,4 @@
-import type { Multifeed as MultifeedOf, MultifeedPeer } from '@multifeed/core'
+import type { Multifeed as MultifeedOf, MultifeedPeer, PairingOutcome } from '@multifeed/core'
 import type { NoiseSecretStream } from '@multifeed/holepunch-types'
 
 /** A multifeed of any value encoding (`Multifeed<Buffer>`, `Multifeed<string>`, …). */
@@ -30,6 +30,14 @@ export interface NetworkerEvents {
   'peer-remove': [peer: NetworkPeer]
   /** A multifeed's channel with a peer opened (capability proven). */
   'peer-multifeed': [peer: NetworkPeer, multifeed: Multifeed, session: MultifeedPeer]
+  /**
+   * Pairing on a connection concluded and it shares no multifeed with us: both
+   * sides announced every multifeed they carry and none of ours is among the
+   * remote's (`outcome.how` 'exchanged'), or the remote speaks no pairing
+   * ('refused', 'fault'). The connection stays open: a multifeed swarmed later
+   * on either side can still pair on it. Once per connection.
+   */
+  'connection-unpaired': [peer: NetworkPeer, outcome: PairingOutcome]
   /** A connection failed or errored. Never thrown: the networker handles every connection's errors. */
   'connection-error': [error: Error, peer: NetworkPeer | null]
 }

@@ -5,7 +5,9 @@
  */
 import { InvalidArgumentError } from '@multifeed/core'
 import type { Corestore } from '@multifeed/holepunch-types'
+import { InProcessHub } from './InProcessHub.js'
 import type { NetworkerOptions } from './Networker.js'
+import type { AnyMultifeed } from './NetworkerInterface.js'
 
 const KNOWN = new Set([
   'swarm',
@@ -15,11 +17,20 @@ const KNOWN = new Set([
   'bootstrap',
   'keyPair',
   'maxPeers',
-  'firewall'
+  'firewall',
+  'host'
 ])
 
 /** Options that configure the swarm we create: meaningless with a given `swarm`. */
-const SWARM_CREATION = ['dht', 'ownsDht', 'bootstrap', 'keyPair', 'maxPeers', 'firewall'] as const
+const SWARM_CREATION = [
+  'dht',
+  'ownsDht',
+  'bootstrap',
+  'keyPair',
+  'maxPeers',
+  'firewall',
+  'host'
+] as const
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -35,6 +46,14 @@ function isBuffer(value: unknown, length: number): boolean {
 
 function isPort(value: unknown): boolean {
   return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535
+}
+
+function checkKeyPair(kp: unknown): void {
+  if (!isObject(kp) || !isBuffer(kp.publicKey, 32) || !isBuffer(kp.secretKey, 64)) {
+    throw new InvalidArgumentError(
+      'keyPair must be { publicKey: 32-byte Buffer, secretKey: 64-byte Buffer }'
+    )
+  }
 }
 
 /** `'host:port'` (hyperdht also takes `'suggested-ip@host:port'`) or `{ host, port }`. */
@@ -87,8 +106,10 @@ export function validateNetworkerOptions(options: unknown): NetworkerOptions {
       throw new InvalidArgumentError('dht must be a HyperDHT node')
     }
     if (o.dht!.destroyed) throw new InvalidArgumentError('The given dht is destroyed')
-    if (given('bootstrap')) {
-      throw new InvalidArgumentError('bootstrap configures the DHT we create: not with a given dht')
+    for (const key of ['bootstrap', 'host']) {
+      if (given(key)) {
+        throw new InvalidArgumentError(`${key} configures the DHT we create: not with a given dht`)
+      }
     }
   }
   if (given('ownsDht')) {
@@ -104,14 +125,12 @@ export function validateNetworkerOptions(options: unknown): NetworkerOptions {
       )
     }
   }
-  if (given('keyPair')) {
-    const kp = o.keyPair as unknown
-    if (!isObject(kp) || !isBuffer(kp.publicKey, 32) || !isBuffer(kp.secretKey, 64)) {
-      throw new InvalidArgumentError(
-        'keyPair must be { publicKey: 32-byte Buffer, secretKey: 64-byte Buffer }'
-      )
-    }
+  if (given('host') && !isHost(o.host)) {
+    throw new InvalidArgumentError(
+      "host must be the IP address the DHT we create binds to (e.g. '127.0.0.1')"
+    )
   }
+  if (given('keyPair')) checkKeyPair(o.keyPair)
   if (given('maxPeers')) {
     if (!Number.isInteger(o.maxPeers) || (o.maxPeers as number) < 1) {
       throw new InvalidArgumentError('maxPeers must be a positive integer')
@@ -123,17 +142,56 @@ export function validateNetworkerOptions(options: unknown): NetworkerOptions {
   return o
 }
 
+/** Checks the options of `new InProcessNetworker(corestore, options)`; throws ERR_INVALID_ARGUMENT. */
+export function validateInProcessOptions(options: unknown): void {
+  if (options === undefined) return
+  if (!isObject(options))
+    throw new InvalidArgumentError('InProcessNetworker options must be an object')
+  for (const key of Object.keys(options)) {
+    if (key !== 'hub' && key !== 'keyPair') {
+      throw new InvalidArgumentError(
+        `Unknown InProcessNetworker option '${key}' (known: hub, keyPair)`
+      )
+    }
+  }
+  if (options.hub !== undefined && !(options.hub instanceof InProcessHub)) {
+    throw new InvalidArgumentError('hub must be an InProcessHub')
+  }
+  if (options.keyPair !== undefined) checkKeyPair(options.keyPair)
+}
+
 /** Null when `options` of swarm() are valid, else why not. */
 export function checkSwarmOptions(options: unknown): string | null {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     return 'swarm() options must be an object'
   }
   for (const [key, value] of Object.entries(options)) {
-    if (key !== 'announce' && key !== 'lookup') return `Unknown swarm() option '${key}'`
+    if (key !== 'announce' && key !== 'lookup') {
+      return `Unknown swarm() option '${key}' (known: announce, lookup)`
+    }
     if (value !== undefined && typeof value !== 'boolean')
       return `swarm() option ${key} must be a boolean`
   }
   return null
+}
+
+/** An IPv4 address, or an IPv6 one (what a UDP socket binds to; no host name). */
+function isHost(value: unknown): boolean {
+  if (typeof value !== 'string') return false
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(value)
+  if (v4 !== null) return v4.slice(1).every((octet) => Number(octet) <= 255)
+  return value.includes(':') && /^[0-9a-fA-F:.]+$/.test(value)
+}
+
+/** True when `value` is a multifeed (what swarm() and leave() take), by its shape. */
+export function isMultifeed(value: unknown): value is AnyMultifeed {
+  if (typeof value !== 'object' || value === null) return false
+  const m = value as Record<string, unknown>
+  return (
+    Buffer.isBuffer(m.discoveryKey) &&
+    isCorestore(m.corestore) &&
+    ['attach', 'detach', 'on', 'off'].every((name) => typeof m[name] === 'function')
+  )
 }
 
 /** True when `value` has the methods of a Corestore that a networker uses. */

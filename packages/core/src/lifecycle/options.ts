@@ -5,11 +5,17 @@
 import type { Corestore, ValueEncoding } from '@multifeed/holepunch-types'
 import { InvalidArgumentError } from '../errors.js'
 import type { MultifeedOptions, MultifeedPolicy } from '../types.js'
+import { knownOptions, optionalBoolean } from './strict.js'
 
 const DEFAULT_MAX_FEEDS = 100_000
 const DEFAULT_MAX_DIFFERENCES = 100_000
 const DEFAULT_IDLE_TIMEOUT = 5000
 const ENCODINGS = new Set(['binary', 'utf-8', 'utf8', 'json'])
+const CALL = 'Multifeed.open()'
+/** The options open() accepts, and those of its nested objects. */
+const OPTIONS = ['valueEncoding', 'policy', 'limits', 'sparse', 'idleTimeout']
+const POLICY = ['accept', 'share']
+const LIMITS = ['maxFeeds', 'maxDifferences']
 
 export interface Settings {
   valueEncoding: ValueEncoding | undefined
@@ -24,14 +30,11 @@ export function settingsOf(corestore: unknown, options: unknown): Settings {
   if (!isCorestore(corestore)) {
     throw new InvalidArgumentError('Multifeed.open() takes a Corestore as first argument')
   }
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidArgumentError('options must be an object')
-  }
-  const o = options as MultifeedOptions
+  const o = knownOptions(options, CALL, OPTIONS) as MultifeedOptions
   checkEncoding(o.valueEncoding)
-  if (o.policy !== undefined && (typeof o.policy !== 'object' || o.policy === null)) {
-    throw new InvalidArgumentError('policy must be an object of hooks { accept?, share? }')
-  }
+  if (o.policy !== undefined) knownOptions(o.policy, CALL, POLICY, 'policy.')
+  if (o.limits !== undefined) knownOptions(o.limits, CALL, LIMITS, 'limits.')
+  optionalBoolean(o.sparse, CALL, 'sparse')
   for (const hook of ['accept', 'share'] as const) {
     if (o.policy?.[hook] !== undefined && typeof o.policy[hook] !== 'function') {
       throw new InvalidArgumentError(`policy.${hook} must be a function`)

@@ -22,8 +22,8 @@ import { SECRET_BYTES } from './pairing.js'
 import { type CodedSymbol, codedSymbolEncoding } from './riblt.js'
 
 export const PROTOCOL_MAJOR = 2
-/** Minor 1: list mode (protocol/list.ts). */
-export const PROTOCOL_MINOR = 1
+/** Minor 1: list mode (protocol/list.ts). Minor 2: the END flag of a Tokens message. */
+export const PROTOCOL_MINOR = 2
 /** Protocol of a multifeed's channel (id = its channel id on the connection). */
 export const PROTOCOL_NAME = `multifeed/${PROTOCOL_MAJOR}`
 /** Protocol of the one pairing channel per connection (no id). */
@@ -56,7 +56,16 @@ export interface PairingOpen {
 
 export interface Tokens {
   tokens: Buffer[]
+  /** TOKENS_END or 0 (minor 2; absent from an older peer's message: 0). */
+  flags?: number
 }
+
+/**
+ * Flag of a Tokens message (minor 2): with this message the sender has
+ * announced every multifeed it carries on the connection as of now (sent on
+ * the last message of each batch, alone and empty when it carries none).
+ */
+export const TOKENS_END = 1
 
 /** The open message of a multifeed's channel. */
 export interface Open {
@@ -171,8 +180,10 @@ export function decodeVersion(raw: Buffer): { major: number; minor: number } {
 
 export function encodeTokens(m: Tokens): Buffer {
   const state: State = { start: 0, end: 0, buffer: null }
+  const flags = m.flags ?? 0
   c.uint.preencode(state, m.tokens.length)
   state.end += m.tokens.length * SECRET_BYTES
+  c.uint.preencode(state, flags)
   const buffer = Buffer.allocUnsafe(state.end)
   state.buffer = buffer
   c.uint.encode(state, m.tokens.length)
@@ -180,6 +191,7 @@ export function encodeTokens(m: Tokens): Buffer {
     buffer.set(token, state.start)
     state.start += SECRET_BYTES
   }
+  c.uint.encode(state, flags)
   return buffer
 }
 
@@ -189,7 +201,9 @@ export function decodeTokens(raw: Buffer): Tokens {
     const n = count(state, MAX_TOKENS_PER_MESSAGE, 'maxTokensPerMessage', 'pairing tokens')
     const tokens: Buffer[] = new Array(n)
     for (let i = 0; i < n; i++) tokens[i] = copy(state, SECRET_BYTES)
-    return { tokens }
+    // Appended in minor 2: a peer of minor 0 or 1 sends no flags.
+    const flags = state.start < state.end ? c.uint.decode(state) : 0
+    return { tokens, flags }
   })
 }
 

@@ -17,6 +17,15 @@
  * are rate-limited per connection: REMOTE_OPENS at once, one more a minute;
  * beyond that its open goes unanswered (Protomux refuses it) until the
  * bucket refills.
+ *
+ * Pairing concludes (`onConcluded`) once both sides have announced every
+ * multifeed they carry at that moment: the last Tokens message of each of
+ * our batches carries the END flag (an empty one when we carry nothing),
+ * sent once the handshake is done, and the remote's END arrived on this
+ * channel. It also concludes when the remote refused the channel (no
+ * multifeed library there) or its pairing input was malformed: nothing
+ * more pairs then. A peer of minor < 2 sends no END: with it pairing never
+ * concludes (multifeeds still pair as before).
  */
 import type {
   ProtomuxChannel as Channel,
@@ -32,7 +41,8 @@ import {
   MAX_TOKENS_PER_MESSAGE,
   PAIRING_PROTOCOL,
   PROTOCOL_MAJOR,
-  PROTOCOL_MINOR
+  PROTOCOL_MINOR,
+  TOKENS_END
 } from '../protocol/messages.js'
 
 /** Pairing channels the remote may open on one connection at once. */
@@ -51,6 +61,13 @@ export interface PairingStats {
 /** How the pairing channel stands. */
 export type PairingState = 'open' | 'idle' | 'refused' | 'fault'
 
+/**
+ * How pairing concluded: both sides announced every multifeed they carry
+ * ('exchanged'), the remote refused the pairing channel ('refused'), or its
+ * pairing input was malformed ('fault').
+ */
+export type PairingConclusion = 'exchanged' | 'refused' | 'fault'
+
 export class PairingChannel {
   readonly stats: PairingStats = {
     bytesSent: 0,
@@ -62,6 +79,8 @@ export class PairingChannel {
   readonly #mux: Protomux
   /** The remote's tokens; throws (a limit) to refuse them: pairing then ends. */
   readonly #onTokens: (tokens: Buffer[]) => void
+  /** Pairing concluded on this connection (called each time; the stream reports the first). */
+  readonly #onConcluded: (how: PairingConclusion) => void
   /** Our token for each multifeed announced, by its owner. */
   readonly #ours = new Map<object, Buffer>()
   /** Owners whose token the current channel has not carried yet. */
@@ -74,16 +93,35 @@ export class PairingChannel {
   /** Pairing opens left to the remote, as of `#openedAt`. */
   #remoteOpens = REMOTE_OPENS
   #openedAt = Date.now()
+  /** The handshake is done: every multifeed joined so far has its token queued. */
+  #handshaken = false
+  /** This channel carried our END / the remote's END. */
+  #endSent = false
+  #endReceived = false
 
-  constructor(mux: Protomux, onTokens: (tokens: Buffer[]) => void) {
+  constructor(
+    mux: Protomux,
+    onTokens: (tokens: Buffer[]) => void,
+    onConcluded: (how: PairingConclusion) => void
+  ) {
     this.#mux = mux
     this.#onTokens = onTokens
+    this.#onConcluded = onConcluded
     // The remote may open the pairing channel before any multifeed joined.
     mux.pair({ protocol: PAIRING_PROTOCOL }, () => this.#onRemoteOpen())
   }
 
   get state(): PairingState {
     return this.#channel !== null ? 'open' : this.#state
+  }
+
+  /**
+   * The handshake is done. Called before the multifeeds joined so far queue
+   * their tokens (in the same tick): our first END goes out after them.
+   */
+  handshaken(): void {
+    this.#handshaken = true
+    this.#scheduleFlush()
   }
 
   /** A multifeed joined the connection: opens our channel unless the remote refused one. */
@@ -107,18 +145,27 @@ export class PairingChannel {
   flush(): void {
     this.#flushScheduled = false
     const message = this.#tokens
-    if (message === null || this.#closed || this.#state === 'fault') return
+    if (message === null || this.#closed || this.#state === 'fault' || !this.#handshaken) return
     const tokens: Buffer[] = []
     for (const owner of this.#unannounced) {
       const token = this.#ours.get(owner)
       if (token !== undefined) tokens.push(token)
     }
     this.#unannounced.clear()
-    for (let i = 0; i < tokens.length; i += MAX_TOKENS_PER_MESSAGE) {
-      const raw = encodeTokens({ tokens: tokens.slice(i, i + MAX_TOKENS_PER_MESSAGE) })
+    if (tokens.length === 0 && this.#endSent) return
+    // Every batch ends with END: the remote then knows all we carry as of now.
+    let i = 0
+    do {
+      const batch = tokens.slice(i, i + MAX_TOKENS_PER_MESSAGE)
+      i += MAX_TOKENS_PER_MESSAGE
+      const raw = encodeTokens({ tokens: batch, flags: i >= tokens.length ? TOKENS_END : 0 })
       this.stats.bytesSent += raw.byteLength
-      this.stats.tokensSent += Math.min(MAX_TOKENS_PER_MESSAGE, tokens.length - i)
+      this.stats.tokensSent += batch.length
       message.send(raw)
+    } while (i < tokens.length)
+    if (!this.#endSent) {
+      this.#endSent = true
+      if (this.#endReceived) this.#onConcluded('exchanged')
     }
   }
 
@@ -167,7 +214,12 @@ export class PairingChannel {
         this.#channel = null
         this.#tokens = null
         this.#unannounced.clear()
-        if (this.#state !== 'fault') this.#state = opened ? 'idle' : 'refused'
+        this.#endSent = false
+        this.#endReceived = false
+        if (this.#state === 'fault') return
+        this.#state = opened ? 'idle' : 'refused'
+        // Refused by the remote (not our connection closing): nothing will pair.
+        if (!opened && !this.#closed && !this.#mux.stream.destroyed) this.#onConcluded('refused')
       }
     })
     if (channel === null) return
@@ -181,6 +233,8 @@ export class PairingChannel {
     this.stats.bytesSent += open.byteLength
     channel.open(open)
     for (const owner of this.#ours.keys()) this.#queue(owner)
+    // A new channel carries an END too, even when we carry nothing (yet).
+    this.#scheduleFlush()
   }
 
   #onOpen(raw: Buffer): void {
@@ -197,7 +251,11 @@ export class PairingChannel {
   #queue(owner: object): void {
     if (this.#tokens === null) return
     this.#unannounced.add(owner)
-    if (this.#flushScheduled) return
+    this.#scheduleFlush()
+  }
+
+  #scheduleFlush(): void {
+    if (this.#tokens === null || !this.#handshaken || this.#flushScheduled) return
     this.#flushScheduled = true
     // Every multifeed added in this tick goes out in one message.
     queueMicrotask(() => this.flush())
@@ -206,8 +264,9 @@ export class PairingChannel {
   #receive(raw: Buffer): void {
     this.stats.bytesReceived += raw.byteLength
     let tokens: Buffer[]
+    let flags: number
     try {
-      tokens = decodeTokens(raw).tokens
+      ;({ tokens, flags = 0 } = decodeTokens(raw))
       this.#onTokens(tokens)
     } catch {
       // A peer's bad input closes the pairing channel only (never the stream):
@@ -216,12 +275,17 @@ export class PairingChannel {
       return
     }
     this.stats.tokensReceived += tokens.length
+    if ((flags & TOKENS_END) !== 0 && !this.#endReceived) {
+      this.#endReceived = true
+      if (this.#endSent) this.#onConcluded('exchanged')
+    }
   }
 
   /** The remote's pairing input was malformed: no multifeed pairs on this connection any more. */
   #fault(): void {
     this.#state = 'fault'
     this.#unannounced.clear()
+    this.#onConcluded('fault')
     const channel = this.#channel
     // After the current message: Protomux is still dispatching it.
     if (channel !== null) queueMicrotask(() => channel.close())

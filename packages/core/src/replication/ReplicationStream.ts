@@ -15,6 +15,11 @@
  * When the remote opens a hypercore channel we did not open (it wants a
  * core), the multifeeds proven on this stream decide whether to serve it
  * (`serve()`): a core outside every proven multifeed's set is refused.
+ *
+ * Once both sides announced every multifeed they carry (PairingChannel.ts),
+ * pairing on the connection has concluded: `pairing-concluded` tells which
+ * of ours paired (none: the remote carries no multifeed of ours, a
+ * mismatched key shows at once). A multifeed added later can still pair.
  */
 import type { Duplex } from 'node:stream'
 import type {
@@ -24,12 +29,43 @@ import type {
   Protomux
 } from '@multifeed/holepunch-types'
 import Hypercore from 'hypercore'
-import { InvalidArgumentError, LimitExceededError } from '../errors.js'
+import { CallbackError, InvalidArgumentError, LimitExceededError } from '../errors.js'
+import { TypedEmitter } from '../lifecycle/Resource.js'
 import { MAX_REMOTE_TOKENS } from '../protocol/messages.js'
 import { pairingToken } from '../protocol/pairing.js'
-import { PairingChannel, type PairingState, type PairingStats } from './PairingChannel.js'
+import {
+  PairingChannel,
+  type PairingConclusion,
+  type PairingState,
+  type PairingStats
+} from './PairingChannel.js'
 
-export type { PairingStats }
+export type { PairingConclusion, PairingStats }
+
+/** What pairing on a connection concluded with (`replication.concluded`, `pairing-concluded`). */
+export interface PairingOutcome {
+  /**
+   * The discovery keys of our multifeeds that paired on this connection
+   * (the remote carries them), at the moment pairing concluded. Empty: the
+   * remote carries none of ours (another key, or no multifeed at all).
+   */
+  readonly paired: Buffer[]
+  /**
+   * 'exchanged': both sides announced every multifeed they carry; 'refused':
+   * the remote refused the pairing channel (no multifeed library there);
+   * 'fault': its pairing input was malformed (nothing more pairs here).
+   */
+  readonly how: PairingConclusion
+}
+
+export interface ReplicationStreamEvents {
+  /**
+   * Pairing on this connection concluded, once per connection. `paired` is
+   * empty when the connection shares no multifeed with us; a multifeed
+   * added later on either side can still pair.
+   */
+  'pairing-concluded': [outcome: PairingOutcome]
+}
 
 /** A multifeed on the stream, as the stream sees it (MultifeedPeer implements it). */
 export interface StreamMember {
@@ -57,7 +93,7 @@ const HYPERCORE_PROTOCOL = 'hypercore/alpha'
 const LEGACY_PROTOCOL = 'multifeed/1'
 const LEGACY_MAJOR = 1
 
-export class ReplicationStream {
+export class ReplicationStream extends TypedEmitter<ReplicationStreamEvents> {
   /** The stream to pipe (or the connection passed in). */
   readonly stream: HypercoreStream
   readonly noise: NoiseSecretStream
@@ -72,6 +108,7 @@ export class ReplicationStream {
   readonly #expected = new Map<string, StreamMember>()
   readonly #remoteTokens = new Set<string>()
   readonly #pairing: PairingChannel
+  #concluded: PairingOutcome | null = null
   #closed = false
 
   /**
@@ -109,6 +146,7 @@ export class ReplicationStream {
   }
 
   private constructor(root: Corestore, isInitiatorOrStream: boolean | Duplex) {
+    super()
     this.root = root
     this.stream = Hypercore.createProtocolStream(isInitiatorOrStream, {
       ondiscoverykey: (discoveryKey: Buffer) => this.#onDiscoveryKey(discoveryKey)
@@ -119,8 +157,15 @@ export class ReplicationStream {
     // One listener per multifeed and per core: many on one stream is normal.
     this.noise.setMaxListeners(0)
     this.noise.once('close', this.#onNoiseClose)
-    this.#pairing = new PairingChannel(this.mux, (tokens) => this.#onTokens(tokens))
+    this.#pairing = new PairingChannel(
+      this.mux,
+      (tokens) => this.#onTokens(tokens),
+      (how) => this.#onConcluded(how)
+    )
     this.stats = this.#pairing.stats
+    // First of the handshake's callbacks: the multifeeds added before it
+    // queue their tokens after this one, and our END goes out after them.
+    this.#whenHandshaken(() => this.#pairing.handshaken())
     // A peer of multifeed 0.1 opens `multifeed/1` with a discovery key as the
     // id: tell the multifeed it names (Protomux then refuses the channel,
     // whatever the id, so the remote learns nothing).
@@ -180,6 +225,11 @@ export class ReplicationStream {
     return this.#pairing.state
   }
 
+  /** What pairing concluded with on this connection, or null while it has not concluded. */
+  get concluded(): PairingOutcome | null {
+    return this.#concluded
+  }
+
   /**
    * Takes the library off the connection, which lives on (a networker
    * closing on a swarm it was given): every multifeed's channel and cores
@@ -224,6 +274,27 @@ export class ReplicationStream {
       this.#remoteTokens.add(id)
       this.#expected.get(id)?.pair()
     }
+  }
+
+  #onConcluded(how: PairingConclusion): void {
+    if (this.#concluded !== null || this.#closed) return
+    const paired: Buffer[] = []
+    for (const [token, member] of this.#expected) {
+      if (this.#remoteTokens.has(token) && member.discoveryKey !== undefined) {
+        paired.push(member.discoveryKey)
+      }
+    }
+    this.#concluded = { paired, how }
+    // Never from inside a Protomux handler: a listener's throw must not reach
+    // it; it is reported as a warning (ERR_CALLBACK), nothing crashes.
+    queueMicrotask(() => {
+      if (this.#closed) return
+      try {
+        this.emit('pairing-concluded', this.#concluded!)
+      } catch (err) {
+        process.emitWarning(new CallbackError('listener:pairing-concluded', err))
+      }
+    })
   }
 
   #onLegacyOpen(id: Buffer | null): void {

@@ -22,6 +22,7 @@ import type {
   HypercoreKeyPair as KeyPair,
   ValueEncoding
 } from '@multifeed/holepunch-types'
+import { checkAppends } from './appendCheck.js'
 import type { Feed } from './FeedSet.js'
 
 export interface CorePoolOptions {
@@ -156,6 +157,7 @@ export class CorePool {
     }
     core.on('append', watch)
     core.on('truncate', watch)
+    checkAppends(core, this.#options.valueEncoding)
     this.#userSessions.set(core, feed.id)
     core.once('close', () => {
       this.#userSessions.delete(core)
