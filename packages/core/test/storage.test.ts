@@ -168,6 +168,53 @@ describe('storage', () => {
     }
   })
 
+  it('a process killed right after an append re-opens with the length its writer holds, and a peer gets the blocks', async () => {
+    const dir = await tmpDir()
+    const key = crypto.randomBytes(32).toString('hex')
+    const child = runFixture('crash-append.mjs', [dir, key])
+    const [writerKey, length] = (await lineFrom(child, 'appended ')).split(' ')
+    await kill(child)
+    expect(length).toBe('3')
+
+    const store = new CorestoreClass(dir, { wait: true })
+    const multi = await Multifeed.open(store, key)
+    const peer = await Multifeed.open(await tmpStore(), key)
+    onCleanup(() => peer.close())
+    try {
+      // no core opened: the length comes from the storage's heads
+      expect(multi.openCores).toBe(0)
+      expect(multi.feeds().map((f) => [f.key.toString('hex'), f.length])).toEqual([[writerKey, 3]])
+      const p = pipe(multi, peer)
+      await untilConverged([multi, peer], 1)
+      expect(peer.feed(writerKey!)?.length).toBe(3)
+      const remote = await peer.get(writerKey!)
+      expect((await remote.get(2))?.toString()).toBe('three')
+      await remote.close()
+      await p.destroy()
+    } finally {
+      await multi.close()
+      await store.close()
+    }
+  })
+
+  it('a process killed right after a truncation re-opens with the lower length', async () => {
+    const dir = await tmpDir()
+    const key = crypto.randomBytes(32).toString('hex')
+    const child = runFixture('crash-append.mjs', [dir, key, 'truncate'])
+    const [writerKey, length] = (await lineFrom(child, 'appended ')).split(' ')
+    await kill(child)
+    expect(length).toBe('2')
+
+    const store = new CorestoreClass(dir, { wait: true })
+    const multi = await Multifeed.open(store, key)
+    try {
+      expect(multi.feeds().map((f) => [f.key.toString('hex'), f.length])).toEqual([[writerKey, 2]])
+    } finally {
+      await multi.close()
+      await store.close()
+    }
+  })
+
   it('closing during replication leaves nothing hanging: the process exits by itself', async () => {
     const child = runFixture('close-during-replication.mjs', [
       join(await tmpDir(), 'a'),

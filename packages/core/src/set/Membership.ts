@@ -6,12 +6,16 @@
  *
  * Order of operations is the crash-safety argument: a feed's record is
  * appended to the log before the feed enters the set, so anything announced
- * is on disk. Lengths are checkpointed lazily (see MembershipLog).
+ * is on disk. Lengths are checkpointed lazily (see MembershipLog); when
+ * the last session did not close cleanly they are read from the cores'
+ * storage at load, in one batch (heads.ts), so open() never reports a
+ * length the store does not hold.
  */
 import type { Corestore } from '@multifeed/holepunch-types'
 import { LimitExceededError } from '../errors.js'
 import { type Feed, FeedSet } from './FeedSet.js'
-import { type Checkpoint, MembershipLog } from './MembershipLog.js'
+import { heldLengths } from './heads.js'
+import { type Checkpoint, MARK_CLOSED, MARK_OPENED, MembershipLog } from './MembershipLog.js'
 
 /** How long length changes wait before they are checkpointed together. */
 const CHECKPOINT_DELAY_MS = 1000
@@ -24,21 +28,30 @@ export class Membership {
   readonly retired = new Set<string>()
   /** Keys refused from every peer (hex → key). */
   readonly blocked = new Map<string, Buffer>()
+  readonly #store: Corestore
   readonly #log: MembershipLog
   readonly #maxFeeds: number
   readonly #claims = new Map<string, Promise<void>>()
   readonly #dirty = new Set<Feed>()
   #timer: NodeJS.Timeout | null = null
   #checkpointing: Promise<void> = Promise.resolve()
+  #closed = false
 
   constructor(store: Corestore, salt: Buffer, maxFeeds: number) {
     this.set = new FeedSet(salt)
+    this.#store = store
     this.#log = new MembershipLog(store)
     this.#maxFeeds = maxFeeds
   }
 
-  /** Reads the log in one pass; opens no feed core. */
+  /**
+   * Reads the log in one pass; opens no feed core. After a crash (the log
+   * does not end with a clean close) the lengths come from the storage.
+   * Marks the session opened before resolving: nothing of the set changes
+   * before that mark is on disk.
+   */
   async load(): Promise<void> {
+    let clean = false
     // A feed's position (seq) is the order of its first record: a removed
     // feed keeps its position, so the checkpoints written after it still
     // name the right feeds. The set replays the records itself (one record
@@ -56,9 +69,28 @@ export class Membership {
         if (block) this.blocked.set(key.toString('hex'), Buffer.from(key))
       }
       for (const key of batch.unblocks) this.blocked.delete(key.toString('hex'))
+      clean = batch.mark === MARK_CLOSED
     }
     this.set.endLoad()
     for (const feed of this.set.named()) this.names.set(feed.name!, feed)
+    const lengths: Checkpoint[] = clean ? [] : await this.#recover()
+    await this.#log.append({ lengths, mark: MARK_OPENED })
+  }
+
+  /** The lengths held, read from the storage; the checkpoints that correct the log. */
+  async #recover(): Promise<Checkpoint[]> {
+    const feeds = this.set.all()
+    if (feeds.length === 0) return []
+    const held = await heldLengths(
+      this.#store,
+      feeds.map((feed) => feed.discoveryKey)
+    )
+    const corrected: Checkpoint[] = []
+    for (let i = 0; i < feeds.length; i++) {
+      const feed = feeds[i]!
+      if (this.set.setLength(feed, held[i]!)) corrected.push({ seq: feed.seq, length: feed.length })
+    }
+    return corrected
   }
 
   /** Throws ERR_LIMIT_EXCEEDED when adding `adding` feeds would pass maxFeeds. */
@@ -146,7 +178,7 @@ export class Membership {
   setLength(feed: Feed, length: number): boolean {
     if (!this.set.setLength(feed, length)) return false
     this.#dirty.add(feed)
-    if (this.#timer === null) {
+    if (this.#timer === null && !this.#closed) {
       this.#timer = setTimeout(() => {
         this.#timer = null
         this.checkpoint().catch(() => {})
@@ -158,20 +190,31 @@ export class Membership {
 
   /** Writes the pending length checkpoints now. */
   checkpoint(): Promise<void> {
-    if (this.#timer !== null) {
-      clearTimeout(this.#timer)
-      this.#timer = null
-    }
-    if (this.#dirty.size === 0) return this.#checkpointing
-    const lengths: Checkpoint[] = []
-    for (const feed of this.#dirty) lengths.push({ seq: feed.seq, length: feed.length })
-    this.#dirty.clear()
+    const lengths = this.#takeDirty()
+    if (lengths.length === 0) return this.#checkpointing
     this.#checkpointing = this.#log.append({ lengths })
     return this.#checkpointing
   }
 
+  /**
+   * Writes the pending checkpoints with the clean-close mark (the next
+   * open() trusts the log's lengths), then closes the log.
+   */
   async close(): Promise<void> {
-    await this.checkpoint().catch(() => {})
+    this.#closed = true
+    await this.#log.append({ lengths: this.#takeDirty(), mark: MARK_CLOSED }).catch(() => {})
     await this.#log.close().catch(() => {})
+  }
+
+  /** The pending checkpoints, taken (the timer is cancelled). */
+  #takeDirty(): Checkpoint[] {
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer)
+      this.#timer = null
+    }
+    const lengths: Checkpoint[] = []
+    for (const feed of this.#dirty) lengths.push({ seq: feed.seq, length: feed.length })
+    this.#dirty.clear()
+    return lengths
   }
 }

@@ -11,19 +11,28 @@
  * a removal before anything of the feed is let go, so a crash leaves either
  * the feed or its removal, never half of one.
  * Checkpoints are written lazily: a crash loses at most the last ones, and a
- * length read back too low only makes the next reconciliation open that
- * core and find out (never too high: lengths only grow).
+ * session's first block is marked "opened" and its last, written at close,
+ * "closed": a log that does not end with "closed" was left by a crash, and
+ * its lengths are then read from the cores' storage (Membership.load).
  */
 import type { Corestore, Hypercore, EncodingState as State } from '@multifeed/holepunch-types'
 import c from 'compact-encoding'
 import { StorageCorruptError } from '../errors.js'
 
-/** Version 1 (multifeed 0.1) held feeds only; version 2 appends the checkpoints. */
+/**
+ * Version 1 (multifeed 0.1) held feeds only; version 2 appends the
+ * checkpoints, then optionally a session mark (absent: none; older readers
+ * ignore it).
+ */
 const FORMAT_V1 = 1
 const FORMAT_V2 = 2
 const FLAG_LOCAL = 1
 const FLAG_NAMED = 2
 const KEY_BYTES = 32
+/** The first block a session writes. */
+export const MARK_OPENED = 1
+/** The last block of a session that closed cleanly. */
+export const MARK_CLOSED = 2
 /** Records per block at most: a block stays small whatever the burst. */
 const MAX_RECORDS_PER_BLOCK = 4096
 
@@ -51,6 +60,8 @@ export interface Batch {
   removals: Removal[]
   /** Keys no longer blocked. */
   unblocks: Buffer[]
+  /** MARK_OPENED, MARK_CLOSED or 0. */
+  mark: number
 }
 
 interface Pending extends Batch {
@@ -92,13 +103,14 @@ export class MembershipLog {
   append(records: Partial<Batch>): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.#pending === null) {
-        this.#pending = { feeds: [], lengths: [], removals: [], unblocks: [], waiters: [] }
+        this.#pending = { feeds: [], lengths: [], removals: [], unblocks: [], mark: 0, waiters: [] }
       }
       const pending = this.#pending
       for (const record of records.feeds ?? []) pending.feeds.push(record)
       for (const checkpoint of records.lengths ?? []) pending.lengths.push(checkpoint)
       for (const removal of records.removals ?? []) pending.removals.push(removal)
       for (const key of records.unblocks ?? []) pending.unblocks.push(key)
+      if (records.mark) pending.mark = records.mark
       pending.waiters.push({ resolve, reject })
       if (this.#draining === null) this.#draining = this.#drain()
     })
@@ -111,11 +123,18 @@ export class MembershipLog {
 
   async #drain(): Promise<void> {
     while (this.#pending !== null) {
-      const { feeds, lengths, removals, unblocks, waiters } = this.#pending
+      const { feeds, lengths, removals, unblocks, mark, waiters } = this.#pending
       this.#pending = null
       try {
         const blocks: Buffer[] = []
-        const total = Math.max(feeds.length, lengths.length, removals.length, unblocks.length)
+        // A mark alone is a block too; it goes on the last block.
+        const total = Math.max(
+          feeds.length,
+          lengths.length,
+          removals.length,
+          unblocks.length,
+          mark ? 1 : 0
+        )
         const slice = <T>(list: T[], i: number): T[] => list.slice(i, i + MAX_RECORDS_PER_BLOCK)
         for (let i = 0; i < total; i += MAX_RECORDS_PER_BLOCK) {
           blocks.push(
@@ -123,7 +142,8 @@ export class MembershipLog {
               feeds: slice(feeds, i),
               lengths: slice(lengths, i),
               removals: slice(removals, i),
-              unblocks: slice(unblocks, i)
+              unblocks: slice(unblocks, i),
+              mark: i + MAX_RECORDS_PER_BLOCK >= total ? mark : 0
             })
           )
         }
@@ -155,6 +175,7 @@ export function encodeBatch(batch: Batch): Buffer {
   state.end += batch.removals.length * (KEY_BYTES + 1)
   c.uint.preencode(state, batch.unblocks.length)
   state.end += batch.unblocks.length * KEY_BYTES
+  if (batch.mark) c.uint.preencode(state, batch.mark)
   const buffer = Buffer.allocUnsafe(state.end)
   state.buffer = buffer
   c.uint.encode(state, FORMAT_V2)
@@ -181,6 +202,7 @@ export function encodeBatch(batch: Batch): Buffer {
     buffer.set(key, state.start)
     state.start += KEY_BYTES
   }
+  if (batch.mark) c.uint.encode(state, batch.mark)
   return buffer
 }
 
@@ -203,6 +225,7 @@ export function decodeBatch(block: Buffer, index: number): Batch {
     const lengths: Checkpoint[] = []
     const removals: Removal[] = []
     const unblocks: Buffer[] = []
+    let mark = 0
     if (version >= FORMAT_V2) {
       const n = c.uint.decode(state)
       for (let i = 0; i < n; i++) {
@@ -215,8 +238,9 @@ export function decodeBatch(block: Buffer, index: number): Batch {
       }
       const u = c.uint.decode(state)
       for (let i = 0; i < u; i++) unblocks.push(c.fixed32.decode(state) as Buffer)
+      if (state.start < state.end) mark = c.uint.decode(state)
     }
-    return { feeds, lengths, removals, unblocks }
+    return { feeds, lengths, removals, unblocks, mark }
   } catch (err) {
     throw new StorageCorruptError(
       `Membership block ${index} does not decode: ${(err as Error).message}`,
