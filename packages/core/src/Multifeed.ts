@@ -382,8 +382,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /** A feed's core grew (an append, or blocks fetched): tell the user and every peer. */
   #onLength(feed: Feed, length: number): void {
     const previous = feed.length
-    // Recorded while closing too: the checkpoint written at close must hold it.
-    if (!this.#membership.setLength(feed, length) || this.closing) return
+    if (this.closing || !this.#membership.setLength(feed, length)) return
     this.#callbacks.emit('append', infoOf(feed))
     this.#peers.grew(feed, previous)
     this.#changes.wake()

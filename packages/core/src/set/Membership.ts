@@ -198,11 +198,25 @@ export class Membership {
 
   /**
    * Writes the pending checkpoints with the clean-close mark (the next
-   * open() trusts the log's lengths), then closes the log.
+   * open() trusts the log's lengths), then closes the log. Called once no
+   * session of ours is open. An append through a session closed while it
+   * was in flight lands without an event, so our writers' lengths (few
+   * feeds) are read from the storage first; without them, no mark.
    */
   async close(): Promise<void> {
     this.#closed = true
-    await this.#log.append({ lengths: this.#takeDirty(), mark: MARK_CLOSED }).catch(() => {})
+    let mark = MARK_CLOSED
+    try {
+      const writers = this.set.all().filter((feed) => feed.local)
+      const held = await heldLengths(
+        this.#store,
+        writers.map((feed) => feed.discoveryKey)
+      )
+      for (let i = 0; i < writers.length; i++) this.setLength(writers[i]!, held[i]!)
+    } catch {
+      mark = 0
+    }
+    await this.#log.append({ lengths: this.#takeDirty(), mark }).catch(() => {})
     await this.#log.close().catch(() => {})
   }
 
