@@ -121,9 +121,12 @@ describe('storage', () => {
     await multi.close()
     await store.close()
     const store2 = new CorestoreClass(dir)
+    const reads = headReads(store2)
     const again = await Multifeed.open(store2, multi.key)
     try {
       expect(again.feeds()[0]!.length).toBe(3)
+      // a clean close is trusted: open() reads no head from the storage
+      expect(reads).toEqual([])
     } finally {
       await again.close()
       await store2.close()
@@ -204,7 +207,10 @@ describe('storage', () => {
     expect(length).toBe('3')
 
     const store = new CorestoreClass(dir, { wait: true })
+    const reads = headReads(store)
     const multi = await Multifeed.open(store, key)
+    // the log ends without its close mark: every feed's head, in one read
+    expect(reads).toEqual([1])
     const peer = await Multifeed.open(await tmpStore(), key)
     onCleanup(() => peer.close())
     try {
@@ -252,3 +258,15 @@ describe('storage', () => {
     await closed.catch(() => {})
   })
 })
+
+/** The number of cores of each batched heads read of the store's storage, as they happen. */
+function headReads(store: InstanceType<typeof CorestoreClass>): number[] {
+  const reads: number[] = []
+  const storage = store.storage as { getInfos(keys: Buffer[], options?: object): Promise<unknown> }
+  const getInfos = storage.getInfos.bind(storage)
+  storage.getInfos = (keys, options) => {
+    reads.push(keys.length)
+    return getInfos(keys, options)
+  }
+  return reads
+}
