@@ -92,7 +92,7 @@ export async function runDemo(
   const started = performance.now()
   const peers: DemoPeer[] = []
   let testnet: TestDHT | null = null
-  const progress = new Progress()
+  const progress = new Progress(E)
   /** Every multifeed peer any multifeed had (closed ones too): their stats add up to the protocol's bytes. */
   const sessions = new Set<MultifeedPeer>()
   /** Set when the run ends, so that writers stop appending. */
@@ -131,7 +131,6 @@ export async function runDemo(
       let key: Buffer | undefined
       for (const peer of peers) {
         const multi = await Multifeed.open(peer.tmp.corestore, key)
-        progress.track(multi)
         multi.on('peer-add', (session) => sessions.add(session))
         key = multi.key
         peer.multifeeds.push(multi)
@@ -242,28 +241,24 @@ function entry(writer: number, index: number, size: number): Buffer {
 }
 
 /**
- * What every multifeed holds, from the library's own progress report: the
- * blocks written here (its local feeds) plus the blocks received from every
- * peer (`multi.progress().received`, each block counted once: none is
- * downloaded twice), and what the peers still hold for it (`want`).
+ * What every multifeed holds: its feeds, and the blocks each holds
+ * (`FeedInfo.length`, the blocks held contiguously), counted up to the
+ * length each writer writes. Completion is what is held against what was
+ * written, not a count of blocks moved: that would count a block fetched
+ * twice twice, and (per connection) lose what a closed connection moved.
  */
 class Progress {
-  readonly #multis = new Set<Multifeed>()
+  readonly #entries: number
 
-  track(multi: Multifeed): void {
-    this.#multis.add(multi)
+  constructor(entries: number) {
+    this.#entries = entries
   }
 
-  of(multi: Multifeed): { feeds: number; blocks: number; want: number } {
-    let own = 0
+  of(multi: Multifeed): { feeds: number; blocks: number } {
     const feeds = multi.feeds()
-    for (const info of feeds) if (info.local) own += info.length
-    const progress = multi.progress()
-    return {
-      feeds: feeds.length,
-      blocks: own + progress.received.blocks,
-      want: progress.want.blocks
-    }
+    let blocks = 0
+    for (const info of feeds) blocks += Math.min(info.length, this.#entries)
+    return { feeds: feeds.length, blocks }
   }
 }
 
@@ -285,7 +280,7 @@ function takeSnapshot(
       const held = progress.of(multi)
       const feeds = held.feeds
       const blocks = Math.min(held.blocks, feedsPerCell * E)
-      if (held.want > 0 || blocks < feedsPerCell * E) done = false
+      if (blocks < feedsPerCell * E) done = false
       if (feeds < feedsPerCell) done = false
       feedsHeld += Math.min(feeds, feedsPerCell)
       blocksHeld += blocks

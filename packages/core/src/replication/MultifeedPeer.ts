@@ -23,10 +23,11 @@ import {
   type MultifeedError,
   VersionMismatchError
 } from '../errors.js'
+import { parseKey } from '../keys.js'
 import type { Multifeed } from '../Multifeed.js'
 import { type Open, PROTOCOL_MAJOR } from '../protocol/messages.js'
 import type { Feed } from '../set/FeedSet.js'
-import type { SyncInfo } from '../types.js'
+import type { FeedInfo, KeyLike, SyncInfo } from '../types.js'
 import { PeerChannel } from './PeerChannel.js'
 import { PeerCores } from './PeerCores.js'
 import { emptyPeerStats, type PeerHost, type PeerProgress, type PeerStats } from './PeerHost.js'
@@ -148,9 +149,16 @@ export class MultifeedPeer implements StreamMember {
     return this.#cores.count
   }
 
-  /** The length the peer told us it holds of a feed, if it did. */
-  remoteLength(feed: Feed): number | undefined {
-    return this.#cores.remoteLength(feed)
+  /**
+   * The length the peer told us it holds of a feed of the set, given as its
+   * FeedInfo or its key (Buffer, hex or z32); undefined when the feed is
+   * not in the set or the peer told us nothing of it. A malformed key
+   * throws ERR_INVALID_KEY.
+   */
+  remoteLength(feed: FeedInfo | KeyLike): number | undefined {
+    const key = isKeyLike(feed) ? parseKey(feed, 'Feed key') : feed.key
+    const known = this.#host.feed(key)
+    return known === undefined ? undefined : this.#cores.remoteLength(known)
   }
 
   /** Detaches the cores idle for `idleMs`; returns how many (Multifeed sweeps). */
@@ -313,4 +321,9 @@ export class MultifeedPeer implements StreamMember {
     this.#sync.close()
     this.#host.onClosed(this, reason)
   }
+}
+
+/** A key as users hand it to us, as opposed to a record that has a `key`. */
+function isKeyLike(value: FeedInfo | KeyLike): value is KeyLike {
+  return typeof value === 'string' || value instanceof Uint8Array
 }
