@@ -54,6 +54,7 @@ export type {
   ShareContext,
   SyncedOptions,
   SyncInfo,
+  SyncResult,
   ValueEncoding,
   ValueOf,
   WriterOptions
