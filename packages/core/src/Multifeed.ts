@@ -314,7 +314,9 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * Every block of every feed, each feed in order: `for await (const { key,
    * seq, value } of multi.read({ live, since }))`. Resume from `since` (next
    * block per feed, hex key → index); `live` keeps going as feeds join and
-   * grow. Opens one core at a time and closes it after.
+   * grow. Opens one core at a time and closes it after. A block that does
+   * not decode with the set's `valueEncoding` comes as `{ key, seq, error }`
+   * (ERR_ENCODING) in its place, and the read goes on.
    */
   read(options: ReadOptions = {}): AsyncGenerator<ReadEntry<T>> {
     this.assertOpen('Multifeed')

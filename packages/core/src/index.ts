@@ -10,6 +10,7 @@ export {
   CallbackError,
   CapabilityError,
   ClosedError,
+  EncodingError,
   type ErrorCode,
   ForeignCorestoreError,
   InvalidArgumentError,
@@ -40,7 +41,12 @@ export {
   rootOf,
   sameCorestore
 } from './replication/ReplicationStream.js'
-export type { ReadEntry, ReadOptions } from './set/reader.js'
+export type {
+  ReadEntry,
+  ReadErrorEntry,
+  ReadOptions,
+  ReadValueEntry
+} from './set/reader.js'
 export type {
   AcceptContext,
   DownloadedOptions,

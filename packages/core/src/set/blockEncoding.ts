@@ -1,0 +1,102 @@
+/**
+ * The set's value encoding at both ends of a block's life: a value appended
+ * through a session we hand out must read back with it, and a block that
+ * does not decode is reported with its feed and index instead of thrown.
+ *
+ * Hypercore stores a Buffer given to `append()` as it is, whatever the
+ * session's `valueEncoding`: a Buffer appended in a 'json' set replicated,
+ * then failed to decode on every peer. The sessions we hand out encode
+ * their batches here, each value through the codec hypercore would use,
+ * after checking it; binary sets keep hypercore's own path (any bytes read
+ * back as bytes). Hypercore takes this as its documented `encodeBatch`
+ * option, but corestore's `get()` passes only the options it knows: the
+ * session's `encodeBatch` field (what the option sets) is set here, the one
+ * place that does.
+ */
+import type { Encoding, Hypercore, ValueEncoding } from '@multifeed/holepunch-types'
+import c from 'compact-encoding'
+import { EncodingError } from '../errors.js'
+
+/** Encodings of text: a Buffer appended there is written unencoded by hypercore. */
+const TEXT = new Set(['json', 'utf-8', 'utf8'])
+
+/**
+ * Makes `append()` on `core` (a session of a set with `valueEncoding`)
+ * reject with ERR_ENCODING a batch holding a value that would not read
+ * back, writing nothing of it. Nothing to do in a binary set.
+ */
+export function guardAppends(
+  core: Hypercore<unknown>,
+  valueEncoding: ValueEncoding | undefined
+): void {
+  if (valueEncoding === undefined || valueEncoding === 'binary') return
+  const name = typeof valueEncoding === 'string' ? valueEncoding : null
+  const codec = c.from(valueEncoding as string | Encoding<unknown>)
+  core.encodeBatch = (blocks) => {
+    // What hypercore's own encoding does: an encrypted core reserves padding before each block.
+    const padding = core.padding
+    const first = core.length
+    return blocks.map((value, i) => encodeBlock(codec, name, value, padding, core.key, first + i))
+  }
+}
+
+function encodeBlock(
+  codec: Encoding<unknown>,
+  name: string | null,
+  value: unknown,
+  padding: number,
+  key: Buffer | null,
+  seq: number
+): Buffer {
+  const label = name === null ? 'compact-encoding' : `'${name}'`
+  const refuse = (why: string, cause?: unknown): EncodingError =>
+    new EncodingError(
+      `append() refused block ${seq}: ${why}; nothing of the batch was written`,
+      key,
+      seq,
+      cause === undefined ? undefined : { cause }
+    )
+  if (name !== null && TEXT.has(name) && value instanceof Uint8Array) {
+    throw refuse(
+      `a Buffer in a ${label} set would be stored unencoded and not read back as ${name}: append the value itself, or open the set with valueEncoding 'binary'`
+    )
+  }
+  const state = { start: padding, end: padding, buffer: null as Buffer | null }
+  let buffer: Buffer
+  try {
+    codec.preencode(state, value)
+    buffer = Buffer.allocUnsafe(state.end)
+    state.buffer = buffer
+    codec.encode(state, value)
+  } catch (err) {
+    throw refuse(`the set's ${label} encoding cannot encode it (${messageOf(err)})`, err)
+  }
+  if (name === null) {
+    // A codec of the user's: the block must decode with it, or every reader fails on it.
+    try {
+      c.decode(codec, buffer.subarray(padding))
+    } catch (err) {
+      throw refuse(`the set's ${label} encoding does not read it back (${messageOf(err)})`, err)
+    }
+  }
+  return buffer
+}
+
+/**
+ * The error for block `seq` of a feed that does not decode with the set's
+ * encoding (what `read()` yields in its place), or null when `err` is
+ * another failure.
+ */
+export function undecodable(err: unknown, key: Buffer, seq: number): EncodingError | null {
+  if ((err as { code?: unknown } | null)?.code !== 'DECODING_ERROR') return null
+  return new EncodingError(
+    `Block ${seq} of feed ${key.toString('hex')} does not decode with the set's valueEncoding: ${messageOf(err)}`,
+    key,
+    seq,
+    { cause: err }
+  )
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message.split('\n')[0]! : String(err)
+}
