@@ -6,7 +6,7 @@
 import { Multifeed } from '@multifeed/core'
 import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
-import { onCleanup, pipe, tmpStore } from './helpers.js'
+import { onCleanup, pipe, tmpStore, until } from './helpers.js'
 
 async function open(key?: Buffer | null, options = {}): Promise<Multifeed> {
   const multi = await Multifeed.open(await tmpStore(), key, options)
@@ -105,6 +105,19 @@ describe('multi.findingPeers()', () => {
     expect(session.length).toBe(2)
     done()
     done() // twice is harmless
+  })
+
+  it('a get() session of a feed a connected peer holds more of waits in update({ wait: true }) for it', async () => {
+    const a = await open()
+    const b = await open(a.key, { sparse: true })
+    const key = await writerWith(a, 2)
+    pipe(a, b)
+    await until(() => b.peers()[0]?.reconciled === true, 'b reconciled with a')
+    // the core is not on the connection yet (sparse: nothing fetched until a session asks)
+    const session = await b.get(key)
+    onCleanup(() => session.close())
+    expect(await session.update({ wait: true })).toBe(true)
+    expect(session.length).toBe(2)
   })
 
   it('released, a session with no peer gives up again', async () => {

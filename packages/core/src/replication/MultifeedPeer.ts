@@ -257,10 +257,17 @@ export class MultifeedPeer implements StreamMember {
     this.#cores.forget(feed)
   }
 
-  /** A session wants the feed's blocks: attach its core if the peer holds more. */
-  fetch(feed: Feed): void {
+  /**
+   * A session wants the feed's blocks: attach its core if the peer holds
+   * more, once the first reconciliation told us. Resolves once the core is
+   * on the stream (hypercore opening its channel there), or there is
+   * nothing to fetch from this peer, or the channel closed.
+   */
+  async fetch(feed: Feed): Promise<void> {
     if (!this.#opened || this.#closed) return
-    this.#cores.fetch(feed)
+    if (!this.#sync.reconciled) await this.synced
+    if (this.#closed) return
+    await this.#cores.fetch(feed)
   }
 
   // ---- channel ------------------------------------------------------------

@@ -140,7 +140,13 @@ export class Peers {
       if (left > 0) this.#userSessions.set(feed.id, left)
       else this.#userSessions.delete(feed.id)
     })
-    for (const peer of this.verified()) peer.fetch(feed)
+    // update({ wait: true }) on the session waits while its core is on its
+    // way to the peers that may hold more: hypercore then waits for their
+    // channels (it resolved false at once before the core was attached).
+    const reaching = this.verified().map((peer) => peer.fetch(feed))
+    if (reaching.length === 0) return
+    const found = session.findingPeers()
+    Promise.allSettled(reaching).then(found)
   }
 
   /** Starts the idle sweep: cores with nothing left to move on a stream are detached and closed. */
