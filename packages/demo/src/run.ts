@@ -7,6 +7,7 @@ import {
   type TempCorestore,
   type TestDHT
 } from '@multifeed/testing'
+import { held } from './held.js'
 import type { DemoOptions } from './options.js'
 
 /** One peer of the demo. */
@@ -92,7 +93,6 @@ export async function runDemo(
   const started = performance.now()
   const peers: DemoPeer[] = []
   let testnet: TestDHT | null = null
-  const progress = new Progress(E)
   /** Every multifeed peer any multifeed had (closed ones too): their stats add up to the protocol's bytes. */
   const sessions = new Set<MultifeedPeer>()
   /** Set when the run ends, so that writers stop appending. */
@@ -168,11 +168,11 @@ export async function runDemo(
     })
 
     const deadline = started + options.timeout * 1000
-    let snapshot = takeSnapshot(peers, options, started, progress)
+    let snapshot = takeSnapshot(peers, options, started)
     for (;;) {
       if (writeError !== null) throw writeError
       if (signal?.aborted) throw signal.reason ?? new Error('aborted')
-      snapshot = takeSnapshot(peers, options, started, progress)
+      snapshot = takeSnapshot(peers, options, started)
       reporter.progress(snapshot)
       if (snapshot.done) break
       if (performance.now() >= deadline) {
@@ -240,34 +240,7 @@ function entry(writer: number, index: number, size: number): Buffer {
   return buf
 }
 
-/**
- * What every multifeed holds: its feeds, and the blocks each holds
- * (`FeedInfo.length`, the blocks held contiguously), counted up to the
- * length each writer writes. Completion is what is held against what was
- * written, not a count of blocks moved: that would count a block fetched
- * twice twice, and (per connection) lose what a closed connection moved.
- */
-class Progress {
-  readonly #entries: number
-
-  constructor(entries: number) {
-    this.#entries = entries
-  }
-
-  of(multi: Multifeed): { feeds: number; blocks: number } {
-    const feeds = multi.feeds()
-    let blocks = 0
-    for (const info of feeds) blocks += Math.min(info.length, this.#entries)
-    return { feeds: feeds.length, blocks }
-  }
-}
-
-function takeSnapshot(
-  peers: DemoPeer[],
-  options: DemoOptions,
-  started: number,
-  progress: Progress
-): Snapshot {
+function takeSnapshot(peers: DemoPeer[], options: DemoOptions, started: number): Snapshot {
   const { peers: P, multifeeds: M, feeds: F, entries: E } = options
   const feedsPerCell = P * F
   const cells: Cell[][] = []
@@ -277,9 +250,9 @@ function takeSnapshot(
   for (const peer of peers) {
     const row: Cell[] = []
     for (const multi of peer.multifeeds) {
-      const held = progress.of(multi)
-      const feeds = held.feeds
-      const blocks = Math.min(held.blocks, feedsPerCell * E)
+      const cell = held(multi, E)
+      const feeds = cell.feeds
+      const blocks = Math.min(cell.blocks, feedsPerCell * E)
       if (blocks < feedsPerCell * E) done = false
       if (feeds < feedsPerCell) done = false
       feedsHeld += Math.min(feeds, feedsPerCell)
