@@ -1,9 +1,9 @@
 /**
  * The one-shot sync (`synced()`): hold everything given peers hold of the
- * set as of the call, once enough peers are there. It waits for the first reconciliation with each,
- * takes a snapshot of what they hold that we lack, fetches it, and waits
- * until it is here; whatever it started is released through `Holds`, also
- * when the wait is cut short.
+ * set as of the call, once enough peers are there (`minPeers`). It waits
+ * for the first reconciliation with each, takes a snapshot of what they
+ * hold that we lack, fetches it, and waits until it is here; whatever it
+ * started is released through `Holds`, also when the wait is cut short.
  */
 import type { Hypercore, HypercoreDownload } from '@multifeed/holepunch-types'
 import { ClosedError } from '../errors.js'
