@@ -286,6 +286,13 @@ export interface Hypercore<T = Buffer> extends EventEmitter {
   readonly length: number
   readonly signedLength: number
   readonly contiguousLength: number
+  /** Bytes an encrypted core reserves before each block (0 unencrypted). */
+  readonly padding: number
+  /**
+   * Hypercore's `encodeBatch` option of this session (corestore's `get()` does not pass it on):
+   * encodes every batch `append()` gets instead of `valueEncoding`; blocks are stored as returned.
+   */
+  encodeBatch: ((blocks: unknown[]) => Buffer[]) | null
   /** Deprecated by hypercore: use `(await core.info()).byteLength`. */
   readonly byteLength: number
   readonly fork: number

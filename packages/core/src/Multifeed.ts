@@ -39,6 +39,7 @@ import type {
   MultifeedEvents,
   MultifeedOptions,
   SyncedOptions,
+  SyncResult,
   ValueOf,
   WriterOptions
 } from './types.js'
@@ -228,6 +229,20 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     return (await this.#handOut(this.#writers.session(name, keyPair))) as Hypercore<T>
   }
 
+  /**
+   * `corestore.findingPeers()` for this set: until the returned function is
+   * called, `update({ wait: true })` on a session of the set (from `get()`
+   * or `writer()`, opened before or during the hold) waits for peers
+   * instead of resolving false at once. The set's cores live in a
+   * namespace of the corestore, which the store's own `findingPeers()`
+   * does not reach: a networker holds this one while it looks for peers.
+   * Calling the returned function twice is harmless; `close()` releases it.
+   */
+  findingPeers(): () => void {
+    this.assertOpen('Multifeed')
+    return this.#store.findingPeers()
+  }
+
   /** A session for the caller, unless the multifeed closed meanwhile (then ERR_CLOSED). */
   async #handOut(opening: Promise<Hypercore<unknown>>): Promise<Hypercore<unknown>> {
     const session = await opening
@@ -269,42 +284,50 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /**
    * Resolves once we hold everything `peer` (or every connected peer) holds
    * of the set as of this call: the one-shot sync of the legacy
-   * non-live replication. Waits for the first reconciliation with each,
-   * fetches what is missing (also in sparse mode), and on ERR_TIMEOUT /
-   * ERR_ABORTED releases everything it started.
+   * non-live replication. With `minPeers: n` it first waits until n peers
+   * completed their first reconciliation (without it, no peer connected
+   * means nothing to sync: it resolves at once with `{ peers: [] }`).
+   * Waits for the first reconciliation with each, fetches what is missing
+   * (also in sparse mode), and on ERR_TIMEOUT / ERR_ABORTED releases
+   * everything it started. Resolves to `{ peers }`: with whom it synced.
    */
-  async synced(options: SyncedOptions = {}): Promise<void> {
+  async synced(options: SyncedOptions = {}): Promise<SyncResult> {
     this.assertOpen('Multifeed')
     syncedOptions(options)
-    if (
-      options.peer !== undefined &&
-      (options.peer as { multifeed?: unknown })?.multifeed !== this
-    ) {
+    const peer = options.peer
+    if (peer !== undefined && (peer as { multifeed?: unknown })?.multifeed !== this) {
       throw new InvalidArgumentError(
         'synced(): peer must be a peer of this multifeed (multi.peers())'
       )
     }
-    const peers = options.peer !== undefined ? [options.peer] : this.peers()
-    await synced(
+    return synced(
       {
-        peers,
+        peers: () => (peer !== undefined ? [peer] : this.peers()),
         acquire: (feed) => this.#pool.acquire(feed),
         release: (feed) => this.#pool.release(feed),
         onChange: (listener) => this.#changes.on(listener),
         assertOpen: () => this.assertOpen('Multifeed'),
         closing: () => this.closing
       },
-      options
+      {
+        timeout: options.timeout,
+        signal: options.signal,
+        minPeers: peer ? 0 : (options.minPeers ?? 0)
+      }
     )
   }
 
   /** `synced()` with every connected peer (the 0.1 name). */
-  async downloaded(options: DownloadedOptions = {}): Promise<void> {
+  async downloaded(options: DownloadedOptions = {}): Promise<SyncResult> {
     downloadedOptions(options)
     return this.synced(options)
   }
 
-  /** How far the sync has got with every connected peer, added up (see `peer.progress`). */
+  /**
+   * How far the sync has got: `want`/`give` added up over the connected
+   * peers (what is left); `received`/`sent` every block of the set moved
+   * with any peer since open, cumulative (closed sessions included).
+   */
   progress(): PeerProgress {
     return this.#peers.progress()
   }
@@ -313,7 +336,9 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * Every block of every feed, each feed in order: `for await (const { key,
    * seq, value } of multi.read({ live, since }))`. Resume from `since` (next
    * block per feed, hex key → index); `live` keeps going as feeds join and
-   * grow. Opens one core at a time and closes it after.
+   * grow. Opens one core at a time and closes it after. A block that does
+   * not decode with the set's `valueEncoding` comes as `{ key, seq, error }`
+   * (ERR_ENCODING) in its place, and the read goes on.
    */
   read(options: ReadOptions = {}): AsyncGenerator<ReadEntry<T>> {
     this.assertOpen('Multifeed')

@@ -10,6 +10,7 @@ export {
   CallbackError,
   CapabilityError,
   ClosedError,
+  EncodingError,
   type ErrorCode,
   ForeignCorestoreError,
   InvalidArgumentError,
@@ -43,7 +44,12 @@ export {
   rootOf,
   sameCorestore
 } from './replication/ReplicationStream.js'
-export type { ReadEntry, ReadOptions } from './set/reader.js'
+export type {
+  ReadEntry,
+  ReadErrorEntry,
+  ReadOptions,
+  ReadValueEntry
+} from './set/reader.js'
 export type {
   AcceptContext,
   DownloadedOptions,
@@ -57,6 +63,7 @@ export type {
   ShareContext,
   SyncedOptions,
   SyncInfo,
+  SyncResult,
   ValueEncoding,
   ValueOf,
   WriterOptions

@@ -86,6 +86,8 @@ declare module 'compact-encoding' {
   export function state(start?: number, end?: number, buffer?: Buffer | null): State
   export function encode<T>(enc: Encoding<T>, value: T): Buffer
   export function decode<T>(enc: Encoding<T>, buffer: Buffer): T
+  /** The codec hypercore uses for a `valueEncoding` (a name: 'json' and 'utf-8' unprefixed). */
+  export function from<T = unknown>(enc: string | Encoding<T>): Encoding<T>
 }
 
 declare module 'hypercore-crypto' {

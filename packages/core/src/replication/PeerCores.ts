@@ -54,6 +54,8 @@ interface Attached {
   unwatch: (() => void) | null
   /** When the core was first seen with nothing to move (0: busy). */
   settledSince: number
+  /** Resolves once the core is on the stream (hypercore opening its channel), or the attach ended. */
+  attaching: Promise<void>
 }
 
 export class PeerCores {
@@ -172,12 +174,16 @@ export class PeerCores {
     }
   }
 
-  /** A session wants the feed: attach it if the peer holds more than we do. */
-  fetch(feed: Feed): void {
+  /**
+   * A session wants the feed: attach it if the peer holds more than we do.
+   * Resolves once it is on the stream (or there is nothing to fetch here).
+   */
+  fetch(feed: Feed): Promise<void> {
     const remote = this.#remoteLengths.get(feed.id)?.length
     if (remote !== undefined && remote > feed.length && this.#host.shares(feed)) {
-      this.attach(feed).catch(() => {})
+      return this.attach(feed).catch(() => {})
     }
+    return Promise.resolve()
   }
 
   /** The peer opened the feed's core: attach it if it may see it. */
@@ -191,14 +197,20 @@ export class PeerCores {
     const current = this.#attached.get(feed.id)
     if (current !== undefined) {
       current.settledSince = 0
-      return Promise.resolve()
+      return current.attaching
     }
     if (this.#closed) return Promise.resolve()
-    const entry: Attached = { feed, core: null, unwatch: null, settledSince: 0 }
+    const entry: Attached = {
+      feed,
+      core: null,
+      unwatch: null,
+      settledSince: 0,
+      attaching: Promise.resolve()
+    }
     this.#attached.set(feed.id, entry)
     this.attachedTotal++
     this.#host.onAttach()
-    return this.#host.acquire(feed).then(
+    entry.attaching = this.#host.acquire(feed).then(
       (core) => {
         if (this.#closed || this.#attached.get(feed.id) !== entry) {
           this.#host.release(feed)
@@ -216,6 +228,7 @@ export class PeerCores {
         if (this.#attached.get(feed.id) === entry) this.#attached.delete(feed.id)
       }
     )
+    return entry.attaching
   }
 
   /**

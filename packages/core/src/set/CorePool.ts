@@ -13,7 +13,9 @@
  * multifeed decides where a core replicates.
  *
  * While a core is open here, its contiguous length is watched and reported
- * (`onLength`): that is how the set's length index stays current.
+ * (`onLength`): that is how the set's length index stays current. Sessions
+ * handed out check what is appended through them against the set's
+ * encoding (blockEncoding.ts).
  */
 import type {
   Corestore,
@@ -22,7 +24,7 @@ import type {
   HypercoreKeyPair as KeyPair,
   ValueEncoding
 } from '@multifeed/holepunch-types'
-import { checkAppends } from './appendCheck.js'
+import { guardAppends } from './blockEncoding.js'
 import type { Feed } from './FeedSet.js'
 
 export interface CorePoolOptions {
@@ -134,11 +136,13 @@ export class CorePool {
     feed: Feed,
     options: { valueEncoding?: ValueEncoding | undefined; keyPair?: KeyPair | undefined } = {}
   ): Promise<Hypercore<unknown>> {
+    const valueEncoding = options.valueEncoding ?? this.#options.valueEncoding
     const core = this.#store.get<unknown>({
       key: feed.key,
-      valueEncoding: options.valueEncoding ?? this.#options.valueEncoding,
+      valueEncoding,
       ...(options.keyPair ? { keyPair: options.keyPair } : {})
     })
+    guardAppends(core, valueEncoding)
     this.#track(feed, core)
     try {
       await core.ready()
@@ -157,7 +161,6 @@ export class CorePool {
     }
     core.on('append', watch)
     core.on('truncate', watch)
-    checkAppends(core, this.#options.valueEncoding)
     this.#userSessions.set(core, feed.id)
     core.once('close', () => {
       this.#userSessions.delete(core)
