@@ -22,6 +22,7 @@ import { CorePool } from './set/CorePool.js'
 import { type Feed, infoOf } from './set/FeedSet.js'
 import { Management } from './set/Management.js'
 import { Membership } from './set/Membership.js'
+import { Owners } from './set/Owners.js'
 import { type ReadEntry, type ReadOptions, read } from './set/reader.js'
 import { Writers } from './set/Writers.js'
 import type {
@@ -61,6 +62,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   readonly #writers: Writers
   readonly #management: Management
   readonly #changes = new Changes()
+  /** The store's record of which multifeed holds a feed (set/Owners.ts), from open on. */
+  #owners: Owners | null = null
 
   /**
    * Opens (or creates) the multifeed `key` in `corestore`. Without a key a new
@@ -87,7 +90,12 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.#store = corestore.namespace(`@multifeed/${this.discoveryKey.toString('hex')}`, {
       active: false
     })
-    this.#membership = new Membership(this.#store, setSalt(this.key), settings.maxFeeds)
+    this.#membership = new Membership(
+      this.#store,
+      this.discoveryKey,
+      setSalt(this.key),
+      settings.maxFeeds
+    )
     this.#pool = new CorePool(this.#store, {
       valueEncoding: settings.valueEncoding,
       mirror: !settings.sparse,
@@ -97,7 +105,6 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.#callbacks = new Callbacks(this, settings.policy)
     this.#peers = new Peers({
       multifeed: this as Multifeed<unknown>,
-      registration: this.#registration,
       membership: this.#membership,
       pool: this.#pool,
       callbacks: this.#callbacks,
@@ -115,7 +122,6 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       assertOpen: () => this.assertOpen('Multifeed'),
       announce: (feed) => this.#announce(feed, null),
       forget: (feed) => this.#peers.forget(feed),
-      registration: this.#registration,
       heldElsewhere: (key) => heldElsewhere(rootOf(this.corestore), this.#registration, key)
     })
   }
@@ -322,13 +328,17 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
         'This multifeed is open already in this corestore: share that instance (or close it first)'
       )
     }
+    let owners: Owners | null = null
     try {
       await this.#store.ready()
-      await this.#membership.load()
+      owners = await Owners.open(root)
+      await this.#management.recover(await this.#membership.load(owners))
     } catch (err) {
+      await owners?.close()
       unregister(root, this.key, this.#registration)
       throw err
     }
+    this.#owners = owners
     // Built after open() resolved, in slices: the first connection finds it ready.
     this.#membership.set.prepareSketch()
     this.#peers.startSweeping()
@@ -340,6 +350,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     await this.#writers.settle()
     await this.#pool.close()
     await this.#membership.close()
+    await this.#owners?.close()
     await this.#store.close().catch(() => {})
     unregister(rootOf(this.corestore), this.key, this.#registration)
     this.#changes.wake()
