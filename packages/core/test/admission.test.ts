@@ -14,6 +14,7 @@ import CorestoreClass from 'corestore'
 import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
 import { MembershipLog } from '../src/set/MembershipLog.js'
+import { Owners } from '../src/set/Owners.js'
 import { runFixture } from './fixtures/child.js'
 import { onCleanup, pipe, tmpDir, tmpStore, until } from './helpers.js'
 import { DONE, elementsBytes, puppet } from './puppet.js'
@@ -147,6 +148,47 @@ describe('a key another multifeed of the store holds', () => {
     await y.remove(F)
     p.send.elements(elementsBytes(at([F])))
     await until(() => x.feed(F) !== null, 'x takes F once y let go of it')
+  })
+})
+
+describe('a multifeed written before the store recorded owners', () => {
+  it('records its feeds when first opened again, and deletes the cores its log removed', async () => {
+    const store = await tmpStore()
+    const x = await open(store)
+    const y = await open(store)
+    // y learns L (empty: no core, lazy) and R (with a block: a core in storage).
+    const peer = await open(null, y.key)
+    const l = await peer.writer('l')
+    const r = await peer.writer('r')
+    await r.append(Buffer.from('block'))
+    const link = pipe(peer, y)
+    await until(() => y.feed(l.key!) !== null && y.feed(r.key!)?.length === 1, 'y learned L and R')
+    await link.destroy()
+    await y.close()
+    // What an older version left: R removed in the log with its core still on
+    // disk (a purge it never finished), and nothing recorded for y.
+    const ns = store.namespace(`@multifeed/${hex(y.discoveryKey)}`, { active: false })
+    const log = new MembershipLog(ns)
+    await log.append({ removals: [{ key: r.key!, block: false }] })
+    await log.close()
+    await ns.close()
+    const owners = await Owners.open(store)
+    await owners.write([
+      ...owners.disown([l.discoveryKey!, r.discoveryKey!]),
+      [`s/${hex(y.discoveryKey)}`, null]
+    ])
+    expect(await owners.indexed(y.discoveryKey)).toBe(false)
+    await owners.close()
+    expect(await store.storage.hasCore(r.discoveryKey!)).toBe(true)
+    // y opens once, then closes: L is recorded as y's, R's core is gone.
+    await (await Multifeed.open(store, y.key)).close()
+    expect(await store.storage.hasCore(r.discoveryKey!)).toBe(false)
+    const { p } = await keyHolder(x)
+    const signal = crypto.randomBytes(32)
+    p.send.elements(elementsBytes(at([l.key!, r.key!, signal])))
+    await until(() => x.feed(signal) !== null, 'the offer was processed')
+    expect(x.feed(l.key!)).toBeNull()
+    expect(x.feed(r.key!)).not.toBeNull()
   })
 })
 

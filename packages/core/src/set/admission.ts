@@ -101,16 +101,16 @@ async function admitClaimed(context: AdmissionContext, fresh: Buffer[]): Promise
  * For each key, true when the store holds it for something else: its
  * record names another multifeed, or (recording no one) the store holds a
  * core of it (the user's own, or a multifeed's from before the record). One
- * read batch of the record and one of storage per message.
+ * read batch of the record and one of storage per message, side by side.
  */
 async function heldElsewhere(context: AdmissionContext, keys: Buffer[]): Promise<boolean[]> {
   const { membership, root } = context
   const discoveryKeys = keys.map((key) => crypto.discoveryKey(key))
-  const owners = await membership.owners.owners(discoveryKeys)
-  const held = owners.map((owner) => owner !== null && !owner.equals(membership.id))
-  const unrecorded = discoveryKeys.filter((_, i) => owners[i] === null)
-  if (unrecorded.length === 0) return held
-  const infos = await root.storage.getInfos(unrecorded, { auth: false, head: false, hints: false })
-  let next = 0
-  return owners.map((owner, i) => (owner === null ? infos[next++] !== null : held[i]!))
+  const [owners, infos] = await Promise.all([
+    membership.owners.owners(discoveryKeys),
+    root.storage.getInfos(discoveryKeys, { auth: false, head: false, hints: false })
+  ])
+  return owners.map((owner, i) =>
+    owner === null ? infos[i] !== null : !owner.equals(membership.id)
+  )
 }
