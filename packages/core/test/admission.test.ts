@@ -18,6 +18,7 @@ import { Owners } from '../src/set/Owners.js'
 import { runFixture } from './fixtures/child.js'
 import { onCleanup, pipe, tmpDir, tmpStore, until } from './helpers.js'
 import { DONE, elementsBytes, puppet } from './puppet.js'
+import { bytes, rng } from './seeded.js'
 import { errorsOf, hex, membershipKeys, noUnhandled, open } from './support.js'
 
 noUnhandled()
@@ -85,6 +86,47 @@ describe('one key offered on many paths at once', () => {
     await multi.close()
     const records = await membershipKeys(store, multi.discoveryKey)
     expect(records.filter((id) => id === hex(F))).toHaveLength(1)
+  })
+
+  it('six connections and add() offering overlapping keys at once, with a slow policy: each joins once', async () => {
+    const store = await tmpStore()
+    const next = rng(13)
+    const pool = Array.from({ length: 24 }, () => bytes(next, 32))
+    const pick = (n: number) => Array.from({ length: n }, () => pool[next() % pool.length]!)
+    // The policy takes 0 to 3 turns of the event loop per key: admissions interleave.
+    const multi = await open(store, null, {
+      policy: {
+        accept: async () => {
+          for (let turns = next() % 4; turns > 0; turns--) {
+            await new Promise((resolve) => setImmediate(resolve))
+          }
+          return true
+        }
+      }
+    })
+    const joined = new Map<string, number>()
+    multi.on('feed', (info) => joined.set(hex(info.key), (joined.get(hex(info.key)) ?? 0) + 1))
+    const holders = await Promise.all(Array.from({ length: 6 }, () => keyHolder(multi)))
+    const signals: Buffer[] = []
+    const adding: Promise<unknown>[] = []
+    for (let round = 0; round < 8; round++) {
+      for (const { p } of holders) p.send.elements(elementsBytes(at(pick(1 + (next() % 6)))))
+      adding.push(multi.add(pool[next() % pool.length]!))
+    }
+    for (const { p } of holders) {
+      const signal = bytes(next, 32)
+      signals.push(signal)
+      p.send.elements(elementsBytes(at([signal])))
+    }
+    await Promise.all(adding)
+    await until(() => signals.every((k) => multi.feed(k) !== null), 'every later offer processed')
+    const listed = multi.feeds().map((info) => hex(info.key))
+    expect(new Set(listed).size).toBe(listed.length)
+    expect([...joined.values()].every((count) => count === 1)).toBe(true)
+    expect(joined.size).toBe(listed.length)
+    await multi.close()
+    const records = await membershipKeys(store, multi.discoveryKey)
+    expect(new Set(records).size).toBe(records.length)
   })
 
   it('a log naming a feed twice re-opens with it once and every length on its own feed', async () => {
