@@ -1,7 +1,8 @@
 /**
  * Replication over a pipe on the new API: both ways with what each side
- * learned, idle cores detached and closed while the connection lives, and a
- * connection dropped at random (seeded) points during a sync.
+ * learned, idle cores detached and closed while the connection lives, a
+ * connection dropped at random (seeded) points during a sync, and a core on
+ * 15 connections at once.
  */
 import type { MultifeedPeer, SyncInfo } from '@multifeed/core'
 import { describe, expect, it } from 'vitest'
@@ -138,4 +139,28 @@ describe('replication', () => {
       expect(drops.length).toBeGreaterThanOrEqual(3)
     })
   }
+
+  it('a core on 15 connections at once: synced everywhere, no MaxListenersExceededWarning', async () => {
+    // One 'peer-remove' listener per connection on the set's session of the
+    // core used to pass Node's default limit of 10 listeners: a warning (and
+    // a dump of the core) for every core of an ordinary swarm of 12 peers.
+    const warnings: Error[] = []
+    const onWarning = (warning: Error): void => void warnings.push(warning)
+    process.on('warning', onWarning)
+    onCleanup(() => void process.off('warning', onWarning))
+    const hub = await open()
+    const w = await hub.writer('hub')
+    onCleanup(() => w.close())
+    await w.append(Array.from({ length: 20 }, (_, i) => Buffer.from(`block ${i}`)))
+    const peers = await Promise.all(Array.from({ length: 15 }, () => open(null, hub.key)))
+    for (const peer of peers) pipe(hub, peer)
+    await until(
+      () => peers.every((peer) => peer.feed(w.key!)?.length === 20),
+      '15 peers download the hub writer'
+    )
+    expect(hub.peers().length).toBe(15)
+    // warnings are emitted on the next tick
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(warnings.map((x) => `${x.name}: ${x.message.split('\n')[0]}`)).toEqual([])
+  })
 })

@@ -1,6 +1,13 @@
-import { Multifeed, type MultifeedPeer, type SyncInfo } from '@multifeed/core'
+import {
+  type FeedInfo,
+  Multifeed,
+  type MultifeedPeer,
+  ReplicationStream,
+  type SyncInfo
+} from '@multifeed/core'
 import { describe, expect, it } from 'vitest'
 import { next, onCleanup, pipe, tmpStore, until, untilConverged } from './helpers.js'
+import { errorsOf, replicationOf } from './support.js'
 
 async function open(key?: Buffer, options = {}): Promise<Multifeed> {
   const store = await tmpStore()
@@ -103,4 +110,64 @@ describe('pairing over links that batch frames', () => {
     })
     await Promise.all([next(a, 'reconciled'), next(b, 'reconciled')])
   })
+})
+
+describe('a change while the remote open travels', () => {
+  // The remote's open reaches `a` after `a` announced its set and changed it
+  // (two peers start together, one writes at once). Both sides must take the
+  // same in-sync decision from the two opens; before the fix `a` compared its
+  // set as it is now against the remote's proof, and `b` (in sync) either
+  // never sent what `a` waited for, or rejected what `a` sent (a list from
+  // empty sets, coded symbols otherwise): the new feed never reached b.
+  for (const shared of [0, 1]) {
+    for (const aInitiates of [true, false]) {
+      const role = aInitiates ? 'initiator' : 'responder'
+      it(`a new feed reaches the peer (a ${role}, ${shared === 0 ? 'no feed' : 'one feed'} in common)`, async () => {
+        const a = await open()
+        const b = await open(a.key)
+        if (shared > 0) {
+          const common = await a.writer('common')
+          onCleanup(() => common.close())
+          await common.append(Buffer.from('c'))
+          const first = pipe(a, b)
+          await untilConverged([a, b], 1)
+          await first.destroy()
+          await until(() => a.peers().length + b.peers().length === 0, 'peers gone')
+        }
+        const errors = [errorsOf(a), errorsOf(b)]
+        const sa = ReplicationStream.for(a.corestore, aInitiates).stream
+        const sb = ReplicationStream.for(b.corestore, !aInitiates).stream
+        // b → a passes while `held` is null; meanwhile what b sends waits there.
+        let held: Buffer[] | null = null
+        sa.on('data', (chunk: Buffer) => sb.write(chunk))
+        sb.on('data', (chunk: Buffer) => (held ? held.push(chunk) : sa.write(chunk)))
+        sa.on('error', () => {})
+        sb.on('error', () => {})
+        onCleanup(() => {
+          sa.destroy()
+          sb.destroy()
+        })
+        await Promise.all([sa.noiseStream.opened, sb.noiseStream.opened])
+        // b announces its token; a keeps it (no member of a on the stream yet).
+        b.attach(sb)
+        await until(() => replicationOf(sa).stats.tokensReceived === 1, "b's token reaches a")
+        held = []
+        // a pairs on b's token and opens (its set announced); b opens too
+        // (held) and, in sync with a's open, is reconciled.
+        const bReconciled = next<[MultifeedPeer, SyncInfo]>(b, 'reconciled')
+        a.attach(sa)
+        expect((await bReconciled)[1].inSync).toBe(true)
+        const w = await a.writer('w')
+        onCleanup(() => w.close())
+        await w.append(Buffer.from('x'))
+        const joined = next<[FeedInfo]>(b, 'feed', 5_000)
+        for (const chunk of held.splice(0)) sa.write(chunk)
+        held = null
+        const [info] = await joined
+        expect(info.key.equals(w.key!)).toBe(true)
+        await until(() => b.feed(w.key!)?.length === 1, 'b learns the block count')
+        expect(errors.flat()).toEqual([])
+      })
+    }
+  }
 })

@@ -17,10 +17,10 @@
  *   all on every tick. A connection that never goes quiet is still swept
  *   every BUSY_SWEEP_FACTOR idle times.
  */
-import type { Hypercore, HypercorePeer, Protomux } from '@multifeed/holepunch-types'
+import type { Hypercore, Protomux } from '@multifeed/holepunch-types'
 import type { Element } from '../protocol/messages.js'
 import type { Feed } from '../set/FeedSet.js'
-import { attachCore, detachCore, isAttached, isSettled } from './attachment.js'
+import { attachCore, detachCore, isAttached, isSettled, onChannelClosed } from './attachment.js'
 
 /** What PeerCores needs from the multifeed, for one peer. */
 export interface CoreHost {
@@ -50,8 +50,8 @@ interface Attached {
   readonly feed: Feed
   /** The set's session, once acquired (null while it opens). */
   core: Hypercore<unknown> | null
-  /** Hypercore's peer of this connection left (the remote closed the core's channel). */
-  onPeerRemove: ((peer: HypercorePeer) => void) | null
+  /** Stops watching for the remote closing the core's channel on this connection. */
+  unwatch: (() => void) | null
   /** When the core was first seen with nothing to move (0: busy). */
   settledSince: number
 }
@@ -194,7 +194,7 @@ export class PeerCores {
       return Promise.resolve()
     }
     if (this.#closed) return Promise.resolve()
-    const entry: Attached = { feed, core: null, onPeerRemove: null, settledSince: 0 }
+    const entry: Attached = { feed, core: null, unwatch: null, settledSince: 0 }
     this.#attached.set(feed.id, entry)
     this.attachedTotal++
     this.#host.onAttach()
@@ -207,12 +207,9 @@ export class PeerCores {
         entry.core = core
         // The remote may close the core's channel (it removed the feed, or let
         // it idle): then the core is off this stream and updates flow again.
-        entry.onPeerRemove = (peer) => {
-          if (peer.protomux === this.#mux && this.#attached.get(feed.id) === entry) {
-            this.#detach(feed, core)
-          }
-        }
-        core.on('peer-remove', entry.onPeerRemove)
+        entry.unwatch = onChannelClosed(core, this.#mux, () => {
+          if (this.#attached.get(feed.id) === entry) this.#detach(feed, core)
+        })
         attachCore(this.#mux, feed.discoveryId, core)
       },
       () => {
@@ -304,7 +301,7 @@ export class PeerCores {
 
   #detach(feed: Feed, core: Hypercore<unknown>): void {
     const entry = this.#attached.get(feed.id)
-    if (entry?.onPeerRemove) core.off('peer-remove', entry.onPeerRemove)
+    entry?.unwatch?.()
     this.#attached.delete(feed.id)
     detachCore(this.#mux, feed.discoveryId, core)
     this.#host.release(feed)

@@ -16,6 +16,7 @@ import type { MultifeedPeer } from './MultifeedPeer.js'
 export interface SharedSet {
   feeds: Iterable<Feed>
   count: number
+  /** The digest now (may be the set's own buffer, which moves with the set: copy it to keep it). */
   digest: Buffer
   sketch: number[]
   /** Our side of one reconciliation: the set's symbol window, pinned now (or a subset's elements). */

@@ -50,6 +50,12 @@ export class SetExchange {
   readonly #send: ExchangeSend
   /** What our open message announced: list mode decides from both opens. */
   #announced: Announced | null = null
+  /**
+   * The digest our open message proved (a copy: the set's own digest moves
+   * with the set). In sync is decided from the two announced sets, never
+   * from the set as it is when the remote's open arrives.
+   */
+  #announcedDigest: Buffer | null = null
   #reconciliation: Reconciliation | null = null
   #list: ListExchange | null = null
 
@@ -69,15 +75,24 @@ export class SetExchange {
   /** Our open message announces `shared`: kept for the decision between list and symbols. */
   announce(shared: SharedSet): void {
     this.#announced = { minor: PROTOCOL_MINOR, count: shared.count, sketch: shared.sketch }
+    this.#announcedDigest = Buffer.from(shared.digest)
   }
 
   /**
    * Both opens are known (the remote's capability verified): true when the
    * set proofs match (in sync); otherwise the exchange starts (the
    * initiator's list or first symbols go out now).
+   *
+   * Both sides decide from the two open messages alone, so they decide the
+   * same: our set may have changed since our open (a writer appended while
+   * the remote's open travelled), and comparing that against the remote's
+   * proof would have one side wait for symbols the other, in sync, never
+   * sends. A change since our open reaches the peer as an update (kept from
+   * the open on, sent once reconciled).
    */
   begin(hash: Buffer, isInitiator: boolean, shared: SharedSet, remote: Open): boolean {
-    if (secretsEqual(setProof(this.#key, hash, shared.digest), remote.setProof)) return true
+    const announced = setProof(this.#key, hash, this.#announcedDigest!)
+    if (secretsEqual(announced, remote.setProof)) return true
     const list = ListExchange.begin(
       isInitiator,
       this.#announced!,

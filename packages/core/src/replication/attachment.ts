@@ -11,8 +11,11 @@
  *
  * Several multifeeds may attach one core to one stream (a key pair writing
  * in two multifeeds): the core stays attached until the last lets go.
+ *
+ * The remote may close the core's channel itself (`onChannelClosed`): one
+ * 'peer-remove' listener per core, whatever the number of streams it is on.
  */
-import type { Hypercore, Protomux } from '@multifeed/holepunch-types'
+import type { Hypercore, HypercorePeer, Protomux } from '@multifeed/holepunch-types'
 
 const users = new WeakMap<Protomux, Map<string, number>>()
 
@@ -71,4 +74,51 @@ export function isSettled(core: Hypercore<unknown>, mux: Protomux): boolean {
     peer.remoteLength >= core.length &&
     peer.remoteContiguousLength >= core.length
   )
+}
+
+/** Who waits for the remote to close a core's channel, by stream; one 'peer-remove' listener per core. */
+interface Watchers {
+  readonly byMux: Map<Protomux, Set<() => void>>
+  readonly listener: (peer: HypercorePeer) => void
+}
+
+const watched = new WeakMap<Hypercore<unknown>, Watchers>()
+
+/**
+ * Calls `onClosed` when the core's channel on `mux` closes (the remote
+ * closed it, or the stream went); returns the function that stops watching.
+ * The core's listener is shared by every stream it is on: one listener per
+ * stream would pass Node's limit of 10 on a core served to 11 connections
+ * (a MaxListenersExceededWarning for every core of a swarm of 12 peers).
+ */
+export function onChannelClosed(
+  core: Hypercore<unknown>,
+  mux: Protomux,
+  onClosed: () => void
+): () => void {
+  let watchers = watched.get(core)
+  if (watchers === undefined) {
+    const byMux = new Map<Protomux, Set<() => void>>()
+    const listener = (peer: HypercorePeer): void => {
+      for (const callback of [...(byMux.get(peer.protomux) ?? [])]) callback()
+    }
+    watchers = { byMux, listener }
+    watched.set(core, watchers)
+    core.on('peer-remove', listener)
+  }
+  const { byMux, listener } = watchers
+  let callbacks = byMux.get(mux)
+  if (callbacks === undefined) {
+    callbacks = new Set()
+    byMux.set(mux, callbacks)
+  }
+  const callback = (): void => onClosed()
+  callbacks.add(callback)
+  return () => {
+    if (!callbacks.delete(callback) || callbacks.size > 0) return
+    byMux.delete(mux)
+    if (byMux.size > 0) return
+    core.off('peer-remove', listener)
+    watched.delete(core)
+  }
 }
