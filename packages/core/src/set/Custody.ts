@@ -63,6 +63,7 @@ export async function letGo(host: CustodyHost, key: Buffer): Promise<boolean> {
 export async function recover(host: CustodyHost, removed: Buffer[]): Promise<void> {
   const { membership } = host
   const owners = membership.owners
+  owners.join(membership.id)
   if (!(await owners.indexed(membership.id))) await index(host, removed)
   for (const key of await owners.removing(membership.id)) {
     if (membership.set.find(key) !== undefined) {

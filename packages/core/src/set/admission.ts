@@ -106,8 +106,10 @@ async function admitClaimed(context: AdmissionContext, fresh: Buffer[]): Promise
 async function heldElsewhere(context: AdmissionContext, keys: Buffer[]): Promise<boolean[]> {
   const { membership, root } = context
   const discoveryKeys = keys.map((key) => crypto.discoveryKey(key))
+  // A store whose record knows no other multifeed records every key for no one or for us.
+  const alone = membership.owners.alone(membership.id)
   const [owners, infos] = await Promise.all([
-    membership.owners.owners(discoveryKeys),
+    alone ? discoveryKeys.map(() => null) : membership.owners.owners(discoveryKeys),
     root.storage.getInfos(discoveryKeys, { auth: false, head: false, hints: false })
   ])
   return owners.map((owner, i) =>
