@@ -51,6 +51,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
     honestErrors: 0,
     unprovenPeers: 0,
     hangs: 0,
+    amplifications: 0,
     driverErrors: 0,
     peerErrors: {},
     channelOpens: 0,
@@ -83,6 +84,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
     'honest-error': 'honestErrors',
     'unproven-peer': 'unprovenPeers',
     hang: 'hangs',
+    amplification: 'amplifications',
     driver: 'driverErrors'
   }
   const rec: Recorder = {

@@ -19,6 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Hypercore } from '@multifeed/holepunch-types'
 import Corestore from 'corestore'
 import { Multifeed, type MultifeedOptions } from '../src/index.js'
+import { REPLY_REFILL_MS, REPLY_UNITS, replyUnit } from '../src/replication/ReplyBudget.js'
 import { Puppet } from './puppet.js'
 import type { FindingKind } from './report.js'
 import { Rng } from './rng.js'
@@ -312,6 +313,7 @@ async function runConnection(rec: Recorder, rng: Rng, s: Sides): Promise<number>
       skipKnown: rec.skipKnown
     })
     ctx.puppet = puppet
+    const started = Date.now()
     puppet.start()
     const maxSteps = s.budget * 4 + 16
     // A silent puppet makes progress by its steps (waits), not by messages.
@@ -332,6 +334,13 @@ async function runConnection(rec: Recorder, rng: Rng, s: Sides): Promise<number>
     }
     if (mode === 'stranger' && puppet.stats.remoteOpens > 0) {
       rec.record('unproven-peer', "A opened X's channel to a stranger")
+    }
+    const bound = replyBound(s.x.feeds().length, Date.now() - started, puppet.stats)
+    if (puppet.stats.bytesReceived > bound) {
+      rec.record(
+        'amplification',
+        `A sent ${puppet.stats.bytesReceived} B on X's channel for ${puppet.stats.bytes} B, over its bound of ${Math.round(bound)} B`
+      )
     }
 
     // ---- the honest bystander still syncs, both ways ------------------------------------
@@ -386,4 +395,22 @@ function noiseOf(stream: Duplex): unknown {
 function closedOf(stream: Duplex): Promise<void> {
   if (stream.destroyed) return Promise.resolve()
   return new Promise((resolve) => stream.once('close', () => resolve()))
+}
+
+/**
+ * The most A may send a peer on X's channel (README, Security notes): its
+ * reply budget for a set of n feeds (two units, one more a minute), an open
+ * of ours (≤ 1 KiB) for each open of the peer's, an echo no larger than
+ * what the peer sent, and updates (one per feed, 64 KiB of slack).
+ */
+function replyBound(n: number, elapsedMs: number, stats: { bytes: number; remoteOpens: number }) {
+  const unit = replyUnit(n)
+  return (
+    REPLY_UNITS * unit +
+    (unit * elapsedMs) / REPLY_REFILL_MS +
+    1024 * (stats.remoteOpens + 1) +
+    stats.bytes +
+    41 * n +
+    64 * 1024
+  )
 }

@@ -211,6 +211,33 @@ export const ops = {
     p.wire.sendTokens([p.token], 'reopen')
     if (rng.chance(0.5)) p.openChannel()
   },
+  /**
+   * Close and re-open X's channel several times in a row, each Open
+   * claiming a set far from A's (minor 0 and a huge count: symbols are due;
+   * or minor 1 and nothing: A's list is due), each followed by requests for
+   * more symbols that never read a batch: what A sends stays within its
+   * reply budget (the 'amplification' check of the episode).
+   */
+  reopenLoop(p: Actor): void {
+    const rng = p.rng
+    const rounds = rng.range(3, 12)
+    for (let i = 0; i < rounds; i++) {
+      const open = p.generators.validOpen()
+      if (rng.chance(0.5)) {
+        open.minor = 0
+        open.count = rng.pick([2 ** 32, 2 ** 53 - 1, 1_000_000])
+      } else {
+        open.count = 0
+      }
+      ;(ops.reopen as Op)(p)
+      p.prepareOpen(encodeOpen(open))
+      p.openChannel()
+      for (let k = rng.range(0, 8), count = 1024; k > 0; k--, count *= 2) {
+        const n = Math.min(count, MAX_SYMBOLS_PER_MESSAGE)
+        p.wire.send('more', MORE, encodeMore({ count: n }), `blind ${n}`)
+      }
+    }
+  },
   closeOnly(p: Actor): void {
     p.answer(false)
     p.wire.channel?.close()

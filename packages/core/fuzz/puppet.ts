@@ -250,6 +250,7 @@ const OPS: Record<Mode, OpTable> = {
     duplicate: 6,
     replay: 4,
     reopen: 3,
+    reopenLoop: 0.5,
     closeOnly: 0.5,
     badOpen: 2,
     reattach: 3,

@@ -21,6 +21,8 @@ export type FindingKind =
   | 'reopen'
   /** Closing or re-opening did not complete in time. */
   | 'hang'
+  /** A sent the puppet more on X's channel than its reply budget and the puppet's own bytes allow. */
+  | 'amplification'
   /** The fuzzer's own code threw (not a finding about core). */
   | 'driver'
 
@@ -73,6 +75,8 @@ export interface FuzzSummary {
   honestErrors: number
   unprovenPeers: number
   hangs: number
+  /** Connections where A sent more than the stated bound (README, Security notes). */
+  amplifications: number
   driverErrors: number
   /** Errors side A reported on X's channel (expected: every one closed only that channel). */
   peerErrors: Record<string, number>
@@ -112,6 +116,7 @@ export function failed(s: FuzzSummary): boolean {
       s.honestErrors +
       s.unprovenPeers +
       s.hangs +
+      s.amplifications +
       s.driverErrors +
       (s.reopen.episodes - s.reopen.ok) >
     0
@@ -132,7 +137,7 @@ export function formatSummary(s: FuzzSummary): string {
   lines.push(`unhandled errors  ${s.unhandled}  (+ ${s.handlerWarnings} handler rejections)`)
   lines.push(`stalls            ${s.stalls}  (honest multifeed Y on the same connection)`)
   lines.push(
-    `honest errors     ${s.honestErrors}   unproven peers ${s.unprovenPeers}   hangs ${s.hangs}   driver errors ${s.driverErrors}`
+    `honest errors     ${s.honestErrors}   unproven peers ${s.unprovenPeers}   hangs ${s.hangs}   amplifications ${s.amplifications}   driver errors ${s.driverErrors}`
   )
   const r = s.reopen
   lines.push(

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import {
   DifferenceSketch,
   estimateDifference,
+  likelyDifference,
   MAX_SKETCH_COUNTERS,
   sketchEncoding
 } from '../src/protocol/estimator.js'
@@ -16,7 +17,7 @@ function sketch(salt: Buffer, elements: Buffer[], k?: number): DifferenceSketch 
 }
 
 /** The estimate for two sets differing in d elements (plus a shared part), under a seeded salt. */
-function trial(seed: number, d: number, k?: number): number {
+function trial(seed: number, d: number, k?: number, estimate = estimateDifference): number {
   const next = rng(seed)
   const salt = bytes(next, 16)
   const common = Array.from({ length: 20 }, () => bytes(next, 40))
@@ -24,7 +25,7 @@ function trial(seed: number, d: number, k?: number): number {
   const onlyB = Array.from({ length: Math.floor(d / 2) }, () => bytes(next, 40))
   const a = sketch(salt, [...common, ...onlyA], k)
   const b = sketch(salt, [...onlyB, ...common], k)
-  return estimateDifference(a.counters, b.counters)
+  return estimate(a.counters, b.counters)
 }
 
 describe('difference estimator', () => {
@@ -61,6 +62,22 @@ describe('difference estimator', () => {
       expect(trial(t, 0)).toBe(0)
       expect(trial(t, 1)).toBe(1)
     }
+  })
+
+  it('reads small differences exactly from 128 counters (the mean of squares spreads ±12 %)', () => {
+    for (const d of [0, 1, 2, 3, 4]) {
+      const mean = new Set<number>()
+      for (let t = 0; t < 300; t++) {
+        expect(trial(d * 7919 + t, d, 128, likelyDifference)).toBe(d)
+        mean.add(trial(d * 7919 + t, d, 128))
+      }
+      if (d >= 2) expect(mean.size).toBeGreaterThan(1)
+    }
+    // Counters that fit no small d (mixed parities: a claim, not a set) get the mean.
+    const odd = [1, 2, ...new Array(126).fill(0)]
+    expect(likelyDifference(odd, new Array(128).fill(0))).toBe(
+      estimateDifference(odd, new Array(128).fill(0))
+    )
   })
 
   it('is unbiased over seeded trials (mean within 3 standard errors)', () => {

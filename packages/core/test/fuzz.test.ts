@@ -20,6 +20,7 @@ describe('protocol fuzzer', () => {
     expect(summary.honestErrors, report).toBe(0)
     expect(summary.unprovenPeers, report).toBe(0)
     expect(summary.hangs + summary.driverErrors, report).toBe(0)
+    expect(summary.amplifications, report).toBe(0)
     expect(summary.reopen.ok, report).toBe(summary.reopen.episodes)
     expect(summary.reopen.lost + summary.reopen.refusedKept + summary.reopen.adopted).toBe(0)
     // Every mode ran, and the protocol's checks were exercised.

@@ -11,6 +11,7 @@ import Hypercore from 'hypercore'
 import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
 import { pairingToken } from '../src/protocol/pairing.js'
+import { REMOTE_OPENS } from '../src/replication/PairingChannel.js'
 import { link, next, onCleanup, tmpStore, until } from './helpers.js'
 import { puppet, raw, tokensBytes, uint } from './puppet.js'
 import { open } from './support.js'
@@ -74,6 +75,7 @@ function openPairing(mux: ReturnType<typeof Hypercore.getProtocolMuxer>) {
   return {
     tokens,
     send: (bytes: Buffer) => message.send(bytes),
+    close: () => channel.close(),
     get opened() {
       return opened
     },
@@ -153,5 +155,36 @@ describe('pairing channel', () => {
     onCleanup(() => w.close())
     await w.append(Buffer.from('after the return'))
     await until(() => a.feed(w.key!)?.length === 1, 'a gets the block written after the return')
+  })
+
+  it('a remote re-opening its pairing channel in a loop hears our tokens REMOTE_OPENS times, then is refused', async () => {
+    const store = await tmpStore()
+    const multis = []
+    for (let i = 0; i < 10; i++) multis.push(await open(store))
+    const sa = multis[0]!.replicate(true)
+    for (const multi of multis.slice(1)) multi.attach(sa)
+    // A peer that knows none of the keys: all it can get is our tokens.
+    const remote = await bareRemote(sa)
+    const replication = ReplicationStream.of(sa)!
+    await until(() => replication.pairing === 'refused', 'the remote refuses our pairing open')
+    const before = replication.stats.tokensSent
+    let answered = 0
+    for (let round = 0; round < 3 * REMOTE_OPENS; round++) {
+      const pairing = openPairing(remote.mux)
+      await until(
+        () => pairing.tokens.length === 10 || pairing.closed,
+        'our tokens, or the refusal'
+      )
+      if (pairing.closed) {
+        expect(pairing.opened).toBe(false)
+        continue
+      }
+      answered++
+      pairing.close()
+      await until(() => replication.pairing !== 'open', 'our side sees it close')
+    }
+    expect(answered).toBe(REMOTE_OPENS)
+    expect(replication.stats.tokensSent - before).toBe(10 * REMOTE_OPENS)
+    expect(sa.destroyed).toBe(false)
   })
 })

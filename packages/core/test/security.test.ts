@@ -17,6 +17,7 @@ import Hypercore from 'hypercore'
 import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
 import { decodeSymbols, ELEMENTS_LIST, ELEMENTS_LIST_END } from '../src/protocol/messages.js'
+import { symbolLimit } from '../src/protocol/ReconcileCodec.js'
 import { forgeCapability, forgePeer, handshakeBytes } from './forge.js'
 import { link, next, onCleanup, pipe, tmpStore, until } from './helpers.js'
 import {
@@ -476,12 +477,11 @@ describe('malformed and oversized messages', () => {
 })
 
 describe('limits', () => {
-  it('a size claimed in the open buys no more symbols than maxDifferences allows (amplification)', async () => {
+  it('a size claimed in the open buys no more symbols than our own size allows (amplification)', async () => {
     // A key holder claims a billion feeds (minor 0: no list mode) and asks
-    // for more symbols each time: what we send is budgeted by our own count
-    // and our maxDifferences, not by the claim.
-    const maxDifferences = 100
-    const v = await victim({ limits: { maxDifferences } })
+    // for more symbols after each batch: what we send is budgeted by our own
+    // count (the claim counts for no more than it), not by the claim.
+    const v = await victim({ limits: { maxDifferences: 100 } })
     const errorSeen = next<[MultifeedError]>(v.multi, 'peer-error')
     const p = await puppet(v.sa, v.multi.key, {
       with: v.yb,
@@ -489,15 +489,19 @@ describe('limits', () => {
     })
     await p.opened
     await until(() => p.received.symbols.length === 1, 'the first batch')
-    const budget = 8 * (1 + maxDifferences) + 1024
+    const limit = symbolLimit(v.multi.feeds().length, 1e9)
+    expect(limit).toBe(3 * 2 + 1024)
     const first = symbolCount(p.received.symbols[0]!)
     expect(first).toBeLessThanOrEqual(1024)
     p.send.more(uint(first))
+    // The request that crosses the limit gets what is left; the next one is refused.
+    await until(() => p.received.symbols.length === 2, 'the rest up to the limit')
+    p.send.more(uint(limit))
     const [err] = await errorSeen
     expect(err.code).toBe('ERR_MALFORMED_MESSAGE')
-    expect(err.message).toMatch(/never need more than/)
+    expect(err.message).toMatch(/never need more/)
     const sent = p.received.symbols.reduce((n, raw) => n + symbolCount(raw), 0)
-    expect(sent).toBeLessThanOrEqual(budget)
+    expect(sent).toBe(limit)
     await bystanderLives(v, p, 'after-amplification')
   })
 

@@ -6,7 +6,12 @@
  */
 import { describe, expect, it } from 'vitest'
 import { ELEMENT_BYTES, elementOf } from '../src/protocol/elements.js'
-import { DEFAULT_SKETCH_COUNTERS, DifferenceSketch } from '../src/protocol/estimator.js'
+import {
+  DEFAULT_SKETCH_COUNTERS,
+  DifferenceSketch,
+  estimateDifference,
+  likelyDifference
+} from '../src/protocol/estimator.js'
 import {
   ELEMENTS_DONE,
   encodeElements,
@@ -29,8 +34,8 @@ describe('first batch sizing', () => {
     expect(DEFAULT_SKETCH_COUNTERS).toBe(128)
     expect(symbolsFor(0)).toBe(4)
     expect(symbolsFor(1)).toBe(4)
-    // A single grown feed (2 elements) costs what it did with the old sizing.
-    expect(symbolsFor(2)).toBe(13)
+    // A single grown feed, or one change on each side (2 elements): 12 symbols.
+    expect(symbolsFor(2)).toBe(12)
     expect(symbolsFor(14)).toBe(55)
     expect(symbolsFor(140)).toBe(370)
     expect(symbolsFor(1e9)).toBe(MAX_FIRST_BATCH)
@@ -111,5 +116,73 @@ describe('a third round trip is rare', () => {
     const total = counts.reduce((x, y) => x + y, 0)
     console.log(`needed more: ${counts.join(', ')} of 1,000 each (d = 14, 50, 140)`)
     expect(total).toBeLessThanOrEqual(15)
+  })
+})
+
+describe('a d = 1 reconnect (one change on each side) at 2,000 feeds', () => {
+  /**
+   * Wire bytes of such a reconnect beyond the multifeed protocol's: pairing,
+   * framing, and hypercore attaching the two new one-block cores (measured
+   * with ../shared/repro/defect-d1-reconnect-bytes.mjs: 1,844–2,007 B).
+   */
+  const HYPERCORE_D1 = 2007
+  const BUDGET = 1024 + 2 * 1024 * 1
+
+  it('sends the same first batch on every connection (12 symbols; 11–16 before), within 3 KiB on the wire', () => {
+    const next = rng(2000)
+    const sketchSalt = bytes(next, 16)
+    const set = Array.from({ length: 2000 }, () => elementOf(bytes(next, 32), 1))
+    const base = new DifferenceSketch(sketchSalt)
+    for (const e of set) base.add(e)
+    const batches = new Map<number, number>()
+    const means = new Set<number>()
+    for (let t = 0; t < 1000; t++) {
+      // A new feed on each side; the sketch salt is the set's, the rest
+      // differs per connection (the set, the elements).
+      const a = elementOf(bytes(next, 32), 1)
+      const b = elementOf(bytes(next, 32), 1)
+      const summary = (e: Buffer) => {
+        const s = new DifferenceSketch(sketchSalt)
+        s.add(e)
+        const counters = base.counters
+        const one = s.counters
+        for (let i = 0; i < counters.length; i++) counters[i]! += one[i]!
+        return { count: set.length + 1, sketch: Array.from(counters) }
+      }
+      const ours = summary(a)
+      const theirs = summary(b)
+      means.add(estimateDifference(ours.sketch, theirs.sketch))
+      expect(likelyDifference(ours.sketch, theirs.sketch)).toBe(2)
+      const salts = { stable: bytes(next, 16), connection: bytes(next, 16) }
+      const first = new Reconciliation(true, salts, 100_000).begin(ours, listedSet([a]), theirs)!
+      batches.set(first.symbols.length, (batches.get(first.symbols.length) ?? 0) + 1)
+    }
+    // The mean of squares spreads (it sized batches of 11 to 16 symbols).
+    expect(means.size).toBeGreaterThan(1)
+    expect([...batches.keys()]).toEqual([symbolsFor(2)])
+    // Its bytes: both opens, the batch (symbol counts of a 2,001-feed set),
+    // DONE with the responder's new feed and the initiator's at length 0
+    // (the responder lacks it), and hypercore's share.
+    const window = new SymbolWindow(ELEMENT_BYTES, bytes(next, 16), set)
+    const open = encodeOpen({
+      major: PROTOCOL_MAJOR,
+      minor: PROTOCOL_MINOR,
+      capability: Buffer.alloc(16),
+      setProof: Buffer.alloc(16),
+      count: set.length + 1,
+      sketch: Array.from(base.counters)
+    }).byteLength
+    const protocol =
+      2 * open +
+      encodeSymbols({ start: 0, symbols: window.symbols(0, symbolsFor(2)) }).byteLength +
+      encodeElements({
+        flags: ELEMENTS_DONE,
+        elements: [
+          { key: bytes(next, 32), length: 1 },
+          { key: bytes(next, 32), length: 0 }
+        ]
+      }).byteLength
+    console.log(`d = 1 reconnect at 2,000 feeds: protocol ${protocol} B + ${HYPERCORE_D1} B`)
+    expect(protocol + HYPERCORE_D1).toBeLessThanOrEqual(BUDGET)
   })
 })

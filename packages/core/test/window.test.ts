@@ -398,7 +398,12 @@ describe('a reconciliation cut short', () => {
     for (let i = 0; i < 20; i++) set.add(crypto.randomBytes(32), false, null, 1)
     const stats = emptyPeerStats()
     const sent: string[] = []
-    const exchange = new SetExchange(key, 1000, stats, (name) => void sent.push(name))
+    const exchange = new SetExchange(key, 1000, stats, {
+      queue: (produce) => {
+        while (!produce()) {}
+      },
+      send: (name) => void sent.push(name)
+    })
     const shared = {
       feeds: set.all(),
       count: set.size,

@@ -44,6 +44,19 @@ function encoderOf(salt: Buffer, local: LocalSet): RibltEncoder {
   return encoder
 }
 
+/**
+ * Most coded symbols one reconciliation sends for sets of `localCount` and
+ * (claimed) `remoteCount` elements. The remote's size is a claim, so it
+ * counts for no more than our own: an honest pair with a difference beyond
+ * our size lists (protocol minor 1, list.ts) rather than asks for symbols.
+ * Peeling d differences takes ≤ 1.45·d symbols at large d (notes/riblt.md),
+ * and d ≤ 2·localCount here, so 3·(both) leaves room; the 1,024 covers the
+ * long tail of small differences (two took up to 29 symbols).
+ */
+export function symbolLimit(localCount: number, remoteCount: number): number {
+  return Math.min(MAX_SYMBOLS, 3 * (localCount + Math.min(remoteCount, localCount)) + 1024)
+}
+
 export class ReconcileEncoder {
   readonly #local: LocalSet
   readonly #salts: SymbolSalts
@@ -52,41 +65,70 @@ export class ReconcileEncoder {
   #stable: RibltEncoder | null = null
   #connection: RibltEncoder | null = null
   readonly #limit: number
+  /** Symbols sent, and asked for (sent up to `#requested` once the stream takes them). */
   #sent = 0
+  #requested = 0
 
   /** `remoteCount`: the size the remote announced, to bound what it may ask for. */
   constructor(salts: SymbolSalts, local: LocalSet, localCount: number, remoteCount: number) {
     this.#split = splitOf(salts, local)
     this.#local = local
     this.#salts = salts
-    // Small differences have a long tail (two differences took up to 24
-    // symbols in notes/riblt.md): the cap only stops a decoder asking for
-    // what sets of these sizes can never need.
-    this.#limit = Math.min(MAX_SYMBOLS, 8 * (localCount + remoteCount) + 1024)
+    this.#limit = symbolLimit(localCount, remoteCount)
   }
 
   get sent(): number {
     return this.#sent
   }
 
-  /**
-   * The next `count` symbols. Asking for more than doubles what was sent (an
-   * honest decoder asks for as many as it got), or beyond what sets of these
-   * sizes can need, is malformed: a request never buys much more than it.
-   */
+  /** Most symbols this reconciliation sends. */
+  get limit(): number {
+    return this.#limit
+  }
+
+  /** True while symbols asked for have not been produced (`produce`). */
+  get pending(): boolean {
+    return this.#requested > this.#sent
+  }
+
+  /** The next `count` symbols, at once (`request` then `produce`). */
   next(count: number): Symbols {
+    this.request(count)
+    return this.produce()!
+  }
+
+  /**
+   * Accepts a request for `count` more symbols, to be produced later (when
+   * the stream takes them). Asking again before the last batch was produced
+   * (a decoder asks only after it read one), for more than doubles what was
+   * sent (an honest decoder asks for as many as it got), or once the limit
+   * was sent, is malformed: a request never buys much more than it. A
+   * request that crosses the limit gets what is left.
+   */
+  request(count: number): void {
+    if (this.pending) {
+      throw new MalformedMessageError(
+        'Remote asked for more coded symbols before it could have read the last batch'
+      )
+    }
     if (this.#sent > 0 && count > Math.max(this.#sent, 64)) {
       throw new MalformedMessageError(
         `Remote asked for ${count} more coded symbols after ${this.#sent}: at most doubling is allowed`
       )
     }
-    if (this.#sent + count > this.#limit) {
+    if (this.#sent >= this.#limit) {
       throw new MalformedMessageError(
-        `Remote asked for ${this.#sent + count} coded symbols; sets of these sizes never need more than ${this.#limit}`
+        `Remote asked for more than ${this.#limit} coded symbols; sets of these sizes never need more`
       )
     }
+    this.#requested = this.#sent + Math.min(count, this.#limit - this.#sent)
+  }
+
+  /** The symbols requested and not yet produced (null: none). */
+  produce(): Symbols | null {
+    if (!this.pending) return null
     const start = this.#sent
-    const end = start + count
+    const end = this.#requested
     this.#sent = end
     const split = this.#split
     let symbols: CodedSymbol[] = []

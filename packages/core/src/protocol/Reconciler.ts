@@ -12,7 +12,7 @@
  * of the set, without a window) encode every element (ReconcileCodec.ts).
  */
 import { MalformedMessageError } from '../errors.js'
-import { estimateDifference } from './estimator.js'
+import { likelyDifference } from './estimator.js'
 import type { Symbols } from './messages.js'
 import {
   type DecodeResult,
@@ -35,13 +35,14 @@ export const MAX_FIRST_BATCH = 1024
  * pure-reconciler trials (notes/riblt.md, "Sizing the first batch"): peeling
  * takes ~1.4–1.7 symbols per difference, with a long tail at small d (p99.9
  * 60 symbols at d = 10), and the 128-counter sketch's estimate has a relative
- * sd of 0.125. 2.5·d covers the estimate's low tail at large d; the additive
- * min(20, 4·d) covers the peeling tail at small d without making a single
- * change (d ≤ 2) cost more than before. d ≤ 1 is exact and decodes from
- * symbol 0.
+ * sd of 0.125 (small differences are read exactly: likelyDifference). 2.5·d
+ * covers the estimate's low tail at large d; the additive min(20, 3.5·d)
+ * covers the peeling tail at small d, and keeps a single change on each
+ * side (d = 2: 12 symbols, ~610 B) within a d = 1 reconnect's 3 KiB on the
+ * wire. d ≤ 1 is exact and decodes from symbol 0.
  */
 export function symbolsFor(d: number): number {
-  const n = d <= 1 ? 4 : Math.ceil(2.5 * d + Math.min(20, 4 * d))
+  const n = d <= 1 ? 4 : Math.ceil(2.5 * d + Math.min(20, 3.5 * d))
   if (!Number.isFinite(n)) return MAX_FIRST_BATCH
   return Math.min(Math.max(n, 4), MAX_FIRST_BATCH)
 }
@@ -87,20 +88,31 @@ export class Reconciliation {
     // the batches then grow by doubling.
     const sketched =
       local.sketch.length === remote.sketch.length && remote.sketch.length > 0
-        ? estimateDifference(local.sketch, remote.sketch)
+        ? likelyDifference(local.sketch, remote.sketch)
         : 0
     const estimate = Math.max(sketched, Math.abs(local.count - remote.count))
     // The remote's size is a claim: what it may ask for is budgeted by our
-    // own count and by the most differences we would ever take from it.
+    // own count (symbolLimit) and by the most differences we would ever take.
     const claimed = Math.min(remote.count, this.#maxDifferences)
     this.#encoder = new ReconcileEncoder(this.#salts, set, local.count, claimed)
     return this.#encoder.next(symbolsFor(estimate))
   }
 
-  /** Initiator: the responder asks for `count` more symbols. */
+  /** Initiator: the responder asks for `count` more symbols (`request`, then `produce`). */
   more(count: number): Symbols {
+    this.request(count)
+    return this.produce()!
+  }
+
+  /** Initiator: the responder asks for `count` more symbols, produced when the stream takes them. */
+  request(count: number): void {
     if (this.#encoder === null) throw new MalformedMessageError('Unexpected request for symbols')
-    return this.#encoder.next(count)
+    this.#encoder.request(count)
+  }
+
+  /** Initiator: the symbols asked for and not produced yet (null: none, or ended). */
+  produce(): Symbols | null {
+    return this.#encoder?.produce() ?? null
   }
 
   /** Initiator: the responder decoded and ended the reconciliation. */

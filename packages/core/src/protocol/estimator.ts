@@ -130,3 +130,48 @@ export function sketchEncoding(
     }
   }
 }
+
+/** Below this mean estimate the difference is small enough to be read exactly (see likelyDifference). */
+const SMALL_DIFFERENCE = 12
+/** ln(n!) for n ≤ 64 (the largest small difference tried is 2·12 + 8 = 32). */
+const LOG_FACTORIAL = (() => {
+  const table = [0]
+  for (let n = 1; n <= 64; n++) table.push(table[n - 1]! + Math.log(n))
+  return table
+})()
+
+/**
+ * The size of the symmetric difference, read exactly when it is small: each
+ * counter difference a_i − b_i is a sum of d independent ±1 (one per
+ * differing element), so it has d's parity, |a_i − b_i| ≤ d, and d is the
+ * most likely value given all k counters (binomial likelihood). With 128
+ * counters this is the true d nearly always for d ≤ 12 (d = 2 against d = 4:
+ * (7/8)^128 ≈ 4·10⁻⁸), where the mean of squares (estimateDifference) still
+ * spreads by ±12 % and a first batch sized from it varied with the
+ * connection. Larger differences, or counters that fit no d (a peer's
+ * sketch is a claim), get the mean.
+ */
+export function likelyDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const mean = estimateDifference(a, b)
+  if (mean > SMALL_DIFFERENCE) return mean
+  let max = 0
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!))
+  const parity = max % 2
+  for (let i = 0; i < a.length; i++) {
+    if (Math.abs(a[i]! - b[i]!) % 2 !== parity) return mean
+  }
+  let best = -1
+  let bestLog = Number.NEGATIVE_INFINITY
+  for (let d = max; d <= 2 * SMALL_DIFFERENCE + 8; d += 2) {
+    let log = -a.length * d * Math.LN2
+    for (let i = 0; i < a.length; i++) {
+      const up = (d + (a[i]! - b[i]!)) / 2
+      log += LOG_FACTORIAL[d]! - LOG_FACTORIAL[up]! - LOG_FACTORIAL[d - up]!
+    }
+    if (log > bestLog) {
+      bestLog = log
+      best = d
+    }
+  }
+  return best < 0 ? mean : best
+}

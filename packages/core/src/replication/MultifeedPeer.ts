@@ -30,6 +30,7 @@ import type { SyncInfo } from '../types.js'
 import { PeerChannel } from './PeerChannel.js'
 import { PeerCores } from './PeerCores.js'
 import { emptyPeerStats, type PeerHost, type PeerProgress, type PeerStats } from './PeerHost.js'
+import { PeerOutput } from './PeerOutput.js'
 import { PeerSync } from './PeerSync.js'
 import { type ReplicationStream, rootOf, type StreamMember } from './ReplicationStream.js'
 import { SetExchange } from './SetExchange.js'
@@ -60,6 +61,8 @@ export class MultifeedPeer implements StreamMember {
   readonly #cores: PeerCores
   readonly #received = { blocks: 0, bytes: 0 }
   readonly #sent = { blocks: 0, bytes: 0 }
+  /** What we send: while the stream takes more, replies within the connection's budget. */
+  readonly #output: PeerOutput
 
   constructor(host: PeerHost, replication: ReplicationStream) {
     this.#host = host
@@ -86,16 +89,22 @@ export class MultifeedPeer implements StreamMember {
         else if (name === 'more') this.#sync.more(raw)
         else this.#sync.elements(raw)
       },
-      closed: (isRemote) => this.#onChannelClose(isRemote)
+      closed: (isRemote) => this.#onChannelClose(isRemote),
+      drained: () => this.#output.drain()
     })
-    this.#exchange = new SetExchange(host.key, host.maxDifferences, this.stats, (name, raw) =>
-      this.#channel.send(name, raw)
+    this.#output = new PeerOutput(
+      this.#channel,
+      host.replyBudget(replication),
+      () => !this.#closed && !this.#failed,
+      (err) => this.#fail(err)
     )
+    this.#exchange = new SetExchange(host.key, host.maxDifferences, this.stats, this.#output)
     this.#sync = new PeerSync({
       peer: this,
       host,
       stats: this.stats,
       channel: this.#channel,
+      out: this.#output,
       exchange: this.#exchange,
       cores: this.#cores,
       live: () => !this.#closed && !this.#failed,
@@ -186,6 +195,7 @@ export class MultifeedPeer implements StreamMember {
     // From now on changes are kept for the peer: the open is a snapshot.
     this.#cores.clearUpdates()
     const shared = this.#host.shared(this)
+    this.#output.announced(shared.count)
     this.#exchange.announce(shared)
     this.#channel.open(shared)
   }
@@ -307,6 +317,7 @@ export class MultifeedPeer implements StreamMember {
     this.#closed = true
     if (reason === 'remote') this.replication.forgetRemote(this)
     this.replication.remove(this)
+    this.#output.clear()
     this.#channel.close()
     this.#cores.close()
     this.#exchange.close()

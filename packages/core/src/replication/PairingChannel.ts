@@ -11,6 +11,12 @@
  * remote (a bad message, too many tokens) closes it for good: what paired
  * lives on, nothing new pairs on this connection. The connection itself is
  * never closed from here.
+ *
+ * Each pairing channel the remote opens makes us send every token again
+ * (16 bytes a multifeed, for its open of a few bytes), so the remote's opens
+ * are rate-limited per connection: REMOTE_OPENS at once, one more a minute;
+ * beyond that its open goes unanswered (Protomux refuses it) until the
+ * bucket refills.
  */
 import type {
   ProtomuxChannel as Channel,
@@ -28,6 +34,11 @@ import {
   PROTOCOL_MAJOR,
   PROTOCOL_MINOR
 } from '../protocol/messages.js'
+
+/** Pairing channels the remote may open on one connection at once. */
+export const REMOTE_OPENS = 8
+/** Time for the remote to earn one more pairing open. */
+export const REMOTE_OPEN_REFILL_MS = 60_000
 
 /** Bytes and messages of the pairing channel alone. */
 export interface PairingStats {
@@ -60,12 +71,15 @@ export class PairingChannel {
   #flushScheduled = false
   #state: 'idle' | 'refused' | 'fault' = 'idle'
   #closed = false
+  /** Pairing opens left to the remote, as of `#openedAt`. */
+  #remoteOpens = REMOTE_OPENS
+  #openedAt = Date.now()
 
   constructor(mux: Protomux, onTokens: (tokens: Buffer[]) => void) {
     this.#mux = mux
     this.#onTokens = onTokens
     // The remote may open the pairing channel before any multifeed joined.
-    mux.pair({ protocol: PAIRING_PROTOCOL }, () => this.#open())
+    mux.pair({ protocol: PAIRING_PROTOCOL }, () => this.#onRemoteOpen())
   }
 
   get state(): PairingState {
@@ -123,6 +137,19 @@ export class PairingChannel {
     this.#channel = null
     this.#tokens = null
     if (channel !== null && !channel.closed) channel.close()
+  }
+
+  /** The remote opens a pairing channel: answered while its opens last. */
+  #onRemoteOpen(): void {
+    const now = Date.now()
+    this.#remoteOpens = Math.min(
+      REMOTE_OPENS,
+      this.#remoteOpens + (now - this.#openedAt) / REMOTE_OPEN_REFILL_MS
+    )
+    this.#openedAt = now
+    if (this.#remoteOpens < 1) return
+    this.#remoteOpens--
+    this.#open()
   }
 
   #open(): void {

@@ -39,6 +39,8 @@ export interface ChannelEvents {
   message(name: ChannelMessage, raw: Buffer): void
   /** The channel closed. */
   closed(isRemote: boolean): void
+  /** The stream took what was queued: send more (backpressure). */
+  drained(): void
 }
 
 export class PeerChannel {
@@ -68,6 +70,11 @@ export class PeerChannel {
     return this.#channel !== null && !this.#channel.closed
   }
 
+  /** True while the channel is open and the stream takes more (its buffer below the high-water mark). */
+  get writable(): boolean {
+    return this.active && this.#replication.mux.drained
+  }
+
   /** A remote open for our channel id (only a key holder can name it) calls `pair`, even before its token. */
   expect(pair: () => void): void {
     this.#replication.mux.pair({ protocol: PROTOCOL_NAME, id: this.#channelId() }, pair)
@@ -83,6 +90,7 @@ export class PeerChannel {
       id: this.#channelId(),
       handshake: c.raw,
       onopen: (raw) => this.#onOpen(raw),
+      ondrain: () => this.#events.drained(),
       onclose: (isRemote) => {
         if (this.#channel === channel) {
           this.#channel = null

@@ -11,6 +11,8 @@ import type { LocalSet } from '../protocol/SymbolWindow.js'
 import type { Feed } from '../set/FeedSet.js'
 import type { FeedInfo, SyncInfo } from '../types.js'
 import type { MultifeedPeer } from './MultifeedPeer.js'
+import type { ReplicationStream } from './ReplicationStream.js'
+import type { ReplyBudget } from './ReplyBudget.js'
 
 /** The set as one peer may see it (all of it, unless a share policy hides feeds). */
 export interface SharedSet {
@@ -51,6 +53,8 @@ export interface PeerHost {
   /** Handling a peer's input failed here (storage): not the peer's fault. */
   onLocalError(peer: MultifeedPeer, cause: unknown): void
   onClosed(peer: MultifeedPeer, reason: 'local' | 'remote' | 'stream' | 'error'): void
+  /** What the peer's reconciliations may cost us on this connection: one budget per stream, kept across re-opens. */
+  replyBudget(replication: ReplicationStream): ReplyBudget
 }
 
 /** Bytes and messages of the multifeed protocol alone (not hypercore's). */

@@ -30,7 +30,7 @@ import type { MultifeedPeer } from './MultifeedPeer.js'
 import type { PeerChannel } from './PeerChannel.js'
 import type { PeerCores } from './PeerCores.js'
 import type { PeerHost, PeerStats } from './PeerHost.js'
-import type { SetExchange } from './SetExchange.js'
+import type { ExchangeOut, SetExchange } from './SetExchange.js'
 
 /** What the sync needs of the peer that owns it. */
 export interface SyncOwner {
@@ -38,6 +38,8 @@ export interface SyncOwner {
   readonly host: PeerHost
   readonly stats: PeerStats
   readonly channel: PeerChannel
+  /** What we send, while the stream takes more; `reply`: paid from the connection's reply budget. */
+  readonly out: ExchangeOut
   readonly exchange: SetExchange
   readonly cores: PeerCores
   /** False once the peer closed or failed: queued work is dropped. */
@@ -125,15 +127,23 @@ export class PeerSync {
     })
   }
 
-  /** Our set changed: send the updates the cores kept for the peer (once reconciled). */
+  /**
+   * Our set changed: send the updates the cores kept for the peer (once
+   * reconciled), when the stream takes them: changes meanwhile wait in the
+   * cores (one per feed) and go out together.
+   */
   flush(): void {
     if (this.#flushScheduled) return
     this.#flushScheduled = true
     queueMicrotask(() => {
-      this.#flushScheduled = false
-      if (!this.#owner.live() || !this.#reconciled) return
-      const elements = this.#owner.cores.takeUpdates()
-      if (elements.length > 0) this.#send(elements, 0)
+      if (!this.#owner.live()) return
+      this.#owner.out.queue(() => {
+        this.#flushScheduled = false
+        if (!this.#owner.live() || !this.#reconciled) return true
+        const elements = this.#owner.cores.takeUpdates()
+        if (elements.length > 0) this.#send(elements, 0, 0)
+        return true
+      })
     })
   }
 
@@ -153,6 +163,7 @@ export class PeerSync {
       const feed = host.feed(e.key)
       return feed !== undefined && host.shares(feed, peer)
     })
+    const mine = lacking.length
     const ours = new Set(localOnly.map((e) => e.key.toString('hex')))
     for (const { key } of received) {
       if (!ours.has(key.toString('hex')) && host.feed(key) === undefined) {
@@ -165,7 +176,8 @@ export class PeerSync {
       const feed = host.feed(key)
       if (feed !== undefined) cores.learnQuietly(feed, -1)
     }
-    this.#send(lacking, ELEMENTS_DONE)
+    // Ours are a reply (paid from the budget); the zero lengths echo the remote's own.
+    this.#send(lacking, ELEMENTS_DONE, mine)
     this.#enqueue(async () => {
       await this.#take(received)
       this.#finish()
@@ -219,15 +231,26 @@ export class PeerSync {
     if (cores.pendingUpdates > 0) this.flush()
   }
 
-  #send(elements: Element[], lastFlags: number): void {
-    const channel = this.#owner.channel
+  /**
+   * Sends `elements` in messages of at most MAX_ELEMENTS_PER_MESSAGE, one a
+   * call of the outbox, the last flagged `lastFlags`; the first `replies`
+   * elements are a reply (paid from the reply budget).
+   */
+  #send(elements: Element[], lastFlags: number, replies: number): void {
+    const { channel, out } = this.#owner
     if (!channel.active) return
     let i = 0
-    do {
-      const chunk = elements.slice(i, i + MAX_ELEMENTS_PER_MESSAGE)
-      i += MAX_ELEMENTS_PER_MESSAGE
-      const raw = encodeElements({ flags: i >= elements.length ? lastFlags : 0, elements: chunk })
-      channel.send('elements', raw)
-    } while (i < elements.length)
+    out.queue(() => {
+      const end = i + MAX_ELEMENTS_PER_MESSAGE
+      const chunk = elements.slice(i, end)
+      const raw = encodeElements({ flags: end >= elements.length ? lastFlags : 0, elements: chunk })
+      if (i < replies) {
+        // The part of the message that is ours to pay for.
+        const paid = Math.ceil((raw.byteLength * (Math.min(end, replies) - i)) / chunk.length)
+        out.send('elements', raw, paid)
+      } else out.send('elements', raw)
+      i = end
+      return i >= elements.length
+    })
   }
 }

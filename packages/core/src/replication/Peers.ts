@@ -20,6 +20,7 @@ import type { Membership } from '../set/Membership.js'
 import { MultifeedPeer, type PeerHost, type PeerProgress } from './MultifeedPeer.js'
 import { sumProgress } from './PeerHost.js'
 import { ReplicationStream, rootOf } from './ReplicationStream.js'
+import { ReplyBudget } from './ReplyBudget.js'
 
 /** What the peers need from their multifeed (given by the façade). */
 export interface PeersContext {
@@ -43,6 +44,8 @@ export class Peers {
   /** Sessions of users per feed: while one is open, the feed's blocks are fetched. */
   readonly #userSessions = new Map<string, number>()
   readonly #progressDue = new Set<MultifeedPeer>()
+  /** Per connection, what the peer's reconciliations may still cost us (outlives its channel). */
+  readonly #budgets = new WeakMap<ReplicationStream, ReplyBudget>()
   readonly #host: PeerHost
   #sweeper: NodeJS.Timeout | null = null
 
@@ -235,7 +238,15 @@ export class Peers {
         )
         callbacks.emit('storage-error', error, peer)
       },
-      onClosed: (peer, reason) => this.#onPeerClosed(peer, reason)
+      onClosed: (peer, reason) => this.#onPeerClosed(peer, reason),
+      replyBudget: (replication) => {
+        let budget = this.#budgets.get(replication)
+        if (budget === undefined) {
+          budget = new ReplyBudget()
+          this.#budgets.set(replication, budget)
+        }
+        return budget
+      }
     }
   }
 }

@@ -32,10 +32,19 @@ import { secretsEqual, setProof, symbolSalts } from '../protocol/pairing.js'
 import { Reconciliation } from '../protocol/Reconciler.js'
 import type { LocalSet } from '../protocol/SymbolWindow.js'
 import type { Feed } from '../set/FeedSet.js'
+import type { Producer } from './Outbox.js'
 import type { PeerStats, SharedSet } from './PeerHost.js'
 
-/** What the exchange sends, already encoded, on the channel's messages of that name. */
-export type ExchangeSend = (message: 'symbols' | 'more' | 'elements', raw: Buffer) => void
+/**
+ * How the exchange sends: producers queued on the peer's outbox (run while
+ * the stream takes more), each sending encoded messages with `send`; a
+ * reply (symbols, our list) is paid from the connection's reply budget.
+ */
+export interface ExchangeOut {
+  queue(producer: Producer): void
+  /** Sends one message; `paid`: bytes of it charged to the reply budget (throws if they do not fit). */
+  send(message: 'symbols' | 'more' | 'elements', raw: Buffer, paid?: number): void
+}
 
 /** What differs: our elements the initiator lacks, and the initiator's we lack. */
 export interface Difference {
@@ -47,7 +56,7 @@ export class SetExchange {
   readonly #key: Buffer
   readonly #maxDifferences: number
   readonly #stats: PeerStats
-  readonly #send: ExchangeSend
+  readonly #out: ExchangeOut
   /** What our open message announced: list mode decides from both opens. */
   #announced: Announced | null = null
   /**
@@ -60,11 +69,11 @@ export class SetExchange {
   #list: ListExchange | null = null
 
   /** `stats`: the peer's counters (coded symbols sent and received are counted here). */
-  constructor(key: Buffer, maxDifferences: number, stats: PeerStats, send: ExchangeSend) {
+  constructor(key: Buffer, maxDifferences: number, stats: PeerStats, out: ExchangeOut) {
     this.#key = key
     this.#maxDifferences = maxDifferences
     this.#stats = stats
-    this.#send = send
+    this.#out = out
   }
 
   /** True once the exchange went the list way. */
@@ -102,7 +111,17 @@ export class SetExchange {
     )
     if (list !== null) {
       this.#list = list.exchange
-      for (const message of list.messages) this.#send('elements', encodeElements(message))
+      // One list message a call, while the stream takes more.
+      const messages = list.messages
+      let i = 0
+      if (messages.length > 0) {
+        this.#out.queue(() => {
+          if (this.#list === null) return true
+          const raw = encodeElements(messages[i]!)
+          this.#out.send('elements', raw, raw.byteLength)
+          return ++i >= messages.length
+        })
+      }
       return false
     }
     this.#reconciliation = new Reconciliation(
@@ -110,8 +129,14 @@ export class SetExchange {
       symbolSalts(this.#key, hash),
       this.#maxDifferences
     )
-    const first = this.#reconciliation.begin(shared, shared.local(), remote)
-    if (first !== null) this.#sendSymbols(first)
+    const reconciliation = this.#reconciliation
+    const first = reconciliation.begin(shared, shared.local(), remote)
+    if (first !== null) {
+      this.#out.queue(() => {
+        if (this.#reconciliation === reconciliation) this.#sendSymbols(first)
+        return true
+      })
+    }
     return false
   }
 
@@ -122,7 +147,11 @@ export class SetExchange {
     this.#stats.symbolsReceived += message.symbols.length
     const result = this.#reconciliation.receive(message, local)
     if (result.status === 'more') {
-      this.#send('more', encodeMore({ count: result.count }))
+      const raw = encodeMore({ count: result.count })
+      this.#out.queue(() => {
+        this.#out.send('more', raw)
+        return true
+      })
       return null
     }
     return {
@@ -131,12 +160,21 @@ export class SetExchange {
     }
   }
 
-  /** Initiator: the responder asks for more symbols. */
+  /**
+   * Initiator: the responder asks for more symbols. The request is checked
+   * now; the symbols go out when the stream takes them.
+   */
   more(raw: Buffer): void {
-    if (this.#reconciliation === null) {
+    const reconciliation = this.#reconciliation
+    if (reconciliation === null) {
       throw new MalformedMessageError('Unexpected request for symbols')
     }
-    this.#sendSymbols(this.#reconciliation.more(decodeMore(raw).count))
+    reconciliation.request(decodeMore(raw).count)
+    this.#out.queue(() => {
+      const symbols = this.#reconciliation === reconciliation ? reconciliation.produce() : null
+      if (symbols !== null) this.#sendSymbols(symbols)
+      return true
+    })
   }
 
   /** Responder: a part of the initiator's list; the difference once the list ended. */
@@ -161,8 +199,9 @@ export class SetExchange {
   }
 
   #sendSymbols(symbols: Symbols): void {
+    const raw = encodeSymbols(symbols)
+    this.#out.send('symbols', raw, raw.byteLength)
     this.#stats.symbolsSent += symbols.symbols.length
-    this.#send('symbols', encodeSymbols(symbols))
   }
 }
 
