@@ -30,6 +30,7 @@ import { CorePool } from './set/CorePool.js'
 import { type Feed, infoOf } from './set/FeedSet.js'
 import { Management } from './set/Management.js'
 import { Membership } from './set/Membership.js'
+import { Owners } from './set/Owners.js'
 import { type ReadEntry, type ReadOptions, read } from './set/reader.js'
 import { Writers } from './set/Writers.js'
 import type {
@@ -71,6 +72,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   readonly #management: Management
   readonly #changes = new Changes()
   readonly #valueEncoding: ValueEncoding | undefined
+  /** The store's record of which multifeed holds a feed (set/Owners.ts), from open on. */
+  #owners: Owners | null = null
 
   /**
    * Opens (or creates) the multifeed `key` in `corestore`. Without a key a new
@@ -98,7 +101,12 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.#store = corestore.namespace(`@multifeed/${this.discoveryKey.toString('hex')}`, {
       active: false
     })
-    this.#membership = new Membership(this.#store, setSalt(this.key), settings.maxFeeds)
+    this.#membership = new Membership(
+      this.#store,
+      this.discoveryKey,
+      setSalt(this.key),
+      settings.maxFeeds
+    )
     this.#pool = new CorePool(this.#store, {
       valueEncoding: settings.valueEncoding,
       mirror: !settings.sparse,
@@ -108,7 +116,6 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.#callbacks = new Callbacks(this, settings.policy)
     this.#peers = new Peers({
       multifeed: this as Multifeed<unknown>,
-      registration: this.#registration,
       membership: this.#membership,
       pool: this.#pool,
       callbacks: this.#callbacks,
@@ -126,7 +133,6 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       assertOpen: () => this.assertOpen('Multifeed'),
       announce: (feed) => this.#announce(feed, null),
       forget: (feed) => this.#peers.forget(feed),
-      registration: this.#registration,
       heldElsewhere: (key) => heldElsewhere(rootOf(this.corestore), this.#registration, key)
     })
   }
@@ -373,13 +379,17 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
         'This multifeed is open already in this corestore: share that instance (or close it first)'
       )
     }
+    let owners: Owners | null = null
     try {
       await this.#store.ready()
-      await this.#membership.load()
+      owners = await Owners.open(root)
+      await this.#management.recover(await this.#membership.load(owners))
     } catch (err) {
+      await owners?.close()
       unregister(root, this.key, this.#registration)
       throw err
     }
+    this.#owners = owners
     // Built after open() resolved, in slices: the first connection finds it ready.
     this.#membership.set.prepareSketch()
     this.#peers.startSweeping()
@@ -391,6 +401,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     await this.#writers.settle()
     await this.#pool.close()
     await this.#membership.close()
+    await this.#owners?.close()
     await this.#store.close().catch(() => {})
     unregister(rootOf(this.corestore), this.key, this.#registration)
     this.#changes.wake()

@@ -12,7 +12,6 @@ import type { Hypercore, HypercorePeer } from '@multifeed/holepunch-types'
 import { ClosedError, StorageError } from '../errors.js'
 import type { Callbacks } from '../lifecycle/Callbacks.js'
 import type { Settings } from '../lifecycle/options.js'
-import type { Registered } from '../lifecycle/registry.js'
 import type { Multifeed } from '../Multifeed.js'
 import { admit } from '../set/admission.js'
 import type { CorePool } from '../set/CorePool.js'
@@ -26,8 +25,6 @@ import { ReplyBudget } from './ReplyBudget.js'
 /** What the peers need from their multifeed (given by the façade). */
 export interface PeersContext {
   readonly multifeed: Multifeed<unknown>
-  /** The multifeed as the store's registry knows it (admission asks the other open ones). */
-  readonly registration: Registered
   readonly membership: Membership
   readonly pool: CorePool
   readonly callbacks: Callbacks
@@ -237,7 +234,6 @@ export class Peers {
           {
             membership,
             root: rootOf(multifeed.corestore),
-            self: this.#context.registration,
             accepts: (key) => callbacks.accepts(key, peer),
             assertOpen: () => this.#context.assertOpen()
           },

@@ -175,12 +175,8 @@ export class CorePool {
     this.#track(feed, core)
   }
 
-  /**
-   * The feed left the set: closes the set's session and the sessions handed
-   * out, then deletes the core's storage when `purge` (nothing else of this
-   * corestore holds the feed). Resolves to true when the storage was deleted.
-   */
-  async forget(feed: Feed, purge: boolean): Promise<boolean> {
+  /** The feed left the set: closes the set's session and the sessions handed out. */
+  async forget(feed: Feed): Promise<void> {
     const closing: Promise<void>[] = []
     const entry = this.#open.get(feed.id)
     if (entry !== undefined) {
@@ -190,11 +186,13 @@ export class CorePool {
     for (const [session, id] of this.#userSessions)
       if (id === feed.id) closing.push(session.close())
     await Promise.allSettled(closing)
-    if (!purge) return false
-    const core = this.#store.get<unknown>({ key: feed.key })
+  }
+
+  /** Deletes the storage of the core `key` (a feed let go of, its sessions closed). */
+  async purge(key: Buffer): Promise<void> {
+    const core = this.#store.get<unknown>({ key, active: false })
     await core.ready()
     await core.purge()
-    return true
   }
 
   /** Closes the set's sessions and every session handed to users. */
