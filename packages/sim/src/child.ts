@@ -1,0 +1,76 @@
+/**
+ * A peer in a child process (the simulator forks this file): an honest
+ * replica on its own storage, connected through the link sockets the
+ * simulator's hub opens to it. It answers the simulator's commands over IPC
+ * and reports its peer-errors, warnings and unhandled rejections. A crash is
+ * a SIGKILL from the simulator; it is started again on the same storage.
+ */
+import Corestore from 'corestore'
+import type { FromChild, ToChild } from './world/ipc.js'
+import { Replica } from './world/Replica.js'
+import { SocketNetworker } from './world/SocketNetworker.js'
+
+const send = (message: FromChild): void => {
+  process.send?.(message)
+}
+
+process.on('unhandledRejection', (reason) =>
+  send({ type: 'process', detail: `unhandled rejection in a child peer: ${String(reason)}` })
+)
+process.on('warning', (w) =>
+  send({ type: 'process', detail: `process warning in a child peer: ${w.name}: ${w.message}` })
+)
+process.on('disconnect', () => process.exit(0))
+
+let replica: Replica | null = null
+
+process.on('message', (message: ToChild) => {
+  handle(message).catch((err) => {
+    if ('id' in message) send({ type: 'reply', id: message.id, error: String(err) })
+    else send({ type: 'process', detail: `child peer failed: ${String(err)}` })
+  })
+})
+
+async function handle(message: ToChild): Promise<void> {
+  switch (message.type) {
+    case 'start': {
+      const s = message.setup
+      const store = new Corestore(s.dir, {
+        primaryKey: Buffer.from(s.primaryKey, 'hex'),
+        unsafe: true
+      })
+      await store.ready()
+      const keyPair = {
+        publicKey: Buffer.from(s.publicKey, 'hex'),
+        secretKey: Buffer.from(s.secretKey, 'hex')
+      }
+      const networker = new SocketNetworker(store, keyPair, send)
+      send({ type: 'listening', port: await networker.listen() })
+      replica = new Replica(s.index, store, networker, (report) =>
+        send({ type: 'peer-error', report })
+      )
+      await replica.open(
+        s.setKeys.map((k) => Buffer.from(k, 'hex')),
+        s.sets
+      )
+      send({ type: 'started' })
+      return
+    }
+    case 'append': {
+      const result = await replica!.append(message.set, message.count)
+      send({ type: 'reply', id: message.id, result })
+      return
+    }
+    case 'snapshot': {
+      const result = await replica!.snapshot(message.ask)
+      send({ type: 'reply', id: message.id, result })
+      return
+    }
+    case 'stop': {
+      await replica?.close()
+      replica = null
+      send({ type: 'reply', id: message.id })
+      process.disconnect()
+    }
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The multifeed side of an honest peer, wherever it runs (this process or a
+ * child): its sets opened from the corestore and swarmed on the networker, a
+ * writer per set, the blocks its sessions received, and its snapshot.
+ */
+import { Multifeed, type MultifeedPeer } from '@multifeed/core'
+import type { Corestore, Hypercore } from '@multifeed/holepunch-types'
+import type { NetworkerBase } from '@multifeed/networker'
+import type { PeerErrorReport, PeerSnapshot } from './snapshot.js'
+
+interface Held {
+  multi: Multifeed
+  writer: Hypercore<Buffer> | null
+  sessions: Set<MultifeedPeer>
+}
+
+export class Replica {
+  readonly #sets = new Map<number, Held>()
+
+  constructor(
+    readonly index: number,
+    readonly store: Corestore,
+    readonly networker: NetworkerBase,
+    readonly onPeerError: (report: PeerErrorReport) => void
+  ) {}
+
+  async open(setKeys: Buffer[], sets: number[]): Promise<void> {
+    for (const set of sets) {
+      const multi = await Multifeed.open(this.store, setKeys[set]!)
+      const held: Held = { multi, writer: null, sessions: new Set() }
+      this.#sets.set(set, held)
+      multi.on('peer-add', (session) => held.sessions.add(session))
+      multi.on('peer-error', (err, session) =>
+        this.onPeerError({
+          peer: this.index,
+          remote: session.remotePublicKey?.toString('hex') ?? null,
+          code: err.code,
+          message: err.message
+        })
+      )
+      await this.networker.swarm(multi)
+    }
+  }
+
+  async append(set: number, count: number): Promise<{ key: string; length: number }> {
+    const held = this.#sets.get(set)
+    if (held === undefined) throw new Error(`peer ${this.index} is not a member of set ${set}`)
+    held.writer ??= (await held.multi.writer('main')) as unknown as Hypercore<Buffer>
+    const start = held.writer.length
+    const blocks = Array.from({ length: count }, (_, i) =>
+      Buffer.from(`peer ${this.index} set ${set} block ${start + i}`)
+    )
+    await held.writer.append(blocks)
+    return { key: held.writer.key!.toString('hex'), length: held.writer.length }
+  }
+
+  async snapshot(ask: string[]): Promise<PeerSnapshot> {
+    const sets: PeerSnapshot['sets'] = {}
+    const received: PeerSnapshot['received'] = {}
+    for (const [set, held] of this.#sets) {
+      if (held.multi.closing) continue
+      sets[set] = held.multi.feeds().map((f) => ({ key: f.key.toString('hex'), length: f.length }))
+      let blocks = 0
+      for (const session of held.sessions) blocks += session.progress.received.blocks
+      received[set] = blocks
+    }
+    const stored: string[] = []
+    for (const dk of ask) {
+      if (await hasCore(this.store, dk)) stored.push(dk)
+    }
+    return { index: this.index, online: true, sets, stored, received }
+  }
+
+  async close(): Promise<void> {
+    await this.networker.close()
+    for (const held of this.#sets.values()) {
+      await held.writer?.close()
+      await held.multi.close()
+    }
+    await this.store.close()
+  }
+}
+
+/**
+ * Whether the corestore stores a core, without opening it: corestore's
+ * storage (`store.storage.hasCore`) is not in the typed interface, so it is
+ * read here, once.
+ */
+async function hasCore(store: Corestore, discoveryKey: string): Promise<boolean> {
+  const storage = (store as unknown as { storage: { hasCore(dk: Buffer): Promise<boolean> } })
+    .storage
+  return storage.hasCore(Buffer.from(discoveryKey, 'hex'))
+}

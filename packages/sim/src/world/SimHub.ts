@@ -1,0 +1,167 @@
+/**
+ * The simulated network: an `InProcessHub` (so the real `InProcessNetworker`
+ * runs on it) whose links go through pipes we control. A link can be cut by
+ * a partition (and made again when it heals), slowed, or made non-reading in
+ * one direction. A member is an in-process networker (`register`) or a peer
+ * in a child process reached over a socket (`registerRemote`, SocketEnd.ts).
+ */
+import type { Duplex } from 'node:stream'
+import { type HubEndpoint, type HubMembership, InProcessHub } from '@multifeed/networker'
+import { Link } from './Link.js'
+import { localEnd } from './LocalEnd.js'
+
+/** One end of a link as a member makes it: the raw stream its Noise stream reads and writes. */
+export interface EndMaker {
+  readonly publicKey: Buffer
+  /** Makes this member's end of a new link; `close` destroys it. */
+  open(initiator: boolean, remotePublicKey: Buffer): LinkEnd
+}
+
+export interface LinkEnd {
+  /** Ciphertext out of this member (read it) and into it (write to it). */
+  readonly raw: Duplex
+  /** Fires once when this end is gone. */
+  onClose(listener: () => void): void
+  destroy(): void
+  /** Bytes this member's side holds unsent on this link (its stream buffers), if known. */
+  queued(): number
+}
+
+interface Member {
+  readonly id: number
+  readonly peer: number
+  readonly maker: EndMaker
+  readonly topics: Map<string, { announce: boolean; lookup: boolean }>
+  registered: boolean
+}
+
+export class SimHub extends InProcessHub {
+  #nextId = 0
+  readonly #members = new Set<Member>()
+  readonly #links = new Map<string, Link>()
+  /** Peer index of each public key (hex), set by the world before a networker registers. */
+  readonly #peerOf = new Map<string, number>()
+  /** While partitioned: the side of each peer (peers not listed are on side 0). */
+  #side: Set<number> | null = null
+  /** Called with every new link. */
+  onLink: ((link: Link) => void) | null = null
+
+  override get connections(): number {
+    return this.#links.size
+  }
+
+  /** Tells the hub which peer a public key belongs to. */
+  name(publicKey: Buffer, peer: number): void {
+    this.#peerOf.set(publicKey.toString('hex'), peer)
+  }
+
+  override register(endpoint: HubEndpoint): HubMembership {
+    return this.registerRemote(localMaker(endpoint))
+  }
+
+  /** Registers a member whose ends the maker builds (an in-process endpoint or a child's socket). */
+  registerRemote(maker: EndMaker): HubMembership {
+    const peer = this.#peerOf.get(maker.publicKey.toString('hex')) ?? -1
+    const member: Member = { id: this.#nextId++, peer, maker, topics: new Map(), registered: true }
+    this.#members.add(member)
+    return {
+      join: (topic, options) => this.#join(member, topic, options),
+      leave: (topic) => {
+        member.topics.delete(topic.toString('hex'))
+      },
+      unregister: () => this.#unregister(member)
+    }
+  }
+
+  /** Every live link. */
+  links(): Link[] {
+    return [...this.#links.values()]
+  }
+
+  /** The live link between two peers, if any. */
+  linkOf(a: number, b: number): Link | null {
+    for (const link of this.#links.values()) {
+      if ((link.a === a && link.b === b) || (link.a === b && link.b === a)) return link
+    }
+    return null
+  }
+
+  /** Cuts every link between `side` and the rest; no new one is made across until `heal()`. */
+  partition(side: Iterable<number>): void {
+    this.#side = new Set(side)
+    for (const link of [...this.#links.values()]) {
+      if (!this.#reachable(link.a, link.b)) link.destroy()
+    }
+  }
+
+  /** Ends the partition: members that share a topic are linked again. */
+  heal(): void {
+    this.#side = null
+    for (const member of this.#members) {
+      for (const [id, options] of member.topics) this.#match(member, id, options)
+    }
+  }
+
+  get partitioned(): boolean {
+    return this.#side !== null
+  }
+
+  #reachable(a: number, b: number): boolean {
+    return this.#side === null || this.#side.has(a) === this.#side.has(b)
+  }
+
+  #join(member: Member, topic: Buffer, options: { announce: boolean; lookup: boolean }): void {
+    if (!member.registered) return
+    const id = topic.toString('hex')
+    member.topics.set(id, options)
+    this.#match(member, id, options)
+  }
+
+  #match(member: Member, id: string, options: { announce: boolean; lookup: boolean }): void {
+    for (const other of this.#members) {
+      if (other === member || !other.registered) continue
+      const theirs = other.topics.get(id)
+      if (theirs === undefined) continue
+      if (options.lookup && theirs.announce) this.#link(member, other)
+      else if (theirs.lookup && options.announce) this.#link(other, member)
+    }
+  }
+
+  #link(client: Member, server: Member): void {
+    const key = client.id < server.id ? `${client.id}:${server.id}` : `${server.id}:${client.id}`
+    if (this.#links.has(key) || !this.#reachable(client.peer, server.peer)) return
+    const a = client.maker.open(true, server.maker.publicKey)
+    const b = server.maker.open(false, client.maker.publicKey)
+    const link = new Link(client.peer, server.peer, a, b)
+    this.#links.set(key, link)
+    this.onLink?.(link)
+    link.onClose(() => {
+      if (this.#links.get(key) === link) this.#links.delete(key)
+    })
+  }
+
+  async #unregister(member: Member): Promise<void> {
+    if (!member.registered) return
+    member.registered = false
+    member.topics.clear()
+    this.#members.delete(member)
+    const closing: Promise<void>[] = []
+    for (const [key, link] of this.#links) {
+      const [x, y] = key.split(':').map(Number)
+      if (x !== member.id && y !== member.id) continue
+      closing.push(link.closed)
+      link.destroy()
+    }
+    await Promise.all(closing)
+  }
+}
+
+/** Ends for an in-process networker: a NoiseSecretStream over an in-memory raw stream. */
+function localMaker(endpoint: HubEndpoint): EndMaker {
+  return {
+    publicKey: endpoint.keyPair.publicKey,
+    open(initiator, remotePublicKey) {
+      return localEnd(endpoint, initiator, remotePublicKey)
+    }
+  }
+}

@@ -1,0 +1,30 @@
+/** Messages between the simulator and a peer in a child process (JSON over Node's IPC channel). */
+import type { PeerErrorReport, PeerSnapshot } from './snapshot.js'
+
+/** What the child needs to start: keys in hex. */
+export interface ChildSetup {
+  index: number
+  dir: string
+  publicKey: string
+  secretKey: string
+  primaryKey: string
+  setKeys: string[]
+  sets: number[]
+}
+
+export type ToChild =
+  | { type: 'start'; setup: ChildSetup }
+  | { type: 'append'; id: number; set: number; count: number }
+  | { type: 'snapshot'; id: number; ask: string[] }
+  | { type: 'stop'; id: number }
+
+export type FromChild =
+  | { type: 'listening'; port: number }
+  | { type: 'started' }
+  | { type: 'join'; topic: string; announce: boolean; lookup: boolean }
+  | { type: 'leave'; topic: string }
+  | { type: 'reply'; id: number; result?: unknown; error?: string }
+  | { type: 'peer-error'; report: PeerErrorReport }
+  | { type: 'process'; detail: string }
+
+export type SnapshotReply = PeerSnapshot
