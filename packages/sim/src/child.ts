@@ -1,11 +1,14 @@
 /**
  * A peer in a child process (the simulator forks this file): an honest
  * replica on its own storage, connected through the link sockets the
- * simulator's hub opens to it. It answers the simulator's commands over IPC
+ * simulator's hub opens to it, or by Hyperswarm on the loopback testnet. It answers the simulator's commands over IPC
  * and reports its peer-errors, warnings and unhandled rejections. A crash is
  * a SIGKILL from the simulator; it is started again on the same storage.
  */
+import type { NetworkerBase } from '@multifeed/networker'
+import { Networker } from '@multifeed/networker'
 import Corestore from 'corestore'
+import HyperDHT from 'hyperdht'
 import type { FromChild, ToChild } from './world/ipc.js'
 import { Replica } from './world/Replica.js'
 import { SocketNetworker } from './world/SocketNetworker.js'
@@ -44,8 +47,16 @@ async function handle(message: ToChild): Promise<void> {
         publicKey: Buffer.from(s.publicKey, 'hex'),
         secretKey: Buffer.from(s.secretKey, 'hex')
       }
-      const networker = new SocketNetworker(store, keyPair, send)
-      send({ type: 'listening', port: await networker.listen() })
+      let networker: NetworkerBase
+      if (s.bootstrap !== null) {
+        // An ephemeral DHT node bound to 127.0.0.1, as the testnet's own nodes are.
+        const dht = new HyperDHT({ bootstrap: s.bootstrap, ephemeral: true, host: '127.0.0.1' })
+        networker = new Networker(store, { dht, keyPair })
+      } else {
+        const sockets = new SocketNetworker(store, keyPair, send)
+        send({ type: 'listening', port: await sockets.listen() })
+        networker = sockets
+      }
       replica = new Replica(s.index, store, networker, (report) =>
         send({ type: 'peer-error', report })
       )

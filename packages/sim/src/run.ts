@@ -54,8 +54,10 @@ export async function runSeed(
       const id = `${f.invariant}|${f.peer}`
       if (seen.has(id)) continue
       seen.add(id)
-      violations.push({ ...f, event: index })
-      log(`VIOLATION ${f.invariant} (peer ${f.peer}, event ${index}): ${f.detail}`)
+      // First line only (a warning's message can carry a whole object dump).
+      const detail = f.detail.split('\n')[0]!.slice(0, 300)
+      violations.push({ ...f, detail, event: index })
+      log(`VIOLATION ${f.invariant} (peer ${f.peer}, event ${index}): ${detail}`)
     }
   }
   watch.start()

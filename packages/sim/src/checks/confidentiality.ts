@@ -17,6 +17,8 @@ export interface OutsiderView {
   mode: string
   /** Messages received on the set's channel (any type). */
   received: number
+  /** The same by type (symbols, more, elements), for the report. */
+  byType: number[]
   /** Channels it opened as a stranger that the honest side accepted. */
   strangerOpens: number
 }
@@ -60,7 +62,7 @@ export function checkConfidentiality(
       found.push({
         invariant: CONFIDENTIALITY,
         peer: o.peer,
-        detail: `a ${o.mode} of set ${o.set} (no key) was sent ${o.received} message(s) on its channel, ${o.strangerOpens} stranger channel(s) opened`
+        detail: `a ${o.mode} of set ${o.set} (no key) was sent ${o.received} message(s) on its channel (by type: ${o.byType.join('/')}), ${o.strangerOpens} stranger channel(s) opened`
       })
     }
   }

@@ -33,7 +33,9 @@ export class ChildPeer implements HonestMember {
 
   constructor(
     readonly setup: PeerSetup,
-    readonly hub: SimHub
+    readonly hub: SimHub,
+    /** The loopback testnet's bootstrap nodes, or null: links through the hub. */
+    readonly bootstrap: () => Array<{ host: string; port: number }> | null
   ) {}
 
   get index(): number {
@@ -74,7 +76,8 @@ export class ChildPeer implements HonestMember {
         secretKey: s.keyPair.secretKey.toString('hex'),
         primaryKey: s.primaryKey.toString('hex'),
         setKeys: s.setKeys.map((k) => k.toString('hex')),
-        sets: s.sets
+        sets: s.sets,
+        bootstrap: this.bootstrap()
       }
     })
     await started

@@ -1,17 +1,17 @@
 /**
- * An honest peer in this process: a corestore on its own directory, the
- * real `InProcessNetworker` on the simulated hub, and its sets (Replica).
+ * An honest peer in this process: a corestore on its own directory, a
+ * networker (the real `InProcessNetworker` on the simulated hub, or the
+ * Hyperswarm `Networker` on the loopback testnet) and its sets (Replica).
  * Stopped and started again from the same storage.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { SwarmKeyPair } from '@multifeed/networker'
-import { InProcessNetworker } from '@multifeed/networker'
+import type { Corestore as Store } from '@multifeed/holepunch-types'
+import type { NetworkerBase, SwarmKeyPair } from '@multifeed/networker'
 import { tmpRoot } from '@multifeed/testing'
 import Corestore from 'corestore'
 import type { HonestMember } from './Member.js'
 import { Replica } from './Replica.js'
-import type { SimHub } from './SimHub.js'
 import type { PeerErrorReport, PeerSnapshot } from './snapshot.js'
 
 export interface PeerSetup {
@@ -22,6 +22,9 @@ export interface PeerSetup {
   sets: number[]
 }
 
+/** Makes a peer's networker: the in-process one on the hub, or the Hyperswarm one on the testnet. */
+export type NetworkerFactory = (store: Store, keyPair: SwarmKeyPair) => NetworkerBase
+
 export class LocalPeer implements HonestMember {
   onPeerError: ((report: PeerErrorReport) => void) | null = null
   #dir: string | null = null
@@ -29,7 +32,7 @@ export class LocalPeer implements HonestMember {
 
   constructor(
     readonly setup: PeerSetup,
-    readonly hub: SimHub
+    readonly makeNetworker: NetworkerFactory
   ) {}
 
   get index(): number {
@@ -49,7 +52,7 @@ export class LocalPeer implements HonestMember {
     this.#dir ??= await mkdtemp(join(tmpRoot(), `multifeed-sim-${this.index}-`))
     const store = new Corestore(this.#dir, { primaryKey: this.setup.primaryKey, unsafe: true })
     await store.ready()
-    const networker = new InProcessNetworker(store, { hub: this.hub, keyPair: this.setup.keyPair })
+    const networker = this.makeNetworker(store, this.setup.keyPair)
     const replica = new Replica(this.index, store, networker, (r) => this.onPeerError?.(r))
     this.#replica = replica
     await replica.open(this.setup.setKeys, this.setup.sets)

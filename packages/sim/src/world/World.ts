@@ -5,6 +5,8 @@
  * checkers read what `observe()` gathers.
  */
 import NoiseSecretStream from '@hyperswarm/secret-stream'
+import { InProcessNetworker, Networker } from '@multifeed/networker'
+import { createTestnet, type TestDHT } from '@multifeed/testing'
 import crypto from 'hypercore-crypto'
 import type { HostileTraffic } from '../checks/amplification.js'
 import type { OutsiderView } from '../checks/confidentiality.js'
@@ -32,6 +34,9 @@ export class World {
   readonly #dk = new Map<string, string>()
   /** Background work of hostile peers (awaited at the end). */
   readonly #attacks = new Set<Promise<void>>()
+  /** The loopback testnet (transport `testnet` only), made by `start()`. */
+  #testnet: TestDHT | null = null
+  readonly #indexOf = new Map<string, number>()
 
   constructor(
     readonly schedule: Schedule,
@@ -44,6 +49,7 @@ export class World {
       seed.writeUInt32BE(plan.index, 4)
       const keyPair = NoiseSecretStream.keyPair(crypto.hash(seed))
       this.hub.name(keyPair.publicKey, plan.index)
+      this.#indexOf.set(keyPair.publicKey.toString('hex'), plan.index)
       this.#kindOf.set(keyPair.publicKey.toString('hex'), plan.kind)
       if (plan.kind === 'hostile') {
         this.hostile.set(
@@ -72,7 +78,13 @@ export class World {
         sets: plan.sets
       }
       const peer: HonestMember =
-        plan.kind === 'child' ? new ChildPeer(setup, this.hub) : new LocalPeer(setup, this.hub)
+        plan.kind === 'child'
+          ? new ChildPeer(setup, this.hub, () => this.#testnet?.bootstrap ?? null)
+          : new LocalPeer(setup, (store, keyPair) =>
+              this.#testnet === null
+                ? new InProcessNetworker(store, { hub: this.hub, keyPair })
+                : new Networker(store, { dht: this.#testnet.createNode(), keyPair })
+            )
       peer.onPeerError = (report) => this.peerErrors.push(report)
       this.honest.set(plan.index, peer)
     }
@@ -110,11 +122,21 @@ export class World {
     return dk
   }
 
+  /** True over the loopback testnet: link events (partition, slow, stall) do not apply. */
+  get overTestnet(): boolean {
+    return this.options.transport === 'testnet'
+  }
+
   async start(): Promise<void> {
+    if (this.overTestnet) this.#testnet = await createTestnet()
     for (const plan of this.schedule.peers) {
       if (!plan.online) continue
-      if (plan.kind === 'hostile') this.hostile.get(plan.index)!.start()
-      else await this.honest.get(plan.index)!.start()
+      if (plan.kind !== 'hostile') await this.honest.get(plan.index)!.start()
+      else {
+        const keyPair = this.hostile.get(plan.index)!.setup.keyPair
+        const swarm = this.#testnet?.createSwarm({ keyPair }) ?? null
+        this.hostile.get(plan.index)!.start(swarm)
+      }
     }
   }
 
@@ -185,6 +207,16 @@ export class World {
   /** Traffic of every link between an honest and a hostile peer. */
   hostileTraffic(): HostileTraffic[] {
     const out: HostileTraffic[] = []
+    if (this.overTestnet) {
+      for (const peer of this.hostile.values()) {
+        for (const t of peer.traffic()) {
+          const honest = this.#indexOf.get(t.remote)
+          if (honest === undefined || !this.isHonestKey(t.remote)) continue
+          out.push({ honest, hostile: peer.index, sent: t.sent, received: t.received })
+        }
+      }
+      return out
+    }
     for (const link of this.#links) {
       for (const [honest, hostile] of [
         [link.a, link.b],
@@ -218,18 +250,19 @@ export class World {
     return out
   }
 
-  /** What each forger's and stranger's puppet was sent. */
+  /** What each forger's and stranger's puppet was sent by an honest peer (hostile peers link too). */
   outsiders(): OutsiderView[] {
     const out: OutsiderView[] = []
     for (const peer of this.hostile.values()) {
       for (const attack of peer.attacks()) {
-        if (attack.mode === 'keyholder') continue
+        if (attack.mode === 'keyholder' || !this.isHonestKey(attack.remote)) continue
         const stats = attack.puppet.stats
         out.push({
           peer: peer.index,
           set: attack.set,
           mode: attack.mode,
           received: stats.received.reduce((a, b) => a + b, 0),
+          byType: [...stats.received],
           strangerOpens: stats.strangerOpens
         })
       }
@@ -237,8 +270,11 @@ export class World {
     return out
   }
 
-  /** Bytes carried by every link so far. */
+  /** Bytes carried by every link so far (in-process links; over the testnet: hostile links only). */
   bytes(): number {
+    if (this.overTestnet) {
+      return this.hostileTraffic().reduce((sum, t) => sum + t.sent + t.received, 0)
+    }
     let sum = 0
     for (const link of this.#links) sum += link.ab.bytes + link.ba.bytes
     return sum
@@ -247,5 +283,6 @@ export class World {
   async destroy(): Promise<void> {
     for (const peer of this.hostile.values()) await peer.stop()
     for (const peer of this.honest.values()) await peer.destroy()
+    await this.#testnet?.close()
   }
 }

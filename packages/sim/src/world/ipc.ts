@@ -10,6 +10,8 @@ export interface ChildSetup {
   primaryKey: string
   setKeys: string[]
   sets: number[]
+  /** Over the loopback testnet: its bootstrap nodes (else the hub's link sockets). */
+  bootstrap: Array<{ host: string; port: number }> | null
 }
 
 export type ToChild =
