@@ -62,7 +62,8 @@ async function handle(message: ToChild): Promise<void> {
       )
       await replica.open(
         s.setKeys.map((k) => Buffer.from(k, 'hex')),
-        s.sets
+        s.sets,
+        s.removed
       )
       send({ type: 'started' })
       return
@@ -70,6 +71,11 @@ async function handle(message: ToChild): Promise<void> {
     case 'append': {
       const result = await replica!.append(message.set, message.count)
       send({ type: 'reply', id: message.id, result })
+      return
+    }
+    case 'remove': {
+      await replica!.remove(message.set, message.key)
+      send({ type: 'reply', id: message.id })
       return
     }
     case 'snapshot': {

@@ -1,14 +1,28 @@
 /**
- * What was written: per set, every writer's feed and the length it reached.
+ * What was written and not removed: per set, every writer's feed and the
+ * length it reached, and the feeds the set's members dropped.
  * The truth the convergence check compares every peer with.
  */
 export class Ledger {
   /** Per set: feed key (hex) → length appended. */
   readonly #sets: Array<Map<string, number>>
+  readonly #removed: Array<Set<string>>
   blocks = 0
 
   constructor(sets: number) {
     this.#sets = Array.from({ length: sets }, () => new Map())
+    this.#removed = Array.from({ length: sets }, () => new Set())
+  }
+
+  /** The members of `set` dropped the feed `key` (hex) for good. */
+  removed(set: number, key: string): void {
+    this.#sets[set]!.delete(key)
+    this.#removed[set]!.add(key)
+  }
+
+  /** Feeds (hex) removed from a set. */
+  removedFrom(set: number): ReadonlySet<string> {
+    return this.#removed[set]!
   }
 
   /** A writer of `set` reached `length` (appends only grow). */
@@ -26,11 +40,5 @@ export class Ledger {
   /** Feed key (hex) → length, of one set. */
   feeds(set: number): ReadonlyMap<string, number> {
     return this.#sets[set]!
-  }
-
-  /** Whether `key` (hex) is a feed of some other set than `set`. */
-  setOf(key: string): number | null {
-    for (let s = 0; s < this.#sets.length; s++) if (this.#sets[s]!.has(key)) return s
-    return null
   }
 }

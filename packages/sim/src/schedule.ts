@@ -33,6 +33,7 @@ export type SimEvent =
   | { at: number; kind: 'stall'; from: number; to: number }
   | { at: number; kind: 'unstall'; from: number; to: number }
   | { at: number; kind: 'hostile'; peer: number; steps: number }
+  | { at: number; kind: 'remove'; peer: number; set: number }
 
 export interface Schedule {
   readonly seed: number
@@ -95,6 +96,9 @@ function planEvents(rng: Rng, o: SimOptions, peers: PeerPlan[]): SimEvent[] {
   const count = Math.max(8, Math.round(o.seconds * (1 + o.peers / 10)))
   const times = Array.from({ length: count }, () => rng.int(span)).sort((a, b) => a - b)
   let partitioned = false
+  /** Writers (peer:set) that appended, and those whose feed was removed (their name is retired). */
+  const writers = new Set<string>()
+  const retired = new Set<string>()
   const stalled: Array<{ from: number; to: number }> = []
   for (const at of times) {
     const kind = rng.weighted({
@@ -104,13 +108,27 @@ function planEvents(rng: Rng, o: SimOptions, peers: PeerPlan[]): SimEvent[] {
       partition: 3,
       slow: 5,
       stall: 4,
-      hostile: hostile.length > 0 ? 12 : 0
+      hostile: hostile.length > 0 ? 12 : 0,
+      remove: 2
     })
     if (kind === 'append') {
-      const writers = honest.filter((p) => online.has(p.index))
-      if (writers.length === 0) continue
-      const peer = rng.pick(writers)
-      events.push({ at, kind, peer: peer.index, set: rng.pick(peer.sets), count: rng.range(1, 20) })
+      const up = honest.filter((p) => online.has(p.index))
+      if (up.length === 0) continue
+      const peer = rng.pick(up)
+      const set = rng.pick(peer.sets)
+      if (retired.has(`${peer.index}:${set}`)) continue
+      writers.add(`${peer.index}:${set}`)
+      events.push({ at, kind, peer: peer.index, set, count: rng.range(1, 20) })
+    } else if (kind === 'remove') {
+      // The members of a set drop one writer's feed for good (its writer included).
+      const live = [...writers].filter(
+        (w) => !retired.has(w) && online.has(Number(w.split(':')[0]))
+      )
+      if (live.length === 0) continue
+      const w = rng.pick(live)
+      retired.add(w)
+      const [peer, set] = w.split(':').map(Number) as [number, number]
+      events.push({ at, kind, peer, set })
     } else if (kind === 'churn') {
       // Never the first peer: it stays up, so every set keeps a member online.
       const peer = rng.pick(honest.slice(1))

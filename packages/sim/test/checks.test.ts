@@ -70,6 +70,10 @@ describe('checkers', () => {
     )
     expect(found.map((f) => f.peer)).toEqual([1, 2])
     expect(checkConvergence([good], ledger, members).map((f) => f.peer)).toEqual([1, 2])
+    // A feed the members removed: listing it is a violation, not listing it is fine.
+    ledger.removed(0, A)
+    expect(checkConvergence([good], ledger, () => [0])).toHaveLength(1)
+    expect(checkConvergence([snap(0, { 0: [] })], ledger, () => [0])).toEqual([])
   })
 
   it('confidentiality: a foreign feed listed or stored, or a message to a forger, is caught', () => {
@@ -87,9 +91,11 @@ describe('checkers', () => {
   })
 
   it('amplification: more than the bound per hostile byte is caught', () => {
-    const ok = { honest: 0, hostile: 3, sent: AMPLIFICATION_ALLOWANCE, received: 10 }
+    const ok = { honest: 0, hostile: 3, sent: AMPLIFICATION_ALLOWANCE, received: 10, feeds: 0 }
     expect(checkAmplification([ok])).toEqual([])
-    const flood = { honest: 0, hostile: 3, sent: 40 * 1024 * 1024, received: 5200 }
+    const member = { ...ok, sent: AMPLIFICATION_ALLOWANCE + 50 * 1024, feeds: 50 }
+    expect(checkAmplification([member])).toEqual([])
+    const flood = { honest: 0, hostile: 3, sent: 40 * 1024 * 1024, received: 5200, feeds: 50 }
     expect(checkAmplification([flood])).toHaveLength(1)
   })
 

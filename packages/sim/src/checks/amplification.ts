@@ -2,8 +2,9 @@
  * Bytes we send per hostile byte received ≤ a stated bound: on every link
  * between an honest and a hostile peer, what the honest side sent is at most
  * `AMPLIFICATION_BOUND` times what it received, plus a fixed allowance for
- * what any connection costs (handshakes, the first reconciliation, cores
- * attached). Counted on the wire (ciphertext), over the whole link's life.
+ * what any connection costs (handshakes, the first reconciliation) and what
+ * a new member of the set costs once (our feeds offered to it: a core attached
+ * each). Counted on the wire (ciphertext), over the whole link's life.
  */
 import type { Finding } from './Violation.js'
 
@@ -15,8 +16,13 @@ import type { Finding } from './Violation.js'
 export const AMPLIFICATION_BOUND = 20
 /** What any link may cost regardless of what the hostile peer sent (bytes). */
 export const AMPLIFICATION_ALLOWANCE = 64 * 1024
+/**
+ * What a member new to a set may cost once per link, per feed of the sets it
+ * holds the key of: our feeds offered to it (a core attached, its first sync).
+ */
+export const AMPLIFICATION_PER_FEED = 1024
 
-export const AMPLIFICATION = `bytes sent per hostile byte received ≤ ${AMPLIFICATION_BOUND} (+${AMPLIFICATION_ALLOWANCE / 1024} KiB per link)`
+export const AMPLIFICATION = `bytes sent per hostile byte received ≤ ${AMPLIFICATION_BOUND} (+${AMPLIFICATION_ALLOWANCE / 1024} KiB per link, +${AMPLIFICATION_PER_FEED} B per feed offered)`
 
 export interface HostileTraffic {
   honest: number
@@ -24,16 +30,20 @@ export interface HostileTraffic {
   /** Bytes the honest peer sent to the hostile one, and received from it. */
   sent: number
   received: number
+  /** Feeds of the sets the hostile peer holds the key of (what a new member is offered). */
+  feeds: number
 }
 
 export function checkAmplification(traffic: HostileTraffic[]): Finding[] {
   const found: Finding[] = []
   for (const t of traffic) {
-    if (t.sent <= AMPLIFICATION_BOUND * t.received + AMPLIFICATION_ALLOWANCE) continue
+    const allowed =
+      AMPLIFICATION_BOUND * t.received + AMPLIFICATION_ALLOWANCE + AMPLIFICATION_PER_FEED * t.feeds
+    if (t.sent <= allowed) continue
     found.push({
       invariant: AMPLIFICATION,
       peer: t.honest,
-      detail: `sent ${t.sent} B to hostile peer ${t.hostile} for ${t.received} B received (×${(t.sent / Math.max(1, t.received)).toFixed(1)})`
+      detail: `sent ${t.sent} B to hostile peer ${t.hostile} for ${t.received} B received, ${t.feeds} feeds offered (×${(t.sent / Math.max(1, t.received)).toFixed(1)})`
     })
   }
   return found

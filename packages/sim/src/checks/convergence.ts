@@ -1,14 +1,14 @@
 /**
  * Every peer converges to the union of what was written: once the mesh is
  * quiet, each online honest member of a set holds every feed written to it,
- * at least as long as written, and the members of a set agree on its feeds
+ * at least as long as written, none that its members removed, and the members of a set agree on its feeds
  * (keys a hostile member got admitted included: they reach everyone or no one).
  */
 import type { Ledger } from '../ledger.js'
 import type { PeerSnapshot } from '../world/snapshot.js'
 import type { Finding } from './Violation.js'
 
-export const CONVERGENCE = 'every peer converges to the union of what was written'
+export const CONVERGENCE = 'every peer converges to the union of what was written and not removed'
 
 export function checkConvergence(
   snapshots: PeerSnapshot[],
@@ -34,11 +34,14 @@ export function checkConvergence(
         if (have === undefined) short.push(`${key.slice(0, 8)}… missing (written ${length})`)
         else if (have < length) short.push(`${key.slice(0, 8)}… at ${have} of ${length}`)
       }
+      for (const key of ledger.removedFrom(set)) {
+        if (held.has(key)) short.push(`${key.slice(0, 8)}… listed although removed`)
+      }
       if (short.length > 0) {
         found.push({
           invariant: CONVERGENCE,
           peer,
-          detail: `set ${set}: ${short.length} feed(s) behind: ${short.slice(0, 3).join(', ')}`
+          detail: `set ${set}: ${short.length} feed(s) differ: ${short.slice(0, 3).join(', ')}`
         })
         continue
       }

@@ -18,8 +18,10 @@ import type { SimHub } from './SimHub.js'
 import { socketEnd } from './SocketEnd.js'
 import type { PeerErrorReport, PeerSnapshot } from './snapshot.js'
 
-/** The child's entry, built: dist/child.js (from src/world or dist/world alike). */
-const CHILD = fileURLToPath(new URL('../../dist/child.js', import.meta.url))
+/** The child's entry, built: next to this build (dist/child.js), or the build's when run from src/. */
+const CHILD = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? '../../dist/child.js' : '../child.js', import.meta.url)
+)
 
 export class ChildPeer implements HonestMember {
   onPeerError: ((report: PeerErrorReport) => void) | null = null
@@ -77,6 +79,7 @@ export class ChildPeer implements HonestMember {
         primaryKey: s.primaryKey.toString('hex'),
         setKeys: s.setKeys.map((k) => k.toString('hex')),
         sets: s.sets,
+        removed: s.removed(),
         bootstrap: this.bootstrap()
       }
     })
@@ -104,6 +107,11 @@ export class ChildPeer implements HonestMember {
       key: string
       length: number
     }
+  }
+
+  async remove(set: number, key: string): Promise<void> {
+    if (this.#child === null) return
+    await this.#request({ type: 'remove', id: this.#nextId++, set, key })
   }
 
   async snapshot(ask: string[]): Promise<PeerSnapshot> {

@@ -20,6 +20,8 @@ export interface PeerSetup {
   primaryKey: Buffer
   setKeys: Buffer[]
   sets: number[]
+  /** Per set, the feeds (hex) its members removed so far: refused at every start. */
+  removed(): Record<number, string[]>
 }
 
 /** Makes a peer's networker: the in-process one on the hub, or the Hyperswarm one on the testnet. */
@@ -55,7 +57,7 @@ export class LocalPeer implements HonestMember {
     const networker = this.makeNetworker(store, this.setup.keyPair)
     const replica = new Replica(this.index, store, networker, (r) => this.onPeerError?.(r))
     this.#replica = replica
-    await replica.open(this.setup.setKeys, this.setup.sets)
+    await replica.open(this.setup.setKeys, this.setup.sets, this.setup.removed())
   }
 
   async stop(): Promise<void> {
@@ -72,6 +74,10 @@ export class LocalPeer implements HonestMember {
   append(set: number, count: number): Promise<{ key: string; length: number }> {
     if (this.#replica === null) throw new Error(`peer ${this.index} is offline`)
     return this.#replica.append(set, count)
+  }
+
+  async remove(set: number, key: string): Promise<void> {
+    await this.#replica?.remove(set, key)
   }
 
   async snapshot(ask: string[]): Promise<PeerSnapshot> {

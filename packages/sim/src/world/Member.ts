@@ -15,6 +15,8 @@ export interface HonestMember {
   crash(): Promise<void>
   /** Appends `count` blocks to our writer of `set`: its key (hex) and new length. */
   append(set: number, count: number): Promise<{ key: string; length: number }>
+  /** Drops the feed `key` (hex) from `set` for good; offline, the next start does. */
+  remove(set: number, key: string): Promise<void>
   /** `ask`: discovery keys (hex) whose storage the snapshot reports. */
   snapshot(ask: string[]): Promise<PeerSnapshot>
   /** Called with every `peer-error` this peer's multifeeds report. */

@@ -24,9 +24,11 @@ export class Replica {
     readonly onPeerError: (report: PeerErrorReport) => void
   ) {}
 
-  async open(setKeys: Buffer[], sets: number[]): Promise<void> {
+  /** `removed`: per set, the feeds (hex) its members dropped, refused before we swarm. */
+  async open(setKeys: Buffer[], sets: number[], removed: Record<number, string[]>): Promise<void> {
     for (const set of sets) {
       const multi = await Multifeed.open(this.store, setKeys[set]!)
+      for (const key of removed[set] ?? []) await drop(multi, key)
       const held: Held = { multi, writer: null, sessions: new Set() }
       this.#sets.set(set, held)
       multi.on('peer-add', (session) => held.sessions.add(session))
@@ -54,6 +56,17 @@ export class Replica {
     return { key: held.writer.key!.toString('hex'), length: held.writer.length }
   }
 
+  /** Drops the feed `key` (hex) from `set` for good (our writer's too: its name is retired). */
+  async remove(set: number, key: string): Promise<void> {
+    const held = this.#sets.get(set)
+    if (held === undefined) return
+    if (held.writer?.key?.toString('hex') === key) {
+      await held.writer.close()
+      held.writer = null
+    }
+    await drop(held.multi, key)
+  }
+
   async snapshot(ask: string[]): Promise<PeerSnapshot> {
     const sets: PeerSnapshot['sets'] = {}
     const received: PeerSnapshot['received'] = {}
@@ -79,6 +92,13 @@ export class Replica {
     }
     await this.store.close()
   }
+}
+
+/** Removes and blocks `key`, our writer's feed included. */
+async function drop(multi: Multifeed, key: string): Promise<void> {
+  const local = multi.feed(key)?.local === true
+  if (local) await multi.remove(key, { block: true, force: true })
+  else await multi.block(key)
 }
 
 /**

@@ -37,6 +37,8 @@ export class World {
   /** The loopback testnet (transport `testnet` only), made by `start()`. */
   #testnet: TestDHT | null = null
   readonly #indexOf = new Map<string, number>()
+  /** The writer key (hex) of `peer:set`, once it appended. */
+  readonly #writerKeys = new Map<string, string>()
 
   constructor(
     readonly schedule: Schedule,
@@ -75,7 +77,8 @@ export class World {
         keyPair,
         primaryKey: crypto.hash(seed),
         setKeys: schedule.setKeys,
-        sets: plan.sets
+        sets: plan.sets,
+        removed: () => this.#removed()
       }
       const peer: HonestMember =
         plan.kind === 'child'
@@ -146,7 +149,17 @@ export class World {
         const peer = this.honest.get(event.peer)!
         if (!peer.online) return
         const { key, length } = await peer.append(event.set, event.count)
+        this.#writerKeys.set(`${event.peer}:${event.set}`, key)
         this.ledger.wrote(event.set, key, length, event.count)
+        return
+      }
+      case 'remove': {
+        const key = this.#writerKeys.get(`${event.peer}:${event.set}`)
+        if (key === undefined) return
+        this.ledger.removed(event.set, key)
+        for (const member of this.members(event.set)) {
+          await this.honest.get(member)!.remove(event.set, key)
+        }
         return
       }
       case 'join':
@@ -176,6 +189,12 @@ export class World {
         attack.finally(() => this.#attacks.delete(attack)).catch(() => {})
       }
     }
+  }
+
+  #removed(): Record<number, string[]> {
+    const out: Record<number, string[]> = {}
+    for (let set = 0; set < this.ledger.sets; set++) out[set] = [...this.ledger.removedFrom(set)]
+    return out
   }
 
   /** Ends every disturbance: links healed and reading, hostile peers gone, every honest peer up. */
@@ -212,7 +231,13 @@ export class World {
         for (const t of peer.traffic()) {
           const honest = this.#indexOf.get(t.remote)
           if (honest === undefined || !this.isHonestKey(t.remote)) continue
-          out.push({ honest, hostile: peer.index, sent: t.sent, received: t.received })
+          out.push({
+            honest,
+            hostile: peer.index,
+            sent: t.sent,
+            received: t.received,
+            feeds: this.#offered(peer)
+          })
         }
       }
       return out
@@ -227,11 +252,21 @@ export class World {
           honest,
           hostile,
           sent: link.from(honest).bytes,
-          received: link.from(hostile).bytes
+          received: link.from(hostile).bytes,
+          feeds: this.#offered(this.hostile.get(hostile)!)
         })
       }
     }
     return out
+  }
+
+  /** Feeds of the sets a hostile peer holds the key of: what a new member is offered. */
+  #offered(peer: HostilePeer): number {
+    let feeds = 0
+    peer.setup.sets.forEach((set, i) => {
+      if (peer.setup.modes[i] === 'keyholder') feeds += this.ledger.feeds(set).size
+    })
+    return feeds
   }
 
   /** Live links one side of which does not read, as seen from the honest sender. */

@@ -10,6 +10,7 @@ export interface ChildSetup {
   primaryKey: string
   setKeys: string[]
   sets: number[]
+  removed: Record<number, string[]>
   /** Over the loopback testnet: its bootstrap nodes (else the hub's link sockets). */
   bootstrap: Array<{ host: string; port: number }> | null
 }
@@ -18,6 +19,7 @@ export type ToChild =
   | { type: 'start'; setup: ChildSetup }
   | { type: 'append'; id: number; set: number; count: number }
   | { type: 'snapshot'; id: number; ask: string[] }
+  | { type: 'remove'; id: number; set: number; key: string }
   | { type: 'stop'; id: number }
 
 export type FromChild =
