@@ -34,6 +34,10 @@ export interface SeedResult {
   blocks: number
   bytes: number
   seconds: number
+  /** Most bytes an honest peer held for a peer that did not read, at any check. */
+  maxQueued: number
+  /** Largest bytes sent / received on an honest–hostile link (0: no hostile traffic). */
+  maxAmplification: number
   violations: Violation[]
 }
 
@@ -69,6 +73,7 @@ export async function runSeed(
     }
   }
   let errorsSeen = 0
+  let maxQueued = 0
   const check = async (): Promise<PeerSnapshot[]> => {
     const snaps = await world.snapshots()
     report(checkDuplicates(snaps))
@@ -82,7 +87,9 @@ export async function runSeed(
       )
     )
     report(checkAmplification(world.hostileTraffic()))
-    report(checkQueued(world.stalled()))
+    const stalled = world.stalled()
+    for (const link of stalled) maxQueued = Math.max(maxQueued, link.queued)
+    report(checkQueued(stalled))
     report(checkPeerErrors(world.peerErrors.slice(errorsSeen), (k) => world.isHonestKey(k)))
     errorsSeen = world.peerErrors.length
     report(watch.take())
@@ -140,6 +147,10 @@ export async function runSeed(
     blocks: world.ledger.blocks,
     bytes: world.bytes(),
     seconds: (Date.now() - started) / 1000,
+    maxQueued,
+    maxAmplification: world
+      .hostileTraffic()
+      .reduce((max, t) => Math.max(max, t.sent / Math.max(1, t.received)), 0),
     violations
   }
 }
