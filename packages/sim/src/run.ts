@@ -105,6 +105,11 @@ export async function runSeed(
       if (wait > 0) await sleep(wait)
       index = i
       if (options.verbose) log(`event ${i} @${event.at} ms: ${describe(event)}`)
+      else if (i > 0 && i % Math.ceil(schedule.events.length / 10) === 0) {
+        log(
+          `event ${i}/${schedule.events.length}, ${((Date.now() - t0) / 1000).toFixed(0)} s (planned ${(event.at / 1000).toFixed(0)} s)`
+        )
+      }
       await bounded(world.apply(event), `event ${i} (${event.kind})`).catch((err) =>
         report([
           { invariant: 'every honest action completes', peer: peerOf(event), detail: String(err) }
@@ -116,6 +121,7 @@ export async function runSeed(
       }
     }
     index = schedule.events.length
+    log(`events done in ${((Date.now() - t0) / 1000).toFixed(0)} s; quiet, converging…`)
     await bounded(world.quiet(), 'bringing the mesh to quiet')
     const quiet = await world.snapshots()
     const deadline = Date.now() + options.settle * 1000
