@@ -20,6 +20,8 @@ export interface SimOptions {
   hostile: number
   /** Peers that run in child processes over the loopback testnet (crashed by SIGKILL). */
   children: number
+  /** Most links an in-process peer makes itself (0: every pair sharing a set is linked). */
+  degree: number
   /** How the in-process peers connect: an in-process hub (links we control) or the loopback testnet. */
   transport: Transport
   /** Longest wait for the mesh to converge after the last event, in seconds. */
@@ -34,6 +36,7 @@ export const DEFAULTS: Omit<SimOptions, 'seeds'> = {
   sets: 3,
   hostile: 0.1,
   children: 2,
+  degree: 12,
   transport: 'inprocess',
   settle: 60,
   verbose: false
@@ -50,6 +53,7 @@ export const USAGE = `pnpm sim [options]
   --sets M          multifeeds (default ${DEFAULTS.sets})
   --hostile F       share of hostile members, 0 to 0.5 (default ${DEFAULTS.hostile})
   --children C      peers in child processes over the loopback testnet, crashed by SIGKILL (default ${DEFAULTS.children})
+  --degree D        links an in-process peer makes itself, topped up when one closes; 0: full mesh (default ${DEFAULTS.degree})
   --transport T     inprocess (default) or testnet: how the in-process peers connect
   --settle S        longest wait for convergence after the last event (default ${DEFAULTS.settle})
   --verbose         print every event
@@ -73,6 +77,7 @@ export function parseOptions(argv: string[]): SimOptions {
       sets: { type: 'string' },
       hostile: { type: 'string' },
       children: { type: 'string' },
+      degree: { type: 'string' },
       transport: { type: 'string' },
       settle: { type: 'string' },
       verbose: { type: 'boolean' }
@@ -94,6 +99,7 @@ export function parseOptions(argv: string[]): SimOptions {
     sets: number(v.sets, '--sets', DEFAULTS.sets),
     hostile: number(v.hostile, '--hostile', DEFAULTS.hostile),
     children: number(v.children, '--children', DEFAULTS.children),
+    degree: number(v.degree, '--degree', DEFAULTS.degree),
     transport,
     settle: number(v.settle, '--settle', DEFAULTS.settle),
     verbose: v.verbose === true
@@ -112,6 +118,7 @@ export function checkOptions(o: SimOptions): string | null {
   if (!Number.isInteger(o.children) || o.children < 0 || o.children > o.peers / 2) {
     return '--children is 0 to half the peers'
   }
+  if (!Number.isInteger(o.degree) || o.degree < 0) return '--degree is an integer ≥ 0'
   if (o.transport !== 'inprocess' && o.transport !== 'testnet') {
     return '--transport is inprocess or testnet'
   }
@@ -125,6 +132,7 @@ export function reproduction(o: SimOptions, seed: number): string {
   if (o.sets !== DEFAULTS.sets) parts.push(`--sets ${o.sets}`)
   if (o.hostile !== DEFAULTS.hostile) parts.push(`--hostile ${o.hostile}`)
   if (o.children !== DEFAULTS.children) parts.push(`--children ${o.children}`)
+  if (o.degree !== DEFAULTS.degree) parts.push(`--degree ${o.degree}`)
   if (o.transport !== DEFAULTS.transport) parts.push(`--transport ${o.transport}`)
   if (o.settle !== DEFAULTS.settle) parts.push(`--settle ${o.settle}`)
   return parts.join(' ')

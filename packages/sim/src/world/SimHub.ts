@@ -36,6 +36,13 @@ interface Member {
 }
 
 export class SimHub extends InProcessHub {
+  /**
+   * Most links a member makes itself on a topic (others may still link to
+   * it, as a swarm's server side accepts). 0: every pair sharing a topic is
+   * linked, as `InProcessHub` does. A member that loses a link makes a new
+   * one, as a swarm's lookups would.
+   */
+  readonly degree: number
   #nextId = 0
   readonly #members = new Set<Member>()
   readonly #links = new Map<string, Link>()
@@ -48,6 +55,11 @@ export class SimHub extends InProcessHub {
 
   override get connections(): number {
     return this.#links.size
+  }
+
+  constructor(options: { degree?: number } = {}) {
+    super()
+    this.degree = options.degree ?? 0
   }
 
   /** Tells the hub which peer a public key belongs to. */
@@ -118,18 +130,39 @@ export class SimHub extends InProcessHub {
   }
 
   #match(member: Member, id: string, options: { announce: boolean; lookup: boolean }): void {
-    for (const other of this.#members) {
-      if (other === member || !other.registered) continue
-      const theirs = other.topics.get(id)
-      if (theirs === undefined) continue
+    const candidates = [...this.#members]
+      .filter((other) => other !== member && other.registered && other.topics.has(id))
+      .sort((x, y) => spread(member, x) - spread(member, y))
+    for (const other of candidates) {
+      if (this.degree > 0 && this.#linksOf(member) >= this.degree) break
+      const theirs = other.topics.get(id)!
       if (options.lookup && theirs.announce) this.#link(member, other)
       else if (theirs.lookup && options.announce) this.#link(other, member)
     }
   }
 
-  #link(client: Member, server: Member): void {
+  #linksOf(member: Member): number {
+    let n = 0
+    for (const key of this.#links.keys()) {
+      const [x, y] = key.split(':').map(Number)
+      if (x === member.id || y === member.id) n++
+    }
+    return n
+  }
+
+  /** After a link closed: members below their degree link again (not across a partition). */
+  #topUp(): void {
+    if (this.degree === 0) return
+    for (const member of this.#members) {
+      if (!member.registered || this.#linksOf(member) >= this.degree) continue
+      for (const [id, options] of member.topics) this.#match(member, id, options)
+    }
+  }
+
+  /** Links two members; false when they are linked already or a partition is between them. */
+  #link(client: Member, server: Member): boolean {
     const key = client.id < server.id ? `${client.id}:${server.id}` : `${server.id}:${client.id}`
-    if (this.#links.has(key) || !this.#reachable(client.peer, server.peer)) return
+    if (this.#links.has(key) || !this.#reachable(client.peer, server.peer)) return false
     const a = client.maker.open(true, server.maker.publicKey)
     const b = server.maker.open(false, client.maker.publicKey)
     const link = new Link(client.peer, server.peer, a, b)
@@ -137,7 +170,9 @@ export class SimHub extends InProcessHub {
     this.onLink?.(link)
     link.onClose(() => {
       if (this.#links.get(key) === link) this.#links.delete(key)
+      queueMicrotask(() => this.#topUp())
     })
+    return true
   }
 
   async #unregister(member: Member): Promise<void> {
@@ -154,6 +189,11 @@ export class SimHub extends InProcessHub {
     }
     await Promise.all(closing)
   }
+}
+
+/** A deterministic order of the others for each member (so that links spread over the mesh). */
+function spread(member: Member, other: Member): number {
+  return Math.imul((member.peer + 1) * 0x9e3779b1 + (other.peer + 1), 0x85ebca6b) >>> 0
 }
 
 /** Ends for an in-process networker: a NoiseSecretStream over an in-memory raw stream. */

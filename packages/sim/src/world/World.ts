@@ -23,7 +23,7 @@ import { SimHub } from './SimHub.js'
 import type { PeerErrorReport, PeerSnapshot } from './snapshot.js'
 
 export class World {
-  readonly hub = new SimHub()
+  readonly hub: SimHub
   readonly ledger: Ledger
   readonly honest = new Map<number, HonestMember>()
   readonly hostile = new Map<number, HostilePeer>()
@@ -44,6 +44,7 @@ export class World {
     readonly schedule: Schedule,
     readonly options: SimOptions
   ) {
+    this.hub = new SimHub({ degree: options.degree })
     this.ledger = new Ledger(options.sets)
     const seed = Buffer.alloc(32)
     for (const plan of schedule.peers) {
