@@ -16,6 +16,7 @@ import type { Finding, Violation } from './checks/Violation.js'
 import type { SimOptions } from './options.js'
 import { buildSchedule, type SimEvent } from './schedule.js'
 import { ChildPeer } from './world/ChildPeer.js'
+import { hostileTraffic, outsiders, stalledLinks } from './world/observe.js'
 import type { PeerSnapshot } from './world/snapshot.js'
 import { World } from './world/World.js'
 
@@ -83,11 +84,11 @@ export async function runSeed(
         world.ledger,
         (p, s) => world.isMember(p, s),
         (k) => world.discoveryKeyOf(k),
-        world.outsiders()
+        outsiders(world)
       )
     )
-    report(checkAmplification(world.hostileTraffic()))
-    const stalled = world.stalled()
+    report(checkAmplification(hostileTraffic(world)))
+    const stalled = stalledLinks(world)
     for (const link of stalled) maxQueued = Math.max(maxQueued, link.queued)
     report(checkQueued(stalled))
     report(checkPeerErrors(world.peerErrors.slice(errorsSeen), (k) => world.isHonestKey(k)))
@@ -154,9 +155,10 @@ export async function runSeed(
     bytes: world.bytes(),
     seconds: (Date.now() - started) / 1000,
     maxQueued,
-    maxAmplification: world
-      .hostileTraffic()
-      .reduce((max, t) => Math.max(max, t.sent / Math.max(1, t.received)), 0),
+    maxAmplification: hostileTraffic(world).reduce(
+      (max, t) => Math.max(max, t.sent / Math.max(1, t.received)),
+      0
+    ),
     violations
   }
 }

@@ -2,15 +2,12 @@
  * The mesh of one run: the hub, every peer the schedule names (honest in
  * process, honest in a child process, hostile), and what happened on the
  * links. Applies one event at a time; the runner decides when, and the
- * checkers read what `observe()` gathers.
+ * checkers read what observe.ts gathers from it.
  */
 import NoiseSecretStream from '@hyperswarm/secret-stream'
 import { InProcessNetworker, Networker } from '@multifeed/networker'
 import { createTestnet, type TestDHT } from '@multifeed/testing'
 import crypto from 'hypercore-crypto'
-import type { HostileTraffic } from '../checks/amplification.js'
-import type { OutsiderView } from '../checks/confidentiality.js'
-import type { StalledLink } from '../checks/queued.js'
 import { Ledger } from '../ledger.js'
 import type { SimOptions } from '../options.js'
 import type { PeerPlan, Schedule, SimEvent } from '../schedule.js'
@@ -19,6 +16,7 @@ import { HostilePeer } from './HostilePeer.js'
 import type { Link } from './Link.js'
 import { LocalPeer } from './LocalPeer.js'
 import type { HonestMember } from './Member.js'
+import { hostileTraffic } from './observe.js'
 import { SimHub } from './SimHub.js'
 import type { PeerErrorReport, PeerSnapshot } from './snapshot.js'
 
@@ -224,92 +222,20 @@ export class World {
     return out
   }
 
-  /** Traffic of every link between an honest and a hostile peer. */
-  hostileTraffic(): HostileTraffic[] {
-    const out: HostileTraffic[] = []
-    if (this.overTestnet) {
-      for (const peer of this.hostile.values()) {
-        for (const t of peer.traffic()) {
-          const honest = this.#indexOf.get(t.remote)
-          if (honest === undefined || !this.isHonestKey(t.remote)) continue
-          out.push({
-            honest,
-            hostile: peer.index,
-            sent: t.sent,
-            received: t.received,
-            feeds: this.#offered(peer)
-          })
-        }
-      }
-      return out
-    }
-    for (const link of this.#links) {
-      for (const [honest, hostile] of [
-        [link.a, link.b],
-        [link.b, link.a]
-      ] as const) {
-        if (!this.hostile.has(hostile) || this.hostile.has(honest) || honest < 0) continue
-        out.push({
-          honest,
-          hostile,
-          sent: link.from(honest).bytes,
-          received: link.from(hostile).bytes,
-          feeds: this.#offered(this.hostile.get(hostile)!)
-        })
-      }
-    }
-    return out
+  /** Every link made so far, live or closed (pipes keep their counts). */
+  allLinks(): ReadonlySet<Link> {
+    return this.#links
   }
 
-  /** Feeds of the sets a hostile peer holds the key of: what a new member is offered. */
-  #offered(peer: HostilePeer): number {
-    let feeds = 0
-    peer.setup.sets.forEach((set, i) => {
-      if (peer.setup.modes[i] === 'keyholder') feeds += this.ledger.feeds(set).size
-    })
-    return feeds
-  }
-
-  /** Live links one side of which does not read, as seen from the honest sender. */
-  stalled(): StalledLink[] {
-    const out: StalledLink[] = []
-    for (const link of this.hub.links()) {
-      for (const [sender, reader] of [
-        [link.a, link.b],
-        [link.b, link.a]
-      ] as const) {
-        const pipe = link.from(sender)
-        if (pipe.reading || this.hostile.has(sender) || sender < 0) continue
-        out.push({ sender, reader, queued: link.end(sender).queued() + pipe.held })
-      }
-    }
-    return out
-  }
-
-  /** What each forger's and stranger's puppet was sent by an honest peer (hostile peers link too). */
-  outsiders(): OutsiderView[] {
-    const out: OutsiderView[] = []
-    for (const peer of this.hostile.values()) {
-      for (const attack of peer.attacks()) {
-        if (attack.mode === 'keyholder' || !this.isHonestKey(attack.remote)) continue
-        const stats = attack.puppet.stats
-        out.push({
-          peer: peer.index,
-          set: attack.set,
-          mode: attack.mode,
-          received: stats.received.reduce((a, b) => a + b, 0),
-          byType: [...stats.received],
-          strangerOpens: stats.strangerOpens
-        })
-      }
-    }
-    return out
+  /** The peer index of a public key (hex). */
+  indexOf(publicKey: string): number | undefined {
+    return this.#indexOf.get(publicKey)
   }
 
   /** Bytes carried by every link so far (in-process links; over the testnet: hostile links only). */
   bytes(): number {
     if (this.overTestnet) {
-      return this.hostileTraffic().reduce((sum, t) => sum + t.sent + t.received, 0)
+      return hostileTraffic(this).reduce((sum, t) => sum + t.sent + t.received, 0)
     }
     let sum = 0
     for (const link of this.#links) sum += link.ab.bytes + link.ba.bytes
