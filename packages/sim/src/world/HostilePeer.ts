@@ -11,7 +11,7 @@ import { type Mode, Puppet, type Replayable, Rng } from '@multifeed/core/fuzz'
 import type { NoiseSecretStream as Connection, Hyperswarm } from '@multifeed/holepunch-types'
 import type { HubMembership, SwarmKeyPair } from '@multifeed/networker'
 import Hypercore from 'hypercore'
-import { queuedIn } from './queued.js'
+import { noiseEnd } from './LocalEnd.js'
 import type { LinkEnd, SimHub } from './SimHub.js'
 
 export interface HostileSetup {
@@ -106,15 +106,7 @@ export class HostilePeer {
       keyPair: this.setup.keyPair
     })
     this.#attach(stream, remotePublicKey)
-    return {
-      raw: stream.rawStream,
-      onClose: (listener) => {
-        if (stream.destroyed) queueMicrotask(listener)
-        else stream.once('close', listener)
-      },
-      destroy: () => stream.destroy(),
-      queued: () => queuedIn(stream)
-    }
+    return noiseEnd(stream)
   }
 
   /** Puts a puppet for each attacked set on a new connection, once its handshake is done. */

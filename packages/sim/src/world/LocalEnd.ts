@@ -15,7 +15,14 @@ export function localEnd(
   remotePublicKey: Buffer
 ): LinkEnd {
   const stream: Connection = new NoiseSecretStream(initiator, null, { keyPair: endpoint.keyPair })
-  const end: LinkEnd = {
+  const end = noiseEnd(stream)
+  endpoint.onConnection(stream, remotePublicKey)
+  return end
+}
+
+/** The link end of a Noise stream made with an in-memory raw stream (`rawStream` null). */
+export function noiseEnd(stream: Connection): LinkEnd {
+  return {
     raw: stream.rawStream,
     onClose: (listener) => {
       if (stream.destroyed) queueMicrotask(listener)
@@ -24,6 +31,4 @@ export function localEnd(
     destroy: () => stream.destroy(),
     queued: () => queuedIn(stream)
   }
-  endpoint.onConnection(stream, remotePublicKey)
-  return end
 }
