@@ -77,10 +77,8 @@ export class Replica {
       for (const session of held.sessions) blocks += session.progress.received.blocks
       received[set] = blocks
     }
-    const stored: string[] = []
-    for (const dk of ask) {
-      if (await hasCore(this.store, dk)) stored.push(dk)
-    }
+    const held = await Promise.all(ask.map((dk) => hasCore(this.store, dk)))
+    const stored = ask.filter((_, i) => held[i])
     return { index: this.index, online: true, sets, stored, received }
   }
 

@@ -210,16 +210,16 @@ export class World {
 
   /** Snapshots of every honest peer; `ask`: whether they store the cores of sets they are not in. */
   async snapshots(): Promise<PeerSnapshot[]> {
-    const out: PeerSnapshot[] = []
-    for (const peer of this.honest.values()) {
-      const ask: string[] = []
-      for (let set = 0; set < this.ledger.sets; set++) {
-        if (this.isMember(peer.index, set)) continue
-        for (const key of this.ledger.feeds(set).keys()) ask.push(this.discoveryKeyOf(key))
-      }
-      out.push(await peer.snapshot(ask))
-    }
-    return out
+    return Promise.all(
+      [...this.honest.values()].map((peer) => {
+        const ask: string[] = []
+        for (let set = 0; set < this.ledger.sets; set++) {
+          if (this.isMember(peer.index, set)) continue
+          for (const key of this.ledger.feeds(set).keys()) ask.push(this.discoveryKeyOf(key))
+        }
+        return peer.snapshot(ask)
+      })
+    )
   }
 
   /** Every link made so far, live or closed (pipes keep their counts). */
