@@ -2,7 +2,8 @@
 // pack-check: what a user gets from npm, checked outside the workspace.
 //
 //   1. pnpm pack every publishable package (not "private") into a temporary directory
-//   2. read each tarball: LICENSE, README.md, no `workspace:` left, one version for all
+//   2. read each tarball: LICENSE, README.md, CHANGELOG.md whose newest entry is this version,
+//      no `workspace:` left, one version for all
 //   3. publint and attw (--profile esm-only) on every tarball
 //   4. two fresh projects in os.tmpdir(), as a user makes them:
 //      npm: `npm install` of every tarball (+ typescript, @types/node, corestore); npm hoists
@@ -139,40 +140,56 @@ await step('pack every publishable package (pnpm pack)', async () => {
   return tarballs.map((t) => basename(t)).join(', ')
 })
 
-await step('tarball contents: LICENSE, README.md, no workspace: ranges, one version', async () => {
-  const problems = []
-  const versions = new Set()
-  for (const tarball of tarballs) {
-    const name = basename(tarball)
-    const files = (await must('tar', ['-tzf', tarball], { echo: false })).split('\n')
-    for (const required of ['package/LICENSE', 'package/README.md', 'package/package.json']) {
-      if (!files.includes(required)) problems.push(`${name}: no ${required.slice(8)}`)
-    }
-    const manifest = JSON.parse(
-      await must('tar', ['-xzOf', tarball, 'package/package.json'], { echo: false })
-    )
-    versions.add(manifest.version)
-    for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
-      for (const [dep, range] of Object.entries(manifest[field] ?? {})) {
-        if (range.startsWith('workspace:')) problems.push(`${name}: ${field}.${dep} = ${range}`)
-        else if (dep.startsWith('@multifeed/') && !range.startsWith('^')) {
-          problems.push(`${name}: ${field}.${dep} = ${range} (expected a ^ range)`)
+await step(
+  'tarball contents: LICENSE, README.md, CHANGELOG.md of this version, no workspace: ranges, one version',
+  async () => {
+    const problems = []
+    const versions = new Set()
+    for (const tarball of tarballs) {
+      const name = basename(tarball)
+      const files = (await must('tar', ['-tzf', tarball], { echo: false })).split('\n')
+      const required = ['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json']
+      for (const file of required.map((f) => `package/${f}`)) {
+        if (!files.includes(file)) problems.push(`${name}: no ${file.slice(8)}`)
+      }
+      const manifest = JSON.parse(
+        await must('tar', ['-xzOf', tarball, 'package/package.json'], { echo: false })
+      )
+      versions.add(manifest.version)
+      if (files.includes('package/CHANGELOG.md')) {
+        // The newest entry is this version (changesets writes it: `pnpm changeset version`).
+        const changelog = await must('tar', ['-xzOf', tarball, 'package/CHANGELOG.md'], {
+          echo: false
+        })
+        const newest = /^## (\S+)/m.exec(changelog)?.[1]
+        if (newest !== manifest.version) {
+          problems.push(
+            `${name}: CHANGELOG.md's newest entry is ${newest}, not ${manifest.version}`
+          )
+        }
+      }
+      for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
+        for (const [dep, range] of Object.entries(manifest[field] ?? {})) {
+          if (range.startsWith('workspace:')) problems.push(`${name}: ${field}.${dep} = ${range}`)
+          else if (dep.startsWith('@multifeed/') && !range.startsWith('^')) {
+            problems.push(`${name}: ${field}.${dep} = ${range} (expected a ^ range)`)
+          }
+        }
+      }
+      for (const field of ['repository', 'homepage', 'bugs', 'license']) {
+        if (!manifest[field]) problems.push(`${name}: no "${field}" in package.json`)
+      }
+      if (manifest.files?.includes('dist') && files.some((f) => f.endsWith('.js.map'))) {
+        if (!files.some((f) => f.startsWith('package/src/'))) {
+          problems.push(`${name}: source maps point to src/, which is not in the tarball`)
         }
       }
     }
-    for (const field of ['repository', 'homepage', 'bugs', 'license']) {
-      if (!manifest[field]) problems.push(`${name}: no "${field}" in package.json`)
-    }
-    if (manifest.files?.includes('dist') && files.some((f) => f.endsWith('.js.map'))) {
-      if (!files.some((f) => f.startsWith('package/src/'))) {
-        problems.push(`${name}: source maps point to src/, which is not in the tarball`)
-      }
-    }
+    if (versions.size !== 1) problems.push(`more than one version: ${[...versions].join(', ')}`)
+    if (problems.length > 0) throw new Error(indent(problems.join('\n')))
+    return `version ${[...versions][0]}`
   }
-  if (versions.size !== 1) problems.push(`more than one version: ${[...versions].join(', ')}`)
-  if (problems.length > 0) throw new Error(indent(problems.join('\n')))
-  return `version ${[...versions][0]}`
-})
+)
 
 await step('publint --strict on every tarball', async () => {
   const failed = []
