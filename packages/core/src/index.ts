@@ -1,3 +1,6 @@
+// Types a user's own `import Corestore from 'corestore'` (corestore ships no declarations): kept
+// in the emitted index.d.ts (preserve), resolved from core's own dependency under npm and pnpm.
+/// <reference types="@multifeed/holepunch-types/corestore" preserve="true" />
 /**
  * @multifeed/core — many writers, one set of hypercores.
  *
