@@ -6,14 +6,15 @@
  *
  * This is an ordinary module: it exports named interfaces and declares no
  * ambient module, so it never collides with anyone's declarations for
- * 'hypercore' & co. Each interface was written from the module's source
+ * 'hypercore' & co (corestore.d.ts beside it declares 'corestore', for the
+ * users of @multifeed/core, whose declarations refer to it). Each interface was written from the module's source
  * (hypercore 11.39.5, corestore 7.12.5, protomux 3.12.1, hyperswarm 4.17.2,
  * hyperdht 6.34.0, @hyperswarm/secret-stream 6.9.2): what is here exists there;
  * what is not here was left out rather than guessed.
  *
- * A project that imports these modules itself can type its own import in
- * three lines with the `…Constructor` interfaces, e.g.
- * `declare module 'corestore' { const C: import('@multifeed/holepunch-types').CorestoreConstructor; export default C }`.
+ * A project that imports the others itself (hyperswarm, hypercore, …) can type
+ * its own import in three lines with the `…Constructor` interfaces, e.g.
+ * `declare module 'hyperswarm' { const H: import('@multifeed/holepunch-types').HyperswarmConstructor; export default H }`.
  */
 
 import type { EventEmitter } from 'node:events'
@@ -286,6 +287,13 @@ export interface Hypercore<T = Buffer> extends EventEmitter {
   readonly length: number
   readonly signedLength: number
   readonly contiguousLength: number
+  /** Bytes an encrypted core reserves before each block (0 unencrypted). */
+  readonly padding: number
+  /**
+   * Hypercore's `encodeBatch` option of this session (corestore's `get()` does not pass it on):
+   * encodes every batch `append()` gets instead of `valueEncoding`; blocks are stored as returned.
+   */
+  encodeBatch: ((blocks: unknown[]) => Buffer[]) | null
   /** Deprecated by hypercore: use `(await core.info()).byteLength`. */
   readonly byteLength: number
   readonly fork: number

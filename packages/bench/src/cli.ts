@@ -27,7 +27,7 @@ Options:
   --quick            every scenario at small size (seconds in total)
   --reps N           repetitions per measurement, median reported (default 3; 1 with --quick)
   --out FILE         machine-readable results (default bench-results/latest.json)
-  --only LIST        scenarios to run, e.g. 1,3,8 (default all: 1..11)
+  --only LIST        scenarios to run, e.g. 1,3,8 (default all: 1..12)
   --transport T      pipe or swarm (default both)
   --networker-scale [SIZES]
                      only the networker scale scenario: two networkers sharing
@@ -37,7 +37,8 @@ Options:
 Scenarios: 1 bulk, 2 many feeds, 3 discovery latency, 4 reconnect in sync,
 5 open, 6 many multifeeds, 7 scaling curve; issue 7: 8 reconnect after d
 changes, 9 open cost against the number of feeds, 10 first block after a
-reconnect, 11 live append latency. Charts (SVG) of 8 and 9 are written next
+reconnect, 11 live append latency; issue 13: 12 meshes (the demo's and a
+20-peer one). Charts (SVG) of 8 and 9 are written next
 to the results file.`
 
 /** The commit the libraries were built from, with `+dirty` when the tree has changes. */
@@ -75,8 +76,8 @@ async function main(): Promise<number> {
     throw new Error(`--reps must be a positive integer, got ${values.reps}`)
   }
   const only = values.only?.split(',').map((s) => Number(s.trim()))
-  if (only?.some((n) => !Number.isInteger(n) || n < 1 || n > 11)) {
-    throw new Error(`--only takes scenario numbers 1..11, got ${values.only}`)
+  if (only?.some((n) => !Number.isInteger(n) || n < 1 || n > 12)) {
+    throw new Error(`--only takes scenario numbers 1..12, got ${values.only}`)
   }
   let transports: Transport[] | undefined
   if (values.transport !== undefined) {

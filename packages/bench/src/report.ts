@@ -24,6 +24,8 @@ export function formatValue(value: number | null, unit: Row['unit']): string {
       return `${num(value, value >= 100 ? 0 : 1)} MiB`
     case 'rt':
       return `${num(value, Number.isInteger(value) ? 0 : 1)} RT`
+    case 'blocks/s':
+      return `${num(value, 0)}/s`
   }
 }
 
@@ -82,8 +84,11 @@ export function summary(results: Results): string {
     `mode: ${results.mode}, median of ${results.reps} rep(s); node ${results.node}, ${results.platform}, ${results.cpus} cores, ${results.memoryGiB} GiB; stores in ${results.tmpRoot}; total ${(results.durationMs / 1000).toFixed(0)} s`,
     ''
   ]
-  // Issue 7's scenarios (8 and up) in a table of their own, with release 0.1.0's column.
-  const issue7 = (r: Row) => Number.parseInt(r.scenario, 10) >= 8
+  // Issue 7's scenarios (8 to 11) in a table of their own, with release 0.1.0's column.
+  const issue7 = (r: Row) => {
+    const n = Number.parseInt(r.scenario, 10)
+    return n >= 8 && n <= 11
+  }
   const before = results.rows.filter((r) => !issue7(r))
   const after = results.rows.filter(issue7)
   if (before.length) lines.push(table(before))

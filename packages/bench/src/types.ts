@@ -21,7 +21,7 @@ export interface Row {
   transport: Transport | 'disk'
   /** What the numbers are, e.g. "sync time". */
   metric: string
-  unit: 'ms' | 'B' | 'KiB/feed' | 'ms/feed' | 'x' | 'count' | 'MiB' | 'rt'
+  unit: 'ms' | 'B' | 'KiB/feed' | 'ms/feed' | 'x' | 'count' | 'MiB' | 'rt' | 'blocks/s'
   /** Median over the repetitions (null when not applicable or failed). */
   multifeed: number | null
   raw: number | null

@@ -17,6 +17,7 @@ interface Row {
   unit?: string
   multifeed: number | null
   raw: number | null
+  ratio?: number | null
   extra?: Record<string, number | string | null>
   error?: string
 }
@@ -72,7 +73,8 @@ describe('bench --quick', () => {
     '8 reconnect',
     '9 open',
     '10 first block',
-    '11 live latency'
+    '11 live latency',
+    '12 mesh'
   ]
 
   for (const scenario of scenarios) {
@@ -106,6 +108,32 @@ describe('bench --quick', () => {
     expect(transports).toContain('swarm')
   })
 
+  it('measures each mesh through multifeed and raw corestore in the same run, with their ratio', () => {
+    const rows = results.rows.filter((r) => r.scenario === '12 mesh')
+    const cases = new Set(rows.map((r) => `${r.case} / ${r.transport}`))
+    expect(cases.size).toBe(4) // two meshes, two transports
+    for (const c of cases) {
+      const of = rows.filter((r) => `${r.case} / ${r.transport}` === c)
+      expect(of.map((r) => r.metric).sort(), c).toEqual(
+        [
+          'time to converge',
+          'blocks moved per second',
+          'CPU time (all peers)',
+          'blocks downloaded twice'
+        ].sort()
+      )
+      const time = of.find((r) => r.metric === 'time to converge')!
+      expect(time.raw, c).toBeGreaterThan(0)
+      expect(time.ratio, c).toBeCloseTo(time.multifeed! / time.raw!, 6)
+      if (time.transport === 'pipe') {
+        // a pipe between every two peers (the swarm may hold a duplicate connection a moment)
+        const peers = Number(/^(\d+) peers/.exec(time.case)![1])
+        expect(time.extra?.connectionsMultifeed, c).toBe((peers * (peers - 1)) / 2)
+        expect(time.extra?.connectionsRaw, c).toBe((peers * (peers - 1)) / 2)
+      }
+    }
+  })
+
   it('reports scenario 2 like for like: both sources cold, and both warm', () => {
     const rows = results.rows.filter((r) => r.scenario === '2 many feeds')
     const cases = new Set(rows.map((r) => `${r.case} / ${r.transport}`))
@@ -131,14 +159,16 @@ describe('bench --quick', () => {
           multi: row.extra?.multifeedSourceCoresOpen,
           raw: row.extra?.rawSourceCoresOpen
         }
+        // Multifeed's own: the set's membership core and the store's owner record.
+        const own = 2
         if (row.metric.endsWith('cold source')) {
-          // No feed core open when the clock starts (multifeed: the set's own core only).
-          expect(open, label).toEqual({ multi: 1, raw: 0 })
+          // No feed core open when the clock starts.
+          expect(open, label).toEqual({ multi: own, raw: 0 })
         } else if (row.metric.endsWith('warm source')) {
-          expect(open, label).toEqual({ multi: feeds + 1, raw: feeds })
+          expect(open, label).toEqual({ multi: feeds + own, raw: feeds })
         } else {
           // The rows as before: raw warm against multifeed cold.
-          expect(open, label).toEqual({ multi: 1, raw: feeds })
+          expect(open, label).toEqual({ multi: own, raw: feeds })
         }
       }
     }

@@ -30,6 +30,7 @@ import { CorePool } from './set/CorePool.js'
 import { type Feed, infoOf } from './set/FeedSet.js'
 import { Management } from './set/Management.js'
 import { Membership } from './set/Membership.js'
+import { Owners } from './set/Owners.js'
 import { type ReadEntry, type ReadOptions, read } from './set/reader.js'
 import { Writers } from './set/Writers.js'
 import type {
@@ -39,6 +40,7 @@ import type {
   MultifeedEvents,
   MultifeedOptions,
   SyncedOptions,
+  SyncResult,
   ValueOf,
   WriterOptions
 } from './types.js'
@@ -70,6 +72,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   readonly #management: Management
   readonly #changes = new Changes()
   readonly #valueEncoding: ValueEncoding | undefined
+  /** The store's record of which multifeed holds a feed (set/Owners.ts), from open on. */
+  #owners: Owners | null = null
 
   /**
    * Opens (or creates) the multifeed `key` in `corestore`. Without a key a new
@@ -97,7 +101,12 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.#store = corestore.namespace(`@multifeed/${this.discoveryKey.toString('hex')}`, {
       active: false
     })
-    this.#membership = new Membership(this.#store, setSalt(this.key), settings.maxFeeds)
+    this.#membership = new Membership(
+      this.#store,
+      this.discoveryKey,
+      setSalt(this.key),
+      settings.maxFeeds
+    )
     this.#pool = new CorePool(this.#store, {
       valueEncoding: settings.valueEncoding,
       mirror: !settings.sparse,
@@ -107,7 +116,6 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.#callbacks = new Callbacks(this, settings.policy)
     this.#peers = new Peers({
       multifeed: this as Multifeed<unknown>,
-      registration: this.#registration,
       membership: this.#membership,
       pool: this.#pool,
       callbacks: this.#callbacks,
@@ -125,7 +133,6 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       assertOpen: () => this.assertOpen('Multifeed'),
       announce: (feed) => this.#announce(feed, null),
       forget: (feed) => this.#peers.forget(feed),
-      registration: this.#registration,
       heldElsewhere: (key) => heldElsewhere(rootOf(this.corestore), this.#registration, key)
     })
   }
@@ -228,6 +235,20 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     return (await this.#handOut(this.#writers.session(name, keyPair))) as Hypercore<T>
   }
 
+  /**
+   * `corestore.findingPeers()` for this set: until the returned function is
+   * called, `update({ wait: true })` on a session of the set (from `get()`
+   * or `writer()`, opened before or during the hold) waits for peers
+   * instead of resolving false at once. The set's cores live in a
+   * namespace of the corestore, which the store's own `findingPeers()`
+   * does not reach: a networker holds this one while it looks for peers.
+   * Calling the returned function twice is harmless; `close()` releases it.
+   */
+  findingPeers(): () => void {
+    this.assertOpen('Multifeed')
+    return this.#store.findingPeers()
+  }
+
   /** A session for the caller, unless the multifeed closed meanwhile (then ERR_CLOSED). */
   async #handOut(opening: Promise<Hypercore<unknown>>): Promise<Hypercore<unknown>> {
     const session = await opening
@@ -269,42 +290,50 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /**
    * Resolves once we hold everything `peer` (or every connected peer) holds
    * of the set as of this call: the one-shot sync of the legacy
-   * non-live replication. Waits for the first reconciliation with each,
-   * fetches what is missing (also in sparse mode), and on ERR_TIMEOUT /
-   * ERR_ABORTED releases everything it started.
+   * non-live replication. With `minPeers: n` it first waits until n peers
+   * completed their first reconciliation (without it, no peer connected
+   * means nothing to sync: it resolves at once with `{ peers: [] }`).
+   * Waits for the first reconciliation with each, fetches what is missing
+   * (also in sparse mode), and on ERR_TIMEOUT / ERR_ABORTED releases
+   * everything it started. Resolves to `{ peers }`: with whom it synced.
    */
-  async synced(options: SyncedOptions = {}): Promise<void> {
+  async synced(options: SyncedOptions = {}): Promise<SyncResult> {
     this.assertOpen('Multifeed')
     syncedOptions(options)
-    if (
-      options.peer !== undefined &&
-      (options.peer as { multifeed?: unknown })?.multifeed !== this
-    ) {
+    const peer = options.peer
+    if (peer !== undefined && (peer as { multifeed?: unknown })?.multifeed !== this) {
       throw new InvalidArgumentError(
         'synced(): peer must be a peer of this multifeed (multi.peers())'
       )
     }
-    const peers = options.peer !== undefined ? [options.peer] : this.peers()
-    await synced(
+    return synced(
       {
-        peers,
+        peers: () => (peer !== undefined ? [peer] : this.peers()),
         acquire: (feed) => this.#pool.acquire(feed),
         release: (feed) => this.#pool.release(feed),
         onChange: (listener) => this.#changes.on(listener),
         assertOpen: () => this.assertOpen('Multifeed'),
         closing: () => this.closing
       },
-      options
+      {
+        timeout: options.timeout,
+        signal: options.signal,
+        minPeers: peer ? 0 : (options.minPeers ?? 0)
+      }
     )
   }
 
   /** `synced()` with every connected peer (the 0.1 name). */
-  async downloaded(options: DownloadedOptions = {}): Promise<void> {
+  async downloaded(options: DownloadedOptions = {}): Promise<SyncResult> {
     downloadedOptions(options)
     return this.synced(options)
   }
 
-  /** How far the sync has got with every connected peer, added up (see `peer.progress`). */
+  /**
+   * How far the sync has got: `want`/`give` added up over the connected
+   * peers (what is left); `received`/`sent` every block of the set moved
+   * with any peer since open, cumulative (closed sessions included).
+   */
   progress(): PeerProgress {
     return this.#peers.progress()
   }
@@ -313,7 +342,9 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * Every block of every feed, each feed in order: `for await (const { key,
    * seq, value } of multi.read({ live, since }))`. Resume from `since` (next
    * block per feed, hex key → index); `live` keeps going as feeds join and
-   * grow. Opens one core at a time and closes it after.
+   * grow. Opens one core at a time and closes it after. A block that does
+   * not decode with the set's `valueEncoding` comes as `{ key, seq, error }`
+   * (ERR_ENCODING) in its place, and the read goes on.
    */
   read(options: ReadOptions = {}): AsyncGenerator<ReadEntry<T>> {
     this.assertOpen('Multifeed')
@@ -348,13 +379,17 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
         'This multifeed is open already in this corestore: share that instance (or close it first)'
       )
     }
+    let owners: Owners | null = null
     try {
       await this.#store.ready()
-      await this.#membership.load()
+      owners = await Owners.open(root)
+      await this.#management.recover(await this.#membership.load(owners))
     } catch (err) {
+      await owners?.close()
       unregister(root, this.key, this.#registration)
       throw err
     }
+    this.#owners = owners
     // Built after open() resolved, in slices: the first connection finds it ready.
     this.#membership.set.prepareSketch()
     this.#peers.startSweeping()
@@ -366,6 +401,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     await this.#writers.settle()
     await this.#pool.close()
     await this.#membership.close()
+    await this.#owners?.close()
     await this.#store.close().catch(() => {})
     unregister(rootOf(this.corestore), this.key, this.#registration)
     this.#changes.wake()

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'ERR_UNKNOWN_FEED'
   | 'ERR_ALREADY_OPEN'
   | 'ERR_STORAGE'
+  | 'ERR_ENCODING'
 
 export class MultifeedError extends Error {
   readonly code: ErrorCode
@@ -177,5 +178,24 @@ export class StorageError extends MultifeedError {
   override readonly name = 'StorageError'
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_STORAGE', message, options)
+  }
+}
+
+/**
+ * A block and the set's `valueEncoding` disagree: `append()` of a value the
+ * encoding would not read back (rejected, nothing written), or a block of
+ * a feed that does not decode (`read()` reports it as an entry and goes on).
+ * `cause` is the codec's error, if it threw.
+ */
+export class EncodingError extends MultifeedError {
+  override readonly name = 'EncodingError'
+  /** The feed's key (null when the session's key is not known yet). */
+  readonly key: Buffer | null
+  /** The block's index in the feed (for an append: the index it would have had). */
+  readonly seq: number
+  constructor(message: string, key: Buffer | null, seq: number, options?: { cause?: unknown }) {
+    super('ERR_ENCODING', message, options)
+    this.key = key
+    this.seq = seq
   }
 }

@@ -1,3 +1,6 @@
+// Types a user's own `import Corestore from 'corestore'` (corestore ships no declarations): kept
+// in the emitted index.d.ts (preserve), resolved from core's own dependency under npm and pnpm.
+/// <reference types="@multifeed/holepunch-types/corestore" preserve="true" />
 /**
  * @multifeed/core — many writers, one set of hypercores.
  *
@@ -10,6 +13,7 @@ export {
   CallbackError,
   CapabilityError,
   ClosedError,
+  EncodingError,
   type ErrorCode,
   ForeignCorestoreError,
   InvalidArgumentError,
@@ -43,7 +47,12 @@ export {
   rootOf,
   sameCorestore
 } from './replication/ReplicationStream.js'
-export type { ReadEntry, ReadOptions } from './set/reader.js'
+export type {
+  ReadEntry,
+  ReadErrorEntry,
+  ReadOptions,
+  ReadValueEntry
+} from './set/reader.js'
 export type {
   AcceptContext,
   DownloadedOptions,
@@ -57,6 +66,7 @@ export type {
   ShareContext,
   SyncedOptions,
   SyncInfo,
+  SyncResult,
   ValueEncoding,
   ValueOf,
   WriterOptions

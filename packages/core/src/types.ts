@@ -104,12 +104,28 @@ export interface WriterOptions {
   keyPair?: KeyPair
 }
 
-/** Bounds of a wait: `timeout` (ERR_TIMEOUT) and/or `signal` (ERR_ABORTED). */
-export type DownloadedOptions = BoundOptions
+/** Options of `downloaded()`: how many peers to wait for, and the bounds of the wait. */
+export interface DownloadedOptions extends BoundOptions {
+  /**
+   * Wait until at least this many peers completed their first
+   * reconciliation before syncing (with every peer connected then).
+   * Default 0: sync with the peers connected now, none if there are none.
+   */
+  minPeers?: number
+}
 
-/** Options of `synced()`: one peer (default: every connected peer) and the bounds of the wait. */
-export interface SyncedOptions extends BoundOptions {
+/**
+ * Options of `synced()`: one peer (default: every connected peer, once
+ * `minPeers` of them reconciled) and the bounds of the wait.
+ */
+export interface SyncedOptions extends DownloadedOptions {
   peer?: MultifeedPeer
+}
+
+/** What `synced()` and `downloaded()` resolve to: with whom the sync was. */
+export interface SyncResult {
+  /** The peers whose holdings we now hold (their first reconciliation completed); empty when there was none. */
+  readonly peers: MultifeedPeer[]
 }
 
 /** The outcome of the first reconciliation with a peer. */

@@ -133,33 +133,6 @@ describe('storage', () => {
     }
   })
 
-  it('an append that lands while the multifeed closes is in the checkpoint of the clean close', async () => {
-    const dir = await tmpDir()
-    const store = new CorestoreClass(dir)
-    const multi = await Multifeed.open(store)
-    const w = await multi.writer()
-    await w.append(Buffer.from('1'))
-    const appended = w.append([Buffer.from('2'), Buffer.from('3')]).then(
-      () => true,
-      () => false
-    )
-    await multi.close()
-    const landed = await appended
-    await store.close()
-    const store2 = new CorestoreClass(dir)
-    const again = await Multifeed.open(store2, multi.key)
-    try {
-      const listed = again.feeds()[0]!.length
-      const session = await again.get(w.key!)
-      expect(listed).toBe(session.length)
-      expect(listed).toBe(landed ? 3 : 1)
-      await session.close()
-    } finally {
-      await again.close()
-      await store2.close()
-    }
-  })
-
   it('a process killed right after writer() resolves re-opens with that writer', async () => {
     const dir = await tmpDir()
     const key = crypto.randomBytes(32).toString('hex')

@@ -11,19 +11,9 @@ import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
 import { BUSY_SWEEP_FACTOR, PeerCores } from '../src/replication/PeerCores.js'
 import { type Feed, FeedSet } from '../src/set/FeedSet.js'
+import { fakeCore } from './fakeCore.js'
 
 const IDLE = 1000
-
-function fakeCore(): unknown {
-  return {
-    closing: null,
-    opened: true,
-    peers: [],
-    core: { replicator: { attached: () => true, detachFrom: () => {}, peers: [] } },
-    on() {},
-    off() {}
-  }
-}
 
 function setup(feeds: number) {
   const released: string[] = []

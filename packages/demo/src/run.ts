@@ -7,6 +7,7 @@ import {
   type TempCorestore,
   type TestDHT
 } from '@multifeed/testing'
+import { held } from './held.js'
 import type { DemoOptions } from './options.js'
 
 /** One peer of the demo. */
@@ -92,7 +93,6 @@ export async function runDemo(
   const started = performance.now()
   const peers: DemoPeer[] = []
   let testnet: TestDHT | null = null
-  const progress = new Progress()
   /** Every multifeed peer any multifeed had (closed ones too): their stats add up to the protocol's bytes. */
   const sessions = new Set<MultifeedPeer>()
   /** Set when the run ends, so that writers stop appending. */
@@ -131,7 +131,6 @@ export async function runDemo(
       let key: Buffer | undefined
       for (const peer of peers) {
         const multi = await Multifeed.open(peer.tmp.corestore, key)
-        progress.track(multi)
         multi.on('peer-add', (session) => sessions.add(session))
         key = multi.key
         peer.multifeeds.push(multi)
@@ -169,11 +168,11 @@ export async function runDemo(
     })
 
     const deadline = started + options.timeout * 1000
-    let snapshot = takeSnapshot(peers, options, started, progress)
+    let snapshot = takeSnapshot(peers, options, started)
     for (;;) {
       if (writeError !== null) throw writeError
       if (signal?.aborted) throw signal.reason ?? new Error('aborted')
-      snapshot = takeSnapshot(peers, options, started, progress)
+      snapshot = takeSnapshot(peers, options, started)
       reporter.progress(snapshot)
       if (snapshot.done) break
       if (performance.now() >= deadline) {
@@ -241,38 +240,7 @@ function entry(writer: number, index: number, size: number): Buffer {
   return buf
 }
 
-/**
- * What every multifeed holds, from the library's own progress report: the
- * blocks written here (its local feeds) plus the blocks received from every
- * peer (`multi.progress().received`, each block counted once: none is
- * downloaded twice), and what the peers still hold for it (`want`).
- */
-class Progress {
-  readonly #multis = new Set<Multifeed>()
-
-  track(multi: Multifeed): void {
-    this.#multis.add(multi)
-  }
-
-  of(multi: Multifeed): { feeds: number; blocks: number; want: number } {
-    let own = 0
-    const feeds = multi.feeds()
-    for (const info of feeds) if (info.local) own += info.length
-    const progress = multi.progress()
-    return {
-      feeds: feeds.length,
-      blocks: own + progress.received.blocks,
-      want: progress.want.blocks
-    }
-  }
-}
-
-function takeSnapshot(
-  peers: DemoPeer[],
-  options: DemoOptions,
-  started: number,
-  progress: Progress
-): Snapshot {
+function takeSnapshot(peers: DemoPeer[], options: DemoOptions, started: number): Snapshot {
   const { peers: P, multifeeds: M, feeds: F, entries: E } = options
   const feedsPerCell = P * F
   const cells: Cell[][] = []
@@ -282,10 +250,10 @@ function takeSnapshot(
   for (const peer of peers) {
     const row: Cell[] = []
     for (const multi of peer.multifeeds) {
-      const held = progress.of(multi)
-      const feeds = held.feeds
-      const blocks = Math.min(held.blocks, feedsPerCell * E)
-      if (held.want > 0 || blocks < feedsPerCell * E) done = false
+      const cell = held(multi, E)
+      const feeds = cell.feeds
+      const blocks = Math.min(cell.blocks, feedsPerCell * E)
+      if (blocks < feedsPerCell * E) done = false
       if (feeds < feedsPerCell) done = false
       feedsHeld += Math.min(feeds, feedsPerCell)
       blocksHeld += blocks

@@ -1,3 +1,4 @@
+/// <reference path="../corestore.d.ts" />
 // PRIVATE to this workspace: never published (not in holepunch-types' `files`),
 // never referenced from a published file. Each package's tsconfig includes it so
 // that our sources can import the Holepunch modules at run time:
@@ -10,19 +11,15 @@
 // public signature cannot leak these module names into the emitted `.d.ts`
 // (packages/holepunch-types/test/dist.test.ts checks the output too).
 // The small utility modules below are used inside our code only.
+//
+// 'corestore' is typed by the published ../corestore.d.ts (core's index.d.ts refers to it, so
+// users get it too); referred to here for the files that do not import core's index.
 
 declare module 'hypercore' {
   import type { HypercoreStatic } from '@multifeed/holepunch-types'
 
   const Hypercore: HypercoreStatic
   export default Hypercore
-}
-
-declare module 'corestore' {
-  import type { CorestoreConstructor } from '@multifeed/holepunch-types'
-
-  const Corestore: CorestoreConstructor
-  export default Corestore
 }
 
 declare module 'protomux' {
@@ -86,6 +83,8 @@ declare module 'compact-encoding' {
   export function state(start?: number, end?: number, buffer?: Buffer | null): State
   export function encode<T>(enc: Encoding<T>, value: T): Buffer
   export function decode<T>(enc: Encoding<T>, buffer: Buffer): T
+  /** The codec hypercore uses for a `valueEncoding` (a name: 'json' and 'utf-8' unprefixed). */
+  export function from<T = unknown>(enc: string | Encoding<T>): Encoding<T>
 }
 
 declare module 'hypercore-crypto' {

@@ -1,9 +1,13 @@
 // What a user's compiler reads from our tarballs must resolve by itself: every
 // published `.d.ts` imports only relative files, `node:*` and our own packages
-// (which the importing package depends on), and declares no ambient module.
+// (which the importing package depends on), and declares no ambient module but
+// one: holepunch-types/corestore.d.ts types the user's own `import Corestore
+// from 'corestore'`, and core's index.d.ts refers to it, so that importing core
+// is enough (under pnpm too: core depends on holepunch-types directly).
 // The Holepunch modules (hypercore, corestore, …) publish no types: their
-// interfaces live in @multifeed/holepunch-types, and the ambient declarations
-// our sources compile against (holepunch-types/ambient) are never shipped.
+// interfaces live in @multifeed/holepunch-types, and the other ambient
+// declarations our sources compile against (holepunch-types/ambient) are never
+// shipped.
 // Runs on the build output (`pnpm test` builds first).
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
@@ -11,6 +15,14 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
 const root = fileURLToPath(new URL('../../..', import.meta.url))
+/** The one shipped ambient declaration, and the module it declares. */
+const CORESTORE_DECLARATION = 'packages/holepunch-types/corestore.d.ts'
+const CORESTORE_REFERENCE = '@multifeed/holepunch-types/corestore'
+
+/** `@scope/name` of a specifier such as `@scope/name/subpath`. */
+function packageOf(spec: string): string {
+  return spec.split('/').slice(0, 2).join('/')
+}
 
 interface Manifest {
   name: string
@@ -84,17 +96,21 @@ describe('published type declarations', () => {
   })
 
   for (const { dir, manifest } of published) {
-    it(`${manifest.name}: imports only relative files, node:* and its own @multifeed dependencies; no ambient module`, () => {
-      const deps = { ...manifest.dependencies, ...manifest.peerDependencies }
+    it(`${manifest.name}: imports only relative files, node:* and its own @multifeed dependencies; no ambient module but corestore's`, () => {
+      const deps = { ...manifest.dependencies, ...manifest.peerDependencies, [manifest.name]: '' }
       const problems: string[] = []
       for (const file of shippedDeclarations(dir, manifest.files ?? [])) {
         const where = relative(root, file)
         const text = code(readFileSync(file, 'utf8'))
-        if (/\bdeclare\s+module\b/.test(text)) problems.push(`${where}: declare module`)
+        const modules = [...text.matchAll(/\bdeclare\s+module\s+(\S+)/g)].map((m) => m[1])
+        const allowed = where === CORESTORE_DECLARATION ? ["'corestore'"] : []
+        if (modules.join() !== allowed.join()) {
+          problems.push(`${where}: declare module ${modules.join(', ') || '(none)'}`)
+        }
         if (/\bdeclare\s+global\b/.test(text)) problems.push(`${where}: declare global`)
         for (const spec of specifiers(text)) {
           if (spec.startsWith('.') || spec.startsWith('node:')) continue
-          if (spec.startsWith('@multifeed/') && spec in deps) continue
+          if (spec.startsWith('@multifeed/') && packageOf(spec) in deps) continue
           problems.push(`${where}: refers to '${spec}'`)
         }
       }
@@ -102,11 +118,18 @@ describe('published type declarations', () => {
     })
   }
 
-  it('ships no ambient declaration file (holepunch-types/ambient stays private)', () => {
+  it('holepunch-types ships index.d.ts and corestore.d.ts only (holepunch-types/ambient stays private)', () => {
     const types = published.find(({ manifest }) => manifest.name === '@multifeed/holepunch-types')!
     const shipped = shippedDeclarations(types.dir, types.manifest.files ?? []).map((file) =>
       relative(types.dir, file)
     )
-    expect(shipped).toEqual(['index.d.ts'])
+    expect(shipped.sort()).toEqual(['corestore.d.ts', 'index.d.ts'])
+  })
+
+  it("core's index.d.ts refers to the corestore declaration: `import Corestore from 'corestore'` is typed for its users", () => {
+    const index = readFileSync(join(root, 'packages/core/dist/index.d.ts'), 'utf8')
+    expect(index).toContain(`/// <reference types="${CORESTORE_REFERENCE}" preserve="true" />`)
+    const exported = readFileSync(join(root, 'packages/holepunch-types/package.json'), 'utf8')
+    expect(JSON.parse(exported).exports['./corestore']).toEqual({ types: './corestore.d.ts' })
   })
 })

@@ -127,8 +127,14 @@ export class Networker extends NetworkerBase {
 
   protected async _joinTopic(entry: SwarmedMultifeed): Promise<void> {
     if (!entry.announce && !entry.lookup) return
-    // update({ wait: true }) on our cores waits for the swarm instead of resolving false at once.
-    const doneFinding = this.corestore.findingPeers()
+    // update({ wait: true }) on our cores waits for the swarm instead of resolving false at once:
+    // the store's sessions, and the multifeed's (its namespace, which the store's does not reach).
+    const doneSet = entry.multifeed.findingPeers()
+    const doneStore = this.corestore.findingPeers()
+    const doneFinding = (): void => {
+      doneStore()
+      doneSet()
+    }
     let handedOver = false
     try {
       const discovery = this.hyperswarm.join(entry.topic, {

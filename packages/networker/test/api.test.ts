@@ -271,6 +271,32 @@ describe('Networker (Hyperswarm) specifics', () => {
     await t.run()
   })
 
+  test("swarm() holds the multifeed's findingPeers (the set's sessions wait for peers) until its lookup ends", {
+    timeout: 20_000
+  }, async () => {
+    const a = await env.peer()
+    const multi = await a.open()
+    // The set's cores live in a namespace of the store: corestore.findingPeers() on the
+    // networker's store does not reach them, the multifeed's own does.
+    let held = 0
+    let released = 0
+    const findingPeers = multi.findingPeers.bind(multi)
+    multi.findingPeers = () => {
+      held++
+      const done = findingPeers()
+      return () => {
+        released++
+        done()
+      }
+    }
+    await a.net.swarm(multi)
+    expect(held).toBe(1)
+    await waitFor(
+      () => released === 1,
+      () => `released ${released} of ${held}`
+    )
+  })
+
   test('a given swarm: close() leaves nothing of ours on it or its connections', {
     timeout: 20_000
   }, async () => {

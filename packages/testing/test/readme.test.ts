@@ -1,6 +1,6 @@
 // The README examples, compiled and run from the README text itself (not from a copy).
-// Every ```ts block of the root README and of this package's README carries a marker on the
-// line right above it:
+// Every ```ts block of every README of the repository (the root's and each package's) carries a
+// marker on the line right above it:
 //
 //   <!-- test -->                    compiled (tsc, strict) and run as it stands
 //   <!-- test: prints "hello" -->    the same, and what it prints must contain `hello`
@@ -8,10 +8,12 @@
 //                                    loopback testnet (a test never reaches the public DHT)
 //   <!-- not-run: why -->            not a program (a summary of calls, another runner's globals)
 //
-// A block without a marker fails here. How a block runs follows from what it imports: vitest,
+// A block without a marker fails here. The examples are compiled with nothing but what a user
+// writes: `import Corestore from 'corestore'` is typed by @multifeed/core's declarations. How a block runs follows from what it imports: vitest,
 // its tests are registered in this file; node:test, `node --test`; tape, `node` and its TAP
 // summary; anything else, `node`, which must exit 0 by itself within its bound.
 import { execFile } from 'node:child_process'
+import { existsSync, readdirSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -20,12 +22,13 @@ import { afterAll, expect, test } from 'vitest'
 
 const pkg = fileURLToPath(new URL('..', import.meta.url))
 const root = fileURLToPath(new URL('../../..', import.meta.url))
-const READMES = ['README.md', 'packages/testing/README.md']
-/** Where a strict project types its `import Corestore from 'corestore'` (root README says so). */
-const CORESTORE_TYPES = {
-  readme: 'packages/holepunch-types/README.md',
-  first: '// types/corestore.d.ts'
-}
+/** The root README and every package's. */
+const READMES = [
+  'README.md',
+  ...readdirSync(join(root, 'packages'))
+    .filter((dir) => existsSync(join(root, 'packages', dir, 'README.md')))
+    .map((dir) => `packages/${dir}/README.md`)
+]
 const LOOPBACK = {
   from: 'new Networker(store)',
   to: 'new Networker(store, { dht: testnet.createNode() })',
@@ -75,7 +78,7 @@ function blocksOf(file: string, text: string): Block[] {
 }
 
 /** What is wrong with the READMEs' markers; the runnable examples. */
-async function collect(): Promise<{ problems: string[]; examples: Example[]; types: string }> {
+async function collect(): Promise<{ problems: string[]; examples: Example[] }> {
   const problems: string[] = []
   const examples: Example[] = []
   for (const file of READMES) {
@@ -120,14 +123,7 @@ async function collect(): Promise<{ problems: string[]; examples: Example[]; typ
       })
     }
   }
-  const typesBlock = blocksOf(
-    CORESTORE_TYPES.readme,
-    await readFile(join(root, CORESTORE_TYPES.readme), 'utf8')
-  ).find((b) => b.code.startsWith(CORESTORE_TYPES.first))
-  if (typesBlock === undefined) {
-    problems.push(`${CORESTORE_TYPES.readme}: no block starts with ${CORESTORE_TYPES.first}`)
-  }
-  return { problems, examples, types: typesBlock?.code ?? '' }
+  return { problems, examples }
 }
 
 /** tsc (strict, the repository's base options) over every example; the messages, README lines. */
@@ -194,11 +190,10 @@ function tapSummary(stdout: string): { pass: number; fail: number } {
 
 // Extracted and compiled while this file is collected, so that the vitest examples can
 // register their tests here.
-const { problems, examples, types } = await collect()
+const { problems, examples } = await collect()
 const work = await mkdtemp(join(pkg, '.readme-'))
 afterAll(() => rm(work, { recursive: true, force: true }))
-await mkdir(join(work, 'src', 'types'), { recursive: true })
-await writeFile(join(work, 'src', 'types', 'corestore.d.ts'), types)
+await mkdir(join(work, 'src'), { recursive: true })
 for (const example of examples) {
   await writeFile(join(work, 'src', `${example.name}.ts`), example.source)
 }

@@ -1,4 +1,4 @@
-// Runs scenarios 1–7 in order and collects their rows: the context each
+// Runs scenarios 1–7 and 12 in order and collects their rows: the context each
 // scenario module gets (context.ts) — multifeed's side loaded once, the
 // shape syncs measured once a run (sync.ts), the rows completed (rows.ts).
 import type { Row, Shape, Transport } from '../types.js'
@@ -7,6 +7,7 @@ import type { Config } from './config.js'
 import type { MultiModule, ScenarioContext } from './context.js'
 import { discovery } from './discovery.js'
 import { manyMultifeeds } from './many-multifeeds.js'
+import { meshes } from './mesh.js'
 import { reconnectAndOpen } from './reconnect-and-open.js'
 import { completeRow, errorMessage, type RowInput } from './rows.js'
 import type { Samples } from './samples.js'
@@ -51,6 +52,7 @@ export class Runner implements ScenarioContext {
     if (only.has(4) || only.has(5)) await reconnectAndOpen(this)
     if (only.has(6)) await manyMultifeeds(this)
     if (only.has(7)) await scalingCurve(this)
+    if (only.has(12)) await meshes(this)
     return this.rows
   }
 }

@@ -1,5 +1,6 @@
 // The configuration of scenarios 1–7: which run, how often, at which sizes
 // (full or --quick). Scenarios 8–11 have their own: issue7/config.ts.
+import type { MeshShape } from '../mesh/shape.js'
 import type { Shape, Transport } from '../types.js'
 
 export interface Config {
@@ -8,7 +9,7 @@ export interface Config {
   /** Per measured sync. */
   timeoutMs: number
   transports: Transport[]
-  /** Scenario numbers to run (1..7). */
+  /** Scenario numbers to run (1..7, 12). */
   only: Set<number>
   /** 1 feed × many blocks, and several feeds × many blocks. */
   bulk: Shape[]
@@ -18,6 +19,8 @@ export interface Config {
   fixture: number
   manyMulti: { count: number; feeds: number; blocks: number }
   scaling: number[]
+  /** Scenario 12: meshes, every peer connected to every other. */
+  mesh: MeshShape[]
 }
 
 const KiB = 1024
@@ -34,7 +37,7 @@ export function config(opts: {
     reps: opts.reps ?? (quick ? 1 : 3),
     timeoutMs: quick ? 60_000 : 600_000,
     transports: opts.transports ?? ['pipe', 'swarm'],
-    only: new Set(opts.only ?? [1, 2, 3, 4, 5, 6, 7]),
+    only: new Set(opts.only ?? [1, 2, 3, 4, 5, 6, 7, 12]),
     bulk: quick
       ? [
           { feeds: 1, blocks: 200, blockSize: KiB },
@@ -56,6 +59,17 @@ export function config(opts: {
     discovery: quick ? 10 : 100,
     fixture: quick ? 50 : 10000,
     manyMulti: quick ? { count: 5, feeds: 4, blocks: 5 } : { count: 100, feeds: 10, blocks: 10 },
-    scaling: quick ? [5, 10, 20, 50] : [10, 100, 1000, 10000]
+    scaling: quick ? [5, 10, 20, 50] : [10, 100, 1000, 10000],
+    // The README's demo mesh (`pnpm demo --peers 6 --multifeeds 10 --feeds 2 --entries 500`,
+    // 64-byte entries) and a 20-peer mesh.
+    mesh: quick
+      ? [
+          { peers: 3, multifeeds: 2, feeds: 1, entries: 20, blockSize: 64 },
+          { peers: 5, multifeeds: 1, feeds: 1, entries: 20, blockSize: 64 }
+        ]
+      : [
+          { peers: 6, multifeeds: 10, feeds: 2, entries: 500, blockSize: 64 },
+          { peers: 20, multifeeds: 2, feeds: 1, entries: 250, blockSize: 64 }
+        ]
   }
 }

@@ -46,20 +46,23 @@ export function writerOptions(
   return o as WriterOptions
 }
 
-/** `synced(options)`: which peer (checked by the multifeed) and the bounds of the wait. */
+/** `synced(options)`: which peer (checked by the multifeed), how many peers to wait for, the bounds of the wait. */
 export function syncedOptions(options: unknown): void {
-  const call = 'synced()'
-  const o = knownOptions(options, call, ['peer', 'timeout', 'signal'])
-  optionalTimeout(o.timeout, call)
-  optionalSignal(o.signal, call)
+  waitOptions(options, 'synced()', ['peer', 'minPeers', 'timeout', 'signal'])
 }
 
-/** `downloaded(options)`: the bounds of the wait. */
+/** `downloaded(options)`: how many peers to wait for, the bounds of the wait. */
 export function downloadedOptions(options: unknown): void {
-  const call = 'downloaded()'
-  const o = knownOptions(options, call, ['timeout', 'signal'])
+  waitOptions(options, 'downloaded()', ['minPeers', 'timeout', 'signal'])
+}
+
+function waitOptions(options: unknown, call: string, accepted: string[]): void {
+  const o = knownOptions(options, call, accepted)
   optionalTimeout(o.timeout, call)
   optionalSignal(o.signal, call)
+  if (o.minPeers !== undefined && (!Number.isInteger(o.minPeers) || (o.minPeers as number) < 0)) {
+    throw new InvalidArgumentError(`${call}: minPeers must be an integer ≥ 0`)
+  }
 }
 
 /** `read(options)`: live, where to resume, when to stop. */

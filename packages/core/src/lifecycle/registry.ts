@@ -1,9 +1,9 @@
 /**
  * The multifeeds open per root corestore, by key: one instance per key and
  * store (a second open of one key is refused), and whether another open
- * multifeed of the store holds a feed or is adding it right now (a core
- * joins one multifeed). With lazy cores a feed may have no core in storage
- * yet, so storage alone cannot tell.
+ * multifeed of the store lists a feed (a removal keeps the core of a feed
+ * two sets listed before the store recorded owners). Which multifeed holds
+ * a feed, open or not, is the store's own record: set/Owners.ts.
  */
 import type { Corestore } from '@multifeed/holepunch-types'
 
@@ -15,8 +15,6 @@ export interface Registered {
 
 /** Multifeeds open per root corestore, by key: one instance per key and store. */
 const instances = new WeakMap<Corestore, Map<string, Registered>>()
-/** Feed keys (hex) being added right now per root corestore, and by which multifeed. */
-const adding = new WeakMap<Corestore, Map<string, Registered>>()
 
 /** Records `multi` as the open multifeed `key` of `root`; false when one is open already. */
 export function register(root: Corestore, key: Buffer, multi: Registered): boolean {
@@ -45,42 +43,4 @@ export function heldElsewhere(root: Corestore, self: Registered, key: Buffer): b
     if (other !== self && other.holds(key)) return true
   }
   return false
-}
-
-/**
- * Claims for `self`, while it adds them, the feeds among `keys` that no other
- * open multifeed of `root` holds or is adding (`claimed`); the others are
- * `taken`. Check and claim happen at once, so two multifeeds admitting one
- * key concurrently cannot both get it.
- */
-export function claimFeeds(
-  root: Corestore,
-  self: Registered,
-  keys: Buffer[]
-): { claimed: Buffer[]; taken: Buffer[]; release(): void } {
-  let claims = adding.get(root)
-  if (claims === undefined) {
-    claims = new Map()
-    adding.set(root, claims)
-  }
-  const claimed: Buffer[] = []
-  const taken: Buffer[] = []
-  const mine: string[] = []
-  for (const key of keys) {
-    const id = key.toString('hex')
-    const by = claims.get(id)
-    if ((by !== undefined && by !== self) || heldElsewhere(root, self, key)) {
-      taken.push(key)
-      continue
-    }
-    if (by === undefined) {
-      claims.set(id, self)
-      mine.push(id)
-    }
-    claimed.push(key)
-  }
-  const release = (): void => {
-    for (const id of mine) if (claims.get(id) === self) claims.delete(id)
-  }
-  return { claimed, taken, release }
 }

@@ -23,10 +23,11 @@ import {
   type MultifeedError,
   VersionMismatchError
 } from '../errors.js'
+import { parseKey } from '../keys.js'
 import type { Multifeed } from '../Multifeed.js'
 import { type Open, PROTOCOL_MAJOR } from '../protocol/messages.js'
 import type { Feed } from '../set/FeedSet.js'
-import type { SyncInfo } from '../types.js'
+import type { FeedInfo, KeyLike, SyncInfo } from '../types.js'
 import { PeerChannel } from './PeerChannel.js'
 import { PeerCores } from './PeerCores.js'
 import { emptyPeerStats, type PeerHost, type PeerProgress, type PeerStats } from './PeerHost.js'
@@ -157,9 +158,16 @@ export class MultifeedPeer implements StreamMember {
     return this.#cores.count
   }
 
-  /** The length the peer told us it holds of a feed, if it did. */
-  remoteLength(feed: Feed): number | undefined {
-    return this.#cores.remoteLength(feed)
+  /**
+   * The length the peer told us it holds of a feed of the set, given as its
+   * FeedInfo or its key (Buffer, hex or z32); undefined when the feed is
+   * not in the set or the peer told us nothing of it. A malformed key
+   * throws ERR_INVALID_KEY.
+   */
+  remoteLength(feed: FeedInfo | KeyLike): number | undefined {
+    const key = isKeyLike(feed) ? parseKey(feed, 'Feed key') : feed.key
+    const known = this.#host.feed(key)
+    return known === undefined ? undefined : this.#cores.remoteLength(known)
   }
 
   /** Detaches the cores idle for `idleMs`; returns how many (Multifeed sweeps). */
@@ -259,10 +267,17 @@ export class MultifeedPeer implements StreamMember {
     this.#cores.forget(feed)
   }
 
-  /** A session wants the feed's blocks: attach its core if the peer holds more. */
-  fetch(feed: Feed): void {
+  /**
+   * A session wants the feed's blocks: attach its core if the peer holds
+   * more, once the first reconciliation told us. Resolves once the core is
+   * on the stream (hypercore opening its channel there), or there is
+   * nothing to fetch from this peer, or the channel closed.
+   */
+  async fetch(feed: Feed): Promise<void> {
     if (!this.#opened || this.#closed) return
-    this.#cores.fetch(feed)
+    if (!this.#sync.reconciled) await this.synced
+    if (this.#closed) return
+    await this.#cores.fetch(feed)
   }
 
   // ---- channel ------------------------------------------------------------
@@ -324,4 +339,9 @@ export class MultifeedPeer implements StreamMember {
     this.#sync.close()
     this.#host.onClosed(this, reason)
   }
+}
+
+/** A key as users hand it to us, as opposed to a record that has a `key`. */
+function isKeyLike(value: FeedInfo | KeyLike): value is KeyLike {
+  return typeof value === 'string' || value instanceof Uint8Array
 }

@@ -16,11 +16,15 @@
  *   cores that are done while thousands of others still move, and scan them
  *   all on every tick. A connection that never goes quiet is still swept
  *   every BUSY_SWEEP_FACTOR idle times.
+ * - A core the peer lacks blocks of is opened ahead of its request
+ *   (OpenAhead.ts), and let go once attached, or when the connection went
+ *   quiet without the peer asking.
  */
 import type { Hypercore, Protomux } from '@multifeed/holepunch-types'
 import type { Element } from '../protocol/messages.js'
 import type { Feed } from '../set/FeedSet.js'
 import { attachCore, detachCore, isAttached, isSettled, onChannelClosed } from './attachment.js'
+import { OpenAhead } from './OpenAhead.js'
 
 /** What PeerCores needs from the multifeed, for one peer. */
 export interface CoreHost {
@@ -54,6 +58,8 @@ interface Attached {
   unwatch: (() => void) | null
   /** When the core was first seen with nothing to move (0: busy). */
   settledSince: number
+  /** Resolves once the core is on the stream (hypercore opening its channel), or the attach ended. */
+  attaching: Promise<void>
 }
 
 export class PeerCores {
@@ -69,6 +75,8 @@ export class PeerCores {
   /** Feeds to attach once fewer than MAX_OPENING cores are opening. */
   readonly #waiting = new Set<Feed>()
   #opening = 0
+  /** The cores the peer lacks blocks of, opened ahead of its request. */
+  readonly #ahead: OpenAhead
   /** Cores attached over the life of the peer (a statistic). */
   attachedTotal = 0
   #closed = false
@@ -82,6 +90,7 @@ export class PeerCores {
   constructor(host: CoreHost, mux: Protomux) {
     this.#host = host
     this.#mux = mux
+    this.#ahead = new OpenAhead(host)
   }
 
   /** Cores attached right now. */
@@ -144,7 +153,17 @@ export class PeerCores {
     this.#setRemote(feed, length)
     if (length > feed.length && this.#host.wants(feed) && this.#host.shares(feed)) {
       this.#queueAttach(feed)
-    }
+    } else this.#openAhead(feed, length)
+  }
+
+  /**
+   * The peer holds `length` (-1: nothing) of a feed we hold more of: it will
+   * ask for the core, so ours opens now, in the background.
+   */
+  #openAhead(feed: Feed, length: number): void {
+    if (feed.length <= Math.max(length, 0) || this.#attached.has(feed.id)) return
+    if (this.#ahead.has(feed) || !this.#host.shares(feed)) return
+    this.#ahead.add(feed)
   }
 
   /**
@@ -172,12 +191,16 @@ export class PeerCores {
     }
   }
 
-  /** A session wants the feed: attach it if the peer holds more than we do. */
-  fetch(feed: Feed): void {
+  /**
+   * A session wants the feed: attach it if the peer holds more than we do.
+   * Resolves once it is on the stream (or there is nothing to fetch here).
+   */
+  fetch(feed: Feed): Promise<void> {
     const remote = this.#remoteLengths.get(feed.id)?.length
     if (remote !== undefined && remote > feed.length && this.#host.shares(feed)) {
-      this.attach(feed).catch(() => {})
+      return this.attach(feed).catch(() => {})
     }
+    return Promise.resolve()
   }
 
   /** The peer opened the feed's core: attach it if it may see it. */
@@ -191,14 +214,20 @@ export class PeerCores {
     const current = this.#attached.get(feed.id)
     if (current !== undefined) {
       current.settledSince = 0
-      return Promise.resolve()
+      return current.attaching
     }
     if (this.#closed) return Promise.resolve()
-    const entry: Attached = { feed, core: null, unwatch: null, settledSince: 0 }
+    const entry: Attached = {
+      feed,
+      core: null,
+      unwatch: null,
+      settledSince: 0,
+      attaching: Promise.resolve()
+    }
     this.#attached.set(feed.id, entry)
     this.attachedTotal++
     this.#host.onAttach()
-    return this.#host.acquire(feed).then(
+    entry.attaching = this.#host.acquire(feed).then(
       (core) => {
         if (this.#closed || this.#attached.get(feed.id) !== entry) {
           this.#host.release(feed)
@@ -211,11 +240,13 @@ export class PeerCores {
           if (this.#attached.get(feed.id) === entry) this.#detach(feed, core)
         })
         attachCore(this.#mux, feed.discoveryId, core)
+        this.#ahead.drop(feed)
       },
       () => {
         if (this.#attached.get(feed.id) === entry) this.#attached.delete(feed.id)
       }
     )
+    return entry.attaching
   }
 
   /**
@@ -276,6 +307,8 @@ export class PeerCores {
     const quiet = now - this.#busySince >= idleMs
     if (!quiet && now - this.#lastScan < BUSY_SWEEP_FACTOR * idleMs) return 0
     this.#lastScan = now
+    // quiet: the peer did not ask for the cores opened ahead
+    if (quiet) this.#ahead.clear()
     let detached = 0
     for (const entry of [...this.#attached.values()]) {
       const core = entry.core
@@ -297,6 +330,7 @@ export class PeerCores {
   /** Records what the peer holds without fetching (hypercore told us). */
   learnQuietly(feed: Feed, length: number): void {
     this.#setRemote(feed, length)
+    this.#openAhead(feed, length)
   }
 
   #detach(feed: Feed, core: Hypercore<unknown>): void {
@@ -310,6 +344,7 @@ export class PeerCores {
   /** The feed left the set: off the stream at once, and forgotten. */
   forget(feed: Feed): void {
     this.#waiting.delete(feed)
+    this.#ahead.drop(feed)
     const entry = this.#attached.get(feed.id)
     if (entry?.core) this.#detach(feed, entry.core)
     else this.#attached.delete(feed.id)
@@ -327,6 +362,7 @@ export class PeerCores {
     }
     this.#attached.clear()
     this.#waiting.clear()
+    this.#ahead.close()
     this.#updates.clear()
     this.#remoteLengths.clear()
   }

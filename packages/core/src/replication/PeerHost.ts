@@ -89,9 +89,13 @@ export interface PeerProgress {
   readonly want: { feeds: number; blocks: number }
   /** What we hold that the peer lacks, in feeds and blocks. */
   readonly give: { feeds: number; blocks: number }
-  /** Blocks and bytes of this set received from the peer on this connection. */
+  /**
+   * Blocks and bytes of this set received from the peer on this connection
+   * (in `multi.progress()`: from every peer since open, closed sessions
+   * included: it never goes backwards).
+   */
   readonly received: { blocks: number; bytes: number }
-  /** Blocks and bytes of this set sent to the peer on this connection. */
+  /** Blocks and bytes of this set sent to the peer on this connection (`multi.progress()`: as `received`). */
   readonly sent: { blocks: number; bytes: number }
 }
 

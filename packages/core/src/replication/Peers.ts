@@ -12,7 +12,6 @@ import type { Hypercore, HypercorePeer } from '@multifeed/holepunch-types'
 import { ClosedError, StorageError } from '../errors.js'
 import type { Callbacks } from '../lifecycle/Callbacks.js'
 import type { Settings } from '../lifecycle/options.js'
-import type { Registered } from '../lifecycle/registry.js'
 import type { Multifeed } from '../Multifeed.js'
 import { admit } from '../set/admission.js'
 import type { CorePool } from '../set/CorePool.js'
@@ -26,8 +25,6 @@ import { ReplyBudget } from './ReplyBudget.js'
 /** What the peers need from their multifeed (given by the façade). */
 export interface PeersContext {
   readonly multifeed: Multifeed<unknown>
-  /** The multifeed as the store's registry knows it (admission asks the other open ones). */
-  readonly registration: Registered
   readonly membership: Membership
   readonly pool: CorePool
   readonly callbacks: Callbacks
@@ -49,6 +46,8 @@ export class Peers {
   readonly #progressDue = new Set<MultifeedPeer>()
   /** Per connection, what the peer's reconciliations may still cost us (outlives its channel). */
   readonly #budgets = new WeakMap<ReplicationStream, ReplyBudget>()
+  /** Blocks and bytes moved with peers since open: kept when a peer's session closes. */
+  readonly #moved = { received: { blocks: 0, bytes: 0 }, sent: { blocks: 0, bytes: 0 } }
   readonly #host: PeerHost
   #sweeper: NodeJS.Timeout | null = null
 
@@ -62,9 +61,20 @@ export class Peers {
     return [...this.#peers.values()].filter((peer) => peer.opened)
   }
 
-  /** How far the sync has got with every verified peer, added up. */
+  /**
+   * The multifeed's progress: `want`/`give` added up over the verified peers
+   * (what is left, as they told us); `received`/`sent` the blocks and bytes
+   * moved with any peer since open, closed peer sessions included (never
+   * goes backwards).
+   */
   progress(): PeerProgress {
-    return sumProgress(this.verified().map((peer) => peer.progress))
+    const now = sumProgress(this.verified().map((peer) => peer.progress))
+    return {
+      want: now.want,
+      give: now.give,
+      received: { ...this.#moved.received },
+      sent: { ...this.#moved.sent }
+    }
   }
 
   /** The multifeed's peer on `stream` (created, and started, unless a live one is there). */
@@ -110,7 +120,11 @@ export class Peers {
   /** Bytes of a block moved to or from a peer on one of our streams. */
   transferred(direction: 'received' | 'sent', bytes: number, from: HypercorePeer): void {
     const replication = ReplicationStream.of(from.stream)
-    const peer = replication ? this.#peers.get(replication) : undefined
+    if (replication === null) return // not one of the library's streams
+    const total = this.#moved[direction]
+    total.blocks++
+    total.bytes += bytes
+    const peer = this.#peers.get(replication)
     if (peer === undefined) return
     peer.transferred(direction, bytes)
     this.#progressed(peer)
@@ -126,7 +140,13 @@ export class Peers {
       if (left > 0) this.#userSessions.set(feed.id, left)
       else this.#userSessions.delete(feed.id)
     })
-    for (const peer of this.verified()) peer.fetch(feed)
+    // update({ wait: true }) on the session waits while its core is on its
+    // way to the peers that may hold more: hypercore then waits for their
+    // channels (it resolved false at once before the core was attached).
+    const reaching = this.verified().map((peer) => peer.fetch(feed))
+    if (reaching.length === 0) return
+    const found = session.findingPeers()
+    Promise.allSettled(reaching).then(found)
   }
 
   /** Starts the idle sweep: cores with nothing left to move on a stream are detached and closed. */
@@ -214,7 +234,6 @@ export class Peers {
           {
             membership,
             root: rootOf(multifeed.corestore),
-            self: this.#context.registration,
             accepts: (key) => callbacks.accepts(key, peer),
             assertOpen: () => this.#context.assertOpen()
           },

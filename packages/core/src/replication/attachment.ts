@@ -8,6 +8,7 @@
  * (`core.core.replicator`: `attached`, `detachFrom`, `peers`): hypercore
  * 11.39 has no public way to stop replicating a core on one stream. It is
  * tested in replication.test.ts ("a removed … stops", "shared core").
+ * A core attached here also has hypercore's hotswaps held back (hotswap.ts).
  *
  * Several multifeeds may attach one core to one stream (a key pair writing
  * in two multifeeds): the core stays attached until the last lets go.
@@ -16,6 +17,7 @@
  * 'peer-remove' listener per core, whatever the number of streams it is on.
  */
 import type { Hypercore, HypercorePeer, Protomux } from '@multifeed/holepunch-types'
+import { holdBackHotswaps } from './hotswap.js'
 
 const users = new WeakMap<Protomux, Map<string, number>>()
 
@@ -28,6 +30,7 @@ export function attachCore(mux: Protomux, discoveryId: string, core: Hypercore<u
   }
   counts.set(discoveryId, (counts.get(discoveryId) ?? 0) + 1)
   if (core.closing !== null) return
+  holdBackHotswaps(core)
   const replicator = core.core?.replicator
   if (replicator?.attached(mux)) return
   core.replicate(mux)

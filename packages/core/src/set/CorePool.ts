@@ -13,7 +13,9 @@
  * multifeed decides where a core replicates.
  *
  * While a core is open here, its contiguous length is watched and reported
- * (`onLength`): that is how the set's length index stays current.
+ * (`onLength`): that is how the set's length index stays current. Sessions
+ * handed out check what is appended through them against the set's
+ * encoding (blockEncoding.ts).
  */
 import type {
   Corestore,
@@ -22,7 +24,7 @@ import type {
   HypercoreKeyPair as KeyPair,
   ValueEncoding
 } from '@multifeed/holepunch-types'
-import { checkAppends } from './appendCheck.js'
+import { guardAppends } from './blockEncoding.js'
 import type { Feed } from './FeedSet.js'
 
 export interface CorePoolOptions {
@@ -134,11 +136,13 @@ export class CorePool {
     feed: Feed,
     options: { valueEncoding?: ValueEncoding | undefined; keyPair?: KeyPair | undefined } = {}
   ): Promise<Hypercore<unknown>> {
+    const valueEncoding = options.valueEncoding ?? this.#options.valueEncoding
     const core = this.#store.get<unknown>({
       key: feed.key,
-      valueEncoding: options.valueEncoding ?? this.#options.valueEncoding,
+      valueEncoding,
       ...(options.keyPair ? { keyPair: options.keyPair } : {})
     })
+    guardAppends(core, valueEncoding)
     this.#track(feed, core)
     try {
       await core.ready()
@@ -157,7 +161,6 @@ export class CorePool {
     }
     core.on('append', watch)
     core.on('truncate', watch)
-    checkAppends(core, this.#options.valueEncoding)
     this.#userSessions.set(core, feed.id)
     core.once('close', () => {
       this.#userSessions.delete(core)
@@ -172,12 +175,8 @@ export class CorePool {
     this.#track(feed, core)
   }
 
-  /**
-   * The feed left the set: closes the set's session and the sessions handed
-   * out, then deletes the core's storage when `purge` (nothing else of this
-   * corestore holds the feed). Resolves to true when the storage was deleted.
-   */
-  async forget(feed: Feed, purge: boolean): Promise<boolean> {
+  /** The feed left the set: closes the set's session and the sessions handed out. */
+  async forget(feed: Feed): Promise<void> {
     const closing: Promise<void>[] = []
     const entry = this.#open.get(feed.id)
     if (entry !== undefined) {
@@ -187,11 +186,13 @@ export class CorePool {
     for (const [session, id] of this.#userSessions)
       if (id === feed.id) closing.push(session.close())
     await Promise.allSettled(closing)
-    if (!purge) return false
-    const core = this.#store.get<unknown>({ key: feed.key })
+  }
+
+  /** Deletes the storage of the core `key` (a feed let go of, its sessions closed). */
+  async purge(key: Buffer): Promise<void> {
+    const core = this.#store.get<unknown>({ key, active: false })
     await core.ready()
     await core.purge()
-    return true
   }
 
   /** Closes the set's sessions and every session handed to users. */

@@ -150,12 +150,20 @@ export class FeedSet {
     this.#table.reserve(count)
   }
 
-  /** A feed record of the log: a new feed takes the next position; a known one may become local. */
+  /**
+   * A feed record of the log: a new feed takes the next position; a known
+   * one becomes local (a writer of ours that was learned from a peer first).
+   * A known one recorded as remote again is a duplicate record (an admission
+   * race of earlier versions added some feeds twice): the feed stays listed once, and
+   * the record keeps the position it took then, so that the checkpoints
+   * written after it still name the right feeds.
+   */
   loadFeed(key: Buffer, local: boolean, name: string | null): void {
     this.#assertLoading()
     const slot = this.#table.find(key)
     if (slot === -1) this.#table.insert(key, local, name, 0, this.#table.top)
     else if (local) this.#table.setLocal(slot, true, name)
+    else this.#table.skip()
   }
 
   /** A length checkpoint of the log (lengths only grow). */

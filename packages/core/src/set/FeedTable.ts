@@ -145,6 +145,16 @@ export class FeedTable {
     return slot
   }
 
+  /** Takes the next slot for no feed: a position the log gave a record that named a feed twice. */
+  skip(): void {
+    if (this.#top === this.flags.length) this.#grow(this.flags.length * 2)
+    const slot = this.#top++
+    this.lengths[slot] = 0
+    this.flags[slot] = 0
+    this.feeds[slot] = null
+    this.#removed++
+  }
+
   /** Marks the slot's feed local (when `local`) and names it (when `name` is given). */
   setLocal(slot: number, local: boolean, name: string | null): void {
     if (local) this.flags[slot]! |= FLAG_LOCAL

@@ -2,16 +2,17 @@
  * Managing the set by hand (the user's calls, never a peer's): add a feed
  * learned out of band, remove one (its core leaves every connection, its
  * storage is reclaimed unless another multifeed of the corestore holds
- * it), block and unblock keys. What a peer offers joins through admission.ts.
+ * it: see Custody), block and unblock keys. What a peer offers joins
+ * through admission.ts.
  */
 import type { Corestore } from '@multifeed/holepunch-types'
 import { InvalidArgumentError } from '../errors.js'
 import { parseKey } from '../keys.js'
 import type { Callbacks } from '../lifecycle/Callbacks.js'
-import type { Registered } from '../lifecycle/registry.js'
 import type { FeedInfo, KeyLike } from '../types.js'
 import { admit } from './admission.js'
 import type { CorePool } from './CorePool.js'
+import { type CustodyHost, letGo, recover } from './Custody.js'
 import { type Feed, infoOf } from './FeedSet.js'
 import type { Membership } from './Membership.js'
 
@@ -25,8 +26,6 @@ export interface ManagementHost {
   /** A feed left the set: every peer lets go of it. */
   forget(feed: Feed): void
   /** True when another open multifeed of this corestore holds the feed. */
-  /** The multifeed as the store's registry knows it. */
-  readonly registration: Registered
   heldElsewhere(key: Buffer): boolean
 }
 
@@ -56,7 +55,6 @@ export class Management {
       {
         membership: this.#membership,
         root: this.#host.root(),
-        self: this.#host.registration,
         accepts: (k) => this.#callbacks.accepts(k, null),
         assertOpen: () => this.#host.assertOpen(),
         onHeldElsewhere: () => {
@@ -93,13 +91,42 @@ export class Management {
         `Feed ${feed.id.slice(0, 8)} is our writer "${feed.name}": remove it with { force: true } (its blocks are deleted here and its name is retired)`
       )
     }
-    const info = infoOf(feed)
-    await this.#membership.remove(feed, block)
-    this.#host.forget(feed)
-    const elsewhere = this.#host.heldElsewhere(feed.key)
-    await this.#pool.forget(feed, !elsewhere)
-    this.#callbacks.emit('remove', info)
-    return info
+    // Nothing else adds or removes the key meanwhile (a re-add would lose
+    // its core to our purge): the removal holds the store's claim on it.
+    const id = feed.id
+    for (let claim = this.#membership.claimOf(id); claim; claim = this.#membership.claimOf(id)) {
+      await claim
+    }
+    if (this.#membership.set.get(id) !== feed) return this.remove(parsed, options)
+    const release = this.#membership.claim([id])
+    try {
+      const info = infoOf(feed)
+      await this.#membership.remove(feed, block)
+      this.#host.forget(feed)
+      await this.#pool.forget(feed)
+      await letGo(this.#custody(), feed.key)
+      this.#callbacks.emit('remove', info)
+      return info
+    } finally {
+      release()
+    }
+  }
+
+  /**
+   * At open, after the log was read: finishes what a crash interrupted
+   * (see Custody). `removed`: the keys the log removed that are not in the set.
+   */
+  recover(removed: Buffer[]): Promise<void> {
+    return recover(this.#custody(), removed)
+  }
+
+  #custody(): CustodyHost {
+    return {
+      membership: this.#membership,
+      pool: this.#pool,
+      root: this.#host.root(),
+      heldElsewhere: (key) => this.#host.heldElsewhere(key)
+    }
   }
 
   /** Refuses `key` from every peer for good, removing it first if it is in the set. */

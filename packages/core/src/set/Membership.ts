@@ -1,21 +1,26 @@
 /**
  * The set and its persistence together: the in-memory FeedSet, the
  * membership log it is read from and written to, the local names of our
- * writers, and the claims that keep one key from being added twice when a
- * writer and a peer (or two peers) add it at once.
+ * writers, and the store's record of which multifeed holds a feed (Owners),
+ * whose claims keep one key from being added twice when writers and peers
+ * of this or another multifeed of the store add it at once.
  *
- * Order of operations is the crash-safety argument: a feed's record is
- * appended to the log before the feed enters the set, so anything announced
- * is on disk. Lengths are checkpointed lazily (see MembershipLog); when
- * the last session did not close cleanly they are read from the cores'
+ * Order of operations is the crash-safety argument: a feed's owner record,
+ * then its record in the log, are written before the feed enters the set,
+ * so anything announced is on disk (and no other multifeed of the store can
+ * take it). A removal is marked in the owner record before its tombstone is
+ * written (see Custody). Lengths are checkpointed lazily (see MembershipLog);
+ * when the last session did not close cleanly they are read from the cores'
  * storage at load, in one batch (heads.ts), so open() never reports a
  * length the store does not hold.
  */
 import type { Corestore } from '@multifeed/holepunch-types'
+import crypto from 'hypercore-crypto'
 import { LimitExceededError } from '../errors.js'
 import { type Feed, FeedSet } from './FeedSet.js'
 import { heldLengths } from './heads.js'
 import { type Checkpoint, MARK_CLOSED, MARK_OPENED, MembershipLog } from './MembershipLog.js'
+import type { Owners } from './Owners.js'
 
 /** How long length changes wait before they are checkpointed together. */
 const CHECKPOINT_DELAY_MS = 1000
@@ -28,29 +33,43 @@ export class Membership {
   readonly retired = new Set<string>()
   /** Keys refused from every peer (hex → key). */
   readonly blocked = new Map<string, Buffer>()
+  /** The multifeed's discovery key: how the store's owner record names it. */
+  readonly id: Buffer
   readonly #store: Corestore
   readonly #log: MembershipLog
   readonly #maxFeeds: number
-  readonly #claims = new Map<string, Promise<void>>()
+  #owners: Owners | null = null
+  /** Keys this set is adding right now (claimed in the store's record). */
+  #claimed = 0
   readonly #dirty = new Set<Feed>()
   #timer: NodeJS.Timeout | null = null
   #checkpointing: Promise<void> = Promise.resolve()
   #closed = false
 
-  constructor(store: Corestore, salt: Buffer, maxFeeds: number) {
+  constructor(store: Corestore, id: Buffer, salt: Buffer, maxFeeds: number) {
+    this.id = id
     this.set = new FeedSet(salt)
     this.#store = store
     this.#log = new MembershipLog(store)
     this.#maxFeeds = maxFeeds
   }
 
+  /** The store's record of which multifeed holds a feed (from load() on). */
+  get owners(): Owners {
+    if (this.#owners === null) throw new Error('Membership: not loaded')
+    return this.#owners
+  }
+
   /**
    * Reads the log in one pass; opens no feed core. After a crash (the log
    * does not end with a clean close) the lengths come from the storage.
    * Marks the session opened before resolving: nothing of the set changes
-   * before that mark is on disk.
+   * before that mark is on disk. Resolves to the keys the log removed that
+   * are not in the set (what a re-open may have to finish).
    */
-  async load(): Promise<void> {
+  async load(owners: Owners): Promise<Buffer[]> {
+    this.#owners = owners
+    const removed: Buffer[] = []
     let clean = false
     // A feed's position (seq) is the order of its first record: a removed
     // feed keeps its position, so the checkpoints written after it still
@@ -62,9 +81,10 @@ export class Membership {
       for (const { key, local, name } of batch.feeds) this.set.loadFeed(key, local, name)
       for (const { seq, length } of batch.lengths) this.set.loadLength(seq, length)
       for (const { key, block } of batch.removals) {
-        const removed = this.set.loadRemoval(key)
-        if (removed?.local && removed.name !== null) {
-          this.retired.add(removed.name)
+        const was = this.set.loadRemoval(key)
+        if (was !== null) removed.push(Buffer.from(key))
+        if (was?.local && was.name !== null) {
+          this.retired.add(was.name)
         }
         if (block) this.blocked.set(key.toString('hex'), Buffer.from(key))
       }
@@ -75,6 +95,7 @@ export class Membership {
     for (const feed of this.set.named()) this.names.set(feed.name!, feed)
     const lengths: Checkpoint[] = clean ? [] : await this.#recover()
     await this.#log.append({ lengths, mark: MARK_OPENED })
+    return removed.filter((key) => this.set.find(key) === undefined)
   }
 
   /** The lengths held, read from the storage; the checkpoints that correct the log. */
@@ -93,9 +114,14 @@ export class Membership {
     return corrected
   }
 
+  /** True when `adding` more feeds fit under maxFeeds (counting those being added). */
+  hasRoom(adding: number): boolean {
+    return this.set.size + this.#claimed + adding <= this.#maxFeeds
+  }
+
   /** Throws ERR_LIMIT_EXCEEDED when adding `adding` feeds would pass maxFeeds. */
   checkCapacity(adding: number): void {
-    const total = this.set.size + this.#claims.size + adding
+    const total = this.set.size + this.#claimed + adding
     if (total > this.#maxFeeds) {
       throw new LimitExceededError(
         'maxFeeds',
@@ -105,30 +131,49 @@ export class Membership {
     }
   }
 
-  /** The claim on a key being added right now, if any. */
+  /**
+   * The claim on a key being added (or removed) right now by any multifeed
+   * of the store, if any: wait for it, then check the key again.
+   */
   claimOf(id: string): Promise<void> | undefined {
-    return this.#claims.get(id)
+    return this.owners.claimOf(id)
   }
 
-  /** Claims keys being added; the returned function releases them. */
+  /**
+   * Claims keys for this set: call it in the same synchronous step that
+   * found them unclaimed. The returned function releases them.
+   */
   claim(ids: string[]): () => void {
-    let release: () => void = () => {}
-    const done = new Promise<void>((resolve) => {
-      release = resolve
-    })
-    for (const id of ids) this.#claims.set(id, done)
+    const release = this.owners.claim(ids)
+    this.#claimed += ids.length
+    let released = false
     return () => {
-      for (const id of ids) if (this.#claims.get(id) === done) this.#claims.delete(id)
+      if (released) return
+      released = true
+      this.#claimed -= ids.length
       release()
     }
   }
 
-  /** Persists then adds feeds (the caller claimed them and checked capacity). */
+  /**
+   * Persists then adds feeds (the caller claimed them and checked capacity):
+   * the store records them as this set's, then the log. A key the store
+   * records for another multifeed keeps that record (a writer whose key
+   * pair the user gave to two multifeeds) unless `unowned` (admission
+   * checked that none is).
+   */
   async add(
-    records: Array<{ key: Buffer; local: boolean; name: string | null; length?: number }>
+    records: Array<{ key: Buffer; local: boolean; name: string | null; length?: number }>,
+    unowned = false
   ): Promise<Feed[]> {
-    await this.#log.append({ feeds: records.map(({ key, local, name }) => ({ key, local, name })) })
-    return records.map(({ key, local, name, length }) => {
+    // Never twice in the set, whatever a caller did (the claims make it so).
+    const fresh = records.filter(({ key }) => this.set.find(key) === undefined)
+    const discoveryKeys = fresh.map(({ key }) => crypto.discoveryKey(key))
+    const owners = unowned ? [] : await this.owners.owners(discoveryKeys)
+    const mine = discoveryKeys.filter((_, i) => !owners[i] || owners[i]!.equals(this.id))
+    await this.owners.write(this.owners.own(this.id, mine))
+    await this.#log.append({ feeds: fresh.map(({ key, local, name }) => ({ key, local, name })) })
+    return fresh.map(({ key, local, name, length }) => {
       const feed = this.set.add(key, local, name, length ?? 0)
       if (name !== null) this.names.set(name, feed)
       return feed
@@ -143,11 +188,14 @@ export class Membership {
   }
 
   /**
-   * Takes a feed out of the set: the tombstone is written first (a crash
-   * leaves the feed or its removal), then the feed leaves memory. With
-   * `block` its key is refused from every peer until unblocked.
+   * Takes a feed out of the set: its removal is marked in the store's
+   * record, then the tombstone is written (a crash leaves the feed or its
+   * removal, and a re-open finishes the removal), then the feed leaves
+   * memory. With `block` its key is refused from every peer until unblocked.
+   * The caller lets go of its core, then calls `released()`.
    */
   async remove(feed: Feed, block: boolean): Promise<void> {
+    await this.owners.write([this.owners.removal(this.id, feed.key, true)])
     await this.#log.append({ removals: [{ key: feed.key, block }] })
     this.set.remove(feed)
     this.#dirty.delete(feed)
@@ -156,6 +204,16 @@ export class Membership {
       if (feed.local) this.retired.add(feed.name)
     }
     if (block) this.blocked.set(feed.id, feed.key)
+  }
+
+  /**
+   * The removal of `key` is over (its core let go of): its mark is cleared
+   * and, when `disown`, the store no longer records the feed as this set's.
+   */
+  async released(key: Buffer, disown: boolean): Promise<void> {
+    const changes = [this.owners.removal(this.id, key, false)]
+    if (disown) changes.push(...this.owners.disown([crypto.discoveryKey(key)]))
+    await this.owners.write(changes)
   }
 
   /** Refuses a key (not in the set) from every peer, for good. */
@@ -198,25 +256,11 @@ export class Membership {
 
   /**
    * Writes the pending checkpoints with the clean-close mark (the next
-   * open() trusts the log's lengths), then closes the log. Called once no
-   * session of ours is open. An append through a session closed while it
-   * was in flight lands without an event, so our writers' lengths (few
-   * feeds) are read from the storage first; without them, no mark.
+   * open() trusts the log's lengths), then closes the log.
    */
   async close(): Promise<void> {
     this.#closed = true
-    let mark = MARK_CLOSED
-    try {
-      const writers = this.set.all().filter((feed) => feed.local)
-      const held = await heldLengths(
-        this.#store,
-        writers.map((feed) => feed.discoveryKey)
-      )
-      for (let i = 0; i < writers.length; i++) this.setLength(writers[i]!, held[i]!)
-    } catch {
-      mark = 0
-    }
-    await this.#log.append({ lengths: this.#takeDirty(), mark }).catch(() => {})
+    await this.#log.append({ lengths: this.#takeDirty(), mark: MARK_CLOSED }).catch(() => {})
     await this.#log.close().catch(() => {})
   }
 

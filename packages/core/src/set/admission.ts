@@ -3,13 +3,18 @@
  * the accept policy takes it, the set has room, and this corestore does not
  * hold that core for something else: a peer of multifeed X cannot make X
  * adopt (and so serve and forward) a core we hold for Y or for the user.
- * A batch that would overflow `maxFeeds` adds none of its keys. "Something
- * else" is another open multifeed of the store (holding the feed, or adding
- * it right now) or a core in storage.
+ * A batch that would overflow `maxFeeds` adds none of its keys.
+ *
+ * Admission of a key is one decision per corestore: the check that a key is
+ * new and its claim in the store's record (Owners) happen in one synchronous
+ * step, so two connections, a writer or another multifeed offering the key
+ * at once cannot both add it; whoever finds it claimed waits and checks
+ * again. "Something else" is what the store's durable record says holds the
+ * key (another multifeed, open or closed, with or without a core of it yet)
+ * or, for a key it records for no one, a core in storage.
  */
 import type { Corestore } from '@multifeed/holepunch-types'
 import crypto from 'hypercore-crypto'
-import { claimFeeds, type Registered } from '../lifecycle/registry.js'
 import type { Element } from '../protocol/messages.js'
 import type { Feed } from './FeedSet.js'
 import type { Membership } from './Membership.js'
@@ -18,8 +23,6 @@ export interface AdmissionContext {
   readonly membership: Membership
   /** The root corestore, to tell a core held for something else. */
   readonly root: Corestore
-  /** This multifeed as the store's registry knows it (another open one may hold a feed). */
-  readonly self: Registered
   accepts(key: Buffer): Promise<boolean>
   assertOpen(): void
   /** Called for a key this corestore holds for something else (default: skip it). */
@@ -29,67 +32,87 @@ export interface AdmissionContext {
 /** Adds the new, accepted feeds among `elements`; resolves to those that joined. */
 export async function admit(context: AdmissionContext, elements: Element[]): Promise<Feed[]> {
   const { membership } = context
-  const fresh: Buffer[] = []
-  const seen = new Set<string>()
-  for (const { key } of elements) {
-    const id = key.toString('hex')
-    // A blocked key costs one lookup, whatever the peer does.
-    if (seen.has(id) || membership.set.find(key) !== undefined || membership.blocked.has(id))
-      continue
-    seen.add(id)
-    // Being added on another path (a writer, another peer): wait for it.
-    const claim = membership.claimOf(id)
-    if (claim !== undefined) {
-      await claim
-      if (membership.set.find(key) !== undefined) continue
+  const joined: Feed[] = []
+  let pending = elements.map((element) => element.key)
+  while (pending.length > 0) {
+    // One synchronous pass: a key found new and unclaimed is claimed at once.
+    const free: Buffer[] = []
+    const busy: Buffer[] = []
+    const waits = new Set<Promise<void>>()
+    const seen = new Set<string>()
+    for (const key of pending) {
+      const id = key.toString('hex')
+      // A blocked key costs one lookup, whatever the peer does.
+      if (seen.has(id) || membership.set.find(key) !== undefined || membership.blocked.has(id))
+        continue
+      seen.add(id)
+      const claim = membership.claimOf(id)
+      if (claim === undefined) {
+        free.push(key)
+      } else {
+        // Being added (or removed) on another path: wait, then check again.
+        busy.push(key)
+        waits.add(claim)
+      }
     }
-    fresh.push(key)
+    if (free.length > 0) {
+      context.assertOpen()
+      if (joined.length === 0) {
+        // The whole batch must fit (what is being added elsewhere counted in).
+        membership.checkCapacity(free.length + busy.length)
+      } else if (!membership.hasRoom(free.length)) {
+        // Keys another path let go of, no longer fitting: the ones that joined are announced.
+        break
+      }
+      const release = membership.claim(free.map((key) => key.toString('hex')))
+      try {
+        for (const feed of await admitClaimed(context, free)) joined.push(feed)
+      } finally {
+        release()
+      }
+    }
+    if (busy.length > 0) await Promise.all(waits)
+    pending = busy
   }
-  if (fresh.length === 0) return []
-  context.assertOpen()
-  // Another open multifeed of this store holds or is adding some of them
-  // (its feeds need not have a core in storage yet: lazy cores).
-  const across = claimFeeds(context.root, context.self, fresh)
-  try {
-    for (const key of across.taken) context.onHeldElsewhere?.(key)
-    return await admitClaimed(context, across.claimed)
-  } finally {
-    across.release()
-  }
+  return joined
 }
 
 async function admitClaimed(context: AdmissionContext, fresh: Buffer[]): Promise<Feed[]> {
   const { membership } = context
-  if (fresh.length === 0) return []
-  membership.checkCapacity(fresh.length)
-  const release = membership.claim(fresh.map((key) => key.toString('hex')))
-  try {
-    const accepted: Buffer[] = []
-    const held = await heldElsewhere(context.root, fresh)
-    for (let i = 0; i < fresh.length; i++) {
-      const key = fresh[i]!
-      if (held[i]) {
-        context.onHeldElsewhere?.(key)
-        continue
-      }
-      if (await context.accepts(key)) accepted.push(key)
+  const accepted: Buffer[] = []
+  const held = await heldElsewhere(context, fresh)
+  for (let i = 0; i < fresh.length; i++) {
+    const key = fresh[i]!
+    if (held[i]) {
+      context.onHeldElsewhere?.(key)
+      continue
     }
-    context.assertOpen()
-    if (accepted.length === 0) return []
-    return await membership.add(accepted.map((key) => ({ key, local: false, name: null })))
-  } finally {
-    release()
+    if (await context.accepts(key)) accepted.push(key)
   }
+  context.assertOpen()
+  if (accepted.length === 0) return []
+  return await membership.add(
+    accepted.map((key) => ({ key, local: false, name: null })),
+    true
+  )
 }
 
 /**
- * For each key, true when the store holds its core already (for another
- * multifeed or the user): one storage read batch for the whole message.
+ * For each key, true when the store holds it for something else: its
+ * record names another multifeed, or (recording no one) the store holds a
+ * core of it (the user's own, or a multifeed's from before the record). One
+ * read batch of the record and one of storage per message, side by side.
  */
-async function heldElsewhere(root: Corestore, keys: Buffer[]): Promise<boolean[]> {
-  const infos = await root.storage.getInfos(
-    keys.map((key) => crypto.discoveryKey(key)),
-    { auth: false, head: false, hints: false }
+async function heldElsewhere(context: AdmissionContext, keys: Buffer[]): Promise<boolean[]> {
+  const { membership, root } = context
+  const discoveryKeys = keys.map((key) => crypto.discoveryKey(key))
+  // A store whose record knows no other multifeed records every key for no one or for us.
+  const alone = membership.owners.alone(membership.id)
+  const [owners, infos] = await Promise.all([
+    alone ? discoveryKeys.map(() => null) : membership.owners.owners(discoveryKeys),
+    root.storage.getInfos(discoveryKeys, { auth: false, head: false, hints: false })
+  ])
+  return owners.map((owner, i) =>
+    owner === null ? infos[i] !== null : !owner.equals(membership.id)
   )
-  return infos.map((info) => info !== null)
 }

@@ -1,9 +1,12 @@
 /**
  * Reading across the set, for kappa-style indexes: every block of every
  * feed, each feed in order, from a position the caller stored, live if
- * asked. A core is opened while its blocks are read and closed after.
+ * asked. A core is opened while its blocks are read and closed after. A
+ * block that does not decode is an entry with an `error`, never the end.
  */
 import type { Hypercore } from '@multifeed/holepunch-types'
+import type { EncodingError } from '../errors.js'
+import { undecodable } from './blockEncoding.js'
 import type { Feed } from './FeedSet.js'
 
 export interface ReadOptions {
@@ -18,12 +21,33 @@ export interface ReadOptions {
   signal?: AbortSignal
 }
 
-export interface ReadEntry<T> {
+/**
+ * What `read()` yields for each block, in order: its value, or, for a block
+ * that does not decode with the set's `valueEncoding` (a member wrote bytes
+ * of another encoding), an `error` in its place. Either way `key` and `seq`
+ * say where it is, so a stored position (`since`) moves past it.
+ */
+export type ReadEntry<T> = ReadValueEntry<T> | ReadErrorEntry
+
+/** A block that decoded. */
+export interface ReadValueEntry<T> {
   /** The feed's key. */
   key: Buffer
   /** The block's index in its feed. */
   seq: number
   value: T
+  error?: undefined
+}
+
+/** A block that does not decode: reported, skipped, and the read goes on. */
+export interface ReadErrorEntry {
+  /** The feed's key. */
+  key: Buffer
+  /** The block's index in its feed. */
+  seq: number
+  value?: undefined
+  /** ERR_ENCODING with the feed's `key`, the `seq` and the codec's error as `cause`. */
+  error: EncodingError
 }
 
 export interface ReaderHost {
@@ -61,9 +85,8 @@ export async function* read<T>(
         const session = await host.session(feed)
         try {
           const end = Math.min(feed.length, session.contiguousLength)
-          for await (const value of session.createReadStream({ start: seq, end })) {
-            yield { key: feed.key, seq, value: value as T }
-            next.set(feed.id, ++seq)
+          for (; seq < end; next.set(feed.id, ++seq)) {
+            yield await entryAt<T>(session, feed.key, seq)
             if (host.closing || signal?.aborted) return
           }
         } finally {
@@ -81,5 +104,20 @@ export async function* read<T>(
   } finally {
     off()
     signal?.removeEventListener('abort', poke)
+  }
+}
+
+/** Block `seq` of the feed: its value, or the error that says it does not decode. */
+async function entryAt<T>(
+  session: Hypercore<unknown>,
+  key: Buffer,
+  seq: number
+): Promise<ReadEntry<T>> {
+  try {
+    return { key, seq, value: (await session.get(seq)) as T }
+  } catch (err) {
+    const error = undecodable(err, key, seq)
+    if (error === null) throw err
+    return { key, seq, error }
   }
 }

@@ -1,0 +1,18 @@
+import type { Multifeed } from '@multifeed/core'
+import type { Cell } from './run.js'
+
+/**
+ * What a multifeed holds: its feeds, and the blocks each holds
+ * (`FeedInfo.length`, the blocks held contiguously), counted up to the
+ * `entries` each writer writes. The demo's completion is what is held
+ * against what was written, not a count of blocks moved: that counted a
+ * block fetched twice twice, and nothing a connection moved before a
+ * restart (or, before progress was cumulative, a closed connection).
+ * Opens no core.
+ */
+export function held(multi: Multifeed, entries: number): Cell {
+  const feeds = multi.feeds()
+  let blocks = 0
+  for (const info of feeds) blocks += Math.min(info.length, entries)
+  return { feeds: feeds.length, blocks }
+}

@@ -1,0 +1,44 @@
+/**
+ * What was written and not removed: per set, every writer's feed and the
+ * length it reached, and the feeds the set's members dropped.
+ * The truth the convergence check compares every peer with.
+ */
+export class Ledger {
+  /** Per set: feed key (hex) → length appended. */
+  readonly #sets: Array<Map<string, number>>
+  readonly #removed: Array<Set<string>>
+  blocks = 0
+
+  constructor(sets: number) {
+    this.#sets = Array.from({ length: sets }, () => new Map())
+    this.#removed = Array.from({ length: sets }, () => new Set())
+  }
+
+  /** The members of `set` dropped the feed `key` (hex) for good. */
+  removed(set: number, key: string): void {
+    this.#sets[set]!.delete(key)
+    this.#removed[set]!.add(key)
+  }
+
+  /** Feeds (hex) removed from a set. */
+  removedFrom(set: number): ReadonlySet<string> {
+    return this.#removed[set]!
+  }
+
+  /** A writer of `set` reached `length` (appends only grow). */
+  wrote(set: number, key: string, length: number, appended: number): void {
+    const feeds = this.#sets[set]!
+    feeds.set(key, Math.max(feeds.get(key) ?? 0, length))
+    this.blocks += appended
+  }
+
+  /** Number of sets. */
+  get sets(): number {
+    return this.#sets.length
+  }
+
+  /** Feed key (hex) → length, of one set. */
+  feeds(set: number): ReadonlyMap<string, number> {
+    return this.#sets[set]!
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * One seed's run: the schedule played against a fresh mesh, the invariants
+ * checked as it goes (every `CHECK_EVERY_MS`, or less often when checking
+ * takes more than `CHECK_SHARE` of the time) and at the end, after the mesh
+ * went quiet and had `settle` seconds to converge.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { checkAmplification } from './checks/amplification.js'
+import { checkConfidentiality } from './checks/confidentiality.js'
+import { checkConvergence } from './checks/convergence.js'
+import { checkDownloads } from './checks/downloads.js'
+import { checkDuplicates } from './checks/duplicates.js'
+import { checkPeerErrors } from './checks/peerErrors.js'
+import { PROCESS_HEALTH, ProcessWatch } from './checks/processHealth.js'
+import { checkQueued } from './checks/queued.js'
+import type { Finding, Violation } from './checks/Violation.js'
+import type { SimOptions } from './options.js'
+import { buildSchedule, type SimEvent } from './schedule.js'
+import { ChildPeer } from './world/ChildPeer.js'
+import { hostileTraffic, outsiders, stalledLinks } from './world/observe.js'
+import type { PeerSnapshot } from './world/snapshot.js'
+import { World } from './world/World.js'
+
+/** How often the continuous checks run while events play (at least). */
+const CHECK_EVERY_MS = 2_000
+/** The checks take at most this share of the time while events play (a big mesh takes long to snapshot). */
+const CHECK_SHARE = 0.2
+/** Longest an honest peer's action (start, stop, append) may take. */
+const ACTION_MS = 30_000
+/** How often convergence is polled at the end. */
+const POLL_MS = 250
+
+export interface SeedResult {
+  seed: number
+  fingerprint: string
+  peers: number
+  events: number
+  blocks: number
+  bytes: number
+  seconds: number
+  /** Most bytes an honest peer held for a peer that did not read, at any check. */
+  maxQueued: number
+  /** Largest bytes sent / received on an honest–hostile link (0: no hostile traffic). */
+  maxAmplification: number
+  violations: Violation[]
+}
+
+export async function runSeed(
+  seed: number,
+  options: SimOptions,
+  log: (line: string) => void = () => {}
+): Promise<SeedResult> {
+  const started = Date.now()
+  const schedule = buildSchedule(seed, options)
+  const watch = new ProcessWatch()
+  const violations: Violation[] = []
+  const seen = new Set<string>()
+  let index = -1
+  const report = (findings: Finding[]): void => {
+    for (const f of findings) {
+      // The first sighting of an invariant on a peer is enough (the rest repeats it).
+      const id = `${f.invariant}|${f.peer}`
+      if (seen.has(id)) continue
+      seen.add(id)
+      // First line only (a warning's message can carry a whole object dump).
+      const detail = f.detail.split('\n')[0]!.slice(0, 300)
+      violations.push({ ...f, detail, event: index })
+      log(`VIOLATION ${f.invariant} (peer ${f.peer}, event ${index}): ${detail}`)
+    }
+  }
+  watch.start()
+  const world = new World(schedule, options)
+  for (const peer of world.honest.values()) {
+    if (peer instanceof ChildPeer) {
+      peer.onProcessIssue = (detail) =>
+        report([{ invariant: PROCESS_HEALTH, peer: peer.index, detail }])
+    }
+  }
+  let errorsSeen = 0
+  let maxQueued = 0
+  const check = async (): Promise<PeerSnapshot[]> => {
+    const snaps = await world.snapshots()
+    report(checkDuplicates(snaps))
+    report(
+      checkConfidentiality(
+        snaps,
+        world.ledger,
+        (p, s) => world.isMember(p, s),
+        (k) => world.discoveryKeyOf(k),
+        outsiders(world)
+      )
+    )
+    report(checkAmplification(hostileTraffic(world)))
+    const stalled = stalledLinks(world)
+    for (const link of stalled) maxQueued = Math.max(maxQueued, link.queued)
+    report(checkQueued(stalled))
+    report(checkPeerErrors(world.peerErrors.slice(errorsSeen), (k) => world.isHonestKey(k)))
+    errorsSeen = world.peerErrors.length
+    report(watch.take())
+    return snaps
+  }
+
+  try {
+    await world.start()
+    const t0 = Date.now()
+    let nextCheck = Date.now() + CHECK_EVERY_MS
+    for (const [i, event] of schedule.events.entries()) {
+      const wait = t0 + event.at - Date.now()
+      if (wait > 0) await sleep(wait)
+      index = i
+      if (options.verbose) log(`event ${i} @${event.at} ms: ${describe(event)}`)
+      else if (i > 0 && i % Math.ceil(schedule.events.length / 10) === 0) {
+        log(
+          `event ${i}/${schedule.events.length}, ${((Date.now() - t0) / 1000).toFixed(0)} s (planned ${(event.at / 1000).toFixed(0)} s)`
+        )
+      }
+      await bounded(world.apply(event), `event ${i} (${event.kind})`).catch((err) =>
+        report([
+          { invariant: 'every honest action completes', peer: peerOf(event), detail: String(err) }
+        ])
+      )
+      if (Date.now() >= nextCheck) {
+        const begun = Date.now()
+        await check()
+        const took = Date.now() - begun
+        nextCheck = Date.now() + Math.max(CHECK_EVERY_MS, (took * (1 - CHECK_SHARE)) / CHECK_SHARE)
+      }
+    }
+    index = schedule.events.length
+    log(`events done in ${((Date.now() - t0) / 1000).toFixed(0)} s; quiet, converging…`)
+    await bounded(world.quiet(), 'bringing the mesh to quiet')
+    const quiet = await world.snapshots()
+    const deadline = Date.now() + options.settle * 1000
+    let snaps = quiet
+    while (Date.now() < deadline) {
+      snaps = await world.snapshots()
+      if (checkConvergence(snaps, world.ledger, (s) => world.members(s)).length === 0) break
+      await sleep(POLL_MS)
+    }
+    report(checkConvergence(snaps, world.ledger, (s) => world.members(s)))
+    report(checkDownloads(quiet, await world.snapshots()))
+    await check()
+  } finally {
+    await world
+      .destroy()
+      .catch((err) =>
+        report([{ invariant: PROCESS_HEALTH, peer: -1, detail: `teardown: ${String(err)}` }])
+      )
+    // Warnings of the teardown count too.
+    await sleep(10)
+    report(watch.take())
+    watch.stop()
+  }
+  return {
+    seed,
+    fingerprint: schedule.fingerprint,
+    peers: options.peers,
+    events: schedule.events.length,
+    blocks: world.ledger.blocks,
+    bytes: world.bytes(),
+    seconds: (Date.now() - started) / 1000,
+    maxQueued,
+    maxAmplification: hostileTraffic(world).reduce(
+      (max, t) => Math.max(max, t.sent / Math.max(1, t.received)),
+      0
+    ),
+    violations
+  }
+}
+
+async function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not complete in ${ACTION_MS} ms`)),
+      ACTION_MS
+    )
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function peerOf(event: SimEvent): number {
+  return 'peer' in event ? event.peer : -1
+}
+
+export function describe(event: SimEvent): string {
+  const { at: _, kind, ...rest } = event
+  return `${kind} ${JSON.stringify(rest)}`
+}

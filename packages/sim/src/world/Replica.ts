@@ -1,0 +1,111 @@
+/**
+ * The multifeed side of an honest peer, wherever it runs (this process or a
+ * child): its sets opened from the corestore and swarmed on the networker, a
+ * writer per set, the blocks its sessions received, and its snapshot.
+ */
+import { Multifeed, type MultifeedPeer } from '@multifeed/core'
+import type { Corestore, Hypercore } from '@multifeed/holepunch-types'
+import type { NetworkerBase } from '@multifeed/networker'
+import type { PeerErrorReport, PeerSnapshot } from './snapshot.js'
+
+interface Held {
+  multi: Multifeed
+  writer: Hypercore<Buffer> | null
+  sessions: Set<MultifeedPeer>
+}
+
+export class Replica {
+  readonly #sets = new Map<number, Held>()
+
+  constructor(
+    readonly index: number,
+    readonly store: Corestore,
+    readonly networker: NetworkerBase,
+    readonly onPeerError: (report: PeerErrorReport) => void
+  ) {}
+
+  /** `removed`: per set, the feeds (hex) its members dropped, refused before we swarm. */
+  async open(setKeys: Buffer[], sets: number[], removed: Record<number, string[]>): Promise<void> {
+    for (const set of sets) {
+      const multi = await Multifeed.open(this.store, setKeys[set]!)
+      for (const key of removed[set] ?? []) await drop(multi, key)
+      const held: Held = { multi, writer: null, sessions: new Set() }
+      this.#sets.set(set, held)
+      multi.on('peer-add', (session) => held.sessions.add(session))
+      multi.on('peer-error', (err, session) =>
+        this.onPeerError({
+          peer: this.index,
+          remote: session.remotePublicKey?.toString('hex') ?? null,
+          code: err.code,
+          message: err.message
+        })
+      )
+      await this.networker.swarm(multi)
+    }
+  }
+
+  async append(set: number, count: number): Promise<{ key: string; length: number }> {
+    const held = this.#sets.get(set)
+    if (held === undefined) throw new Error(`peer ${this.index} is not a member of set ${set}`)
+    held.writer ??= (await held.multi.writer('main')) as unknown as Hypercore<Buffer>
+    const start = held.writer.length
+    const blocks = Array.from({ length: count }, (_, i) =>
+      Buffer.from(`peer ${this.index} set ${set} block ${start + i}`)
+    )
+    await held.writer.append(blocks)
+    return { key: held.writer.key!.toString('hex'), length: held.writer.length }
+  }
+
+  /** Drops the feed `key` (hex) from `set` for good (our writer's too: its name is retired). */
+  async remove(set: number, key: string): Promise<void> {
+    const held = this.#sets.get(set)
+    if (held === undefined) return
+    if (held.writer?.key?.toString('hex') === key) {
+      await held.writer.close()
+      held.writer = null
+    }
+    await drop(held.multi, key)
+  }
+
+  async snapshot(ask: string[]): Promise<PeerSnapshot> {
+    const sets: PeerSnapshot['sets'] = {}
+    const received: PeerSnapshot['received'] = {}
+    for (const [set, held] of this.#sets) {
+      if (held.multi.closing) continue
+      sets[set] = held.multi.feeds().map((f) => ({ key: f.key.toString('hex'), length: f.length }))
+      let blocks = 0
+      for (const session of held.sessions) blocks += session.progress.received.blocks
+      received[set] = blocks
+    }
+    const held = await Promise.all(ask.map((dk) => hasCore(this.store, dk)))
+    const stored = ask.filter((_, i) => held[i])
+    return { index: this.index, online: true, sets, stored, received }
+  }
+
+  async close(): Promise<void> {
+    await this.networker.close()
+    for (const held of this.#sets.values()) {
+      await held.writer?.close()
+      await held.multi.close()
+    }
+    await this.store.close()
+  }
+}
+
+/** Removes and blocks `key`, our writer's feed included. */
+async function drop(multi: Multifeed, key: string): Promise<void> {
+  const local = multi.feed(key)?.local === true
+  if (local) await multi.remove(key, { block: true, force: true })
+  else await multi.block(key)
+}
+
+/**
+ * Whether the corestore stores a core, without opening it: corestore's
+ * storage (`store.storage.hasCore`) is not in the typed interface, so it is
+ * read here, once.
+ */
+async function hasCore(store: Corestore, discoveryKey: string): Promise<boolean> {
+  const storage = (store as unknown as { storage: { hasCore(dk: Buffer): Promise<boolean> } })
+    .storage
+  return storage.hasCore(Buffer.from(discoveryKey, 'hex'))
+}

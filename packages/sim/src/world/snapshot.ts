@@ -1,0 +1,28 @@
+/**
+ * What a peer shows the checkers, the same for an in-process peer and one in
+ * a child process (which sends it over IPC as JSON).
+ */
+export interface FeedView {
+  /** Feed key, hex. */
+  key: string
+  length: number
+}
+
+export interface PeerSnapshot {
+  index: number
+  online: boolean
+  /** Per set index the peer has open: its `feeds()`, in order, duplicates kept. */
+  sets: Record<number, FeedView[]>
+  /** Of the discovery keys asked about (hex), those whose core this peer's corestore stores. */
+  stored: string[]
+  /** Blocks received from peers over all sessions of this run, per set (MultifeedPeer.progress). */
+  received: Record<number, number>
+}
+
+/** A `peer-error` an honest peer reported: the remote's public key (hex) and the code. */
+export interface PeerErrorReport {
+  peer: number
+  remote: string | null
+  code: string
+  message: string
+}
