@@ -9,18 +9,6 @@ import { InProcessHub } from './InProcessHub.js'
 import type { NetworkerOptions } from './Networker.js'
 import type { AnyMultifeed } from './NetworkerInterface.js'
 
-const KNOWN = new Set([
-  'swarm',
-  'ownsSwarm',
-  'dht',
-  'ownsDht',
-  'bootstrap',
-  'keyPair',
-  'maxPeers',
-  'firewall',
-  'host'
-])
-
 /** Options that configure the swarm we create: meaningless with a given `swarm`. */
 const SWARM_CREATION = [
   'dht',
@@ -31,6 +19,8 @@ const SWARM_CREATION = [
   'firewall',
   'host'
 ] as const
+
+const KNOWN = new Set<string>(['swarm', 'ownsSwarm', ...SWARM_CREATION])
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
