@@ -23,7 +23,7 @@ export function hostileTraffic(world: World): HostileTraffic[] {
           hostile: peer.index,
           sent: t.sent,
           received: t.received,
-          feeds: offered(world, peer)
+          sets: keyheld(world, honest, peer)
         })
       }
     }
@@ -41,20 +41,24 @@ export function hostileTraffic(world: World): HostileTraffic[] {
         hostile,
         sent: link.from(honest).bytes,
         received: link.from(hostile).bytes,
-        feeds: offered(world, peer)
+        sets: keyheld(world, honest, peer)
       })
     }
   }
   return out
 }
 
-/** Feeds of the sets a hostile peer holds the key of: what a new member is offered. */
-function offered(world: World, peer: HostilePeer): number {
-  let feeds = 0
+/**
+ * The honest peer's size of each set the hostile peer holds the key of and
+ * the honest peer is a member of (only those pair on the link).
+ */
+function keyheld(world: World, honest: number, peer: HostilePeer): number[] {
+  const sizes: number[] = []
   peer.setup.sets.forEach((set, i) => {
-    if (peer.setup.modes[i] === 'keyholder') feeds += world.ledger.feeds(set).size
+    if (peer.setup.modes[i] !== 'keyholder' || !world.isMember(honest, set)) return
+    sizes.push(world.largestSet(honest, set))
   })
-  return feeds
+  return sizes
 }
 
 /** Live links one side of which does not read, as seen from the honest sender. */
