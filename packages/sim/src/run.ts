@@ -5,6 +5,7 @@
  * went quiet and had `settle` seconds to converge.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
+import { amplificationBound } from '@multifeed/core'
 import { checkAmplification } from './checks/amplification.js'
 import { checkConfidentiality } from './checks/confidentiality.js'
 import { checkConvergence } from './checks/convergence.js'
@@ -42,6 +43,8 @@ export interface SeedResult {
   maxQueued: number
   /** Largest bytes sent / received on an honest–hostile link (0: no hostile traffic). */
   maxAmplification: number
+  /** Largest share of the amplification bound an honest–hostile link used (1: at the bound). */
+  maxBoundShare: number
   violations: Violation[]
 }
 
@@ -162,6 +165,10 @@ export async function runSeed(
     maxQueued,
     maxAmplification: hostileTraffic(world).reduce(
       (max, t) => Math.max(max, t.sent / Math.max(1, t.received)),
+      0
+    ),
+    maxBoundShare: hostileTraffic(world).reduce(
+      (max, t) => Math.max(max, t.sent / amplificationBound(t)),
       0
     ),
     violations
