@@ -131,7 +131,14 @@ export async function runSeed(
     }
     index = schedule.events.length
     log(`events done in ${((Date.now() - t0) / 1000).toFixed(0)} s; quiet, converging…`)
-    await bounded(world.quiet(), 'bringing the mesh to quiet')
+    // Each step of bringing the mesh to quiet is bounded alone; one that does
+    // not complete is a violation, and the run goes on to its final checks.
+    await world.quiet(<T>(action: Promise<T>, what: string) =>
+      bounded(action, what).catch((err) => {
+        report([{ invariant: 'every honest action completes', peer: -1, detail: String(err) }])
+        return undefined as T
+      })
+    )
     const quiet = await world.snapshots()
     const deadline = Date.now() + options.settle * 1000
     let snaps = quiet

@@ -199,15 +199,20 @@ export class World {
   }
 
   /** Ends every disturbance: links healed and reading, hostile peers gone, every honest peer up. */
-  async quiet(): Promise<void> {
-    await Promise.allSettled([...this.#attacks])
+  async quiet(
+    bounded: <T>(action: Promise<T>, what: string) => Promise<T> = (action) => action
+  ): Promise<void> {
+    await bounded(Promise.allSettled([...this.#attacks]), 'the attacks under way ending')
     for (const peer of this.hostile.values()) await peer.stop()
     this.hub.heal()
     for (const link of this.hub.links()) {
       link.ab.reading = link.ba.reading = true
       link.ab.delay = link.ba.delay = 0
     }
-    for (const peer of this.honest.values()) await peer.start()
+    // One start at a time, each an honest action of its own (bounded alone).
+    for (const peer of this.honest.values()) {
+      await bounded(peer.start(), `peer ${peer.index} starting for the quiet`)
+    }
   }
 
   /** Snapshots of every honest peer; `ask`: whether they store the cores of sets they are not in. */
