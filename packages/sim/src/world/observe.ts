@@ -7,11 +7,27 @@
 import type { HostileTraffic } from '../checks/amplification.js'
 import type { OutsiderView } from '../checks/confidentiality.js'
 import type { StalledLink } from '../checks/queued.js'
+import type { Ledger } from '../ledger.js'
 import type { HostilePeer } from './HostilePeer.js'
-import type { World } from './World.js'
+import type { Link } from './Link.js'
+import type { SimHub } from './SimHub.js'
+
+/** What the checkers read of the world (World has it; named here so that World's import of this module is the only edge). */
+export interface ObservedWorld {
+  readonly overTestnet: boolean
+  readonly hostile: Map<number, HostilePeer>
+  readonly hub: SimHub
+  readonly ledger: Ledger
+  isHonestKey(publicKey: string | null): boolean
+  isMember(peer: number, set: number): boolean
+  /** The most feeds an honest peer's set held in a snapshot so far. */
+  largestSet(peer: number, set: number): number
+  indexOf(publicKey: string): number | undefined
+  allLinks(): ReadonlySet<Link>
+}
 
 /** Traffic of every link between an honest and a hostile peer. */
-export function hostileTraffic(world: World): HostileTraffic[] {
+export function hostileTraffic(world: ObservedWorld): HostileTraffic[] {
   const out: HostileTraffic[] = []
   if (world.overTestnet) {
     for (const peer of world.hostile.values()) {
@@ -52,7 +68,7 @@ export function hostileTraffic(world: World): HostileTraffic[] {
  * The honest peer's size of each set the hostile peer holds the key of and
  * the honest peer is a member of (only those pair on the link).
  */
-function keyheld(world: World, honest: number, peer: HostilePeer): number[] {
+function keyheld(world: ObservedWorld, honest: number, peer: HostilePeer): number[] {
   const sizes: number[] = []
   peer.setup.sets.forEach((set, i) => {
     if (peer.setup.modes[i] !== 'keyholder' || !world.isMember(honest, set)) return
@@ -62,7 +78,7 @@ function keyheld(world: World, honest: number, peer: HostilePeer): number[] {
 }
 
 /** Live links one side of which does not read, as seen from the honest sender. */
-export function stalledLinks(world: World): StalledLink[] {
+export function stalledLinks(world: ObservedWorld): StalledLink[] {
   const out: StalledLink[] = []
   for (const link of world.hub.links()) {
     for (const [sender, reader] of [
@@ -78,7 +94,7 @@ export function stalledLinks(world: World): StalledLink[] {
 }
 
 /** What each forger's and stranger's puppet was sent by an honest peer (hostile peers link too). */
-export function outsiders(world: World): OutsiderView[] {
+export function outsiders(world: ObservedWorld): OutsiderView[] {
   const out: OutsiderView[] = []
   for (const peer of world.hostile.values()) {
     for (const attack of peer.attacks()) {
