@@ -97,8 +97,8 @@ export function renderReport(
   })
   out.push(
     '',
-    'When other work shares the machine (the load average above), wall times move by ±20 % or',
-    'more from run to run; the CPU rows and the ratios of one run are steadier.',
+    'When other work shares the machine, wall times move by ±20 % or more from run to run; the',
+    'CPU rows and the ratios of one run are steadier.',
     '',
     '## Details'
   )
