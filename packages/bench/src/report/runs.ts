@@ -3,6 +3,7 @@
 // full run, then `--only 12` measured apart), so every scenario comes from
 // exactly one run, and the report says which.
 import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import type { Results, Row } from '../types.js'
 
 /** One results file, without its rows. */
@@ -47,10 +48,11 @@ export function reportOf(results: Array<{ file: string; results: Results }>): Re
   return { runs, rows }
 }
 
-export async function readReport(files: string[]): Promise<Report> {
+/** Reads results files (paths relative to `dir`, named in the report as given). */
+export async function readReport(files: string[], dir = '.'): Promise<Report> {
   const results = []
   for (const file of files) {
-    const parsed = JSON.parse(await readFile(file, 'utf8')) as Results
+    const parsed = JSON.parse(await readFile(resolve(dir, file), 'utf8')) as Results
     if (!Array.isArray(parsed.rows)) throw new Error(`${file} is not a results file of pnpm bench`)
     results.push({ file, results: parsed })
   }
