@@ -98,7 +98,7 @@ async function main(): Promise<number> {
   const only = values.only?.split(',').map((s) => Number(s.trim()))
   if (only?.some((n) => !SCENARIOS.includes(n))) {
     throw new Error(
-      `--only takes scenario numbers among ${SCENARIOS.join(',')}, got ${values.only}`
+      `--only takes scenario numbers among ${SCENARIOS.join(',')} (4 and 5 were removed: 8 and 9 measure the same), got ${values.only}`
     )
   }
   let transports: Transport[] | undefined
