@@ -16,15 +16,11 @@
  *   cores that are done while thousands of others still move, and scan them
  *   all on every tick. A connection that never goes quiet is still swept
  *   every BUSY_SWEEP_FACTOR idle times.
- * - A core the peer lacks blocks of is opened ahead of its request
- *   (OpenAhead.ts), and let go once attached, or when the connection went
- *   quiet without the peer asking.
  */
 import type { Hypercore, Protomux } from '@multifeed/holepunch-types'
 import type { Element } from '../protocol/messages.js'
 import type { Feed } from '../set/FeedSet.js'
 import { attachCore, detachCore, isAttached, isSettled, onChannelClosed } from './attachment.js'
-import { OpenAhead } from './OpenAhead.js'
 
 /** What PeerCores needs from the multifeed, for one peer. */
 export interface CoreHost {
@@ -75,8 +71,6 @@ export class PeerCores {
   /** Feeds to attach once fewer than MAX_OPENING cores are opening. */
   readonly #waiting = new Set<Feed>()
   #opening = 0
-  /** The cores the peer lacks blocks of, opened ahead of its request. */
-  readonly #ahead: OpenAhead
   /** Cores attached over the life of the peer (a statistic). */
   attachedTotal = 0
   #closed = false
@@ -90,7 +84,6 @@ export class PeerCores {
   constructor(host: CoreHost, mux: Protomux) {
     this.#host = host
     this.#mux = mux
-    this.#ahead = new OpenAhead(host)
   }
 
   /** Cores attached right now. */
@@ -153,17 +146,7 @@ export class PeerCores {
     this.#setRemote(feed, length)
     if (length > feed.length && this.#host.wants(feed) && this.#host.shares(feed)) {
       this.#queueAttach(feed)
-    } else this.#openAhead(feed, length)
-  }
-
-  /**
-   * The peer holds `length` (-1: nothing) of a feed we hold more of: it will
-   * ask for the core, so ours opens now, in the background.
-   */
-  #openAhead(feed: Feed, length: number): void {
-    if (feed.length <= Math.max(length, 0) || this.#attached.has(feed.id)) return
-    if (this.#ahead.has(feed) || !this.#host.shares(feed)) return
-    this.#ahead.add(feed)
+    }
   }
 
   /**
@@ -240,7 +223,6 @@ export class PeerCores {
           if (this.#attached.get(feed.id) === entry) this.#detach(feed, core)
         })
         attachCore(this.#mux, feed.discoveryId, core)
-        this.#ahead.drop(feed)
       },
       () => {
         if (this.#attached.get(feed.id) === entry) this.#attached.delete(feed.id)
@@ -307,8 +289,6 @@ export class PeerCores {
     const quiet = now - this.#busySince >= idleMs
     if (!quiet && now - this.#lastScan < BUSY_SWEEP_FACTOR * idleMs) return 0
     this.#lastScan = now
-    // quiet: the peer did not ask for the cores opened ahead
-    if (quiet) this.#ahead.clear()
     let detached = 0
     for (const entry of [...this.#attached.values()]) {
       const core = entry.core
@@ -330,7 +310,6 @@ export class PeerCores {
   /** Records what the peer holds without fetching (hypercore told us). */
   learnQuietly(feed: Feed, length: number): void {
     this.#setRemote(feed, length)
-    this.#openAhead(feed, length)
   }
 
   #detach(feed: Feed, core: Hypercore<unknown>): void {
@@ -344,7 +323,6 @@ export class PeerCores {
   /** The feed left the set: off the stream at once, and forgotten. */
   forget(feed: Feed): void {
     this.#waiting.delete(feed)
-    this.#ahead.drop(feed)
     const entry = this.#attached.get(feed.id)
     if (entry?.core) this.#detach(feed, entry.core)
     else this.#attached.delete(feed.id)
@@ -362,7 +340,6 @@ export class PeerCores {
     }
     this.#attached.clear()
     this.#waiting.clear()
-    this.#ahead.close()
     this.#updates.clear()
     this.#remoteLengths.clear()
   }
