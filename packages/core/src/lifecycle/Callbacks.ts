@@ -8,6 +8,7 @@ import { CallbackError } from '../errors.js'
 import type { MultifeedPeer } from '../replication/MultifeedPeer.js'
 import type { FeedInfo, MultifeedEvents, MultifeedPolicy } from '../types.js'
 import type { TypedEmitter } from './Resource.js'
+import { emitWarning } from './runtime.js'
 
 export class Callbacks {
   readonly #emitter: TypedEmitter<MultifeedEvents>
@@ -71,6 +72,6 @@ export class Callbacks {
         return
       } catch {}
     }
-    process.emitWarning(error)
+    emitWarning(error)
   }
 }
