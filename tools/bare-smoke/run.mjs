@@ -6,9 +6,12 @@
 //      in a directory of its own; where it cannot be installed (no such package for this
 //      platform, no registry), print one line saying so and exit 0: the only skip
 //   3. a fresh npm project in os.tmpdir(): the tarballs, corestore, brittle
-//   4. run smoke.test.mjs there with that `bare` (brittle, TAP): two peers over a pipe, read(),
-//      remove with block, the networker over a loopback testnet (127.0.0.1), a policy hook
-//      that throws. The whole run is bounded (RUN_TIMEOUT); any failed or missing test fails.
+//   4. run there with that `bare` (brittle, TAP), one after the other:
+//      smoke.test.mjs: two peers over a pipe, read(), remove with block, the networker over a
+//        loopback testnet (127.0.0.1), a policy hook and a pairing-concluded listener that throw
+//      conformance.test.mjs: @multifeed/testing's networker conformance suite, every case, on the
+//        Hyperswarm Networker over a loopback testnet
+//      Each file's run is bounded (RUN_TIMEOUT); a failed test, a crash or no TAP summary fails.
 //
 // Run after `pnpm build` (pnpm test does). Keeps the temporary directory on failure (and with
 // BARE_SMOKE_KEEP=1); removes it on success.
@@ -29,7 +32,9 @@ import {
 /** The runtime the suite runs on: the registry's `bare` 1.31.x crashes (UNSUPPORTED_ENGINE). */
 const BARE_VERSION = '1.33.4'
 const BRITTLE_VERSION = '4.1.0'
-/** The most the suite may take (each test bounds itself to 60 s; five tests). */
+/** The suites, run in this order. */
+const SUITES = ['smoke.test.mjs', 'conformance.test.mjs']
+/** The most one suite may take (each of its tests bounds itself to 60 s). */
 const RUN_TIMEOUT = 240_000
 const INSTALL_TIMEOUT = 300_000
 
@@ -78,10 +83,9 @@ await writeFile(
   join(project, 'package.json'),
   `${JSON.stringify({ name: 'bare-smoke', private: true, type: 'module' }, null, 2)}\n`
 )
-await copyFile(
-  fileURLToPath(new URL('./smoke.test.mjs', import.meta.url)),
-  join(project, 'smoke.test.mjs')
-)
+for (const file of SUITES) {
+  await copyFile(fileURLToPath(new URL(file, import.meta.url)), join(project, file))
+}
 const corestore = readJson(join(root, 'packages/core/package.json')).peerDependencies.corestore
 const deps = [...tarballs, `corestore@${corestore}`, `brittle@${BRITTLE_VERSION}`]
 const projectInstall = await run('npm', ['install', ...flags, ...deps], {
@@ -94,20 +98,20 @@ if (projectInstall.code !== 0)
 console.log(
   `bare-smoke: brittle on Bare ${version} (${runtimePackage}), the packed tarballs, in ${project}`
 )
-const t0 = performance.now()
-const suite = await run(bare, ['smoke.test.mjs'], { cwd: project, timeout: RUN_TIMEOUT })
-const suiteSeconds = ((performance.now() - t0) / 1000).toFixed(1)
-console.log(indent(suite.output))
-
-const counts = /^# tests = (\d+)\/(\d+) pass/m.exec(suite.output)
-if (suite.timedOut) await fail(`the suite ran past ${RUN_TIMEOUT / 1000} s and was killed`)
-if (suite.code !== 0 || counts === null || counts[1] !== counts[2]) {
-  await fail(
-    `exit ${suite.code}, ${counts === null ? 'no TAP summary' : `${counts[1]}/${counts[2]} tests passed`}`
-  )
+const passed = []
+for (const file of SUITES) {
+  const t0 = performance.now()
+  const suite = await run(bare, [file], { cwd: project, timeout: RUN_TIMEOUT })
+  const took = ((performance.now() - t0) / 1000).toFixed(1)
+  console.log(indent(suite.output))
+  const counts = /^# tests = (\d+)\/(\d+) pass/m.exec(suite.output)
+  if (suite.timedOut) await fail(`${file} ran past ${RUN_TIMEOUT / 1000} s and was killed`)
+  if (suite.code !== 0 || counts === null || counts[1] !== counts[2]) {
+    const summary = counts === null ? 'no TAP summary' : `${counts[1]}/${counts[2]} tests passed`
+    await fail(`${file}: exit ${suite.code}, ${summary}`)
+  }
+  passed.push(`${file} ${counts[1]}/${counts[2]} tests in ${took} s`)
 }
 if (process.env.BARE_SMOKE_KEEP) console.log(`  kept ${base} (BARE_SMOKE_KEEP)`)
 else await rm(base, { recursive: true, force: true })
-console.log(
-  `bare-smoke passed: ${counts[1]}/${counts[2]} tests on Bare ${version}, suite ${suiteSeconds} s, all ${seconds()} s`
-)
+console.log(`bare-smoke passed on Bare ${version}: ${passed.join(', ')}; all ${seconds()} s`)
