@@ -37,12 +37,28 @@ export class RecordBook {
 
   /** Verifies and keeps a record received (or made) for the set. */
   add(bytes: Buffer): AddResult {
+    const result = this.check(bytes)
+    if (result.added) this.keep(result.record)
+    return result
+  }
+
+  /**
+   * Verifies a record without keeping it (`added`: it would be new), or
+   * counts why it is refused. `also`: ids (hex) about to be kept, as held.
+   */
+  check(bytes: Buffer, also?: ReadonlySet<string>): AddResult {
     const verdict = verifyRecord(this.setKey, bytes)
     if (!verdict.ok) return this.#refuse(verdict.reason)
-    if (this.#records.has(verdict.record.hex)) return this.#refuse('duplicate')
-    this.#records.set(verdict.record.hex, verdict.record)
-    this.#state = null
+    const { hex } = verdict.record
+    if (this.#records.has(hex) || also?.has(hex)) return this.#refuse('duplicate')
     return { added: true, record: verdict.record }
+  }
+
+  /** Keeps a record that `check` verified. */
+  keep(record: VerifiedRecord): void {
+    if (this.#records.has(record.hex)) return
+    this.#records.set(record.hex, record)
+    this.#state = null
   }
 
   has(id: Buffer): boolean {
