@@ -149,6 +149,17 @@ describe('moderation converges', () => {
       fc.property(history, fc.integer(), fc.integer({ min: 1, max: 4 }), (ops, seed, parts) => {
         const { all } = play(ops)
         const expected = summary(evaluate(founder.publicKey, all))
+        // A member's own policy (a function of the record): ignore one actor, trust another.
+        const ignored = keyOf(2 + (Math.abs(seed) % 4)).publicKey
+        const trusted = keyOf(2 + ((Math.abs(seed) + 1) % 4)).publicKey
+        const policy = (r: VerifiedRecord) =>
+          r.record.signer.equals(ignored)
+            ? false
+            : r.record.signer.equals(trusted)
+              ? true
+              : undefined
+        const chosen = summary(evaluate(founder.publicKey, all, policy))
+        expect(summary(evaluate(founder.publicKey, shuffle(all, seed), policy))).toEqual(chosen)
         // Two peers: each gets the records split in `parts` partitions (with
         // duplicates across them), partitions and records in its own order.
         for (const peer of [1, 2]) {

@@ -392,6 +392,44 @@ describe('the convergence rule', () => {
     expect(isBlocked(both, k1)).toBe(true)
   })
 
+  it("a member's policy ignores a moderator or trusts more; the founder stays immutable", () => {
+    const g = grant(founder, alice)
+    const byAlice = block(alice, F, after(g))
+    const byMallory = block(mallory, G)
+    const blockFounder = signRecord(set.key, mallory, {
+      type: 'block',
+      kind: 'identity',
+      target: founder.publicKey,
+      reason: ''
+    })
+    const records = [g, byAlice, byMallory, blockFounder]
+    const ignoreAlice = (r: VerifiedRecord) =>
+      r.record.signer.equals(alice.publicKey) ? false : undefined
+    const trustMallory = (r: VerifiedRecord) =>
+      r.record.signer.equals(mallory.publicKey) ? true : undefined
+    const plain = evaluate(founder.publicKey, records)
+    expect([isBlocked(plain, F), isBlocked(plain, G)]).toEqual([true, false])
+    const ignoring = evaluate(founder.publicKey, records, ignoreAlice)
+    expect(isBlocked(ignoring, F)).toBe(false)
+    expect(ignoring.refused.get(byAlice.hex)).toBe('ignored')
+    const trusting = evaluate(founder.publicKey, records, trustMallory)
+    expect(isBlocked(trusting, G)).toBe(true)
+    expect(trusting.refused.get(blockFounder.hex)).toBe('immutable')
+    expect(trusting.moderators.map(hex)).toEqual(plain.moderators.map(hex))
+    // The policy sees the rule's verdict.
+    const seen: Array<[string, string | null]> = []
+    evaluate(founder.publicKey, records, (r, verdict) => {
+      seen.push([r.hex, verdict])
+      return undefined
+    })
+    expect(new Map(seen)).toEqual(
+      new Map([
+        [byAlice.hex, null],
+        [byMallory.hex, 'unauthorized']
+      ])
+    )
+  })
+
   it('a record waits for its whole past, then counts', () => {
     const g = grant(founder, alice)
     const b = block(alice, F, after(g))

@@ -14,6 +14,8 @@
  *    revoke keeps what the founder had seen of S and cuts the rest.
  * 4. A target is blocked when one of its valid blocks is ≺ none of its valid
  *    unblocks (an unblock lifts the blocks it saw; a concurrent block wins).
+ * 5. A member's own policy, if any, may follow or ignore each block and
+ *    unblock before rule 4 (a local choice: "choose your moderators").
  *
  * A record refused by a rule stays refused whatever arrives later (its past
  * is fixed, and records only add revokes), so refusals are counted once.
@@ -30,6 +32,21 @@ export type RuleRefusal =
   | 'unauthorized'
   /** A block/unblock by a moderator revoked in its past, or by a revoke it did not see. */
   | 'revoked'
+  /** A block/unblock this peer's policy chose not to follow (a local choice). */
+  | 'ignored'
+
+/**
+ * A member's own choice about one block or unblock, given what the rule
+ * says of it (`null`: it counts): `true` follows it whatever the rule says
+ * (trust more: a block by someone the set does not make a moderator),
+ * `false` ignores it (a moderator this member does not follow), `undefined`
+ * keeps the rule's verdict. Refusals `immutable` stay. A pure function of
+ * the record keeps the state a function of the records.
+ */
+export type ModerationPolicy = (
+  record: VerifiedRecord,
+  verdict: RuleRefusal | null
+) => boolean | undefined
 
 export interface BlockEntry {
   kind: TargetKind
@@ -57,7 +74,11 @@ export interface ModerationState {
 }
 
 /** The state the records `records` (verified for the set) give in a set founded by `founder`. */
-export function evaluate(founder: Buffer, records: Iterable<VerifiedRecord>): ModerationState {
+export function evaluate(
+  founder: Buffer,
+  records: Iterable<VerifiedRecord>,
+  policy?: ModerationPolicy
+): ModerationState {
   const acts: VerifiedRecord[] = []
   /** Feed (hex) → the identities (hex) bound to it. */
   const bindings = new Map<string, Set<string>>()
@@ -124,12 +145,20 @@ export function evaluate(founder: Buffer, records: Iterable<VerifiedRecord>): Mo
     return about.some((a) => isRevoke(a) && graph.concurrent(a, i)) ? 'revoked' : null
   }
 
+  /** The member's choice over the rule's verdict. */
+  const chosen = (i: number, verdict: RuleRefusal | null): RuleRefusal | null => {
+    const choice = policy?.(graph.complete[i]!, verdict)
+    if (choice === true) return null
+    if (choice === false) return 'ignored'
+    return verdict
+  }
+
   const blocked = new Map<string, BlockEntry>()
   for (const target of [...actions.keys()].sort()) {
     const blocks: number[] = []
     const unblocks: number[] = []
     for (const i of actions.get(target)!) {
-      const refusal = standing(i)
+      const refusal = chosen(i, standing(i))
       if (refusal !== null) refused.set(graph.complete[i]!.hex, refusal)
       else if (graph.complete[i]!.record.type === 'block') blocks.push(i)
       else unblocks.push(i)
