@@ -1,4 +1,5 @@
 import c from 'compact-encoding'
+import fc from 'fast-check'
 import Hypercore from 'hypercore'
 import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
@@ -133,6 +134,41 @@ describe('moderation records on the wire', () => {
         expect(verifyRecord(set.key, bytes)).toMatchObject({ ok: false, reason: 'malformed' })
       }
     }
+  })
+
+  it("never throws on a peer's bytes: random, or a record with bytes changed, cut or added", () => {
+    const records = samples()
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 1100 }).map((b) => Buffer.from(b)),
+          fc
+            .tuple(
+              fc.integer({ min: 0, max: records.length - 1 }),
+              fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+              fc.nat(),
+              fc.uint8Array({ maxLength: 8 })
+            )
+            .map(([which, changes, cut, extra]) => {
+              const bytes = Buffer.from(records[which]!.bytes)
+              for (const [at, value] of changes) bytes[at % bytes.length] = value
+              return Buffer.concat([bytes.subarray(0, bytes.length - (cut % 4)), extra])
+            })
+        ),
+        (bytes) => {
+          const verdict = verifyRecord(set.key, bytes)
+          if (!verdict.ok) {
+            expect(['malformed', 'signature', 'feed-key']).toContain(verdict.reason)
+            if (verdict.reason === 'malformed')
+              expect(verdict.error?.code).toBe('ERR_MALFORMED_MESSAGE')
+          } else {
+            // Only an unchanged record verifies.
+            expect(records.some((r) => r.bytes.equals(bytes))).toBe(true)
+          }
+        }
+      ),
+      { numRuns: 2000 }
+    )
   })
 
   it('reports malformed records with ERR_MALFORMED_MESSAGE and what was wrong', () => {
