@@ -478,6 +478,14 @@ describe('the convergence rule', () => {
     expect(isBlocked(whole, F)).toBe(true)
   })
 
+  it('holds at most maxRecords records; a duplicate is still a duplicate when full', () => {
+    const book = new RecordBook(set.key, founder.publicKey, { maxRecords: 2 })
+    const [a, b, c] = [block(founder, F), block(founder, G), unblock(founder, F)]
+    expect([a, b, c, a].map((r) => book.add(r.bytes).added)).toEqual([true, true, false, false])
+    expect(book.refusals).toMatchObject({ full: 1, duplicate: 1 })
+    expect(book.size).toBe(2)
+  })
+
   it('counts each refusal by reason', () => {
     const book = new RecordBook(set.key, founder.publicKey)
     const g = grant(founder, alice)
@@ -492,7 +500,13 @@ describe('the convergence rule', () => {
     expect(book.add(mutated)).toEqual({ added: false, reason: 'signature' })
     expect(book.add(foreign.bytes)).toEqual({ added: false, reason: 'signature' })
     expect(book.add(Buffer.from([1, 2, 3]))).toEqual({ added: false, reason: 'malformed' })
-    expect(book.refusals).toEqual({ malformed: 1, signature: 2, 'feed-key': 0, duplicate: 1 })
+    expect(book.refusals).toEqual({
+      malformed: 1,
+      signature: 2,
+      'feed-key': 0,
+      duplicate: 1,
+      full: 0
+    })
     // A new record follows the grant; binds are no one's past.
     const feedPair = seeded(30)
     book.add(

@@ -8,8 +8,11 @@ import { evaluate, type ModerationState } from './evaluate.js'
 import { MAX_DEPS } from './records.js'
 import { type VerifiedRecord, type VerifyRefusal, verifyRecord } from './signing.js'
 
-/** Why received bytes changed nothing at once. */
-export type Refusal = VerifyRefusal | 'duplicate'
+/** Why received bytes changed nothing at once (`full`: the book holds `maxRecords`). */
+export type Refusal = VerifyRefusal | 'duplicate' | 'full'
+
+/** Most records a set holds unless told otherwise. */
+export const DEFAULT_MAX_RECORDS = 100_000
 
 export type AddResult = { added: true; record: VerifiedRecord } | { added: false; reason: Refusal }
 
@@ -21,14 +24,17 @@ export class RecordBook {
     malformed: 0,
     signature: 0,
     'feed-key': 0,
-    duplicate: 0
+    duplicate: 0,
+    full: 0
   }
+  readonly maxRecords: number
   readonly #records = new Map<string, VerifiedRecord>()
   #state: ModerationState | null = null
 
-  constructor(setKey: Buffer, founder: Buffer) {
+  constructor(setKey: Buffer, founder: Buffer, { maxRecords = DEFAULT_MAX_RECORDS } = {}) {
     this.setKey = setKey
     this.founder = founder
+    this.maxRecords = maxRecords
   }
 
   get size(): number {
@@ -51,6 +57,8 @@ export class RecordBook {
     if (!verdict.ok) return this.#refuse(verdict.reason)
     const { hex } = verdict.record
     if (this.#records.has(hex) || also?.has(hex)) return this.#refuse('duplicate')
+    // Bounded like the feeds: a member flooding records fills no memory past the limit.
+    if (this.#records.size + (also?.size ?? 0) >= this.maxRecords) return this.#refuse('full')
     return { added: true, record: verdict.record }
   }
 
