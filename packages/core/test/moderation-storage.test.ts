@@ -29,7 +29,12 @@ describe('moderation on a peer', () => {
     await moderation.close()
     await store.close()
 
-    const again = await open(founder, dir)
+    // By its key alone: the log holds the set's id.
+    const store2 = await tmpStore(dir)
+    const again = { moderation: await Moderation.open(store2, set.key, founder) }
+    onCleanup(() => again.moderation.close())
+    expect(again.moderation.id.founder.equals(founder.publicKey)).toBe(true)
+    expect(again.moderation.id.secret.equals(set.secret)).toBe(true)
     expect(again.moderation.size).toBe(2)
     expect(blockOf(again.moderation.state, F)?.reason).toBe('spam')
     expect(again.moderation.isModerator(alice.publicKey)).toBe(true)
@@ -92,6 +97,20 @@ describe('moderation on a peer', () => {
     expect(ownerOf(moderation.state, writer.key!)?.equals(alice.publicKey)).toBe(true)
     await moderation.block('identity', alice.publicKey, 'spammer')
     expect(blockOf(moderation.state, writer.key!)?.reason).toBe('spammer')
+  })
+
+  it('opens by key only a set the store holds; a log of another set is refused', async () => {
+    const store = await tmpStore()
+    await expect(Moderation.open(store, set.key, founder)).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT'
+    })
+    const moderation = await Moderation.open(store, set, founder)
+    await moderation.close()
+    const other = createModeratedSet(founder.publicKey)
+    await expect(Moderation.open(store, other, founder)).rejects.toMatchObject({
+      code: 'ERR_STORAGE_CORRUPT',
+      message: expect.stringMatching(/another set/)
+    })
   })
 
   it('refuses to open a log holding a record that does not verify', async () => {

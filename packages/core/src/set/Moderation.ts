@@ -16,7 +16,7 @@ import type { ModeratedSetId } from '../moderation/invite.js'
 import { RecordBook, type Refusal } from '../moderation/RecordBook.js'
 import type { TargetKind } from '../moderation/records.js'
 import { bindFeed, signRecord, type VerifiedRecord } from '../moderation/signing.js'
-import { ModerationLog } from './ModerationLog.js'
+import { decodeHeader, encodeHeader, ModerationLog } from './ModerationLog.js'
 
 /** What one change of the records changed in the state. */
 export interface ModerationChange {
@@ -39,31 +39,56 @@ export class Moderation {
   readonly #log: ModerationLog
   #taking: Promise<unknown> = Promise.resolve()
 
-  private constructor(id: ModeratedSetId, identity: KeyPair, log: ModerationLog) {
+  private constructor(id: ModeratedSetId, identity: KeyPair, log: ModerationLog, book: RecordBook) {
     this.id = id
     this.identity = identity
-    this.#book = new RecordBook(id.key, id.founder)
+    this.#book = book
     this.#log = log
   }
 
-  /** Reads the set's records from `store` (the set's namespace). */
-  static async open(store: Corestore, id: ModeratedSetId, identity: KeyPair): Promise<Moderation> {
+  /**
+   * Reads the set's records from `store` (the set's namespace). `set`: the
+   * set's id (from its invite; written here the first time), or its key
+   * alone (a set this store holds already; else `ERR_INVALID_ARGUMENT`).
+   */
+  static async open(
+    store: Corestore,
+    set: ModeratedSetId | Buffer,
+    identity: KeyPair
+  ): Promise<Moderation> {
     const log = new ModerationLog(store)
-    const moderation = new Moderation(id, identity, log)
-    let index = 0
+    const key = Buffer.isBuffer(set) ? set : set.key
+    let id: ModeratedSetId | null = Buffer.isBuffer(set) ? null : set
+    let book: RecordBook | null = null
     try {
+      let index = 0
       for await (const bytes of log.load()) {
-        const result = moderation.#book.add(bytes)
-        if (!result.added && result.reason !== 'duplicate') {
-          throw new StorageCorruptError(`Moderation record ${index} is refused: ${result.reason}`)
+        if (index++ === 0) {
+          id = decodeHeader(bytes, key)
+          book = new RecordBook(id.key, id.founder)
+          continue
         }
-        index++
+        const result = book!.add(bytes)
+        if (!result.added && result.reason !== 'duplicate') {
+          throw new StorageCorruptError(
+            `Moderation record ${index - 1} is refused: ${result.reason}`
+          )
+        }
+      }
+      if (id === null) {
+        throw new InvalidArgumentError(
+          'This corestore holds no moderated set of this key: open it with its invite'
+        )
+      }
+      if (book === null) {
+        await log.append([encodeHeader(id)])
+        book = new RecordBook(id.key, id.founder)
       }
     } catch (err) {
       await log.close()
       throw err
     }
-    return moderation
+    return new Moderation(id, identity, log, book)
   }
 
   get state(): ModerationState {

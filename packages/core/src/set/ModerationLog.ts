@@ -7,9 +7,36 @@
  * append of several records is one hypercore append (all or none), so a
  * crash leaves a record held or not, never half: at open the state is
  * evaluated again from what the log holds.
+ *
+ * Block 0 is the set's id (founder and secret), written when the set is
+ * first opened here: the set then re-opens by its key alone, and a log
+ * found under a key that the id does not derive is refused.
  */
 import type { Corestore, Hypercore } from '@multifeed/holepunch-types'
+import { StorageCorruptError } from '../errors.js'
+import { type ModeratedSetId, moderatedSetKey } from '../moderation/invite.js'
 import { readLog } from './localLog.js'
+
+const HEADER_VERSION = 1
+const KEY_BYTES = 32
+
+/** Block 0 of the log: `1 ‖ founder ‖ secret`. */
+export function encodeHeader(id: ModeratedSetId): Buffer {
+  return Buffer.concat([Buffer.from([HEADER_VERSION]), id.founder, id.secret])
+}
+
+/** The set id block 0 holds, checked against the key the set was opened by. */
+export function decodeHeader(block: Buffer, key: Buffer): ModeratedSetId {
+  if (block.byteLength !== 1 + 2 * KEY_BYTES || block[0] !== HEADER_VERSION) {
+    throw new StorageCorruptError('The moderation log does not start with a set id')
+  }
+  const founder = Buffer.from(block.subarray(1, 1 + KEY_BYTES))
+  const secret = Buffer.from(block.subarray(1 + KEY_BYTES))
+  if (!moderatedSetKey(founder, secret).equals(key)) {
+    throw new StorageCorruptError("The moderation log holds another set's id")
+  }
+  return { founder, secret, key }
+}
 
 export class ModerationLog {
   readonly #core: Hypercore
@@ -19,7 +46,7 @@ export class ModerationLog {
     this.#core = store.get({ name: 'multifeed/moderation', active: false })
   }
 
-  /** Every record held, in order, in one streaming pass. */
+  /** Every block held (the header, then the records), in order, in one streaming pass. */
   async *load(): AsyncGenerator<Buffer> {
     for await (const [block] of readLog(this.#core, 'Moderation log')) yield block
   }
