@@ -5,6 +5,7 @@ import { blockOf, ownerOf } from '../src/moderation/evaluate.js'
 import { createModeratedSet } from '../src/moderation/invite.js'
 import { signRecord } from '../src/moderation/signing.js'
 import { Moderation } from '../src/set/Moderation.js'
+import { ModerationLog } from '../src/set/ModerationLog.js'
 import { onCleanup, tmpDir, tmpStore } from './helpers.js'
 
 const founder = crypto.keyPair(Buffer.alloc(32, 1))
@@ -97,6 +98,18 @@ describe('moderation on a peer', () => {
     expect(ownerOf(moderation.state, writer.key!)?.equals(alice.publicKey)).toBe(true)
     await moderation.block('identity', alice.publicKey, 'spammer')
     expect(blockOf(moderation.state, writer.key!)?.reason).toBe('spammer')
+  })
+
+  it('tells whether a namespace holds a moderation log, without making one', async () => {
+    const root = await tmpStore()
+    const ns = root.namespace('@multifeed/a', { active: false })
+    const other = root.namespace('@multifeed/b', { active: false })
+    expect(await ModerationLog.exists(ns, root)).toBe(false)
+    expect(await ModerationLog.exists(ns, root)).toBe(false)
+    const moderation = await Moderation.open(ns, set, founder)
+    await moderation.close()
+    expect(await ModerationLog.exists(ns, root)).toBe(true)
+    expect(await ModerationLog.exists(other, root)).toBe(false)
   })
 
   it('opens by key only a set the store holds; a log of another set is refused', async () => {

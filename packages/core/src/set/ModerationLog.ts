@@ -13,6 +13,8 @@
  * found under a key that the id does not derive is refused.
  */
 import type { Corestore, Hypercore } from '@multifeed/holepunch-types'
+import HypercoreClass from 'hypercore'
+import crypto from 'hypercore-crypto'
 import { StorageCorruptError } from '../errors.js'
 import { type ModeratedSetId, moderatedSetKey } from '../moderation/invite.js'
 import { readLog } from './localLog.js'
@@ -38,12 +40,25 @@ export function decodeHeader(block: Buffer, key: Buffer): ModeratedSetId {
   return { founder, secret, key }
 }
 
+const NAME = 'multifeed/moderation'
+
 export class ModerationLog {
   readonly #core: Hypercore
   #appending: Promise<void> = Promise.resolve()
 
   constructor(store: Corestore) {
-    this.#core = store.get({ name: 'multifeed/moderation', active: false })
+    this.#core = store.get({ name: NAME, active: false })
+  }
+
+  /**
+   * True when `store` (a set's namespace) holds a moderation log, asked of
+   * `root`'s storage without creating the core: an unmoderated set's open
+   * costs one lookup and leaves nothing behind.
+   */
+  static async exists(store: Corestore, root: Corestore): Promise<boolean> {
+    // The core corestore's get({ name }) makes: its key pair's one-signer manifest.
+    const { publicKey } = await store.createKeyPair(NAME)
+    return root.storage.hasCore(crypto.discoveryKey(HypercoreClass.key(publicKey)))
   }
 
   /** Every block held (the header, then the records), in order, in one streaming pass. */
