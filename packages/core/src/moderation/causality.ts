@@ -24,7 +24,6 @@ export class Causality {
   readonly complete: VerifiedRecord[] = []
   /** Ids (hex) of the records that wait for part of their past, in order. */
   readonly pending: string[] = []
-  readonly #index = new Map<string, number>()
   #deps: number[][] = []
   #depth: number[] = []
   #chain: Int32Array = new Int32Array(0)
@@ -36,26 +35,33 @@ export class Causality {
 
   /** `clockBudget`: most clock entries to keep (tests set it to 0 to search instead). */
   constructor(records: Iterable<VerifiedRecord>, { clockBudget = CLOCK_BUDGET } = {}) {
-    const byId = new Map<string, VerifiedRecord>()
-    for (const r of records) byId.set(r.hex, r)
-    const depth = depthsOf(byId)
-    const order = [...byId.keys()].sort((a, b) => {
-      const d = depth.get(a)! - depth.get(b)!
-      return d !== 0 ? d : a < b ? -1 : a > b ? 1 : 0
-    })
-    for (const hex of order) {
-      if (depth.get(hex)! < 0) {
-        this.pending.push(hex)
+    const byId = new Map<string, number>()
+    const held: VerifiedRecord[] = []
+    for (const r of records) {
+      if (byId.has(r.hex)) continue
+      byId.set(r.hex, held.length)
+      held.push(r)
+    }
+    // Deps as positions in `held` (-1: not held), one hex conversion per dep.
+    const deps = held.map((r) => r.record.deps.map((d) => byId.get(d.toString('hex')) ?? -1))
+    const depth = depthsOf(deps)
+    const order = held
+      .map((_, i) => i)
+      .sort((a, b) => depth[a]! - depth[b]! || (held[a]!.hex < held[b]!.hex ? -1 : 1))
+    const position = new Int32Array(held.length).fill(-1)
+    for (const i of order) {
+      if (depth[i]! < 0) {
+        this.pending.push(held[i]!.hex)
         continue
       }
-      this.#index.set(hex, this.complete.length)
-      this.complete.push(byId.get(hex)!)
-      this.#depth.push(depth.get(hex)!)
+      position[i] = this.complete.length
+      this.complete.push(held[i]!)
+      this.#depth.push(depth[i]!)
     }
     this.pending.sort()
-    this.#deps = this.complete.map((r) =>
-      r.record.deps.map((d) => this.#index.get(d.toString('hex'))!)
-    )
+    for (const i of order) {
+      if (depth[i]! >= 0) this.#deps.push(deps[i]!.map((d) => position[d]!))
+    }
     this.#cutChains(clockBudget)
   }
 
@@ -135,39 +141,39 @@ export class Causality {
  * when part of its past is missing. By an explicit stack: a chain of 10,000
  * records is no recursion.
  */
-function depthsOf(byId: Map<string, VerifiedRecord>): Map<string, number> {
-  const depth = new Map<string, number>()
+function depthsOf(deps: number[][]): Int32Array {
+  const UNKNOWN = -2
+  const depth = new Int32Array(deps.length).fill(UNKNOWN)
   // Records whose deps are being resolved: meeting one again would be a cycle.
-  const expanded = new Set<string>()
-  for (const start of byId.keys()) {
+  const expanded = new Uint8Array(deps.length)
+  for (let start = 0; start < deps.length; start++) {
     const stack = [start]
     while (stack.length > 0) {
-      const hex = stack[stack.length - 1]!
-      if (depth.has(hex)) {
+      const i = stack[stack.length - 1]!
+      if (depth[i] !== UNKNOWN) {
         stack.pop()
         continue
       }
       let deepest = 0
       let waiting = false
-      for (const dep of byId.get(hex)!.record.deps) {
-        const d = dep.toString('hex')
-        const known = depth.get(d)
-        if (known !== undefined) {
-          deepest = known < 0 || deepest < 0 ? -1 : Math.max(deepest, known + 1)
-        } else if (byId.has(d) && !expanded.has(d)) {
+      for (const d of deps[i]!) {
+        const known = d < 0 ? -1 : depth[d]!
+        if (known === UNKNOWN && expanded[d] === 0) {
           stack.push(d)
           waiting = true
-        } else {
+        } else if (known < 0 || deepest < 0) {
           deepest = -1
+        } else {
+          deepest = Math.max(deepest, known + 1)
         }
       }
       if (waiting) {
-        expanded.add(hex)
+        expanded[i] = 1
         continue
       }
       stack.pop()
-      expanded.delete(hex)
-      depth.set(hex, deepest)
+      expanded[i] = 0
+      depth[i] = deepest
     }
   }
   return depth
