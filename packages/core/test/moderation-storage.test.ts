@@ -80,6 +80,8 @@ describe('moderation on a peer', () => {
     const foreign = signRecord(other.key, founder, { type: 'grant', target: alice.publicKey })
     const change = await moderation.receive([bytes, foreign.bytes, Buffer.from('junk')])
     expect(change.refused).toEqual({ signature: 2, malformed: 1 })
+    await moderation.receive([bytes])
+    expect(moderation.refusals).toMatchObject({ signature: 3, malformed: 1, duplicate: 0 })
     expect(change.added).toEqual([])
     expect(moderation.size).toBe(0)
   })

@@ -95,6 +95,11 @@ export class Moderation {
     return this.#book.state()
   }
 
+  /** Records refused since open, by reason (for the peers' stats). */
+  get refusals(): Readonly<Record<Refusal, number>> {
+    return this.#book.refusals
+  }
+
   /** How many records are held. */
   get size(): number {
     return this.#book.size
