@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { blockOf, ownerOf } from '../src/moderation/evaluate.js'
 import { createModeratedSet } from '../src/moderation/invite.js'
 import { signRecord } from '../src/moderation/signing.js'
+import { identityOf } from '../src/set/identity.js'
 import { Moderation } from '../src/set/Moderation.js'
 import { ModerationLog } from '../src/set/ModerationLog.js'
 import { onCleanup, tmpDir, tmpStore } from './helpers.js'
@@ -141,5 +142,33 @@ describe('moderation on a peer', () => {
     await expect(Moderation.open(again, set, founder)).rejects.toMatchObject({
       code: 'ERR_STORAGE_CORRUPT'
     })
+  })
+})
+
+describe('identities', () => {
+  it("is the corestore's own by default: the same after a re-open, another for another store", async () => {
+    const dir = await tmpDir()
+    const store = await tmpStore(dir)
+    const first = await identityOf(store)
+    expect((await identityOf(store)).publicKey.equals(first.publicKey)).toBe(true)
+    await store.close()
+    const again = await identityOf(await tmpStore(dir))
+    expect(again.publicKey.equals(first.publicKey)).toBe(true)
+    expect((await identityOf(await tmpStore())).publicKey.equals(first.publicKey)).toBe(false)
+    // It signs: a record of it verifies.
+    const record = signRecord(set.key, again, { type: 'grant', target: alice.publicKey })
+    expect(record.record.signer.equals(first.publicKey)).toBe(true)
+  })
+
+  it('takes a given key pair (devices sharing one) and refuses one whose halves disagree', async () => {
+    const store = await tmpStore()
+    expect((await identityOf(store, alice)).publicKey.equals(alice.publicKey)).toBe(true)
+    const code = { code: 'ERR_INVALID_ARGUMENT' }
+    await expect(
+      identityOf(store, { publicKey: founder.publicKey, secretKey: alice.secretKey })
+    ).rejects.toMatchObject(code)
+    await expect(
+      identityOf(store, { publicKey: alice.publicKey, secretKey: Buffer.alloc(12) })
+    ).rejects.toMatchObject(code)
   })
 })
