@@ -76,8 +76,13 @@ describe('encrypted sets', () => {
   })
 
   it('a json set: values round-trip through encryption; ERR_ENCODING still guards appends', async () => {
-    const a = await open(null, null, { encrypted: true, valueEncoding: 'json' })
-    const b = await open(null, a.key, { valueEncoding: 'json' })
+    const a = await Multifeed.open(await tmpStore(), null, {
+      encrypted: true,
+      valueEncoding: 'json'
+    })
+    onCleanup(() => a.close())
+    const b = await Multifeed.open(await tmpStore(), a.key, { valueEncoding: 'json' })
+    onCleanup(() => b.close())
     const w = await a.writer()
     onCleanup(() => w.close())
     await w.append([{ n: 1, text: 'one' }, { n: 2 }])
