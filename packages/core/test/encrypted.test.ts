@@ -6,12 +6,17 @@
  */
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { InvalidArgumentError, Multifeed } from '@multifeed/core'
+import {
+  InvalidArgumentError,
+  Multifeed,
+  type PairingOutcome,
+  ReplicationStream
+} from '@multifeed/core'
 import type { Corestore } from '@multifeed/holepunch-types'
 import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
 import { newKey, setKeysOf, tierOf } from '../src/capabilities.js'
-import { linkStores, onCleanup, pipe, tmpDir, tmpStore } from './helpers.js'
+import { link, linkStores, onCleanup, pipe, tmpDir, tmpStore } from './helpers.js'
 import { noUnhandled, open } from './support.js'
 
 noUnhandled()
@@ -169,6 +174,30 @@ describe('encrypted sets', () => {
     await copy.update({ wait: true })
     expect(copy.length).toBe(blocks.length)
     for (let i = 0; i < blocks.length; i++) expect(await copy.get(i)).toEqual(blocks[i])
+  })
+
+  it('pairing privacy: a peer holding the topic (the discovery key) as its key pairs with nothing and learns no feed', async () => {
+    const a = await open(null, null, { encrypted: true })
+    const w = await a.writer()
+    onCleanup(() => w.close())
+    await w.append(entry(0))
+    // A peer that found the topic and tries it as a set's key (a plain set: it holds neither tier).
+    const c = await open(null, a.discoveryKey)
+    const stream = a.replicate(true)
+    const concluded = new Promise<PairingOutcome>((resolve) =>
+      ReplicationStream.of(stream)!.once('pairing-concluded', resolve)
+    )
+    const other = c.replicate(false)
+    const theirs = new Promise<PairingOutcome>((resolve) =>
+      ReplicationStream.of(other)!.once('pairing-concluded', resolve)
+    )
+    link(stream, other)
+    const [ours, seen] = await Promise.all([concluded, theirs])
+    expect(ours.how).toBe('exchanged')
+    expect(ours.paired).toEqual([])
+    expect(seen.paired).toEqual([])
+    expect(a.peers()).toEqual([])
+    expect(c.feeds()).toEqual([])
   })
 
   it('re-opens encrypted from its key alone, with the option or without', async () => {
