@@ -58,7 +58,10 @@ describe('encrypted sets', () => {
       await wa.close()
       await wb.close()
     })
-    await wa.append([entry(0), entry(1), entry(2)])
+    const appended = [entry(0), entry(1), entry(2)]
+    await wa.append(appended)
+    // Hypercore encrypts in place: what it encrypted was a copy, never the caller's buffers.
+    expect(appended).toEqual([entry(0), entry(1), entry(2)])
     await wb.append(entry(3))
     pipe(a, b)
     await Promise.all([
