@@ -13,7 +13,7 @@ const core = '^packages/core/src/'
 const coreLayers = [
   ['errors', `${core}errors\\.ts$`],
   ['types', `${core}types\\.ts$`],
-  ['lifecycle/keys', `${core}(lifecycle/|keys\\.ts$)`],
+  ['lifecycle/keys', `${core}(lifecycle/|keys\\.ts$|capabilities\\.ts$)`],
   ['protocol', `${core}protocol/`],
   // Moderated sets' records and their rule (pure): used by set/ (apply) and replication/ (travel).
   ['moderation', `${core}moderation/`],

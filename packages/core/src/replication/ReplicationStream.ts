@@ -70,7 +70,7 @@ export interface ReplicationStreamEvents {
 
 /** A multifeed on the stream, as the stream sees it (MultifeedPeer implements it). */
 export interface StreamMember {
-  /** The multifeed key. */
+  /** The key pairing is keyed by: the multifeed key, or an encrypted set's mirror key. */
   readonly key: Buffer
   /** The handshake is done: be ready for the remote opening the multifeed's channel first. */
   prepare(): void
