@@ -33,7 +33,8 @@ function setup(feeds: number, length: number) {
         if (n === 0) held.delete(feed.id)
         else held.set(feed.id, n)
       },
-      onAttach: () => {}
+      onAttach: () => {},
+      label: () => 'peer'
     },
     mux as never
   )
