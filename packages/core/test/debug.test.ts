@@ -4,6 +4,9 @@
  * read them. Every wait is for a positive signal (an event), never a timer.
  */
 import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { enableDebug, type Multifeed } from '@multifeed/core'
@@ -182,6 +185,26 @@ describe('debug logging', () => {
     expect(on.stderr).not.toMatch(/multifeed:pairing/)
     expect(off.stdout).toBe('reconciled\n')
     expect(off.stderr).not.toMatch(/multifeed:/)
+  })
+
+  it('Bare: #obug maps to a build of obug that imports no Node built-in', () => {
+    const pkgPath = fileURLToPath(new URL('../package.json', import.meta.url))
+    const pkg = JSON.parse(readFileSync(pkgPath, 'utf8'))
+    const target = pkg.imports['#obug']
+    // Bare matches the `node` condition too: `bare` must come first.
+    expect(Object.keys(target)[0]).toBe('bare')
+    const entry = createRequire(pkgPath).resolve(target.bare)
+    const seen = new Set<string>()
+    const visit = (file: string): void => {
+      if (seen.has(file)) return
+      seen.add(file)
+      const text = readFileSync(file, 'utf8')
+      expect(text, file).not.toMatch(/from\s*["']node:|require\(/)
+      for (const [, rel] of text.matchAll(/from\s*["'](\.[^"']+)["']/g))
+        visit(join(dirname(file), rel!))
+    }
+    visit(entry)
+    expect(seen.size).toBeGreaterThan(1) // the entry and obug's core
   })
 
   it('strict: unknown options, a non-string, a non-function log', () => {

@@ -15,11 +15,14 @@
  *
  * On Node, `DEBUG=multifeed:*` turns them on (obug reads it at import);
  * anywhere (Bare has no `process.env`), `enableDebug()` does, and can send
- * the lines to a function of yours. Off, a call site costs one boolean
+ * the lines to a function of yours. `#obug` (package.json `imports`) is
+ * obug's ANSI build on Node and its plain one on Bare: Bare matches the
+ * `node` condition too, and the ANSI build imports `node:tty` and
+ * `node:util`, which Bare lacks. Off, a call site costs one boolean
  * read: every message is built behind `enabled`, and none is logged per
  * block.
  */
-import { createDebug, type Debugger } from 'obug'
+import { createDebug, type Debugger } from '#obug'
 import { CallbackError, InvalidArgumentError } from '../errors.js'
 import { knownOptions } from './strict.js'
 
@@ -48,9 +51,6 @@ export const DEBUG_NAMESPACES = [
   'multifeed:error'
 ] as const
 
-/** Bare resolves obug to its browser build, whose colours are CSS (`%c`): plain there. */
-const onBare = typeof (globalThis as { Bare?: unknown }).Bare === 'object'
-
 /** The user's function for every line (`enableDebug(…, { log })`), or null: obug's output. */
 let output: ((line: string) => void) | null = null
 
@@ -59,7 +59,7 @@ interface Concern extends DebugLog {
 }
 
 function concern(namespace: string): Concern {
-  const d = createDebug(namespace, onBare ? { useColors: false } : undefined)
+  const d = createDebug(namespace)
   return {
     debugger: d,
     get enabled() {
