@@ -51,6 +51,12 @@ import type {
  *
  * `T` is the block type of its cores, given by `valueEncoding`.
  */
+// The multifeed replication names (replication/PeerHost.ts `MultifeedRef`) is this class.
+type AnyMultifeed = Multifeed<unknown>
+declare module './replication/PeerHost.js' {
+  interface MultifeedRef extends AnyMultifeed {}
+}
+
 export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /** The shared secret of the set: whoever holds it may join. */
   readonly key: Buffer

@@ -5,10 +5,17 @@ import type {
   ValueEncoding
 } from '@multifeed/holepunch-types'
 import type { CallbackError, MultifeedError, StorageError } from './errors.js'
-import type { BoundOptions } from './lifecycle/bounded.js'
-import type { MultifeedPeer, PeerProgress } from './replication/MultifeedPeer.js'
 
 export type { KeyPair, ValueEncoding }
+
+/**
+ * A peer as the types below name it: the class `MultifeedPeer` (replication/),
+ * which completes this interface (`extends MultifeedPeer`, merged in by
+ * replication/MultifeedPeer.ts), so that these types stay at the bottom of
+ * core's layers (notes/layers.md).
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: completed by replication/MultifeedPeer.ts
+export interface PeerRef {}
 
 /** A key as users hand it to us: 32 bytes, 64 hex characters or 52 z-base-32 characters. */
 export type KeyLike = Buffer | Uint8Array | string
@@ -41,12 +48,12 @@ export interface FeedInfo {
 
 export interface AcceptContext {
   /** The peer offering the key; null for `multi.add(key)`. */
-  readonly peer: MultifeedPeer | null
+  readonly peer: PeerRef | null
 }
 
 export interface ShareContext {
   /** The peer we are about to offer the feed to. */
-  readonly peer: MultifeedPeer
+  readonly peer: PeerRef
 }
 
 /** Decides which remote feeds join the set and which feeds are offered to whom. */
@@ -119,13 +126,49 @@ export interface DownloadedOptions extends BoundOptions {
  * `minPeers` of them reconciled) and the bounds of the wait.
  */
 export interface SyncedOptions extends DownloadedOptions {
-  peer?: MultifeedPeer
+  peer?: PeerRef
+}
+
+export interface BoundOptions {
+  /** Reject with `ERR_TIMEOUT` after this many milliseconds. */
+  timeout?: number
+  /** Reject with `ERR_ABORTED` when it aborts. */
+  signal?: AbortSignal
+}
+
+/** Bytes and messages of the multifeed protocol alone (not hypercore's). */
+export interface PeerStats {
+  messagesSent: number
+  messagesReceived: number
+  bytesSent: number
+  bytesReceived: number
+  /** Coded symbols sent and received in reconciliations. */
+  symbolsSent: number
+  symbolsReceived: number
+  /** Cores this peer's session attached to the stream. */
+  coresAttached: number
+}
+
+/** How far the sync with one peer has got (see `MultifeedPeer.progress`). */
+export interface PeerProgress {
+  /** What the peer holds that we lack, in feeds and blocks. */
+  readonly want: { feeds: number; blocks: number }
+  /** What we hold that the peer lacks, in feeds and blocks. */
+  readonly give: { feeds: number; blocks: number }
+  /**
+   * Blocks and bytes of this set received from the peer on this connection
+   * (in `multi.progress()`: from every peer since open, closed sessions
+   * included: it never goes backwards).
+   */
+  readonly received: { blocks: number; bytes: number }
+  /** Blocks and bytes of this set sent to the peer on this connection (`multi.progress()`: as `received`). */
+  readonly sent: { blocks: number; bytes: number }
 }
 
 /** What `synced()` and `downloaded()` resolve to: with whom the sync was. */
 export interface SyncResult {
   /** The peers whose holdings we now hold (their first reconciliation completed); empty when there was none. */
-  readonly peers: MultifeedPeer[]
+  readonly peers: PeerRef[]
 }
 
 /** The outcome of the first reconciliation with a peer. */
@@ -138,33 +181,33 @@ export interface SyncInfo {
 
 export interface MultifeedEvents {
   /** A feed joined the set: a writer of ours or `add()` (`peer` null), or learned from `peer`. */
-  feed: [info: FeedInfo, peer: MultifeedPeer | null]
+  feed: [info: FeedInfo, peer: PeerRef | null]
   /** A feed left the set (`remove()`, `block()`). */
   remove: [info: FeedInfo]
   /** A feed we hold grew (an append here, or blocks downloaded). */
   append: [info: FeedInfo]
   /** A peer proved the multifeed key on a stream; reconciliation starts. */
-  'peer-add': [peer: MultifeedPeer]
+  'peer-add': [peer: PeerRef]
   /** A peer's channel closed, for whatever reason. */
-  'peer-remove': [peer: MultifeedPeer]
+  'peer-remove': [peer: PeerRef]
   /** The first reconciliation with a peer is complete: both sides know what differs. */
-  reconciled: [peer: MultifeedPeer, info: SyncInfo]
+  reconciled: [peer: PeerRef, info: SyncInfo]
   /** How far the sync with a peer has got changed (at most once per tick per peer, while listened to). */
-  progress: [peer: MultifeedPeer, progress: PeerProgress]
+  progress: [peer: PeerRef, progress: PeerProgress]
   /** A peer misbehaved or spoke another version; its channel was closed. Nothing of ours was lost. */
-  'peer-error': [error: MultifeedError, peer: MultifeedPeer]
+  'peer-error': [error: MultifeedError, peer: PeerRef]
   /**
    * Storing what a peer sent failed here (ERR_STORAGE, `cause` kept): the
    * peer is not blamed, its channel lives on, the next reconciliation offers
    * the same feeds again. Without a listener nothing else happens.
    */
-  'storage-error': [error: StorageError, peer: MultifeedPeer | null]
+  'storage-error': [error: StorageError, peer: PeerRef | null]
   /**
    * A policy hook or one of your event listeners threw. The protocol went on
    * (a throwing `accept` refuses that key; a throwing `share` does not share).
    * Without a listener, it becomes a process warning.
    */
-  'callback-error': [error: CallbackError, peer: MultifeedPeer | null]
+  'callback-error': [error: CallbackError, peer: PeerRef | null]
   /** The multifeed closed. */
   close: []
 }

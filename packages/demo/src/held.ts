@@ -1,5 +1,10 @@
 import type { Multifeed } from '@multifeed/core'
-import type { Cell } from './run.js'
+
+/** Progress of one peer on one multifeed. */
+export interface Cell {
+  feeds: number
+  blocks: number
+}
 
 /**
  * What a multifeed holds: its feeds, and the blocks each holds

@@ -7,7 +7,7 @@ import {
   type TempCorestore,
   type TestDHT
 } from '@multifeed/testing'
-import { held } from './held.js'
+import { type Cell, held } from './held.js'
 import type { DemoOptions } from './options.js'
 
 /** One peer of the demo. */
@@ -19,11 +19,7 @@ interface DemoPeer {
   readonly multifeeds: Multifeed[]
 }
 
-/** Progress of one peer on one multifeed. */
-export interface Cell {
-  feeds: number
-  blocks: number
-}
+export type { Cell }
 
 /** A snapshot of the whole demo, taken every tick. */
 export interface Snapshot {

@@ -102,7 +102,11 @@ describe('published type declarations', () => {
       for (const file of shippedDeclarations(dir, manifest.files ?? [])) {
         const where = relative(root, file)
         const text = code(readFileSync(file, 'utf8'))
-        const modules = [...text.matchAll(/\bdeclare\s+module\s+(\S+)/g)].map((m) => m[1])
+        // An augmentation of one of our own files (`declare module './x.js'`, an open interface
+        // completed by a class above it: notes/layers.md) names no package: not an ambient module.
+        const modules = [...text.matchAll(/\bdeclare\s+module\s+(\S+)/g)]
+          .map((m) => m[1])
+          .filter((name) => !/^['"]\.\.?\//.test(name ?? ''))
         const allowed = where === CORESTORE_DECLARATION ? ["'corestore'"] : []
         if (modules.join() !== allowed.join()) {
           problems.push(`${where}: declare module ${modules.join(', ') || '(none)'}`)

@@ -1,6 +1,6 @@
 import NoiseSecretStream from '@hyperswarm/secret-stream'
 import type { NoiseSecretStream as Connection } from '@multifeed/holepunch-types'
-import type { SwarmKeyPair } from './Networker.js'
+import type { SwarmKeyPair } from './NetworkerInterface.js'
 
 /** What a networker registers with a hub. */
 export interface HubEndpoint {

@@ -1,8 +1,8 @@
 import NoiseSecretStream from '@hyperswarm/secret-stream'
 import type { Corestore } from '@multifeed/holepunch-types'
 import { type HubMembership, InProcessHub } from './InProcessHub.js'
-import type { SwarmKeyPair } from './Networker.js'
 import { NetworkerBase, type SwarmedMultifeed } from './NetworkerBase.js'
+import type { SwarmKeyPair } from './NetworkerInterface.js'
 import { validateInProcessOptions } from './options.js'
 
 /** Options of `new InProcessNetworker(corestore, options)`. */

@@ -1,5 +1,5 @@
 import type { Multifeed as MultifeedOf, MultifeedPeer, PairingOutcome } from '@multifeed/core'
-import type { NoiseSecretStream } from '@multifeed/holepunch-types'
+import type { HyperDHT, Hyperswarm, NoiseSecretStream } from '@multifeed/holepunch-types'
 
 /** A multifeed of any value encoding (`Multifeed<Buffer>`, `Multifeed<string>`, …). */
 export type AnyMultifeed = MultifeedOf<unknown>
@@ -70,4 +70,50 @@ export interface NetworkerInterface {
     event: E,
     listener: (...args: NetworkerEvents[E]) => void
   ): this
+}
+
+/** A Noise key pair: the identity of a swarm (and of its connections). */
+export interface SwarmKeyPair {
+  publicKey: Buffer
+  secretKey: Buffer
+}
+
+/** Options of `new Networker(corestore, options)`. Every option is checked (`ERR_INVALID_ARGUMENT`). */
+export interface NetworkerOptions {
+  /**
+   * Use this Hyperswarm instead of creating one. Exclusive with `dht`, `bootstrap`,
+   * `keyPair`, `maxPeers`, `firewall` (those configure the swarm we create).
+   */
+  swarm?: Hyperswarm
+  /**
+   * Whether `close()` destroys the given `swarm` (and, as Hyperswarm does, its DHT).
+   * Default false: the swarm stays yours, and `close()` leaves nothing of ours on it
+   * (our topics left, our listeners off, our multifeeds detached from its connections).
+   */
+  ownsSwarm?: boolean
+  /** The DHT node for the swarm we create (tests: `testnet.createNode()`). */
+  dht?: HyperDHT
+  /**
+   * Whether `close()` destroys the given `dht`. Default true, as Hyperswarm does with a
+   * DHT it is given: a process that forgets `dht.destroy()` still exits. false: the DHT
+   * outlives the networker and keeps nothing of ours (no server, no listener).
+   */
+  ownsDht?: boolean
+  /**
+   * Bootstrap nodes for the DHT we create (when no `dht` is given): `'host:port'` or `{ host, port }`.
+   * Without `dht`, `swarm` or `bootstrap`, that DHT joins the public HyperDHT (Holepunch's
+   * bootstrap nodes), as Hyperswarm does: what a real app wants; tests give a loopback testnet.
+   */
+  bootstrap?: Array<string | { host: string; port: number }>
+  /**
+   * The IP address the DHT we create binds to (hyperdht's `host`), e.g. `'127.0.0.1'` to keep
+   * every packet on loopback. Default: all interfaces. Not with a given `dht` or `swarm`.
+   */
+  host?: string
+  /** The swarm's identity (the `remotePublicKey` peers see). Random by default. */
+  keyPair?: SwarmKeyPair
+  /** Most connections the swarm keeps (Hyperswarm's `maxPeers`, default 64). */
+  maxPeers?: number
+  /** Return true to refuse a connection from/to this public key. */
+  firewall?: (remotePublicKey: Buffer) => boolean
 }

@@ -6,8 +6,7 @@
 import { InvalidArgumentError } from '@multifeed/core'
 import type { Corestore } from '@multifeed/holepunch-types'
 import { InProcessHub } from './InProcessHub.js'
-import type { NetworkerOptions } from './Networker.js'
-import type { AnyMultifeed } from './NetworkerInterface.js'
+import type { AnyMultifeed, NetworkerOptions } from './NetworkerInterface.js'
 
 /** Options that configure the swarm we create: meaningless with a given `swarm`. */
 const SWARM_CREATION = [

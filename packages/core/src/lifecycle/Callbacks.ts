@@ -5,8 +5,7 @@
  * and never unwinds the protocol's state.
  */
 import { CallbackError } from '../errors.js'
-import type { MultifeedPeer } from '../replication/MultifeedPeer.js'
-import type { FeedInfo, MultifeedEvents, MultifeedPolicy } from '../types.js'
+import type { FeedInfo, MultifeedEvents, MultifeedPolicy, PeerRef } from '../types.js'
 import type { TypedEmitter } from './Resource.js'
 
 export class Callbacks {
@@ -37,7 +36,7 @@ export class Callbacks {
   }
 
   /** The share policy's answer; a throw keeps the feed from that peer. */
-  shares(feed: FeedInfo, peer: MultifeedPeer): boolean {
+  shares(feed: FeedInfo, peer: PeerRef): boolean {
     const share = this.#policy.share
     if (share === undefined) return true
     try {
@@ -49,7 +48,7 @@ export class Callbacks {
   }
 
   /** The accept policy's answer; a throw or rejection refuses the key. */
-  async accepts(key: Buffer, peer: MultifeedPeer | null): Promise<boolean> {
+  async accepts(key: Buffer, peer: PeerRef | null): Promise<boolean> {
     const accept = this.#policy.accept
     if (accept === undefined) return true
     try {
@@ -60,7 +59,7 @@ export class Callbacks {
     }
   }
 
-  error(callback: string, cause: unknown, peer: MultifeedPeer | null): void {
+  error(callback: string, cause: unknown, peer: PeerRef | null): void {
     const error = new CallbackError(callback, cause)
     if (
       callback !== 'listener:callback-error' &&

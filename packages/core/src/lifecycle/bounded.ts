@@ -1,11 +1,7 @@
 import { AbortedError, TimeoutError } from '../errors.js'
+import type { BoundOptions } from '../types.js'
 
-export interface BoundOptions {
-  /** Reject with `ERR_TIMEOUT` after this many milliseconds. */
-  timeout?: number
-  /** Reject with `ERR_ABORTED` when it aborts. */
-  signal?: AbortSignal
-}
+export type { BoundOptions }
 
 /**
  * Waits for `work`, bounded by a timeout and/or an AbortSignal; `what` names

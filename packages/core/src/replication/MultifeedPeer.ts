@@ -26,13 +26,18 @@ import {
 } from '../errors.js'
 import { parseKey } from '../keys.js'
 import { debug, shortId } from '../lifecycle/debug.js'
-import type { Multifeed } from '../Multifeed.js'
 import { type Open, PROTOCOL_MAJOR } from '../protocol/messages.js'
 import type { Feed } from '../set/FeedSet.js'
 import type { FeedInfo, KeyLike, SyncInfo } from '../types.js'
 import { PeerChannel } from './PeerChannel.js'
 import { PeerCores } from './PeerCores.js'
-import { emptyPeerStats, type PeerHost, type PeerProgress, type PeerStats } from './PeerHost.js'
+import {
+  emptyPeerStats,
+  type MultifeedRef,
+  type PeerHost,
+  type PeerProgress,
+  type PeerStats
+} from './PeerHost.js'
 import { PeerOutput } from './PeerOutput.js'
 import { PeerSync } from './PeerSync.js'
 import { type ReplicationStream, rootOf, type StreamMember } from './ReplicationStream.js'
@@ -40,10 +45,16 @@ import { SetExchange } from './SetExchange.js'
 
 export type { PeerHost, PeerProgress, PeerStats }
 
+// The peer the public types name (types.ts `PeerRef`) is this class.
+type Self = MultifeedPeer
+declare module '../types.js' {
+  interface PeerRef extends Self {}
+}
+
 type CloseReason = 'local' | 'remote' | 'stream' | 'error'
 
 export class MultifeedPeer implements StreamMember {
-  readonly multifeed: Multifeed<unknown>
+  readonly multifeed: MultifeedRef
   /** The replication stream (one per connection) the channel runs on. */
   readonly replication: ReplicationStream
   readonly stats: PeerStats = emptyPeerStats()

@@ -11,11 +11,7 @@
  * - A core that has nothing left to move on the stream for a while is
  *   detached and released (`sweep`): idle cores close, and a peer that lied
  *   about a length keeps nothing of ours open. The sweep looks only once the
- *   connection went quiet (no block moved, no core attached or waiting to,
- *   for the idle time): in the middle of a sync it would detach, one by one,
- *   cores that are done while thousands of others still move, and scan them
- *   all on every tick. A connection that never goes quiet is still swept
- *   every BUSY_SWEEP_FACTOR idle times.
+ *   connection went quiet (QuietClock.ts).
  * - A core the peer lacks blocks of is opened ahead of its request
  *   (OpenAhead.ts), and let go once attached, or when the connection went
  *   quiet without the peer asking.
@@ -24,8 +20,14 @@ import type { Hypercore, Protomux } from '@multifeed/holepunch-types'
 import { debug, shortId } from '../lifecycle/debug.js'
 import type { Element } from '../protocol/messages.js'
 import type { Feed } from '../set/FeedSet.js'
-import { attachCore, detachCore, isAttached, isSettled, onChannelClosed } from './attachment.js'
+import { attachCore, detachCore, isSettled, onChannelClosed } from './attachment.js'
 import { OpenAhead } from './OpenAhead.js'
+import { PeerUpdates } from './PeerUpdates.js'
+import { BUSY_SWEEP_FACTOR, QuietClock } from './QuietClock.js'
+import { type Amount, RemoteLengths } from './RemoteLengths.js'
+
+export type { Amount }
+export { BUSY_SWEEP_FACTOR }
 
 /** What PeerCores needs from the multifeed, for one peer. */
 export interface CoreHost {
@@ -44,17 +46,8 @@ export interface CoreHost {
 /** Why a core left the stream (debug lines). */
 type DetachReason = 'idle' | 'remote closed it' | 'left the set' | 'peer closed'
 
-/** Feeds and blocks. */
-export interface Amount {
-  feeds: number
-  blocks: number
-}
-
 /** Cores opening at once for one peer's reconciliation. */
 const MAX_OPENING = 64
-
-/** A connection that never goes quiet is swept every this many idle times all the same. */
-export const BUSY_SWEEP_FACTOR = 10
 
 interface Attached {
   readonly feed: Feed
@@ -72,12 +65,10 @@ export class PeerCores {
   readonly #host: CoreHost
   readonly #mux: Protomux
   readonly #attached = new Map<string, Attached>()
-  /**
-   * What the peer told us it holds (or, for feeds changed since, held), by
-   * feed; -1 when it does not know the feed at all.
-   */
-  readonly #remoteLengths = new Map<string, { feed: Feed; length: number }>()
-  readonly #updates = new Map<string, Feed>()
+  /** What the peer told us it holds (or, for feeds changed since, held). */
+  readonly #remote = new RemoteLengths()
+  /** Changes the peer does not see through hypercore, kept for it. */
+  readonly #updates: PeerUpdates
   /** Feeds to attach once fewer than MAX_OPENING cores are opening. */
   readonly #waiting = new Set<Feed>()
   #opening = 0
@@ -86,17 +77,14 @@ export class PeerCores {
   /** Cores attached over the life of the peer (a statistic). */
   attachedTotal = 0
   #closed = false
-  /** Blocks moved on the connection (both ways), counted to tell when it went quiet. */
-  #moves = 0
-  /** What `#moves + attachedTotal` was at the last sweep, and when it last changed. */
-  #lastActivity = -1
-  #busySince = 0
-  #lastScan = -1
+  /** When the connection went quiet (the sweep looks then). */
+  readonly #quiet = new QuietClock()
 
   constructor(host: CoreHost, mux: Protomux) {
     this.#host = host
     this.#mux = mux
     this.#ahead = new OpenAhead(host)
+    this.#updates = new PeerUpdates(this.#remote, mux, (feed) => host.shares(feed))
   }
 
   /** Cores attached right now. */
@@ -110,7 +98,7 @@ export class PeerCores {
 
   /** The length the peer told us it holds, if it did. */
   remoteLength(feed: Feed): number | undefined {
-    return this.#remoteLengths.get(feed.id)?.length
+    return this.#remote.get(feed)
   }
 
   /**
@@ -119,44 +107,22 @@ export class PeerCores {
    * reconciliation and unchanged since are equal.
    */
   progress(): { want: Amount; give: Amount } {
-    const want = { feeds: 0, blocks: 0 }
-    const give = { feeds: 0, blocks: 0 }
     // Cores on the stream: hypercore knows what the peer holds right now.
     for (const { feed, core } of this.#attached.values()) {
       const peer = core?.peers.find((p) => p.protomux === this.#mux)
-      if (peer !== undefined) this.#setRemote(feed, peer.remoteContiguousLength)
+      if (peer !== undefined) this.#remote.set(feed, peer.remoteContiguousLength)
     }
-    for (const { feed, length } of this.#remoteLengths.values()) {
-      if (length > feed.length) {
-        want.feeds++
-        want.blocks += length - feed.length
-      } else if (length < feed.length && this.#host.shares(feed)) {
-        // length -1: the peer does not know the feed
-        give.feeds++
-        give.blocks += feed.length - Math.max(length, 0)
-      }
-    }
-    return { want, give }
+    return this.#remote.amounts((feed) => this.#host.shares(feed))
   }
 
   /** The feeds the peer holds more of than we do, with its length. */
   wanted(): Array<{ feed: Feed; length: number }> {
-    const out: Array<{ feed: Feed; length: number }> = []
-    for (const entry of this.#remoteLengths.values()) {
-      if (entry.length > entry.feed.length) out.push({ feed: entry.feed, length: entry.length })
-    }
-    return out
-  }
-
-  #setRemote(feed: Feed, length: number, max = true): void {
-    const known = this.#remoteLengths.get(feed.id)
-    if (known === undefined) this.#remoteLengths.set(feed.id, { feed, length })
-    else if (!max || length > known.length) known.length = length
+    return this.#remote.wanted()
   }
 
   /** The peer holds `length` blocks of `feed`: remembered; fetched when we want them. */
   learn(feed: Feed, length: number): void {
-    this.#setRemote(feed, length)
+    this.#remote.set(feed, length)
     if (length > feed.length && this.#host.wants(feed) && this.#host.shares(feed)) {
       this.#queueAttach(feed)
     } else this.#openAhead(feed, length)
@@ -202,7 +168,7 @@ export class PeerCores {
    * Resolves once it is on the stream (or there is nothing to fetch here).
    */
   fetch(feed: Feed): Promise<void> {
-    const remote = this.#remoteLengths.get(feed.id)?.length
+    const remote = this.#remote.get(feed)
     if (remote !== undefined && remote > feed.length && this.#host.shares(feed)) {
       return this.attach(feed).catch(() => {})
     }
@@ -248,7 +214,7 @@ export class PeerCores {
         attachCore(this.#mux, feed.discoveryId, core)
         this.#ahead.drop(feed)
         if (debug.attach.enabled) {
-          const remote = this.#remoteLengths.get(feed.id)?.length ?? '?'
+          const remote = this.#remote.get(feed) ?? '?'
           debug.attach.log(
             `${this.#host.label()} attach ${shortId(feed.key)} (length ${feed.length}, peer's ${remote})`
           )
@@ -266,14 +232,7 @@ export class PeerCores {
    * hypercore tells it (the core is on the stream) or it holds as much.
    */
   note(feed: Feed, previous: number): boolean {
-    // Until now the peer held what we held (in sync at the reconciliation, or
-    // told since): that is its length as long as nobody tells us more.
-    if (!this.#remoteLengths.has(feed.id)) this.#setRemote(feed, previous)
-    if (this.#attached.has(feed.id) || isAttached(this.#mux, feed.discoveryId)) return false
-    const known = this.#remoteLengths.get(feed.id)?.length
-    if (known !== undefined && known >= feed.length) return false
-    this.#updates.set(feed.id, feed)
-    return true
+    return this.#updates.note(feed, previous, this.#attached.has(feed.id))
   }
 
   get pendingUpdates(): number {
@@ -284,22 +243,14 @@ export class PeerCores {
     this.#updates.clear()
   }
 
-  /** The updates to send now (the peer lacks them and may see them). */
+  /** The updates to send now (the peer lacks them and may see them; PeerUpdates.ts). */
   takeUpdates(): Element[] {
-    const elements: Element[] = []
-    for (const feed of this.#updates.values()) {
-      const known = this.#remoteLengths.get(feed.id)?.length
-      if (known !== undefined && known >= feed.length) continue
-      if (isAttached(this.#mux, feed.discoveryId) || !this.#host.shares(feed)) continue
-      elements.push({ key: feed.key, length: feed.length })
-    }
-    this.#updates.clear()
-    return elements
+    return this.#updates.take()
   }
 
   /** A block of this set moved on the connection (either way). */
   moved(): void {
-    this.#moves++
+    this.#quiet.moved()
   }
 
   /**
@@ -310,15 +261,9 @@ export class PeerCores {
    * for that long, and goes at once.
    */
   sweep(now: number, idleMs: number): number {
-    const activity = this.#moves + this.attachedTotal
-    if (activity !== this.#lastActivity || this.#waiting.size > 0 || this.#opening > 0) {
-      this.#lastActivity = activity
-      this.#busySince = now
-    }
-    if (this.#lastScan < 0) this.#lastScan = now
-    const quiet = now - this.#busySince >= idleMs
-    if (!quiet && now - this.#lastScan < BUSY_SWEEP_FACTOR * idleMs) return 0
-    this.#lastScan = now
+    const busy = this.#waiting.size > 0 || this.#opening > 0
+    const quiet = this.#quiet.look(now, idleMs, this.attachedTotal, busy)
+    if (quiet === null) return 0
     // quiet: the peer did not ask for the cores opened ahead
     if (quiet) this.#ahead.clear()
     let detached = 0
@@ -341,7 +286,7 @@ export class PeerCores {
 
   /** Records what the peer holds without fetching (hypercore told us). */
   learnQuietly(feed: Feed, length: number): void {
-    this.#setRemote(feed, length)
+    this.#remote.set(feed, length)
     this.#openAhead(feed, length)
   }
 
@@ -362,8 +307,8 @@ export class PeerCores {
     const entry = this.#attached.get(feed.id)
     if (entry?.core) this.#detach(feed, entry.core, 'left the set')
     else this.#attached.delete(feed.id)
-    this.#remoteLengths.delete(feed.id)
-    this.#updates.delete(feed.id)
+    this.#remote.delete(feed)
+    this.#updates.delete(feed)
   }
 
   /** Lets go of every core (the peer closed). */
@@ -378,6 +323,6 @@ export class PeerCores {
     this.#waiting.clear()
     this.#ahead.close()
     this.#updates.clear()
-    this.#remoteLengths.clear()
+    this.#remote.clear()
   }
 }

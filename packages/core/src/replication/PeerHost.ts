@@ -3,16 +3,37 @@
  * multifeed: a narrow interface, so that replication never reaches into
  * the Multifeed class (it implements this, internally).
  */
-import type { Hypercore } from '@multifeed/holepunch-types'
+import type { Corestore, Hypercore } from '@multifeed/holepunch-types'
 import type { MultifeedError } from '../errors.js'
-import type { Multifeed } from '../Multifeed.js'
 import type { Element } from '../protocol/messages.js'
 import type { LocalSet } from '../protocol/SymbolWindow.js'
 import type { Feed } from '../set/FeedSet.js'
-import type { FeedInfo, SyncInfo } from '../types.js'
-import type { MultifeedPeer } from './MultifeedPeer.js'
+import type {
+  FeedInfo,
+  MultifeedEvents,
+  PeerProgress,
+  PeerRef,
+  PeerStats,
+  SyncInfo
+} from '../types.js'
 import type { ReplicationStream } from './ReplicationStream.js'
 import type { ReplyBudget } from './ReplyBudget.js'
+
+export type { PeerProgress, PeerStats }
+
+/**
+ * The multifeed a peer belongs to (`peer.multifeed`): what replication uses of
+ * it, declared here; Multifeed.ts completes it (`extends Multifeed<unknown>`,
+ * merged in there), so users get the whole class while replication never
+ * imports the façade (notes/layers.md).
+ */
+export interface MultifeedRef {
+  readonly key: Buffer
+  readonly discoveryKey: Buffer
+  readonly corestore: Corestore
+  readonly closing: boolean
+  listenerCount(event: keyof MultifeedEvents): number
+}
 
 /** The set as one peer may see it (all of it, unless a share policy hides feeds). */
 export interface SharedSet {
@@ -27,7 +48,7 @@ export interface SharedSet {
 
 /** What a peer needs from its multifeed (implemented by Multifeed, kept internal). */
 export interface PeerHost {
-  readonly multifeed: Multifeed<unknown>
+  readonly multifeed: MultifeedRef
   readonly key: Buffer
   /** Most differences one reconciliation may decode (bounds the peer's work). */
   readonly maxDifferences: number
@@ -35,39 +56,26 @@ export interface PeerHost {
   feed(key: Buffer): Feed | undefined
   feedByDiscoveryKey(discoveryId: string): Feed | undefined
   /** May this feed be offered to this peer (share policy)? */
-  shares(feed: Feed, peer: MultifeedPeer): boolean
+  shares(feed: Feed, peer: PeerRef): boolean
   /** The feeds this peer may see: their digest and sketch, and our side of a reconciliation. */
-  shared(peer: MultifeedPeer): SharedSet
+  shared(peer: PeerRef): SharedSet
   /**
    * Feeds the peer holds (key + its length): adds the new keys the policy
    * accepts, records lengths; resolves to the feeds that joined the set.
    */
-  receive(peer: MultifeedPeer, elements: Element[]): Promise<FeedInfo[]>
+  receive(peer: PeerRef, elements: Element[]): Promise<FeedInfo[]>
   /** True when a session should fetch the feed's blocks from peers that hold more. */
   wants(feed: Feed): boolean
   acquire(feed: Feed): Promise<Hypercore<unknown>>
   release(feed: Feed): void
-  onVerified(peer: MultifeedPeer): void
-  onSynced(peer: MultifeedPeer, info: SyncInfo): void
-  onError(peer: MultifeedPeer, error: MultifeedError): void
+  onVerified(peer: PeerRef): void
+  onSynced(peer: PeerRef, info: SyncInfo): void
+  onError(peer: PeerRef, error: MultifeedError): void
   /** Handling a peer's input failed here (storage): not the peer's fault. */
-  onLocalError(peer: MultifeedPeer, cause: unknown): void
-  onClosed(peer: MultifeedPeer, reason: 'local' | 'remote' | 'stream' | 'error'): void
+  onLocalError(peer: PeerRef, cause: unknown): void
+  onClosed(peer: PeerRef, reason: 'local' | 'remote' | 'stream' | 'error'): void
   /** What the peer's reconciliations may cost us on this connection: one budget per stream, kept across re-opens. */
   replyBudget(replication: ReplicationStream): ReplyBudget
-}
-
-/** Bytes and messages of the multifeed protocol alone (not hypercore's). */
-export interface PeerStats {
-  messagesSent: number
-  messagesReceived: number
-  bytesSent: number
-  bytesReceived: number
-  /** Coded symbols sent and received in reconciliations. */
-  symbolsSent: number
-  symbolsReceived: number
-  /** Cores this peer's session attached to the stream. */
-  coresAttached: number
 }
 
 /** Counters of a new peer: all zero. */
@@ -81,22 +89,6 @@ export function emptyPeerStats(): PeerStats {
     symbolsReceived: 0,
     coresAttached: 0
   }
-}
-
-/** How far the sync with one peer has got (see `MultifeedPeer.progress`). */
-export interface PeerProgress {
-  /** What the peer holds that we lack, in feeds and blocks. */
-  readonly want: { feeds: number; blocks: number }
-  /** What we hold that the peer lacks, in feeds and blocks. */
-  readonly give: { feeds: number; blocks: number }
-  /**
-   * Blocks and bytes of this set received from the peer on this connection
-   * (in `multi.progress()`: from every peer since open, closed sessions
-   * included: it never goes backwards).
-   */
-  readonly received: { blocks: number; bytes: number }
-  /** Blocks and bytes of this set sent to the peer on this connection (`multi.progress()`: as `received`). */
-  readonly sent: { blocks: number; bytes: number }
 }
 
 /** Progress of several peers, added up. */

@@ -26,16 +26,17 @@ import {
   MAX_ELEMENTS_PER_MESSAGE,
   type Open
 } from '../protocol/messages.js'
-import type { FeedInfo, SyncInfo } from '../types.js'
-import type { MultifeedPeer } from './MultifeedPeer.js'
+import type { FeedInfo, PeerRef, SyncInfo } from '../types.js'
 import type { PeerChannel } from './PeerChannel.js'
 import type { PeerCores } from './PeerCores.js'
 import type { PeerHost, PeerStats } from './PeerHost.js'
+import type { ReplicationStream } from './ReplicationStream.js'
 import type { ExchangeOut, SetExchange } from './SetExchange.js'
 
 /** What the sync needs of the peer that owns it. */
 export interface SyncOwner {
-  readonly peer: MultifeedPeer
+  /** The peer (what the sync reads of it: its stream's handshake). */
+  readonly peer: PeerRef & { readonly replication: ReplicationStream }
   readonly host: PeerHost
   readonly stats: PeerStats
   readonly channel: PeerChannel

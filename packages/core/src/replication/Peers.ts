@@ -12,19 +12,18 @@ import type { Hypercore, HypercorePeer } from '@multifeed/holepunch-types'
 import { ClosedError, StorageError } from '../errors.js'
 import type { Callbacks } from '../lifecycle/Callbacks.js'
 import type { Settings } from '../lifecycle/options.js'
-import type { Multifeed } from '../Multifeed.js'
 import { admit } from '../set/admission.js'
 import type { CorePool } from '../set/CorePool.js'
 import { type Feed, infoOf, listedSubset } from '../set/FeedSet.js'
 import type { Membership } from '../set/Membership.js'
 import { MultifeedPeer, type PeerHost, type PeerProgress } from './MultifeedPeer.js'
-import { sumProgress } from './PeerHost.js'
+import { type MultifeedRef, sumProgress } from './PeerHost.js'
 import { ReplicationStream, rootOf } from './ReplicationStream.js'
 import { ReplyBudget } from './ReplyBudget.js'
 
 /** What the peers need from their multifeed (given by the façade). */
 export interface PeersContext {
-  readonly multifeed: Multifeed<unknown>
+  readonly multifeed: MultifeedRef
   readonly membership: Membership
   readonly pool: CorePool
   readonly callbacks: Callbacks

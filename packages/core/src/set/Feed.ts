@@ -1,4 +1,19 @@
-import type { FeedTable } from './FeedTable.js'
+/**
+ * What a feed reads of its record, and what the set writes there: the
+ * FeedTable (it implements this; named here so that Feed does not import it).
+ */
+export interface FeedRecords {
+  readonly lengths: Float64Array
+  readonly seqs: Float64Array
+  keyOf(slot: number): Buffer
+  hexOf(slot: number): string
+  localOf(slot: number): boolean
+  nameOf(slot: number): string | null
+  setLocal(slot: number, local: boolean, name: string | null): void
+  discoveryKeyOf(slot: number): Buffer
+  discoveryHexOf(slot: number): string
+  elementOf(slot: number): Buffer
+}
 
 /**
  * A feed of the set: a handle on its record in a FeedTable. Identity is
@@ -8,14 +23,14 @@ import type { FeedTable } from './FeedTable.js'
  */
 export class Feed {
   /** The table holding this feed's record (internal to the set). */
-  table: FeedTable
+  table: FeedRecords
   /** The record's slot in `table` (internal to the set). */
   slot: number
   #id: string | null = null
   #key: Buffer | null = null
   #discoveryKey: Buffer | null = null
 
-  constructor(table: FeedTable, slot: number) {
+  constructor(table: FeedRecords, slot: number) {
     this.table = table
     this.slot = slot
   }

@@ -23,7 +23,7 @@
 import { markAsUntransferable } from 'node:worker_threads'
 import sodium from 'sodium-universal'
 import { elementOf } from '../protocol/elements.js'
-import { Feed } from './Feed.js'
+import { Feed, type FeedRecords } from './Feed.js'
 import { copyRow, KEY_BYTES, KEY_WORDS, rowsOf, SlotIndex } from './SlotIndex.js'
 
 const FLAG_LIVE = 1
@@ -54,7 +54,7 @@ function slab(count: number): Buffer {
   return rows
 }
 
-export class FeedTable {
+export class FeedTable implements FeedRecords {
   /** Keys, 32 bytes per slot. */
   #keys: Buffer
   #keyRows: Int32Array

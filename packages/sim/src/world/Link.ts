@@ -2,8 +2,9 @@
  * A link between two peers of the simulated network: two ends (one per
  * member) and a pipe each way. Destroying either end destroys the link.
  */
+
+import type { LinkEnd } from './LinkEnd.js'
 import { Pipe } from './Pipe.js'
-import type { LinkEnd } from './SimHub.js'
 
 export class Link {
   /** a → b and b → a. */

@@ -6,8 +6,8 @@
 import NoiseSecretStream from '@hyperswarm/secret-stream'
 import type { NoiseSecretStream as Connection } from '@multifeed/holepunch-types'
 import type { HubEndpoint } from '@multifeed/networker'
+import type { LinkEnd } from './LinkEnd.js'
 import { queuedIn } from './queued.js'
-import type { LinkEnd } from './SimHub.js'
 
 export function localEnd(
   endpoint: HubEndpoint,

@@ -5,27 +5,12 @@
  * one direction. A member is an in-process networker (`register`) or a peer
  * in a child process reached over a socket (`registerRemote`, SocketEnd.ts).
  */
-import type { Duplex } from 'node:stream'
 import { type HubEndpoint, type HubMembership, InProcessHub } from '@multifeed/networker'
 import { Link } from './Link.js'
+import type { EndMaker, LinkEnd } from './LinkEnd.js'
 import { localEnd } from './LocalEnd.js'
 
-/** One end of a link as a member makes it: the raw stream its Noise stream reads and writes. */
-export interface EndMaker {
-  readonly publicKey: Buffer
-  /** Makes this member's end of a new link; `close` destroys it. */
-  open(initiator: boolean, remotePublicKey: Buffer): LinkEnd
-}
-
-export interface LinkEnd {
-  /** Ciphertext out of this member (read it) and into it (write to it). */
-  readonly raw: Duplex
-  /** Fires once when this end is gone. */
-  onClose(listener: () => void): void
-  destroy(): void
-  /** Bytes this member's side holds unsent on this link (its stream buffers), if known. */
-  queued(): number
-}
+export type { EndMaker, LinkEnd }
 
 interface Member {
   readonly id: number

@@ -7,11 +7,24 @@
 import type { HostileTraffic } from '../checks/amplification.js'
 import type { OutsiderView } from '../checks/confidentiality.js'
 import type { StalledLink } from '../checks/queued.js'
+import type { Ledger } from '../ledger.js'
 import type { HostilePeer } from './HostilePeer.js'
-import type { World } from './World.js'
+import type { Link } from './Link.js'
+import type { SimHub } from './SimHub.js'
+
+/** What the checkers read of the world (World has it; named here so that World's import of this module is the only edge). */
+export interface ObservedWorld {
+  readonly overTestnet: boolean
+  readonly hostile: Map<number, HostilePeer>
+  readonly hub: SimHub
+  readonly ledger: Ledger
+  isHonestKey(publicKey: string | null): boolean
+  indexOf(publicKey: string): number | undefined
+  allLinks(): ReadonlySet<Link>
+}
 
 /** Traffic of every link between an honest and a hostile peer. */
-export function hostileTraffic(world: World): HostileTraffic[] {
+export function hostileTraffic(world: ObservedWorld): HostileTraffic[] {
   const out: HostileTraffic[] = []
   if (world.overTestnet) {
     for (const peer of world.hostile.values()) {
@@ -49,7 +62,7 @@ export function hostileTraffic(world: World): HostileTraffic[] {
 }
 
 /** Feeds of the sets a hostile peer holds the key of: what a new member is offered. */
-function offered(world: World, peer: HostilePeer): number {
+function offered(world: ObservedWorld, peer: HostilePeer): number {
   let feeds = 0
   peer.setup.sets.forEach((set, i) => {
     if (peer.setup.modes[i] === 'keyholder') feeds += world.ledger.feeds(set).size
@@ -58,7 +71,7 @@ function offered(world: World, peer: HostilePeer): number {
 }
 
 /** Live links one side of which does not read, as seen from the honest sender. */
-export function stalledLinks(world: World): StalledLink[] {
+export function stalledLinks(world: ObservedWorld): StalledLink[] {
   const out: StalledLink[] = []
   for (const link of world.hub.links()) {
     for (const [sender, reader] of [
@@ -74,7 +87,7 @@ export function stalledLinks(world: World): StalledLink[] {
 }
 
 /** What each forger's and stranger's puppet was sent by an honest peer (hostile peers link too). */
-export function outsiders(world: World): OutsiderView[] {
+export function outsiders(world: ObservedWorld): OutsiderView[] {
   const out: OutsiderView[] = []
   for (const peer of world.hostile.values()) {
     for (const attack of peer.attacks()) {
