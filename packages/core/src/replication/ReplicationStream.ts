@@ -30,6 +30,7 @@ import type {
 } from '@multifeed/holepunch-types'
 import Hypercore from 'hypercore'
 import { CallbackError, InvalidArgumentError, LimitExceededError } from '../errors.js'
+import { debug, shortId } from '../lifecycle/debug.js'
 import { TypedEmitter } from '../lifecycle/Resource.js'
 import { emitWarning } from '../lifecycle/runtime.js'
 import { MAX_REMOTE_TOKENS } from '../protocol/messages.js'
@@ -286,6 +287,11 @@ export class ReplicationStream extends TypedEmitter<ReplicationStreamEvents> {
       }
     }
     this.#concluded = { paired, how }
+    if (debug.pairing.enabled) {
+      debug.pairing.log(
+        `peer ${shortId(this.noise.remotePublicKey)} pairing concluded (${how}): ${paired.length} of our ${this.#members.size} multifeeds paired`
+      )
+    }
     // Never from inside a Protomux handler: a listener's throw must not reach
     // it; it is reported as a warning (ERR_CALLBACK), nothing crashes.
     queueMicrotask(() => {
