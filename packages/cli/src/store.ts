@@ -7,6 +7,11 @@ export class NoStoreError extends Error {
   override name = 'NoStoreError'
 }
 
+/** A store another process holds open (its lock). */
+export class StoreInUseError extends Error {
+  override name = 'StoreInUseError'
+}
+
 /** Opens the corestore in `dir`; `create: false` fails if there is none. */
 export async function openStore(dir: string, { create }: { create: boolean }): Promise<Corestore> {
   if (!create && !existsSync(dir)) throw new NoStoreError(`no store at ${dir}`)
@@ -15,6 +20,10 @@ export async function openStore(dir: string, { create }: { create: boolean }): P
     await store.ready()
   } catch (err) {
     await store.close().catch(() => {})
+    // RocksDB's lock: another process (a `seed`, an app) has the store open.
+    if (/could not be locked/i.test((err as Error).message)) {
+      throw new StoreInUseError(`the store at ${dir} is in use by another process`, { cause: err })
+    }
     throw err
   }
   return store

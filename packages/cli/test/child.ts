@@ -16,10 +16,11 @@ export class Cli {
   readonly exited: Promise<number | null>
   readonly #waiters = new Set<() => void>()
 
-  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [BIN, ...args], {
+  /** `multifeed args`; `script` runs another script of ours instead of the bin (stdin piped). */
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}, script?: string) {
+    this.child = spawn(process.execPath, [script ?? BIN, ...args], {
       env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe']
+      stdio: [script === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']
     })
     running.add(this.child)
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -44,9 +45,18 @@ export class Cli {
   }
 
   /** Resolves once stdout matches `pattern`; fails at the bound or if the child exits first. */
-  async untilStdout(pattern: RegExp, bound = BOUND): Promise<void> {
+  untilStdout(pattern: RegExp, bound = BOUND): Promise<void> {
+    return this.#until(() => this.stdout, pattern, bound)
+  }
+
+  /** The same on stderr. */
+  untilStderr(pattern: RegExp, bound = BOUND): Promise<void> {
+    return this.#until(() => this.stderr, pattern, bound)
+  }
+
+  async #until(output: () => string, pattern: RegExp, bound: number): Promise<void> {
     const started = Date.now()
-    while (!pattern.test(this.stdout)) {
+    while (!pattern.test(output())) {
       if (this.child.exitCode !== null || this.child.signalCode !== null) {
         throw new Error(`exited (${this.child.exitCode}) before ${pattern}:\n${this.stderr}`)
       }

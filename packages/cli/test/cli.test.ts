@@ -1,10 +1,12 @@
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { formatKey, Multifeed } from '@multifeed/core'
-import { Networker } from '@multifeed/networker'
 import { createTestnet, type TempDir, type TestDHT, tmpStorage } from '@multifeed/testing'
 import CorestoreClass from 'corestore'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Cli, killAll, run } from './child.js'
+
+const WRITER = fileURLToPath(new URL('./fixtures/writer.mjs', import.meta.url))
 
 const dirs: TempDir[] = []
 async function tmp(): Promise<string> {
@@ -150,6 +152,32 @@ describe('multifeed (no network)', () => {
     expect(stderr).toBe(`error: no store at ${join(data, 'multifeed')}\n`)
   })
 
+  it('SIGTERM while seed waits for a DHT that does not answer exits 0; the store is in use meanwhile', async () => {
+    const storage = await tmp()
+    const key = await written(storage, ['kept'])
+    // 127.0.0.1:9 (discard): nobody answers, so the announce never completes
+    const seed = new Cli([
+      'seed',
+      formatKey(key),
+      '--storage',
+      storage,
+      '--host',
+      '127.0.0.1',
+      '--bootstrap',
+      '127.0.0.1:9'
+    ])
+    await seed.untilStderr(/^joining /m)
+    const busy = await run(['info', '--storage', storage])
+    expect(busy.code).toBe(1)
+    expect(busy.stderr).toBe(`error: the store at ${storage} is in use by another process\n`)
+    seed.child.kill('SIGTERM')
+    // promptly: without the race in session.ts it exits only once the DHT gives up (~10 s on)
+    expect(await seed.exit(5_000)).toBe(0)
+    expect(seed.stdout).toBe('')
+    const after = await run(['cat', formatKey(key), '--offline', '--storage', storage])
+    expect(after).toEqual({ code: 0, stdout: 'kept\n', stderr: '' })
+  })
+
   it('cat --offline prints what the store holds, in the encoding asked', async () => {
     const storage = await tmp()
     const key = await written(storage, ['{"n": 1}', '{"n":2}'])
@@ -233,33 +261,29 @@ describe('multifeed over a loopback testnet', { timeout: 120_000 }, () => {
   })
 
   it('cat --live prints an entry appended later, and SIGTERM ends it with exit 0', async () => {
-    const store = new CorestoreClass(await tmp())
-    const multi = await Multifeed.open(store)
-    const net = new Networker(store, { dht: testnet.createNode() })
-    try {
-      const writer = await multi.writer()
-      await writer.append(Buffer.from('before'))
-      await net.swarm(multi)
+    const bootstrap = network.filter((_, i) => network[i - 1] === '--bootstrap')
+    const writer = new Cli([await tmp(), ...bootstrap], {}, WRITER)
+    await writer.untilStdout(/^\w{52}\n/)
+    const key = writer.stdout.slice(0, 52)
 
-      const cat = new Cli([
-        'cat',
-        formatKey(multi.key),
-        '--live',
-        '--storage',
-        await tmp(),
-        ...network
-      ])
-      await cat.untilStdout(/^before\n/)
-      await writer.append(Buffer.from('after'))
-      await cat.untilStdout(/^before\nafter\n$/)
-      cat.child.kill('SIGTERM')
-      expect(await cat.exit()).toBe(0)
-      expect(cat.stdout).toBe('before\nafter\n')
-    } finally {
-      await net.close()
-      await multi.close()
-      await store.close()
-    }
+    const cat = new Cli([
+      'cat',
+      key,
+      '--live',
+      '--timeout',
+      '40',
+      '--storage',
+      await tmp(),
+      ...network
+    ])
+    await cat.untilStdout(/^before\n/)
+    writer.child.stdin!.write('after\n')
+    await cat.untilStdout(/^before\nafter\n$/)
+    cat.child.kill('SIGTERM')
+    expect(await cat.exit()).toBe(0)
+    expect(cat.stdout).toBe('before\nafter\n')
+    writer.child.stdin!.end()
+    expect(await writer.exit()).toBe(0)
   })
 
   it('cat with nobody to sync with exits 1 with ERR_TIMEOUT after --timeout', async () => {

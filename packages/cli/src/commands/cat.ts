@@ -1,6 +1,5 @@
-import { formatKey, Multifeed, parseKey } from '@multifeed/core'
+import { formatKey, type Multifeed, parseKey } from '@multifeed/core'
 import { ENCODINGS, type Encoding, isEncoding, show } from '../encodings.js'
-import { describeDht, join, networkerFor } from '../network.js'
 import {
   COMMON_HELP,
   COMMON_OPTIONS,
@@ -12,8 +11,7 @@ import {
   positionals,
   seconds
 } from '../options.js'
-import { onSignals } from '../signals.js'
-import { openStore } from '../store.js'
+import { withSet } from '../session.js'
 import { UsageError } from '../UsageError.js'
 
 export const CAT_USAGE = `Usage: multifeed cat KEY [options]
@@ -60,26 +58,11 @@ export async function cat(argv: string[]): Promise<number> {
   }
   const key = parseKey(keyArg, 'KEY')
   const { storage } = commonOptions(values)
-  const log = (line: string): void => void process.stderr.write(`${line}\n`)
-
-  const signals = onSignals()
-  const store = await openStore(storage, { create: true })
-  const multi = await Multifeed.open(store, key)
-  const net = values.offline ? null : networkerFor(store, network)
-  try {
-    if (net !== null) {
-      log(`joining ${describeDht(network)} for ${formatKey(key)}`)
-      await join(net, multi, log)
-      await multi.synced({ minPeers: 1, timeout: timeout * 1000, signal: signals.signal })
-    }
-    await print(multi, encoding, values.live === true, signals.signal)
+  return withSet(storage, key, values.offline ? null : network, async ({ multi, net, signal }) => {
+    if (net !== null) await multi.synced({ minPeers: 1, timeout: timeout * 1000, signal })
+    await print(multi, encoding, values.live === true, signal)
     return 0
-  } finally {
-    signals.dispose()
-    await net?.close()
-    await multi.close()
-    await store.close()
-  }
+  })
 }
 
 async function print(

@@ -1,5 +1,4 @@
-import { formatKey, Multifeed, parseKey } from '@multifeed/core'
-import { describeDht, join, networkerFor } from '../network.js'
+import { formatKey, parseKey } from '@multifeed/core'
 import {
   COMMON_HELP,
   COMMON_OPTIONS,
@@ -10,8 +9,8 @@ import {
   parse,
   positionals
 } from '../options.js'
-import { aborted, onSignals } from '../signals.js'
-import { openStore } from '../store.js'
+import { log, withSet } from '../session.js'
+import { aborted } from '../signals.js'
 
 export const SEED_USAGE = `Usage: multifeed seed KEY [options]
 
@@ -38,24 +37,11 @@ export async function seed(argv: string[]): Promise<number> {
   const network = networkOptions(values, SEED_USAGE)
   const key = parseKey(keyArg, 'KEY')
   const { storage } = commonOptions(values)
-  const log = (line: string): void => void process.stderr.write(`${line}\n`)
-
-  const signals = onSignals()
-  const store = await openStore(storage, { create: true })
-  const multi = await Multifeed.open(store, key)
-  const net = networkerFor(store, network)
-  try {
-    log(`joining ${describeDht(network)}`)
+  return withSet(storage, key, network, async ({ multi, signal }) => {
     multi.on('feed', (feed) => log(`feed ${formatKey(feed.key)} joined`))
-    await join(net, multi, log)
-    process.stdout.write(`seeding ${formatKey(key)}\n`)
-    await aborted(signals.signal)
+    if (!signal.aborted) process.stdout.write(`seeding ${formatKey(key)}\n`)
+    await aborted(signal)
     log('shutting down')
     return 0
-  } finally {
-    signals.dispose()
-    await net.close()
-    await multi.close()
-    await store.close()
-  }
+  })
 }
