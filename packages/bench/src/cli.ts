@@ -1,15 +1,15 @@
 #!/usr/bin/env node
-// pnpm bench [--quick] [--reps N] [--out FILE] [--only 1,2,...] [--transport pipe|swarm]
+// pnpm bench [--quick] [--reps N] [--out FILE] [--markdown FILE] [--only 1,2,...] [--transport pipe|swarm]
+// pnpm bench --report-only FILE.json [--report-only MORE.json] [--markdown FILE]
 import { execFileSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { writeCharts } from './charts.js'
 import { now } from './clock.js'
-import { NETWORKER_SCALE_SIZES, runNetworkerScale } from './networker-scale.js'
 import { progress } from './progress.js'
-import { summary } from './report.js'
+import { readReport, reportOf } from './report/runs.js'
+import { writeReport } from './report/write.js'
 import { config } from './scenarios/config.js'
 import { ISSUE7_SCENARIOS, issue7Config } from './scenarios/issue7/config.js'
 import { Issue7Runner } from './scenarios/issue7/Issue7Runner.js'
@@ -17,29 +17,34 @@ import { Runner } from './scenarios/Runner.js'
 import { TMP_ROOT } from './tempStorage.js'
 import type { Results, Transport } from './types.js'
 
+/** Every scenario number the bench runs. */
+const SCENARIOS = [1, 2, 3, 6, 7, 8, 9, 10, 11, 12]
+
 const HELP = `Usage: pnpm bench [options]
 
 Runs every scenario through multifeed and as raw corestore replication of the
 same cores (the physical limit), over a pipe and over Hyperswarm on a loopback
-testnet, and reports both times and the ratio multifeed / raw.
+testnet, and reports both and the ratio multifeed / raw: the report (Markdown)
+goes to stdout, and to --markdown FILE when given; its charts (SVG) are
+written next to the results file.
 
 Options:
-  --quick            every scenario at small size (seconds in total)
+  --quick            every scenario at small size (a few minutes in total)
   --reps N           repetitions per measurement, median reported (default 3; 1 with --quick)
   --out FILE         machine-readable results (default bench-results/latest.json)
-  --only LIST        scenarios to run, e.g. 1,3,8 (default all: 1..12)
+  --markdown FILE    also write the report there (e.g. BENCHMARKS.md)
+  --only LIST        scenarios to run, e.g. 1,3,8 (default all: ${SCENARIOS.join(',')})
   --transport T      pipe or swarm (default both)
-  --networker-scale [SIZES]
-                     only the networker scale scenario: two networkers sharing
-                     M multifeeds, swarm() and close() times (default 10,100,300,1000)
+  --report-only FILE run nothing: render the report from results file(s) (repeat
+                     the option to merge runs; a later file's scenarios replace
+                     an earlier one's), charts next to the first file, Markdown
+                     to --markdown (default BENCHMARKS.md)
   -h, --help         this text
 
-Scenarios: 1 bulk, 2 many feeds, 3 discovery latency, 4 reconnect in sync,
-5 open, 6 many multifeeds, 7 scaling curve; issue 7: 8 reconnect after d
-changes, 9 open cost against the number of feeds, 10 first block after a
-reconnect, 11 live append latency; issue 13: 12 meshes (the demo's and a
-20-peer one). Charts (SVG) of 8 and 9 are written next
-to the results file.`
+Scenarios: 1 bulk, 2 many feeds, 3 discovery latency, 6 many multifeeds,
+7 scaling curve, 8 reconnect after d changes, 9 open cost against the number
+of feeds, 10 first block after a reconnect, 11 live append latency, 12 meshes
+(the demo's and a 20-peer one). Sizes and durations: packages/bench/README.md.`
 
 /** The commit the libraries were built from, with `+dirty` when the tree has changes. */
 function gitCommit(): string | null {
@@ -60,9 +65,10 @@ async function main(): Promise<number> {
       quick: { type: 'boolean', default: false },
       reps: { type: 'string' },
       out: { type: 'string', default: 'bench-results/latest.json' },
+      markdown: { type: 'string' },
       only: { type: 'string' },
       transport: { type: 'string' },
-      'networker-scale': { type: 'string' },
+      'report-only': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h', default: false }
     },
     strict: true
@@ -71,13 +77,29 @@ async function main(): Promise<number> {
     process.stdout.write(`${HELP}\n`)
     return 0
   }
+  const args = process.argv.slice(2)
+  const command = `pnpm bench${args.length ? ` ${args.join(' ')}` : ''}`
+  const inputs = values['report-only']
+  if (inputs) {
+    const report = await readReport(inputs)
+    const markdownFile = values.markdown ?? 'BENCHMARKS.md'
+    const { files } = await writeReport(report, {
+      chartsDir: dirname(resolve(inputs[0]!)),
+      markdownFile,
+      generatedBy: command
+    })
+    process.stdout.write(files.map((f) => `written: ${f}\n`).join(''))
+    return 0
+  }
   const reps = values.reps === undefined ? undefined : Number(values.reps)
   if (reps !== undefined && (!Number.isInteger(reps) || reps < 1)) {
     throw new Error(`--reps must be a positive integer, got ${values.reps}`)
   }
   const only = values.only?.split(',').map((s) => Number(s.trim()))
-  if (only?.some((n) => !Number.isInteger(n) || n < 1 || n > 12)) {
-    throw new Error(`--only takes scenario numbers 1..12, got ${values.only}`)
+  if (only?.some((n) => !SCENARIOS.includes(n))) {
+    throw new Error(
+      `--only takes scenario numbers among ${SCENARIOS.join(',')} (4 and 5 were removed: 8 and 9 measure the same), got ${values.only}`
+    )
   }
   let transports: Transport[] | undefined
   if (values.transport !== undefined) {
@@ -87,7 +109,6 @@ async function main(): Promise<number> {
     transports = [values.transport]
   }
   const cfg = config({ quick: values.quick, reps, only, transports })
-  const command = `pnpm bench${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`
   progress(
     `multifeed bench: ${cfg.quick ? 'quick' : 'full'} mode, ${cfg.reps} rep(s), transports ${cfg.transports.join(', ')}, stores in ${TMP_ROOT}`
   )
@@ -95,22 +116,16 @@ async function main(): Promise<number> {
   // The libraries are loaded from their dist/ once, at the start (the open scenario's
   // child processes load them again later): record the commit at both ends.
   const commitStart = gitCommit()
+  const loadStart = os.loadavg()[0]!
   const t0 = now()
   const runner = new Runner(cfg)
-  const scale = values['networker-scale']
-  if (scale === undefined) {
-    await runner.run()
-    const issue7 = new Set(only ?? ISSUE7_SCENARIOS)
-    if (ISSUE7_SCENARIOS.some((n) => issue7.has(n))) {
-      const i7 = new Issue7Runner(issue7Config({ quick: cfg.quick, reps }), issue7)
-      runner.rows.push(...(await i7.run()))
-    }
-  } else {
-    const sizes = scale === '' ? NETWORKER_SCALE_SIZES : scale.split(',').map(Number)
-    if (sizes.some((n) => !Number.isInteger(n) || n < 1)) {
-      throw new Error(`--networker-scale takes sizes like 10,100, got ${scale}`)
-    }
-    runner.rows.push(...(await runNetworkerScale(sizes)))
+  await runner.run()
+  const scenarioMs = { ...runner.scenarioMs }
+  const issue7 = new Set(only ?? ISSUE7_SCENARIOS)
+  if (ISSUE7_SCENARIOS.some((n) => issue7.has(n))) {
+    const i7 = new Issue7Runner(issue7Config({ quick: cfg.quick, reps }), issue7)
+    runner.rows.push(...(await i7.run()))
+    Object.assign(scenarioMs, i7.scenarioMs)
   }
   const results: Results = {
     date: new Date().toISOString(),
@@ -125,14 +140,20 @@ async function main(): Promise<number> {
     memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
     tmpRoot: TMP_ROOT,
     durationMs: now() - t0,
+    loadAverage: { start: loadStart, end: os.loadavg()[0]! },
+    scenarioMs,
     rows: runner.rows
   }
   const out = resolve(values.out)
   await mkdir(dirname(out), { recursive: true })
   await writeFile(out, `${JSON.stringify(results, null, 2)}\n`)
-  const charts = await writeCharts(results, dirname(out))
+  const { markdown, files } = await writeReport(reportOf([{ file: values.out, results }]), {
+    chartsDir: dirname(out),
+    markdownFile: values.markdown ?? null,
+    generatedBy: `pnpm bench --report-only ${values.out}`
+  })
   process.stdout.write(
-    `${summary(results)}\n\nresults written to ${out}${charts.map((c) => `\nchart written to ${c}`).join('')}\n`
+    `${markdown}\nresults written to ${out}\n${files.map((f) => `written: ${f}\n`).join('')}`
   )
   return runner.rows.some((r) => r.error) ? 1 : 0
 }

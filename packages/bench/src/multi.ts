@@ -1,12 +1,6 @@
 // The multifeed side of every scenario: the same shapes as raw.ts, through
 // @multifeed/core (pipe) and @multifeed/networker (Hyperswarm on the loopback testnet).
-import {
-  type FeedInfo,
-  Multifeed,
-  type MultifeedPeer,
-  ReplicationStream,
-  type SyncInfo
-} from '@multifeed/core'
+import { type FeedInfo, Multifeed, type MultifeedPeer, ReplicationStream } from '@multifeed/core'
 import type {
   Corestore,
   Hypercore,
@@ -14,7 +8,7 @@ import type {
 } from '@multifeed/holepunch-types'
 import { Networker } from '@multifeed/networker'
 import CorestoreClass from 'corestore'
-import { BenchTimeoutError, cpuMs, now, sleep, withTimeout } from './clock.js'
+import { BenchTimeoutError, cpuMs, now, withTimeout } from './clock.js'
 import { destroyStreams, type Loopback, noop } from './net.js'
 import { freshStore, openCoreCount, type SourceTemperature } from './raw.js'
 import { SyncTracker } from './SyncTracker.js'
@@ -344,107 +338,6 @@ export async function multiDiscovery(
     await b.store.close()
     await rmDir(a.dir)
     await rmDir(b.dir)
-  }
-}
-
-/**
- * Two peers holding the same feeds (A writes them, B downloads them once, as
- * setup). Each `measure()` reconnects them and counts the multifeed protocol's
- * bytes until both peers' `synced` resolved.
- */
-export class MultiReconnect {
-  private constructor(
-    readonly source: MultiSource,
-    readonly dir: string,
-    readonly store: Corestore,
-    readonly multi: Multifeed
-  ) {}
-
-  static async create(source: MultiSource, timeoutMs: number): Promise<MultiReconnect> {
-    const { dir, store } = await freshStore('multi-rc')
-    const multi = await Multifeed.open(store, source.multi.key)
-    const tracker = new SyncTracker(source.shape.feeds, source.shape.blocks, timeoutMs, 'setup')
-    const untrack = trackRemoteFeeds(multi, tracker)
-    const [s1, s2] = pipeMultifeeds([source.multi], [multi])
-    await tracker.done
-    untrack()
-    await destroyStreams(s1, s2)
-    await sleep(100)
-    return new MultiReconnect(source, dir, store, multi)
-  }
-
-  async measure(
-    transport: Transport,
-    loopback: Loopback | null,
-    timeoutMs: number
-  ): Promise<{
-    ms: number
-    protocolBytes: number
-    messages: number
-    replicatingMs: number
-    wireBytes: number
-    added: number
-  }> {
-    const multiA = this.source.multi
-    const multiB = this.multi
-    let netA: Networker | null = null
-    let netB: Networker | null = null
-    let streams: WireStream[] = []
-    let added = 0
-    const onreconciled = (_peer: MultifeedPeer, info: SyncInfo) => {
-      added += info.added.length
-    }
-    multiA.on('reconciled', onreconciled)
-    multiB.on('reconciled', onreconciled)
-    try {
-      if (transport === 'swarm') {
-        netA = createNetworker(this.source.store, loopback!)
-        await netA.swarm(multiA)
-        netB = createNetworker(this.store, loopback!)
-      }
-      const peerA = nextPeer(multiA)
-      const peerB = nextPeer(multiB)
-      const t0 = now()
-      if (transport === 'pipe') {
-        streams = pipeMultifeeds([multiA], [multiB])
-      } else {
-        netB!.swarm(multiB).catch(noop)
-      }
-      const [pa, pb] = await withTimeout(Promise.all([peerA, peerB]), timeoutMs, 'reconnect')
-      const synced = await withTimeout(
-        Promise.all([pa.synced, pb.synced]),
-        timeoutMs,
-        'reconnect synced'
-      )
-      const ms = now() - t0
-      if (synced.some((s) => s === null)) throw new Error('a peer closed before it synced')
-      const protocolBytes = pa.stats.bytesSent + pb.stats.bytesSent
-      const messages = pa.stats.messagesSent + pb.stats.messagesSent
-      // Raw waits until every core on both sides replicates again. In sync,
-      // multifeed attaches no core at all (nothing differs): replication is
-      // back once both peers reconciled, so this is the same time as `ms`.
-      const replicatingMs = now() - t0
-      const wireStreams = transport === 'pipe' ? streams : [pa.stream, pb.stream]
-      const wireBytes = wireStreams.reduce(
-        (sum, s) => sum + (s.noiseStream ?? s).rawBytesWritten,
-        0
-      )
-      return { ms, protocolBytes, messages, replicatingMs, wireBytes, added }
-    } finally {
-      multiA.off('reconciled', onreconciled)
-      multiB.off('reconciled', onreconciled)
-      if (streams.length) await destroyStreams(...streams)
-      await netB?.close().catch(noop)
-      await netA?.close().catch(noop)
-      await sleep(50)
-    }
-  }
-
-  /** Closes B's multifeed and store, keeping the directory for the open scenario. */
-  async closeKeep(): Promise<string> {
-    await this.multi.close()
-    await this.store.close()
-    return this.dir
   }
 }
 

@@ -8,7 +8,7 @@ import type {
   ReplicationStream
 } from '@multifeed/holepunch-types'
 import CorestoreClass from 'corestore'
-import { cpuMs, now, sleep, withTimeout } from './clock.js'
+import { cpuMs, now, withTimeout } from './clock.js'
 import { destroyStreams, type Loopback, noop } from './net.js'
 import { SyncTracker } from './SyncTracker.js'
 import { rmDir, tmpDir } from './tempStorage.js'
@@ -207,83 +207,6 @@ export async function rawSync(
     await server?.close()
     await store.close()
     await rmDir(dir)
-  }
-}
-
-/**
- * Raw reconnect: both stores hold the same cores, already in sync. Measures a
- * reconnect until every core on both sides has its peer back and knows the
- * remote length; returns time and the bytes both sides wrote on the wire.
- */
-export class RawReconnect {
-  private constructor(
-    readonly source: RawSource,
-    readonly dir: string,
-    readonly store: Corestore,
-    readonly cores: Hypercore[]
-  ) {}
-
-  static async create(source: RawSource, timeoutMs: number): Promise<RawReconnect> {
-    const { dir, store } = await freshStore('raw-rc')
-    const link = rawPipe(source.store, store)
-    const tracker = new SyncTracker(source.shape.feeds, source.shape.blocks, timeoutMs, 'raw setup')
-    const cores = source.keys.map((key) => store.get({ key }))
-    for (const [i, core] of cores.entries()) tracker.add(core, String(i))
-    await tracker.done
-    await link.close()
-    await sleep(100)
-    return new RawReconnect(source, dir, store, cores)
-  }
-
-  async measure(
-    transport: Transport,
-    loopback: Loopback | null,
-    timeoutMs: number
-  ): Promise<{ ms: number; wireBytes: number }> {
-    const length = this.source.shape.blocks
-    let server: Awaited<ReturnType<typeof rawSwarmServer>> | null = null
-    let link: Link | { conns: NoiseSecretStream[]; close(): Promise<void> } | null = null
-    try {
-      if (transport === 'swarm') server = await rawSwarmServer(loopback!, this.source.store)
-      const t0 = now()
-      link =
-        transport === 'pipe'
-          ? rawPipe(this.source.store, this.store)
-          : rawSwarmClient(loopback!, this.store, server!.topic)
-      const inSync = (core: Hypercore) => core.peers.some((p) => p.remoteLength === length)
-      await withTimeout(
-        (async () => {
-          for (;;) {
-            if (this.cores.every(inSync) && this.source.cores.every(inSync)) return
-            await sleep(5)
-          }
-        })(),
-        timeoutMs,
-        'raw reconnect'
-      )
-      const ms = now() - t0
-      const streams =
-        'streamsA' in link
-          ? [...link.streamsA(), ...link.streamsB()]
-          : [...link.conns, ...(server?.conns ?? [])]
-      const wireBytes = streams.reduce((sum, s) => sum + (s.noiseStream ?? s).rawBytesWritten, 0)
-      return { ms, wireBytes }
-    } finally {
-      await link?.close()
-      await server?.close()
-      await sleep(50)
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.store.close()
-    await rmDir(this.dir)
-  }
-
-  /** Closes the reader store, keeping its directory for the open scenario. */
-  async closeKeep(): Promise<string> {
-    await this.store.close()
-    return this.dir
   }
 }
 

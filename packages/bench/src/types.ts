@@ -52,6 +52,10 @@ export interface Results {
   memoryGiB: number
   tmpRoot: string
   durationMs: number
+  /** 1-minute load average when the run started and ended (absent in older results). */
+  loadAverage?: { start: number; end: number }
+  /** Wall time of each scenario (or group run together, e.g. "10, 11"), absent in older results. */
+  scenarioMs?: Record<string, number>
   rows: Row[]
 }
 

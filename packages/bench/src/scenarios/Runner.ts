@@ -1,6 +1,7 @@
-// Runs scenarios 1–7 and 12 in order and collects their rows: the context each
+// Runs scenarios 1–3, 6, 7 and 12 in order and collects their rows: the context each
 // scenario module gets (context.ts) — multifeed's side loaded once, the
 // shape syncs measured once a run (sync.ts), the rows completed (rows.ts).
+import { now } from '../clock.js'
 import type { Row, Shape, Transport } from '../types.js'
 import { bulk, manyFeeds } from './bulk-and-many-feeds.js'
 import type { Config } from './config.js'
@@ -8,7 +9,6 @@ import type { MultiModule, ScenarioContext } from './context.js'
 import { discovery } from './discovery.js'
 import { manyMultifeeds } from './many-multifeeds.js'
 import { meshes } from './mesh.js'
-import { reconnectAndOpen } from './reconnect-and-open.js'
 import { completeRow, errorMessage, type RowInput } from './rows.js'
 import type { Samples } from './samples.js'
 import { scalingCurve } from './scaling.js'
@@ -16,6 +16,8 @@ import { ShapeSyncs } from './sync.js'
 
 export class Runner implements ScenarioContext {
   readonly rows: Row[] = []
+  /** Wall time of each scenario run, by its number. */
+  readonly scenarioMs: Record<string, number> = {}
   private multiModule: MultiModule | null = null
   private multiLoadError: string | null = null
   private readonly syncs: ShapeSyncs
@@ -46,13 +48,20 @@ export class Runner implements ScenarioContext {
 
   async run(): Promise<Row[]> {
     const { only } = this.cfg
-    if (only.has(1)) await bulk(this)
-    if (only.has(2)) await manyFeeds(this)
-    if (only.has(3)) await discovery(this)
-    if (only.has(4) || only.has(5)) await reconnectAndOpen(this)
-    if (only.has(6)) await manyMultifeeds(this)
-    if (only.has(7)) await scalingCurve(this)
-    if (only.has(12)) await meshes(this)
+    const scenarios: Array<[number, (ctx: ScenarioContext) => Promise<void>]> = [
+      [1, bulk],
+      [2, manyFeeds],
+      [3, discovery],
+      [6, manyMultifeeds],
+      [7, scalingCurve],
+      [12, meshes]
+    ]
+    for (const [n, scenario] of scenarios) {
+      if (!only.has(n)) continue
+      const t0 = now()
+      await scenario(this)
+      this.scenarioMs[n] = now() - t0
+    }
     return this.rows
   }
 }

@@ -1,4 +1,4 @@
-// The configuration of scenarios 1–7: which run, how often, at which sizes
+// The configuration of scenarios 1–3, 6, 7 and 12: which run, how often, at which sizes
 // (full or --quick). Scenarios 8–11 have their own: issue7/config.ts.
 import type { MeshShape } from '../mesh/shape.js'
 import type { Shape, Transport } from '../types.js'
@@ -9,14 +9,12 @@ export interface Config {
   /** Per measured sync. */
   timeoutMs: number
   transports: Transport[]
-  /** Scenario numbers to run (1..7, 12). */
+  /** Scenario numbers to run (1–3, 6, 7, 12). */
   only: Set<number>
   /** 1 feed × many blocks, and several feeds × many blocks. */
   bulk: Shape[]
   many: Shape[]
   discovery: number
-  /** Feeds held by both peers in the reconnect scenario, and opened in the open scenario. */
-  fixture: number
   manyMulti: { count: number; feeds: number; blocks: number }
   scaling: number[]
   /** Scenario 12: meshes, every peer connected to every other. */
@@ -37,7 +35,7 @@ export function config(opts: {
     reps: opts.reps ?? (quick ? 1 : 3),
     timeoutMs: quick ? 60_000 : 600_000,
     transports: opts.transports ?? ['pipe', 'swarm'],
-    only: new Set(opts.only ?? [1, 2, 3, 4, 5, 6, 7, 12]),
+    only: new Set(opts.only ?? [1, 2, 3, 6, 7, 12]),
     bulk: quick
       ? [
           { feeds: 1, blocks: 200, blockSize: KiB },
@@ -57,7 +55,6 @@ export function config(opts: {
           { feeds: 10000, blocks: 1, blockSize: KiB }
         ],
     discovery: quick ? 10 : 100,
-    fixture: quick ? 50 : 10000,
     manyMulti: quick ? { count: 5, feeds: 4, blocks: 5 } : { count: 100, feeds: 10, blocks: 10 },
     scaling: quick ? [5, 10, 20, 50] : [10, 100, 1000, 10000],
     // The README's demo mesh (`pnpm demo --peers 6 --multifeeds 10 --feeds 2 --entries 500`,

@@ -1,4 +1,4 @@
-// What a scenario of 1–7 records: each side's samples (and failure) of one
+// What a scenario of 1–3, 6 or 7 records: each side's samples (and failure) of one
 // measurement on one transport, and scenario 2's extra series per source
 // temperature.
 
