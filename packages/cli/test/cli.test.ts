@@ -8,6 +8,9 @@ import { Cli, killAll, run } from './child.js'
 
 const WRITER = fileURLToPath(new URL('./fixtures/writer.mjs', import.meta.url))
 
+/** A DHT on loopback where nobody answers (127.0.0.1:9, discard). */
+const NOWHERE = ['--host', '127.0.0.1', '--bootstrap', '127.0.0.1:9']
+
 const dirs: TempDir[] = []
 async function tmp(): Promise<string> {
   const dir = await tmpStorage({ prefix: 'multifeed-cli-' })
@@ -69,16 +72,7 @@ describe('multifeed (no network)', () => {
   it('an invalid key exits 1 with the coded error and its message, and creates no store', async () => {
     const storage = join(await tmp(), 'store')
     for (const command of ['cat', 'seed']) {
-      const { code, stderr } = await run([
-        command,
-        'not-a-key',
-        '--storage',
-        storage,
-        '--host',
-        '127.0.0.1',
-        '--bootstrap',
-        '127.0.0.1:9'
-      ])
+      const { code, stderr } = await run([command, 'not-a-key', '--storage', storage, ...NOWHERE])
       expect(code).toBe(1)
       expect(stderr).toBe(
         'error: ERR_INVALID_KEY: KEY must be 64 hex or 52 z-base-32 characters, got a string of 9\n'
@@ -155,17 +149,8 @@ describe('multifeed (no network)', () => {
   it('SIGTERM while seed waits for a DHT that does not answer exits 0; the store is in use meanwhile', async () => {
     const storage = await tmp()
     const key = await written(storage, ['kept'])
-    // 127.0.0.1:9 (discard): nobody answers, so the announce never completes
-    const seed = new Cli([
-      'seed',
-      formatKey(key),
-      '--storage',
-      storage,
-      '--host',
-      '127.0.0.1',
-      '--bootstrap',
-      '127.0.0.1:9'
-    ])
+    // nobody answers: the announce waits until the DHT gives up
+    const seed = new Cli(['seed', formatKey(key), '--storage', storage, ...NOWHERE])
     await seed.untilStderr(/^joining /m)
     const busy = await run(['info', '--storage', storage])
     expect(busy.code).toBe(1)
