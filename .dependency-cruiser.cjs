@@ -1,6 +1,6 @@
 // The layers of the repository as a checked rule (`pnpm deps`, run by `pnpm test`).
 // Inside core (../shared/DESIGN.md "Inside core"), from the top down:
-//   index → Multifeed (the façade) → replication → set → protocol → lifecycle, keys → types → errors
+//   index → Multifeed (the façade) → replication → set → moderation → protocol → lifecycle, keys → types → errors
 // (types.ts, the public types, names the error classes its events carry; errors.ts imports nothing).
 // and between packages: sim, bench, demo → testing → networker → core; cli → networker → core.
 // A layer imports only the layers below it (and its own folder); no import cycle anywhere,
@@ -15,6 +15,8 @@ const coreLayers = [
   ['types', `${core}types\\.ts$`],
   ['lifecycle/keys', `${core}(lifecycle/|keys\\.ts$)`],
   ['protocol', `${core}protocol/`],
+  // Moderated sets' records and their rule (pure): used by set/ (apply) and replication/ (travel).
+  ['moderation', `${core}moderation/`],
   ['set', `${core}set/`],
   ['replication', `${core}replication/`],
   ['Multifeed', `${core}(Multifeed\\.ts$|multifeed/)`],

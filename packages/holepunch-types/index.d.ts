@@ -368,6 +368,8 @@ export interface HypercoreStatic {
     options?: { ondiscoverykey?: (discoveryKey: Buffer) => unknown; keepAlive?: boolean }
   ): ReplicationStream
   discoveryKey(key: Buffer): Buffer
+  /** The key of a core whose manifest has the one signer `publicKey` (the default manifest). */
+  key(publicKey: Buffer): Buffer
 }
 
 // ---------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Hypercore } from '@multifeed/holepunch-types'
 import Corestore from 'corestore'
 import { Multifeed, type MultifeedOptions } from '../src/index.js'
-import { REPLY_REFILL_MS, REPLY_UNITS, replyUnit } from '../src/replication/ReplyBudget.js'
+import { replyAllowance } from '../src/replication/ReplyBudget.js'
 import { Puppet } from './puppet.js'
 import type { FindingKind } from './report.js'
 import { Rng } from './rng.js'
@@ -313,7 +313,6 @@ async function runConnection(rec: Recorder, rng: Rng, s: Sides): Promise<number>
       skipKnown: rec.skipKnown
     })
     ctx.puppet = puppet
-    const started = Date.now()
     puppet.start()
     const maxSteps = s.budget * 4 + 16
     // A silent puppet makes progress by its steps (waits), not by messages.
@@ -335,7 +334,7 @@ async function runConnection(rec: Recorder, rng: Rng, s: Sides): Promise<number>
     if (mode === 'stranger' && puppet.stats.remoteOpens > 0) {
       rec.record('unproven-peer', "A opened X's channel to a stranger")
     }
-    const bound = replyBound(s.x.feeds().length, Date.now() - started, puppet.stats)
+    const bound = replyBound(s.x.feeds().length, puppet.stats)
     if (puppet.stats.bytesReceived > bound) {
       rec.record(
         'amplification',
@@ -398,16 +397,15 @@ function closedOf(stream: Duplex): Promise<void> {
 }
 
 /**
- * The most A may send a peer on X's channel (README, Security notes): its
- * reply budget for a set of n feeds (two units, one more a minute), an open
- * of ours (≤ 1 KiB) for each open of the peer's, an echo no larger than
- * what the peer sent, and updates (one per feed, 64 KiB of slack).
+ * The most A may send a peer on X's channel (README, Security notes): the
+ * connection's reply allowance for a set of n feeds (one first sync, then
+ * what the peer sent pays), an open of ours (≤ 1 KiB) for each open of the
+ * peer's, an echo no larger than what the peer sent, and updates (one per
+ * feed, 64 KiB of slack).
  */
-function replyBound(n: number, elapsedMs: number, stats: { bytes: number; remoteOpens: number }) {
-  const unit = replyUnit(n)
+function replyBound(n: number, stats: { bytes: number; remoteOpens: number }) {
   return (
-    REPLY_UNITS * unit +
-    (unit * elapsedMs) / REPLY_REFILL_MS +
+    replyAllowance([n], stats.bytes) +
     1024 * (stats.remoteOpens + 1) +
     stats.bytes +
     41 * n +

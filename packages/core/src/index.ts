@@ -37,6 +37,12 @@ export {
   PROTOCOL_MINOR,
   PROTOCOL_NAME
 } from './protocol/messages.js'
+export {
+  AMPLIFICATION_CONNECTION_BYTES,
+  AMPLIFICATION_RATIO,
+  type AmplificationInput,
+  amplificationBound
+} from './replication/amplification.js'
 export { MultifeedPeer, type PeerProgress, type PeerStats } from './replication/MultifeedPeer.js'
 export {
   type PairingConclusion,

@@ -18,10 +18,11 @@ import { describe, expect, it } from 'vitest'
 import { ELEMENTS_LIST_END, MAX_SYMBOLS_PER_MESSAGE } from '../src/protocol/messages.js'
 import { symbolLimit } from '../src/protocol/ReconcileCodec.js'
 import {
-  REPLY_REFILL_MS,
-  REPLY_UNITS,
+  REPLY_BYTES_PER_BYTE,
+  REPLY_BYTES_PER_FEED,
+  REPLY_BYTES_PER_SET,
   ReplyBudget,
-  replyUnit
+  replyAllowance
 } from '../src/replication/ReplyBudget.js'
 import { link, next, onCleanup, until } from './helpers.js'
 import { capability, channelId, openBytes, raw, uint } from './puppet.js'
@@ -172,77 +173,132 @@ describe('a peer that never reads', () => {
   }, 30_000)
 })
 
-describe('re-opens', () => {
-  it('a key holder re-opening its channel in a loop, claiming an empty set: our list twice, then ERR_LIMIT_EXCEEDED; nothing more on that connection', async () => {
-    const n = 2000
-    const victim = await victimOf(n)
-    const errors: MultifeedError[] = []
+/**
+ * A key holder's re-open loop on one connection, claiming an empty set (so
+ * each open of it asks for our whole list), on every multifeed of `victims`
+ * (one store, one connection): re-opens each until it is refused. Returns
+ * the bytes of our messages it received, the bytes of its opens and the
+ * lists it got.
+ */
+async function reopenLoop(victims: Multifeed[]) {
+  const errors: MultifeedError[] = []
+  const removed: MultifeedPeer[] = []
+  for (const victim of victims) {
     victim.on('peer-error', (e) => errors.push(e))
-    const removed: MultifeedPeer[] = []
     victim.on('peer-remove', (p) => removed.push(p))
-    const sa = victim.replicate(true)
-    const hostile = Hypercore.createProtocolStream(false) as unknown as Duplex & {
-      noiseStream: NoiseSecretStream
-    }
-    link(sa, hostile)
-    await hostile.noiseStream.opened
-    const hash = hostile.noiseStream.handshakeHash!
-    const mux = Hypercore.getProtocolMuxer(hostile)
+  }
+  const sa = victims[0]!.replicate(true)
+  for (const victim of victims.slice(1)) victim.attach(sa)
+  const hostile = Hypercore.createProtocolStream(false) as unknown as Duplex & {
+    noiseStream: NoiseSecretStream
+  }
+  link(sa, hostile)
+  await hostile.noiseStream.opened
+  const hash = hostile.noiseStream.handshakeHash!
+  const mux = Hypercore.getProtocolMuxer(hostile)
+  let lists = 0
+  let received = 0
+  let sent = 0
+  for (const victim of victims) {
     const key = victim.key
     const listOpen = () =>
       openBytes({ minor: 1, capability: capability(key, hash, false), count: 0 })
-    let listsReceived = 0
-    let bytesReceived = 0
-    const unit = replyUnit(n)
-    for (let round = 0; round < 20 && errors.length === 0; round++) {
-      const h = hostileOpen(mux, key, hash, listOpen())
+    const refused = errors.length
+    for (let round = 0; round < 40 && errors.length === refused; round++) {
+      const open = listOpen()
+      sent += open.byteLength
+      const h = hostileOpen(mux, key, hash, open)
       // Our list ends (LIST_END) or the channel closes with the error.
       await until(
         () =>
-          errors.length > 0 || h.received.elements.some((m) => (m[0]! & ELEMENTS_LIST_END) !== 0),
+          errors.length > refused ||
+          h.received.elements.some((m) => (m[0]! & ELEMENTS_LIST_END) !== 0),
         'our list, or the refusal'
       )
-      bytesReceived += h.received.bytes
-      if (errors.length > 0) break
-      listsReceived++
+      received += h.received.bytes
+      if (errors.length > refused) break
+      lists++
       const closed = removed.length
       h.channel.close()
       await until(() => removed.length > closed, 'the victim sees the channel close')
     }
-    console.log(
-      `re-opens: ${listsReceived} lists, ${bytesReceived} B received, budget ${REPLY_UNITS * unit}`
-    )
+  }
+  return { errors, lists, received, sent, sa, mux, hash }
+}
+
+describe('re-opens', () => {
+  it('a key holder re-opening its channel in a loop, claiming an empty set: our list a few times, then ERR_LIMIT_EXCEEDED; nothing more on that connection', async () => {
+    const n = 2000
+    const victim = await victimOf(n)
+    const { errors, lists, received, sent, mux, hash, sa } = await reopenLoop([victim])
+    const allowance = replyAllowance([n], sent)
+    console.log(`re-opens: ${lists} lists, ${received} B received, allowance ${allowance} B`)
     expect(errors.map((e) => e.code)).toEqual(['ERR_LIMIT_EXCEEDED'])
     expect((errors[0] as MultifeedError & { limit: string }).limit).toBe('replyBytes')
-    // A list of 2,000 feeds is ~66 KB: the budget (two units of 64 B a feed
-    // + 64 KiB) pays for a few, then the re-open costs what an in-sync one does.
-    expect(listsReceived).toBeGreaterThanOrEqual(2)
-    expect(bytesReceived).toBeLessThanOrEqual(REPLY_UNITS * unit + 4096)
+    // A list of 2,000 feeds is ~66 KB: the allowance (128 B a feed + 4 KiB,
+    // and 4 B per byte of its opens) pays for a first sync and a couple more,
+    // then the re-open costs what an in-sync one does.
+    expect(lists).toBeGreaterThanOrEqual(1)
+    expect(received).toBeLessThanOrEqual(allowance)
     // The multifeed is off the connection: a re-open is refused unanswered
     // (the hostile side learns nothing more), the connection lives on.
-    const again = hostileOpen(mux, key, hash, listOpen())
+    const again = hostileOpen(
+      mux,
+      victim.key,
+      hash,
+      openBytes({ minor: 1, capability: capability(victim.key, hash, false), count: 0 })
+    )
     await again.closed
     expect(again.received.bytes).toBe(0)
     expect(victim.peers()).toHaveLength(0)
     expect(errors).toHaveLength(1)
     expect(sa.destroyed).toBe(false)
   }, 30_000)
+
+  it('a key holder of three sets on one connection gets one allowance for the connection, not one per set', async () => {
+    const n = 500
+    const first = await victimOf(n)
+    const victims = [first]
+    for (let i = 0; i < 2; i++) {
+      const multi = await open(first.corestore)
+      await Promise.all(Array.from({ length: n }, () => multi.add(crypto.randomBytes(32))))
+      victims.push(multi)
+    }
+    const { errors, lists, received, sent } = await reopenLoop(victims)
+    const allowance = replyAllowance([n, n, n], sent)
+    console.log(
+      `three sets: ${lists} lists, ${received} B received, allowance ${allowance} B for ${sent} B of opens`
+    )
+    expect(errors.map((e) => e.code)).toEqual(Array(3).fill('ERR_LIMIT_EXCEEDED'))
+    // Each set's first sync is paid (its list: ~35 B a feed)...
+    expect(lists).toBeGreaterThanOrEqual(3)
+    // ...and everything the connection replied stays within one allowance.
+    expect(received).toBeLessThanOrEqual(allowance)
+  }, 60_000)
 })
 
 describe('the reply budget', () => {
-  it('starts with two units, refills one a minute, never beyond two', () => {
-    let now = 1_000_000
-    const budget = new ReplyBudget(() => now)
-    const unit = replyUnit(1000)
-    expect(budget.left(1000)).toBe(2 * unit)
-    expect(budget.spend(2 * unit, 1000)).toBe(true)
-    expect(budget.spend(1, 1000)).toBe(false)
-    now += REPLY_REFILL_MS / 2
-    expect(budget.left(1000)).toBeCloseTo(unit / 2)
-    expect(budget.spend(unit, 1000)).toBe(false)
-    now += REPLY_REFILL_MS / 2
-    expect(budget.spend(unit, 1000)).toBe(true)
-    now += 10 * REPLY_REFILL_MS
-    expect(budget.left(1000)).toBe(2 * unit)
+  it('one allowance per connection: 128 B a feed and 4 KiB per set, the largest size once; then 4 B per byte received', () => {
+    const budget = new ReplyBudget()
+    budget.announce('a', 1000)
+    budget.announce('b', 10)
+    const full = REPLY_BYTES_PER_FEED * 1010 + 2 * REPLY_BYTES_PER_SET
+    expect(budget.allowance).toBe(full)
+    expect(budget.allowance).toBe(replyAllowance([1000, 10]))
+    // A re-open announcing the same set again, or a smaller one, adds nothing.
+    budget.announce('a', 1000)
+    budget.announce('a', 500)
+    expect(budget.allowance).toBe(full)
+    expect(budget.spend(full)).toBe(true)
+    expect(budget.spend(1)).toBe(false)
+    expect(budget.left).toBe(0)
+    // What the peer sends pays for more.
+    budget.receive(100)
+    expect(budget.left).toBe(100 * REPLY_BYTES_PER_BYTE)
+    expect(budget.spend(100 * REPLY_BYTES_PER_BYTE + 1)).toBe(false)
+    expect(budget.spend(100 * REPLY_BYTES_PER_BYTE)).toBe(true)
+    // A set that grew counts at its new size.
+    budget.announce('b', 20)
+    expect(budget.left).toBe(10 * REPLY_BYTES_PER_FEED)
   })
 })

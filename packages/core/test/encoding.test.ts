@@ -26,9 +26,17 @@ async function writer<T>(multi: Multifeed<T>, name = 'w'): Promise<Hypercore<T>>
   return w
 }
 
-/** What a member's own code can do: write raw bytes through a binary session of its core. */
-async function appendRaw(w: Hypercore<unknown>, bytes: Buffer): Promise<void> {
-  const raw = w.session({ valueEncoding: 'binary' }) as unknown as Hypercore<Buffer>
+/**
+ * What a member's own code can do: write raw bytes through a binary session
+ * of its core opened from the corestore itself (the store is the user's; the
+ * sessions the multifeed hands out, and theirs, refuse it).
+ */
+async function appendRaw(
+  multi: Multifeed<unknown>,
+  w: Hypercore<unknown>,
+  bytes: Buffer
+): Promise<void> {
+  const raw = multi.corestore.get<Buffer>({ key: w.key!, valueEncoding: 'binary' })
   await raw.ready()
   await raw.append(bytes)
   await raw.close()
@@ -99,6 +107,32 @@ describe('append() checks values against the set encoding', () => {
     expect(await w.get(0)).toBe(7)
   })
 
+  it('sessions made from ours (w.session(), and theirs) append through the same guard and read with the set encoding', async () => {
+    const multi = await open(null, { valueEncoding: 'json' })
+    const w = await writer(multi)
+    await w.append({ n: 0 })
+    const plain = w.session()
+    const binary = w.session({ valueEncoding: 'binary' }) as unknown as Hypercore<unknown>
+    const nested = plain.session()
+    for (const s of [plain, binary, nested]) onCleanup(() => s.close())
+    await Promise.all([plain.ready(), binary.ready(), nested.ready()])
+    for (const s of [plain, binary, nested]) {
+      await expect(s.append(Buffer.from('not json'))).rejects.toMatchObject({
+        code: 'ERR_ENCODING',
+        key: w.key
+      })
+    }
+    expect(w.length).toBe(1)
+    // Values go through the set's encoding, whatever the session reads with.
+    await plain.append({ n: 1 })
+    await binary.append({ n: 2 })
+    await nested.append({ n: 3 })
+    expect(await plain.get(3)).toEqual({ n: 3 })
+    expect(await binary.get(2)).toEqual(Buffer.from('{"n":2}'))
+    const values = (await readAll(multi)).map((e) => ('value' in e ? e.value : e.error))
+    expect(values).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }, { n: 3 }])
+  })
+
   it('a binary set takes bytes as before', async () => {
     const w = await writer(await open<Buffer>())
     await w.append([Buffer.from('a'), new Uint8Array([1, 2]) as Buffer])
@@ -112,7 +146,7 @@ describe('read() reports a block that does not decode and goes on', () => {
     const b = await open(a.key, { valueEncoding: 'json' })
     const w = await writer(a)
     await w.append({ n: 0 })
-    await appendRaw(w as Hypercore<unknown>, Buffer.from('not json'))
+    await appendRaw(a, w as Hypercore<unknown>, Buffer.from('not json'))
     await w.append({ n: 2 })
     const other = await writer(a, 'other')
     await other.append({ m: 0 })

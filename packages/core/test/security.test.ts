@@ -18,6 +18,8 @@ import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
 import { decodeSymbols, ELEMENTS_LIST, ELEMENTS_LIST_END } from '../src/protocol/messages.js'
 import { symbolLimit } from '../src/protocol/ReconcileCodec.js'
+import { symbolsFor } from '../src/protocol/Reconciler.js'
+import { replyAllowance } from '../src/replication/ReplyBudget.js'
 import { forgeCapability, forgePeer, handshakeBytes } from './forge.js'
 import { link, next, onCleanup, pipe, tmpStore, until } from './helpers.js'
 import {
@@ -479,29 +481,50 @@ describe('malformed and oversized messages', () => {
 describe('limits', () => {
   it('a size claimed in the open buys no more symbols than our own size allows (amplification)', async () => {
     // A key holder claims a billion feeds (minor 0: no list mode) and asks
-    // for more symbols after each batch: what we send is budgeted by our own
-    // count (the claim counts for no more than it), not by the claim.
+    // for more symbols after each batch, doubling as a decoder does: the
+    // first batch aims at no more differences than our own size allows (the
+    // claim counts for no more than it), and what we send is paid from the
+    // connection's reply allowance, sized by our set, not by the claim.
     const v = await victim({ limits: { maxDifferences: 100 } })
-    const errorSeen = next<[MultifeedError]>(v.multi, 'peer-error')
+    const errorSeen = next<[MultifeedError & { limit?: string }]>(v.multi, 'peer-error')
+    const open = (self: Puppet) =>
+      openBytes({ minor: 0, capability: self.capability(), count: 1e9 })
+    let sentBytes = 0
     const p = await puppet(v.sa, v.multi.key, {
       with: v.yb,
-      open: (self) => openBytes({ minor: 0, capability: self.capability(), count: 1e9 })
+      open: (self) => {
+        const raw = open(self)
+        sentBytes += raw.byteLength
+        return raw
+      }
     })
     await p.opened
     await until(() => p.received.symbols.length === 1, 'the first batch')
-    const limit = symbolLimit(v.multi.feeds().length, 1e9)
-    expect(limit).toBe(3 * 2 + 1024)
-    const first = symbolCount(p.received.symbols[0]!)
-    expect(first).toBeLessThanOrEqual(1024)
-    p.send.more(uint(first))
-    // The request that crosses the limit gets what is left; the next one is refused.
-    await until(() => p.received.symbols.length === 2, 'the rest up to the limit')
-    p.send.more(uint(limit))
+    const n = v.multi.feeds().length
+    expect(symbolCount(p.received.symbols[0]!)).toBe(symbolsFor(2 * n))
+    let refused = false
+    void errorSeen.then(() => {
+      refused = true
+    })
+    const symbols = () => p.received.symbols.reduce((k, raw) => k + symbolCount(raw), 0)
+    for (let round = 0; round < 30 && !refused; round++) {
+      const batches = p.received.symbols.length
+      const more = uint(symbols())
+      sentBytes += more.byteLength
+      p.send.more(more)
+      await until(
+        () => refused || p.received.symbols.length > batches,
+        'more symbols, or the refusal'
+      )
+    }
     const [err] = await errorSeen
-    expect(err.code).toBe('ERR_MALFORMED_MESSAGE')
-    expect(err.message).toMatch(/never need more/)
-    const sent = p.received.symbols.reduce((n, raw) => n + symbolCount(raw), 0)
-    expect(sent).toBe(limit)
+    expect(err.code).toBe('ERR_LIMIT_EXCEEDED')
+    expect(err.limit).toBe('replyBytes')
+    // Well before the symbol limit our size sets (3·(2 + 2) + 1,024)...
+    expect(symbols()).toBeLessThan(symbolLimit(n, 1e9))
+    // ...and within the allowance: 128 B a feed and 4 KiB, 4 B per byte it sent.
+    const bytes = p.received.symbols.reduce((k, raw) => k + raw.byteLength, 0)
+    expect(bytes).toBeLessThanOrEqual(replyAllowance([n], sentBytes))
     await bystanderLives(v, p, 'after-amplification')
   })
 

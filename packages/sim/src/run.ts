@@ -5,6 +5,7 @@
  * went quiet and had `settle` seconds to converge.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
+import { amplificationBound } from '@multifeed/core'
 import { checkAmplification } from './checks/amplification.js'
 import { checkConfidentiality } from './checks/confidentiality.js'
 import { checkConvergence } from './checks/convergence.js'
@@ -42,6 +43,8 @@ export interface SeedResult {
   maxQueued: number
   /** Largest bytes sent / received on an honest–hostile link (0: no hostile traffic). */
   maxAmplification: number
+  /** Largest share of the amplification bound an honest–hostile link used (1: at the bound). */
+  maxBoundShare: number
   violations: Violation[]
 }
 
@@ -128,7 +131,14 @@ export async function runSeed(
     }
     index = schedule.events.length
     log(`events done in ${((Date.now() - t0) / 1000).toFixed(0)} s; quiet, converging…`)
-    await bounded(world.quiet(), 'bringing the mesh to quiet')
+    // Each step of bringing the mesh to quiet is bounded alone; one that does
+    // not complete is a violation, and the run goes on to its final checks.
+    await world.quiet(<T>(action: Promise<T>, what: string) =>
+      bounded(action, what).catch((err) => {
+        report([{ invariant: 'every honest action completes', peer: -1, detail: String(err) }])
+        return undefined as T
+      })
+    )
     const quiet = await world.snapshots()
     const deadline = Date.now() + options.settle * 1000
     let snaps = quiet
@@ -162,6 +172,10 @@ export async function runSeed(
     maxQueued,
     maxAmplification: hostileTraffic(world).reduce(
       (max, t) => Math.max(max, t.sent / Math.max(1, t.received)),
+      0
+    ),
+    maxBoundShare: hostileTraffic(world).reduce(
+      (max, t) => Math.max(max, t.sent / amplificationBound(t)),
       0
     ),
     violations

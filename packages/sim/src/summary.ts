@@ -6,7 +6,7 @@ export function summary(results: SeedResult[], options: SimOptions): string {
   const lines: string[] = []
   for (const r of results) {
     lines.push(
-      `seed ${r.seed}: ${r.peers} peers, ${r.events} events, ${r.blocks} blocks written, ${(r.bytes / 1024 / 1024).toFixed(1)} MiB on links, ${r.seconds.toFixed(1)} s, most queued for a non-reader ${(r.maxQueued / 1024).toFixed(0)} KiB, largest hostile ratio ×${r.maxAmplification.toFixed(1)}, schedule ${r.fingerprint}, ${r.violations.length} violation(s)`
+      `seed ${r.seed}: ${r.peers} peers, ${r.events} events, ${r.blocks} blocks written, ${(r.bytes / 1024 / 1024).toFixed(1)} MiB on links, ${r.seconds.toFixed(1)} s, most queued for a non-reader ${(r.maxQueued / 1024).toFixed(0)} KiB, largest hostile ratio ×${r.maxAmplification.toFixed(1)} (at most ${(100 * r.maxBoundShare).toFixed(0)} % of the bound), schedule ${r.fingerprint}, ${r.violations.length} violation(s)`
     )
     for (const v of r.violations) {
       lines.push(`  ✗ ${v.invariant} — peer ${v.peer}, event ${v.event}: ${v.detail}`)

@@ -3,9 +3,10 @@
 // simulator run with zero violations means something.
 import { once } from 'node:events'
 import NoiseSecretStream from '@hyperswarm/secret-stream'
+import { AMPLIFICATION_CONNECTION_BYTES, amplificationBound } from '@multifeed/core'
 import type { NoiseSecretStream as Connection } from '@multifeed/holepunch-types'
 import { describe, expect, it } from 'vitest'
-import { AMPLIFICATION_ALLOWANCE, checkAmplification } from '../src/checks/amplification.js'
+import { checkAmplification } from '../src/checks/amplification.js'
 import { checkConfidentiality } from '../src/checks/confidentiality.js'
 import { checkConvergence } from '../src/checks/convergence.js'
 import { checkDownloads } from '../src/checks/downloads.js'
@@ -91,11 +92,22 @@ describe('checkers', () => {
   })
 
   it('amplification: more than the bound per hostile byte is caught', () => {
-    const ok = { honest: 0, hostile: 3, sent: AMPLIFICATION_ALLOWANCE, received: 10, feeds: 0 }
+    const ok = {
+      honest: 0,
+      hostile: 3,
+      sent: AMPLIFICATION_CONNECTION_BYTES,
+      received: 0,
+      sets: []
+    }
     expect(checkAmplification([ok])).toEqual([])
-    const member = { ...ok, sent: AMPLIFICATION_ALLOWANCE + 50 * 1024, feeds: 50 }
-    expect(checkAmplification([member])).toEqual([])
-    const flood = { honest: 0, hostile: 3, sent: 40 * 1024 * 1024, received: 5200, feeds: 50 }
+    expect(checkAmplification([{ ...ok, sent: ok.sent + 1 }])).toHaveLength(1)
+    // A key holder of two sets of 50 and 2,000 feeds: their first syncs (lists) are allowed once.
+    const member = { ...ok, received: 600, sets: [50, 2000] }
+    const allowed = amplificationBound(member)
+    expect(allowed).toBeGreaterThan(AMPLIFICATION_CONNECTION_BYTES + 41 * 2050)
+    expect(checkAmplification([{ ...member, sent: allowed }])).toEqual([])
+    expect(checkAmplification([{ ...member, sent: allowed + 1 }])).toHaveLength(1)
+    const flood = { honest: 0, hostile: 3, sent: 40 * 1024 * 1024, received: 5200, sets: [50] }
     expect(checkAmplification([flood])).toHaveLength(1)
   })
 

@@ -90,10 +90,15 @@ export class Reconciliation {
       local.sketch.length === remote.sketch.length && remote.sketch.length > 0
         ? likelyDifference(local.sketch, remote.sketch)
         : 0
-    const estimate = Math.max(sketched, Math.abs(local.count - remote.count))
     // The remote's size is a claim: what it may ask for is budgeted by our
-    // own count (symbolLimit) and by the most differences we would ever take.
+    // own count (symbolLimit) and by the most differences we would ever take;
+    // the first batch aims at no more differences than that allows (ours and
+    // as many of its), whatever its sketch and claim say.
     const claimed = Math.min(remote.count, this.#maxDifferences)
+    const estimate = Math.min(
+      Math.max(sketched, Math.abs(local.count - remote.count)),
+      local.count + Math.min(claimed, local.count)
+    )
     this.#encoder = new ReconcileEncoder(this.#salts, set, local.count, claimed)
     return this.#encoder.next(symbolsFor(estimate))
   }

@@ -107,6 +107,8 @@ export class MultifeedPeer implements StreamMember {
     this.#output = new PeerOutput(
       this.#channel,
       host.replyBudget(replication),
+      host.key.toString('hex'),
+      this.stats,
       () => !this.#closed && !this.#failed,
       (err) => this.#fail(err)
     )

@@ -74,7 +74,7 @@ export interface PeerHost {
   /** Handling a peer's input failed here (storage): not the peer's fault. */
   onLocalError(peer: PeerRef, cause: unknown): void
   onClosed(peer: PeerRef, reason: 'local' | 'remote' | 'stream' | 'error'): void
-  /** What the peer's reconciliations may cost us on this connection: one budget per stream, kept across re-opens. */
+  /** What the peer's reconciliations may cost us on this connection: one budget per stream, shared by its multifeeds, kept across re-opens. */
   replyBudget(replication: ReplicationStream): ReplyBudget
 }
 

@@ -7,31 +7,44 @@
 import { LimitExceededError } from '../errors.js'
 import { Outbox, type Producer } from './Outbox.js'
 import type { ChannelMessage, PeerChannel } from './PeerChannel.js'
-import { REPLY_UNITS, type ReplyBudget, replyUnit } from './ReplyBudget.js'
+import type { PeerStats } from './PeerHost.js'
+import type { ReplyBudget } from './ReplyBudget.js'
 import type { ExchangeOut } from './SetExchange.js'
 
 export class PeerOutput implements ExchangeOut {
   readonly #channel: PeerChannel
   readonly #budget: ReplyBudget
   readonly #outbox: Outbox
-  /** The set's size our open announced (sizes the budget). */
-  #announced = 0
+  /** The multifeed's key (hex): its share of the connection's budget. */
+  readonly #key: string
+  /** The channel's counters: what the peer sent pays for replies. */
+  readonly #stats: PeerStats
+  /** Bytes of the peer's credited to the budget so far. */
+  #credited = 0
 
-  /** `live`: false once the peer closed or failed; `onError`: a producer's fault (the peer's). */
+  /**
+   * `budget`: the connection's; `key`: the multifeed's (hex); `stats`: this
+   * channel's counters; `live`: false once the peer closed or failed;
+   * `onError`: a producer's fault (the peer's).
+   */
   constructor(
     channel: PeerChannel,
     budget: ReplyBudget,
+    key: string,
+    stats: PeerStats,
     live: () => boolean,
     onError: (err: unknown) => void
   ) {
     this.#channel = channel
     this.#budget = budget
+    this.#key = key
+    this.#stats = stats
     this.#outbox = new Outbox(() => channel.writable && live(), onError)
   }
 
   /** Our open announced a set of `count` feeds. */
   announced(count: number): void {
-    this.#announced = count
+    this.#budget.announce(this.#key, count)
   }
 
   queue(producer: Producer): void {
@@ -39,13 +52,17 @@ export class PeerOutput implements ExchangeOut {
   }
 
   send(name: ChannelMessage, raw: Buffer, paid = 0): void {
-    if (paid > 0 && !this.#budget.spend(paid, this.#announced)) {
-      const unit = replyUnit(this.#announced)
-      throw new LimitExceededError(
-        'replyBytes',
-        REPLY_UNITS * unit,
-        `Remote's reconciliations on this connection cost more than ${REPLY_UNITS * unit} bytes of replies (it re-opens too often); refilled at ${unit} bytes a minute`
-      )
+    if (paid > 0) {
+      const budget = this.#budget
+      budget.receive(this.#stats.bytesReceived - this.#credited)
+      this.#credited = this.#stats.bytesReceived
+      if (!budget.spend(paid)) {
+        throw new LimitExceededError(
+          'replyBytes',
+          budget.allowance,
+          `Remote's reconciliations on this connection cost more than ${budget.allowance} bytes of replies (one first sync of each multifeed, then what it sends pays for what it asks)`
+        )
+      }
     }
     this.#channel.send(name, raw)
   }

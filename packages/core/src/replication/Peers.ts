@@ -19,7 +19,7 @@ import type { Membership } from '../set/Membership.js'
 import { MultifeedPeer, type PeerHost, type PeerProgress } from './MultifeedPeer.js'
 import { type MultifeedRef, sumProgress } from './PeerHost.js'
 import { ReplicationStream, rootOf } from './ReplicationStream.js'
-import { ReplyBudget } from './ReplyBudget.js'
+import { replyBudgetOf } from './ReplyBudget.js'
 
 /** What the peers need from their multifeed (given by the façade). */
 export interface PeersContext {
@@ -43,8 +43,6 @@ export class Peers {
   /** Sessions of users per feed: while one is open, the feed's blocks are fetched. */
   readonly #userSessions = new Map<string, number>()
   readonly #progressDue = new Set<MultifeedPeer>()
-  /** Per connection, what the peer's reconciliations may still cost us (outlives its channel). */
-  readonly #budgets = new WeakMap<ReplicationStream, ReplyBudget>()
   /** Blocks and bytes moved with peers since open: kept when a peer's session closes. */
   readonly #moved = { received: { blocks: 0, bytes: 0 }, sent: { blocks: 0, bytes: 0 } }
   readonly #host: PeerHost
@@ -261,14 +259,7 @@ export class Peers {
         callbacks.emit('storage-error', error, peer)
       },
       onClosed: (peer, reason) => this.#onPeerClosed(peer, reason),
-      replyBudget: (replication) => {
-        let budget = this.#budgets.get(replication)
-        if (budget === undefined) {
-          budget = new ReplyBudget()
-          this.#budgets.set(replication, budget)
-        }
-        return budget
-      }
+      replyBudget: (replication) => replyBudgetOf(replication)
     }
   }
 }

@@ -1,7 +1,8 @@
 /**
- * What a peer's reconciliations may cost us on one connection, for one
- * multifeed: a token bucket of reply bytes that outlives the channel, so that
- * closing and re-opening the channel does not buy a fresh reply each time.
+ * What a peer's reconciliations may cost us on one connection: one budget of
+ * reply bytes per connection, shared by every multifeed on it and kept across
+ * re-opens of their channels, so that neither re-opening a channel nor
+ * holding the keys of several sets buys a fresh reply each time.
  *
  * Replies are what a remote's open or request makes us send beyond the open
  * itself: coded symbols, our list, and the elements of ours in DONE (the
@@ -10,55 +11,87 @@
  * changes and are not charged. An in-sync re-open costs one open each way
  * and nothing from the budget.
  *
- * The unit is what one honest reconciliation of a set of n feeds costs at
- * most: its list (33–41 B a feed) or the symbols list mode would otherwise
- * replace (~1.5 symbols of ~51 B per difference, up to ~0.9·n differences),
- * so 64 B a feed, plus 64 KiB for the first batch and the tail of small
- * differences. The bucket holds two units (a first sync and a re-open) and
- * refills one unit a minute. A reply it cannot pay closes the channel with
+ * The connection's allowance is one first sync of every multifeed paired on
+ * it: per multifeed, 128 B a feed of our set (its size as our opens
+ * announced it, the largest counted once, however often the channel
+ * re-opens) plus 4 KiB. A first sync costs at most its list (33–41 B a feed)
+ * or the symbols list mode would otherwise replace (up to ~1.1 symbols of
+ * ~51 B per feed in the first batch, twice that in the rare batch that was
+ * short), and the 4 KiB pays a small set's first batch and the peeling tail of
+ * small differences. Beyond the allowance, replies are paid by what the peer
+ * sends: each byte it sent on the connection's multifeed channels pays
+ * REPLY_BYTES_PER_BYTE bytes of reply. There is no refill with time, so
+ * what we send in replies on a connection is at most
+ *
+ *   Σ over its multifeeds (128 B·n + 4 KiB) + 4 × (bytes it sent on them)
+ *
+ * (`replyAllowance`). A reply the budget cannot pay closes the channel with
  * ERR_LIMIT_EXCEEDED (`limit` 'replyBytes'); the multifeed then stays off
  * that connection until the next one.
  */
 
-/** Reply bytes a feed of our set may cost per reconciliation. */
-export const REPLY_BYTES_PER_FEED = 64
-/** Reply bytes per reconciliation whatever the set's size. */
-export const REPLY_BYTES_BASE = 64 * 1024
-/** Units the bucket holds. */
-export const REPLY_UNITS = 2
-/** Time to refill one unit. */
-export const REPLY_REFILL_MS = 60_000
+/** Reply bytes a feed of our set may cost, once per connection. */
+export const REPLY_BYTES_PER_FEED = 128
+/** Reply bytes per multifeed paired on a connection, whatever the set's size. */
+export const REPLY_BYTES_PER_SET = 4 * 1024
+/** Reply bytes each byte the peer sent on the connection's multifeed channels pays for. */
+export const REPLY_BYTES_PER_BYTE = 4
 
-/** What one reconciliation of a set of `count` feeds may cost us (the bucket's unit). */
-export function replyUnit(count: number): number {
-  return REPLY_BYTES_PER_FEED * count + REPLY_BYTES_BASE
+/**
+ * The most a peer's reconciliations make us send on one connection: `sets`
+ * lists the size of each multifeed paired on it (our set, largest announced),
+ * `received` the bytes the peer sent on their channels.
+ */
+export function replyAllowance(sets: Iterable<number>, received = 0): number {
+  let bytes = REPLY_BYTES_PER_BYTE * received
+  for (const count of sets) bytes += REPLY_BYTES_PER_FEED * count + REPLY_BYTES_PER_SET
+  return bytes
 }
 
 export class ReplyBudget {
-  readonly #now: () => number
-  /** Bytes left; null until the first reply (the bucket starts full). */
-  #bytes: number | null = null
-  #at = 0
+  /** Per multifeed (key, hex): the largest set size our opens announced on this connection. */
+  readonly #sets = new Map<string, number>()
+  /** Bytes of the peer's on our multifeed channels, paying for replies. */
+  #received = 0
+  #spent = 0
 
-  constructor(now: () => number = Date.now) {
-    this.#now = now
+  /** Our open of multifeed `key` (hex) announced `count` feeds. */
+  announce(key: string, count: number): void {
+    this.#sets.set(key, Math.max(this.#sets.get(key) ?? 0, count))
   }
 
-  /** Bytes left for a set of `count` feeds, now. */
-  left(count: number): number {
-    const unit = replyUnit(count)
-    const capacity = REPLY_UNITS * unit
-    const now = this.#now()
-    const refill = this.#bytes === null ? capacity : ((now - this.#at) * unit) / REPLY_REFILL_MS
-    this.#bytes = Math.min(capacity, (this.#bytes ?? 0) + refill)
-    this.#at = now
-    return this.#bytes
+  /** The peer sent `bytes` more on a multifeed channel of this connection. */
+  receive(bytes: number): void {
+    this.#received += bytes
   }
 
-  /** Pays `bytes` of reply for a set of `count` feeds; false (nothing paid) when they do not fit. */
-  spend(bytes: number, count: number): boolean {
-    if (bytes > this.left(count)) return false
-    this.#bytes! -= bytes
+  /** Bytes of reply the connection may cost in all, now. */
+  get allowance(): number {
+    return replyAllowance(this.#sets.values(), this.#received)
+  }
+
+  /** Bytes left, now. */
+  get left(): number {
+    return this.allowance - this.#spent
+  }
+
+  /** Pays `bytes` of reply; false (nothing paid) when they do not fit. */
+  spend(bytes: number): boolean {
+    if (bytes > this.left) return false
+    this.#spent += bytes
     return true
   }
+}
+
+/** One budget per connection (its replication stream), whichever multifeed asks. */
+const budgets = new WeakMap<object, ReplyBudget>()
+
+/** The reply budget of the connection `stream` (made on first use). */
+export function replyBudgetOf(stream: object): ReplyBudget {
+  let budget = budgets.get(stream)
+  if (budget === undefined) {
+    budget = new ReplyBudget()
+    budgets.set(stream, budget)
+  }
+  return budget
 }

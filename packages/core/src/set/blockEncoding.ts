@@ -14,7 +14,9 @@
  * and nothing of its batch is written. Hypercore takes this as its
  * documented `encodeBatch` option, but corestore's `get()` passes only the
  * options it knows: the session's `encodeBatch` field (what the option
- * sets) is set here, the one place that does.
+ * sets) is set here, the one place that does, on our sessions and on every
+ * session made from them (`w.session()`). A core the user opens from the
+ * corestore itself is the user's: not guarded.
  */
 import type { Encoding, Hypercore, ValueEncoding } from '@multifeed/holepunch-types'
 import c from 'compact-encoding'
@@ -42,6 +44,17 @@ export function guardAppends(
     return blocks.map((value, i) =>
       encodeBlock(codec, name, value, padding, core.key, first + i, blocks.length > 1 ? i : null)
     )
+  }
+  // Hypercore's `session()` passes on neither `encodeBatch` nor the
+  // `valueEncoding`: a session of ours would hand out one that writes a
+  // Buffer as it is. Sessions made from it append through the same guard
+  // (the set's encoding, whatever encoding the session reads with), and
+  // read with the set's encoding unless they ask for another.
+  const session = core.session.bind(core)
+  core.session = (options = {}) => {
+    const child = session({ valueEncoding: encoding, ...options })
+    guardAppends(child, valueEncoding)
+    return child
   }
 }
 

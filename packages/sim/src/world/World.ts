@@ -35,6 +35,8 @@ export class World {
   /** The loopback testnet (transport `testnet` only), made by `start()`. */
   #testnet: TestDHT | null = null
   readonly #indexOf = new Map<string, number>()
+  /** Per `peer:set`, the most feeds a snapshot saw (largestSet). */
+  readonly #largestSet = new Map<string, number>()
   /** The writer key (hex) of `peer:set`, once it appended. */
   readonly #writerKeys = new Map<string, string>()
 
@@ -197,20 +199,25 @@ export class World {
   }
 
   /** Ends every disturbance: links healed and reading, hostile peers gone, every honest peer up. */
-  async quiet(): Promise<void> {
-    await Promise.allSettled([...this.#attacks])
+  async quiet(
+    bounded: <T>(action: Promise<T>, what: string) => Promise<T> = (action) => action
+  ): Promise<void> {
+    await bounded(Promise.allSettled([...this.#attacks]), 'the attacks under way ending')
     for (const peer of this.hostile.values()) await peer.stop()
     this.hub.heal()
     for (const link of this.hub.links()) {
       link.ab.reading = link.ba.reading = true
       link.ab.delay = link.ba.delay = 0
     }
-    for (const peer of this.honest.values()) await peer.start()
+    // One start at a time, each an honest action of its own (bounded alone).
+    for (const peer of this.honest.values()) {
+      await bounded(peer.start(), `peer ${peer.index} starting for the quiet`)
+    }
   }
 
   /** Snapshots of every honest peer; `ask`: whether they store the cores of sets they are not in. */
   async snapshots(): Promise<PeerSnapshot[]> {
-    return Promise.all(
+    const snaps = await Promise.all(
       [...this.honest.values()].map((peer) => {
         const ask: string[] = []
         for (let set = 0; set < this.ledger.sets; set++) {
@@ -220,6 +227,22 @@ export class World {
         return peer.snapshot(ask)
       })
     )
+    for (const snap of snaps) {
+      for (const [set, feeds] of Object.entries(snap.sets)) {
+        const id = `${snap.index}:${set}`
+        this.#largestSet.set(id, Math.max(this.#largestSet.get(id) ?? 0, feeds.length))
+      }
+    }
+    return snaps
+  }
+
+  /**
+   * The most feeds an honest peer's `set` held in any snapshot so far (its
+   * `feeds()`, what it announces; feeds hostile key holders offered count):
+   * at least what its opens announced between two snapshots, sets growing.
+   */
+  largestSet(peer: number, set: number): number {
+    return this.#largestSet.get(`${peer}:${set}`) ?? 0
   }
 
   /** Every link made so far, live or closed (pipes keep their counts). */

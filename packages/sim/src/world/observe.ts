@@ -19,6 +19,9 @@ export interface ObservedWorld {
   readonly hub: SimHub
   readonly ledger: Ledger
   isHonestKey(publicKey: string | null): boolean
+  isMember(peer: number, set: number): boolean
+  /** The most feeds an honest peer's set held in a snapshot so far. */
+  largestSet(peer: number, set: number): number
   indexOf(publicKey: string): number | undefined
   allLinks(): ReadonlySet<Link>
 }
@@ -36,7 +39,7 @@ export function hostileTraffic(world: ObservedWorld): HostileTraffic[] {
           hostile: peer.index,
           sent: t.sent,
           received: t.received,
-          feeds: offered(world, peer)
+          sets: keyheld(world, honest, peer)
         })
       }
     }
@@ -54,20 +57,24 @@ export function hostileTraffic(world: ObservedWorld): HostileTraffic[] {
         hostile,
         sent: link.from(honest).bytes,
         received: link.from(hostile).bytes,
-        feeds: offered(world, peer)
+        sets: keyheld(world, honest, peer)
       })
     }
   }
   return out
 }
 
-/** Feeds of the sets a hostile peer holds the key of: what a new member is offered. */
-function offered(world: ObservedWorld, peer: HostilePeer): number {
-  let feeds = 0
+/**
+ * The honest peer's size of each set the hostile peer holds the key of and
+ * the honest peer is a member of (only those pair on the link).
+ */
+function keyheld(world: ObservedWorld, honest: number, peer: HostilePeer): number[] {
+  const sizes: number[] = []
   peer.setup.sets.forEach((set, i) => {
-    if (peer.setup.modes[i] === 'keyholder') feeds += world.ledger.feeds(set).size
+    if (peer.setup.modes[i] !== 'keyholder' || !world.isMember(honest, set)) return
+    sizes.push(world.largestSet(honest, set))
   })
-  return feeds
+  return sizes
 }
 
 /** Live links one side of which does not read, as seen from the honest sender. */
