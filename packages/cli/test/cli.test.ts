@@ -228,7 +228,7 @@ describe('multifeed over a loopback testnet', { timeout: 120_000 }, () => {
       '--storage',
       reader,
       '--timeout',
-      '20',
+      '40',
       ...network
     ])
     expect(cat.code, cat.stderr).toBe(0)
