@@ -104,6 +104,20 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     return multi
   }
 
+  /**
+   * The discovery keys of the multifeeds stored in `corestore` (every one
+   * opened there once), sorted. Only the discovery key is stored: open one
+   * needs its key. Reads the store's record; opens no multifeed.
+   */
+  static async stored(corestore: Corestore): Promise<Buffer[]> {
+    const owners = await Owners.open(rootOf(corestore))
+    try {
+      return owners.sets()
+    } finally {
+      await owners.close()
+    }
+  }
+
   private constructor(corestore: Corestore, key: KeyLike | null, options: MultifeedOptions) {
     super()
     const settings = settingsOf(corestore, options)
