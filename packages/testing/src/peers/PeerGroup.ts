@@ -81,6 +81,11 @@ export interface MultifeedGroupOptions<E extends ValueEncoding = ValueEncoding> 
  * `T` is the block type of the multifeeds its helpers open (given by
  * `options.multifeed.valueEncoding`; Buffer by default).
  */
+// The group TestPeer and the networker factory name (GroupRef.ts) is this class.
+declare module './GroupRef.js' {
+  interface GroupRef<T> extends PeerGroup<T> {}
+}
+
 export class PeerGroup<T = Buffer> extends Resource<NoEvents> implements Iterable<TestPeer<T>> {
   readonly peers: TestPeer<T>[] = []
   readonly options: CreatePeersOptions

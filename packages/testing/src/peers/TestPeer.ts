@@ -18,8 +18,8 @@ import { anObject, checkOptions } from '../options.js'
 import { createTempCorestore, type TempCorestore, type TempDir, tmpStorage } from '../storage.js'
 import { inOrder, type NoEvents } from '../Teardown.js'
 import type { MultifeedHolder } from '../waiters.js'
+import type { GroupRef } from './GroupRef.js'
 import { type Built, buildNetworker } from './networkerFactory.js'
-import type { PeerGroup } from './PeerGroup.js'
 
 interface OpenedMultifeed {
   multi: Multifeed<unknown>
@@ -44,14 +44,14 @@ export interface JoinOptions<E extends ValueEncoding = ValueEncoding> {
 export class TestPeer<T = Buffer> extends Resource<NoEvents> implements MultifeedHolder {
   readonly index: number
   readonly name: string
-  readonly group: PeerGroup<T>
+  readonly group: GroupRef<T>
   #dir: TempDir | null = null
   #tmp: TempCorestore | null = null
   #built: Built | null = null
   #opened: OpenedMultifeed[] = []
 
   /** @internal use `createPeers()` or `group.addPeer()`. */
-  constructor(group: PeerGroup<T>, index: number) {
+  constructor(group: GroupRef<T>, index: number) {
     super()
     this.group = group
     this.index = index

@@ -7,7 +7,7 @@
 import type { Corestore, Hyperswarm } from '@multifeed/holepunch-types'
 import type { NetworkerInterface } from '@multifeed/networker'
 import type { TestDHT } from '../Testnet.js'
-import type { PeerGroup } from './PeerGroup.js'
+import type { GroupRef } from './GroupRef.js'
 
 /** What a networker factory gets for each peer. */
 export interface PeerContext {
@@ -20,7 +20,7 @@ export interface PeerContext {
   /** The group's loopback testnet; null for a group without one (`'in-process'`, `testnet: false`). */
   readonly testnet: TestDHT | null
   /** The group; its `shared` map holds state common to its peers (e.g. an in-process hub). */
-  readonly group: PeerGroup<unknown>
+  readonly group: GroupRef<unknown>
 }
 
 /** What a networker factory returns: the networker, and optionally the Hyperswarm it was built on. */
@@ -46,7 +46,7 @@ export interface Built {
 
 /** Builds the networker of peer `index` of `group`, on `corestore`. */
 export async function buildNetworker(
-  group: PeerGroup<unknown>,
+  group: GroupRef<unknown>,
   index: number,
   corestore: Corestore
 ): Promise<Built> {
