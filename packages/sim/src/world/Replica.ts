@@ -70,16 +70,18 @@ export class Replica {
   async snapshot(ask: string[]): Promise<PeerSnapshot> {
     const sets: PeerSnapshot['sets'] = {}
     const received: PeerSnapshot['received'] = {}
+    const blocked: Record<number, string[]> = {}
     for (const [set, held] of this.#sets) {
       if (held.multi.closing) continue
       sets[set] = held.multi.feeds().map((f) => ({ key: f.key.toString('hex'), length: f.length }))
       let blocks = 0
       for (const session of held.sessions) blocks += session.progress.received.blocks
       received[set] = blocks
+      blocked[set] = held.multi.blocked().map((key) => key.toString('hex'))
     }
     const held = await Promise.all(ask.map((dk) => hasCore(this.store, dk)))
     const stored = ask.filter((_, i) => held[i])
-    return { index: this.index, online: true, sets, stored, received }
+    return { index: this.index, online: true, sets, stored, received, blocked }
   }
 
   async close(): Promise<void> {
