@@ -1,5 +1,6 @@
 // What a user's compiler reads from our tarballs must resolve by itself: every
-// published `.d.ts` imports only relative files, `node:*` and our own packages
+// published `.d.ts` imports only relative files, `node:*`, the built-ins the package maps
+// for Bare in its `imports` (`events`), our own packages
 // (which the importing package depends on), and declares no ambient module but
 // one: holepunch-types/corestore.d.ts types the user's own `import Corestore
 // from 'corestore'`, and core's index.d.ts refers to it, so that importing core
@@ -10,6 +11,7 @@
 // shipped.
 // Runs on the build output (`pnpm test` builds first).
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { isBuiltin } from 'node:module'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
@@ -30,6 +32,7 @@ interface Manifest {
   files?: string[]
   dependencies?: Record<string, string>
   peerDependencies?: Record<string, string>
+  imports?: Record<string, unknown>
 }
 
 const published = readdirSync(join(root, 'packages'))
@@ -114,6 +117,9 @@ describe('published type declarations', () => {
         if (/\bdeclare\s+global\b/.test(text)) problems.push(`${where}: declare global`)
         for (const spec of specifiers(text)) {
           if (spec.startsWith('.') || spec.startsWith('node:')) continue
+          // A built-in the package maps for Bare (`imports`: `events` → `bare-events`): its
+          // types are Node's, as for `node:events`.
+          if (isBuiltin(spec) && manifest.imports?.[spec] !== undefined) continue
           if (spec.startsWith('@multifeed/') && packageOf(spec) in deps) continue
           problems.push(`${where}: refers to '${spec}'`)
         }

@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { Resource } from '@multifeed/core'
 import type { Corestore, CorestoreOptions } from '@multifeed/holepunch-types'
 import CorestoreClass from 'corestore'
+import { existsSync } from 'fs'
+import { mkdtemp, rm } from 'fs/promises'
+import { tmpdir } from 'os'
+import { join } from 'path'
 import { inOrder, type NoEvents } from './Teardown.js'
 
 export interface TmpStorageOptions {

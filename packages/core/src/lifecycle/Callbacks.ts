@@ -7,6 +7,7 @@
 import { CallbackError } from '../errors.js'
 import type { FeedInfo, MultifeedEvents, MultifeedPolicy, PeerRef } from '../types.js'
 import type { TypedEmitter } from './Resource.js'
+import { emitWarning } from './runtime.js'
 
 export class Callbacks {
   readonly #emitter: TypedEmitter<MultifeedEvents>
@@ -70,6 +71,6 @@ export class Callbacks {
         return
       } catch {}
     }
-    process.emitWarning(error)
+    emitWarning(error)
   }
 }

@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events'
+import { EventEmitter } from 'events'
 import { ClosedError } from '../errors.js'
 
 /** Maps an event name to the arguments of its listeners. */

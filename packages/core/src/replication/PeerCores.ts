@@ -12,15 +12,11 @@
  *   detached and released (`sweep`): idle cores close, and a peer that lied
  *   about a length keeps nothing of ours open. The sweep looks only once the
  *   connection went quiet (QuietClock.ts).
- * - A core the peer lacks blocks of is opened ahead of its request
- *   (OpenAhead.ts), and let go once attached, or when the connection went
- *   quiet without the peer asking.
  */
 import type { Hypercore, Protomux } from '@multifeed/holepunch-types'
 import type { Element } from '../protocol/messages.js'
 import type { Feed } from '../set/FeedSet.js'
 import { attachCore, detachCore, isSettled, onChannelClosed } from './attachment.js'
-import { OpenAhead } from './OpenAhead.js'
 import { PeerUpdates } from './PeerUpdates.js'
 import { BUSY_SWEEP_FACTOR, QuietClock } from './QuietClock.js'
 import { type Amount, RemoteLengths } from './RemoteLengths.js'
@@ -66,8 +62,6 @@ export class PeerCores {
   /** Feeds to attach once fewer than MAX_OPENING cores are opening. */
   readonly #waiting = new Set<Feed>()
   #opening = 0
-  /** The cores the peer lacks blocks of, opened ahead of its request. */
-  readonly #ahead: OpenAhead
   /** Cores attached over the life of the peer (a statistic). */
   attachedTotal = 0
   #closed = false
@@ -77,7 +71,6 @@ export class PeerCores {
   constructor(host: CoreHost, mux: Protomux) {
     this.#host = host
     this.#mux = mux
-    this.#ahead = new OpenAhead(host)
     this.#updates = new PeerUpdates(this.#remote, mux, (feed) => host.shares(feed))
   }
 
@@ -119,17 +112,7 @@ export class PeerCores {
     this.#remote.set(feed, length)
     if (length > feed.length && this.#host.wants(feed) && this.#host.shares(feed)) {
       this.#queueAttach(feed)
-    } else this.#openAhead(feed, length)
-  }
-
-  /**
-   * The peer holds `length` (-1: nothing) of a feed we hold more of: it will
-   * ask for the core, so ours opens now, in the background.
-   */
-  #openAhead(feed: Feed, length: number): void {
-    if (feed.length <= Math.max(length, 0) || this.#attached.has(feed.id)) return
-    if (this.#ahead.has(feed) || !this.#host.shares(feed)) return
-    this.#ahead.add(feed)
+    }
   }
 
   /**
@@ -206,7 +189,6 @@ export class PeerCores {
           if (this.#attached.get(feed.id) === entry) this.#detach(feed, core)
         })
         attachCore(this.#mux, feed.discoveryId, core)
-        this.#ahead.drop(feed)
       },
       () => {
         if (this.#attached.get(feed.id) === entry) this.#attached.delete(feed.id)
@@ -252,8 +234,6 @@ export class PeerCores {
     const busy = this.#waiting.size > 0 || this.#opening > 0
     const quiet = this.#quiet.look(now, idleMs, this.attachedTotal, busy)
     if (quiet === null) return 0
-    // quiet: the peer did not ask for the cores opened ahead
-    if (quiet) this.#ahead.clear()
     let detached = 0
     for (const entry of [...this.#attached.values()]) {
       const core = entry.core
@@ -275,7 +255,6 @@ export class PeerCores {
   /** Records what the peer holds without fetching (hypercore told us). */
   learnQuietly(feed: Feed, length: number): void {
     this.#remote.set(feed, length)
-    this.#openAhead(feed, length)
   }
 
   #detach(feed: Feed, core: Hypercore<unknown>): void {
@@ -289,7 +268,6 @@ export class PeerCores {
   /** The feed left the set: off the stream at once, and forgotten. */
   forget(feed: Feed): void {
     this.#waiting.delete(feed)
-    this.#ahead.drop(feed)
     const entry = this.#attached.get(feed.id)
     if (entry?.core) this.#detach(feed, entry.core)
     else this.#attached.delete(feed.id)
@@ -307,7 +285,6 @@ export class PeerCores {
     }
     this.#attached.clear()
     this.#waiting.clear()
-    this.#ahead.close()
     this.#updates.clear()
     this.#remote.clear()
   }

@@ -31,6 +31,7 @@ import type {
 import Hypercore from 'hypercore'
 import { CallbackError, InvalidArgumentError, LimitExceededError } from '../errors.js'
 import { TypedEmitter } from '../lifecycle/Resource.js'
+import { emitWarning } from '../lifecycle/runtime.js'
 import { MAX_REMOTE_TOKENS } from '../protocol/messages.js'
 import { pairingToken } from '../protocol/pairing.js'
 import {
@@ -292,7 +293,7 @@ export class ReplicationStream extends TypedEmitter<ReplicationStreamEvents> {
       try {
         this.emit('pairing-concluded', this.#concluded!)
       } catch (err) {
-        process.emitWarning(new CallbackError('listener:pairing-concluded', err))
+        emitWarning(new CallbackError('listener:pairing-concluded', err))
       }
     })
   }

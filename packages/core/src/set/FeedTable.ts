@@ -20,8 +20,8 @@
  * to a table of its own first, so it stays readable.
  */
 
-import { markAsUntransferable } from 'node:worker_threads'
 import sodium from 'sodium-universal'
+import { markAsUntransferable } from '../lifecycle/runtime.js'
 import { elementOf } from '../protocol/elements.js'
 import { Feed, type FeedRecords } from './Feed.js'
 import { copyRow, KEY_BYTES, KEY_WORDS, rowsOf, SlotIndex } from './SlotIndex.js'

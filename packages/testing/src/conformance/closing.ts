@@ -3,7 +3,7 @@
  * networker on both sides (the connection and other multifeeds live on);
  * `close()` is idempotent and `swarm()` after it rejects with ERR_CLOSED.
  */
-import assert from 'node:assert/strict'
+import assert from './assert.js'
 import { type ConformanceCase, conformanceCase } from './context.js'
 import { codeOf } from './inspect.js'
 

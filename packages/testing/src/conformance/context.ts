@@ -4,13 +4,14 @@
  * opens, bounded waits), and `runCase()`, which builds the setup, runs the
  * body and cleans up whatever happens.
  */
-import assert from 'node:assert/strict'
+
 import { Multifeed } from '@multifeed/core'
 import type { Corestore } from '@multifeed/holepunch-types'
 import type { NetworkerInterface } from '@multifeed/networker'
 import { setLabel } from '../labels.js'
 import { inOrder, settle } from '../Teardown.js'
 import { untilSynced, waitUntil } from '../waiters.js'
+import assert from './assert.js'
 import type { ConformanceFactory } from './setup.js'
 
 /** What a case's body gets. */

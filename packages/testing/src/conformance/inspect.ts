@@ -2,9 +2,10 @@
  * What the conformance cases read off multifeeds and networkers to assert on:
  * a feed's info, a block held locally, an error's code, the peer counts.
  */
-import assert from 'node:assert/strict'
+
 import type { FeedInfo, Multifeed } from '@multifeed/core'
 import type { NetworkerInterface } from '@multifeed/networker'
+import assert from './assert.js'
 
 /** What `multi` lists of the feed `key` (its length: the blocks it holds). */
 export function infoOf(multi: Multifeed, key: Buffer | null): FeedInfo {

@@ -4,9 +4,10 @@
  * `peer-remove` tell who is connected, and settle after a duplicate
  * connection.
  */
-import assert from 'node:assert/strict'
+
 import type { Multifeed } from '@multifeed/core'
 import type { NetworkPeer } from '@multifeed/networker'
+import assert from './assert.js'
 import { BOTH_WAYS, type ConformanceCase, conformanceCase } from './context.js'
 import { peerCounts } from './inspect.js'
 

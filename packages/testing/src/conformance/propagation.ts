@@ -4,7 +4,7 @@
  * whatever their timing or their announce/lookup roles; a late joiner
  * catches up.
  */
-import assert from 'node:assert/strict'
+import assert from './assert.js'
 import { BOTH_WAYS, type ConformanceCase, conformanceCase } from './context.js'
 import { blockOf, infoOf } from './inspect.js'
 

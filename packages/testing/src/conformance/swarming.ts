@@ -4,7 +4,7 @@
  * what is not swarmed is a no-op; a multifeed of another corestore is
  * refused, one on a session of the networker's corestore accepted.
  */
-import assert from 'node:assert/strict'
+import assert from './assert.js'
 import { BOTH_WAYS, type ConformanceCase, conformanceCase } from './context.js'
 import { codeOf, infoOf, peerCounts } from './inspect.js'
 
