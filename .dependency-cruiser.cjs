@@ -1,8 +1,8 @@
 // The layers of the repository as a checked rule (`pnpm deps`, run by `pnpm test`).
 // Inside core (../shared/DESIGN.md "Inside core"), from the top down:
-//   index → Multifeed (the façade) → replication → set → protocol → lifecycle, keys → types → errors
+//   index → Multifeed (the façade) → replication → set → moderation → protocol → lifecycle, keys → types → errors
 // (types.ts, the public types, names the error classes its events carry; errors.ts imports nothing).
-// and between packages: sim, bench, demo → testing → networker → core.
+// and between packages: sim, bench, demo → testing → networker → core; cli → networker → core.
 // A layer imports only the layers below it (and its own folder); no import cycle anywhere,
 // type-only imports included (a cycle of types is a cycle of concepts).
 // notes/layers.md says why each layer is where it is and what this rule printed.
@@ -13,8 +13,10 @@ const core = '^packages/core/src/'
 const coreLayers = [
   ['errors', `${core}errors\\.ts$`],
   ['types', `${core}types\\.ts$`],
-  ['lifecycle/keys', `${core}(lifecycle/|keys\\.ts$)`],
+  ['lifecycle/keys', `${core}(lifecycle/|keys\\.ts$|capabilities\\.ts$)`],
   ['protocol', `${core}protocol/`],
+  // Moderated sets' records and their rule (pure): used by set/ (apply) and replication/ (travel).
+  ['moderation', `${core}moderation/`],
   ['set', `${core}set/`],
   ['replication', `${core}replication/`],
   ['Multifeed', `${core}(Multifeed\\.ts$|multifeed/)`],
@@ -37,16 +39,18 @@ const pkg = (...names) => `^(packages/|@multifeed/)(${names.join('|')})(/|$)`
 
 /** Packages, bottom first: each may import only those before it. */
 const packageRules = [
-  ['core', ['networker', 'testing', 'sim', 'bench', 'demo']],
-  ['networker', ['testing', 'sim', 'bench', 'demo']],
-  ['testing', ['sim', 'bench', 'demo']],
-  ['sim', ['bench', 'demo']],
-  ['bench', ['sim', 'demo']],
-  ['demo', ['sim', 'bench']]
+  ['core', ['networker', 'testing', 'sim', 'bench', 'demo', 'cli']],
+  ['networker', ['testing', 'sim', 'bench', 'demo', 'cli']],
+  ['testing', ['sim', 'bench', 'demo', 'cli']],
+  ['sim', ['bench', 'demo', 'cli']],
+  ['bench', ['sim', 'demo', 'cli']],
+  ['demo', ['sim', 'bench', 'cli']],
+  // the command line: on core and networker only (testing is for its tests)
+  ['cli', ['testing', 'sim', 'bench', 'demo']]
 ].map(([from, above]) => ({
   name: `package-upward-from-${from}`,
   severity: 'error',
-  comment: `@multifeed/${from} must not import ${above.map((p) => `@multifeed/${p}`).join(', ')} (testing → networker → core; sim, bench, demo on top, apart)`,
+  comment: `@multifeed/${from} must not import ${above.map((p) => `@multifeed/${p}`).join(', ')} (testing → networker → core; sim, bench, demo, cli on top, apart)`,
   from: { path: `^packages/${from}/src/` },
   to: { path: pkg(...above) }
 }))

@@ -368,6 +368,8 @@ export interface HypercoreStatic {
     options?: { ondiscoverykey?: (discoveryKey: Buffer) => unknown; keepAlive?: boolean }
   ): ReplicationStream
   discoveryKey(key: Buffer): Buffer
+  /** The key of a core whose manifest has the one signer `publicKey` (the default manifest). */
+  key(publicKey: Buffer): Buffer
 }
 
 // ---------------------------------------------------------------------------
@@ -383,6 +385,12 @@ export interface CorestoreGetOptions {
   valueEncoding?: ValueEncoding
   /** false: this session does not make the core replicate on its own. */
   active?: boolean
+  /**
+   * Hypercore's block encryption for this session: appends are encrypted
+   * with a block key derived from `key` and the core's key, `get()` decrypts.
+   * Per session: a session without it reads the stored ciphertext.
+   */
+  encryption?: { key: Buffer }
   createIfMissing?: boolean
   exclusive?: boolean
   writable?: boolean

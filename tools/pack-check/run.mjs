@@ -4,8 +4,9 @@
 //   1. pnpm pack every publishable package (not "private") into a temporary directory
 //   2. read each tarball: LICENSE, README.md, CHANGELOG.md whose newest entry is this version,
 //      no `workspace:` left, one version for all
-//   3. publint and attw (--profile esm-only) on every tarball (publint's one finding accepted: an
-//      `imports` key that names a Node built-in, the Holepunch convention for Bare)
+//   3. publint on every tarball (its one finding accepted: an `imports` key that names a Node
+//      built-in, the Holepunch convention for Bare), attw (--profile esm-only) on every one that
+//      exports a module
 //   4. two fresh projects in os.tmpdir(), as a user makes them:
 //      npm: `npm install` of every tarball (+ typescript, @types/node, corestore); npm hoists
 //      pnpm: core, networker, testing as dependencies (holepunch-types only transitive, not
@@ -15,7 +16,8 @@
 //      declaration of the user's), fixture/use.ts, store-type.ts (`store: Corestore` as a type),
 //      sync.test.ts: no error; fixture/misuse.ts: an error on exactly the lines marked
 //      `pack-check: error` and nowhere else (so the types are not `any`)
-//   6. in each, out/sync.test.js (the NodeNext emit) runs with node --test: two peers sync
+//   6. in each, out/sync.test.js (the NodeNext emit) runs with node --test: two peers sync;
+//      in the npm project, every bin of the tarballs runs with --help
 //
 // Run after `pnpm build` (pnpm test does). Exits non-zero with the reason on any failure and
 // keeps the temporary directory for a look; removes it on success. Reruns are fast: npm
@@ -149,9 +151,17 @@ await step('publint --strict on every tarball', async () => {
   if (failed.length > 0) throw new Error(indent(failed.join('\n')))
 })
 
-await step('attw --profile esm-only on every tarball', async () => {
+/** The tarball of the package `name`. */
+const tarballOf = (name) =>
+  tarballs.find((t) => basename(t).startsWith(`${name.replace('@', '').replace('/', '-')}-`))
+
+await step('attw --profile esm-only on every tarball that exports a module', async () => {
   const failed = []
-  for (const tarball of tarballs) {
+  // A command only (no "exports", like @multifeed/cli) has no import to resolve: attw fails on it.
+  const commands = packages
+    .filter((p) => !p.manifest.exports)
+    .map((p) => tarballOf(p.manifest.name))
+  for (const tarball of tarballs.filter((t) => !commands.includes(t))) {
     const args = [tarball, '--profile', 'esm-only', '--no-definitely-typed', '--format', 'table']
     const { code, output } = await run(bin('attw'), [...args, '--no-color', '--no-emoji'])
     if (code !== 0) failed.push(`${basename(tarball)}:\n${output}`)
@@ -183,9 +193,6 @@ async function writeSources(dir) {
 
 const FIXTURES = ['use.ts', 'store-type.ts', 'misuse.ts', 'sync.test.ts']
 const SOURCES = [...FIXTURES, 'quickstart.ts'].map((file) => `src/${file}`)
-const tarballOf = (name) =>
-  tarballs.find((t) => basename(t).startsWith(`${name.replace('@', '').replace('/', '-')}-`))
-
 const projects = {
   // npm hoists: every tarball top-level, as `npm install` of them all gives.
   npm: {
@@ -320,6 +327,18 @@ for (const [pm, project] of Object.entries(projects)) {
       return 'pass 1'
     }
   )
+}
+
+if (installed.npm) {
+  await step('npm: every bin of the tarballs runs (`--help`, exit 0)', async () => {
+    const bins = packages.flatMap((p) => Object.keys(p.manifest.bin ?? {}))
+    for (const name of bins) {
+      await must(join(projects.npm.dir, 'node_modules', '.bin', name), ['--help'], {
+        cwd: projects.npm.dir
+      })
+    }
+    return bins.join(', ')
+  })
 }
 
 // --- summary --------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import type {
   ReplicationStream as HypercoreStream,
   ValueEncoding
 } from '@multifeed/holepunch-types'
-import crypto from 'hypercore-crypto'
+import { newKey, setKeysOf } from './capabilities.js'
 import { AlreadyOpenError, ClosedError, InvalidArgumentError, UnknownFeedError } from './errors.js'
 import { parseKey } from './keys.js'
 import { Callbacks } from './lifecycle/Callbacks.js'
@@ -60,8 +60,16 @@ declare module './replication/PeerHost.js' {
 export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /** The shared secret of the set: whoever holds it may join. */
   readonly key: Buffer
-  /** Hash of the key, the swarm topic. Never sent on a connection. */
+  /** Hash of the key (an encrypted set's: of its mirror key), the swarm topic. Never sent on a connection. */
   readonly discoveryKey: Buffer
+  /** True when every block of the set is encrypted (the key says so: capabilities.ts). */
+  readonly encrypted: boolean
+  /**
+   * An encrypted set's mirror capability, derived one way from the key: it
+   * pairs like the key but cannot decrypt a block nor give the key back.
+   * Null for a plain set.
+   */
+  readonly mirrorKey: Buffer | null
   /** The corestore passed to `open()`. */
   readonly corestore: Corestore
 
@@ -96,12 +104,32 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     return multi
   }
 
+  /**
+   * The discovery keys of the multifeeds stored in `corestore` (every one
+   * opened there once), sorted. Only the discovery key is stored: open one
+   * needs its key. Reads the store's record; opens no multifeed.
+   */
+  static async stored(corestore: Corestore): Promise<Buffer[]> {
+    const owners = await Owners.open(rootOf(corestore))
+    try {
+      return owners.sets()
+    } finally {
+      await owners.close()
+    }
+  }
+
   private constructor(corestore: Corestore, key: KeyLike | null, options: MultifeedOptions) {
     super()
     const settings = settingsOf(corestore, options)
     this.#valueEncoding = settings.valueEncoding
-    this.key = key === null ? crypto.randomBytes(32) : parseKey(key, 'Multifeed key')
-    this.discoveryKey = crypto.discoveryKey(this.key)
+    const keys = setKeysOf(
+      key === null ? newKey(settings.encrypted === true) : parseKey(key, 'Multifeed key'),
+      settings.encrypted
+    )
+    this.key = keys.key
+    this.discoveryKey = keys.discoveryKey
+    this.encrypted = keys.encryptionKey !== null
+    this.mirrorKey = keys.mirrorKey
     this.corestore = corestore
     if (corestore.closing !== null) throw new ClosedError('The corestore is closed')
     this.#store = corestore.namespace(`@multifeed/${this.discoveryKey.toString('hex')}`, {
@@ -110,11 +138,12 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.#membership = new Membership(
       this.#store,
       this.discoveryKey,
-      setSalt(this.key),
+      setSalt(keys.pairingKey),
       settings.maxFeeds
     )
     this.#pool = new CorePool(this.#store, {
       valueEncoding: settings.valueEncoding,
+      encryptionKey: keys.encryptionKey,
       mirror: !settings.sparse,
       onLength: (feed, length) => this.#onLength(feed, length),
       onTransfer: (_feed, direction, bytes, from) => this.#peers.transferred(direction, bytes, from)
@@ -126,6 +155,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       pool: this.#pool,
       callbacks: this.#callbacks,
       settings,
+      pairingKey: keys.pairingKey,
       assertOpen: () => this.assertOpen('Multifeed'),
       announce: (feed, from) => this.#announce(feed, from),
       wake: () => this.#changes.wake()

@@ -29,6 +29,7 @@ export {
   VersionMismatchError
 } from './errors.js'
 export { formatKey, parseKey } from './keys.js'
+export { DEBUG_NAMESPACES, type DebugLogOptions, enableDebug } from './lifecycle/debug.js'
 export { type EventMap, Resource, TypedEmitter } from './lifecycle/Resource.js'
 export { Multifeed } from './Multifeed.js'
 export {

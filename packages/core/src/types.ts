@@ -104,6 +104,14 @@ export interface MultifeedOptions<E extends ValueEncoding = ValueEncoding> {
    * idle times on a connection that never is. Default 5000.
    */
   idleTimeout?: number
+  /**
+   * true with no key: create an encrypted set (every block of every feed
+   * encrypted with a key derived from the set's key; members read
+   * plaintext). Its key says it is encrypted, so a member opens it with the
+   * key alone; true with a plain set's key, or false with an encrypted
+   * set's, is ERR_INVALID_ARGUMENT.
+   */
+  encrypted?: boolean
 }
 
 export interface WriterOptions {

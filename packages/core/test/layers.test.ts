@@ -124,6 +124,24 @@ describe('the layers rule', () => {
     )
   })
 
+  it('fails moderation/ importing replication/ or set/ (it may use protocol/ and keys)', async () => {
+    const dir = await tree({
+      ...clean,
+      'packages/core/src/keys.ts': 'export const key = 1\n',
+      'packages/core/src/moderation/Rule.ts':
+        "import { key } from '../keys.js'\nimport { set } from '../set/Set.js'\nimport { peer } from '../replication/Peer.js'\nexport const rule = [key, set, peer]\n"
+    })
+    const run = await depcruise(dir, 'packages')
+    expect(run.code).not.toBe(0)
+    for (const to of ['set/Set.ts', 'replication/Peer.ts']) {
+      expect(run.output).toContain(
+        `core-upward-from-moderation: packages/core/src/moderation/Rule.ts → packages/core/src/${to}`
+      )
+    }
+    // keys.ts is below it: allowed.
+    expect(run.output).not.toMatch(/→ packages\/core\/src\/keys\.ts/)
+  })
+
   it('cruises the repository: every package, core with its folders', async () => {
     const run = await depcruise(
       root,
@@ -142,6 +160,7 @@ describe('the layers rule', () => {
       'replication/',
       'set/',
       'protocol/',
+      'moderation/',
       'lifecycle/',
       'Multifeed.ts',
       'types.ts'

@@ -26,7 +26,8 @@ function setup(feeds: number) {
       release: (feed) => {
         released.push(feed.id)
       },
-      onAttach: () => {}
+      onAttach: () => {},
+      label: () => 'peer'
     },
     mux as never
   )

@@ -85,6 +85,7 @@ function code(text: string): string {
 describe('published type declarations', () => {
   it('finds the published packages and their built declarations', () => {
     expect(published.map(({ manifest }) => manifest.name).sort()).toEqual([
+      '@multifeed/cli',
       '@multifeed/core',
       '@multifeed/holepunch-types',
       '@multifeed/networker',

@@ -1,5 +1,5 @@
 import createLoopbackTestnet from '@hyperswarm/testnet'
-import { Resource } from '@multifeed/core'
+import { InvalidArgumentError, Resource } from '@multifeed/core'
 import type {
   HyperDHT as DHT,
   Hyperswarm,
@@ -7,7 +7,17 @@ import type {
   Testnet
 } from '@multifeed/holepunch-types'
 import HyperswarmClass from 'hyperswarm'
+import { aFunction, anObject, aPositiveCount, checkOptions } from './options.js'
 import { inOrder, type NoEvents, settle } from './Teardown.js'
+
+/** Hyperswarm's options that `createSwarm()` passes on (its DHT is always the testnet's). */
+const SWARM = {
+  keyPair: anObject,
+  seed: [(v: unknown) => Buffer.isBuffer(v) && v.byteLength === 32, 'a 32-byte Buffer'],
+  maxPeers: aPositiveCount,
+  maxParallel: aPositiveCount,
+  firewall: aFunction
+} as const
 
 export interface TestnetOptions {
   /** Number of bootstrap/DHT nodes. Default 3. */
@@ -52,6 +62,14 @@ export class TestDHT extends Resource<NoEvents> {
    * bootstrap-only, which would bind 0.0.0.0). Destroyed by `close()`.
    */
   createSwarm(options: TestSwarmOptions = {}): Hyperswarm {
+    for (const key of ['dht', 'bootstrap']) {
+      if (Object.hasOwn(options ?? {}, key)) {
+        throw new InvalidArgumentError(
+          `createSwarm(): ${key} is not an option: the swarm's DHT is always a node of this testnet on 127.0.0.1`
+        )
+      }
+    }
+    checkOptions(options, 'createSwarm()', SWARM)
     const swarm = new HyperswarmClass({ ...options, dht: this.createNode() })
     this.#swarms.add(swarm)
     // A connection without an error listener crashes the process on reset.
@@ -95,6 +113,7 @@ export class TestDHT extends Resource<NoEvents> {
  * ```
  */
 export async function createTestnet(options: TestnetOptions = {}): Promise<TestDHT> {
+  checkOptions(options, 'createTestnet()', { size: aPositiveCount })
   const dht = new TestDHT(await createLoopbackTestnet(options.size ?? 3, { host: '127.0.0.1' }))
   await dht.ready()
   return dht

@@ -5,7 +5,10 @@ import { existsSync } from 'fs'
 import { mkdtemp, rm } from 'fs/promises'
 import { tmpdir } from 'os'
 import { join } from 'path'
+import { aBoolean, anObject, aString, checkOptions } from './options.js'
 import { inOrder, type NoEvents } from './Teardown.js'
+
+const STORAGE = { prefix: aString, parent: aString, keep: aBoolean }
 
 export interface TmpStorageOptions {
   /** Prefix of the directory name. Default `multifeed-`. */
@@ -33,6 +36,7 @@ export class TempDir extends Resource<NoEvents> {
 
   /** Takes charge of an existing directory; `tmpStorage()` makes a fresh one. */
   constructor(path: string, options: { keep?: boolean } = {}) {
+    checkOptions(options, 'new TempDir()', { keep: aBoolean })
     super()
     this.path = path
     this.#keep = options.keep === true
@@ -59,8 +63,9 @@ export class TempDir extends Resource<NoEvents> {
  * ```
  */
 export async function tmpStorage(options: TmpStorageOptions = {}): Promise<TempDir> {
+  checkOptions(options, 'tmpStorage()', STORAGE)
   const path = await mkdtemp(join(options.parent ?? tmpRoot(), options.prefix ?? 'multifeed-'))
-  const dir = new TempDir(path, options)
+  const dir = new TempDir(path, { keep: options.keep })
   await dir.ready()
   return dir
 }
@@ -115,8 +120,16 @@ export class TempCorestore extends Resource<NoEvents> {
 export async function createTempCorestore(
   options: TempCorestoreOptions = {}
 ): Promise<TempCorestore> {
+  checkOptions(options, 'createTempCorestore()', {
+    ...STORAGE,
+    corestore: anObject,
+    path: aString
+  })
+  const { prefix, parent, keep } = options
   const dir =
-    options.path === undefined ? await tmpStorage(options) : new TempDir(options.path, options)
+    options.path === undefined
+      ? await tmpStorage({ prefix, parent, keep })
+      : new TempDir(options.path, { keep })
   const tmp = new TempCorestore(dir, options.corestore)
   await tmp.ready()
   return tmp

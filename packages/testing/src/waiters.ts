@@ -1,6 +1,17 @@
 import { AbortedError, type FeedInfo, type Multifeed, TimeoutError } from '@multifeed/core'
 import type { NetworkerInterface } from '@multifeed/networker'
 import { labelOf, shortKey } from './labels.js'
+import {
+  aCount,
+  aFunction,
+  anIterable,
+  aSignal,
+  aString,
+  checkArgument,
+  checkOptions,
+  either,
+  milliseconds
+} from './options.js'
 
 /** Default bound of every waiter, in milliseconds. */
 export const DEFAULT_TIMEOUT = 15_000
@@ -13,6 +24,9 @@ export interface WaitOptions {
   /** How often the condition is checked, in milliseconds. Default 20. */
   interval?: number
 }
+
+/** The options every waiter takes. */
+const WAIT = { timeout: milliseconds, signal: aSignal, interval: milliseconds }
 
 /** Anything that holds multifeeds: a `TestPeer` from `createPeers()`, or your own. */
 export interface MultifeedHolder {
@@ -40,6 +54,8 @@ export async function waitUntil(
   predicate: () => boolean | Promise<boolean>,
   options: WaitOptions & { message?: string | (() => string) } = {}
 ): Promise<void> {
+  checkArgument(predicate, 'waitUntil()', 'predicate', aFunction)
+  checkOptions(options, 'waitUntil()', { ...WAIT, message: either(aString, aFunction) })
   const describe = (): string =>
     typeof options.message === 'function' ? options.message() : (options.message ?? 'condition')
   await pollUntil(async () => ((await predicate()) ? [] : [describe()]), 'waitUntil', options)
@@ -57,6 +73,7 @@ export async function untilFeeds(
   n: number,
   options: WaitOptions = {}
 ): Promise<void> {
+  checkWaiter('untilFeeds()', targets, options, n)
   const missing = ({ label, multi }: Target): string[] => {
     const count = safeFeeds(multi)?.length ?? null
     if (count === null) return [`${label}: multifeed is closed`]
@@ -83,6 +100,7 @@ export async function untilPeers(
   n: number,
   options: WaitOptions = {}
 ): Promise<void> {
+  checkWaiter('untilPeers()', targets, options, n)
   const missing = (target: NetworkerInterface | NetworkerHolder, i: number): string[] => {
     const net = 'networker' in target ? target.networker : target
     const label = 'networker' in target ? target.name : labelOf(net, `networkers[${i}]`)
@@ -107,7 +125,15 @@ export async function untilSynced(
   targets: MultifeedTargets,
   options: WaitOptions = {}
 ): Promise<void> {
+  checkWaiter('untilSynced()', targets, options)
   await pollUntil(() => syncReport(targets), 'untilSynced', options)
+}
+
+/** A waiter's targets, count and options, checked at the call. */
+function checkWaiter(call: string, targets: unknown, options: WaitOptions, n?: number): void {
+  checkArgument(targets, call, 'targets', anIterable)
+  if (n !== undefined) checkArgument(n, call, 'n', aCount)
+  checkOptions(options, call, WAIT)
 }
 
 /**
@@ -115,6 +141,7 @@ export async function untilSynced(
  * when synced. `untilSynced()` prints this on timeout.
  */
 export async function syncReport(targets: MultifeedTargets): Promise<string[]> {
+  checkArgument(targets, 'syncReport()', 'targets', anIterable)
   const groups = new Map<string, Target[]>()
   for (const entry of resolveTargets(targets)) {
     const id = entry.multi.key.toString('hex')

@@ -13,7 +13,7 @@ const DEFAULT_IDLE_TIMEOUT = 5000
 const ENCODINGS = new Set(['binary', 'utf-8', 'utf8', 'json'])
 const CALL = 'Multifeed.open()'
 /** The options open() accepts, and those of its nested objects. */
-const OPTIONS = ['valueEncoding', 'policy', 'limits', 'sparse', 'idleTimeout']
+const OPTIONS = ['valueEncoding', 'policy', 'limits', 'sparse', 'idleTimeout', 'encrypted']
 const POLICY = ['accept', 'share']
 const LIMITS = ['maxFeeds', 'maxDifferences']
 
@@ -24,6 +24,8 @@ export interface Settings {
   maxFeeds: number
   maxDifferences: number
   idleTimeout: number
+  /** As given: undefined lets the key say whether the set is encrypted (capabilities.ts). */
+  encrypted: boolean | undefined
 }
 
 export function settingsOf(corestore: unknown, options: unknown): Settings {
@@ -35,6 +37,7 @@ export function settingsOf(corestore: unknown, options: unknown): Settings {
   if (o.policy !== undefined) knownOptions(o.policy, CALL, POLICY, 'policy.')
   if (o.limits !== undefined) knownOptions(o.limits, CALL, LIMITS, 'limits.')
   optionalBoolean(o.sparse, CALL, 'sparse')
+  optionalBoolean(o.encrypted, CALL, 'encrypted')
   for (const hook of ['accept', 'share'] as const) {
     if (o.policy?.[hook] !== undefined && typeof o.policy[hook] !== 'function') {
       throw new InvalidArgumentError(`policy.${hook} must be a function`)
@@ -50,7 +53,8 @@ export function settingsOf(corestore: unknown, options: unknown): Settings {
       o.limits?.maxDifferences,
       DEFAULT_MAX_DIFFERENCES
     ),
-    idleTimeout: integer('idleTimeout', o.idleTimeout, DEFAULT_IDLE_TIMEOUT)
+    idleTimeout: integer('idleTimeout', o.idleTimeout, DEFAULT_IDLE_TIMEOUT),
+    encrypted: o.encrypted
   }
 }
 

@@ -19,11 +19,13 @@
 import type { NoiseSecretStream } from '@multifeed/holepunch-types'
 import {
   ClosedError,
+  LimitExceededError,
   MalformedMessageError,
   type MultifeedError,
   VersionMismatchError
 } from '../errors.js'
 import { parseKey } from '../keys.js'
+import { debug, shortId } from '../lifecycle/debug.js'
 import { type Open, PROTOCOL_MAJOR } from '../protocol/messages.js'
 import type { Feed } from '../set/FeedSet.js'
 import type { FeedInfo, KeyLike, SyncInfo } from '../types.js'
@@ -88,7 +90,8 @@ export class MultifeedPeer implements StreamMember {
         release: (feed) => host.release(feed),
         onAttach: () => {
           this.stats.coresAttached++
-        }
+        },
+        label: () => this.label
       },
       replication.mux
     )
@@ -150,6 +153,11 @@ export class MultifeedPeer implements StreamMember {
   /** The remote's Noise public key (null until the handshake completed). */
   get remotePublicKey(): Buffer | null {
     return this.replication.noise.remotePublicKey
+  }
+
+  /** How debug lines name this peer: `peer <its public key> set <our discovery key>`, 8 hex each. */
+  get label(): string {
+    return `peer ${shortId(this.remotePublicKey)} set ${shortId(this.discoveryKey)}`
   }
 
   /** True once the remote's capability verified. */
@@ -218,7 +226,9 @@ export class MultifeedPeer implements StreamMember {
     const shared = this.#host.shared(this)
     this.#output.announced(shared.count)
     this.#exchange.announce(shared)
-    this.#channel.open(shared)
+    if (this.#channel.open(shared) && debug.pairing.enabled) {
+      debug.pairing.log(`${this.label} paired: channel open sent (${shared.count} feeds)`)
+    }
   }
 
   serve(discoveryId: string): Promise<void> | null {
@@ -237,6 +247,7 @@ export class MultifeedPeer implements StreamMember {
   versionMismatch(themVersion: number): void {
     if (this.#closed || this.#opened || this.#mismatchReported) return
     this.#mismatchReported = true
+    if (debug.error.enabled) debug.error.log(`${this.label} speaks multifeed/${themVersion}`)
     this.#host.onError(this, new VersionMismatchError(PROTOCOL_MAJOR, themVersion))
   }
 
@@ -298,6 +309,9 @@ export class MultifeedPeer implements StreamMember {
   /** The remote's open, its capability verified: the sets are compared. */
   #onOpen(remote: Open): void {
     this.#opened = true
+    if (debug.pairing.enabled) {
+      debug.pairing.log(`${this.label} capability verified (remote holds ${remote.count} feeds)`)
+    }
     this.#host.onVerified(this)
     if (this.#closed) return
     this.#sync.opened(remote)
@@ -330,6 +344,8 @@ export class MultifeedPeer implements StreamMember {
       this.#teardown('local')
       return
     }
+    const log = error instanceof LimitExceededError ? debug.limits : debug.error
+    if (log.enabled) log.log(`${this.label} ${error.code}: ${error.message} (channel closes)`)
     this.#host.onError(this, error)
     // Close outside the Protomux call that delivered the bad input.
     queueMicrotask(() => this.#teardown('error'))
@@ -343,6 +359,7 @@ export class MultifeedPeer implements StreamMember {
   #teardown(reason: CloseReason): void {
     if (this.#closed) return
     this.#closed = true
+    if (debug.pairing.enabled) debug.pairing.log(`${this.label} channel closed (${reason})`)
     if (reason === 'remote') this.replication.forgetRemote(this)
     this.replication.remove(this)
     this.#output.clear()

@@ -33,6 +33,8 @@ import type {
   Protomux
 } from '@multifeed/holepunch-types'
 import c from 'compact-encoding'
+import { LimitExceededError } from '../errors.js'
+import { debug, shortId } from '../lifecycle/debug.js'
 import {
   decodeTokens,
   decodeVersion,
@@ -243,8 +245,8 @@ export class PairingChannel {
       const { major } = decodeVersion(raw)
       // Another major speaks another pairing protocol name: we never get here.
       if (major !== PROTOCOL_MAJOR) throw new Error(`pairing major ${major}`)
-    } catch {
-      this.#fault()
+    } catch (err) {
+      this.#fault(err)
     }
   }
 
@@ -268,10 +270,10 @@ export class PairingChannel {
     try {
       ;({ tokens, flags = 0 } = decodeTokens(raw))
       this.#onTokens(tokens)
-    } catch {
+    } catch (err) {
       // A peer's bad input closes the pairing channel only (never the stream):
       // multifeeds already paired live on, no new ones pair with this peer.
-      this.#fault()
+      this.#fault(err)
       return
     }
     this.stats.tokensReceived += tokens.length
@@ -282,7 +284,13 @@ export class PairingChannel {
   }
 
   /** The remote's pairing input was malformed: no multifeed pairs on this connection any more. */
-  #fault(): void {
+  #fault(err: unknown): void {
+    const log = err instanceof LimitExceededError ? debug.limits : debug.error
+    if (log.enabled) {
+      log.log(
+        `peer ${shortId(this.#mux.stream.remotePublicKey)} pairing fault: ${(err as Error)?.message ?? err} (nothing more pairs here)`
+      )
+    }
     this.#state = 'fault'
     this.#unannounced.clear()
     this.#onConcluded('fault')

@@ -14,6 +14,7 @@
  *   connection went quiet (QuietClock.ts).
  */
 import type { Hypercore, Protomux } from '@multifeed/holepunch-types'
+import { debug, shortId } from '../lifecycle/debug.js'
 import type { Element } from '../protocol/messages.js'
 import type { Feed } from '../set/FeedSet.js'
 import { attachCore, detachCore, isSettled, onChannelClosed } from './attachment.js'
@@ -34,7 +35,12 @@ export interface CoreHost {
   release(feed: Feed): void
   /** A core was put on the stream (a statistic). */
   onAttach(): void
+  /** How debug lines name the peer. */
+  label(): string
 }
+
+/** Why a core left the stream (debug lines). */
+type DetachReason = 'idle' | 'remote closed it' | 'left the set' | 'peer closed'
 
 /** Cores opening at once for one peer's reconciliation. */
 const MAX_OPENING = 64
@@ -186,9 +192,15 @@ export class PeerCores {
         // The remote may close the core's channel (it removed the feed, or let
         // it idle): then the core is off this stream and updates flow again.
         entry.unwatch = onChannelClosed(core, this.#mux, () => {
-          if (this.#attached.get(feed.id) === entry) this.#detach(feed, core)
+          if (this.#attached.get(feed.id) === entry) this.#detach(feed, core, 'remote closed it')
         })
         attachCore(this.#mux, feed.discoveryId, core)
+        if (debug.attach.enabled) {
+          const remote = this.#remote.get(feed) ?? '?'
+          debug.attach.log(
+            `${this.#host.label()} attach ${shortId(feed.key)} (length ${feed.length}, peer's ${remote})`
+          )
+        }
       },
       () => {
         if (this.#attached.get(feed.id) === entry) this.#attached.delete(feed.id)
@@ -246,7 +258,7 @@ export class PeerCores {
       if (peer !== undefined) this.learnQuietly(entry.feed, peer.remoteContiguousLength)
       if (entry.settledSince === 0) entry.settledSince = now
       if (!quiet && now - entry.settledSince < idleMs) continue
-      this.#detach(entry.feed, core)
+      this.#detach(entry.feed, core, 'idle')
       detached++
     }
     return detached
@@ -257,7 +269,9 @@ export class PeerCores {
     this.#remote.set(feed, length)
   }
 
-  #detach(feed: Feed, core: Hypercore<unknown>): void {
+  #detach(feed: Feed, core: Hypercore<unknown>, why: DetachReason): void {
+    if (debug.attach.enabled)
+      debug.attach.log(`${this.#host.label()} detach ${shortId(feed.key)} (${why})`)
     const entry = this.#attached.get(feed.id)
     entry?.unwatch?.()
     this.#attached.delete(feed.id)
@@ -269,7 +283,7 @@ export class PeerCores {
   forget(feed: Feed): void {
     this.#waiting.delete(feed)
     const entry = this.#attached.get(feed.id)
-    if (entry?.core) this.#detach(feed, entry.core)
+    if (entry?.core) this.#detach(feed, entry.core, 'left the set')
     else this.#attached.delete(feed.id)
     this.#remote.delete(feed)
     this.#updates.delete(feed)
@@ -281,7 +295,7 @@ export class PeerCores {
     this.#closed = true
     // A core still being acquired is released by its own continuation.
     for (const { feed, core } of [...this.#attached.values()]) {
-      if (core !== null) this.#detach(feed, core)
+      if (core !== null) this.#detach(feed, core, 'peer closed')
     }
     this.#attached.clear()
     this.#waiting.clear()

@@ -49,6 +49,7 @@ export interface SharedSet {
 /** What a peer needs from its multifeed (implemented by Multifeed, kept internal). */
 export interface PeerHost {
   readonly multifeed: MultifeedRef
+  /** The pairing key: the multifeed key, or an encrypted set's mirror key (capabilities.ts). */
   readonly key: Buffer
   /** Most differences one reconciliation may decode (bounds the peer's work). */
   readonly maxDifferences: number

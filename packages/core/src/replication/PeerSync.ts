@@ -15,6 +15,7 @@
  * goes to the owner (MultifeedPeer), which closes the channel.
  */
 import { MultifeedError } from '../errors.js'
+import { debug } from '../lifecycle/debug.js'
 import {
   decodeElements,
   ELEMENTS_DONE,
@@ -63,6 +64,8 @@ export class PeerSync {
   #added: FeedInfo[] = []
   #queue: Promise<void> = Promise.resolve()
   #flushScheduled = false
+  /** What the reconciliation found to differ, for the debug line: responder decoded, initiator told. */
+  #difference = ''
 
   constructor(owner: SyncOwner) {
     this.#owner = owner
@@ -81,9 +84,14 @@ export class PeerSync {
     const { peer, host, exchange } = this.#owner
     const noise = peer.replication.noise
     try {
-      if (exchange.begin(noise.handshakeHash!, noise.isInitiator, host.shared(peer), remote)) {
-        this.#finish()
+      const shared = host.shared(peer)
+      const inSync = exchange.begin(noise.handshakeHash!, noise.isInitiator, shared, remote)
+      if (debug.reconcile.enabled) {
+        debug.reconcile.log(
+          `${peer.label} begins (${exchange.way}, ${noise.isInitiator ? 'initiator' : 'responder'}): we hold ${shared.count} feeds, the peer ${remote.count}`
+        )
       }
+      if (inSync) this.#finish()
     } catch (err) {
       this.#owner.fail(err)
     }
@@ -117,7 +125,11 @@ export class PeerSync {
         if (difference !== null) this.#conclude(difference.localOnly, difference.remoteOnly)
         return
       }
-      if (message.flags & ELEMENTS_DONE) exchange.done()
+      if (message.flags & ELEMENTS_DONE) {
+        exchange.done()
+        if (debug.reconcile.enabled)
+          this.#difference = `the peer named ${message.elements.length} differences`
+      }
     } catch (err) {
       this.#owner.fail(err)
       return
@@ -165,6 +177,9 @@ export class PeerSync {
       return feed !== undefined && host.shares(feed, peer)
     })
     const mine = lacking.length
+    if (debug.reconcile.enabled) {
+      this.#difference = `decoded ${localOnly.length + received.length} differences (the peer lacks ${mine}, we lack ${received.length})`
+    }
     const ours = new Set(localOnly.map((e) => e.key.toString('hex')))
     for (const { key } of received) {
       if (!ours.has(key.toString('hex')) && host.feed(key) === undefined) {
@@ -198,7 +213,12 @@ export class PeerSync {
         // reconciliation offers the same feeds again).
         if (owner.closingHere()) owner.closeQuietly()
         else if (err instanceof MultifeedError) owner.fail(err)
-        else owner.host.onLocalError(owner.peer, err)
+        else {
+          if (debug.error.enabled) {
+            debug.error.log(`${owner.peer.label} failed here: ${(err as Error)?.message ?? err}`)
+          }
+          owner.host.onLocalError(owner.peer, err)
+        }
       })
   }
 
@@ -222,6 +242,11 @@ export class PeerSync {
     this.#reconciled = true
     const { stats, exchange, host, peer, cores } = this.#owner
     const inSync = stats.symbolsSent === 0 && stats.symbolsReceived === 0 && !exchange.listed
+    if (debug.reconcile.enabled) {
+      debug.reconcile.log(
+        `${peer.label} reconciled (${exchange.way}) in ${exchange.rounds} rounds: symbols sent ${stats.symbolsSent}, received ${stats.symbolsReceived}${this.#difference === '' ? '' : `; ${this.#difference}`}`
+      )
+    }
     if (!this.#syncedDone) {
       this.#syncedDone = true
       const info: SyncInfo = { added: this.#added, inSync }

@@ -29,6 +29,8 @@ export interface PeersContext {
   readonly callbacks: Callbacks
   /** `sparse`, `maxDifferences` and `idleTimeout` serve here. */
   readonly settings: Settings
+  /** What pairing and the capability are keyed by (capabilities.ts: an encrypted set's mirror key). */
+  readonly pairingKey: Buffer
   /** Throws ERR_CLOSED once the multifeed or its corestore is closing. */
   assertOpen(): void
   /** A feed joined the set from `peer`: tell the user and every peer. */
@@ -203,7 +205,7 @@ export class Peers {
       callbacks.shares(infoOf(feed), peer)
     return {
       multifeed,
-      key: multifeed.key,
+      key: this.#context.pairingKey,
       maxDifferences: this.#context.settings.maxDifferences,
       feed: (key) => set.find(key),
       feedByDiscoveryKey: (discoveryId) => set.byDiscoveryKey(discoveryId),

@@ -30,6 +30,7 @@ import type {
 } from '@multifeed/holepunch-types'
 import Hypercore from 'hypercore'
 import { CallbackError, InvalidArgumentError, LimitExceededError } from '../errors.js'
+import { debug, shortId } from '../lifecycle/debug.js'
 import { TypedEmitter } from '../lifecycle/Resource.js'
 import { emitWarning } from '../lifecycle/runtime.js'
 import { MAX_REMOTE_TOKENS } from '../protocol/messages.js'
@@ -70,7 +71,7 @@ export interface ReplicationStreamEvents {
 
 /** A multifeed on the stream, as the stream sees it (MultifeedPeer implements it). */
 export interface StreamMember {
-  /** The multifeed key. */
+  /** The key pairing is keyed by: the multifeed key, or an encrypted set's mirror key. */
   readonly key: Buffer
   /** The handshake is done: be ready for the remote opening the multifeed's channel first. */
   prepare(): void
@@ -286,6 +287,11 @@ export class ReplicationStream extends TypedEmitter<ReplicationStreamEvents> {
       }
     }
     this.#concluded = { paired, how }
+    if (debug.pairing.enabled) {
+      debug.pairing.log(
+        `peer ${shortId(this.noise.remotePublicKey)} pairing concluded (${how}): ${paired.length} of our ${this.#members.size} multifeeds paired`
+      )
+    }
     // Never from inside a Protomux handler: a listener's throw must not reach
     // it; it is reported as a warning (ERR_CALLBACK), nothing crashes.
     queueMicrotask(() => {

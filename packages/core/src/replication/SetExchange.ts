@@ -67,6 +67,8 @@ export class SetExchange {
   #announcedDigest: Buffer | null = null
   #reconciliation: Reconciliation | null = null
   #list: ListExchange | null = null
+  #way: 'in sync' | 'list' | 'symbols' | null = null
+  #rounds = 0
 
   /** `stats`: the peer's counters (coded symbols sent and received are counted here). */
   constructor(key: Buffer, maxDifferences: number, stats: PeerStats, out: ExchangeOut) {
@@ -79,6 +81,16 @@ export class SetExchange {
   /** True once the exchange went the list way. */
   get listed(): boolean {
     return this.#list !== null
+  }
+
+  /** Which way the exchange went (null until both opens are known). */
+  get way(): 'in sync' | 'list' | 'symbols' | null {
+    return this.#way
+  }
+
+  /** Batches of coded symbols so far (the first, and one per request for more). */
+  get rounds(): number {
+    return this.#rounds
   }
 
   /** Our open message announces `shared`: kept for the decision between list and symbols. */
@@ -101,7 +113,10 @@ export class SetExchange {
    */
   begin(hash: Buffer, isInitiator: boolean, shared: SharedSet, remote: Open): boolean {
     const announced = setProof(this.#key, hash, this.#announcedDigest!)
-    if (secretsEqual(announced, remote.setProof)) return true
+    if (secretsEqual(announced, remote.setProof)) {
+      this.#way = 'in sync'
+      return true
+    }
     const list = ListExchange.begin(
       isInitiator,
       this.#announced!,
@@ -110,6 +125,7 @@ export class SetExchange {
       this.#maxDifferences
     )
     if (list !== null) {
+      this.#way = 'list'
       this.#list = list.exchange
       // One list message a call, while the stream takes more.
       const messages = list.messages
@@ -124,6 +140,8 @@ export class SetExchange {
       }
       return false
     }
+    this.#way = 'symbols'
+    this.#rounds = 1
     this.#reconciliation = new Reconciliation(
       isInitiator,
       symbolSalts(this.#key, hash),
@@ -147,6 +165,7 @@ export class SetExchange {
     this.#stats.symbolsReceived += message.symbols.length
     const result = this.#reconciliation.receive(message, local)
     if (result.status === 'more') {
+      this.#rounds++
       const raw = encodeMore({ count: result.count })
       this.#out.queue(() => {
         this.#out.send('more', raw)
@@ -170,6 +189,7 @@ export class SetExchange {
       throw new MalformedMessageError('Unexpected request for symbols')
     }
     reconciliation.request(decodeMore(raw).count)
+    this.#rounds++
     this.#out.queue(() => {
       const symbols = this.#reconciliation === reconciliation ? reconciliation.produce() : null
       if (symbols !== null) this.#sendSymbols(symbols)

@@ -15,7 +15,9 @@
  * While a core is open here, its contiguous length is watched and reported
  * (`onLength`): that is how the set's length index stays current. Sessions
  * handed out check what is appended through them against the set's
- * encoding (blockEncoding.ts).
+ * encoding (blockEncoding.ts). In an encrypted set every session opened
+ * here carries the set's block encryption key (hypercore encrypts per
+ * session: one opened without it would read, and append, raw bytes).
  */
 import type {
   Corestore,
@@ -29,6 +31,12 @@ import type { Feed } from './FeedSet.js'
 
 export interface CorePoolOptions {
   valueEncoding: ValueEncoding | undefined
+  /**
+   * An encrypted set's block encryption key: every session opened here
+   * encrypts what it appends and decrypts what it reads (hypercore derives
+   * each core's block key from it and the core's key). Null: plain blocks.
+   */
+  encryptionKey: Buffer | null
   /** Remote feeds are mirrored in full while open (the legacy multifeed's behaviour). */
   mirror: boolean
   /** A feed's contiguous length changed while one of our sessions was open. */
@@ -49,6 +57,8 @@ interface Entry {
 export class CorePool {
   readonly #store: Corestore
   readonly #options: CorePoolOptions
+  /** The `encryption` option of every session we open (none for a plain set). */
+  readonly #encryption: { encryption?: { key: Buffer } }
   readonly #open = new Map<string, Entry>()
   readonly #userSessions = new Map<Hypercore<unknown>, string>()
   #closed = false
@@ -56,6 +66,8 @@ export class CorePool {
   constructor(store: Corestore, options: CorePoolOptions) {
     this.#store = store
     this.#options = options
+    this.#encryption =
+      options.encryptionKey === null ? {} : { encryption: { key: options.encryptionKey } }
   }
 
   /** Number of feeds whose core the set holds open. */
@@ -77,7 +89,8 @@ export class CorePool {
     if (entry === undefined) {
       const core = this.#store.get<unknown>({
         key: feed.key,
-        valueEncoding: this.#options.valueEncoding
+        valueEncoding: this.#options.valueEncoding,
+        ...this.#encryption
       })
       const watch = (): void => {
         if (core.opened) this.#options.onLength(feed, core.contiguousLength)
@@ -140,6 +153,7 @@ export class CorePool {
     const core = this.#store.get<unknown>({
       key: feed.key,
       valueEncoding,
+      ...this.#encryption,
       ...(options.keyPair ? { keyPair: options.keyPair } : {})
     })
     guardAppends(core, valueEncoding)

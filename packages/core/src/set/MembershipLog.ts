@@ -18,6 +18,7 @@
 import type { Corestore, Hypercore, EncodingState as State } from '@multifeed/holepunch-types'
 import c from 'compact-encoding'
 import { StorageCorruptError } from '../errors.js'
+import { readLog } from './localLog.js'
 
 /**
  * Version 1 (multifeed 0.1) held feeds only; version 2 appends the
@@ -80,19 +81,8 @@ export class MembershipLog {
 
   /** Reads every batch in order, in one streaming pass. */
   async *load(): AsyncGenerator<Batch> {
-    await this.#core.ready()
-    const length = this.#core.length
-    const window = 64
-    for (let start = 0; start < length; start += window) {
-      const end = Math.min(length, start + window)
-      const blocks = await Promise.all(
-        Array.from({ length: end - start }, (_, i) => this.#core.get(start + i, { wait: false }))
-      )
-      for (let i = 0; i < blocks.length; i++) {
-        const block = blocks[i]
-        if (!block) throw new StorageCorruptError(`Membership block ${start + i} is missing`)
-        yield decodeBatch(block, start + i)
-      }
+    for await (const [block, index] of readLog(this.#core, 'Membership')) {
+      yield decodeBatch(block, index)
     }
   }
 

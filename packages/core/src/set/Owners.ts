@@ -94,6 +94,11 @@ export class Owners {
     }
   }
 
+  /** The multifeeds (discovery keys) the record knows: recorded on disk or opened since. */
+  sets(): Buffer[] {
+    return [...this.#sets].sort().map((hex) => Buffer.from(hex, 'hex'))
+  }
+
   /** The multifeed `set` opens here (before it reads or writes the record). */
   join(set: Buffer): void {
     this.#sets.add(set.toString('hex'))

@@ -5,7 +5,11 @@
  */
 import type { Corestore } from '@multifeed/holepunch-types'
 import type { NetworkerInterface } from '@multifeed/networker'
-import { type CreatePeersOptions, createPeers } from '../peers/PeerGroup.js'
+import {
+  type CreatePeersOptions,
+  checkCreatePeersOptions,
+  createPeers
+} from '../peers/PeerGroup.js'
 
 /** One peer of a conformance setup: a networker and the corestore it was built on. */
 export interface ConformancePeer {
@@ -41,6 +45,7 @@ export type ConformanceFactory = (count: number) => Promise<ConformanceSetup>
  * ```
  */
 export function conformanceFactory(options: CreatePeersOptions = {}): ConformanceFactory {
+  checkCreatePeersOptions(options, 'conformanceFactory()')
   return async (count) => {
     const group = await createPeers(count, options)
     return {

@@ -4,6 +4,15 @@
  * their groups (propagation, swarming, closing, peers); each runs with
  * `runCase()` (context.ts) on peers from the user's factory (setup.ts).
  */
+import {
+  aFunction,
+  anObject,
+  aString,
+  checkArgument,
+  checkOptions,
+  milliseconds,
+  strings
+} from '../options.js'
 import { closingCases } from './closing.js'
 import { type ConformanceCase, runCase } from './context.js'
 import { peerCases } from './peers.js'
@@ -83,6 +92,17 @@ export function runNetworkerConformance(
   factory: ConformanceFactory,
   options: ConformanceOptions = {}
 ): void {
+  const call = 'runNetworkerConformance()'
+  checkArgument(adapter, call, 'adapter', anObject)
+  checkOptions(adapter, `${call} adapter`, { describe: aFunction, test: aFunction })
+  checkArgument(adapter.test, call, 'adapter.test', aFunction)
+  checkArgument(factory, call, 'factory', aFunction)
+  checkOptions(options, call, {
+    name: aString,
+    timeout: milliseconds,
+    syncTimeout: milliseconds,
+    skip: strings
+  })
   const name = options.name ?? 'NetworkerInterface conformance'
   const timeout = options.timeout ?? 60_000
   const syncTimeout = options.syncTimeout ?? 20_000

@@ -12,8 +12,19 @@ import {
   type ValueOf
 } from '@multifeed/core'
 import type { SwarmOptions } from '@multifeed/networker'
+import {
+  aBoolean,
+  aCount,
+  anIterable,
+  anObject,
+  aPositiveCount,
+  type Check,
+  checkArgument,
+  checkOptions,
+  either
+} from '../options.js'
 import { inOrder, type NoEvents, settle } from '../Teardown.js'
-import { createTestnet, type TestDHT } from '../Testnet.js'
+import { createTestnet, TestDHT } from '../Testnet.js'
 import type { NetworkerFactory, NetworkerKind } from './networkerFactory.js'
 import { TestPeer } from './TestPeer.js'
 
@@ -33,6 +44,25 @@ export interface CreatePeersOptions<E extends ValueEncoding = ValueEncoding> {
    * gives multifeeds of `unknown`).
    */
   multifeed?: MultifeedOptions<E>
+}
+
+/** The options of `createPeers()` (and `conformanceFactory()`). */
+const CREATE_PEERS = {
+  networker: [
+    (v: unknown) => v === 'hyperswarm' || v === 'in-process' || typeof v === 'function',
+    "'hyperswarm', 'in-process' or a factory function"
+  ] as Check,
+  testnet: [(v: unknown) => v === false || v instanceof TestDHT, 'a TestDHT or false'] as Check,
+  testnetSize: aPositiveCount,
+  multifeed: anObject
+}
+
+/** Checks the options of `createPeers()` at `call`; ERR_INVALID_ARGUMENT names what is wrong. */
+export function checkCreatePeersOptions(
+  options: CreatePeersOptions | undefined,
+  call: string
+): void {
+  checkOptions(options, call, CREATE_PEERS)
 }
 
 /** Options of `peers.multifeed()`. */
@@ -123,6 +153,11 @@ export class PeerGroup<T = Buffer> extends Resource<NoEvents> implements Iterabl
     key?: KeyLike,
     options: MultifeedGroupOptions<ValueEncoding> = {}
   ): Promise<Multifeed<unknown>[]> {
+    checkOptions(options, 'peers.multifeed()', {
+      swarm: either(aBoolean, anObject),
+      multifeed: anObject,
+      peers: anIterable
+    })
     const peers: TestPeer<unknown>[] = [...(options.peers ?? this.peers)]
     const out: Multifeed<unknown>[] = []
     let shared: KeyLike | undefined = key
@@ -184,6 +219,8 @@ export async function createPeers<E extends ValueEncoding = 'binary'>(
   n: number,
   options: CreatePeersOptions<E> = {}
 ): Promise<PeerGroup<ValueOf<E>>> {
+  checkArgument(n, 'createPeers()', 'n', aCount)
+  checkCreatePeersOptions(options as CreatePeersOptions, 'createPeers()')
   const group = new PeerGroup<ValueOf<E>>(n, options as CreatePeersOptions)
   await group.ready()
   return group

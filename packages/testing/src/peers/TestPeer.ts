@@ -14,6 +14,7 @@ import {
 import type { Corestore, Hyperswarm } from '@multifeed/holepunch-types'
 import type { NetworkerInterface, SwarmOptions } from '@multifeed/networker'
 import { setLabel, shortKey } from '../labels.js'
+import { anObject, checkOptions } from '../options.js'
 import { createTempCorestore, type TempCorestore, type TempDir, tmpStorage } from '../storage.js'
 import { inOrder, type NoEvents } from '../Teardown.js'
 import type { MultifeedHolder } from '../waiters.js'
@@ -111,6 +112,7 @@ export class TestPeer<T = Buffer> extends Resource<NoEvents> implements Multifee
     target?: Multifeed<unknown> | KeyLike,
     options: JoinOptions = {}
   ): Promise<Multifeed<unknown>> {
+    checkOptions(options, 'peer.join()', { swarm: anObject, multifeed: anObject })
     const multi: Multifeed<unknown> =
       target instanceof Multifeed
         ? target

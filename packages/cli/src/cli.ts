@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import { MultifeedError } from '@multifeed/core'
+import { cat } from './commands/cat.js'
+import { info } from './commands/info.js'
+import { seed } from './commands/seed.js'
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './UsageError.js'
+
+export const USAGE = `Usage: multifeed COMMAND [options]
+
+Commands:
+  info [KEY...]   what a store holds: its multifeeds, and the feeds of each KEY
+  cat KEY         print a multifeed's entries (--live: and the ones to come)
+  seed KEY        keep a multifeed online until SIGINT/SIGTERM
+
+\`multifeed COMMAND --help\` tells more. The store is --storage DIR (default under
+your data directory). Without --bootstrap, cat and seed join the public HyperDHT.
+
+Exit codes: 0 done, 1 failed (the error is printed), 2 wrong command line.`
+
+const commands: Record<string, (argv: string[]) => Promise<number>> = { info, cat, seed }
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined) return usageError('missing COMMAND', USAGE)
+  if (name === '-h' || name === '--help' || name === 'help') {
+    process.stdout.write(`${USAGE}\n`)
+    return EXIT_OK
+  }
+  const command = commands[name]
+  if (command === undefined) return usageError(`unknown command: ${name}`, USAGE)
+  try {
+    return await command(rest)
+  } catch (err) {
+    if (err instanceof UsageError) return usageError(err.message, err.usage)
+    process.stderr.write(`error: ${describe(err)}\n`)
+    return EXIT_FAILURE
+  }
+}
+
+function usageError(message: string, usage: string): number {
+  process.stderr.write(`error: ${message}\n\n${usage}\n`)
+  return EXIT_USAGE
+}
+
+/** A coded error by its code and message; anything else by its message (its stack with DEBUG). */
+function describe(err: unknown): string {
+  if (err instanceof MultifeedError) return `${err.code}: ${err.message}`
+  if (err instanceof Error) return process.env.DEBUG ? (err.stack ?? err.message) : err.message
+  return String(err)
+}
+
+const code = await main(process.argv.slice(2))
+// Everything was closed; exit explicitly so that a straggling handle in a
+// dependency cannot keep the process alive past its result.
+process.exit(code)

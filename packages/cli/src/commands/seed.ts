@@ -1,0 +1,47 @@
+import { formatKey, parseKey } from '@multifeed/core'
+import {
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  commonOptions,
+  NETWORK_HELP,
+  NETWORK_OPTIONS,
+  networkOptions,
+  parse,
+  positionals
+} from '../options.js'
+import { log, withSet } from '../session.js'
+import { aborted } from '../signals.js'
+
+export const SEED_USAGE = `Usage: multifeed seed KEY [options]
+
+Keeps the multifeed KEY online: joins the DHT, serves every feed the store
+holds of it and downloads every feed its peers hold, until SIGINT or SIGTERM;
+then leaves the DHT, closes the store and exits 0. Prints "seeding KEY" on
+stdout once announced, and a line on stderr for each peer that comes or goes.
+
+Options:
+${NETWORK_HELP}
+${COMMON_HELP}`
+
+export async function seed(argv: string[]): Promise<number> {
+  const { values, positionals: given } = parse(
+    argv,
+    { ...COMMON_OPTIONS, ...NETWORK_OPTIONS },
+    SEED_USAGE
+  )
+  if (values.help) {
+    process.stdout.write(`${SEED_USAGE}\n`)
+    return 0
+  }
+  const [keyArg] = positionals(given, ['KEY'], SEED_USAGE)
+  const network = networkOptions(values, SEED_USAGE)
+  const key = parseKey(keyArg, 'KEY')
+  const { storage } = commonOptions(values)
+  return withSet(storage, key, network, async ({ multi, signal }) => {
+    multi.on('feed', (feed) => log(`feed ${formatKey(feed.key)} joined`))
+    if (!signal.aborted) process.stdout.write(`seeding ${formatKey(key)}\n`)
+    await aborted(signal)
+    log('shutting down')
+    return 0
+  })
+}

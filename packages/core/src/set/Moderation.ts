@@ -1,0 +1,211 @@
+/**
+ * The moderation of one moderated set, on this peer: the records held (a
+ * RecordBook over the persisted ModerationLog), the state the convergence
+ * rule gives from them, and the records this peer signs with its identity.
+ *
+ * Every record, ours or a peer's, is verified, then appended to the log,
+ * then taken into the state: what the state says is always on disk. Each
+ * call that changes the state reports what changed (targets newly blocked
+ * or lifted, the moderators), for the set to act on: remove and refuse the
+ * feeds a block reaches, fetch again the ones an unblock frees.
+ */
+import type { Corestore, KeyPair } from '@multifeed/holepunch-types'
+import { InvalidArgumentError, StorageCorruptError } from '../errors.js'
+import type { BlockEntry, ModerationState } from '../moderation/evaluate.js'
+import type { ModeratedSetId } from '../moderation/invite.js'
+import { RecordBook, type Refusal } from '../moderation/RecordBook.js'
+import type { TargetKind } from '../moderation/records.js'
+import { bindFeed, signRecord, type VerifiedRecord } from '../moderation/signing.js'
+import { decodeHeader, encodeHeader, ModerationLog } from './ModerationLog.js'
+
+/** What one change of the records changed in the state. */
+export interface ModerationChange {
+  /** Records taken (verified, stored, new). */
+  added: VerifiedRecord[]
+  /** Targets (`kind:hex`) blocked now that were not. */
+  blocked: BlockEntry[]
+  /** Targets (`kind:hex`) no longer blocked. */
+  unblocked: string[]
+  /** True when the moderators changed. */
+  moderators: boolean
+  /** Records refused, by reason (verification and duplicates). */
+  refused: Partial<Record<Refusal, number>>
+}
+
+export class Moderation {
+  readonly id: ModeratedSetId
+  readonly identity: KeyPair
+  readonly #book: RecordBook
+  readonly #log: ModerationLog
+  #taking: Promise<unknown> = Promise.resolve()
+
+  private constructor(id: ModeratedSetId, identity: KeyPair, log: ModerationLog, book: RecordBook) {
+    this.id = id
+    this.identity = identity
+    this.#book = book
+    this.#log = log
+  }
+
+  /**
+   * Reads the set's records from `store` (the set's namespace). `set`: the
+   * set's id (from its invite; written here the first time), or its key
+   * alone (a set this store holds already; else `ERR_INVALID_ARGUMENT`).
+   */
+  static async open(
+    store: Corestore,
+    set: ModeratedSetId | Buffer,
+    identity: KeyPair
+  ): Promise<Moderation> {
+    const log = new ModerationLog(store)
+    const key = Buffer.isBuffer(set) ? set : set.key
+    let id: ModeratedSetId | null = Buffer.isBuffer(set) ? null : set
+    let book: RecordBook | null = null
+    try {
+      let index = 0
+      for await (const bytes of log.load()) {
+        if (index++ === 0) {
+          id = decodeHeader(bytes, key)
+          book = new RecordBook(id.key, id.founder)
+          continue
+        }
+        const result = book!.add(bytes)
+        if (!result.added && result.reason !== 'duplicate') {
+          throw new StorageCorruptError(
+            `Moderation record ${index - 1} is refused: ${result.reason}`
+          )
+        }
+      }
+      if (id === null) {
+        throw new InvalidArgumentError(
+          'This corestore holds no moderated set of this key: open it with its invite'
+        )
+      }
+      if (book === null) {
+        await log.append([encodeHeader(id)])
+        book = new RecordBook(id.key, id.founder)
+      }
+    } catch (err) {
+      await log.close()
+      throw err
+    }
+    return new Moderation(id, identity, log, book)
+  }
+
+  get state(): ModerationState {
+    return this.#book.state()
+  }
+
+  /** Records refused since open, by reason (for the peers' stats). */
+  get refusals(): Readonly<Record<Refusal, number>> {
+    return this.#book.refusals
+  }
+
+  /** How many records are held. */
+  get size(): number {
+    return this.#book.size
+  }
+
+  /** The records held, for a peer that lacks them. */
+  records(): IterableIterator<VerifiedRecord> {
+    return this.#book.records()
+  }
+
+  /** True when `identity` is the founder or a moderator now. */
+  isModerator(identity: Buffer): boolean {
+    return this.state.moderators.some((key) => key.equals(identity))
+  }
+
+  /** Grants the moderator right (the founder only). */
+  grant(identity: Buffer): Promise<ModerationChange> {
+    this.#assertFounder('grant')
+    return this.#sign({ type: 'grant', target: identity })
+  }
+
+  /** Revokes the moderator right (the founder only). */
+  revoke(identity: Buffer): Promise<ModerationChange> {
+    this.#assertFounder('revoke')
+    return this.#sign({ type: 'revoke', target: identity })
+  }
+
+  /** Blocks a feed or an identity (a moderator only). */
+  block(kind: TargetKind, target: Buffer, reason = ''): Promise<ModerationChange> {
+    this.#assertModerator('block')
+    return this.#sign({ type: 'block', kind, target, reason })
+  }
+
+  /** Lifts the blocks of a target that this peer holds (a moderator only). */
+  unblock(kind: TargetKind, target: Buffer): Promise<ModerationChange> {
+    this.#assertModerator('unblock')
+    return this.#sign({ type: 'unblock', kind, target })
+  }
+
+  /** Binds one of our writers to our identity. */
+  bind(feed: { key: Buffer; keyPair: KeyPair }): Promise<ModerationChange> {
+    return this.#take([bindFeed(this.id.key, this.identity, feed).bytes])
+  }
+
+  /** Takes records a peer sent: verified, stored, then evaluated. */
+  receive(records: Buffer[]): Promise<ModerationChange> {
+    return this.#take(records)
+  }
+
+  async close(): Promise<void> {
+    await this.#taking
+    await this.#log.close()
+  }
+
+  #sign(body: Parameters<typeof signRecord>[2]): Promise<ModerationChange> {
+    const record = signRecord(this.id.key, this.identity, body, { deps: this.#book.heads() })
+    return this.#take([record.bytes])
+  }
+
+  /** One change at a time: each checks duplicates against what the ones before it kept. */
+  #take(records: Buffer[]): Promise<ModerationChange> {
+    const next = this.#taking.then(() => this.#takeNow(records))
+    this.#taking = next.catch(() => {})
+    return next
+  }
+
+  async #takeNow(records: Buffer[]): Promise<ModerationChange> {
+    const before = this.state
+    const refused: Partial<Record<Refusal, number>> = {}
+    const added: VerifiedRecord[] = []
+    const ids = new Set<string>()
+    for (const bytes of records) {
+      const result = this.#book.check(bytes, ids)
+      if (result.added) {
+        added.push(result.record)
+        ids.add(result.record.hex)
+      } else {
+        refused[result.reason] = (refused[result.reason] ?? 0) + 1
+      }
+    }
+    if (added.length === 0) return { added, blocked: [], unblocked: [], moderators: false, refused }
+    // On disk before the state says it.
+    await this.#log.append(added.map((r) => r.bytes))
+    for (const r of added) this.#book.keep(r)
+    return { added, refused, ...diff(before, this.state) }
+  }
+
+  #assertFounder(what: string): void {
+    if (!this.identity.publicKey.equals(this.id.founder)) {
+      throw new InvalidArgumentError(`Only the set's founder may ${what} a moderator`)
+    }
+  }
+
+  #assertModerator(what: string): void {
+    if (!this.isModerator(this.identity.publicKey)) {
+      throw new InvalidArgumentError(`Only a moderator of the set may ${what}`)
+    }
+  }
+}
+
+function diff(
+  before: ModerationState,
+  after: ModerationState
+): Pick<ModerationChange, 'blocked' | 'unblocked' | 'moderators'> {
+  const blocked = [...after.blocked].filter(([key]) => !before.blocked.has(key)).map(([, e]) => e)
+  const unblocked = [...before.blocked.keys()].filter((key) => !after.blocked.has(key))
+  const hexes = (s: ModerationState) => s.moderators.map((k) => k.toString('hex')).join()
+  return { blocked, unblocked, moderators: hexes(before) !== hexes(after) }
+}
