@@ -165,6 +165,49 @@ describe('one key offered on many paths at once', () => {
   })
 })
 
+describe("a key blocked while a peer's offer of it is being admitted", () => {
+  // The mesh simulator's "listed although removed": every member blocks a
+  // removed writer's feed while the members that have not yet blocked it
+  // still offer it. block() (and remove(key, { block }) of a key not in the
+  // set) must wait for the admission under way and be what holds.
+  for (const how of ['block(key)', 'remove(key, { block: true })'] as const) {
+    it(`${how}: the key stays out of the set, blocked, and a later offer adds nothing`, async () => {
+      const store = await tmpStore()
+      const A = crypto.randomBytes(32)
+      let letA: () => void = () => {}
+      const gateA = new Promise<void>((resolve) => {
+        letA = resolve
+      })
+      let admitting = false
+      const multi = await open(store, null, {
+        policy: {
+          accept: async (key) => {
+            if (key.equals(A)) {
+              admitting = true
+              await gateA
+            }
+            return true
+          }
+        }
+      })
+      const holder = await keyHolder(multi)
+      holder.p.send.elements(elementsBytes(at([A])))
+      await until(() => admitting, "A is being admitted from the peer's offer")
+      const blocking = how === 'block(key)' ? multi.block(A) : multi.remove(A, { block: true })
+      letA()
+      await blocking
+      expect(multi.feed(A)).toBeNull()
+      expect(multi.blocked().map(hex)).toEqual([hex(A)])
+      // The peer offers A again, then a new key: once the new key is in, A's offer was processed.
+      const signal = crypto.randomBytes(32)
+      holder.p.send.elements(elementsBytes(at([A, signal])))
+      await until(() => multi.feed(signal) !== null, "the peer's later offer is processed")
+      expect(multi.feed(A)).toBeNull()
+      expect(multi.feeds().map((info) => hex(info.key))).toEqual([hex(signal)])
+    })
+  }
+})
+
 describe('a key another multifeed of the store holds', () => {
   it('is refused while that multifeed is closed and holds no core of it yet; joins once it was removed there', async () => {
     const store = await tmpStore()

@@ -77,6 +77,38 @@ describe('checkers', () => {
     expect(checkConvergence([snap(0, { 0: [] })], ledger, () => [0])).toEqual([])
   })
 
+  it('convergence: a removed feed still listed is caught, and says whether the peer blocks it', () => {
+    const ledger = new Ledger(1)
+    ledger.wrote(0, A, 5, 5)
+    ledger.wrote(0, B, 2, 2)
+    ledger.removed(0, A)
+    const members = () => [0, 1, 2]
+    const listsA = {
+      0: [
+        { key: A, length: 5 },
+        { key: B, length: 2 }
+      ]
+    }
+    const found = checkConvergence(
+      [
+        // The library's own contradiction: a key blocked and listed.
+        snap(0, listsA, { blocked: { 0: [A] } }),
+        // A removal that never reached the peer.
+        snap(1, listsA, { blocked: { 0: [] } }),
+        snap(2, { 0: [{ key: B, length: 2 }] }, { blocked: { 0: [A] } })
+      ],
+      ledger,
+      members
+    )
+    expect(found.map((f) => f.peer)).toEqual([0, 1])
+    expect(found[0]!.detail).toContain(
+      `${A.slice(0, 8)}… listed although removed (blocked here too)`
+    )
+    expect(found[1]!.detail).toContain(
+      `${A.slice(0, 8)}… listed although removed (not blocked here)`
+    )
+  })
+
   it('confidentiality: a foreign feed listed or stored, or a message to a forger, is caught', () => {
     const ledger = new Ledger(2)
     ledger.wrote(1, B, 2, 2)

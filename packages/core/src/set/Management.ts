@@ -81,25 +81,25 @@ export class Management {
     this.#host.assertOpen()
     const parsed = parseKey(key, 'Feed key')
     const block = options.block === true
-    const feed = this.#membership.set.get(parsed.toString('hex'))
-    if (feed === undefined) {
-      if (block) await this.#membership.block(parsed)
-      return null
-    }
-    if (feed.local && options.force !== true) {
-      throw new InvalidArgumentError(
-        `Feed ${feed.id.slice(0, 8)} is our writer "${feed.name}": remove it with { force: true } (its blocks are deleted here and its name is retired)`
-      )
-    }
-    // Nothing else adds or removes the key meanwhile (a re-add would lose
-    // its core to our purge): the removal holds the store's claim on it.
-    const id = feed.id
+    const id = parsed.toString('hex')
+    const known = this.#membership.set.get(id)
+    if (known?.local === true && options.force !== true) throw writerRemoved(known)
+    // Nothing else adds or removes the key meanwhile: a peer's offer being
+    // admitted would put it back after our tombstone or block, a re-add
+    // would lose its core to our purge. Wait for any claim on the key, then
+    // the removal holds the store's claim on it.
     for (let claim = this.#membership.claimOf(id); claim; claim = this.#membership.claimOf(id)) {
       await claim
     }
-    if (this.#membership.set.get(id) !== feed) return this.remove(parsed, options)
+    this.#host.assertOpen()
+    const feed = this.#membership.set.get(id)
+    if (feed?.local === true && options.force !== true) throw writerRemoved(feed)
     const release = this.#membership.claim([id])
     try {
+      if (feed === undefined) {
+        if (block) await this.#membership.block(parsed)
+        return null
+      }
       const info = infoOf(feed)
       await this.#membership.remove(feed, block)
       this.#host.forget(feed)
@@ -132,13 +132,7 @@ export class Management {
   /** Refuses `key` from every peer for good, removing it first if it is in the set. */
   async block(key: KeyLike): Promise<void> {
     this.#host.assertOpen()
-    const parsed = parseKey(key, 'Feed key')
-    const feed = this.#membership.set.get(parsed.toString('hex'))
-    if (feed !== undefined) {
-      await this.remove(parsed, { block: true })
-      return
-    }
-    await this.#membership.block(parsed)
+    await this.remove(parseKey(key, 'Feed key'), { block: true })
   }
 
   /** Lets peers offer `key` again. */
@@ -151,4 +145,10 @@ export class Management {
   blocked(): Buffer[] {
     return [...this.#membership.blocked.values()]
   }
+}
+
+function writerRemoved(feed: Feed): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `Feed ${feed.id.slice(0, 8)} is our writer "${feed.name}": remove it with { force: true } (its blocks are deleted here and its name is retired)`
+  )
 }

@@ -34,8 +34,14 @@ export function checkConvergence(
         if (have === undefined) short.push(`${key.slice(0, 8)}… missing (written ${length})`)
         else if (have < length) short.push(`${key.slice(0, 8)}… at ${have} of ${length}`)
       }
+      // A removed feed listed by a peer that also blocks it is the library
+      // contradicting itself (a blocked key back in the set); one it does not
+      // block is a removal that never reached this peer.
+      const blocks = new Set(snap.blocked?.[set] ?? [])
       for (const key of ledger.removedFrom(set)) {
-        if (held.has(key)) short.push(`${key.slice(0, 8)}… listed although removed`)
+        if (!held.has(key)) continue
+        const here = blocks.has(key) ? 'blocked here too' : 'not blocked here'
+        short.push(`${key.slice(0, 8)}… listed although removed (${here})`)
       }
       if (short.length > 0) {
         found.push({

@@ -16,6 +16,12 @@ interface Held {
 
 export class Replica {
   readonly #sets = new Map<number, Held>()
+  /**
+   * Removals that came while their set was still opening (a start that
+   * outlived its bound and went on): applied once the set is open, so a
+   * removal never misses a peer that was starting.
+   */
+  readonly #pending = new Map<number, string[]>()
 
   constructor(
     readonly index: number,
@@ -28,9 +34,11 @@ export class Replica {
   async open(setKeys: Buffer[], sets: number[], removed: Record<number, string[]>): Promise<void> {
     for (const set of sets) {
       const multi = await Multifeed.open(this.store, setKeys[set]!)
-      for (const key of removed[set] ?? []) await drop(multi, key)
       const held: Held = { multi, writer: null, sessions: new Set() }
       this.#sets.set(set, held)
+      const late = this.#pending.get(set) ?? []
+      this.#pending.delete(set)
+      for (const key of [...(removed[set] ?? []), ...late]) await drop(multi, key)
       multi.on('peer-add', (session) => held.sessions.add(session))
       multi.on('peer-error', (err, session) =>
         this.onPeerError({
@@ -59,7 +67,10 @@ export class Replica {
   /** Drops the feed `key` (hex) from `set` for good (our writer's too: its name is retired). */
   async remove(set: number, key: string): Promise<void> {
     const held = this.#sets.get(set)
-    if (held === undefined) return
+    if (held === undefined) {
+      this.#pending.set(set, [...(this.#pending.get(set) ?? []), key])
+      return
+    }
     if (held.writer?.key?.toString('hex') === key) {
       await held.writer.close()
       held.writer = null
@@ -70,16 +81,18 @@ export class Replica {
   async snapshot(ask: string[]): Promise<PeerSnapshot> {
     const sets: PeerSnapshot['sets'] = {}
     const received: PeerSnapshot['received'] = {}
+    const blocked: Record<number, string[]> = {}
     for (const [set, held] of this.#sets) {
       if (held.multi.closing) continue
       sets[set] = held.multi.feeds().map((f) => ({ key: f.key.toString('hex'), length: f.length }))
       let blocks = 0
       for (const session of held.sessions) blocks += session.progress.received.blocks
       received[set] = blocks
+      blocked[set] = held.multi.blocked().map((key) => key.toString('hex'))
     }
     const held = await Promise.all(ask.map((dk) => hasCore(this.store, dk)))
     const stored = ask.filter((_, i) => held[i])
-    return { index: this.index, online: true, sets, stored, received }
+    return { index: this.index, online: true, sets, stored, received, blocked }
   }
 
   async close(): Promise<void> {

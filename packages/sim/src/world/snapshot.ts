@@ -17,6 +17,8 @@ export interface PeerSnapshot {
   stored: string[]
   /** Blocks received from peers over all sessions of this run, per set (MultifeedPeer.progress). */
   received: Record<number, number>
+  /** Per set index the peer has open: the keys it blocks (`blocked()`, hex); absent in older snapshots. */
+  blocked?: Record<number, string[]>
 }
 
 /** A `peer-error` an honest peer reported: the remote's public key (hex) and the code. */
