@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { stripVTControlCharacters } from 'node:util'
 
 export const root = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -15,11 +16,17 @@ export const root = fileURLToPath(new URL('../..', import.meta.url))
  */
 const keepNpmConfig =
   /^npm_config_(registry|cafile|ca|cache|userconfig|proxy|https_proxy|noproxy|strict_ssl)$/i
-export const cleanEnv = Object.fromEntries(
-  Object.entries(process.env).filter(
-    ([name]) => keepNpmConfig.test(name) || !/^(npm_|pnpm_|INIT_CWD$|NODE_PATH$)/i.test(name)
-  )
-)
+// Output is parsed (publint's numbered findings, tsc's error lines), so no colours: picocolors
+// and others colour whenever `CI` is set, as it is on CI, which broke the publint parse there.
+export const cleanEnv = {
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([name]) =>
+        keepNpmConfig.test(name) || !/^(npm_|pnpm_|INIT_CWD$|NODE_PATH$|FORCE_COLOR$)/i.test(name)
+    )
+  ),
+  NO_COLOR: '1'
+}
 
 /**
  * Runs a command; resolves to its exit code and output (stdout and stderr). `timeout` (ms)
@@ -50,7 +57,7 @@ export function run(cmd, args, { cwd = root, echo = true, timeout = 0 } = {}) {
     })
     child.on('close', (code) => {
       if (timer !== null) clearTimeout(timer)
-      resolve({ code, output, timedOut })
+      resolve({ code, output: stripVTControlCharacters(output), timedOut })
     })
   })
 }
