@@ -142,6 +142,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       settings.maxFeeds
     )
     this.#pool = new CorePool(this.#store, {
+      userStore: corestore,
       valueEncoding: settings.valueEncoding,
       encryptionKey: keys.encryptionKey,
       mirror: !settings.sparse,

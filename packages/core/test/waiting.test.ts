@@ -120,6 +120,31 @@ describe('multi.findingPeers()', () => {
     expect(session.length).toBe(2)
   })
 
+  it('the corestore’s own findingPeers() (your own swarm, the Holepunch idiom) reaches get() sessions too', async () => {
+    const a = await open()
+    const b = await open(a.key, { sparse: true })
+    const key = await writerWith(a, 2)
+    await b.add(key)
+    const before = await b.get(key) // opened before the hold
+    onCleanup(() => before.close())
+    const done = b.corestore.findingPeers()
+    const session = await b.get(key) // opened during the hold
+    onCleanup(() => session.close())
+    const updating = before.update({ wait: true })
+    const updating2 = session.update({ wait: true })
+    pipe(a, b)
+    expect(await updating2).toBe(true)
+    expect(await updating).toBe(true)
+    expect(session.length).toBe(2)
+    done()
+    // released: a session with no peer gives up again
+    const other = crypto.randomBytes(32)
+    await b.add(other)
+    const alone = await b.get(other)
+    onCleanup(() => alone.close())
+    expect(await alone.update({ wait: true })).toBe(false)
+  })
+
   it('released, a session with no peer gives up again', async () => {
     const b = await open()
     const key = crypto.randomBytes(32)

@@ -31,6 +31,16 @@ import { guardAppends } from './blockEncoding.js'
 import type { Feed } from './FeedSet.js'
 
 export interface CorePoolOptions {
+  /**
+   * The corestore the user passed to `open()`: each session handed out has
+   * an inactive companion opened through it, because corestore's
+   * `findingPeers()` is per store object and reaches only the sessions
+   * opened through that object (ours are opened through the set's
+   * namespace). So the Holepunch idiom `const done = store.findingPeers()`
+   * around the user's own swarm makes `update({ wait: true })` on a session
+   * of the set wait for peers, as it does for the user's own cores.
+   */
+  userStore: Corestore
   valueEncoding: ValueEncoding | undefined
   /**
    * An encrypted set's block encryption key: every session opened here
@@ -160,6 +170,11 @@ export class CorePool {
     })
     guardAppends(core, valueEncoding)
     this.#track(feed, core)
+    // Opened after ours (the same core, found open): its hooks stay the namespace's.
+    const companion = this.#options.userStore.get<unknown>({ key: feed.key, active: false })
+    core.once('close', () => {
+      companion.close().catch(() => {})
+    })
     try {
       await core.ready()
     } catch (err) {
