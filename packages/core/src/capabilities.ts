@@ -12,7 +12,8 @@
  * with probability 2^-64. From the member key derive, one way:
  *
  *   member key ──► mirror key ──► discovery key, pairing secrets, set salt
- *        └──────► encryption key (hypercore's block encryption of every feed)
+ *        ├──────► encryption key (hypercore's block encryption of every feed)
+ *        └──────► admission key (the tag members require of every feed)
  *
  * The mirror key is tagged too (a mirror opens with it alone). A holder of
  * the mirror key pairs and reconciles like a member (the pairing key is the
@@ -31,6 +32,7 @@ const MEMBER_TAG = Buffer.from('multifeed/3 encrypted set member key')
 const MIRROR_TAG = Buffer.from('multifeed/3 encrypted set mirror key')
 const MIRROR = Buffer.from('multifeed/3 mirror key')
 const ENCRYPTION = Buffer.from('multifeed/3 block encryption key')
+const ADMISSION = Buffer.from('multifeed/3 feed admission key')
 
 /** What a key opens: a plain set, an encrypted set as a member, or as a mirror. */
 export type Tier = 'plain' | 'member' | 'mirror'
@@ -48,6 +50,8 @@ export interface SetKeys {
   readonly mirrorKey: Buffer | null
   /** Encrypted sets: hypercore's block encryption key of every feed (members only). */
   readonly encryptionKey: Buffer | null
+  /** Encrypted sets: keys the admission tag of every feed (members only; set/AdmissionTags.ts). */
+  readonly admissionKey: Buffer | null
 }
 
 /** The tier a 32-byte key opens, read from its tag. */
@@ -95,7 +99,8 @@ export function setKeysOf(key: Buffer, encrypted: boolean | undefined): SetKeys 
       pairingKey: key,
       discoveryKey: crypto.discoveryKey(key),
       mirrorKey: null,
-      encryptionKey: null
+      encryptionKey: null,
+      admissionKey: null
     }
   }
   const mirrorKey = mirrorKeyOf(key)
@@ -105,7 +110,8 @@ export function setKeysOf(key: Buffer, encrypted: boolean | undefined): SetKeys 
     pairingKey: mirrorKey,
     discoveryKey: crypto.discoveryKey(mirrorKey),
     mirrorKey,
-    encryptionKey: keyed(key, ENCRYPTION, 32)
+    encryptionKey: keyed(key, ENCRYPTION, 32),
+    admissionKey: keyed(key, ADMISSION, 32)
   }
 }
 
