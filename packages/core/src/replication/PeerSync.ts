@@ -176,16 +176,17 @@ export class PeerSync {
 
   /**
    * Initiator: the responder's DONE named feeds at length 0 after coded
-   * symbols (it decoded their keys, not their tags): those of ours, tagged,
-   * in one TAGS answer (sent even when none is ours: the responder waits
-   * for it). A reply, paid from the reply budget.
+   * symbols (it decoded their keys, not their tags): those of ours, tagged
+   * (a feed we hold without one goes without: the peer refuses it), in one
+   * TAGS answer (sent even when none is ours: the responder waits for it).
+   * A reply, paid from the reply budget.
    */
   #answerTags(): void {
     const { peer, host } = this.#owner
     const tagged: Element[] = []
     for (const { key } of this.#zeroes) {
       const feed = host.feed(key)
-      if (feed === undefined || feed.tag === null || !host.shares(feed, peer)) continue
+      if (feed === undefined || !host.shares(feed, peer)) continue
       tagged.push({ key, length: feed.length, tag: feed.tag })
     }
     this.#zeroes = []
