@@ -12,10 +12,12 @@
  * - Once reconciled, our changes go to it as updates (40 bytes a feed).
  * - An encrypted set's channel (minor 4) carries each feed's admission tag
  *   in every Elements message. Coded symbols give the responder the keys of
- *   the initiator's feeds, not their tags: after symbols, a DONE naming
- *   length 0 of any feed is answered by the initiator with one message
+ *   the initiator's feeds, not their tags: after symbols, a DONE naming a
+ *   feed at length 0 without a tag (the responder lacks it: an echo; its
+ *   own feeds go tagged) is answered by the initiator with one message
  *   flagged TAGS (those of its feeds, tagged; possibly none), and the
  *   responder admits the feeds it lacked, and is reconciled, on that answer.
+ *   Length differences alone cost no extra message.
  *
  * Peer input runs off the Protomux call stack, in order; a fault of the peer
  * goes to the owner (MultifeedPeer), which closes the channel.
@@ -75,7 +77,7 @@ export class PeerSync {
   #difference = ''
   /** Responder, tagged channel: our DONE named length 0 after symbols; the initiator's TAGS is due. */
   #awaitingTags = false
-  /** Initiator, tagged channel, symbols: the feeds the responder's DONE named at length 0 so far. */
+  /** Initiator, tagged channel, symbols: the feeds the responder's DONE echoed (length 0, no tag). */
   #zeroes: Element[] = []
   /** Initiator: the responder's DONE arrived. */
   #doneReceived = false
@@ -154,7 +156,9 @@ export class PeerSync {
       const initiator = peer.replication.noise.isInitiator
       if (exchange.tagged && exchange.way === 'symbols' && initiator && !this.#doneReceived) {
         // Before DONE, elements from the responder are DONE's (it sends no update until reconciled).
-        for (const element of message.elements) if (element.length === 0) this.#zeroes.push(element)
+        for (const element of message.elements) {
+          if (element.length === 0 && !element.tag) this.#zeroes.push(element)
+        }
       }
       if (message.flags & ELEMENTS_DONE) {
         exchange.done()
@@ -175,7 +179,7 @@ export class PeerSync {
   }
 
   /**
-   * Initiator: the responder's DONE named feeds at length 0 after coded
+   * Initiator: the responder's DONE echoed feeds it lacks after coded
    * symbols (it decoded their keys, not their tags): those of ours, tagged
    * (a feed we hold without one goes without: the peer refuses it), in one
    * TAGS answer (sent even when none is ours: the responder waits for it).
@@ -246,9 +250,14 @@ export class PeerSync {
       if (feed !== undefined) cores.learnQuietly(feed, -1)
     }
     // Ours are a reply (paid from the budget); the zero lengths echo the remote's own.
-    this.#send(lacking, ELEMENTS_DONE, mine)
     const { exchange } = this.#owner
-    if (exchange.tagged && exchange.way === 'symbols' && lacking.some((e) => e.length === 0)) {
+    // Tags read now: whether an echo (untagged) goes out decides the TAGS answer on both sides.
+    const done = exchange.tagged
+      ? lacking.map((e) => ({ ...e, tag: host.feed(e.key)?.tag ?? null }))
+      : lacking
+    this.#send(done, ELEMENTS_DONE, mine)
+    const echoes = done.some((e) => e.length === 0 && !e.tag)
+    if (exchange.tagged && exchange.way === 'symbols' && echoes) {
       // Decoded keys come without their tags: the new ones join on the initiator's TAGS answer.
       this.#awaitingTags = true
       const held = received.filter(({ key }) => host.feed(key) !== undefined)
@@ -333,7 +342,9 @@ export class PeerSync {
       const end = i + MAX_ELEMENTS_PER_MESSAGE
       let chunk = elements.slice(i, end)
       // Our feeds' tags, read when sent (a zero-length echo of the peer's own feed has none here).
-      if (exchange.tagged) chunk = chunk.map((e) => ({ ...e, tag: e.tag ?? host.feed(e.key)?.tag }))
+      if (exchange.tagged) {
+        chunk = chunk.map((e) => (e.tag === undefined ? { ...e, tag: host.feed(e.key)?.tag } : e))
+      }
       const raw = encodeElements(
         { flags: end >= elements.length ? lastFlags : 0, elements: chunk },
         exchange.tagged
