@@ -242,6 +242,27 @@ describe('a modified mirror offers feeds of its own through reconciliation', () 
   })
 })
 
+describe('what a mirror can add', () => {
+  it("a mirror's add(key) is ERR_INVALID_ARGUMENT (it cannot tag the key); a member's add(key) tags it", async () => {
+    const member = await open(null, null, { encrypted: true })
+    const mirror = await open(null, member.mirrorKey)
+    const F = crypto.randomBytes(32)
+    await expect(mirror.add(F)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' })
+    await expect(mirror.add(F)).rejects.toThrow(/admission tag/)
+    expect(mirror.feeds()).toEqual([])
+    // The member's added key reaches another member through the mirror, tag and all.
+    await member.add(F)
+    const first = pipe(member, mirror)
+    await until(() => mirror.feed(F) !== null, 'the mirror took F')
+    await first.destroy()
+    const bob = await open(null, member.key)
+    pipe(mirror, bob)
+    const peer = await reconciledPeer(bob)
+    expect(keys(bob)).toEqual([hex(F)])
+    expect(peer.stats.feedsRefused).toBe(0)
+  })
+})
+
 describe('members between themselves', () => {
   it('symbols with new feeds on both sides: every feed joins, nothing refused, both ways', async () => {
     const a = await memberOf(30)
