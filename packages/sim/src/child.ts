@@ -7,7 +7,7 @@
  */
 import type { NetworkerBase } from '@multifeed/networker'
 import { Networker } from '@multifeed/networker'
-import Corestore from 'corestore'
+import { corestoreAt } from '@multifeed/testing'
 import HyperDHT from 'hyperdht'
 import type { FromChild, ToChild } from './world/ipc.js'
 import { Replica } from './world/Replica.js'
@@ -38,7 +38,7 @@ async function handle(message: ToChild): Promise<void> {
   switch (message.type) {
     case 'start': {
       const s = message.setup
-      const store = new Corestore(s.dir, {
+      const store = corestoreAt(s.dir, {
         primaryKey: Buffer.from(s.primaryKey, 'hex'),
         unsafe: true
       })
