@@ -162,6 +162,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       new AdmissionTags(keys.mirrorKey !== null, keys.admissionKey)
     )
     this.#pool = new CorePool(this.#store, {
+      userStore: corestore,
       valueEncoding: settings.valueEncoding,
       encryptionKey: keys.encryptionKey,
       mirror: !settings.sparse,
@@ -491,7 +492,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /** A feed's core grew (an append, or blocks fetched): tell the user and every peer. */
   #onLength(feed: Feed, length: number): void {
     const previous = feed.length
-    if (this.closing || !this.#membership.setLength(feed, length)) return
+    // While closing, still recorded: the clean-close mark carries it (set/Appends.ts).
+    if (!this.#membership.setLength(feed, length) || this.closing) return
     this.#callbacks.emit('append', infoOf(feed))
     this.#peers.grew(feed, previous)
     this.#changes.wake()

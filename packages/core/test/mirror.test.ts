@@ -143,6 +143,13 @@ describe('a mirror (opened with the mirror key)', () => {
     expect(read).toHaveLength(41)
     expect(read).toEqual(expect.arrayContaining(written))
 
+    // What the mirror holds, read through hypercore without the block key: ciphertext.
+    const raw = mirrorStore.get({ key: wa.key!, active: false })
+    await raw.ready()
+    const stored = (await raw.get(7, { wait: false }))!
+    expect(stored.includes(MARKER)).toBe(false)
+    expect(stored.byteLength).toBe(entry(7).byteLength + 8)
+    await raw.close()
     await mirror.close()
     await mirrorStore.close()
     expect(await filesContaining(dir, MARKER)).toEqual([])
@@ -185,7 +192,7 @@ describe('a mirror (opened with the mirror key)', () => {
     expect(mirror.feed(w.key!)?.length).toBe(3)
   })
 
-  it('opens lazily like a member: no core at open, every feed and length back from its own log', async () => {
+  it('restarts lazily like a member: no core at open, every feed and length from its own log, then resumes', async () => {
     const { member, key } = await writtenSet(5)
     const store = await tmpStore()
     const mirror = await Multifeed.open(store, member.mirrorKey)
@@ -193,9 +200,24 @@ describe('a mirror (opened with the mirror key)', () => {
     await mirror.synced({ minPeers: 1, timeout: 10_000 })
     await link.destroy()
     await mirror.close()
+    // While the mirror is down the member writes on.
+    const w = await member.writer('alice')
+    await w.append([entry(5), entry(6)])
+    await w.close()
     const again = await open(store, member.mirrorKey)
     expect(again.openCores).toBe(0)
     expect(again.feeds().map((f) => [f.key, f.length, f.local])).toEqual([[key, 5, false]])
+    const toMember = pipe(member, again)
+    await again.synced({ minPeers: 1, timeout: 10_000 })
+    expect(again.feed(key)?.length).toBe(7)
+    await toMember.destroy()
+    // ...and serves what it caught up with to a member who meets it alone.
+    const bob = await open(null, member.key)
+    pipe(again, bob)
+    await bob.synced({ minPeers: 1, timeout: 10_000 })
+    const copy = await bob.get(key)
+    expect(await copy.get(6)).toEqual(entry(6))
+    await copy.close()
   })
 
   it('keeps its limits: maxFeeds bounds what a mirror takes', async () => {
