@@ -33,6 +33,7 @@ import type { MultifeedPeer, PeerProgress } from './replication/MultifeedPeer.js
 import { Peers } from './replication/Peers.js'
 import { ReplicationStream, rootOf } from './replication/ReplicationStream.js'
 import { synced } from './replication/sync.js'
+import { AdmissionTags } from './set/AdmissionTags.js'
 import { CorePool } from './set/CorePool.js'
 import { type Feed, infoOf } from './set/FeedSet.js'
 import { Management } from './set/Management.js'
@@ -157,7 +158,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       this.#store,
       this.discoveryKey,
       setSalt(keys.pairingKey),
-      settings.maxFeeds
+      settings.maxFeeds,
+      new AdmissionTags(keys.mirrorKey !== null, keys.admissionKey)
     )
     this.#pool = new CorePool(this.#store, {
       userStore: corestore,

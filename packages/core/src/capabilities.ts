@@ -12,7 +12,8 @@
  * with probability 2^-64. From the member key derive, one way:
  *
  *   member key ──► mirror key ──► discovery key, pairing secrets, set salt
- *        └──────► encryption key (hypercore's block encryption of every feed)
+ *        ├──────► encryption key (hypercore's block encryption of every feed)
+ *        └──────► admission key (the tag members require of every feed)
  *
  * The mirror key is tagged too: `Multifeed.open(corestore, mirrorKey)` opens
  * the set as a mirror. A holder of the mirror key pairs and reconciles like a
@@ -32,6 +33,7 @@ const MEMBER_TAG = Buffer.from('multifeed/3 encrypted set member key')
 const MIRROR_TAG = Buffer.from('multifeed/3 encrypted set mirror key')
 const MIRROR = Buffer.from('multifeed/3 mirror key')
 const ENCRYPTION = Buffer.from('multifeed/3 block encryption key')
+const ADMISSION = Buffer.from('multifeed/3 feed admission key')
 
 /** What a key opens: a plain set, an encrypted set as a member, or as a mirror. */
 export type Tier = 'plain' | 'member' | 'mirror'
@@ -49,6 +51,8 @@ export interface SetKeys {
   readonly mirrorKey: Buffer | null
   /** Encrypted sets: hypercore's block encryption key of every feed (members only). */
   readonly encryptionKey: Buffer | null
+  /** Encrypted sets: keys the admission tag of every feed (members only; set/AdmissionTags.ts). */
+  readonly admissionKey: Buffer | null
 }
 
 /** The tier a 32-byte key opens, read from its tag. */
@@ -91,7 +95,8 @@ export function setKeysOf(key: Buffer, encrypted: boolean | undefined): SetKeys 
       pairingKey: key,
       discoveryKey: crypto.discoveryKey(key),
       mirrorKey: null,
-      encryptionKey: null
+      encryptionKey: null,
+      admissionKey: null
     }
   }
   // A mirror holds the mirror key alone: it pairs, and derives nothing that decrypts.
@@ -102,7 +107,9 @@ export function setKeysOf(key: Buffer, encrypted: boolean | undefined): SetKeys 
     pairingKey: mirrorKey,
     discoveryKey: crypto.discoveryKey(mirrorKey),
     mirrorKey,
-    encryptionKey: tier === 'mirror' ? null : keyed(key, ENCRYPTION, 32)
+    encryptionKey: tier === 'mirror' ? null : keyed(key, ENCRYPTION, 32),
+    // Members only: a mirror relays tags, it cannot make one.
+    admissionKey: tier === 'mirror' ? null : keyed(key, ADMISSION, 32)
   }
 }
 

@@ -155,6 +155,12 @@ export interface PeerStats {
   symbolsReceived: number
   /** Cores this peer's session attached to the stream. */
   coresAttached: number
+  /**
+   * New feeds this peer offered that an encrypted set refused for their
+   * admission tag (missing, or not the key's: a feed no member added). The
+   * channel stays open: a mirror relaying it may be honest.
+   */
+  feedsRefused: number
 }
 
 /** How far the sync with one peer has got (see `MultifeedPeer.progress`). */

@@ -70,16 +70,16 @@ export function listPays(initiator: Announced, responder: Announced): boolean {
  * empty set is one empty LIST_END message.
  */
 export function listMessages(
-  feeds: Iterable<{ key: Buffer; length: number }>,
+  feeds: Iterable<{ key: Buffer; length: number; tag?: Buffer | null }>,
   announced: number
 ): Elements[] {
   const messages: Elements[] = []
   let chunk: Element[] = []
   let total = 0
-  for (const { key, length } of feeds) {
+  for (const { key, length, tag } of feeds) {
     if (total === announced) break
     total++
-    chunk.push({ key, length })
+    chunk.push(tag === undefined ? { key, length } : { key, length, tag })
     if (chunk.length === MAX_ELEMENTS_PER_MESSAGE) {
       messages.push({ flags: ELEMENTS_LIST, elements: chunk })
       chunk = []
@@ -113,7 +113,7 @@ export class ListExchange {
     isInitiator: boolean,
     ours: Announced,
     remote: Announced,
-    feeds: Iterable<{ key: Buffer; length: number }>,
+    feeds: Iterable<{ key: Buffer; length: number; tag?: Buffer | null }>,
     maxDifferences: number
   ): { exchange: ListExchange; messages: Elements[] } | null {
     if (!listPays(isInitiator ? ours : remote, isInitiator ? remote : ours)) return null

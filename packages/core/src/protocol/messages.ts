@@ -24,6 +24,18 @@ import { type CodedSymbol, codedSymbolEncoding } from './riblt.js'
 export const PROTOCOL_MAJOR = 2
 /** Minor 1: list mode (protocol/list.ts). Minor 2: the END flag of a Tokens message. */
 export const PROTOCOL_MINOR = 2
+/**
+ * Minor 4, announced by an encrypted set's channel only (a plain set's open
+ * is unchanged): its Elements carry each feed's admission tag, and a DONE
+ * naming length 0 after coded symbols is answered with ELEMENTS_TAGS
+ * (set/AdmissionTags.ts, notes/admission-tags.md).
+ */
+export const TAGS_MINOR = 4
+
+/** The minor a set's channel announces: TAGS_MINOR for an encrypted set's, PROTOCOL_MINOR otherwise. */
+export function minorOf(tagged: boolean): number {
+  return tagged ? Math.max(PROTOCOL_MINOR, TAGS_MINOR) : PROTOCOL_MINOR
+}
 /** Protocol of a multifeed's channel (id = its channel id on the connection). */
 export const PROTOCOL_NAME = `multifeed/${PROTOCOL_MAJOR}`
 /** Protocol of the one pairing channel per connection (no id). */
@@ -41,6 +53,9 @@ export const MAX_SYMBOLS = 1 << 20
 export const MAX_SKETCH_COUNTERS = 256
 
 const KEY_BYTES = 32
+/** Bytes of a feed's admission tag (an encrypted set's; all zero on the wire: none). */
+export const TAG_BYTES = 16
+const NO_TAG = Buffer.alloc(TAG_BYTES)
 const SYMBOL = codedSymbolEncoding(ELEMENT_BYTES)
 
 /** Flag of an Elements message: the reconciliation is complete (sent once, last). */
@@ -48,6 +63,12 @@ export const ELEMENTS_DONE = 1
 /** Flags of an Elements message (minor 1): part of the initiator's list, and its last part. */
 export const ELEMENTS_LIST = 2
 export const ELEMENTS_LIST_END = 4
+/**
+ * Flag of an Elements message (minor 4, encrypted sets): the initiator's
+ * answer to a DONE that named length 0 of feeds after coded symbols (the
+ * responder decoded their keys, not their tags): those feeds with their tags.
+ */
+export const ELEMENTS_TAGS = 8
 
 export interface PairingOpen {
   major: number
@@ -96,6 +117,8 @@ export interface More {
 export interface Element {
   key: Buffer
   length: number
+  /** An encrypted set's admission tag of the feed (tagged channels only; null: none). */
+  tag?: Buffer | null
 }
 
 /** Feeds and lengths: the end of a reconciliation (DONE), a live update, or a list (LIST). */
@@ -297,12 +320,17 @@ export function decodeMore(raw: Buffer): More {
   })
 }
 
-export function encodeElements(m: Elements): Buffer {
+/**
+ * An Elements message. `tagged` (an encrypted set's channel, both at minor
+ * ≥ 4): each feed's 16-byte admission tag follows its length (zeros when
+ * the sender has none).
+ */
+export function encodeElements(m: Elements, tagged = false): Buffer {
   const state: State = { start: 0, end: 0, buffer: null }
   c.uint.preencode(state, m.flags)
   c.uint.preencode(state, m.elements.length)
   for (const e of m.elements) {
-    state.end += KEY_BYTES
+    state.end += tagged ? KEY_BYTES + TAG_BYTES : KEY_BYTES
     c.uint.preencode(state, e.length)
   }
   const buffer = Buffer.allocUnsafe(state.end)
@@ -313,11 +341,15 @@ export function encodeElements(m: Elements): Buffer {
     buffer.set(e.key, state.start)
     state.start += KEY_BYTES
     c.uint.encode(state, e.length)
+    if (tagged) {
+      buffer.set(e.tag ?? NO_TAG, state.start)
+      state.start += TAG_BYTES
+    }
   }
   return buffer
 }
 
-export function decodeElements(raw: Buffer): Elements {
+export function decodeElements(raw: Buffer, tagged = false): Elements {
   return guard('Elements message', () => {
     const state = stateOf(raw)
     const flags = c.uint.decode(state)
@@ -327,7 +359,12 @@ export function decodeElements(raw: Buffer): Elements {
       const key = copy(state, KEY_BYTES)
       const length = c.uint.decode(state)
       if (!Number.isSafeInteger(length)) throw new Error('length out of range')
-      elements[i] = { key, length }
+      if (!tagged) {
+        elements[i] = { key, length }
+        continue
+      }
+      const tag = copy(state, TAG_BYTES)
+      elements[i] = { key, length, tag: tag.equals(NO_TAG) ? null : tag }
     }
     return { flags, elements }
   })

@@ -26,7 +26,7 @@ import {
 } from '../errors.js'
 import { parseKey } from '../keys.js'
 import { debug, shortId } from '../lifecycle/debug.js'
-import { type Open, PROTOCOL_MAJOR } from '../protocol/messages.js'
+import { minorOf, type Open, PROTOCOL_MAJOR } from '../protocol/messages.js'
 import type { Feed } from '../set/FeedSet.js'
 import type { FeedInfo, KeyLike, SyncInfo } from '../types.js'
 import { PeerChannel } from './PeerChannel.js'
@@ -95,7 +95,7 @@ export class MultifeedPeer implements StreamMember {
       },
       replication.mux
     )
-    this.#channel = new PeerChannel(host.key, replication, this.stats, {
+    this.#channel = new PeerChannel(host.key, minorOf(host.tagged), replication, this.stats, {
       live: () => !this.#closed && !this.#failed,
       opened: (remote) => this.#onOpen(remote),
       refused: (err) => this.#fail(err),
@@ -115,7 +115,13 @@ export class MultifeedPeer implements StreamMember {
       () => !this.#closed && !this.#failed,
       (err) => this.#fail(err)
     )
-    this.#exchange = new SetExchange(host.key, host.maxDifferences, this.stats, this.#output)
+    this.#exchange = new SetExchange(
+      host.key,
+      host.maxDifferences,
+      this.stats,
+      this.#output,
+      host.tagged
+    )
     this.#sync = new PeerSync({
       peer: this,
       host,

@@ -18,7 +18,6 @@ import {
   encodeOpen,
   type Open,
   PROTOCOL_MAJOR,
-  PROTOCOL_MINOR,
   PROTOCOL_NAME
 } from '../protocol/messages.js'
 import { capability, channelId, secretsEqual, setProof } from '../protocol/pairing.js'
@@ -45,6 +44,8 @@ export interface ChannelEvents {
 
 export class PeerChannel {
   readonly #key: Buffer
+  /** The minor our open announces (messages.minorOf). */
+  readonly #minor: number
   readonly #replication: ReplicationStream
   readonly #stats: PeerStats
   readonly #events: ChannelEvents
@@ -55,11 +56,13 @@ export class PeerChannel {
 
   constructor(
     key: Buffer,
+    minor: number,
     replication: ReplicationStream,
     stats: PeerStats,
     events: ChannelEvents
   ) {
     this.#key = key
+    this.#minor = minor
     this.#replication = replication
     this.#stats = stats
     this.#events = events
@@ -117,7 +120,7 @@ export class PeerChannel {
     this.#channel = channel
     const open = encodeOpen({
       major: PROTOCOL_MAJOR,
-      minor: PROTOCOL_MINOR,
+      minor: this.#minor,
       capability: capability(this.#key, hash, noise.isInitiator),
       setProof: setProof(this.#key, hash, shared.digest),
       count: shared.count,

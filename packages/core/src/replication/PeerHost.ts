@@ -53,6 +53,8 @@ export interface PeerHost {
   readonly key: Buffer
   /** Most differences one reconciliation may decode (bounds the peer's work). */
   readonly maxDifferences: number
+  /** True for an encrypted set: its feeds carry admission tags (set/AdmissionTags.ts). */
+  readonly tagged: boolean
   /** The feed of the set with this key. */
   feed(key: Buffer): Feed | undefined
   feedByDiscoveryKey(discoveryId: string): Feed | undefined
@@ -63,8 +65,13 @@ export interface PeerHost {
   /**
    * Feeds the peer holds (key + its length): adds the new keys the policy
    * accepts, records lengths; resolves to the feeds that joined the set.
+   * `onRefused`: a new key refused for its admission tag.
    */
-  receive(peer: PeerRef, elements: Element[]): Promise<FeedInfo[]>
+  receive(
+    peer: PeerRef,
+    elements: Element[],
+    onRefused?: (key: Buffer) => void
+  ): Promise<FeedInfo[]>
   /** True when a session should fetch the feed's blocks from peers that hold more. */
   wants(feed: Feed): boolean
   acquire(feed: Feed): Promise<Hypercore<unknown>>
@@ -88,7 +95,8 @@ export function emptyPeerStats(): PeerStats {
     bytesReceived: 0,
     symbolsSent: 0,
     symbolsReceived: 0,
-    coresAttached: 0
+    coresAttached: 0,
+    feedsRefused: 0
   }
 }
 

@@ -10,17 +10,26 @@
  *   join the set (the host's policy decides), and the cores of feeds it
  *   holds more of attach in the background (PeerCores).
  * - Once reconciled, our changes go to it as updates (40 bytes a feed).
+ * - An encrypted set's channel (minor 4) carries each feed's admission tag
+ *   in every Elements message. Coded symbols give the responder the keys of
+ *   the initiator's feeds, not their tags: after symbols, a DONE naming a
+ *   feed at length 0 without a tag (the responder lacks it: an echo; its
+ *   own feeds go tagged) is answered by the initiator with one message
+ *   flagged TAGS (those of its feeds, tagged; possibly none), and the
+ *   responder admits the feeds it lacked, and is reconciled, on that answer.
+ *   Length differences alone cost no extra message.
  *
  * Peer input runs off the Protomux call stack, in order; a fault of the peer
  * goes to the owner (MultifeedPeer), which closes the channel.
  */
-import { MultifeedError } from '../errors.js'
+import { MalformedMessageError, MultifeedError } from '../errors.js'
 import { debug } from '../lifecycle/debug.js'
 import {
   decodeElements,
   ELEMENTS_DONE,
   ELEMENTS_LIST,
   ELEMENTS_LIST_END,
+  ELEMENTS_TAGS,
   type Element,
   encodeElements,
   MAX_ELEMENTS_PER_MESSAGE,
@@ -66,6 +75,12 @@ export class PeerSync {
   #flushScheduled = false
   /** What the reconciliation found to differ, for the debug line: responder decoded, initiator told. */
   #difference = ''
+  /** Responder, tagged channel: our DONE named length 0 after symbols; the initiator's TAGS is due. */
+  #awaitingTags = false
+  /** Initiator, tagged channel, symbols: the feeds the responder's DONE echoed (length 0, no tag). */
+  #zeroes: Element[] = []
+  /** Initiator: the responder's DONE arrived. */
+  #doneReceived = false
 
   constructor(owner: SyncOwner) {
     this.#owner = owner
@@ -118,15 +133,37 @@ export class PeerSync {
   elements(raw: Buffer): void {
     const { peer, host, exchange } = this.#owner
     let message: ReturnType<typeof decodeElements>
+    let answerTags = false
     try {
-      message = decodeElements(raw)
+      message = decodeElements(raw, exchange.tagged)
       if (message.flags & (ELEMENTS_LIST | ELEMENTS_LIST_END)) {
+        if (message.flags & ELEMENTS_TAGS) throw new MalformedMessageError('Feed list flagged TAGS')
         const difference = exchange.list(message, () => host.shared(peer).feeds)
         if (difference !== null) this.#conclude(difference.localOnly, difference.remoteOnly)
         return
       }
+      if (message.flags & ELEMENTS_TAGS) {
+        if (message.flags & ELEMENTS_DONE) throw new MalformedMessageError('DONE flagged TAGS')
+        // The answer to our DONE: the feeds we lacked, with their tags (lenient when not due).
+        const due = this.#awaitingTags
+        this.#awaitingTags = false
+        this.#enqueue(async () => {
+          await this.#take(message.elements)
+          if (due) this.#finish()
+        })
+        return
+      }
+      const initiator = peer.replication.noise.isInitiator
+      if (exchange.tagged && exchange.way === 'symbols' && initiator && !this.#doneReceived) {
+        // Before DONE, elements from the responder are DONE's (it sends no update until reconciled).
+        for (const element of message.elements) {
+          if (element.length === 0 && !element.tag) this.#zeroes.push(element)
+        }
+      }
       if (message.flags & ELEMENTS_DONE) {
         exchange.done()
+        this.#doneReceived = true
+        answerTags = exchange.tagged && exchange.way === 'symbols' && this.#zeroes.length > 0
         if (debug.reconcile.enabled)
           this.#difference = `the peer named ${message.elements.length} differences`
       }
@@ -134,10 +171,30 @@ export class PeerSync {
       this.#owner.fail(err)
       return
     }
+    if (answerTags) this.#answerTags()
     this.#enqueue(async () => {
       await this.#take(message.elements)
       if (message.flags & ELEMENTS_DONE) this.#finish()
     })
+  }
+
+  /**
+   * Initiator: the responder's DONE echoed feeds it lacks after coded
+   * symbols (it decoded their keys, not their tags): those of ours, tagged
+   * (a feed we hold without one goes without: the peer refuses it), in one
+   * TAGS answer (sent even when none is ours: the responder waits for it).
+   * A reply, paid from the reply budget.
+   */
+  #answerTags(): void {
+    const { peer, host } = this.#owner
+    const tagged: Element[] = []
+    for (const { key } of this.#zeroes) {
+      const feed = host.feed(key)
+      if (feed === undefined || !host.shares(feed, peer)) continue
+      tagged.push({ key, length: feed.length, tag: feed.tag })
+    }
+    this.#zeroes = []
+    this.#send(tagged, ELEMENTS_TAGS, tagged.length)
   }
 
   /**
@@ -193,7 +250,20 @@ export class PeerSync {
       if (feed !== undefined) cores.learnQuietly(feed, -1)
     }
     // Ours are a reply (paid from the budget); the zero lengths echo the remote's own.
-    this.#send(lacking, ELEMENTS_DONE, mine)
+    const { exchange } = this.#owner
+    // Tags read now: whether an echo (untagged) goes out decides the TAGS answer on both sides.
+    const done = exchange.tagged
+      ? lacking.map((e) => ({ ...e, tag: host.feed(e.key)?.tag ?? null }))
+      : lacking
+    this.#send(done, ELEMENTS_DONE, mine)
+    const echoes = done.some((e) => e.length === 0 && !e.tag)
+    if (exchange.tagged && exchange.way === 'symbols' && echoes) {
+      // Decoded keys come without their tags: the new ones join on the initiator's TAGS answer.
+      this.#awaitingTags = true
+      const held = received.filter(({ key }) => host.feed(key) !== undefined)
+      this.#enqueue(() => this.#take(held))
+      return
+    }
     this.#enqueue(async () => {
       await this.#take(received)
       this.#finish()
@@ -225,8 +295,10 @@ export class PeerSync {
   /** The peer holds these feeds at these lengths: learn new ones, fetch what we lack. */
   async #take(elements: Element[]): Promise<void> {
     if (elements.length === 0) return
-    const { peer, host, cores } = this.#owner
-    const added = await host.receive(peer, elements)
+    const { peer, host, cores, stats } = this.#owner
+    const added = await host.receive(peer, elements, () => {
+      stats.feedsRefused++
+    })
     if (!this.#owner.live()) return
     for (const info of added) this.#added.push(info)
     for (const { key, length } of elements) {
@@ -263,13 +335,20 @@ export class PeerSync {
    * elements are a reply (paid from the reply budget).
    */
   #send(elements: Element[], lastFlags: number, replies: number): void {
-    const { channel, out } = this.#owner
+    const { channel, out, exchange, host } = this.#owner
     if (!channel.active) return
     let i = 0
     out.queue(() => {
       const end = i + MAX_ELEMENTS_PER_MESSAGE
-      const chunk = elements.slice(i, end)
-      const raw = encodeElements({ flags: end >= elements.length ? lastFlags : 0, elements: chunk })
+      let chunk = elements.slice(i, end)
+      // Our feeds' tags, read when sent (a zero-length echo of the peer's own feed has none here).
+      if (exchange.tagged) {
+        chunk = chunk.map((e) => (e.tag === undefined ? { ...e, tag: host.feed(e.key)?.tag } : e))
+      }
+      const raw = encodeElements(
+        { flags: end >= elements.length ? lastFlags : 0, elements: chunk },
+        exchange.tagged
+      )
       if (i < replies) {
         // The part of the message that is ours to pay for.
         const paid = Math.ceil((raw.byteLength * (Math.min(end, replies) - i)) / chunk.length)

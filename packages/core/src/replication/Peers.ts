@@ -207,6 +207,7 @@ export class Peers {
       multifeed,
       key: this.#context.pairingKey,
       maxDifferences: this.#context.settings.maxDifferences,
+      tagged: membership.tags.required,
       feed: (key) => set.find(key),
       feedByDiscoveryKey: (discoveryId) => set.byDiscoveryKey(discoveryId),
       shares,
@@ -228,13 +229,14 @@ export class Peers {
           local: () => listedSubset(feeds)
         }
       },
-      receive: (peer, elements) =>
+      receive: (peer, elements, onRefused) =>
         admit(
           {
             membership,
             root: rootOf(multifeed.corestore),
             accepts: (key) => callbacks.accepts(key, peer),
-            assertOpen: () => this.#context.assertOpen()
+            assertOpen: () => this.#context.assertOpen(),
+            onRefused
           },
           elements
         ).then((feeds) => {

@@ -24,9 +24,10 @@ import {
   encodeElements,
   encodeMore,
   encodeSymbols,
+  minorOf,
   type Open,
-  PROTOCOL_MINOR,
-  type Symbols
+  type Symbols,
+  TAGS_MINOR
 } from '../protocol/messages.js'
 import { secretsEqual, setProof, symbolSalts } from '../protocol/pairing.js'
 import { Reconciliation } from '../protocol/Reconciler.js'
@@ -57,6 +58,10 @@ export class SetExchange {
   readonly #maxDifferences: number
   readonly #stats: PeerStats
   readonly #out: ExchangeOut
+  /** Our set's feeds carry admission tags (an encrypted set). */
+  readonly #setTagged: boolean
+  /** Tags travel on this channel: our set's feeds carry them and the remote is at minor ≥ 4. */
+  #tagged = false
   /** What our open message announced: list mode decides from both opens. */
   #announced: Announced | null = null
   /**
@@ -71,8 +76,16 @@ export class SetExchange {
   #rounds = 0
 
   /** `stats`: the peer's counters (coded symbols sent and received are counted here). */
-  constructor(key: Buffer, maxDifferences: number, stats: PeerStats, out: ExchangeOut) {
+  /** `tagged`: our set's feeds carry admission tags (an encrypted set). */
+  constructor(
+    key: Buffer,
+    maxDifferences: number,
+    stats: PeerStats,
+    out: ExchangeOut,
+    tagged = false
+  ) {
     this.#key = key
+    this.#setTagged = tagged
     this.#maxDifferences = maxDifferences
     this.#stats = stats
     this.#out = out
@@ -81,6 +94,14 @@ export class SetExchange {
   /** True once the exchange went the list way. */
   get listed(): boolean {
     return this.#list !== null
+  }
+
+  /**
+   * True once both opens are known when Elements carry admission tags on
+   * this channel (an encrypted set, both at minor ≥ TAGS_MINOR).
+   */
+  get tagged(): boolean {
+    return this.#tagged
   }
 
   /** Which way the exchange went (null until both opens are known). */
@@ -95,7 +116,11 @@ export class SetExchange {
 
   /** Our open message announces `shared`: kept for the decision between list and symbols. */
   announce(shared: SharedSet): void {
-    this.#announced = { minor: PROTOCOL_MINOR, count: shared.count, sketch: shared.sketch }
+    this.#announced = {
+      minor: minorOf(this.#setTagged),
+      count: shared.count,
+      sketch: shared.sketch
+    }
     this.#announcedDigest = Buffer.from(shared.digest)
   }
 
@@ -112,6 +137,7 @@ export class SetExchange {
    * the open on, sent once reconciled).
    */
   begin(hash: Buffer, isInitiator: boolean, shared: SharedSet, remote: Open): boolean {
+    this.#tagged = this.#setTagged && remote.minor >= TAGS_MINOR
     const announced = setProof(this.#key, hash, this.#announcedDigest!)
     if (secretsEqual(announced, remote.setProof)) {
       this.#way = 'in sync'
@@ -133,7 +159,7 @@ export class SetExchange {
       if (messages.length > 0) {
         this.#out.queue(() => {
           if (this.#list === null) return true
-          const raw = encodeElements(messages[i]!)
+          const raw = encodeElements(messages[i]!, this.#tagged)
           this.#out.send('elements', raw, raw.byteLength)
           return ++i >= messages.length
         })

@@ -13,6 +13,8 @@ export interface FeedRecords {
   discoveryKeyOf(slot: number): Buffer
   discoveryHexOf(slot: number): string
   elementOf(slot: number): Buffer
+  tagOf(slot: number): Buffer | null
+  setTag(slot: number, tag: Uint8Array): void
 }
 
 /**
@@ -76,6 +78,11 @@ export class Feed {
   /** Lower-case hex of the discovery key. */
   get discoveryId(): string {
     return this.table.discoveryHexOf(this.slot)
+  }
+
+  /** An encrypted set's admission tag of the feed (a view of the set's slab), or null. */
+  get tag(): Buffer | null {
+    return this.table.tagOf(this.slot)
   }
 
   /** The reconciliation element of the feed (key + length), a new Buffer. */

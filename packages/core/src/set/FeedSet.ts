@@ -125,6 +125,11 @@ export class FeedSet {
     feed.table.setLocal(feed.slot, true, feed.name === null ? name : null)
   }
 
+  /** Records the feed's admission tag (once: a tagged feed keeps its tag). */
+  tag(feed: Feed, tag: Uint8Array): void {
+    feed.table.setTag(feed.slot, tag)
+  }
+
   /** Records a new length; false when nothing changed. */
   setLength(feed: Feed, length: number): boolean {
     if (length === feed.length) return false
@@ -158,11 +163,13 @@ export class FeedSet {
    * the record keeps the position it took then, so that the checkpoints
    * written after it still name the right feeds.
    */
-  loadFeed(key: Buffer, local: boolean, name: string | null): void {
+  loadFeed(key: Buffer, local: boolean, name: string | null, tag: Buffer | null = null): void {
     this.#assertLoading()
     const slot = this.#table.find(key)
-    if (slot === -1) this.#table.insert(key, local, name, 0, this.#table.top)
-    else if (local) this.#table.setLocal(slot, true, name)
+    if (slot === -1) {
+      const at = this.#table.insert(key, local, name, 0, this.#table.top)
+      if (tag !== null) this.#table.setTag(at, tag)
+    } else if (local) this.#table.setLocal(slot, true, name)
     else this.#table.skip()
   }
 

@@ -51,6 +51,12 @@ export class Management {
     if (this.#membership.blocked.has(parsed.toString('hex'))) {
       throw new InvalidArgumentError('This key is blocked: unblock() it first')
     }
+    const { tags } = this.#membership
+    if (tags.required && !tags.computes) {
+      throw new InvalidArgumentError(
+        'A mirror cannot add a feed by its key: members admit a feed only with its admission tag, which only a member computes (the feed joins the mirror when a member or mirror relays it)'
+      )
+    }
     const [feed] = await admit(
       {
         membership: this.#membership,
@@ -63,7 +69,7 @@ export class Management {
           )
         }
       },
-      [{ key: parsed, length: 0 }]
+      [{ key: parsed, length: 0, tag: tags.tagOf(parsed) }]
     )
     if (feed === undefined) {
       const raced = this.#membership.set.get(parsed.toString('hex'))

@@ -18,6 +18,7 @@ import type { Corestore } from '@multifeed/holepunch-types'
 import crypto from 'hypercore-crypto'
 import type { Tier } from '../capabilities.js'
 import { LimitExceededError } from '../errors.js'
+import { AdmissionTags } from './AdmissionTags.js'
 import { type Feed, FeedSet } from './FeedSet.js'
 import { heldLengths } from './heads.js'
 import { type Checkpoint, MARK_CLOSED, MARK_OPENED, MembershipLog } from './MembershipLog.js'
@@ -37,6 +38,8 @@ export class Membership {
   readonly blocked = new Map<string, Buffer>()
   /** The multifeed's discovery key: how the store's owner record names it. */
   readonly id: Buffer
+  /** The set's admission tags (an encrypted set's feeds carry one each). */
+  readonly tags: AdmissionTags
   readonly #store: Corestore
   readonly #log: MembershipLog
   readonly #maxFeeds: number
@@ -50,8 +53,15 @@ export class Membership {
   /** The log is marked opened: close() marks it closed (a refused open writes nothing). */
   #opened = false
 
-  constructor(store: Corestore, id: Buffer, salt: Buffer, maxFeeds: number) {
+  constructor(
+    store: Corestore,
+    id: Buffer,
+    salt: Buffer,
+    maxFeeds: number,
+    tags: AdmissionTags = AdmissionTags.none
+  ) {
     this.id = id
+    this.tags = tags
     this.set = new FeedSet(salt)
     this.#store = store
     this.#log = new MembershipLog(store)
@@ -84,7 +94,9 @@ export class Membership {
     this.set.beginLoad()
     for await (const batch of this.#log.load()) {
       this.set.reserveLoad(batch.feeds.length)
-      for (const { key, local, name } of batch.feeds) this.set.loadFeed(key, local, name)
+      for (const { key, local, name, tag } of batch.feeds) {
+        this.set.loadFeed(key, local, name, tag ?? null)
+      }
       for (const { seq, length } of batch.lengths) this.set.loadLength(seq, length)
       for (const { key, block } of batch.removals) {
         const was = this.set.loadRemoval(key)
@@ -99,6 +111,11 @@ export class Membership {
     }
     this.set.endLoad()
     for (const feed of this.set.named()) this.names.set(feed.name!, feed)
+    // A member's log written before tags (or a record without one): computed now, one hash a feed.
+    if (this.tags.computes) {
+      for (const feed of this.set.all())
+        if (feed.tag === null) this.set.tag(feed, this.tags.tagOf(feed.key)!)
+    }
     const lengths: Checkpoint[] = clean ? [] : await this.#recover()
     await this.#log.append({ lengths, mark: MARK_OPENED })
     this.#opened = true
@@ -170,18 +187,30 @@ export class Membership {
    * checked that none is).
    */
   async add(
-    records: Array<{ key: Buffer; local: boolean; name: string | null; length?: number }>,
+    records: Array<{
+      key: Buffer
+      local: boolean
+      name: string | null
+      length?: number
+      /** The admission tag a peer sent (checked by admission); a member computes it otherwise. */
+      tag?: Buffer | null
+    }>,
     unowned = false
   ): Promise<Feed[]> {
     // Never twice in the set, whatever a caller did (the claims make it so).
-    const fresh = records.filter(({ key }) => this.set.find(key) === undefined)
+    const fresh = records
+      .filter(({ key }) => this.set.find(key) === undefined)
+      .map((record) => ({ ...record, tag: record.tag ?? this.tags.tagOf(record.key) }))
     const discoveryKeys = fresh.map(({ key }) => crypto.discoveryKey(key))
     const owners = unowned ? [] : await this.owners.owners(discoveryKeys)
     const mine = discoveryKeys.filter((_, i) => !owners[i] || owners[i]!.equals(this.id))
     await this.owners.write(this.owners.own(this.id, mine))
-    await this.#log.append({ feeds: fresh.map(({ key, local, name }) => ({ key, local, name })) })
-    return fresh.map(({ key, local, name, length }) => {
+    await this.#log.append({
+      feeds: fresh.map(({ key, local, name, tag }) => ({ key, local, name, tag }))
+    })
+    return fresh.map(({ key, local, name, length, tag }) => {
       const feed = this.set.add(key, local, name, length ?? 0)
+      if (tag !== null) this.set.tag(feed, tag)
       if (name !== null) this.names.set(name, feed)
       return feed
     })

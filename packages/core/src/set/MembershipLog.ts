@@ -24,13 +24,20 @@ import type { TierRecord } from './tier.js'
 /**
  * Version 1 (multifeed 0.1) held feeds only; version 2 appends the
  * checkpoints, then optionally a session mark (absent: none; older readers
- * ignore it).
+ * ignore it). Version 3 is version 2 where a feed record may hold its
+ * admission tag (FLAG_TAGGED: 16 bytes after the key): written only for a
+ * block holding a tag (an encrypted set's), so a plain set's blocks stay
+ * version 2 byte for byte, and an older reader refuses a version 3 block
+ * (unknown version) rather than misread it.
  */
 const FORMAT_V1 = 1
 const FORMAT_V2 = 2
+const FORMAT_V3 = 3
 const FLAG_LOCAL = 1
 const FLAG_NAMED = 2
+const FLAG_TAGGED = 4
 const KEY_BYTES = 32
+const TAG_BYTES = 16
 /** The first block a session writes. */
 export const MARK_OPENED = 1
 /** The last block of a session that closed cleanly. */
@@ -42,6 +49,8 @@ export interface FeedRecord {
   key: Buffer
   local: boolean
   name: string | null
+  /** An encrypted set's admission tag of the feed (absent or null: none recorded). */
+  tag?: Buffer | null
 }
 
 export interface Checkpoint {
@@ -156,11 +165,13 @@ export class MembershipLog {
 
 export function encodeBatch(batch: Batch): Buffer {
   const state: State = { start: 0, end: 0, buffer: null }
-  c.uint.preencode(state, FORMAT_V2)
+  const format = batch.feeds.some((r) => r.tag) ? FORMAT_V3 : FORMAT_V2
+  c.uint.preencode(state, format)
   c.uint.preencode(state, batch.feeds.length)
   for (const r of batch.feeds) {
     c.uint.preencode(state, flagsOf(r))
     state.end += KEY_BYTES
+    if (r.tag) state.end += TAG_BYTES
     if (r.name !== null) c.string.preencode(state, r.name)
   }
   c.uint.preencode(state, batch.lengths.length)
@@ -175,12 +186,16 @@ export function encodeBatch(batch: Batch): Buffer {
   if (batch.mark) c.uint.preencode(state, batch.mark)
   const buffer = Buffer.allocUnsafe(state.end)
   state.buffer = buffer
-  c.uint.encode(state, FORMAT_V2)
+  c.uint.encode(state, format)
   c.uint.encode(state, batch.feeds.length)
   for (const r of batch.feeds) {
     c.uint.encode(state, flagsOf(r))
     buffer.set(r.key, state.start)
     state.start += KEY_BYTES
+    if (r.tag) {
+      buffer.set(r.tag, state.start)
+      state.start += TAG_BYTES
+    }
     if (r.name !== null) c.string.encode(state, r.name)
   }
   c.uint.encode(state, batch.lengths.length)
@@ -207,7 +222,7 @@ export function decodeBatch(block: Buffer, index: number): Batch {
   try {
     const state: State = { start: 0, end: block.byteLength, buffer: block }
     const version = c.uint.decode(state)
-    if (version !== FORMAT_V1 && version !== FORMAT_V2) {
+    if (version !== FORMAT_V1 && version !== FORMAT_V2 && version !== FORMAT_V3) {
       throw new Error(`unknown format version ${version}`)
     }
     const count = c.uint.decode(state)
@@ -216,8 +231,9 @@ export function decodeBatch(block: Buffer, index: number): Batch {
       const flags = c.uint.decode(state)
       // A view of the block: the set copies keys into its own slab.
       const key = c.fixed32.decode(state) as Buffer
+      const tag = version >= FORMAT_V3 && flags & FLAG_TAGGED ? viewOf(state, TAG_BYTES) : null
       const name = flags & FLAG_NAMED ? c.string.decode(state) : null
-      feeds.push({ key, local: (flags & FLAG_LOCAL) !== 0, name })
+      feeds.push({ key, local: (flags & FLAG_LOCAL) !== 0, name, tag })
     }
     const lengths: Checkpoint[] = []
     const removals: Removal[] = []
@@ -246,6 +262,14 @@ export function decodeBatch(block: Buffer, index: number): Batch {
   }
 }
 
+/** `bytes` bytes of the block, a view (the set copies what it keeps). */
+function viewOf(state: State, bytes: number): Buffer {
+  if (state.end - state.start < bytes) throw new Error('truncated')
+  const out = state.buffer!.subarray(state.start, state.start + bytes)
+  state.start += bytes
+  return out
+}
+
 function flagsOf(r: FeedRecord): number {
-  return (r.local ? FLAG_LOCAL : 0) | (r.name !== null ? FLAG_NAMED : 0)
+  return (r.local ? FLAG_LOCAL : 0) | (r.name !== null ? FLAG_NAMED : 0) | (r.tag ? FLAG_TAGGED : 0)
 }

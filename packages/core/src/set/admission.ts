@@ -12,6 +12,11 @@
  * again. "Something else" is what the store's durable record says holds the
  * key (another multifeed, open or closed, with or without a core of it yet)
  * or, for a key it records for no one, a core in storage.
+ *
+ * An encrypted set admits a key only with its admission tag (AdmissionTags:
+ * members check it, a mirror requires one): a key without, or with a wrong
+ * one, is refused like a blocked key, at the cost of one keyed hash, and
+ * reported (`onRefused`): the peer relaying it may be honest.
  */
 import type { Corestore } from '@multifeed/holepunch-types'
 import crypto from 'hypercore-crypto'
@@ -27,31 +32,39 @@ export interface AdmissionContext {
   assertOpen(): void
   /** Called for a key this corestore holds for something else (default: skip it). */
   onHeldElsewhere?(key: Buffer): void
+  /** Called for a new key refused for its admission tag (missing, or not its key's). */
+  onRefused?(key: Buffer): void
 }
 
 /** Adds the new, accepted feeds among `elements`; resolves to those that joined. */
 export async function admit(context: AdmissionContext, elements: Element[]): Promise<Feed[]> {
   const { membership } = context
   const joined: Feed[] = []
-  let pending = elements.map((element) => element.key)
+  let pending = elements
   while (pending.length > 0) {
     // One synchronous pass: a key found new and unclaimed is claimed at once.
-    const free: Buffer[] = []
-    const busy: Buffer[] = []
+    const free: Element[] = []
+    const busy: Element[] = []
     const waits = new Set<Promise<void>>()
     const seen = new Set<string>()
-    for (const key of pending) {
+    for (const element of pending) {
+      const { key } = element
       const id = key.toString('hex')
       // A blocked key costs one lookup, whatever the peer does.
       if (seen.has(id) || membership.set.find(key) !== undefined || membership.blocked.has(id))
         continue
       seen.add(id)
+      // So does a key without its admission tag (one keyed hash).
+      if (!membership.tags.admits(key, element.tag)) {
+        context.onRefused?.(key)
+        continue
+      }
       const claim = membership.claimOf(id)
       if (claim === undefined) {
-        free.push(key)
+        free.push(element)
       } else {
         // Being added (or removed) on another path: wait, then check again.
-        busy.push(key)
+        busy.push(element)
         waits.add(claim)
       }
     }
@@ -64,7 +77,7 @@ export async function admit(context: AdmissionContext, elements: Element[]): Pro
         // Keys another path let go of, no longer fitting: the ones that joined are announced.
         break
       }
-      const release = membership.claim(free.map((key) => key.toString('hex')))
+      const release = membership.claim(free.map(({ key }) => key.toString('hex')))
       try {
         for (const feed of await admitClaimed(context, free)) joined.push(feed)
       } finally {
@@ -77,22 +90,25 @@ export async function admit(context: AdmissionContext, elements: Element[]): Pro
   return joined
 }
 
-async function admitClaimed(context: AdmissionContext, fresh: Buffer[]): Promise<Feed[]> {
+async function admitClaimed(context: AdmissionContext, fresh: Element[]): Promise<Feed[]> {
   const { membership } = context
-  const accepted: Buffer[] = []
-  const held = await heldElsewhere(context, fresh)
+  const accepted: Element[] = []
+  const held = await heldElsewhere(
+    context,
+    fresh.map(({ key }) => key)
+  )
   for (let i = 0; i < fresh.length; i++) {
-    const key = fresh[i]!
+    const element = fresh[i]!
     if (held[i]) {
-      context.onHeldElsewhere?.(key)
+      context.onHeldElsewhere?.(element.key)
       continue
     }
-    if (await context.accepts(key)) accepted.push(key)
+    if (await context.accepts(element.key)) accepted.push(element)
   }
   context.assertOpen()
   if (accepted.length === 0) return []
   return await membership.add(
-    accepted.map((key) => ({ key, local: false, name: null })),
+    accepted.map(({ key, tag }) => ({ key, local: false, name: null, tag: tag ?? null })),
     true
   )
 }
