@@ -120,6 +120,29 @@ describe('replicate() and the waiters', () => {
   }, 20_000)
 })
 
+describe('waiters and mirrors', () => {
+  test('untilSynced takes a mirror as a copy of its set (its key is the mirror key)', async () => {
+    await using t = new Teardown()
+    const stores = [await createTempCorestore(), await createTempCorestore()]
+    for (const store of stores) t.add(() => store.close(), 3)
+    const member = await Multifeed.open(stores[0]!.corestore, null, { encrypted: true })
+    t.add(() => member.close(), 1)
+    const mirror = await Multifeed.open(stores[1]!.corestore, member.mirrorKey)
+    t.add(() => mirror.close(), 1)
+    const w = await member.writer()
+    await w.append([Buffer.from('1'), Buffer.from('2')])
+    await w.close()
+    // Not connected: the mirror lacks the member's feed, and the waiter says so.
+    await expect(untilSynced([member, mirror], { timeout: 200 })).rejects.toThrow(
+      /multifeeds\[1\] is missing feed [0-9a-f]{8} \(multifeeds\[0\] has 2 blocks\)/
+    )
+    const pipe = replicate(member, mirror)
+    await untilSynced([member, mirror], { timeout: 10_000 })
+    expect(mirror.feeds().map((f) => f.length)).toEqual([2])
+    await pipe.close()
+  }, 20_000)
+})
+
 describe('createPeers()', () => {
   for (const networker of ['hyperswarm', 'in-process'] as const) {
     test(`three ${networker} peers share a multifeed and sync`, async () => {
