@@ -54,5 +54,13 @@ function describe(err: unknown): string {
 
 const code = await main(process.argv.slice(2))
 // Everything was closed; exit explicitly so that a straggling handle in a
-// dependency cannot keep the process alive past its result.
+// dependency cannot keep the process alive past its result. Not before our
+// output is out: writes to a pipe are asynchronous, and process.exit() drops
+// what is still queued (`cat` of a large set lost its end).
+await Promise.all([flushed(process.stdout), flushed(process.stderr)])
 process.exit(code)
+
+/** Resolves once everything written to `stream` so far has been handed to the system. */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write('', () => resolve()))
+}

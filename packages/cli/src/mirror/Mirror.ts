@@ -126,10 +126,8 @@ export class Mirror {
 
 /** What the key opened, said in the log line of a set the mirror starts on. */
 function kind(multi: Multifeed): string {
-  if (!multi.encrypted) return 'a plain set: a full copy, this mirror can read it'
-  if (multi.mirrorKey?.equals(multi.key)) {
-    return 'a mirror key: this mirror cannot read the set'
-  }
+  if (multi.tier === 'mirror') return 'a mirror key: this mirror cannot read the set'
+  if (multi.tier === 'plain') return 'a plain set: a full copy, this mirror can read it'
   return 'a member key: this mirror CAN read the set; add its mirror key instead'
 }
 
