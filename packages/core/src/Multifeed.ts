@@ -160,6 +160,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       settings.maxFeeds
     )
     this.#pool = new CorePool(this.#store, {
+      userStore: corestore,
       valueEncoding: settings.valueEncoding,
       encryptionKey: keys.encryptionKey,
       mirror: !settings.sparse,
@@ -489,7 +490,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /** A feed's core grew (an append, or blocks fetched): tell the user and every peer. */
   #onLength(feed: Feed, length: number): void {
     const previous = feed.length
-    if (this.closing || !this.#membership.setLength(feed, length)) return
+    // While closing, still recorded: the clean-close mark carries it (set/Appends.ts).
+    if (!this.#membership.setLength(feed, length) || this.closing) return
     this.#callbacks.emit('append', infoOf(feed))
     this.#peers.grew(feed, previous)
     this.#changes.wake()
