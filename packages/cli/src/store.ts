@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Corestore } from '@multifeed/holepunch-types'
 import CorestoreClass from 'corestore'
 
@@ -27,4 +28,24 @@ export async function openStore(dir: string, { create }: { create: boolean }): P
     throw err
   }
   return store
+}
+
+/**
+ * Makes `dir` a store (creates the corestore) unless it is one already, so that
+ * a file of ours put there survives the store's first open: hypercore-storage
+ * 3 moves every file it does not know into `db/` when it opens a directory that
+ * has no `CORESTORE` file yet (its migration of the older layout,
+ * `tmpFixStorage`). The mirror's list is such a file (mirror/MirrorList.ts).
+ * Once the `CORESTORE` file exists it leaves the directory alone; a store
+ * another process holds open has it already, so this never waits for that lock.
+ */
+export async function ensureStore(dir: string): Promise<void> {
+  if (isStore(dir)) return
+  const store = await openStore(dir, { create: true })
+  await store.close()
+}
+
+/** True when `dir` holds a store (its `CORESTORE` file: see ensureStore). */
+export function isStore(dir: string): boolean {
+  return existsSync(join(dir, 'CORESTORE'))
 }

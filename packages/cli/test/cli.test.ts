@@ -4,7 +4,7 @@ import { formatKey, Multifeed } from '@multifeed/core'
 import { createTestnet, type TempDir, type TestDHT, tmpStorage } from '@multifeed/testing'
 import CorestoreClass from 'corestore'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { Cli, killAll, run } from './child.js'
+import { Cli, killAll, onTestnet, run } from './child.js'
 
 const WRITER = fileURLToPath(new URL('./fixtures/writer.mjs', import.meta.url))
 
@@ -199,14 +199,7 @@ describe('multifeed over a loopback testnet', { timeout: 120_000 }, () => {
   let network: string[]
   beforeAll(async () => {
     testnet = await createTestnet()
-    // Every node of the testnet as a bootstrap node: from the first alone, a peer in another
-    // process was at times not found within 25 s (notes/cli.md).
-    const nodes = testnet.testnet.nodes.map((node) => node.address())
-    network = [
-      '--host',
-      '127.0.0.1',
-      ...nodes.flatMap((node) => ['--bootstrap', `127.0.0.1:${node.port}`])
-    ]
+    network = onTestnet(testnet)
   })
   afterAll(async () => {
     await killAll()

@@ -67,7 +67,8 @@ async function openStored(
   if (!stored.some((dk) => dk.equals(discoveryKey))) {
     throw new NotStoredError(`${formatKey(key)} is not a multifeed of this store`)
   }
-  return Multifeed.open(store, key, { sparse: true })
+  // Not sparse: a mirror key refuses it, and without a peer nothing downloads anyway.
+  return Multifeed.open(store, key)
 }
 
 /** A KEY given to info that the store does not hold (exit 1). */

@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { formatKey } from '@multifeed/core'
+import { ensureStore } from '../store.js'
+
+/** The list's file in a store's directory. */
+export const LIST_FILE = 'mirror.json'
+
+/** One set a mirror follows: its key as given to `mirror add` (z-base-32), and when. */
+export interface MirrorEntry {
+  key: string
+  added: string
+}
+
+/** The file: `{ version: 1, sets: [...] }`, in the order they were added. */
+export interface MirrorDocument {
+  version: 1
+  sets: MirrorEntry[]
+}
+
+/** A list file that is not one (hand-edited, another program's): the path and what is wrong. */
+export class BadListError extends Error {
+  override name = 'BadListError'
+}
+
+const Z32 = /^[ybndrfg8ejkmcpqxot1uwisza345h769]{52}$/
+
+export function listPath(storage: string): string {
+  return join(storage, LIST_FILE)
+}
+
+/** The list in `storage`; an empty one when there is no file (nothing added yet). */
+export async function readList(storage: string): Promise<MirrorDocument> {
+  const path = listPath(storage)
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, sets: [] }
+    throw err
+  }
+  return parseList(text, path)
+}
+
+/** Checks the document a file holds; `path` names it in the error. */
+export function parseList(text: string, path: string): MirrorDocument {
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch (err) {
+    throw new BadListError(`${path}: not JSON (${(err as Error).message})`)
+  }
+  const { version, sets } = (doc ?? {}) as { version?: unknown; sets?: unknown }
+  if (version !== 1) throw new BadListError(`${path}: version ${String(version)}, expected 1`)
+  if (!Array.isArray(sets)) throw new BadListError(`${path}: "sets" is not a list`)
+  for (const [i, entry] of sets.entries()) {
+    const { key, added } = (entry ?? {}) as { key?: unknown; added?: unknown }
+    if (typeof key !== 'string' || !Z32.test(key) || typeof added !== 'string') {
+      throw new BadListError(`${path}: sets[${i}] is not { key: <52 z-base-32>, added: <date> }`)
+    }
+  }
+  return { version: 1, sets: sets as MirrorEntry[] }
+}
+
+/**
+ * Adds `key` (idempotent): true when it was not in the list. The directory and
+ * the store in it are created if needed (an existing store is not opened: a
+ * `mirror run` may hold it).
+ */
+export function addToList(storage: string, key: Buffer, now = new Date()): Promise<boolean> {
+  const z = formatKey(key)
+  return changeList(storage, (doc) => {
+    if (doc.sets.some((entry) => entry.key === z)) return false
+    doc.sets.push({ key: z, added: now.toISOString() })
+    return true
+  })
+}
+
+/** Removes `key` (idempotent): true when it was in the list. */
+export function removeFromList(storage: string, key: Buffer): Promise<boolean> {
+  const z = formatKey(key)
+  // Nothing to remove: touch nothing (no directory, no store made for it).
+  if (!existsSync(listPath(storage))) return Promise.resolve(false)
+  return changeList(storage, (doc) => {
+    const before = doc.sets.length
+    doc.sets = doc.sets.filter((entry) => entry.key !== z)
+    return doc.sets.length !== before
+  })
+}
+
+/**
+ * Read, change, write back atomically (a temporary file, fsync, rename: a reader,
+ * `mirror run` among them, sees the old list or the new one, never half of one),
+ * under a lock file so that two `add`s at once do not lose one of them.
+ */
+async function changeList(
+  storage: string,
+  change: (doc: MirrorDocument) => boolean
+): Promise<boolean> {
+  await mkdir(storage, { recursive: true })
+  await ensureStore(storage)
+  return withLock(listPath(storage), async () => {
+    const doc = await readList(storage)
+    if (!change(doc)) return false
+    await writeList(storage, doc)
+    return true
+  })
+}
+
+/** Writes the list in `storage` (atomically: see changeList). */
+export function writeList(storage: string, doc: MirrorDocument): Promise<void> {
+  return writeAtomically(listPath(storage), `${JSON.stringify(doc, null, 2)}\n`)
+}
+
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`
+  try {
+    // 0600: a plain set's key in the list reads and writes that set.
+    const file = await open(temporary, 'wx', 0o600)
+    try {
+      await file.writeFile(text)
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    await rename(temporary, path)
+  } catch (err) {
+    await rm(temporary, { force: true })
+    throw err
+  }
+}
+
+/** How long a change waits for another process's lock before it fails. */
+const LOCK_WAIT_MS = 5_000
+
+/** Runs `body` holding `path.lock` (created exclusively; one left by a dead process is taken over). */
+async function withLock<R>(path: string, body: () => Promise<R>): Promise<R> {
+  const lock = `${path}.lock`
+  const started = Date.now()
+  for (;;) {
+    try {
+      const file = await open(lock, 'wx', 0o600)
+      await file.writeFile(String(process.pid))
+      await file.close()
+      break
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      if (await holderIsGone(lock)) {
+        await rm(lock, { force: true })
+        continue
+      }
+      if (Date.now() - started > LOCK_WAIT_MS) {
+        throw new Error(`${lock} is held by another process (remove it if none is running)`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+  try {
+    return await body()
+  } finally {
+    await rm(lock, { force: true })
+  }
+}
+
+/** True when the lock names a process that no longer runs (or names none: a crash mid-write). */
+async function holderIsGone(lock: string): Promise<boolean> {
+  const pid = Number(await readFile(lock, 'utf8').catch(() => ''))
+  if (!Number.isInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return false
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH'
+  }
+}
