@@ -155,7 +155,32 @@ export interface PeerStats {
   symbolsReceived: number
   /** Cores this peer's session attached to the stream. */
   coresAttached: number
+  /** Moderation records (a moderated set's channel): sent to the peer, and received from it. */
+  recordsSent: number
+  recordsReceived: number
+  /** Of the records received: new, verified and stored (whether a rule then counts them or not). */
+  recordsAdded: number
+  /** Of the records received: why they changed nothing (see `RecordRefusal`). */
+  recordsRefused: Record<RecordRefusal, number>
 }
+
+/**
+ * Why a moderation record a peer sent changed nothing: `malformed`, a bad
+ * `signature` or `feed-key` (forged or mutated), a `duplicate` (held
+ * already: replayed), `full` (the set holds its most records); or, stored
+ * but refused by the convergence rule, `immutable`, `unauthorized`,
+ * `revoked` (a revoked signer's), `ignored` (this peer's policy).
+ */
+export type RecordRefusal =
+  | 'malformed'
+  | 'signature'
+  | 'feed-key'
+  | 'duplicate'
+  | 'full'
+  | 'immutable'
+  | 'unauthorized'
+  | 'revoked'
+  | 'ignored'
 
 /** How far the sync with one peer has got (see `MultifeedPeer.progress`). */
 export interface PeerProgress {

@@ -16,6 +16,7 @@ import type {
   PeerStats,
   SyncInfo
 } from '../types.js'
+import type { RecordHost } from './PeerRecords.js'
 import type { ReplicationStream } from './ReplicationStream.js'
 import type { ReplyBudget } from './ReplyBudget.js'
 
@@ -53,6 +54,8 @@ export interface PeerHost {
   readonly key: Buffer
   /** Most differences one reconciliation may decode (bounds the peer's work). */
   readonly maxDifferences: number
+  /** A moderated set's records, reconciled before the feeds on every channel (null: not moderated). */
+  readonly records: RecordHost | null
   /** The feed of the set with this key. */
   feed(key: Buffer): Feed | undefined
   feedByDiscoveryKey(discoveryId: string): Feed | undefined
@@ -88,7 +91,21 @@ export function emptyPeerStats(): PeerStats {
     bytesReceived: 0,
     symbolsSent: 0,
     symbolsReceived: 0,
-    coresAttached: 0
+    coresAttached: 0,
+    recordsSent: 0,
+    recordsReceived: 0,
+    recordsAdded: 0,
+    recordsRefused: {
+      malformed: 0,
+      signature: 0,
+      'feed-key': 0,
+      duplicate: 0,
+      full: 0,
+      immutable: 0,
+      unauthorized: 0,
+      revoked: 0,
+      ignored: 0
+    }
   }
 }
 

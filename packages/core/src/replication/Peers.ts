@@ -207,6 +207,7 @@ export class Peers {
       multifeed,
       key: this.#context.pairingKey,
       maxDifferences: this.#context.settings.maxDifferences,
+      records: null,
       feed: (key) => set.find(key),
       feedByDiscoveryKey: (discoveryId) => set.byDiscoveryKey(discoveryId),
       shares,

@@ -31,9 +31,25 @@ import {
 import { secretsEqual, setProof, symbolSalts } from '../protocol/pairing.js'
 import { Reconciliation } from '../protocol/Reconciler.js'
 import type { LocalSet } from '../protocol/SymbolWindow.js'
-import type { Feed } from '../set/FeedSet.js'
 import type { Producer } from './Outbox.js'
-import type { PeerStats, SharedSet } from './PeerHost.js'
+import type { PeerStats } from './PeerHost.js'
+
+/** An element of an exchanged set: a feed (key, length), or a moderation record (id, 0). */
+export interface Exchanged {
+  /** `key` in hex. */
+  readonly id: string
+  readonly key: Buffer
+  readonly length: number
+}
+
+/** What the exchange needs of our set (a SharedSet of feeds, or a moderated set's records). */
+export interface ExchangedSet {
+  feeds: Iterable<Exchanged>
+  count: number
+  digest: Buffer
+  sketch: number[]
+  local(): LocalSet
+}
 
 /**
  * How the exchange sends: producers queued on the peer's outbox (run while
@@ -55,7 +71,7 @@ export interface Difference {
 export class SetExchange {
   readonly #key: Buffer
   readonly #maxDifferences: number
-  readonly #stats: PeerStats
+  readonly #stats: Pick<PeerStats, 'symbolsSent' | 'symbolsReceived'>
   readonly #out: ExchangeOut
   /** What our open message announced: list mode decides from both opens. */
   #announced: Announced | null = null
@@ -71,7 +87,12 @@ export class SetExchange {
   #rounds = 0
 
   /** `stats`: the peer's counters (coded symbols sent and received are counted here). */
-  constructor(key: Buffer, maxDifferences: number, stats: PeerStats, out: ExchangeOut) {
+  constructor(
+    key: Buffer,
+    maxDifferences: number,
+    stats: Pick<PeerStats, 'symbolsSent' | 'symbolsReceived'>,
+    out: ExchangeOut
+  ) {
     this.#key = key
     this.#maxDifferences = maxDifferences
     this.#stats = stats
@@ -94,7 +115,7 @@ export class SetExchange {
   }
 
   /** Our open message announces `shared`: kept for the decision between list and symbols. */
-  announce(shared: SharedSet): void {
+  announce(shared: ExchangedSet): void {
     this.#announced = { minor: PROTOCOL_MINOR, count: shared.count, sketch: shared.sketch }
     this.#announcedDigest = Buffer.from(shared.digest)
   }
@@ -111,7 +132,12 @@ export class SetExchange {
    * sends. A change since our open reaches the peer as an update (kept from
    * the open on, sent once reconciled).
    */
-  begin(hash: Buffer, isInitiator: boolean, shared: SharedSet, remote: Open): boolean {
+  begin(
+    hash: Buffer,
+    isInitiator: boolean,
+    shared: ExchangedSet,
+    remote: Pick<Open, 'count' | 'sketch' | 'setProof'> & { minor: number }
+  ): boolean {
     const announced = setProof(this.#key, hash, this.#announcedDigest!)
     if (secretsEqual(announced, remote.setProof)) {
       this.#way = 'in sync'
@@ -198,7 +224,7 @@ export class SetExchange {
   }
 
   /** Responder: a part of the initiator's list; the difference once the list ended. */
-  list(message: Elements, ours: () => Iterable<Feed>): Difference | null {
+  list(message: Elements, ours: () => Iterable<Exchanged>): Difference | null {
     return ListExchange.receive(this.#list, message, ours)
   }
 
