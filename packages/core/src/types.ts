@@ -2,11 +2,15 @@ import type {
   Encoding,
   Hypercore,
   HypercoreKeyPair as KeyPair,
+  KeyPair as SigningKeyPair,
   ValueEncoding
 } from '@multifeed/holepunch-types'
 import type { CallbackError, MultifeedError, StorageError } from './errors.js'
 
 export type { KeyPair, ValueEncoding }
+
+/** An identity of moderated sets: an Ed25519 key pair, both halves (set/identity.ts). */
+export type IdentityKeyPair = SigningKeyPair
 
 /**
  * A peer as the types below name it: the class `MultifeedPeer` (replication/),
@@ -112,6 +116,21 @@ export interface MultifeedOptions<E extends ValueEncoding = ValueEncoding> {
    * set's, is ERR_INVALID_ARGUMENT.
    */
   encrypted?: boolean
+  /**
+   * true with no key: create a moderated set founded by this peer's
+   * identity (`multi.invite` is what members open it with). Without it the
+   * key says: an invite opens a moderated set, a key this corestore holds
+   * as a moderated set re-opens it as one. true with a key that names no
+   * moderated set here, false with an invite or such a key, or true with
+   * `encrypted` (moderated sets are not encrypted yet) is ERR_INVALID_ARGUMENT.
+   */
+  moderated?: boolean
+  /**
+   * The identity that binds this peer's writers and signs its moderation
+   * records in moderated sets (one person's devices may share one).
+   * Default: one derived from the corestore's primary key. Unused by other sets.
+   */
+  identity?: IdentityKeyPair
 }
 
 export interface WriterOptions {

@@ -8,6 +8,7 @@ import type { MultifeedError } from '../errors.js'
 import type { Element } from '../protocol/messages.js'
 import type { LocalSet } from '../protocol/SymbolWindow.js'
 import type { Feed } from '../set/FeedSet.js'
+import type { Moderation } from '../set/Moderation.js'
 import type {
   FeedInfo,
   MultifeedEvents,
@@ -50,6 +51,12 @@ export interface SharedSet {
 /** What a peer needs from its multifeed (implemented by Multifeed, kept internal). */
 export interface PeerHost {
   readonly multifeed: MultifeedRef
+  /**
+   * A moderated set's records on this peer (set/Moderation.ts: `receive()`
+   * verifies, stores and applies a peer's records; `records()` are what we
+   * hold), from open on; null for every other set.
+   */
+  readonly moderation: Moderation | null
   /** The pairing key: the multifeed key, or an encrypted set's mirror key (capabilities.ts). */
   readonly key: Buffer
   /** Most differences one reconciliation may decode (bounds the peer's work). */

@@ -16,6 +16,7 @@ import { admit } from '../set/admission.js'
 import type { CorePool } from '../set/CorePool.js'
 import { type Feed, infoOf, listedSubset } from '../set/FeedSet.js'
 import type { Membership } from '../set/Membership.js'
+import type { Moderation } from '../set/Moderation.js'
 import { MultifeedPeer, type PeerHost, type PeerProgress } from './MultifeedPeer.js'
 import { type MultifeedRef, sumProgress } from './PeerHost.js'
 import { ReplicationStream, rootOf } from './ReplicationStream.js'
@@ -37,6 +38,8 @@ export interface PeersContext {
   announce(feed: Feed, from: MultifeedPeer): void
   /** Something that waiters watch changed (here: a peer synced or left). */
   wake(): void
+  /** A moderated set's moderation on this peer (from open on), or null. */
+  moderation(): Moderation | null
 }
 
 export class Peers {
@@ -53,6 +56,11 @@ export class Peers {
   constructor(context: PeersContext) {
     this.#context = context
     this.#host = this.#makeHost()
+  }
+
+  /** What the peers share of their multifeed (read by tests: it is what replication sees). */
+  get host(): PeerHost {
+    return this.#host
   }
 
   /** Peers whose capability verified, on every stream the multifeed is attached to. */
@@ -203,8 +211,12 @@ export class Peers {
     const set = membership.set
     const shares = (feed: Feed, peer: MultifeedPeer): boolean =>
       callbacks.shares(infoOf(feed), peer)
+    const context = this.#context
     return {
       multifeed,
+      get moderation() {
+        return context.moderation()
+      },
       key: this.#context.pairingKey,
       maxDifferences: this.#context.settings.maxDifferences,
       records: null,
