@@ -19,6 +19,8 @@ import type { Membership } from '../set/Membership.js'
 import type { Moderation } from '../set/Moderation.js'
 import { MultifeedPeer, type PeerHost, type PeerProgress } from './MultifeedPeer.js'
 import { type MultifeedRef, sumProgress } from './PeerHost.js'
+import type { RecordHost } from './PeerRecords.js'
+import { RecordIndex } from './RecordIndex.js'
 import { ReplicationStream, rootOf } from './ReplicationStream.js'
 import { replyBudgetOf } from './ReplyBudget.js'
 
@@ -119,6 +121,14 @@ export class Peers {
     }
   }
 
+  /**
+   * Moderation records were added here (signed here, or taken from a peer):
+   * every peer gets those it lacks. The set calls it after each change.
+   */
+  recordsChanged(): void {
+    for (const peer of this.#peers.values()) peer.recordsChanged()
+  }
+
   /** A feed left the set: its core leaves every stream. */
   forget(feed: Feed): void {
     for (const peer of this.#peers.values()) peer.forget(feed)
@@ -212,14 +222,26 @@ export class Peers {
     const shares = (feed: Feed, peer: MultifeedPeer): boolean =>
       callbacks.shares(infoOf(feed), peer)
     const context = this.#context
+    // Made once the set's moderation is there (from open on), then kept.
+    let records: RecordHost | null = null
+    const recordsOf = (moderation: Moderation): RecordHost => ({
+      index: new RecordIndex(context.pairingKey, moderation),
+      receive: (bytes) => moderation.receive(bytes),
+      refusal: (hex) => moderation.state.refused.get(hex) ?? null,
+      spread: () => this.recordsChanged()
+    })
     return {
       multifeed,
       get moderation() {
         return context.moderation()
       },
+      get records() {
+        const moderation = context.moderation()
+        if (records === null && moderation !== null) records = recordsOf(moderation)
+        return records
+      },
       key: this.#context.pairingKey,
       maxDifferences: this.#context.settings.maxDifferences,
-      records: null,
       feed: (key) => set.find(key),
       feedByDiscoveryKey: (discoveryId) => set.byDiscoveryKey(discoveryId),
       shares,
