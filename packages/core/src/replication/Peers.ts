@@ -119,6 +119,17 @@ export class Peers {
     }
   }
 
+  /**
+   * A feed let back into the set (a moderation unblock): its core goes on
+   * every peer's stream, so that a peer holding it answers (it serves the
+   * core it is asked for) and its blocks are fetched again; a peer that
+   * lacks it lets the core go idle. A new key's own update tells the peer
+   * our length (0), which makes no holder send.
+   */
+  seek(feed: Feed): void {
+    for (const peer of this.verified()) peer.serve(feed.discoveryId)?.catch(() => {})
+  }
+
   /** A feed left the set: its core leaves every stream. */
   forget(feed: Feed): void {
     for (const peer of this.#peers.values()) peer.forget(feed)
