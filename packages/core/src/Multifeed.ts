@@ -31,10 +31,10 @@ import { CorePool } from './set/CorePool.js'
 import { type Feed, infoOf } from './set/FeedSet.js'
 import { Management } from './set/Management.js'
 import { Membership } from './set/Membership.js'
-import type { Moderation } from './set/Moderation.js'
 import { Owners } from './set/Owners.js'
 import { moderationAt, type SetSource, sourceOf } from './set/opening.js'
 import { type ReadEntry, type ReadOptions, read } from './set/reader.js'
+import { recordsOf, SetModeration } from './set/SetModeration.js'
 import { Writers } from './set/Writers.js'
 import type {
   DownloadedOptions,
@@ -93,8 +93,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   #owners: Owners | null = null
   readonly #source: SetSource
   readonly #settings: Settings
-  /** A moderated set's records on this peer (set/Moderation.ts), from open on; null for other sets. */
-  #moderation: Moderation | null = null
+  /** A moderated set's authority on this peer (set/SetModeration.ts), from open on; null for other sets. */
+  #moderation: SetModeration | null = null
 
   /**
    * Opens (or creates) the multifeed `key` in `corestore`. Without a key a new
@@ -122,7 +122,15 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * 104 z-base-32 characters naming its founder and secret. Null for other sets.
    */
   get invite(): string | null {
-    return this.#moderation === null ? null : formatInvite(this.#moderation.id)
+    return this.#moderation === null ? null : formatInvite(recordsOf(this.#moderation).id)
+  }
+
+  /**
+   * A moderated set's authority (block, unblock, grant, revoke, moderators,
+   * blocked: set/SetModeration.ts); null for other sets.
+   */
+  get moderation(): SetModeration | null {
+    return this.#moderation
   }
 
   /**
@@ -177,11 +185,14 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       assertOpen: () => this.assertOpen('Multifeed'),
       announce: (feed, from) => this.#announce(feed, from),
       wake: () => this.#changes.wake(),
-      moderation: () => this.#moderation
+      moderation: () => (this.#moderation === null ? null : recordsOf(this.#moderation))
     })
     this.#writers = new Writers(this.#store, this.#membership, this.#pool, {
       assertOpen: () => this.assertOpen('Multifeed'),
-      announce: (feed) => this.#announce(feed, null)
+      announce: (feed) => this.#announce(feed, null),
+      bind: async (key, keyPair) => {
+        await this.#moderation?.bindWriter(key, keyPair)
+      }
     })
     this.#management = new Management(this.#membership, this.#pool, this.#callbacks, {
       root: () => rootOf(this.corestore),
@@ -438,7 +449,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     try {
       await this.#store.ready()
       const plain = !this.encrypted
-      this.#moderation = await moderationAt(
+      const records = await moderationAt(
         this.#store,
         root,
         this.key,
@@ -446,11 +457,24 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
         this.#source,
         this.#settings
       )
+      if (records !== null) {
+        this.#moderation = new SetModeration(records, {
+          membership: this.#membership,
+          callbacks: this.#callbacks,
+          management: this.#management,
+          assertOpen: () => this.assertOpen('Multifeed'),
+          seek: (info) => {
+            const feed = this.#membership.set.find(info.key)
+            if (feed !== undefined) this.#peers.seek(feed)
+          }
+        })
+      }
       owners = await Owners.open(root)
       await this.#management.recover(await this.#membership.load(owners))
+      await this.#moderation?.settle()
     } catch (err) {
       await owners?.close()
-      await this.#moderation?.close()
+      if (this.#moderation !== null) await recordsOf(this.#moderation).close()
       this.#moderation = null
       unregister(root, this.key, this.#registration)
       throw err
@@ -467,7 +491,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     await this.#writers.settle()
     await this.#pool.close()
     await this.#membership.close()
-    await this.#moderation?.close()
+    if (this.#moderation !== null) await recordsOf(this.#moderation).close()
     await this.#owners?.close()
     await this.#store.close().catch(() => {})
     unregister(rootOf(this.corestore), this.key, this.#registration)

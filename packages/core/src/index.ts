@@ -60,12 +60,17 @@ export type {
   ReadOptions,
   ReadValueEntry
 } from './set/reader.js'
+export type { SetModeration } from './set/SetModeration.js'
 export type {
   AcceptContext,
   DownloadedOptions,
   FeedInfo,
+  IdentityKeyPair,
   KeyLike,
   KeyPair,
+  ModerationBlock,
+  ModerationEvent,
+  ModerationTarget,
   MultifeedEvents,
   MultifeedLimits,
   MultifeedOptions,

@@ -48,6 +48,12 @@ export interface FeedInfo {
   readonly name: string | null
   /** Blocks 0..length-1 are held here (the contiguous length, as last known). */
   readonly length: number
+  /**
+   * In a moderated set: the identity (public key) its verified bind record
+   * names as the feed's owner; null when none does (or several), and in
+   * every other set.
+   */
+  readonly owner: Buffer | null
 }
 
 export interface AcceptContext {
@@ -76,6 +82,35 @@ export interface MultifeedPolicy {
    * and is reported as `callback-error`.
    */
   share?(feed: FeedInfo, context: ShareContext): boolean
+}
+
+/**
+ * What a moderation block or unblock names: one feed (by its key), or an
+ * identity (by its public key: every feed bound to it, now and later).
+ */
+export type ModerationTarget<K = Buffer> = { readonly feed: K } | { readonly identity: K }
+
+/** A target the set's moderation blocks, and the block shown for it. */
+export interface ModerationBlock {
+  readonly target: ModerationTarget
+  /** The identity that signed the block (of the blocks in force: the earliest claimed). */
+  readonly signer: Buffer
+  /** When the signer says it signed it (ms since the epoch; shown, never used to order). */
+  readonly time: number
+  /** Why, as the signer wrote it ('' when none). */
+  readonly reason: string
+}
+
+/** What one change of a moderated set's records changed here (the `moderation` event). */
+export interface ModerationEvent {
+  /** Targets blocked now that were not. */
+  readonly blocked: ModerationBlock[]
+  /** Targets no longer blocked. */
+  readonly unblocked: ModerationTarget[]
+  /** True when the moderators changed (`multi.moderation.moderators()`). */
+  readonly moderators: boolean
+  /** Feeds this change took out of the set here. */
+  readonly removed: FeedInfo[]
 }
 
 export interface MultifeedLimits {
@@ -260,6 +295,12 @@ export interface MultifeedEvents {
    * Without a listener, it becomes a process warning.
    */
   'callback-error': [error: CallbackError, peer: PeerRef | null]
+  /**
+   * A moderated set's records changed what is blocked or who moderates
+   * (records of ours or a peer's), and the set acted on it: the feeds
+   * blocked are removed, the ones freed may join again.
+   */
+  moderation: [change: ModerationEvent]
   /** The multifeed closed. */
   close: []
 }

@@ -73,8 +73,7 @@ function channel(a: Moderation, b: Moderation) {
       host: {
         index,
         receive: (records) => m.receive(records),
-        refusal: (hex) => m.state.refused.get(hex) ?? null,
-        spread: () => side.records.changed()
+        refusal: (hex) => m.state.refused.get(hex) ?? null
       },
       stats: side.stats,
       maxDifferences: 100_000,

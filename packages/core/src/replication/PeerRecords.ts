@@ -16,8 +16,9 @@
  * 4. Each side is `ready` once it took (verified, stored, applied) what it
  *    lacked: the initiator at DONE, the responder at RECORDS_END (at once
  *    when it lacked nothing). Only then does MultifeedPeer begin the feeds.
- * 5. Afterwards records new here (signed here, or from another peer) go to
- *    the peer as Records messages, except those it sent us or we sent it.
+ * 5. Afterwards records new here (signed here, or from another peer: the
+ *    set calls `changed`) go to the peer as Records messages, except those
+ *    it sent us or we sent it.
  *
  * What we send in steps 2–3 is a reply, paid from the connection's budget
  * (ReplyBudget: a record of ours costs at most REPLY_BYTES_PER_RECORD once);
@@ -65,8 +66,6 @@ export interface RecordHost {
   receive(records: Buffer[]): Promise<ModerationChange>
   /** The convergence rule's refusal of a record held (null: it counts, or waits for its past). */
   refusal(hex: string): RuleRefusal | null
-  /** Records new here: every peer of the set hears of them (`recordsChanged`). */
-  spread(): void
 }
 
 /** What the records of one channel need of the peer that owns them. */
@@ -254,7 +253,6 @@ export class PeerRecords {
       const refusal = host.refusal(r.hex)
       if (refusal !== null) stats.recordsRefused[refusal]++
     }
-    if (change.added.length > 0) host.spread()
   }
 
   /** We took what the peer held at its open: the feeds may begin; records since then go out. */

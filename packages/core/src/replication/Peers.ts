@@ -129,6 +129,17 @@ export class Peers {
     for (const peer of this.#peers.values()) peer.recordsChanged()
   }
 
+  /**
+   * A feed let back into the set (a moderation unblock): its core goes on
+   * every peer's stream, so that a peer holding it answers (it serves the
+   * core it is asked for) and its blocks are fetched again; a peer that
+   * lacks it lets the core go idle. A new key's own update tells the peer
+   * our length (0), which makes no holder send.
+   */
+  seek(feed: Feed): void {
+    for (const peer of this.verified()) peer.serve(feed.discoveryId)?.catch(() => {})
+  }
+
   /** A feed left the set: its core leaves every stream. */
   forget(feed: Feed): void {
     for (const peer of this.#peers.values()) peer.forget(feed)
@@ -224,12 +235,17 @@ export class Peers {
     const context = this.#context
     // Made once the set's moderation is there (from open on), then kept.
     let records: RecordHost | null = null
-    const recordsOf = (moderation: Moderation): RecordHost => ({
-      index: new RecordIndex(context.pairingKey, moderation),
-      receive: (bytes) => moderation.receive(bytes),
-      refusal: (hex) => moderation.state.refused.get(hex) ?? null,
-      spread: () => this.recordsChanged()
-    })
+    const recordsOf = (moderation: Moderation): RecordHost => {
+      // Records new here, ours or a peer's, go to every peer once the set acted on them.
+      moderation.onChange(async (change) => {
+        if (change.added.length > 0) this.recordsChanged()
+      })
+      return {
+        index: new RecordIndex(context.pairingKey, moderation),
+        receive: (bytes) => moderation.receive(bytes),
+        refusal: (hex) => moderation.state.refused.get(hex) ?? null
+      }
+    }
     return {
       multifeed,
       get moderation() {

@@ -13,6 +13,8 @@ export interface FeedRecords {
   discoveryKeyOf(slot: number): Buffer
   discoveryHexOf(slot: number): string
   elementOf(slot: number): Buffer
+  /** The verified identity that owns a feed in a moderated set (set/Moderation.ts), or null. */
+  ownerOf(key: Buffer): Buffer | null
 }
 
 /**

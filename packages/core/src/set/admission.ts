@@ -43,7 +43,12 @@ export async function admit(context: AdmissionContext, elements: Element[]): Pro
     for (const key of pending) {
       const id = key.toString('hex')
       // A blocked key costs one lookup, whatever the peer does.
-      if (seen.has(id) || membership.set.find(key) !== undefined || membership.blocked.has(id))
+      if (
+        seen.has(id) ||
+        membership.set.find(key) !== undefined ||
+        membership.blocked.has(id) ||
+        membership.moderated(key)
+      )
         continue
       seen.add(id)
       const claim = membership.claimOf(id)
