@@ -11,14 +11,30 @@ import { describe, expect, it } from 'vitest'
 import { MalformedMessageError } from '../src/errors.js'
 import { blockOf } from '../src/moderation/evaluate.js'
 import { createModeratedSet } from '../src/moderation/invite.js'
+import { MAX_RECORD_BYTES } from '../src/moderation/records.js'
 import { signRecord, type VerifiedRecord } from '../src/moderation/signing.js'
-import { encodeElements, encodeOpen, encodeRecords, RECORDS_END } from '../src/protocol/messages.js'
+import { elementOf } from '../src/protocol/elements.js'
+import { DifferenceSketch } from '../src/protocol/estimator.js'
+import {
+  encodeElements,
+  encodeOpen,
+  encodeRecords,
+  MAX_RECORD_WIRE_BYTES,
+  MODERATION_MINOR,
+  PROTOCOL_MAJOR,
+  RECORDS_END
+} from '../src/protocol/messages.js'
 import { emptyPeerStats } from '../src/replication/PeerHost.js'
 import { PeerRecords, type RecordMessage } from '../src/replication/PeerRecords.js'
 import { RecordIndex } from '../src/replication/RecordIndex.js'
-import { ReplyBudget } from '../src/replication/ReplyBudget.js'
+import {
+  REPLY_BYTES_PER_RECORD,
+  REPLY_BYTES_PER_SET,
+  ReplyBudget
+} from '../src/replication/ReplyBudget.js'
 import { Moderation } from '../src/set/Moderation.js'
 import { onCleanup, tmpStore } from './helpers.js'
+import { bytes, rng } from './seeded.js'
 
 const founder = crypto.keyPair(Buffer.alloc(32, 1))
 const member = crypto.keyPair(Buffer.alloc(32, 2))
@@ -112,6 +128,48 @@ function channel(a: Moderation, b: Moderation) {
 
 const ids = (m: Moderation) => new Set([...m.records()].map((r) => r.hex))
 
+describe('what records cost', () => {
+  it('an in-sync reconnect at 10,000 feeds and 1,000 records fits 1 KiB on the wire', () => {
+    const next = rng(14)
+    const salt = bytes(next, 16)
+    const sketch = new DifferenceSketch(salt)
+    for (let i = 0; i < 10_000; i++) sketch.add(elementOf(bytes(next, 32), next() % 1000))
+    const index = new RecordIndex(set.key, {
+      size: 1000,
+      records: () => blocks(1000).values()
+    })
+    const records = index.summary(Buffer.alloc(32), index.shared())
+    const open = encodeOpen({
+      major: PROTOCOL_MAJOR,
+      minor: MODERATION_MINOR,
+      capability: Buffer.alloc(16),
+      setProof: Buffer.alloc(16),
+      count: 10_000,
+      sketch: Array.from(sketch.counters),
+      records
+    }).byteLength
+    // Pairing (38 B) and framing (230 B) as measured for plain sets (sizing.test.ts).
+    const wire = 2 * open + 38 + 230
+    console.log(
+      `in-sync reconnect, 10,000 feeds and 1,000 records: ${wire} B (records: ${records.sketch.length} counters)`
+    )
+    expect(wire).toBeLessThanOrEqual(1024)
+  })
+
+  it('the reply budget pays each record of ours once per connection, then what the peer sends', () => {
+    const budget = new ReplyBudget()
+    budget.announce('k', 0)
+    budget.announceRecords('k', 10)
+    expect(budget.allowance).toBe(REPLY_BYTES_PER_SET + 10 * REPLY_BYTES_PER_RECORD)
+    // Re-opens announce again: the largest count, once.
+    budget.announceRecords('k', 10)
+    expect(budget.allowance).toBe(REPLY_BYTES_PER_SET + 10 * REPLY_BYTES_PER_RECORD)
+    expect(MAX_RECORD_WIRE_BYTES).toBe(MAX_RECORD_BYTES)
+    expect(REPLY_BYTES_PER_RECORD).toBeGreaterThan(MAX_RECORD_BYTES + 2)
+    expect(budget.spend(budget.allowance + 1)).toBe(false)
+  })
+})
+
 describe('moderation records between two peers', () => {
   it('in sync: the open carries ~50 bytes of summary and nothing else travels', async () => {
     const records = blocks(1000)
@@ -154,6 +212,9 @@ describe('moderation records between two peers', () => {
       const recordBytes = [...onlyA, ...onlyB].reduce((n, r) => n + r.bytes.byteLength, 0)
       costs.push(A.sent + B.sent - recordBytes)
     }
+    console.log(
+      `ids' reconciliation beyond the records, 300 held: d = 4: ${costs[0]} B, d = 40: ${costs[1]} B`
+    )
     // What the ids' reconciliation cost beyond the records themselves: ~linear in d.
     expect(costs[0]!).toBeLessThan(2000)
     expect(costs[1]!).toBeLessThan(12 * costs[0]!)
