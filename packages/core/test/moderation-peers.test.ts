@@ -159,3 +159,26 @@ describe('a block reaches a stale peer before the blocked feed can', () => {
     })
   }
 })
+
+describe('records new while connected', () => {
+  it('reach the peer live, and a record taken from a peer never goes back to it', async () => {
+    const founder = await moderated()
+    const member = await moderated(founder.invite)
+    const w = await member.writer('member')
+    onCleanup(() => w.close())
+    const synced = Promise.all([next(founder, 'reconciled'), next(member, 'reconciled')])
+    const link1 = watched(founder, member)
+    await synced
+    const F = Buffer.from(w.key!)
+    const took = next<[ModerationEvent]>(member, 'moderation')
+    await founder.moderation!.grant(member.moderation!.identity)
+    expect((await took)[0].moderators).toBe(true)
+    // What the member sends after it took the grant comes after any echo of it.
+    await w.append(Buffer.from('after the grant'))
+    await until(() => founder.feed(F)?.length === 1, 'the member’s append arrived')
+    const [peerOfFounder] = founder.peers()
+    expect(peerOfFounder!.stats.recordsSent).toBeGreaterThanOrEqual(1)
+    expect(peerOfFounder!.stats.recordsRefused.duplicate).toBe(0)
+    expect(link1.byY.plaintext.length).toBeGreaterThan(0)
+  })
+})

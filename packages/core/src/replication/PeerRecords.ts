@@ -28,7 +28,7 @@
  */
 import { MalformedMessageError } from '../errors.js'
 import type { RuleRefusal } from '../moderation/evaluate.js'
-import type { VerifiedRecord } from '../moderation/signing.js'
+import { recordId, type VerifiedRecord } from '../moderation/signing.js'
 import {
   decodeElements,
   decodeRecords,
@@ -242,6 +242,9 @@ export class PeerRecords {
 
   async #take(records: Buffer[]): Promise<void> {
     const { host, stats } = this.#owner
+    // Known before they are taken: the set tells its peers of new records as
+    // it takes them, and this peer must not get its own back.
+    for (const bytes of records) this.#known.add(recordId(bytes).toString('hex'))
     const change = await host.receive(records)
     if (!this.#owner.live()) return
     for (const [reason, n] of Object.entries(change.refused)) {
