@@ -477,10 +477,11 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   protected async _close(): Promise<void> {
     this.#membership.set.stopBackground()
     this.#peers.close()
+    // Records being taken finish first (their effects need the set).
+    await this.#moderation?.close()
     await this.#writers.settle()
     await this.#pool.close()
     await this.#membership.close()
-    await this.#moderation?.close()
     await this.#owners?.close()
     await this.#store.close().catch(() => {})
     unregister(rootOf(this.corestore), this.key, this.#registration)

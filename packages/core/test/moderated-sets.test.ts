@@ -216,6 +216,19 @@ describe('multi.moderation', () => {
     expect(founder.moderation!.blocked()).toHaveLength(1)
   })
 
+  it('a close while a block is applied: the block is done or refused ERR_CLOSED, the close completes', async () => {
+    const { founder, F } = await room(1)
+    const blocking = founder.moderation!.block({ feed: F }).then(
+      () => 'done',
+      (err) => err.code
+    )
+    await founder.close()
+    expect(['done', 'ERR_CLOSED']).toContain(await blocking)
+    await expect(founder.moderation!.block({ feed: F })).rejects.toMatchObject({
+      code: 'ERR_CLOSED'
+    })
+  })
+
   it('checks its arguments, with a code', async () => {
     const multi = await open(null, null, { moderated: true })
     const m = multi.moderation!

@@ -194,8 +194,8 @@ function targetInfo(kind: TargetKind, key: Buffer): ModerationTarget {
 
 function blockInfo(entry: BlockEntry): ModerationBlock {
   return {
-    target: targetInfo(entry.kind, entry.target),
-    signer: entry.signer,
+    target: targetInfo(entry.kind, Buffer.from(entry.target)),
+    signer: Buffer.from(entry.signer),
     time: entry.time,
     reason: entry.reason
   }
