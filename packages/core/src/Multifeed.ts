@@ -41,7 +41,7 @@ import { Membership } from './set/Membership.js'
 import { Owners } from './set/Owners.js'
 import { moderationAt, type SetSource, sourceOf } from './set/opening.js'
 import { type ReadEntry, type ReadOptions, read } from './set/reader.js'
-import { recordsOf, SetModeration } from './set/SetModeration.js'
+import { recordsOf, type SetModeration } from './set/SetModeration.js'
 import { tierConflict } from './set/tier.js'
 import { Writers } from './set/Writers.js'
 import type {
@@ -484,33 +484,22 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     let owners: Owners | null = null
     try {
       await this.#store.ready()
-      const plain = !this.encrypted
-      const records = await moderationAt(
-        this.#store,
-        root,
-        this.key,
-        plain,
-        this.#source,
-        this.#settings
-      )
-      if (records !== null) {
-        this.#moderation = new SetModeration(records, {
+      this.#moderation = await moderationAt(
+        { store: this.#store, root, key: this.key, source: this.#source, settings: this.#settings },
+        {
           membership: this.#membership,
           callbacks: this.#callbacks,
           management: this.#management,
           assertOpen: () => this.assertOpen('Multifeed'),
-          seek: (info) => {
-            const feed = this.#membership.set.find(info.key)
-            if (feed !== undefined) this.#peers.seek(feed)
-          }
-        })
-      }
+          seek: (feed) => this.#peers.seek(feed)
+        }
+      )
       owners = await Owners.open(root)
       await this.#management.recover(await this.#membership.load(owners, this.tier))
       await this.#moderation?.settle()
     } catch (err) {
       await owners?.close()
-      if (this.#moderation !== null) await recordsOf(this.#moderation).close()
+      await this.#moderation?.close()
       this.#moderation = null
       unregister(root, this.discoveryKey, this.#registration)
       throw err
@@ -524,10 +513,11 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   protected async _close(): Promise<void> {
     this.#membership.set.stopBackground()
     this.#peers.close()
+    // Records being taken finish first (their effects need the set).
+    await this.#moderation?.close()
     await this.#writers.settle()
     await this.#pool.close()
     await this.#membership.close()
-    if (this.#moderation !== null) await recordsOf(this.#moderation).close()
     await this.#owners?.close()
     await this.#store.close().catch(() => {})
     unregister(rootOf(this.corestore), this.discoveryKey, this.#registration)

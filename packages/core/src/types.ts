@@ -82,6 +82,41 @@ export interface MultifeedPolicy {
    * and is reported as `callback-error`.
    */
   share?(feed: FeedInfo, context: ShareContext): boolean
+  /**
+   * Moderated sets: this member's own choice about each block and unblock
+   * the set's records hold, given the set's rule (`context.verdict`: null
+   * when it counts). Return false to ignore it (a moderator you do not
+   * follow), true to follow it anyway (trust someone the set does not make
+   * a moderator), undefined to keep the rule's verdict. Must be synchronous
+   * and a function of the record alone (it is asked again whenever the
+   * records change): then every member with the same policy and records
+   * reaches the same state. A throw keeps the verdict and is reported as
+   * `callback-error`.
+   */
+  moderation?(record: ModerationRecord, context: ModerationContext): boolean | undefined
+}
+
+/** A block or unblock of a moderated set, as `policy.moderation` sees it. */
+export interface ModerationRecord {
+  readonly type: 'block' | 'unblock'
+  readonly target: ModerationTarget
+  /** The identity that signed it. */
+  readonly signer: Buffer
+  /** When the signer says it signed it (ms since the epoch). */
+  readonly time: number
+  /** A block's reason ('' when none, and for an unblock). */
+  readonly reason: string
+  /** The record's id (BLAKE2b-256 of its bytes). */
+  readonly id: Buffer
+}
+
+export interface ModerationContext {
+  /**
+   * Why the set's rule does not count the record: its signer was no
+   * moderator in its past (`unauthorized`) or was revoked (`revoked`);
+   * null when it counts.
+   */
+  readonly verdict: 'unauthorized' | 'revoked' | null
 }
 
 /**

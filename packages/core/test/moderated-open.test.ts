@@ -101,6 +101,7 @@ describe('moderated sets: open', () => {
   it('refuses what does not name a moderated set, with a code naming the option', async () => {
     const store = await tmpStore()
     const moderated = await open(store, null, { moderated: true })
+    const encryptedMirrorKey = (await open(store, null, { encrypted: true })).mirrorKey!
     const cases: Array<[Buffer | string | null, Record<string, unknown>, string, string]> = [
       [null, { moderated: 'yes' }, 'ERR_INVALID_ARGUMENT', 'moderated must be a boolean'],
       [null, { moderated: true, encrypted: true }, 'ERR_INVALID_ARGUMENT', 'encrypted'],
@@ -119,7 +120,8 @@ describe('moderated sets: open', () => {
       [moderated.invite, { encrypted: true }, 'ERR_INVALID_ARGUMENT', 'encrypted'],
       ['0'.repeat(INVITE_CHARS), {}, 'ERR_INVALID_KEY', 'z-base-32'],
       [`${moderated.invite!.slice(0, -1)}`, {}, 'ERR_INVALID_KEY', 'z-base-32'],
-      [newKey(true), { moderated: true }, 'ERR_INVALID_ARGUMENT', 'moderated: true']
+      [newKey(true), { moderated: true }, 'ERR_INVALID_ARGUMENT', 'moderated: true'],
+      [encryptedMirrorKey, { moderated: true }, 'ERR_INVALID_ARGUMENT', 'moderated: true']
     ]
     for (const [key, options, code, says] of cases) {
       await expect(

@@ -15,6 +15,7 @@ import {
   Multifeed,
   type MultifeedOptions
 } from '../src/index.js'
+import { signRecord } from '../src/moderation/signing.js'
 import { identityOf } from '../src/set/identity.js'
 import { recordsOf } from '../src/set/SetModeration.js'
 import { link, onCleanup, tmpStore, until } from './helpers.js'
@@ -38,10 +39,10 @@ async function carry(from: Multifeed, to: Multifeed): Promise<void> {
 }
 
 /** A founder and a member joined by the invite, replicating; the member has a writer with `blocks` blocks. */
-async function room(blocks = 2) {
+async function room(blocks = 2, founderOptions: MultifeedOptions = {}) {
   const founderStore = await tmpStore()
   const memberStore = await tmpStore()
-  const founder = await open(founderStore, null, { moderated: true })
+  const founder = await open(founderStore, null, { moderated: true, ...founderOptions })
   const member = await open(memberStore, founder.invite)
   const w = await member.writer('spam')
   onCleanup(() => w.close())
@@ -52,6 +53,13 @@ async function room(blocks = 2) {
     'the founder holds the member’s writer'
   )
   return { founder, member, founderStore, memberStore, F: Buffer.from(w.key!), w }
+}
+
+/** The feeds `multi` reports removed from now on (reported before the call that removed them resolves). */
+const removals = (multi: Multifeed) => {
+  const seen: FeedInfo[] = []
+  multi.on('remove', (info) => seen.push(info))
+  return seen
 }
 
 const events = (multi: Multifeed) => {
@@ -96,9 +104,9 @@ describe('multi.moderation', () => {
   it('blocks a feed: removed, purged, refused, reported; the member’s own mute untouched', async () => {
     const { founder, founderStore, member, F, w } = await room(2)
     const seen = events(founder)
-    const removed = new Promise<FeedInfo>((resolve) => founder.once('remove', resolve))
+    const removed = removals(founder)
     await founder.moderation!.block({ feed: F }, { reason: 'spam' })
-    expect((await removed).key.equals(F)).toBe(true)
+    expect(removed.map((f) => f.key.equals(F))).toEqual([true])
     expect(founder.feed(F)).toBeNull()
     expect(await founderStore.storage.hasCore(crypto.discoveryKey(F))).toBe(false)
     expect(founder.blocked()).toEqual([]) // the mute list is the member's own
@@ -218,6 +226,19 @@ describe('multi.moderation', () => {
     expect(founder.moderation!.blocked()).toHaveLength(1)
   })
 
+  it('a close while a block is applied: the block is done or refused ERR_CLOSED, the close completes', async () => {
+    const { founder, F } = await room(1)
+    const blocking = founder.moderation!.block({ feed: F }).then(
+      () => 'done',
+      (err) => err.code
+    )
+    await founder.close()
+    expect(['done', 'ERR_CLOSED']).toContain(await blocking)
+    await expect(founder.moderation!.block({ feed: F })).rejects.toMatchObject({
+      code: 'ERR_CLOSED'
+    })
+  })
+
   it('checks its arguments, with a code', async () => {
     const multi = await open(null, null, { moderated: true })
     const m = multi.moderation!
@@ -239,5 +260,69 @@ describe('multi.moderation', () => {
     }
     await expect(m.block({ feed: 'nope' })).rejects.toMatchObject({ code: 'ERR_INVALID_KEY' })
     expect(m.blocked()).toEqual([])
+  })
+})
+
+describe('policy.moderation: a member’s own choice', () => {
+  it('ignores a moderator, trusts a non-moderator; a member without the policy follows the rule', async () => {
+    const trusted = crypto.keyPair()
+    const ignored = crypto.keyPair()
+    const asked: Array<string | null> = []
+    // The founder here holds the policy; the member does not.
+    const { founder, member, F } = await room(1, {
+      policy: {
+        moderation: (record, { verdict }) => {
+          asked.push(verdict)
+          if (record.signer.equals(trusted.publicKey)) return true
+          if (record.signer.equals(ignored.publicKey)) return false
+          return undefined
+        }
+      }
+    })
+    await founder.moderation!.grant(ignored.publicKey)
+    // Binds stay outside the causal graph (RecordBook.heads): the member's, which
+    // the set's protocol brought here, is no dep.
+    const heads = [...recordsOf(founder.moderation!).records()]
+      .filter((r) => r.record.type !== 'bind')
+      .map((r) => r.id)
+    const byIgnored = signRecord(
+      founder.key,
+      ignored,
+      { type: 'block', kind: 'feed', target: F, reason: 'ignored' },
+      { deps: heads }
+    )
+    await recordsOf(founder.moderation!).receive([byIgnored.bytes])
+    expect(founder.feed(F)).not.toBeNull()
+    expect(founder.moderation!.blocked()).toEqual([])
+    // The member, without the policy, follows the set's moderator.
+    await carry(founder, member)
+    expect(member.moderation!.blocked().map((b) => b.reason)).toEqual(['ignored'])
+
+    // A block by someone the set never granted: followed here, by choice.
+    const byTrusted = signRecord(founder.key, trusted, {
+      type: 'block',
+      kind: 'feed',
+      target: F,
+      reason: 'trusted'
+    })
+    await recordsOf(founder.moderation!).receive([byTrusted.bytes])
+    expect(asked).toContain('unauthorized')
+    expect(founder.feed(F)).toBeNull()
+    expect(founder.moderation!.blocked()[0]!.reason).toBe('trusted')
+  })
+
+  it('a throwing policy keeps the rule’s verdict and is reported', async () => {
+    const { founder, F } = await room(1, {
+      policy: {
+        moderation: () => {
+          throw new Error('oops')
+        }
+      }
+    })
+    const reported: Error[] = []
+    founder.on('callback-error', (error) => reported.push(error))
+    await founder.moderation!.block({ feed: F })
+    expect(founder.feed(F)).toBeNull()
+    expect(reported[0]?.message).toContain('policy.moderation')
   })
 })

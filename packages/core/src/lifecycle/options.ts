@@ -23,7 +23,7 @@ const OPTIONS = [
   'moderated',
   'identity'
 ]
-const POLICY = ['accept', 'share']
+const POLICY = ['accept', 'share', 'moderation']
 const LIMITS = ['maxFeeds', 'maxDifferences']
 
 export interface Settings {
@@ -58,7 +58,7 @@ export function settingsOf(corestore: unknown, options: unknown): Settings {
     )
   }
   checkIdentity(o.identity)
-  for (const hook of ['accept', 'share'] as const) {
+  for (const hook of ['accept', 'share', 'moderation'] as const) {
     if (o.policy?.[hook] !== undefined && typeof o.policy[hook] !== 'function') {
       throw new InvalidArgumentError(`policy.${hook} must be a function`)
     }

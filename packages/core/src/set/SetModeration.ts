@@ -20,6 +20,7 @@ import type {
   ModerationEvent,
   ModerationTarget
 } from '../types.js'
+import type { Feed } from './FeedSet.js'
 import type { Management } from './Management.js'
 import type { Membership } from './Membership.js'
 import type { Moderation, ModerationChange } from './Moderation.js'
@@ -32,7 +33,7 @@ export interface SetModerationHost {
   readonly management: Management
   assertOpen(): void
   /** A feed let back in: ask every peer for it (Peers.seek). */
-  seek(feed: FeedInfo): void
+  seek(feed: Feed): void
 }
 
 /** Set by SetModeration's static block: the one way to its records (`recordsOf`). */
@@ -63,8 +64,9 @@ export class SetModeration {
       // As add() does: the member's mute and accept policy are consulted.
       restore: async (key) => {
         try {
-          const info = await host.management.add(key)
-          if (info !== null) host.seek(info)
+          await host.management.add(key)
+          const feed = host.membership.set.find(key)
+          if (feed !== undefined) host.seek(feed)
         } catch (err) {
           // Muted here, or held for something else in this corestore: it stays out.
           if (!(err instanceof InvalidArgumentError)) throw err
@@ -142,6 +144,11 @@ export class SetModeration {
     return [...this.#moderation.state.blocked.values()].map(blockInfo)
   }
 
+  /** Closes the records' log (the multifeed closes it). */
+  close(): Promise<void> {
+    return this.#moderation.close()
+  }
+
   /** At open: finishes what a crash left half done (ModerationEffects.settle). */
   settle(): Promise<void> {
     return this.#effects.settle()
@@ -187,8 +194,8 @@ function targetInfo(kind: TargetKind, key: Buffer): ModerationTarget {
 
 function blockInfo(entry: BlockEntry): ModerationBlock {
   return {
-    target: targetInfo(entry.kind, entry.target),
-    signer: entry.signer,
+    target: targetInfo(entry.kind, Buffer.from(entry.target)),
+    signer: Buffer.from(entry.signer),
     time: entry.time,
     reason: entry.reason
   }

@@ -12,8 +12,10 @@
  *   set's) never names a moderated set (invite.ts keeps moderated keys untagged).
  */
 import type { Corestore, KeyPair } from '@multifeed/holepunch-types'
+import { tierOf } from '../capabilities.js'
 import { InvalidArgumentError } from '../errors.js'
 import { parseKey } from '../keys.js'
+import type { Callbacks } from '../lifecycle/Callbacks.js'
 import type { Settings } from '../lifecycle/options.js'
 import {
   createModeratedSet,
@@ -25,6 +27,8 @@ import type { KeyLike } from '../types.js'
 import { identityOf } from './identity.js'
 import { Moderation } from './Moderation.js'
 import { ModerationLog } from './ModerationLog.js'
+import { policyOf } from './moderationPolicy.js'
+import { SetModeration, type SetModerationHost } from './SetModeration.js'
 
 const CALL = 'Multifeed.open()'
 
@@ -62,19 +66,31 @@ export async function sourceOf(
   return { key: parseKey(key, 'Multifeed key'), moderated: null, identity: null }
 }
 
-/**
- * The set's moderation at open, or null for an unmoderated set. `store`:
- * the set's namespace (ready); `plain`: the key reads as plain (capabilities.ts).
- */
-export async function moderationAt(
-  store: Corestore,
-  root: Corestore,
-  key: Buffer,
-  plain: boolean,
-  source: SetSource,
+/** Where a set opens: its namespace (ready), the user's corestore, its key and open()'s arguments. */
+export interface Opening {
+  store: Corestore
+  root: Corestore
+  key: Buffer
+  source: SetSource
   settings: Settings
+}
+
+/** The set's moderation at open (`multi.moderation`), or null for an unmoderated set. */
+export async function moderationAt(
+  opening: Opening,
+  host: SetModerationHost
+): Promise<SetModeration | null> {
+  const records = await recordsAt(opening, host.callbacks)
+  return records === null ? null : new SetModeration(records, host)
+}
+
+async function recordsAt(
+  { store, root, key, source, settings }: Opening,
+  callbacks: Callbacks
 ): Promise<Moderation | null> {
   let set: ModeratedSetId | Buffer | null = source.moderated
+  // A tagged key (an encrypted set's) never names a moderated set: no lookup.
+  const plain = tierOf(key) === 'plain'
   if (set === null && plain && (await ModerationLog.exists(store, root))) set = key
   if (set === null) {
     if (settings.moderated === true) {
@@ -90,5 +106,5 @@ export async function moderationAt(
     )
   }
   const identity = source.identity ?? (await identityOf(root, settings.identity))
-  return Moderation.open(store, set, identity)
+  return Moderation.open(store, set, identity, { policy: policyOf(callbacks) })
 }
