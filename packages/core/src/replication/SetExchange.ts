@@ -31,8 +31,8 @@ import {
 import { secretsEqual, setProof, symbolSalts } from '../protocol/pairing.js'
 import { Reconciliation } from '../protocol/Reconciler.js'
 import type { LocalSet } from '../protocol/SymbolWindow.js'
+import type { PeerStats } from '../types.js'
 import type { Producer } from './Outbox.js'
-import type { PeerStats } from './PeerHost.js'
 
 /** An element of an exchanged set: a feed (key, length), or a moderation record (id, 0). */
 export interface Exchanged {
