@@ -24,10 +24,11 @@ import {
   syncedOptions,
   writerOptions
 } from './lifecycle/callOptions.js'
-import { settingsOf } from './lifecycle/options.js'
+import { type Settings, settingsOf } from './lifecycle/options.js'
 import { Resource } from './lifecycle/Resource.js'
 import { heldElsewhere, type Registered, register, unregister } from './lifecycle/registry.js'
 import { noMoreArguments } from './lifecycle/strict.js'
+import { formatInvite } from './moderation/invite.js'
 import { setSalt } from './protocol/pairing.js'
 import type { MultifeedPeer, PeerProgress } from './replication/MultifeedPeer.js'
 import { Peers } from './replication/Peers.js'
@@ -39,7 +40,9 @@ import { type Feed, infoOf } from './set/FeedSet.js'
 import { Management } from './set/Management.js'
 import { Membership } from './set/Membership.js'
 import { Owners } from './set/Owners.js'
+import { moderationAt, type SetSource, sourceOf } from './set/opening.js'
 import { type ReadEntry, type ReadOptions, read } from './set/reader.js'
+import { recordsOf, type SetModeration } from './set/SetModeration.js'
 import { tierConflict } from './set/tier.js'
 import { Writers } from './set/Writers.js'
 import type {
@@ -101,20 +104,46 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   readonly #valueEncoding: ValueEncoding | undefined
   /** The store's record of which multifeed holds a feed (set/Owners.ts), from open on. */
   #owners: Owners | null = null
+  readonly #source: SetSource
+  readonly #settings: Settings
+  /** A moderated set's authority on this peer (set/SetModeration.ts), from open on; null for other sets. */
+  #moderation: SetModeration | null = null
 
   /**
    * Opens (or creates) the multifeed `key` in `corestore`. Without a key a new
    * multifeed with a secure random key is created: keep `multi.key` to open
-   * it again. Reads the membership in one pass and opens no feed core.
+   * it again. With `moderated: true` and no key, a moderated set founded by
+   * this peer's identity; `key` may be its invite (`multi.invite`), and its
+   * key re-opens it where it is held. Reads the membership in one pass and
+   * opens no feed core.
    */
   static async open<E extends ValueEncoding = 'binary'>(
     corestore: Corestore,
     key?: KeyLike | null,
     options: MultifeedOptions<E> = {}
   ): Promise<Multifeed<ValueOf<E>>> {
-    const multi = new Multifeed<ValueOf<E>>(corestore, key ?? null, options)
+    const settings = settingsOf(corestore, options)
+    if (corestore.closing !== null) throw new ClosedError('The corestore is closed')
+    const source = await sourceOf(rootOf(corestore), key ?? null, settings)
+    const multi = new Multifeed<ValueOf<E>>(corestore, source, settings)
     await multi.ready()
     return multi
+  }
+
+  /**
+   * What a member opens a moderated set with (`Multifeed.open(store, invite)`):
+   * 104 z-base-32 characters naming its founder and secret. Null for other sets.
+   */
+  get invite(): string | null {
+    return this.#moderation === null ? null : formatInvite(recordsOf(this.#moderation).id)
+  }
+
+  /**
+   * A moderated set's authority (block, unblock, grant, revoke, moderators,
+   * blocked: set/SetModeration.ts); null for other sets.
+   */
+  get moderation(): SetModeration | null {
+    return this.#moderation
   }
 
   /**
@@ -131,14 +160,12 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     }
   }
 
-  private constructor(corestore: Corestore, key: KeyLike | null, options: MultifeedOptions) {
+  private constructor(corestore: Corestore, source: SetSource, settings: Settings) {
     super()
-    const settings = settingsOf(corestore, options)
+    this.#source = source
+    this.#settings = settings
     this.#valueEncoding = settings.valueEncoding
-    const keys = setKeysOf(
-      key === null ? newKey(settings.encrypted === true) : parseKey(key, 'Multifeed key'),
-      settings.encrypted
-    )
+    const keys = setKeysOf(source.key ?? newKey(settings.encrypted === true), settings.encrypted)
     this.key = keys.key
     this.discoveryKey = keys.discoveryKey
     this.encrypted = keys.tier !== 'plain'
@@ -150,7 +177,6 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     if (keys.tier === 'mirror') mirrorSettings(settings)
     this.mirrorKey = keys.mirrorKey
     this.corestore = corestore
-    if (corestore.closing !== null) throw new ClosedError('The corestore is closed')
     this.#store = corestore.namespace(`@multifeed/${this.discoveryKey.toString('hex')}`, {
       active: false
     })
@@ -179,11 +205,15 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       pairingKey: keys.pairingKey,
       assertOpen: () => this.assertOpen('Multifeed'),
       announce: (feed, from) => this.#announce(feed, from),
-      wake: () => this.#changes.wake()
+      wake: () => this.#changes.wake(),
+      moderation: () => (this.#moderation === null ? null : recordsOf(this.#moderation))
     })
     this.#writers = new Writers(this.#store, this.#membership, this.#pool, {
       assertOpen: () => this.assertOpen('Multifeed'),
-      announce: (feed) => this.#announce(feed, null)
+      announce: (feed) => this.#announce(feed, null),
+      bind: async (key, keyPair) => {
+        await this.#moderation?.bindWriter(key, keyPair)
+      }
     })
     this.#management = new Management(this.#membership, this.#pool, this.#callbacks, {
       root: () => rootOf(this.corestore),
@@ -456,10 +486,23 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     let owners: Owners | null = null
     try {
       await this.#store.ready()
+      this.#moderation = await moderationAt(
+        { store: this.#store, root, key: this.key, source: this.#source, settings: this.#settings },
+        {
+          membership: this.#membership,
+          callbacks: this.#callbacks,
+          management: this.#management,
+          assertOpen: () => this.assertOpen('Multifeed'),
+          seek: (feed) => this.#peers.seek(feed)
+        }
+      )
       owners = await Owners.open(root)
       await this.#management.recover(await this.#membership.load(owners, this.tier))
+      await this.#moderation?.settle()
     } catch (err) {
       await owners?.close()
+      await this.#moderation?.close()
+      this.#moderation = null
       unregister(root, this.discoveryKey, this.#registration)
       throw err
     }
@@ -472,6 +515,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   protected async _close(): Promise<void> {
     this.#membership.set.stopBackground()
     this.#peers.close()
+    // Records being taken finish first (their effects need the set).
+    await this.#moderation?.close()
     await this.#writers.settle()
     await this.#pool.close()
     await this.#membership.close()

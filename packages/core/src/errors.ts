@@ -63,10 +63,11 @@ export class VersionMismatchError extends MultifeedError {
   override readonly name = 'VersionMismatchError'
   readonly usVersion: number
   readonly themVersion: number
-  constructor(usVersion: number, themVersion: number) {
+  constructor(usVersion: number, themVersion: number, message?: string) {
     super(
       'ERR_VERSION_MISMATCH',
-      `Protocol major version mismatch: we speak ${usVersion}, the remote speaks ${themVersion}`
+      message ??
+        `Protocol major version mismatch: we speak ${usVersion}, the remote speaks ${themVersion}`
     )
     this.usVersion = usVersion
     this.themVersion = themVersion

@@ -63,12 +63,19 @@ export type {
   ReadOptions,
   ReadValueEntry
 } from './set/reader.js'
+export type { SetModeration } from './set/SetModeration.js'
 export type {
   AcceptContext,
   DownloadedOptions,
   FeedInfo,
+  IdentityKeyPair,
   KeyLike,
   KeyPair,
+  ModerationBlock,
+  ModerationContext,
+  ModerationEvent,
+  ModerationRecord,
+  ModerationTarget,
   MultifeedEvents,
   MultifeedLimits,
   MultifeedOptions,

@@ -2,11 +2,15 @@ import type {
   Encoding,
   Hypercore,
   HypercoreKeyPair as KeyPair,
+  KeyPair as SigningKeyPair,
   ValueEncoding
 } from '@multifeed/holepunch-types'
 import type { CallbackError, MultifeedError, StorageError } from './errors.js'
 
 export type { KeyPair, ValueEncoding }
+
+/** An identity of moderated sets: an Ed25519 key pair, both halves (set/identity.ts). */
+export type IdentityKeyPair = SigningKeyPair
 
 /**
  * A peer as the types below name it: the class `MultifeedPeer` (replication/),
@@ -44,6 +48,12 @@ export interface FeedInfo {
   readonly name: string | null
   /** Blocks 0..length-1 are held here (the contiguous length, as last known). */
   readonly length: number
+  /**
+   * In a moderated set: the identity (public key) its verified bind record
+   * names as the feed's owner; null when none does (or several), and in
+   * every other set.
+   */
+  readonly owner: Buffer | null
 }
 
 export interface AcceptContext {
@@ -72,6 +82,70 @@ export interface MultifeedPolicy {
    * and is reported as `callback-error`.
    */
   share?(feed: FeedInfo, context: ShareContext): boolean
+  /**
+   * Moderated sets: this member's own choice about each block and unblock
+   * the set's records hold, given the set's rule (`context.verdict`: null
+   * when it counts). Return false to ignore it (a moderator you do not
+   * follow), true to follow it anyway (trust someone the set does not make
+   * a moderator), undefined to keep the rule's verdict. Must be synchronous
+   * and a function of the record alone (it is asked again whenever the
+   * records change): then every member with the same policy and records
+   * reaches the same state. A throw keeps the verdict and is reported as
+   * `callback-error`.
+   */
+  moderation?(record: ModerationRecord, context: ModerationContext): boolean | undefined
+}
+
+/** A block or unblock of a moderated set, as `policy.moderation` sees it. */
+export interface ModerationRecord {
+  readonly type: 'block' | 'unblock'
+  readonly target: ModerationTarget
+  /** The identity that signed it. */
+  readonly signer: Buffer
+  /** When the signer says it signed it (ms since the epoch). */
+  readonly time: number
+  /** A block's reason ('' when none, and for an unblock). */
+  readonly reason: string
+  /** The record's id (BLAKE2b-256 of its bytes). */
+  readonly id: Buffer
+}
+
+export interface ModerationContext {
+  /**
+   * Why the set's rule does not count the record: its signer was no
+   * moderator in its past (`unauthorized`) or was revoked (`revoked`);
+   * null when it counts.
+   */
+  readonly verdict: 'unauthorized' | 'revoked' | null
+}
+
+/**
+ * What a moderation block or unblock names: one feed (by its key), or an
+ * identity (by its public key: every feed bound to it, now and later).
+ */
+export type ModerationTarget<K = Buffer> = { readonly feed: K } | { readonly identity: K }
+
+/** A target the set's moderation blocks, and the block shown for it. */
+export interface ModerationBlock {
+  readonly target: ModerationTarget
+  /** The identity that signed the block (of the blocks in force: the earliest claimed). */
+  readonly signer: Buffer
+  /** When the signer says it signed it (ms since the epoch; shown, never used to order). */
+  readonly time: number
+  /** Why, as the signer wrote it ('' when none). */
+  readonly reason: string
+}
+
+/** What one change of a moderated set's records changed here (the `moderation` event). */
+export interface ModerationEvent {
+  /** Targets blocked now that were not. */
+  readonly blocked: ModerationBlock[]
+  /** Targets no longer blocked. */
+  readonly unblocked: ModerationTarget[]
+  /** True when the moderators changed (`multi.moderation.moderators()`). */
+  readonly moderators: boolean
+  /** Feeds this change took out of the set here. */
+  readonly removed: FeedInfo[]
 }
 
 export interface MultifeedLimits {
@@ -112,6 +186,21 @@ export interface MultifeedOptions<E extends ValueEncoding = ValueEncoding> {
    * set's, is ERR_INVALID_ARGUMENT.
    */
   encrypted?: boolean
+  /**
+   * true with no key: create a moderated set founded by this peer's
+   * identity (`multi.invite` is what members open it with). Without it the
+   * key says: an invite opens a moderated set, a key this corestore holds
+   * as a moderated set re-opens it as one. true with a key that names no
+   * moderated set here, false with an invite or such a key, or true with
+   * `encrypted` (moderated sets are not encrypted yet) is ERR_INVALID_ARGUMENT.
+   */
+  moderated?: boolean
+  /**
+   * The identity that binds this peer's writers and signs its moderation
+   * records in moderated sets (one person's devices may share one).
+   * Default: one derived from the corestore's primary key. Unused by other sets.
+   */
+  identity?: IdentityKeyPair
 }
 
 export interface WriterOptions {
@@ -161,7 +250,32 @@ export interface PeerStats {
    * channel stays open: a mirror relaying it may be honest.
    */
   feedsRefused: number
+  /** Moderation records (a moderated set's channel): sent to the peer, and received from it. */
+  recordsSent: number
+  recordsReceived: number
+  /** Of the records received: new, verified and stored (whether a rule then counts them or not). */
+  recordsAdded: number
+  /** Of the records received: why they changed nothing (see `RecordRefusal`). */
+  recordsRefused: Record<RecordRefusal, number>
 }
+
+/**
+ * Why a moderation record a peer sent changed nothing: `malformed`, a bad
+ * `signature` or `feed-key` (forged or mutated), a `duplicate` (held
+ * already: replayed), `full` (the set holds its most records); or, stored
+ * but refused by the convergence rule, `immutable`, `unauthorized`,
+ * `revoked` (a revoked signer's), `ignored` (this peer's policy).
+ */
+export type RecordRefusal =
+  | 'malformed'
+  | 'signature'
+  | 'feed-key'
+  | 'duplicate'
+  | 'full'
+  | 'immutable'
+  | 'unauthorized'
+  | 'revoked'
+  | 'ignored'
 
 /** How far the sync with one peer has got (see `MultifeedPeer.progress`). */
 export interface PeerProgress {
@@ -222,6 +336,12 @@ export interface MultifeedEvents {
    * Without a listener, it becomes a process warning.
    */
   'callback-error': [error: CallbackError, peer: PeerRef | null]
+  /**
+   * A moderated set's records changed what is blocked or who moderates
+   * (records of ours or a peer's), and the set acted on it: the feeds
+   * blocked are removed, the ones freed may join again.
+   */
+  moderation: [change: ModerationEvent]
   /** The multifeed closed. */
   close: []
 }

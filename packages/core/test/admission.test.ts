@@ -7,7 +7,6 @@
  * versions) re-opens with the feed once and its lengths where they were.
  * Negative claims wait for a positive signal (a later message processed).
  */
-import type { ChildProcess } from 'node:child_process'
 import { rm } from 'node:fs/promises'
 import { Multifeed } from '@multifeed/core'
 import CorestoreClass from 'corestore'
@@ -15,7 +14,7 @@ import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
 import { MARK_CLOSED, MembershipLog } from '../src/set/MembershipLog.js'
 import { Owners } from '../src/set/Owners.js'
-import { runFixture } from './fixtures/child.js'
+import { outputOf, runFixture } from './fixtures/child.js'
 import { onCleanup, pipe, tmpDir, tmpStore, until } from './helpers.js'
 import { DONE, elementsBytes, puppet } from './puppet.js'
 import { bytes, rng } from './seeded.js'
@@ -378,25 +377,3 @@ describe('a process killed during remove(), after the tombstone, before the purg
     await until(() => multi.feed(F) !== null, 'the peer that holds F offered it again')
   })
 })
-
-/** Everything the child wrote on stdout, once it is gone (it kills itself; killed after 20 s). */
-function outputOf(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = ''
-    let err = ''
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`the fixture did not end within 20 s; stdout: ${out}; stderr: ${err}`))
-    }, 20_000)
-    child.stdout!.on('data', (d) => {
-      out += d
-    })
-    child.stderr!.on('data', (d) => {
-      err += d
-    })
-    child.once('close', () => {
-      clearTimeout(timer)
-      resolve(out)
-    })
-  })
-}

@@ -5,7 +5,14 @@
  * and never unwinds the protocol's state.
  */
 import { CallbackError } from '../errors.js'
-import type { FeedInfo, MultifeedEvents, MultifeedPolicy, PeerRef } from '../types.js'
+import type {
+  FeedInfo,
+  ModerationContext,
+  ModerationRecord,
+  MultifeedEvents,
+  MultifeedPolicy,
+  PeerRef
+} from '../types.js'
 import type { TypedEmitter } from './Resource.js'
 import { emitWarning } from './runtime.js'
 
@@ -45,6 +52,23 @@ export class Callbacks {
     } catch (err) {
       this.error('policy.share', err, peer)
       return false
+    }
+  }
+
+  get hasModerationPolicy(): boolean {
+    return this.#policy.moderation !== undefined
+  }
+
+  /** The moderation policy's choice (undefined: the rule's verdict); a throw keeps the verdict. */
+  follows(record: ModerationRecord, context: ModerationContext): boolean | undefined {
+    const moderation = this.#policy.moderation
+    if (moderation === undefined) return undefined
+    try {
+      const choice = moderation.call(this.#policy, record, context)
+      return typeof choice === 'boolean' ? choice : undefined
+    } catch (err) {
+      this.error('policy.moderation', err, null)
+      return undefined
     }
   }
 

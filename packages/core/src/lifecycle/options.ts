@@ -2,7 +2,7 @@
  * `Multifeed.open()`'s arguments, checked at the call: anything wrong is an
  * `ERR_INVALID_ARGUMENT` naming the option, never a failure later on.
  */
-import type { Corestore, ValueEncoding } from '@multifeed/holepunch-types'
+import type { Corestore, KeyPair, ValueEncoding } from '@multifeed/holepunch-types'
 import { InvalidArgumentError } from '../errors.js'
 import type { MultifeedOptions, MultifeedPolicy } from '../types.js'
 import { knownOptions, optionalBoolean } from './strict.js'
@@ -13,8 +13,17 @@ const DEFAULT_IDLE_TIMEOUT = 5000
 const ENCODINGS = new Set(['binary', 'utf-8', 'utf8', 'json'])
 const CALL = 'Multifeed.open()'
 /** The options open() accepts, and those of its nested objects. */
-const OPTIONS = ['valueEncoding', 'policy', 'limits', 'sparse', 'idleTimeout', 'encrypted']
-const POLICY = ['accept', 'share']
+const OPTIONS = [
+  'valueEncoding',
+  'policy',
+  'limits',
+  'sparse',
+  'idleTimeout',
+  'encrypted',
+  'moderated',
+  'identity'
+]
+const POLICY = ['accept', 'share', 'moderation']
 const LIMITS = ['maxFeeds', 'maxDifferences']
 
 export interface Settings {
@@ -26,6 +35,10 @@ export interface Settings {
   idleTimeout: number
   /** As given: undefined lets the key say whether the set is encrypted (capabilities.ts). */
   encrypted: boolean | undefined
+  /** As given: undefined lets the key (or the store, or an invite) say whether the set is moderated. */
+  moderated: boolean | undefined
+  /** The identity given for moderated sets (its halves checked at open: set/identity.ts). */
+  identity: KeyPair | undefined
 }
 
 export function settingsOf(corestore: unknown, options: unknown): Settings {
@@ -38,7 +51,14 @@ export function settingsOf(corestore: unknown, options: unknown): Settings {
   if (o.limits !== undefined) knownOptions(o.limits, CALL, LIMITS, 'limits.')
   optionalBoolean(o.sparse, CALL, 'sparse')
   optionalBoolean(o.encrypted, CALL, 'encrypted')
-  for (const hook of ['accept', 'share'] as const) {
+  optionalBoolean(o.moderated, CALL, 'moderated')
+  if (o.moderated === true && o.encrypted === true) {
+    throw new InvalidArgumentError(
+      `${CALL}: moderated: true with encrypted: true: a moderated set is not encrypted (not supported yet)`
+    )
+  }
+  checkIdentity(o.identity)
+  for (const hook of ['accept', 'share', 'moderation'] as const) {
     if (o.policy?.[hook] !== undefined && typeof o.policy[hook] !== 'function') {
       throw new InvalidArgumentError(`policy.${hook} must be a function`)
     }
@@ -54,7 +74,27 @@ export function settingsOf(corestore: unknown, options: unknown): Settings {
       DEFAULT_MAX_DIFFERENCES
     ),
     idleTimeout: integer('idleTimeout', o.idleTimeout, DEFAULT_IDLE_TIMEOUT),
-    encrypted: o.encrypted
+    encrypted: o.encrypted,
+    moderated: o.moderated,
+    identity: o.identity
+  }
+}
+
+/** `identity`'s shape (whether its halves agree is checked when a moderated set opens). */
+function checkIdentity(identity: unknown): void {
+  if (identity === undefined) return
+  const pair = identity as { publicKey?: unknown; secretKey?: unknown } | null
+  const sized = (key: unknown, bytes: number) =>
+    key instanceof Uint8Array && key.byteLength === bytes
+  if (
+    typeof identity !== 'object' ||
+    pair === null ||
+    !sized(pair.publicKey, 32) ||
+    !sized(pair.secretKey, 64)
+  ) {
+    throw new InvalidArgumentError(
+      `${CALL}: identity must be an Ed25519 key pair { publicKey (32 bytes), secretKey (64 bytes) }`
+    )
   }
 }
 

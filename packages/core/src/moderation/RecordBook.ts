@@ -4,7 +4,7 @@
  * refused, so that a peer's stats can say what it was sent. The state is
  * `evaluate` over what is held, computed again only after a change.
  */
-import { evaluate, type ModerationState } from './evaluate.js'
+import { evaluate, type ModerationPolicy, type ModerationState } from './evaluate.js'
 import { MAX_DEPS } from './records.js'
 import { type VerifiedRecord, type VerifyRefusal, verifyRecord } from './signing.js'
 
@@ -28,13 +28,22 @@ export class RecordBook {
     full: 0
   }
   readonly maxRecords: number
+  readonly #policy: ModerationPolicy | undefined
   readonly #records = new Map<string, VerifiedRecord>()
   #state: ModerationState | null = null
 
-  constructor(setKey: Buffer, founder: Buffer, { maxRecords = DEFAULT_MAX_RECORDS } = {}) {
+  constructor(
+    setKey: Buffer,
+    founder: Buffer,
+    {
+      maxRecords = DEFAULT_MAX_RECORDS,
+      policy
+    }: { maxRecords?: number; policy?: ModerationPolicy } = {}
+  ) {
     this.setKey = setKey
     this.founder = founder
     this.maxRecords = maxRecords
+    this.#policy = policy
   }
 
   get size(): number {
@@ -95,7 +104,7 @@ export class RecordBook {
   }
 
   state(): ModerationState {
-    this.#state ??= evaluate(this.founder, this.#records.values())
+    this.#state ??= evaluate(this.founder, this.#records.values(), this.#policy)
     return this.#state
   }
 

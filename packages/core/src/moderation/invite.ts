@@ -4,10 +4,18 @@
  * member pastes carries both. Whoever holds the invite can join but cannot
  * act as founder (its records must verify under `founder`), and an invite
  * naming another founder derives another key: another set.
+ *
+ * A moderated key is never read as an encrypted set's (capabilities.ts
+ * `tierOf`: 24 bytes and an 8-byte tag): a new set draws its secret again in
+ * the 2^-64 case where the key would carry a tag, and an invite whose key
+ * does is refused (only a founder grinding ~2^64 secrets could make one).
+ * So `tierOf(multi.key)` is `'plain'` for every moderated set, and a tiered
+ * key never names one.
  */
 import crypto from 'hypercore-crypto'
 import sodium from 'sodium-universal'
 import z32 from 'z32'
+import { tierOf } from '../capabilities.js'
 import { InvalidKeyError } from '../errors.js'
 
 const KEY_BYTES = 32
@@ -36,12 +44,19 @@ export function moderatedSetKey(founder: Buffer, secret: Buffer): Buffer {
 }
 
 /** A new moderated set founded by the identity `founder` (its public key). */
-export function createModeratedSet(founder: Buffer): ModeratedSetId {
+export function createModeratedSet(
+  founder: Buffer,
+  random: (bytes: number) => Buffer = crypto.randomBytes
+): ModeratedSetId {
   if (founder.byteLength !== KEY_BYTES) {
     throw new InvalidKeyError(`founder must be ${KEY_BYTES} bytes, got ${founder.byteLength}`)
   }
-  const secret = crypto.randomBytes(KEY_BYTES)
-  return { founder, secret, key: moderatedSetKey(founder, secret) }
+  for (;;) {
+    const secret = random(KEY_BYTES)
+    const key = moderatedSetKey(founder, secret)
+    // Never a key that reads as an encrypted set's (2^-64: a second draw).
+    if (tierOf(key) === 'plain') return { founder, secret, key }
+  }
 }
 
 /** The invite a member pastes: z-base-32 of `1 ‖ founder ‖ secret`. */
@@ -62,7 +77,16 @@ export function parseInvite(input: string): ModeratedSetId {
   }
   const founder = Buffer.from(bytes.subarray(1, 1 + KEY_BYTES))
   const secret = Buffer.from(bytes.subarray(1 + KEY_BYTES))
-  return { founder, secret, key: moderatedSetKey(founder, secret) }
+  const key = moderatedSetKey(founder, secret)
+  if (tierOf(key) !== 'plain') {
+    throw new InvalidKeyError('this invite derives a key that reads as an encrypted set’s: refused')
+  }
+  return { founder, secret, key }
+}
+
+/** True when `input` has an invite's shape (a string of its length): `parseInvite` says the rest. */
+export function looksLikeInvite(input: unknown): input is string {
+  return typeof input === 'string' && input.length === INVITE_CHARS
 }
 
 function describe(input: unknown): string {

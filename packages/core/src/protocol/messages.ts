@@ -36,6 +36,14 @@ export const TAGS_MINOR = 4
 export function minorOf(tagged: boolean): number {
   return tagged ? Math.max(PROTOCOL_MINOR, TAGS_MINOR) : PROTOCOL_MINOR
 }
+
+/**
+ * Minor 3, a moderated set's channels only: the records summary appended to
+ * the open message, and the record messages (record-symbols, record-more,
+ * record-elements, records). Plain and encrypted sets still open in minor 2,
+ * byte for byte as before.
+ */
+export const MODERATION_MINOR = 3
 /** Protocol of a multifeed's channel (id = its channel id on the connection). */
 export const PROTOCOL_NAME = `multifeed/${PROTOCOL_MAJOR}`
 /** Protocol of the one pairing channel per connection (no id). */
@@ -51,6 +59,10 @@ export const MAX_SYMBOLS_PER_MESSAGE = 4096
 export const MAX_SYMBOLS = 1 << 20
 /** Counters of the difference sketch in the Open message. */
 export const MAX_SKETCH_COUNTERS = 256
+/** Most moderation records in one Records message. */
+export const MAX_RECORDS_PER_MESSAGE = 64
+/** Most bytes of one moderation record (moderation/records.ts MAX_RECORD_BYTES). */
+export const MAX_RECORD_WIRE_BYTES = 1024
 
 const KEY_BYTES = 32
 /** Bytes of a feed's admission tag (an encrypted set's; all zero on the wire: none). */
@@ -100,6 +112,16 @@ export interface Open {
   count: number
   /** Counters of the sender's difference sketch (tug-of-war), to size the reconciliation. */
   sketch: number[]
+  /** A moderated set's records, summarised as the feeds are (minor 3; absent: none sent). */
+  records?: RecordsSummary
+}
+
+/** The moderation records the sender holds, as its open announces them (ids reconciled like feeds). */
+export interface RecordsSummary {
+  /** Bound to the connection as the feeds' set proof is (recordsKey, pairing.ts). */
+  setProof: Buffer
+  count: number
+  sketch: number[]
 }
 
 /** Coded symbols [start, start + symbols.length) of the sender's set. */
@@ -127,9 +149,23 @@ export interface Elements {
   elements: Element[]
 }
 
+/** Moderation records, whole (each ≤ MAX_RECORD_WIRE_BYTES): sent, answered, or pushed. */
+export interface Records {
+  flags: number
+  records: Buffer[]
+}
+
+/** Flag of a Records message: the last of the records the peer asked for in its DONE. */
+export const RECORDS_END = 1
+
 export const MESSAGE_SYMBOLS = 0
 export const MESSAGE_MORE = 1
 export const MESSAGE_ELEMENTS = 2
+/** Minor 3, moderated sets only: the records' reconciliation, then the records themselves. */
+export const MESSAGE_RECORD_SYMBOLS = 3
+export const MESSAGE_RECORD_MORE = 4
+export const MESSAGE_RECORD_ELEMENTS = 5
+export const MESSAGE_RECORDS = 6
 
 const version = {
   preencode(state: State, m: { major: number; minor: number }) {
@@ -252,6 +288,12 @@ const open = {
     c.uint.preencode(state, m.count)
     c.uint.preencode(state, m.sketch.length)
     for (const v of m.sketch) zigzag.preencode(state, v)
+    if (m.records !== undefined) {
+      state.end += SECRET_BYTES
+      c.uint.preencode(state, m.records.count)
+      c.uint.preencode(state, m.records.sketch.length)
+      for (const v of m.records.sketch) zigzag.preencode(state, v)
+    }
   },
   encode(state: State, m: Open) {
     version.encode(state, m)
@@ -262,25 +304,49 @@ const open = {
     c.uint.encode(state, m.count)
     c.uint.encode(state, m.sketch.length)
     for (const v of m.sketch) zigzag.encode(state, v)
+    if (m.records !== undefined) {
+      state.buffer!.set(m.records.setProof, state.start)
+      state.start += SECRET_BYTES
+      c.uint.encode(state, m.records.count)
+      c.uint.encode(state, m.records.sketch.length)
+      for (const v of m.records.sketch) zigzag.encode(state, v)
+    }
   }
+}
+
+function decodeSketch(state: State): number[] {
+  const k = c.uint.decode(state)
+  if (k < 1 || k > MAX_SKETCH_COUNTERS) throw new Error(`${k} sketch counters`)
+  const sketch: number[] = new Array(k)
+  for (let i = 0; i < k; i++) sketch[i] = zigzag.decode(state)
+  return sketch
 }
 
 export function encodeOpen(m: Open): Buffer {
   return encode(open, m)
 }
 
-export function decodeOpen(raw: Buffer): Open {
+/**
+ * `moderated`: the channel is a moderated set's, whose open carries the
+ * records summary after the sketch (minor 3); other sets' opens ignore what
+ * follows the sketch, as they always did.
+ */
+export function decodeOpen(raw: Buffer, { moderated = false } = {}): Open {
   return guard('open message', () => {
     const state = stateOf(raw)
     const { major, minor } = version.decode(state)
     const capability = copy(state, SECRET_BYTES)
     const setProof = copy(state, SECRET_BYTES)
     const n = c.uint.decode(state)
-    const k = c.uint.decode(state)
-    if (k < 1 || k > MAX_SKETCH_COUNTERS) throw new Error(`${k} sketch counters`)
-    const sketch: number[] = new Array(k)
-    for (let i = 0; i < k; i++) sketch[i] = zigzag.decode(state)
-    return { major, minor, capability, setProof, count: n, sketch }
+    const sketch = decodeSketch(state)
+    const open: Open = { major, minor, capability, setProof, count: n, sketch }
+    // Appended in minor 3 on a moderated set's channel: the records summary.
+    if (moderated && minor >= MODERATION_MINOR && state.start < state.end) {
+      const proof = copy(state, SECRET_BYTES)
+      const count = c.uint.decode(state)
+      open.records = { setProof: proof, count, sketch: decodeSketch(state) }
+    }
+    return open
   })
 }
 
@@ -367,5 +433,38 @@ export function decodeElements(raw: Buffer, tagged = false): Elements {
       elements[i] = { key, length, tag: tag.equals(NO_TAG) ? null : tag }
     }
     return { flags, elements }
+  })
+}
+
+export function encodeRecords(m: Records): Buffer {
+  const state: State = { start: 0, end: 0, buffer: null }
+  c.uint.preencode(state, m.flags)
+  c.uint.preencode(state, m.records.length)
+  for (const r of m.records) c.buffer.preencode(state, r)
+  state.buffer = Buffer.allocUnsafe(state.end)
+  c.uint.encode(state, m.flags)
+  c.uint.encode(state, m.records.length)
+  for (const r of m.records) c.buffer.encode(state, r)
+  return state.buffer
+}
+
+export function decodeRecords(raw: Buffer): Records {
+  return guard('Records message', () => {
+    const state = stateOf(raw)
+    const flags = c.uint.decode(state)
+    const n = count(state, MAX_RECORDS_PER_MESSAGE, 'maxRecordsPerMessage', 'moderation records')
+    const records: Buffer[] = new Array(n)
+    for (let i = 0; i < n; i++) {
+      const bytes = c.uint.decode(state)
+      if (bytes === 0 || bytes > MAX_RECORD_WIRE_BYTES) {
+        throw new LimitExceededError(
+          'maxRecordBytes',
+          MAX_RECORD_WIRE_BYTES,
+          `Remote sent a moderation record of ${bytes} bytes; the limit is ${MAX_RECORD_WIRE_BYTES}`
+        )
+      }
+      records[i] = copy(state, bytes)
+    }
+    return { flags, records }
   })
 }

@@ -32,6 +32,7 @@ const CHANNEL = Buffer.from('multifeed/2 channel')
 const SET_PROOF = Buffer.from('multifeed/2 set proof')
 const SET_SALT = Buffer.from('multifeed/2 set salt')
 const SYMBOL_SALT = Buffer.from('multifeed/2 symbol salt')
+const RECORDS = Buffer.from('multifeed/2 moderation records')
 
 function keyed(key: Buffer, parts: Buffer[], bytes = SECRET_BYTES): Buffer {
   const out = Buffer.allocUnsafe(bytes)
@@ -93,6 +94,15 @@ export function symbolSalts(
 /** `symbolSalt` from the set salt (what a FeedSet holds). */
 export function symbolSaltOf(salt: Buffer): Buffer {
   return keyed(salt, [SYMBOL_SALT])
+}
+
+/**
+ * What a moderated set's records are reconciled under (32 bytes, from the
+ * key alone): their set proof, salts and symbols derive from it as the
+ * feeds' do from the key, so the two reconciliations never share a hash.
+ */
+export function recordsKey(key: Buffer): Buffer {
+  return keyed(key, [RECORDS], 32)
 }
 
 /** Constant-time comparison. */

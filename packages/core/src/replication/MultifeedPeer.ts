@@ -26,10 +26,11 @@ import {
 } from '../errors.js'
 import { parseKey } from '../keys.js'
 import { debug, shortId } from '../lifecycle/debug.js'
-import { minorOf, type Open, PROTOCOL_MAJOR } from '../protocol/messages.js'
+import { MODERATION_MINOR, minorOf, type Open, PROTOCOL_MAJOR } from '../protocol/messages.js'
 import type { Feed } from '../set/FeedSet.js'
 import type { FeedInfo, KeyLike, SyncInfo } from '../types.js'
-import { PeerChannel } from './PeerChannel.js'
+import { FeedGate, heldLimit } from './FeedGate.js'
+import { type ChannelMessage, PeerChannel } from './PeerChannel.js'
 import { PeerCores } from './PeerCores.js'
 import {
   emptyPeerStats,
@@ -39,6 +40,7 @@ import {
   type PeerStats
 } from './PeerHost.js'
 import { PeerOutput } from './PeerOutput.js'
+import { PeerRecords } from './PeerRecords.js'
 import { PeerSync } from './PeerSync.js'
 import { type ReplicationStream, rootOf, type StreamMember } from './ReplicationStream.js'
 import { SetExchange } from './SetExchange.js'
@@ -77,6 +79,10 @@ export class MultifeedPeer implements StreamMember {
   readonly #sent = { blocks: 0, bytes: 0 }
   /** What we send: while the stream takes more, replies within the connection's budget. */
   readonly #output: PeerOutput
+  /** A moderated set's records on this channel (null: not moderated). */
+  readonly #records: PeerRecords | null = null
+  /** A moderated set's feed messages wait for the records (null: not moderated). */
+  readonly #gate: FeedGate<ChannelMessage> | null = null
 
   constructor(host: PeerHost, replication: ReplicationStream) {
     this.#host = host
@@ -95,18 +101,22 @@ export class MultifeedPeer implements StreamMember {
       },
       replication.mux
     )
-    this.#channel = new PeerChannel(host.key, minorOf(host.tagged), replication, this.stats, {
-      live: () => !this.#closed && !this.#failed,
-      opened: (remote) => this.#onOpen(remote),
-      refused: (err) => this.#fail(err),
-      message: (name, raw) => {
-        if (name === 'symbols') this.#sync.symbols(raw)
-        else if (name === 'more') this.#sync.more(raw)
-        else this.#sync.elements(raw)
+    const moderated = host.records !== null
+    this.#channel = new PeerChannel(
+      host.key,
+      moderated ? MODERATION_MINOR : minorOf(host.tagged),
+      replication,
+      this.stats,
+      {
+        live: () => !this.#closed && !this.#failed,
+        opened: (remote) => this.#onOpen(remote),
+        refused: (err) => this.#fail(err),
+        message: (name, raw) => this.#onMessage(name, raw),
+        closed: (isRemote) => this.#onChannelClose(isRemote),
+        drained: () => this.#output.drain()
       },
-      closed: (isRemote) => this.#onChannelClose(isRemote),
-      drained: () => this.#output.drain()
-    })
+      { moderated }
+    )
     this.#output = new PeerOutput(
       this.#channel,
       host.replyBudget(replication),
@@ -122,6 +132,23 @@ export class MultifeedPeer implements StreamMember {
       this.#output,
       host.tagged
     )
+    if (host.records !== null) {
+      this.#gate = new FeedGate()
+      this.#records = new PeerRecords({
+        host: host.records,
+        stats: this.stats,
+        maxDifferences: host.maxDifferences,
+        send: (name, raw, paid) => this.#output.send(name, raw, paid),
+        queue: (producer) => this.#output.queue(producer),
+        live: () => !this.#closed && !this.#failed,
+        fail: (err) => this.#fail(err),
+        localError: (err) => {
+          // Records we could not store: the feeds must not begin without them.
+          if (!this.#closingHere()) host.onLocalError(this, err)
+          this.#teardown('local')
+        }
+      })
+    }
     this.#sync = new PeerSync({
       peer: this,
       host,
@@ -232,7 +259,16 @@ export class MultifeedPeer implements StreamMember {
     const shared = this.#host.shared(this)
     this.#output.announced(shared.count)
     this.#exchange.announce(shared)
-    if (this.#channel.open(shared) && debug.pairing.enabled) {
+    const records = this.#records
+    const summary =
+      records === null
+        ? undefined
+        : (hash: Buffer) => {
+            const summary = records.announce(hash)
+            this.#output.announcedRecords(summary.count)
+            return summary
+          }
+    if (this.#channel.open(shared, summary) && debug.pairing.enabled) {
       debug.pairing.log(`${this.label} paired: channel open sent (${shared.count} feeds)`)
     }
   }
@@ -292,6 +328,11 @@ export class MultifeedPeer implements StreamMember {
     this.#cores.moved()
   }
 
+  /** Moderation records were added here: the peer gets those it lacks (once its records were reconciled). */
+  recordsChanged(): void {
+    if (!this.#closed) this.#records?.changed()
+  }
+
   /** The feed left the set: its core leaves the stream now (the peer stops getting its blocks). */
   forget(feed: Feed): void {
     this.#cores.forget(feed)
@@ -320,7 +361,47 @@ export class MultifeedPeer implements StreamMember {
     }
     this.#host.onVerified(this)
     if (this.#closed) return
-    this.#sync.opened(remote)
+    const records = this.#records
+    if (records === null || remote.records === undefined) {
+      this.#sync.opened(remote)
+      return
+    }
+    // Moderated: the records first; the feeds once we took the peer's.
+    const noise = this.replication.noise
+    this.#gate!.limit(
+      heldLimit(remote.count, this.#host.shared(this).count + this.#host.maxDifferences)
+    )
+    records.opened(noise.handshakeHash!, noise.isInitiator, remote.minor, remote.records)
+    records.ready.then(() => {
+      if (this.#closed || this.#failed) return
+      this.#sync.opened(remote)
+      for (const { name, raw } of this.#gate!.open()) {
+        if (this.#closed || this.#failed) return
+        this.#dispatch(name, raw)
+      }
+    })
+  }
+
+  #onMessage(name: ChannelMessage, raw: Buffer): void {
+    if (this.#records !== null && name.startsWith('record')) {
+      this.#records.message(name as Parameters<PeerRecords['message']>[0], raw)
+      return
+    }
+    if (this.#gate?.closed) {
+      try {
+        this.#gate.hold(name, raw)
+      } catch (err) {
+        this.#fail(err)
+      }
+      return
+    }
+    this.#dispatch(name, raw)
+  }
+
+  #dispatch(name: ChannelMessage, raw: Buffer): void {
+    if (name === 'symbols') this.#sync.symbols(raw)
+    else if (name === 'more') this.#sync.more(raw)
+    else this.#sync.elements(raw)
   }
 
   #onChannelClose(isRemote: boolean): void {
@@ -372,6 +453,7 @@ export class MultifeedPeer implements StreamMember {
     this.#channel.close()
     this.#cores.close()
     this.#exchange.close()
+    this.#records?.close()
     this.#sync.close()
     this.#host.onClosed(this, reason)
   }

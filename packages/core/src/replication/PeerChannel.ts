@@ -16,16 +16,19 @@ import {
   decodeOpen,
   decodeVersion,
   encodeOpen,
+  MODERATION_MINOR,
   type Open,
   PROTOCOL_MAJOR,
-  PROTOCOL_NAME
+  PROTOCOL_NAME,
+  type RecordsSummary
 } from '../protocol/messages.js'
 import { capability, channelId, secretsEqual, setProof } from '../protocol/pairing.js'
 import type { PeerStats, SharedSet } from './PeerHost.js'
+import { RECORD_MESSAGES, type RecordMessage } from './PeerRecords.js'
 import type { ReplicationStream } from './ReplicationStream.js'
 
-/** The channel's messages, by name. */
-export type ChannelMessage = 'symbols' | 'more' | 'elements'
+/** The channel's messages, by name (the record messages on a moderated set's channel only). */
+export type ChannelMessage = 'symbols' | 'more' | 'elements' | RecordMessage
 
 /** What the channel hands its owner. */
 export interface ChannelEvents {
@@ -44,28 +47,32 @@ export interface ChannelEvents {
 
 export class PeerChannel {
   readonly #key: Buffer
-  /** The minor our open announces (messages.minorOf). */
-  readonly #minor: number
   readonly #replication: ReplicationStream
   readonly #stats: PeerStats
   readonly #events: ChannelEvents
   #id: Buffer | null = null
   #channel: Channel | null = null
-  #messages: Record<ChannelMessage, Message<Buffer>> | null = null
+  /** The minor our open announces (MODERATION_MINOR, or messages.minorOf). */
+  readonly #minor: number
+  #messages: Partial<Record<ChannelMessage, Message<Buffer>>> | null = null
   #opened = false
+  /** A moderated set's channel: minor 3, the records summary in the opens, the record messages. */
+  readonly #moderated: boolean
 
   constructor(
     key: Buffer,
     minor: number,
     replication: ReplicationStream,
     stats: PeerStats,
-    events: ChannelEvents
+    events: ChannelEvents,
+    { moderated = false } = {}
   ) {
     this.#key = key
     this.#minor = minor
     this.#replication = replication
     this.#stats = stats
     this.#events = events
+    this.#moderated = moderated
   }
 
   /** True while a channel exists and has not closed. */
@@ -83,8 +90,12 @@ export class PeerChannel {
     this.#replication.mux.pair({ protocol: PROTOCOL_NAME, id: this.#channelId() }, pair)
   }
 
-  /** Opens the channel announcing `shared`; false when one is open already or Protomux refuses. */
-  open(shared: SharedSet): boolean {
+  /**
+   * Opens the channel announcing `shared` (and a moderated set's `records`,
+   * summarised for this connection); false when one is open already or
+   * Protomux refuses.
+   */
+  open(shared: SharedSet, records?: (handshakeHash: Buffer) => RecordsSummary): boolean {
     if (this.active) return false
     const noise = this.#replication.noise
     const hash = noise.handshakeHash!
@@ -112,11 +123,14 @@ export class PeerChannel {
           this.#events.message(name, raw)
         }
       })
-    this.#messages = {
+    const messages: Partial<Record<ChannelMessage, Message<Buffer>>> = {
       symbols: message('symbols'),
       more: message('more'),
       elements: message('elements')
     }
+    // Protomux numbers messages in this order: the record messages are 3–6.
+    if (this.#moderated) for (const name of RECORD_MESSAGES) messages[name] = message(name)
+    this.#messages = messages
     this.#channel = channel
     const open = encodeOpen({
       major: PROTOCOL_MAJOR,
@@ -124,7 +138,8 @@ export class PeerChannel {
       capability: capability(this.#key, hash, noise.isInitiator),
       setProof: setProof(this.#key, hash, shared.digest),
       count: shared.count,
-      sketch: shared.sketch
+      sketch: shared.sketch,
+      ...(this.#moderated && records !== undefined ? { records: records(hash) } : {})
     })
     this.#count(open, true)
     channel.open(open)
@@ -156,7 +171,16 @@ export class PeerChannel {
     try {
       const { major } = decodeVersion(raw)
       if (major !== PROTOCOL_MAJOR) throw new VersionMismatchError(PROTOCOL_MAJOR, major)
-      remote = decodeOpen(raw)
+      remote = decodeOpen(raw, { moderated: this.#moderated })
+      if (this.#moderated && remote.records === undefined) {
+        // It holds the set's key but speaks no moderation (an older peer, or
+        // one that opened the key as a plain set): it would serve blocked feeds.
+        throw new VersionMismatchError(
+          PROTOCOL_MAJOR,
+          major,
+          `The remote opened a moderated set without moderation (protocol ${major}.${remote.minor}; moderated sets need ${PROTOCOL_MAJOR}.${MODERATION_MINOR})`
+        )
+      }
     } catch (err) {
       this.#events.refused(err)
       return

@@ -8,6 +8,7 @@ import type { MultifeedError } from '../errors.js'
 import type { Element } from '../protocol/messages.js'
 import type { LocalSet } from '../protocol/SymbolWindow.js'
 import type { Feed } from '../set/FeedSet.js'
+import type { Moderation } from '../set/Moderation.js'
 import type {
   FeedInfo,
   MultifeedEvents,
@@ -16,6 +17,7 @@ import type {
   PeerStats,
   SyncInfo
 } from '../types.js'
+import type { RecordHost } from './PeerRecords.js'
 import type { ReplicationStream } from './ReplicationStream.js'
 import type { ReplyBudget } from './ReplyBudget.js'
 
@@ -49,12 +51,20 @@ export interface SharedSet {
 /** What a peer needs from its multifeed (implemented by Multifeed, kept internal). */
 export interface PeerHost {
   readonly multifeed: MultifeedRef
+  /**
+   * A moderated set's records on this peer (set/Moderation.ts: `receive()`
+   * verifies, stores and applies a peer's records; `records()` are what we
+   * hold), from open on; null for every other set.
+   */
+  readonly moderation: Moderation | null
   /** The pairing key: the multifeed key, or an encrypted set's mirror key (capabilities.ts). */
   readonly key: Buffer
   /** Most differences one reconciliation may decode (bounds the peer's work). */
   readonly maxDifferences: number
   /** True for an encrypted set: its feeds carry admission tags (set/AdmissionTags.ts). */
   readonly tagged: boolean
+  /** A moderated set's records, reconciled before the feeds on every channel (null: not moderated). */
+  readonly records: RecordHost | null
   /** The feed of the set with this key. */
   feed(key: Buffer): Feed | undefined
   feedByDiscoveryKey(discoveryId: string): Feed | undefined
@@ -96,7 +106,21 @@ export function emptyPeerStats(): PeerStats {
     symbolsSent: 0,
     symbolsReceived: 0,
     coresAttached: 0,
-    feedsRefused: 0
+    feedsRefused: 0,
+    recordsSent: 0,
+    recordsReceived: 0,
+    recordsAdded: 0,
+    recordsRefused: {
+      malformed: 0,
+      signature: 0,
+      'feed-key': 0,
+      duplicate: 0,
+      full: 0,
+      immutable: 0,
+      unauthorized: 0,
+      revoked: 0,
+      ignored: 0
+    }
   }
 }
 

@@ -47,6 +47,11 @@ export class PeerOutput implements ExchangeOut {
     this.#budget.announce(this.#key, count)
   }
 
+  /** Our open announced `count` moderation records (a moderated set). */
+  announcedRecords(count: number): void {
+    this.#budget.announceRecords(this.#key, count)
+  }
+
   queue(producer: Producer): void {
     this.#outbox.push(producer)
   }

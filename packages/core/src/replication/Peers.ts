@@ -16,8 +16,11 @@ import { admit } from '../set/admission.js'
 import type { CorePool } from '../set/CorePool.js'
 import { type Feed, infoOf, listedSubset } from '../set/FeedSet.js'
 import type { Membership } from '../set/Membership.js'
+import type { Moderation } from '../set/Moderation.js'
 import { MultifeedPeer, type PeerHost, type PeerProgress } from './MultifeedPeer.js'
 import { type MultifeedRef, sumProgress } from './PeerHost.js'
+import type { RecordHost } from './PeerRecords.js'
+import { RecordIndex } from './RecordIndex.js'
 import { ReplicationStream, rootOf } from './ReplicationStream.js'
 import { replyBudgetOf } from './ReplyBudget.js'
 
@@ -37,6 +40,8 @@ export interface PeersContext {
   announce(feed: Feed, from: MultifeedPeer): void
   /** Something that waiters watch changed (here: a peer synced or left). */
   wake(): void
+  /** A moderated set's moderation on this peer (from open on), or null. */
+  moderation(): Moderation | null
 }
 
 export class Peers {
@@ -53,6 +58,11 @@ export class Peers {
   constructor(context: PeersContext) {
     this.#context = context
     this.#host = this.#makeHost()
+  }
+
+  /** What the peers share of their multifeed (read by tests: it is what replication sees). */
+  get host(): PeerHost {
+    return this.#host
   }
 
   /** Peers whose capability verified, on every stream the multifeed is attached to. */
@@ -109,6 +119,25 @@ export class Peers {
       peer.changed(feed, previous)
       this.#progressed(peer)
     }
+  }
+
+  /**
+   * Moderation records were added here (signed here, or taken from a peer):
+   * every peer gets those it lacks. The set calls it after each change.
+   */
+  recordsChanged(): void {
+    for (const peer of this.#peers.values()) peer.recordsChanged()
+  }
+
+  /**
+   * A feed let back into the set (a moderation unblock): its core goes on
+   * every peer's stream, so that a peer holding it answers (it serves the
+   * core it is asked for) and its blocks are fetched again; a peer that
+   * lacks it lets the core go idle. A new key's own update tells the peer
+   * our length (0), which makes no holder send.
+   */
+  seek(feed: Feed): void {
+    for (const peer of this.verified()) peer.serve(feed.discoveryId)?.catch(() => {})
   }
 
   /** A feed left the set: its core leaves every stream. */
@@ -203,8 +232,30 @@ export class Peers {
     const set = membership.set
     const shares = (feed: Feed, peer: MultifeedPeer): boolean =>
       callbacks.shares(infoOf(feed), peer)
+    const context = this.#context
+    // Made once the set's moderation is there (from open on), then kept.
+    let records: RecordHost | null = null
+    const recordsOf = (moderation: Moderation): RecordHost => {
+      // Records new here, ours or a peer's, go to every peer once the set acted on them.
+      moderation.onChange(async (change) => {
+        if (change.added.length > 0) this.recordsChanged()
+      })
+      return {
+        index: new RecordIndex(context.pairingKey, moderation),
+        receive: (bytes) => moderation.receive(bytes),
+        refusal: (hex) => moderation.state.refused.get(hex) ?? null
+      }
+    }
     return {
       multifeed,
+      get moderation() {
+        return context.moderation()
+      },
+      get records() {
+        const moderation = context.moderation()
+        if (records === null && moderation !== null) records = recordsOf(moderation)
+        return records
+      },
       key: this.#context.pairingKey,
       maxDifferences: this.#context.settings.maxDifferences,
       tagged: membership.tags.required,

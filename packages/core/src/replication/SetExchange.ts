@@ -32,9 +32,25 @@ import {
 import { secretsEqual, setProof, symbolSalts } from '../protocol/pairing.js'
 import { Reconciliation } from '../protocol/Reconciler.js'
 import type { LocalSet } from '../protocol/SymbolWindow.js'
-import type { Feed } from '../set/FeedSet.js'
+import type { PeerStats } from '../types.js'
 import type { Producer } from './Outbox.js'
-import type { PeerStats, SharedSet } from './PeerHost.js'
+
+/** An element of an exchanged set: a feed (key, length), or a moderation record (id, 0). */
+export interface Exchanged {
+  /** `key` in hex. */
+  readonly id: string
+  readonly key: Buffer
+  readonly length: number
+}
+
+/** What the exchange needs of our set (a SharedSet of feeds, or a moderated set's records). */
+export interface ExchangedSet {
+  feeds: Iterable<Exchanged>
+  count: number
+  digest: Buffer
+  sketch: number[]
+  local(): LocalSet
+}
 
 /**
  * How the exchange sends: producers queued on the peer's outbox (run while
@@ -56,7 +72,7 @@ export interface Difference {
 export class SetExchange {
   readonly #key: Buffer
   readonly #maxDifferences: number
-  readonly #stats: PeerStats
+  readonly #stats: Pick<PeerStats, 'symbolsSent' | 'symbolsReceived'>
   readonly #out: ExchangeOut
   /** Our set's feeds carry admission tags (an encrypted set). */
   readonly #setTagged: boolean
@@ -80,7 +96,7 @@ export class SetExchange {
   constructor(
     key: Buffer,
     maxDifferences: number,
-    stats: PeerStats,
+    stats: Pick<PeerStats, 'symbolsSent' | 'symbolsReceived'>,
     out: ExchangeOut,
     tagged = false
   ) {
@@ -115,7 +131,7 @@ export class SetExchange {
   }
 
   /** Our open message announces `shared`: kept for the decision between list and symbols. */
-  announce(shared: SharedSet): void {
+  announce(shared: ExchangedSet): void {
     this.#announced = {
       minor: minorOf(this.#setTagged),
       count: shared.count,
@@ -136,7 +152,12 @@ export class SetExchange {
    * sends. A change since our open reaches the peer as an update (kept from
    * the open on, sent once reconciled).
    */
-  begin(hash: Buffer, isInitiator: boolean, shared: SharedSet, remote: Open): boolean {
+  begin(
+    hash: Buffer,
+    isInitiator: boolean,
+    shared: ExchangedSet,
+    remote: Pick<Open, 'count' | 'sketch' | 'setProof'> & { minor: number }
+  ): boolean {
     this.#tagged = this.#setTagged && remote.minor >= TAGS_MINOR
     const announced = setProof(this.#key, hash, this.#announcedDigest!)
     if (secretsEqual(announced, remote.setProof)) {
@@ -224,7 +245,7 @@ export class SetExchange {
   }
 
   /** Responder: a part of the initiator's list; the difference once the list ended. */
-  list(message: Elements, ours: () => Iterable<Feed>): Difference | null {
+  list(message: Elements, ours: () => Iterable<Exchanged>): Difference | null {
     return ListExchange.receive(this.#list, message, ours)
   }
 

@@ -15,6 +15,8 @@ export interface FeedRecords {
   elementOf(slot: number): Buffer
   tagOf(slot: number): Buffer | null
   setTag(slot: number, tag: Uint8Array): void
+  /** The verified identity that owns a feed in a moderated set (set/Moderation.ts), or null. */
+  ownerOf(key: Buffer): Buffer | null
 }
 
 /**

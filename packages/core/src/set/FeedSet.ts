@@ -33,7 +33,8 @@ export function infoOf(feed: Feed): FeedInfo {
     discoveryKey: feed.discoveryKey,
     local: feed.local,
     name: feed.name,
-    length: feed.length
+    length: feed.length,
+    owner: feed.table.ownerOf(feed.key)
   }
 }
 
@@ -67,6 +68,11 @@ export class FeedSet {
 
   get size(): number {
     return this.#order.length
+  }
+
+  /** Who owns a feed (a moderated set's bind records): what `FeedInfo.owner` says. */
+  set owners(lookup: (key: Buffer) => Buffer | null) {
+    this.#table.ownerOf = lookup
   }
 
   /** Every feed, in the order they joined. */

@@ -78,6 +78,8 @@ export class FeedTable implements FeedRecords {
   #names = new Map<number, string>()
   /** While true, slots stay where they are (no compaction): a slot is a log position then. */
   keepSlots = false
+  /** A moderated set's owner of a feed (its bind records), given by the set; none otherwise. */
+  ownerOf: (key: Buffer) => Buffer | null = () => null
   /** Slots taken (live or removed): the next new slot. */
   #top = 0
   /** Slots of removed feeds below `top`. */

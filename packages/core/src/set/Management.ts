@@ -51,6 +51,9 @@ export class Management {
     if (this.#membership.blocked.has(parsed.toString('hex'))) {
       throw new InvalidArgumentError('This key is blocked: unblock() it first')
     }
+    if (this.#membership.moderated(parsed)) {
+      throw new InvalidArgumentError("This key is blocked by the set's moderation")
+    }
     const { tags } = this.#membership
     if (tags.required && !tags.computes) {
       throw new InvalidArgumentError(

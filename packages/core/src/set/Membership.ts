@@ -34,8 +34,13 @@ export class Membership {
   readonly names = new Map<string, Feed>()
   /** Names of writers removed with `force`: never given to a new core. */
   readonly retired = new Set<string>()
-  /** Keys refused from every peer (hex → key). */
+  /** Keys refused from every peer (hex → key): the member's own mute (`block()`). */
   readonly blocked = new Map<string, Buffer>()
+  /**
+   * A moderated set's refusal of a key (its moderation's blocks, kept apart
+   * from the mute above: a moderator's unblock never lifts a member's mute).
+   */
+  moderated: (key: Buffer) => boolean = () => false
   /** The multifeed's discovery key: how the store's owner record names it. */
   readonly id: Buffer
   /** The set's admission tags (an encrypted set's feeds carry one each). */

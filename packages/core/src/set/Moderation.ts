@@ -11,7 +11,7 @@
  */
 import type { Corestore, KeyPair } from '@multifeed/holepunch-types'
 import { InvalidArgumentError, StorageCorruptError } from '../errors.js'
-import type { BlockEntry, ModerationState } from '../moderation/evaluate.js'
+import type { BlockEntry, ModerationPolicy, ModerationState } from '../moderation/evaluate.js'
 import type { ModeratedSetId } from '../moderation/invite.js'
 import { RecordBook, type Refusal } from '../moderation/RecordBook.js'
 import type { TargetKind } from '../moderation/records.js'
@@ -38,6 +38,8 @@ export class Moderation {
   readonly #book: RecordBook
   readonly #log: ModerationLog
   #taking: Promise<unknown> = Promise.resolve()
+  /** What the set does with a change (remove, refuse, fetch again; tell the peers), awaited in turn. */
+  readonly #effects: Array<(change: ModerationChange) => Promise<void>> = []
 
   private constructor(id: ModeratedSetId, identity: KeyPair, log: ModerationLog, book: RecordBook) {
     this.id = id
@@ -54,7 +56,8 @@ export class Moderation {
   static async open(
     store: Corestore,
     set: ModeratedSetId | Buffer,
-    identity: KeyPair
+    identity: KeyPair,
+    options: { policy?: ModerationPolicy } = {}
   ): Promise<Moderation> {
     const log = new ModerationLog(store)
     const key = Buffer.isBuffer(set) ? set : set.key
@@ -65,7 +68,7 @@ export class Moderation {
       for await (const bytes of log.load()) {
         if (index++ === 0) {
           id = decodeHeader(bytes, key)
-          book = new RecordBook(id.key, id.founder)
+          book = new RecordBook(id.key, id.founder, options)
           continue
         }
         const result = book!.add(bytes)
@@ -82,7 +85,7 @@ export class Moderation {
       }
       if (book === null) {
         await log.append([encodeHeader(id)])
-        book = new RecordBook(id.key, id.founder)
+        book = new RecordBook(id.key, id.founder, options)
       }
     } catch (err) {
       await log.close()
@@ -144,6 +147,16 @@ export class Moderation {
     return this.#take([bindFeed(this.id.key, this.identity, feed).bytes])
   }
 
+  /**
+   * What the set does with each change, run after the change is on disk and
+   * in the state, before the call that made it resolves: whoever takes
+   * records (a user's call, the transport), the set acts on them. Effects
+   * run in the order they were added (the set's first, then the peers').
+   */
+  onChange(effect: (change: ModerationChange) => Promise<void>): void {
+    this.#effects.push(effect)
+  }
+
   /** Takes records a peer sent: verified, stored, then evaluated. */
   receive(records: Buffer[]): Promise<ModerationChange> {
     return this.#take(records)
@@ -184,7 +197,9 @@ export class Moderation {
     // On disk before the state says it.
     await this.#log.append(added.map((r) => r.bytes))
     for (const r of added) this.#book.keep(r)
-    return { added, refused, ...diff(before, this.state) }
+    const change = { added, refused, ...diff(before, this.state) }
+    for (const effect of this.#effects) await effect(change)
+    return change
   }
 
   #assertFounder(what: string): void {

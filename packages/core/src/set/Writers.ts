@@ -16,6 +16,8 @@ export interface WritersHost {
   assertOpen(): void
   /** A writer joined the set. */
   announce(feed: Feed): void
+  /** A new writer, before it joins: a moderated set binds it to our identity (a signed record). */
+  bind(key: Buffer, keyPair: { publicKey: Buffer; secretKey: Buffer }): Promise<void>
 }
 
 export class Writers {
@@ -133,6 +135,11 @@ export class Writers {
       this.#membership.checkCapacity(1)
       const release = this.#membership.claim([id])
       try {
+        // Bound before it joins: a writer announced is a writer bound (a crash
+        // in between leaves a bind of a feed not in the set, which names no one).
+        const { publicKey, secretKey } = core.keyPair!
+        await this.#host.bind(key, { publicKey, secretKey: secretKey! })
+        this.#host.assertOpen()
         const [feed] = await this.#membership.add([{ key, local: true, name, length: core.length }])
         this.#host.assertOpen()
         this.#host.announce(feed!)

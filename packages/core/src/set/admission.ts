@@ -51,7 +51,12 @@ export async function admit(context: AdmissionContext, elements: Element[]): Pro
       const { key } = element
       const id = key.toString('hex')
       // A blocked key costs one lookup, whatever the peer does.
-      if (seen.has(id) || membership.set.find(key) !== undefined || membership.blocked.has(id))
+      if (
+        seen.has(id) ||
+        membership.set.find(key) !== undefined ||
+        membership.blocked.has(id) ||
+        membership.moderated(key)
+      )
         continue
       seen.add(id)
       // So does a key without its admission tag (one keyed hash).

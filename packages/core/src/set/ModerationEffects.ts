@@ -1,0 +1,124 @@
+/**
+ * What a moderated set's state does to the set on this peer:
+ *
+ * - a feed the state blocks (itself, or an identity bound to it, whenever
+ *   the bind arrives) is removed as `remove()` removes (no longer listed,
+ *   reconciled, served or forwarded; its core deleted), and admission
+ *   refuses it from every peer (`Membership.moderated`);
+ * - a target the state no longer blocks is admitted again: its feeds (the
+ *   feed, or those bound to the identity) join again through admission,
+ *   which still consults the member's own mute and accept policy, and are
+ *   fetched from whoever holds them;
+ * - `FeedInfo.owner` reads the bind records.
+ *
+ * A moderation block is never the member's mute (`Membership.blocked`): the
+ * removal writes a tombstone without a block, so a moderator's unblock never
+ * lifts a member's own `block()`, and a member's `unblock()` never lifts a
+ * moderator's.
+ *
+ * Crash safety: the record is on disk before any of this runs (Moderation);
+ * a removal is itself crash-safe (Custody); at open, `settle()` removes what
+ * the state blocks and the set still lists (a crash between the record and
+ * its removal). A feed an unblock frees but a crash kept from joining joins
+ * again at the next reconciliation with a peer that holds it.
+ */
+import { blockOf, type ModerationState, ownerOf } from '../moderation/evaluate.js'
+import type { TargetKind } from '../moderation/records.js'
+import type { FeedInfo } from '../types.js'
+import type { Membership } from './Membership.js'
+import type { Moderation, ModerationChange } from './Moderation.js'
+
+export interface EffectsHost {
+  readonly membership: Membership
+  /** Takes a feed out as remove() does (its core deleted), a writer of ours too; never a mute. */
+  remove(key: Buffer): Promise<FeedInfo | null>
+  /** Lets a freed feed join again (admission: mute and accept policy consulted). */
+  restore(key: Buffer): Promise<void>
+  /** The change, once applied here. */
+  changed(change: ModerationChange, removed: FeedInfo[]): void
+}
+
+export class ModerationEffects {
+  readonly #moderation: Moderation
+  readonly #host: EffectsHost
+
+  constructor(moderation: Moderation, host: EffectsHost) {
+    this.#moderation = moderation
+    this.#host = host
+    const { membership } = host
+    membership.moderated = (key) => blockOf(moderation.state, key) !== null
+    membership.set.owners = (key) => ownerOf(moderation.state, key)
+    moderation.onChange((change) => this.#apply(change))
+  }
+
+  /** At open: removes the feeds the state blocks that the set still lists. */
+  async settle(): Promise<void> {
+    const state = this.#moderation.state
+    const blocked = this.#host.membership.set
+      .all()
+      .filter((feed) => blockOf(state, feed.key) !== null)
+      .map((feed) => Buffer.from(feed.key))
+    const removed = await this.#removeAll(blocked, state)
+    if (removed.length > 0) {
+      const nothing = { added: [], blocked: [], unblocked: [], moderators: false, refused: {} }
+      this.#host.changed(nothing, removed)
+    }
+  }
+
+  async #apply(change: ModerationChange): Promise<void> {
+    const state = this.#moderation.state
+    const touched = new Map<string, Buffer>()
+    for (const entry of change.blocked) {
+      for (const key of feedsOf(state, entry.kind, entry.target)) touched.set(hex(key), key)
+    }
+    // A feed bound now to an identity blocked before (its later writers too).
+    for (const { record } of change.added) {
+      if (record.type === 'bind') touched.set(hex(record.feed), record.feed)
+    }
+    const removed = await this.#removeAll([...touched.values()], state)
+    const { membership } = this.#host
+    for (const target of change.unblocked) {
+      const [kind, id] = target.split(':') as [TargetKind, string]
+      for (const key of feedsOf(state, kind, Buffer.from(id, 'hex'))) {
+        if (membership.set.find(key) !== undefined || blockOf(state, key) !== null) continue
+        if (membership.blocked.has(hex(key))) continue // the member's own mute stays
+        await this.#host.restore(key)
+      }
+    }
+    if (
+      change.blocked.length > 0 ||
+      change.unblocked.length > 0 ||
+      change.moderators ||
+      removed.length > 0
+    ) {
+      this.#host.changed(change, removed)
+    }
+  }
+
+  /** Removes those of `keys` that the set lists and `state` blocks. */
+  async #removeAll(keys: Buffer[], state: ModerationState): Promise<FeedInfo[]> {
+    const removed: FeedInfo[] = []
+    for (const key of keys) {
+      if (this.#host.membership.set.find(key) === undefined || blockOf(state, key) === null) {
+        continue
+      }
+      const info = await this.#host.remove(key)
+      if (info !== null) removed.push(info)
+    }
+    return removed
+  }
+}
+
+/** The feeds a target names: the feed, or every feed bound to the identity. */
+function feedsOf(state: ModerationState, kind: TargetKind, target: Buffer): Buffer[] {
+  if (kind === 'feed') return [target]
+  const feeds: Buffer[] = []
+  for (const [feed, owners] of state.bindings) {
+    if (owners.some((owner) => owner.equals(target))) feeds.push(Buffer.from(feed, 'hex'))
+  }
+  return feeds
+}
+
+function hex(key: Buffer): string {
+  return key.toString('hex')
+}
