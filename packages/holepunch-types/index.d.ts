@@ -352,6 +352,9 @@ export interface Hypercore<T = Buffer> extends EventEmitter {
     live?: boolean
   }): Readable & AsyncIterable<T>
   info(options?: { storage?: boolean }): Promise<HypercoreInfo>
+  /** Local metadata kept with the core's storage, never replicated. */
+  getUserData(key: string): Promise<Buffer | null>
+  setUserData(key: string, value: Buffer | string | null): Promise<void>
   setActive(active: boolean): void
 
   on<E extends keyof HypercoreEvents>(event: E, listener: Listener<HypercoreEvents, E>): this

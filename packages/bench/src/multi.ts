@@ -97,12 +97,13 @@ export class MultiSource {
     readonly shape: Shape
   ) {}
 
-  static async create(shape: Shape, count = 1): Promise<MultiSource> {
+  /** A source of `count` multifeeds of `shape`, written here (encrypted sets with `encrypted`). */
+  static async create(shape: Shape, count = 1, encrypted = false): Promise<MultiSource> {
     const dir = await tmpDir('multi-src')
     const store = new CorestoreClass(dir)
     await store.ready()
     const multis: Multifeed[] = []
-    for (let m = 0; m < count; m++) multis.push(await Multifeed.open(store))
+    for (let m = 0; m < count; m++) multis.push(await Multifeed.open(store, null, { encrypted }))
     const jobs: Array<[Multifeed, number, number]> = []
     multis.forEach((multi, m) => {
       for (let i = 0; i < shape.feeds; i++) jobs.push([multi, m, i])
@@ -112,6 +113,11 @@ export class MultiSource {
       await fill(w, shape.blocks, shape.blockSize, (m * shape.feeds + i) * 7919)
       await w.close()
     })
+    return new MultiSource(dir, store, multis, shape)
+  }
+
+  /** A source of multifeeds filled elsewhere (a mirror synced from a source: mirror.ts). */
+  static of(dir: string, store: Corestore, multis: Multifeed[], shape: Shape): MultiSource {
     return new MultiSource(dir, store, multis, shape)
   }
 
@@ -161,11 +167,16 @@ export class MultiSource {
   }
 }
 
-/** A reader: a fresh corestore with the same multifeeds (by key), empty. */
-async function openReader(source: MultiSource, label: string) {
+/** Which key a reader opens each multifeed of the source with (default: the source's own). */
+export type ReaderKey = (source: Multifeed, index: number) => Buffer
+
+/** A reader: a fresh corestore with the same multifeeds (by `keyOf`), empty. */
+async function openReader(source: MultiSource, label: string, keyOf: ReaderKey) {
   const { dir, store } = await freshStore(label)
   const multis: Multifeed[] = []
-  for (const m of source.multis) multis.push(await Multifeed.open(store, m.key))
+  for (const [i, m] of source.multis.entries()) {
+    multis.push(await Multifeed.open(store, keyOf(m, i)))
+  }
   return {
     dir,
     store,
@@ -183,13 +194,16 @@ async function openReader(source: MultiSource, label: string) {
  * feed of every multifeed is downloaded. Timed from connect to synced.
  * Over a pipe all multifeeds share one stream (the library's `ReplicationStream` + `attach`);
  * over Hyperswarm both sides use a Networker and B swarms every multifeed.
+ * `readerKey`: the key the reader opens each multifeed with (a mirror key,
+ * or the member key of a mirror's set; default the source's key).
  */
 export async function multiSync(
   source: MultiSource,
   transport: Transport,
   loopback: Loopback | null,
   timeoutMs: number,
-  hooks: SyncHooks = {}
+  hooks: SyncHooks = {},
+  readerKey: ReaderKey = (m) => m.key
 ): Promise<{
   ms: number
   cpuMs: number
@@ -198,7 +212,7 @@ export async function multiSync(
   sourceOpen: number
 }> {
   const { shape } = source
-  const reader = await openReader(source, 'multi-dst')
+  const reader = await openReader(source, 'multi-dst', readerKey)
   const total = shape.feeds * source.multis.length
   const tracker = new SyncTracker(total, shape.blocks, timeoutMs, 'multifeed sync')
   const untrack = reader.multis.map((m) => trackRemoteFeeds(m, tracker))
@@ -250,7 +264,7 @@ export async function multiSync(
  * store), every multifeed attached on its side: what `multi.replicate()` does
  * for one multifeed, for any number sharing the stream.
  */
-function pipeMultifeeds(as: Multifeed[], bs: Multifeed[]): [WireStream, WireStream] {
+export function pipeMultifeeds(as: Multifeed[], bs: Multifeed[]): [WireStream, WireStream] {
   const s1 = ReplicationStream.for(as[0]!.corestore, true).stream
   const s2 = ReplicationStream.for(bs[0]!.corestore, false).stream
   s1.on('error', noop)

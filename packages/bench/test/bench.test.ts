@@ -63,7 +63,8 @@ describe('bench --quick', () => {
     '9 open',
     '10 first block',
     '11 live latency',
-    '12 mesh'
+    '12 mesh',
+    '13 mirror'
   ]
 
   for (const scenario of scenarios) {

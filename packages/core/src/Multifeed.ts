@@ -5,8 +5,15 @@ import type {
   ReplicationStream as HypercoreStream,
   ValueEncoding
 } from '@multifeed/holepunch-types'
-import { newKey, setKeysOf } from './capabilities.js'
-import { AlreadyOpenError, ClosedError, InvalidArgumentError, UnknownFeedError } from './errors.js'
+import { mirrorSettings, newKey, setKeysOf, type Tier } from './capabilities.js'
+import {
+  AlreadyOpenError,
+  ClosedError,
+  InvalidArgumentError,
+  NotReadableError,
+  NotWritableError,
+  UnknownFeedError
+} from './errors.js'
 import { parseKey } from './keys.js'
 import { Callbacks } from './lifecycle/Callbacks.js'
 import { Changes } from './lifecycle/Changes.js'
@@ -32,6 +39,7 @@ import { Management } from './set/Management.js'
 import { Membership } from './set/Membership.js'
 import { Owners } from './set/Owners.js'
 import { type ReadEntry, type ReadOptions, read } from './set/reader.js'
+import { tierConflict } from './set/tier.js'
 import { Writers } from './set/Writers.js'
 import type {
   DownloadedOptions,
@@ -65,6 +73,12 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /** True when every block of the set is encrypted (the key says so: capabilities.ts). */
   readonly encrypted: boolean
   /**
+   * What the key opens: `'plain'` (a plain set), `'member'` (an encrypted
+   * set's key: read, write) or `'mirror'` (its mirror key: pair, download and
+   * serve every feed; no writer, no plaintext).
+   */
+  readonly tier: Tier
+  /**
    * An encrypted set's mirror capability, derived one way from the key: it
    * pairs like the key but cannot decrypt a block nor give the key back.
    * Null for a plain set.
@@ -76,9 +90,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   readonly #store: Corestore
   readonly #membership: Membership
   /** This multifeed as the store's registry knows it (lifecycle/registry.ts). */
-  readonly #registration: Registered = {
-    holds: (key) => this.#membership.set.find(key) !== undefined
-  }
+  readonly #registration: Registered
   readonly #pool: CorePool
   readonly #callbacks: Callbacks
   readonly #peers: Peers
@@ -128,7 +140,13 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     )
     this.key = keys.key
     this.discoveryKey = keys.discoveryKey
-    this.encrypted = keys.encryptionKey !== null
+    this.encrypted = keys.tier !== 'plain'
+    this.tier = keys.tier
+    this.#registration = {
+      tier: keys.tier,
+      holds: (key) => this.#membership.set.find(key) !== undefined
+    }
+    if (keys.tier === 'mirror') mirrorSettings(settings)
     this.mirrorKey = keys.mirrorKey
     this.corestore = corestore
     if (corestore.closing !== null) throw new ClosedError('The corestore is closed')
@@ -142,6 +160,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       settings.maxFeeds
     )
     this.#pool = new CorePool(this.#store, {
+      userStore: corestore,
       valueEncoding: settings.valueEncoding,
       encryptionKey: keys.encryptionKey,
       mirror: !settings.sparse,
@@ -251,6 +270,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.assertOpen('Multifeed')
     // biome-ignore lint/complexity/noArguments: the count of what a JS caller passed
     noMoreArguments('get()', arguments.length, 1, 'pass options to the session’s own calls')
+    this.#assertReadable('get()')
     const feed = this.#membership.set.get(parseKey(key, 'Feed key').toString('hex'))
     if (feed === undefined) throw new UnknownFeedError('This key is not a feed of the multifeed')
     const session = await this.#handOut(this.#pool.session(feed))
@@ -268,6 +288,11 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   async writer(name = 'default', options: WriterOptions = {}): Promise<Hypercore<T>> {
     this.assertOpen('Multifeed')
     const { keyPair } = writerOptions(options, this.#valueEncoding)
+    if (this.tier === 'mirror') {
+      throw new NotWritableError(
+        'writer(): a mirror (opened with the mirror key) has no writer; writers need the member key'
+      )
+    }
     return (await this.#handOut(this.#writers.session(name, keyPair))) as Hypercore<T>
   }
 
@@ -385,6 +410,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   read(options: ReadOptions = {}): AsyncGenerator<ReadEntry<T>> {
     this.assertOpen('Multifeed')
     readOptions(options)
+    this.#assertReadable('read()')
     const self = this
     return read<T>(
       {
@@ -399,6 +425,14 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     )
   }
 
+  /** A mirror holds ciphertext and no key to decrypt it: ERR_NOT_READABLE. */
+  #assertReadable(call: string): void {
+    if (this.tier !== 'mirror') return
+    throw new NotReadableError(
+      `${call}: a mirror (opened with the mirror key) stores and serves the set's blocks encrypted and cannot decrypt them; reading needs the member key`
+    )
+  }
+
   /** Throws ERR_CLOSED once this multifeed, or the corestore under it, is closing. */
   protected override assertOpen(what = 'Multifeed'): void {
     super.assertOpen(what)
@@ -409,8 +443,10 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
 
   protected async _open(): Promise<void> {
     const root = rootOf(this.corestore)
-    if (!register(root, this.key, this.#registration)) {
+    const other = register(root, this.discoveryKey, this.#registration)
+    if (other !== null) {
       await this.#store.close().catch(() => {})
+      if (other.tier !== this.tier) throw tierConflict(other.tier, this.tier)
       throw new AlreadyOpenError(
         'This multifeed is open already in this corestore: share that instance (or close it first)'
       )
@@ -419,10 +455,10 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     try {
       await this.#store.ready()
       owners = await Owners.open(root)
-      await this.#management.recover(await this.#membership.load(owners))
+      await this.#management.recover(await this.#membership.load(owners, this.tier))
     } catch (err) {
       await owners?.close()
-      unregister(root, this.key, this.#registration)
+      unregister(root, this.discoveryKey, this.#registration)
       throw err
     }
     this.#owners = owners
@@ -439,7 +475,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     await this.#membership.close()
     await this.#owners?.close()
     await this.#store.close().catch(() => {})
-    unregister(rootOf(this.corestore), this.key, this.#registration)
+    unregister(rootOf(this.corestore), this.discoveryKey, this.#registration)
     this.#changes.wake()
     this.#callbacks.emit('close')
   }
@@ -454,7 +490,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /** A feed's core grew (an append, or blocks fetched): tell the user and every peer. */
   #onLength(feed: Feed, length: number): void {
     const previous = feed.length
-    if (this.closing || !this.#membership.setLength(feed, length)) return
+    // While closing, still recorded: the clean-close mark carries it (set/Appends.ts).
+    if (!this.#membership.setLength(feed, length) || this.closing) return
     this.#callbacks.emit('append', infoOf(feed))
     this.#peers.grew(feed, previous)
     this.#changes.wake()

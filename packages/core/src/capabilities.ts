@@ -14,10 +14,11 @@
  *   member key ──► mirror key ──► discovery key, pairing secrets, set salt
  *        └──────► encryption key (hypercore's block encryption of every feed)
  *
- * The mirror key is tagged too (a mirror opens with it alone). A holder of
- * the mirror key pairs and reconciles like a member (the pairing key is the
- * mirror key) but cannot compute the encryption key nor the member key: both
- * are keyed hashes under the member key, and the mirror key is one more.
+ * The mirror key is tagged too: `Multifeed.open(corestore, mirrorKey)` opens
+ * the set as a mirror. A holder of the mirror key pairs and reconciles like a
+ * member (the pairing key is the mirror key) but cannot compute the
+ * encryption key nor the member key: both are keyed hashes under the member
+ * key, and the mirror key is one more.
  */
 import crypto from 'hypercore-crypto'
 import sodium from 'sodium-universal'
@@ -73,19 +74,14 @@ export function newKey(encrypted: boolean): Buffer {
  */
 export function setKeysOf(key: Buffer, encrypted: boolean | undefined): SetKeys {
   const tier = tierOf(key)
-  if (tier === 'mirror') {
-    throw new InvalidArgumentError(
-      'Multifeed.open(): this is a mirror key (multi.mirrorKey): opening a set as a mirror is not supported yet; open it with the member key'
-    )
-  }
   if (encrypted === true && tier === 'plain') {
     throw new InvalidArgumentError(
       'Multifeed.open(): encrypted: true with the key of a plain set; an encrypted set is created by Multifeed.open(corestore, null, { encrypted: true }) and its key says it is encrypted'
     )
   }
-  if (encrypted === false && tier === 'member') {
+  if (encrypted === false && tier !== 'plain') {
     throw new InvalidArgumentError(
-      'Multifeed.open(): encrypted: false with the key of an encrypted set (its key says it is encrypted)'
+      `Multifeed.open(): encrypted: false with the ${tier === 'mirror' ? 'mirror key' : 'key'} of an encrypted set (its key says it is encrypted)`
     )
   }
   if (tier === 'plain') {
@@ -98,14 +94,27 @@ export function setKeysOf(key: Buffer, encrypted: boolean | undefined): SetKeys 
       encryptionKey: null
     }
   }
-  const mirrorKey = mirrorKeyOf(key)
+  // A mirror holds the mirror key alone: it pairs, and derives nothing that decrypts.
+  const mirrorKey = tier === 'mirror' ? key : mirrorKeyOf(key)
   return {
     tier,
     key,
     pairingKey: mirrorKey,
     discoveryKey: crypto.discoveryKey(mirrorKey),
     mirrorKey,
-    encryptionKey: keyed(key, ENCRYPTION, 32)
+    encryptionKey: tier === 'mirror' ? null : keyed(key, ENCRYPTION, 32)
+  }
+}
+
+/**
+ * A mirror's options: it downloads every feed of the set (that is what it
+ * is for), so `sparse: true` is ERR_INVALID_ARGUMENT.
+ */
+export function mirrorSettings(settings: { sparse: boolean }): void {
+  if (settings.sparse) {
+    throw new InvalidArgumentError(
+      'Multifeed.open(): sparse: true with a mirror key; a mirror downloads and serves every feed of the set'
+    )
   }
 }
 

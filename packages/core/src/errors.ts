@@ -21,6 +21,8 @@ export type ErrorCode =
   | 'ERR_ALREADY_OPEN'
   | 'ERR_STORAGE'
   | 'ERR_ENCODING'
+  | 'ERR_NOT_READABLE'
+  | 'ERR_TIER_CONFLICT'
 
 export class MultifeedError extends Error {
   readonly code: ErrorCode
@@ -197,5 +199,29 @@ export class EncodingError extends MultifeedError {
     super('ERR_ENCODING', message, options)
     this.key = key
     this.seq = seq
+  }
+}
+
+/**
+ * The blocks of the set cannot be read here: a mirror of an encrypted set
+ * (opened with `multi.mirrorKey`) stores and serves ciphertext and holds no
+ * key to decrypt it, so `get()` and `read()` refuse.
+ */
+export class NotReadableError extends MultifeedError {
+  override readonly name = 'NotReadableError'
+  constructor(message: string) {
+    super('ERR_NOT_READABLE', message)
+  }
+}
+
+/**
+ * One corestore holds an encrypted set as a member or as a mirror, never
+ * both: the two would share the set's storage. Open the other tier in a
+ * corestore of its own.
+ */
+export class TierConflictError extends MultifeedError {
+  override readonly name = 'TierConflictError'
+  constructor(message: string) {
+    super('ERR_TIER_CONFLICT', message)
   }
 }

@@ -7,6 +7,7 @@
  * A multifeed is a set of hypercores (one per writer) that every peer knowing
  * the multifeed key discovers and replicates, over any replication stream.
  */
+export type { Tier } from './capabilities.js'
 export {
   AbortedError,
   AlreadyOpenError,
@@ -21,9 +22,11 @@ export {
   LimitExceededError,
   MalformedMessageError,
   MultifeedError,
+  NotReadableError,
   NotWritableError,
   StorageCorruptError,
   StorageError,
+  TierConflictError,
   TimeoutError,
   UnknownFeedError,
   VersionMismatchError

@@ -165,6 +165,79 @@ describe('one key offered on many paths at once', () => {
   })
 })
 
+describe('a legacy store whose log names a feed twice', () => {
+  // Written as multifeed before d7f1fda wrote it when two connections
+  // admitted F at once (checked against that build, 4765c75): F's record
+  // twice in two blocks, no session marks, no owner record, checkpoints by
+  // the positions that code gave at run time — and after its own re-open
+  // (its loader gave the duplicate no position) X's checkpoint names X's
+  // position then (3), which is the duplicate's record here.
+  it('opens with each feed once, no feed event, and an honest empty peer learns each key once', async () => {
+    const source = await open()
+    const f = await source.writer('f')
+    await f.append([Buffer.from('f0'), Buffer.from('f1')])
+    const a = await source.writer('a')
+    await a.append(Buffer.from('a0'))
+    const x = await source.writer('x')
+    await x.append(Buffer.from('x0'))
+    const store = await tmpStore()
+    const ns = store.namespace(`@multifeed/${hex(source.discoveryKey)}`, { active: false })
+    const mine = ns.get({ name: 'writer/mine', active: false })
+    await mine.ready()
+    await mine.append([Buffer.from('m0'), Buffer.from('m1'), Buffer.from('m2')])
+    const log = new MembershipLog(ns)
+    const remote = (k: Buffer) => ({ key: k, local: false, name: null })
+    await log.append({ feeds: [{ key: mine.key!, local: true, name: 'mine' }] })
+    await log.append({ feeds: [remote(a.key!)] })
+    await log.append({ feeds: [remote(f.key!)] })
+    await log.append({ feeds: [remote(f.key!)] })
+    await log.append({ lengths: [{ seq: 0, length: 3 }] })
+    await log.append({ feeds: [remote(x.key!)] })
+    await log.append({ lengths: [{ seq: 3, length: 9 }] })
+    await log.close()
+    await mine.close()
+    await ns.close()
+
+    const legacy = await open(store, source.key)
+    const listed = () => legacy.feeds().map((info) => [hex(info.key), info.length, info.local])
+    expect(listed()).toEqual([
+      [hex(mine.key!), 3, true],
+      [hex(a.key!), 0, false],
+      [hex(f.key!), 0, false],
+      [hex(x.key!), 0, false]
+    ])
+    const joined: string[] = []
+    legacy.on('feed', (info) => joined.push(hex(info.key)))
+    const legacyErrors = errorsOf(legacy)
+
+    // an honest empty peer: our list names each key once (a key twice closes its channel)
+    const empty = await open(null, source.key)
+    const emptyErrors = errorsOf(empty)
+    const learned: string[] = []
+    empty.on('feed', (info) => learned.push(hex(info.key)))
+    pipe(legacy, empty)
+    await until(() => empty.feeds().length === 4, 'the empty peer learns the four feeds')
+    await empty.synced({ timeout: 10_000 })
+    expect(learned.sort()).toEqual([mine.key!, a.key!, f.key!, x.key!].map(hex).sort())
+    expect(empty.feed(mine.key!)?.length).toBe(3)
+
+    // the source offers F, A and X again: known keys, no feed event
+    pipe(source, legacy)
+    await legacy.synced({ minPeers: 2, timeout: 10_000 })
+    expect(legacy.feed(f.key!)?.length).toBe(2)
+    expect(legacy.feed(x.key!)?.length).toBe(1)
+    expect(joined).toEqual([])
+    expect(legacyErrors).toEqual([])
+    expect(emptyErrors).toEqual([])
+    expect(listed().length).toBe(4)
+    await legacy.close()
+    const again = await open(store, source.key)
+    expect(again.feeds().map((info) => hex(info.key))).toEqual(
+      [mine.key!, a.key!, f.key!, x.key!].map(hex)
+    )
+  })
+})
+
 describe("a key blocked while a peer's offer of it is being admitted", () => {
   // The mesh simulator's "listed although removed": every member blocks a
   // removed writer's feed while the members that have not yet blocked it

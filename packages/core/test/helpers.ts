@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
@@ -29,6 +29,17 @@ export async function tmpDir(): Promise<string> {
   const dir = await mkdtemp(join(base, 'multifeed-core-test-'))
   onCleanup(() => rm(dir, { recursive: true, force: true }))
   return dir
+}
+
+/** The files under `dir` whose bytes contain `needle` (a storage search for plaintext). */
+export async function filesContaining(dir: string, needle: Buffer): Promise<string[]> {
+  const hits: string[] = []
+  for (const file of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!file.isFile()) continue
+    const path = join(file.parentPath, file.name)
+    if ((await readFile(path)).includes(needle)) hits.push(path)
+  }
+  return hits
 }
 
 /** A corestore on a fresh directory, closed after the test. */

@@ -212,6 +212,47 @@ describe('closing', () => {
     expect(outcomes).toEqual(Array(calls.length).fill('ERR_CLOSED'))
   })
 
+  it('appends in flight at close() land and are listed after re-open, or reject with a code: none vanishes', async () => {
+    const dir = await tmpDir()
+    const store = new CorestoreClass(dir)
+    const m = await Multifeed.open(store)
+    const w = await m.writer('x')
+    const derived = w.session() // a session of a session we handed out
+    await w.append(Buffer.from('0'))
+    const outcome = (call: Promise<{ length: number }>, blocks: number) =>
+      call.then(
+        () => ({ landed: blocks, code: null }),
+        (err: { code?: string }) => ({ landed: 0, code: err.code ?? String(err) })
+      )
+    const calls = [
+      outcome(w.append(Buffer.from('1')), 1),
+      outcome(w.append([Buffer.from('2'), Buffer.from('3')]), 2),
+      outcome(derived.append(Buffer.from('4')), 1)
+    ]
+    const closing = m.close()
+    calls.push(outcome(derived.append(Buffer.from('5')), 1)) // while close() runs
+    await closing
+    calls.push(outcome(derived.append(Buffer.from('6')), 1)) // after it resolved
+    const outcomes = await Promise.all(calls)
+    await store.close()
+    // the session we handed out was closed with the multifeed, so was the one made from it
+    expect(outcomes[4]?.landed).toBe(0)
+    for (const { code } of outcomes) expect([null, 'ERR_CLOSED', 'SESSION_CLOSED']).toContain(code)
+    const landed = 1 + outcomes.reduce((sum, o) => sum + o.landed, 0)
+
+    const again = await tmpStore(dir)
+    const m2 = await Multifeed.open(again, m.key)
+    onCleanup(() => m2.close())
+    expect(m2.feed(w.key!)?.length).toBe(landed)
+    const values: string[] = []
+    for await (const entry of m2.read()) values.push(String(entry.value))
+    expect(values).toHaveLength(landed)
+    // and a peer learns every block that landed
+    const peer = await open(null, m.key)
+    pipe(m2, peer)
+    await until(() => peer.feed(w.key!)?.length === landed, `the peer learns ${landed} blocks`)
+  })
+
   it('open() on a closed corestore rejects with ERR_CLOSED', async () => {
     const store = new CorestoreClass(await tmpDir())
     await store.close()

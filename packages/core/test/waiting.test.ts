@@ -83,29 +83,36 @@ describe('synced() and peers', () => {
 })
 
 describe('multi.findingPeers()', () => {
-  it('a get() session waits in update({ wait: true }) while it is held, and gets the peer’s length', async () => {
-    const a = await open()
-    const b = await open(a.key, { sparse: true })
-    const key = await writerWith(a, 2)
-    await b.add(key)
+  // multi.findingPeers(), and the corestore's own (around a user's own swarm, the Holepunch idiom)
+  const holds: Array<[string, (multi: Multifeed) => () => void]> = [
+    ['multi.findingPeers()', (multi) => multi.findingPeers()],
+    ['the corestore’s findingPeers()', (multi) => multi.corestore.findingPeers()]
+  ]
+  for (const [what, hold] of holds) {
+    it(`${what}: a get() session waits in update({ wait: true }) while it is held, and gets the peer’s length`, async () => {
+      const a = await open()
+      const b = await open(a.key, { sparse: true })
+      const key = await writerWith(a, 2)
+      await b.add(key)
 
-    // without it: nobody is being found, update() gives up at once
-    const before = await b.get(key)
-    onCleanup(() => before.close())
-    expect(await before.update({ wait: true })).toBe(false)
+      // without it: nobody is being found, update() gives up at once
+      const before = await b.get(key)
+      onCleanup(() => before.close())
+      expect(await before.update({ wait: true })).toBe(false)
 
-    const done = b.findingPeers()
-    const session = await b.get(key) // opened during the hold
-    onCleanup(() => session.close())
-    const updating = before.update({ wait: true }) // opened before the hold
-    const updating2 = session.update({ wait: true })
-    pipe(a, b)
-    expect(await updating2).toBe(true)
-    expect(await updating).toBe(true)
-    expect(session.length).toBe(2)
-    done()
-    done() // twice is harmless
-  })
+      const done = hold(b)
+      const session = await b.get(key) // opened during the hold
+      onCleanup(() => session.close())
+      const updating = before.update({ wait: true }) // opened before the hold
+      const updating2 = session.update({ wait: true })
+      pipe(a, b)
+      expect(await updating2).toBe(true)
+      expect(await updating).toBe(true)
+      expect(session.length).toBe(2)
+      done()
+      done() // twice is harmless
+    })
+  }
 
   it('a get() session of a feed a connected peer holds more of waits in update({ wait: true }) for it', async () => {
     const a = await open()

@@ -124,3 +124,14 @@ declare module 'z32' {
   /** Throws on characters outside the z-base-32 alphabet. */
   export function decode(s: string, out?: Buffer): Buffer
 }
+
+// hypercore's storage (used by @multifeed/testing to open stores with a smaller RocksDB
+// write buffer: testing/src/corestoreAt.ts). Only what that file calls.
+declare module 'hypercore-storage' {
+  export default class CoreStorage {
+    constructor(
+      directory: string,
+      options?: { readOnly?: boolean; wait?: boolean; writeBufferSize?: number }
+    )
+  }
+}

@@ -5,7 +5,13 @@
 
 export { ConnectedPeer } from './ConnectedPeer.js'
 export { isBenignConnectionError } from './connectionErrors.js'
-export type { HubEndpoint, HubMembership } from './InProcessHub.js'
+export type {
+  HubEndpoint,
+  HubLink,
+  HubMember,
+  HubMembership,
+  TopicOptions
+} from './InProcessHub.js'
 export { InProcessHub } from './InProcessHub.js'
 export type { InProcessNetworkerOptions } from './InProcessNetworker.js'
 export { InProcessNetworker } from './InProcessNetworker.js'

@@ -7,7 +7,7 @@
  */
 import type { NetworkerBase } from '@multifeed/networker'
 import { Networker } from '@multifeed/networker'
-import Corestore from 'corestore'
+import { corestoreAt } from '@multifeed/testing'
 import HyperDHT from 'hyperdht'
 import type { FromChild, ToChild } from './world/ipc.js'
 import { Replica } from './world/Replica.js'
@@ -26,6 +26,16 @@ process.on('warning', (w) =>
 process.on('disconnect', () => process.exit(0))
 
 let replica: Replica | null = null
+/**
+ * The replica once `start` made it: a command that comes while the child is
+ * still starting (the simulator sends a removal as soon as the child is
+ * forked) waits for it instead of failing; the replica itself holds a
+ * removal for a set still opening until that set is open.
+ */
+let created: (replica: Replica) => void = () => {}
+const made = new Promise<Replica>((resolve) => {
+  created = resolve
+})
 
 process.on('message', (message: ToChild) => {
   handle(message).catch((err) => {
@@ -38,7 +48,7 @@ async function handle(message: ToChild): Promise<void> {
   switch (message.type) {
     case 'start': {
       const s = message.setup
-      const store = new Corestore(s.dir, {
+      const store = corestoreAt(s.dir, {
         primaryKey: Buffer.from(s.primaryKey, 'hex'),
         unsafe: true
       })
@@ -60,6 +70,7 @@ async function handle(message: ToChild): Promise<void> {
       replica = new Replica(s.index, store, networker, (report) =>
         send({ type: 'peer-error', report })
       )
+      created(replica)
       await replica.open(
         s.setKeys.map((k) => Buffer.from(k, 'hex')),
         s.sets,
@@ -69,17 +80,17 @@ async function handle(message: ToChild): Promise<void> {
       return
     }
     case 'append': {
-      const result = await replica!.append(message.set, message.count)
+      const result = await (await made).append(message.set, message.count)
       send({ type: 'reply', id: message.id, result })
       return
     }
     case 'remove': {
-      await replica!.remove(message.set, message.key)
+      await (await made).remove(message.set, message.key)
       send({ type: 'reply', id: message.id })
       return
     }
     case 'snapshot': {
-      const result = await replica!.snapshot(message.ask)
+      const result = await (await made).snapshot(message.ask)
       send({ type: 'reply', id: message.id, result })
       return
     }

@@ -11,7 +11,9 @@ import { tmpRoot } from '@multifeed/testing'
 import Corestore from 'corestore'
 import crypto from 'hypercore-crypto'
 import { afterEach, describe, expect, it } from 'vitest'
+import { ChildPeer } from '../src/world/ChildPeer.js'
 import { Replica } from '../src/world/Replica.js'
+import { SimHub } from '../src/world/SimHub.js'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -32,6 +34,32 @@ describe('Replica', () => {
     await replica.remove(0, removed)
     await opening
     const snap = await replica.snapshot([])
+    expect(snap.blocked?.[0]).toEqual([removed])
+    expect(snap.sets[0]).toEqual([])
+  })
+
+  it('a child peer given a removal while it is still starting applies it (no error reply)', async () => {
+    const hub = new SimHub({ degree: 4 })
+    const removed = crypto.randomBytes(32).toString('hex')
+    const peer = new ChildPeer(
+      {
+        index: 0,
+        keyPair: crypto.keyPair(),
+        primaryKey: crypto.randomBytes(32),
+        setKeys: [crypto.randomBytes(32)],
+        sets: [0],
+        removed: () => ({})
+      },
+      hub,
+      () => null
+    )
+    cleanups.push(() => peer.destroy())
+    const starting = peer.start()
+    // The simulator sends a removal to a peer as soon as its child is forked.
+    while (!peer.online) await new Promise((resolve) => setImmediate(resolve))
+    await peer.remove(0, removed)
+    await starting
+    const snap = await peer.snapshot([])
     expect(snap.blocked?.[0]).toEqual([removed])
     expect(snap.sets[0]).toEqual([])
   })

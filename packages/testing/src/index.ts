@@ -10,6 +10,7 @@ export {
   conformanceCases,
   runNetworkerConformance
 } from './conformance/suite.js'
+export { corestoreAt, WRITE_BUFFER_SIZE } from './corestoreAt.js'
 export { labelOf, setLabel, shortKey } from './labels.js'
 export type {
   BuiltNetworker,

@@ -1,10 +1,10 @@
 import { Resource } from '@multifeed/core'
 import type { Corestore, CorestoreOptions } from '@multifeed/holepunch-types'
-import CorestoreClass from 'corestore'
 import { existsSync } from 'fs'
 import { mkdtemp, rm } from 'fs/promises'
 import { tmpdir } from 'os'
 import { join } from 'path'
+import { corestoreAt } from './corestoreAt.js'
 import { aBoolean, anObject, aString, checkOptions } from './options.js'
 import { inOrder, type NoEvents } from './Teardown.js'
 
@@ -89,7 +89,7 @@ export class TempCorestore extends Resource<NoEvents> {
   constructor(dir: TempDir, options?: CorestoreOptions) {
     super()
     this.#dir = dir
-    this.corestore = new CorestoreClass(dir.path, options)
+    this.corestore = corestoreAt(dir.path, options)
   }
 
   /** Absolute path of the storage directory. */

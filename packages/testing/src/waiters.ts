@@ -144,7 +144,8 @@ export async function syncReport(targets: MultifeedTargets): Promise<string[]> {
   checkArgument(targets, 'syncReport()', 'targets', anIterable)
   const groups = new Map<string, Target[]>()
   for (const entry of resolveTargets(targets)) {
-    const id = entry.multi.key.toString('hex')
+    // By set, not by key: a mirror opens its set with the mirror key, the discovery key is the set's.
+    const id = entry.multi.discoveryKey.toString('hex')
     let group = groups.get(id)
     if (group === undefined) {
       group = []

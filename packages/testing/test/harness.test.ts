@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Multifeed, Resource, TimeoutError } from '@multifeed/core'
 import type { Corestore } from '@multifeed/holepunch-types'
 import { InProcessHub, InProcessNetworker } from '@multifeed/networker'
 import {
+  corestoreAt,
   createPeers,
   createTempCorestore,
   createTestnet,
@@ -16,6 +18,7 @@ import {
   untilFeeds,
   untilPeers,
   untilSynced,
+  WRITE_BUFFER_SIZE,
   waitUntil
 } from '@multifeed/testing'
 import { describe, expect, expectTypeOf, test } from 'vitest'
@@ -49,7 +52,33 @@ describe('storage', () => {
     expect(tmp.corestore.closed).toBe(true)
     expect(existsSync(tmp.path)).toBe(false)
   }, 10_000)
+
+  test('an open store holds little storage: RocksDB preallocates its log at 1.1× the write buffer (RAM on /dev/shm)', async () => {
+    await using tmp = await createTempCorestore()
+    const core = tmp.corestore.get({ name: 'x' })
+    await core.ready()
+    await core.append(Buffer.from('hello'))
+    // Allocated bytes (st_blocks), not apparent sizes: a preallocated log is all allocation.
+    // 64 MiB buffer (corestore's default): 75 MB here; 4 MiB: 8.5 MB.
+    expect(allocatedBytes(tmp.path)).toBeLessThan(WRITE_BUFFER_SIZE * 4)
+    expect(allocatedBytes(tmp.path)).toBeGreaterThan(0)
+    const reopened = corestoreAt(tmp.path, { wait: true })
+    await core.close()
+    await tmp.corestore.close()
+    const again = reopened.get({ name: 'x' })
+    expect((await again.get(0))?.toString()).toBe('hello')
+    await reopened.close()
+  }, 10_000)
 })
+
+/** Bytes allocated on disk (or in RAM on tmpfs) under `dir`. */
+function allocatedBytes(dir: string): number {
+  let total = 0
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) total += statSync(join(entry.parentPath, entry.name)).blocks * 512
+  }
+  return total
+}
 
 describe('createTestnet()', () => {
   test('swarms on the loopback testnet connect; close destroys swarms and nodes', async () => {
@@ -117,6 +146,29 @@ describe('replicate() and the waiters', () => {
     await expect(waitUntil(() => false, { timeout: 50, message: 'never' })).rejects.toThrow(
       'waitUntil timed out after 50 ms:\n  never'
     )
+  }, 20_000)
+})
+
+describe('waiters and mirrors', () => {
+  test('untilSynced takes a mirror as a copy of its set (its key is the mirror key)', async () => {
+    await using t = new Teardown()
+    const stores = [await createTempCorestore(), await createTempCorestore()]
+    for (const store of stores) t.add(() => store.close(), 3)
+    const member = await Multifeed.open(stores[0]!.corestore, null, { encrypted: true })
+    t.add(() => member.close(), 1)
+    const mirror = await Multifeed.open(stores[1]!.corestore, member.mirrorKey)
+    t.add(() => mirror.close(), 1)
+    const w = await member.writer()
+    await w.append([Buffer.from('1'), Buffer.from('2')])
+    await w.close()
+    // Not connected: the mirror lacks the member's feed, and the waiter says so.
+    await expect(untilSynced([member, mirror], { timeout: 200 })).rejects.toThrow(
+      /multifeeds\[1\] is missing feed [0-9a-f]{8} \(multifeeds\[0\] has 2 blocks\)/
+    )
+    const pipe = replicate(member, mirror)
+    await untilSynced([member, mirror], { timeout: 10_000 })
+    expect(mirror.feeds().map((f) => f.length)).toEqual([2])
+    await pipe.close()
   }, 20_000)
 })
 

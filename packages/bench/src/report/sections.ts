@@ -54,5 +54,9 @@ export const SECTIONS: Record<number, Section> = {
   12: {
     title: 'Meshes',
     text: 'Every peer connected to every other, each writing its own feeds in every multifeed, until every peer holds every block. Raw corestore replicates the same cores over the same kind of connections.'
+  },
+  13: {
+    title: 'Mirrors',
+    text: "An encrypted set, and a mirror of it (opened with the mirror key: it stores and serves ciphertext). Each sync into a fresh reader: the mirror's first sync from the writer, a member served by the mirror alone, a member served by the writer, each against raw corestore syncing the same shape (keys handed over; a blind store holds the same cores). Open: the mirror's store re-opened (`Multifeed.open` opens no feed core) against raw corestore opening every core."
   }
 }

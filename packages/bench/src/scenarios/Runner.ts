@@ -1,4 +1,4 @@
-// Runs scenarios 1–3, 6, 7 and 12 in order and collects their rows: the context each
+// Runs scenarios 1–3, 6, 7, 12 and 13 in order and collects their rows: the context each
 // scenario module gets (context.ts) — multifeed's side loaded once, the
 // shape syncs measured once a run (sync.ts), the rows completed (rows.ts).
 import { now } from '../clock.js'
@@ -9,6 +9,7 @@ import type { MultiModule, ScenarioContext } from './context.js'
 import { discovery } from './discovery.js'
 import { manyMultifeeds } from './many-multifeeds.js'
 import { meshes } from './mesh.js'
+import { mirrors } from './mirror.js'
 import { completeRow, errorMessage, type RowInput } from './rows.js'
 import type { Samples } from './samples.js'
 import { scalingCurve } from './scaling.js'
@@ -54,7 +55,8 @@ export class Runner implements ScenarioContext {
       [3, discovery],
       [6, manyMultifeeds],
       [7, scalingCurve],
-      [12, meshes]
+      [12, meshes],
+      [13, mirrors]
     ]
     for (const [n, scenario] of scenarios) {
       if (!only.has(n)) continue

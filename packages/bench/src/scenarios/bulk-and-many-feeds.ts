@@ -23,6 +23,13 @@ export async function manyFeeds(ctx: ScenarioContext): Promise<void> {
   }
 }
 
+/**
+ * The ratio to raw corestore each scenario aims at (wall and CPU time): bulk
+ * ≤ 1.05 (issue 4); the first sync of many feeds ≤ 1.10 (issue 13: the
+ * serving side opens its lazy cores, raw holds them open).
+ */
+const TARGET_RATIO: Record<string, number> = { '1 bulk': 1.05, '2 many feeds': 1.1 }
+
 /** The cores each writer side held open when the clock started, median over the reps. */
 function openCounts(multi: Series, raw: Series): Record<string, number> {
   return {
@@ -75,6 +82,7 @@ function pairRows(
     ['sync time', 'ms'],
     ['CPU time (both peers)', 'cpu']
   ] as const
+  const target = TARGET_RATIO[scenario]!
   for (const [metric, key] of metrics) {
     const ratio = ratioOf(med(multi[key]), med(raw[key]))
     ctx.push({
@@ -85,8 +93,8 @@ function pairRows(
       unit: 'ms',
       multifeed: med(multi[key]),
       raw: med(raw[key]),
-      target: 'ratio ≤ 1.05',
-      met: ratio === null ? null : ratio <= 1.05,
+      target: `ratio ≤ ${target.toFixed(2)}`,
+      met: ratio === null ? null : ratio <= target,
       samples: { multifeed: multi[key], raw: raw[key] },
       ...(extra ? { extra } : {}),
       error

@@ -1,4 +1,4 @@
-// The configuration of scenarios 1–3, 6, 7 and 12: which run, how often, at which sizes
+// The configuration of scenarios 1–3, 6, 7, 12 and 13: which run, how often, at which sizes
 // (full or --quick). Scenarios 8–11 have their own: issue7/config.ts.
 import type { MeshShape } from '../mesh/shape.js'
 import type { Shape, Transport } from '../types.js'
@@ -9,7 +9,7 @@ export interface Config {
   /** Per measured sync. */
   timeoutMs: number
   transports: Transport[]
-  /** Scenario numbers to run (1–3, 6, 7, 12). */
+  /** Scenario numbers to run (1–3, 6, 7, 12, 13). */
   only: Set<number>
   /** 1 feed × many blocks, and several feeds × many blocks. */
   bulk: Shape[]
@@ -19,6 +19,8 @@ export interface Config {
   scaling: number[]
   /** Scenario 12: meshes, every peer connected to every other. */
   mesh: MeshShape[]
+  /** Scenario 13: the encrypted set a mirror follows. */
+  mirror: Shape
 }
 
 const KiB = 1024
@@ -35,7 +37,7 @@ export function config(opts: {
     reps: opts.reps ?? (quick ? 1 : 3),
     timeoutMs: quick ? 60_000 : 600_000,
     transports: opts.transports ?? ['pipe', 'swarm'],
-    only: new Set(opts.only ?? [1, 2, 3, 6, 7, 12]),
+    only: new Set(opts.only ?? [1, 2, 3, 6, 7, 12, 13]),
     bulk: quick
       ? [
           { feeds: 1, blocks: 200, blockSize: KiB },
@@ -67,6 +69,10 @@ export function config(opts: {
       : [
           { peers: 6, multifeeds: 10, feeds: 2, entries: 500, blockSize: 64 },
           { peers: 20, multifeeds: 2, feeds: 1, entries: 250, blockSize: 64 }
-        ]
+        ],
+    // Issue 15: a mirror following 1,000 feeds × 100 entries of 64 bytes.
+    mirror: quick
+      ? { feeds: 20, blocks: 10, blockSize: 64 }
+      : { feeds: 1000, blocks: 100, blockSize: 64 }
   }
 }

@@ -1,32 +1,40 @@
 /**
- * The multifeeds open per root corestore, by key: one instance per key and
- * store (a second open of one key is refused), and whether another open
+ * The multifeeds open per root corestore, by discovery key: one instance
+ * per set and store (a second open of one key is refused, and so is the
+ * other tier of an encrypted set: set/tier.ts), and whether another open
  * multifeed of the store lists a feed (a removal keeps the core of a feed
  * two sets listed before the store recorded owners). Which multifeed holds
  * a feed, open or not, is the store's own record: set/Owners.ts.
  */
 import type { Corestore } from '@multifeed/holepunch-types'
+import type { Tier } from '../capabilities.js'
 
 /** What the registry asks of an open multifeed. */
 export interface Registered {
+  /** The tier the set is open as (capabilities.ts). */
+  readonly tier: Tier
   /** True when the multifeed's set holds the feed. */
   holds(key: Buffer): boolean
 }
 
-/** Multifeeds open per root corestore, by key: one instance per key and store. */
+/** Multifeeds open per root corestore, by discovery key: one instance per set and store. */
 const instances = new WeakMap<Corestore, Map<string, Registered>>()
 
-/** Records `multi` as the open multifeed `key` of `root`; false when one is open already. */
-export function register(root: Corestore, key: Buffer, multi: Registered): boolean {
+/**
+ * Records `multi` as the open multifeed `key` (its discovery key) of
+ * `root`; null when done, else the multifeed open already.
+ */
+export function register(root: Corestore, key: Buffer, multi: Registered): Registered | null {
   let open = instances.get(root)
   if (open === undefined) {
     open = new Map()
     instances.set(root, open)
   }
   const id = key.toString('hex')
-  if (open.has(id)) return false
+  const other = open.get(id)
+  if (other !== undefined) return other
   open.set(id, multi)
-  return true
+  return null
 }
 
 /** Forgets `multi`, if it is the one recorded for `key` in `root`. */

@@ -26,10 +26,21 @@ import type {
   HypercoreKeyPair as KeyPair,
   ValueEncoding
 } from '@multifeed/holepunch-types'
+import { Appends } from './Appends.js'
 import { guardAppends } from './blockEncoding.js'
 import type { Feed } from './FeedSet.js'
 
 export interface CorePoolOptions {
+  /**
+   * The corestore the user passed to `open()`: each session handed out has
+   * an inactive companion opened through it, because corestore's
+   * `findingPeers()` is per store object and reaches only the sessions
+   * opened through that object (ours are opened through the set's
+   * namespace). So the Holepunch idiom `const done = store.findingPeers()`
+   * around the user's own swarm makes `update({ wait: true })` on a session
+   * of the set wait for peers, as it does for the user's own cores.
+   */
+  userStore: Corestore
   valueEncoding: ValueEncoding | undefined
   /**
    * An encrypted set's block encryption key: every session opened here
@@ -61,6 +72,7 @@ export class CorePool {
   readonly #encryption: { encryption?: { key: Buffer } }
   readonly #open = new Map<string, Entry>()
   readonly #userSessions = new Map<Hypercore<unknown>, string>()
+  readonly #appends = new Appends()
   #closed = false
 
   constructor(store: Corestore, options: CorePoolOptions) {
@@ -158,6 +170,11 @@ export class CorePool {
     })
     guardAppends(core, valueEncoding)
     this.#track(feed, core)
+    // Opened after ours (the same core, found open): its hooks stay the namespace's.
+    const companion = this.#options.userStore.get<unknown>({ key: feed.key, active: false })
+    core.once('close', () => {
+      companion.close().catch(() => {})
+    })
     try {
       await core.ready()
     } catch (err) {
@@ -168,13 +185,26 @@ export class CorePool {
     return core
   }
 
-  /** Tracks a session we created for the caller: its appends update the index. */
+  /**
+   * Tracks a session we created for the caller, and the sessions made from
+   * it: their appends update the index (also one that lands after its
+   * session closed), and close() waits for those in flight.
+   */
   #track(feed: Feed, core: Hypercore<unknown>): void {
     const watch = (): void => {
       if (core.opened) this.#options.onLength(feed, core.contiguousLength)
     }
     core.on('append', watch)
     core.on('truncate', watch)
+    this.#appends.follow(core, (length) => {
+      if (length > feed.length) this.#options.onLength(feed, length)
+    })
+    const session = core.session.bind(core)
+    core.session = (options) => {
+      const child = session(options)
+      this.#track(feed, child)
+      return child
+    }
     this.#userSessions.set(core, feed.id)
     core.once('close', () => {
       this.#userSessions.delete(core)
@@ -209,9 +239,14 @@ export class CorePool {
     await core.purge()
   }
 
-  /** Closes the set's sessions and every session handed to users. */
+  /**
+   * Closes the set's sessions and every session handed to users, once the
+   * appends in flight through them landed (or failed); later appends reject
+   * with ERR_CLOSED.
+   */
   async close(): Promise<void> {
     this.#closed = true
+    await this.#appends.close()
     const closing: Promise<void>[] = []
     for (const entry of this.#open.values()) closing.push(entry.core.close())
     for (const session of this.#userSessions.keys()) closing.push(session.close())

@@ -16,11 +16,13 @@
  */
 import type { Corestore } from '@multifeed/holepunch-types'
 import crypto from 'hypercore-crypto'
+import type { Tier } from '../capabilities.js'
 import { LimitExceededError } from '../errors.js'
 import { type Feed, FeedSet } from './FeedSet.js'
 import { heldLengths } from './heads.js'
 import { type Checkpoint, MARK_CLOSED, MARK_OPENED, MembershipLog } from './MembershipLog.js'
 import type { Owners } from './Owners.js'
+import { claimTier } from './tier.js'
 
 /** How long length changes wait before they are checkpointed together. */
 const CHECKPOINT_DELAY_MS = 1000
@@ -45,6 +47,8 @@ export class Membership {
   #timer: NodeJS.Timeout | null = null
   #checkpointing: Promise<void> = Promise.resolve()
   #closed = false
+  /** The log is marked opened: close() marks it closed (a refused open writes nothing). */
+  #opened = false
 
   constructor(store: Corestore, id: Buffer, salt: Buffer, maxFeeds: number) {
     this.id = id
@@ -65,9 +69,11 @@ export class Membership {
    * does not end with a clean close) the lengths come from the storage.
    * Marks the session opened before resolving: nothing of the set changes
    * before that mark is on disk. Resolves to the keys the log removed that
-   * are not in the set (what a re-open may have to finish).
+   * are not in the set (what a re-open may have to finish). An encrypted
+   * set's log is first checked to be this `tier`'s (set/tier.ts).
    */
-  async load(owners: Owners): Promise<Buffer[]> {
+  async load(owners: Owners, tier: Tier = 'plain'): Promise<Buffer[]> {
+    await claimTier(await this.#log.tierRecord(), tier)
     this.#owners = owners
     const removed: Buffer[] = []
     let clean = false
@@ -95,6 +101,7 @@ export class Membership {
     for (const feed of this.set.named()) this.names.set(feed.name!, feed)
     const lengths: Checkpoint[] = clean ? [] : await this.#recover()
     await this.#log.append({ lengths, mark: MARK_OPENED })
+    this.#opened = true
     return removed.filter((key) => this.set.find(key) === undefined)
   }
 
@@ -260,7 +267,8 @@ export class Membership {
    */
   async close(): Promise<void> {
     this.#closed = true
-    await this.#log.append({ lengths: this.#takeDirty(), mark: MARK_CLOSED }).catch(() => {})
+    const lengths = this.#takeDirty()
+    if (this.#opened) await this.#log.append({ lengths, mark: MARK_CLOSED }).catch(() => {})
     await this.#log.close().catch(() => {})
   }
 

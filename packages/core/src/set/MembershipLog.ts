@@ -19,6 +19,7 @@ import type { Corestore, Hypercore, EncodingState as State } from '@multifeed/ho
 import c from 'compact-encoding'
 import { StorageCorruptError } from '../errors.js'
 import { readLog } from './localLog.js'
+import type { TierRecord } from './tier.js'
 
 /**
  * Version 1 (multifeed 0.1) held feeds only; version 2 appends the
@@ -77,6 +78,12 @@ export class MembershipLog {
 
   constructor(store: Corestore) {
     this.#core = store.get({ name: 'multifeed/membership', active: false })
+  }
+
+  /** The ready log core, as the tier check reads and marks it (set/tier.ts). */
+  async tierRecord(): Promise<TierRecord> {
+    await this.#core.ready()
+    return this.#core
   }
 
   /** Reads every batch in order, in one streaming pass. */

@@ -8,8 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Corestore as Store } from '@multifeed/holepunch-types'
 import type { NetworkerBase, SwarmKeyPair } from '@multifeed/networker'
-import { tmpRoot } from '@multifeed/testing'
-import Corestore from 'corestore'
+import { corestoreAt, tmpRoot } from '@multifeed/testing'
 import type { HonestMember } from './Member.js'
 import { Replica } from './Replica.js'
 import type { PeerErrorReport, PeerSnapshot } from './snapshot.js'
@@ -52,7 +51,7 @@ export class LocalPeer implements HonestMember {
   async start(): Promise<void> {
     if (this.#replica !== null) return
     this.#dir ??= await mkdtemp(join(tmpRoot(), `multifeed-sim-${this.index}-`))
-    const store = new Corestore(this.#dir, { primaryKey: this.setup.primaryKey, unsafe: true })
+    const store = corestoreAt(this.#dir, { primaryKey: this.setup.primaryKey, unsafe: true })
     await store.ready()
     const networker = this.makeNetworker(store, this.setup.keyPair)
     const replica = new Replica(this.index, store, networker, (r) => this.onPeerError?.(r))

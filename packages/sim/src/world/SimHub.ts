@@ -5,22 +5,26 @@
  * one direction. A member is an in-process networker (`register`) or a peer
  * in a child process reached over a socket (`registerRemote`, SocketEnd.ts).
  */
-import { type HubEndpoint, type HubMembership, InProcessHub } from '@multifeed/networker'
+import {
+  type HubEndpoint,
+  type HubMember,
+  type HubMembership,
+  InProcessHub,
+  type TopicOptions
+} from '@multifeed/networker'
 import { Link } from './Link.js'
 import type { EndMaker, LinkEnd } from './LinkEnd.js'
 import { localEnd } from './LocalEnd.js'
 
 export type { EndMaker, LinkEnd }
 
-interface Member {
-  readonly id: number
+/** What the simulator knows of a member: its peer index and how its ends are made. */
+interface Ends {
   readonly peer: number
   readonly maker: EndMaker
-  readonly topics: Map<string, { announce: boolean; lookup: boolean }>
-  registered: boolean
 }
 
-export class SimHub extends InProcessHub {
+export class SimHub extends InProcessHub<Link> {
   /**
    * Most links a member makes itself on a topic (others may still link to
    * it, as a swarm's server side accepts). 0: every pair sharing a topic is
@@ -28,19 +32,13 @@ export class SimHub extends InProcessHub {
    * one, as a swarm's lookups would.
    */
   readonly degree: number
-  #nextId = 0
-  readonly #members = new Set<Member>()
-  readonly #links = new Map<string, Link>()
+  readonly #ends = new WeakMap<HubMember, Ends>()
   /** Peer index of each public key (hex), set by the world before a networker registers. */
   readonly #peerOf = new Map<string, number>()
   /** While partitioned: the side of each peer (peers not listed are on side 0). */
   #side: Set<number> | null = null
   /** Called with every new link. */
   onLink: ((link: Link) => void) | null = null
-
-  override get connections(): number {
-    return this.#links.size
-  }
 
   constructor(options: { degree?: number } = {}) {
     super()
@@ -59,25 +57,14 @@ export class SimHub extends InProcessHub {
   /** Registers a member whose ends the maker builds (an in-process endpoint or a child's socket). */
   registerRemote(maker: EndMaker): HubMembership {
     const peer = this.#peerOf.get(maker.publicKey.toString('hex')) ?? -1
-    const member: Member = { id: this.#nextId++, peer, maker, topics: new Map(), registered: true }
-    this.#members.add(member)
-    return {
-      join: (topic, options) => this.#join(member, topic, options),
-      leave: (topic) => {
-        member.topics.delete(topic.toString('hex'))
-      },
-      unregister: () => this.#unregister(member)
-    }
-  }
-
-  /** Every live link. */
-  links(): Link[] {
-    return [...this.#links.values()]
+    const { member, membership } = this.enroll(maker.publicKey, null)
+    this.#ends.set(member, { peer, maker })
+    return membership
   }
 
   /** The live link between two peers, if any. */
   linkOf(a: number, b: number): Link | null {
-    for (const link of this.#links.values()) {
+    for (const link of this.links()) {
       if ((link.a === a && link.b === b) || (link.a === b && link.b === a)) return link
     }
     return null
@@ -86,7 +73,7 @@ export class SimHub extends InProcessHub {
   /** Cuts every link between `side` and the rest; no new one is made across until `heal()`. */
   partition(side: Iterable<number>): void {
     this.#side = new Set(side)
-    for (const link of [...this.#links.values()]) {
+    for (const link of this.links()) {
       if (!this.#reachable(link.a, link.b)) link.destroy()
     }
   }
@@ -94,8 +81,8 @@ export class SimHub extends InProcessHub {
   /** Ends the partition: members that share a topic are linked again. */
   heal(): void {
     this.#side = null
-    for (const member of this.#members) {
-      for (const [id, options] of member.topics) this.#match(member, id, options)
+    for (const member of this.members()) {
+      for (const [id, options] of member.topics) this.match(member, id, options)
     }
   }
 
@@ -107,78 +94,52 @@ export class SimHub extends InProcessHub {
     return this.#side === null || this.#side.has(a) === this.#side.has(b)
   }
 
-  #join(member: Member, topic: Buffer, options: { announce: boolean; lookup: boolean }): void {
-    if (!member.registered) return
-    const id = topic.toString('hex')
-    member.topics.set(id, options)
-    this.#match(member, id, options)
-  }
-
-  #match(member: Member, id: string, options: { announce: boolean; lookup: boolean }): void {
-    const candidates = [...this.#members]
-      .filter((other) => other !== member && other.registered && other.topics.has(id))
-      .sort((x, y) => spread(member, x) - spread(member, y))
+  /** The others of the topic in a spread order, up to `degree` links of this member. */
+  protected override match(member: HubMember, topic: string, options: TopicOptions): void {
+    const candidates = [...this.members()]
+      .filter((other) => other !== member && other.topics.has(topic))
+      .sort((x, y) => this.#spread(member, x) - this.#spread(member, y))
     for (const other of candidates) {
-      if (this.degree > 0 && this.#linksOf(member) >= this.degree) break
-      const theirs = other.topics.get(id)!
-      if (options.lookup && theirs.announce) this.#link(member, other)
-      else if (theirs.lookup && options.announce) this.#link(other, member)
+      if (this.degree > 0 && this.linkCount(member) >= this.degree) break
+      this.meet(member, options, other, other.topics.get(topic)!)
     }
   }
 
-  #linksOf(member: Member): number {
-    let n = 0
-    for (const key of this.#links.keys()) {
-      const [x, y] = key.split(':').map(Number)
-      if (x === member.id || y === member.id) n++
-    }
-    return n
+  /** A link through pipes we control, unless a partition is between them. */
+  protected override connect(client: HubMember, server: HubMember): Link | null {
+    const c = this.#ends.get(client)!
+    const s = this.#ends.get(server)!
+    if (!this.#reachable(c.peer, s.peer)) return null
+    const a = c.maker.open(true, s.maker.publicKey)
+    const b = s.maker.open(false, c.maker.publicKey)
+    return new Link(c.peer, s.peer, a, b)
+  }
+
+  protected override linked(link: Link): void {
+    this.onLink?.(link)
   }
 
   /** After a link closed: members below their degree link again (not across a partition). */
+  protected override unlinked(): void {
+    queueMicrotask(() => this.#topUp())
+  }
+
   #topUp(): void {
     if (this.degree === 0) return
-    for (const member of this.#members) {
-      if (!member.registered || this.#linksOf(member) >= this.degree) continue
-      for (const [id, options] of member.topics) this.#match(member, id, options)
+    for (const member of this.members()) {
+      if (this.linkCount(member) >= this.degree) continue
+      for (const [id, options] of member.topics) this.match(member, id, options)
     }
   }
 
-  /** Links two members; false when they are linked already or a partition is between them. */
-  #link(client: Member, server: Member): boolean {
-    const key = client.id < server.id ? `${client.id}:${server.id}` : `${server.id}:${client.id}`
-    if (this.#links.has(key) || !this.#reachable(client.peer, server.peer)) return false
-    const a = client.maker.open(true, server.maker.publicKey)
-    const b = server.maker.open(false, client.maker.publicKey)
-    const link = new Link(client.peer, server.peer, a, b)
-    this.#links.set(key, link)
-    this.onLink?.(link)
-    link.onClose(() => {
-      if (this.#links.get(key) === link) this.#links.delete(key)
-      queueMicrotask(() => this.#topUp())
-    })
-    return true
-  }
-
-  async #unregister(member: Member): Promise<void> {
-    if (!member.registered) return
-    member.registered = false
-    member.topics.clear()
-    this.#members.delete(member)
-    const closing: Promise<void>[] = []
-    for (const [key, link] of this.#links) {
-      const [x, y] = key.split(':').map(Number)
-      if (x !== member.id && y !== member.id) continue
-      closing.push(link.closed)
-      link.destroy()
-    }
-    await Promise.all(closing)
+  /** A deterministic order of the others for each member (so that links spread over the mesh). */
+  #spread(member: HubMember, other: HubMember): number {
+    return spread(this.#ends.get(member)!.peer, this.#ends.get(other)!.peer)
   }
 }
 
-/** A deterministic order of the others for each member (so that links spread over the mesh). */
-function spread(member: Member, other: Member): number {
-  return Math.imul((member.peer + 1) * 0x9e3779b1 + (other.peer + 1), 0x85ebca6b) >>> 0
+function spread(member: number, other: number): number {
+  return Math.imul((member + 1) * 0x9e3779b1 + (other + 1), 0x85ebca6b) >>> 0
 }
 
 /** Ends for an in-process networker: a NoiseSecretStream over an in-memory raw stream. */

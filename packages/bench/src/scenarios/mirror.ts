@@ -1,0 +1,179 @@
+// Scenario 13, mirrors (issue 15): one shape written to an encrypted set,
+// against raw corestore replicating the same shape (the cores a blind store
+// would hold, keys handed over). Per rep and transport, each sync into a
+// fresh reader: raw; a mirror's first sync from the writer (mirror key);
+// a member served by a mirror alone (the mirror synced once, in setup); a
+// member served by the writer. Then the open time of the mirror's store
+// against raw corestore opening every core. Raw's source is warm, the
+// multifeed sources as the last rep left them (as scenarios 1, 6, 7).
+import type { MultiSource } from '../multi.js'
+import { Loopback } from '../net.js'
+import { fmtMs, progress } from '../progress.js'
+import { RawSource, rawSync } from '../raw.js'
+import { med } from '../statistics.js'
+import { shapeName, type Transport } from '../types.js'
+import type { ScenarioContext } from './context.js'
+import { errorMessage, sideErrors } from './rows.js'
+
+const SCENARIO = '13 mirror'
+
+/** The measured syncs, in the order of even reps (odd reps reverse it). */
+const RUNS = ['raw', 'mirror', 'fromMirror', 'fromWriter'] as const
+type Run = (typeof RUNS)[number]
+
+/** What each multifeed run is, in the rows' metric. */
+const METRICS: Record<Exclude<Run, 'raw'>, string> = {
+  mirror: "mirror's first sync from the writer",
+  fromMirror: 'a member served by the mirror alone',
+  fromWriter: 'a member served by the writer'
+}
+
+interface Series {
+  ms: number[]
+  cpu: number[]
+  error?: string
+}
+
+export async function mirrors(ctx: ScenarioContext): Promise<void> {
+  progress('scenario 13: mirror')
+  const { reps, transports, timeoutMs } = ctx.cfg
+  const shape = ctx.cfg.mirror
+  const name = shapeName(shape)
+  const series = new Map<Transport, Record<Run, Series>>()
+  for (const t of transports) {
+    series.set(t, {
+      raw: { ms: [], cpu: [] },
+      mirror: { ms: [], cpu: [] },
+      fromMirror: { ms: [], cpu: [] },
+      fromWriter: { ms: [], cpu: [] }
+    })
+  }
+  const open = {
+    mirror: [] as number[],
+    raw: [] as number[],
+    error: undefined as string | undefined
+  }
+
+  progress(`setup ${name}: writing raw source`)
+  const raw = await RawSource.create(shape)
+  let writer: MultiSource | null = null
+  let mirror: MultiSource | null = null
+  let side: Awaited<ReturnType<typeof load>> | null = null
+  let setupError: string | undefined
+  try {
+    side = await load(ctx)
+    progress(`setup ${name}: writing the encrypted set, then its mirror`)
+    writer = await side.multi.MultiSource.create(shape, 1, true)
+    mirror = await side.mirror.mirrorOf(writer, timeoutMs)
+  } catch (err) {
+    setupError = errorMessage(err)
+    progress(`  multifeed setup failed: ${setupError}`)
+  }
+  const loopback = transports.includes('swarm') ? await Loopback.create() : null
+  try {
+    for (let rep = 0; rep < reps; rep++) {
+      for (const t of transports) {
+        const s = series.get(t)!
+        for (const run of rep % 2 === 0 ? RUNS : [...RUNS].reverse()) {
+          const into = s[run]
+          if (into.error) continue
+          if (run !== 'raw' && setupError) {
+            into.error = setupError
+            continue
+          }
+          try {
+            const res =
+              run === 'raw'
+                ? await rawSync(raw, t, loopback, timeoutMs)
+                : await syncOf(side!, run, writer!, mirror!, t, loopback, timeoutMs)
+            into.ms.push(res.ms)
+            into.cpu.push(res.cpuMs)
+            progress(
+              `  ${name} ${t} rep ${rep + 1}/${reps}: ${run} ${fmtMs(res.ms)} (cpu ${fmtMs(res.cpuMs)})`
+            )
+          } catch (err) {
+            into.error = errorMessage(err)
+            progress(`  ${name} ${t} ${run} failed: ${into.error}`)
+          }
+        }
+      }
+      if (mirror && side && !open.error) {
+        try {
+          const opened = await side.mirror.mirrorOpenMs(mirror)
+          if (opened.feeds !== shape.feeds) throw new Error(`re-opened ${opened.feeds} feeds`)
+          open.mirror.push(opened.ms)
+          open.raw.push(await side.mirror.rawOpenMs(raw))
+          progress(
+            `  ${name} open: mirror ${fmtMs(open.mirror.at(-1)!)}, raw ${fmtMs(open.raw.at(-1)!)}`
+          )
+        } catch (err) {
+          open.error = errorMessage(err)
+        }
+      }
+    }
+  } finally {
+    await loopback?.close()
+    await mirror?.close().catch(() => {})
+    await writer?.close().catch(() => {})
+    await raw.close()
+  }
+
+  for (const [t, s] of series) {
+    for (const run of ['mirror', 'fromMirror', 'fromWriter'] as const) {
+      for (const [metric, key] of [
+        ['sync time', 'ms'],
+        ['CPU time (both peers)', 'cpu']
+      ] as const) {
+        ctx.push({
+          scenario: SCENARIO,
+          case: name,
+          transport: t,
+          metric: `${METRICS[run]}: ${metric}`,
+          unit: 'ms',
+          multifeed: med(s[run][key]),
+          raw: med(s.raw[key]),
+          target: null,
+          samples: { multifeed: s[run][key], raw: s.raw[key] },
+          error: sideErrors(s[run].error, s.raw.error)
+        })
+      }
+    }
+  }
+  ctx.push({
+    scenario: SCENARIO,
+    case: name,
+    transport: 'disk',
+    metric: "open of the mirror's store (raw: every core opened)",
+    unit: 'ms',
+    multifeed: med(open.mirror),
+    raw: med(open.raw),
+    target: null,
+    samples: { multifeed: open.mirror, raw: open.raw },
+    error: open.error ?? setupError
+  })
+}
+
+/** The multifeed side, imported here (a failed import is a row's error, as ctx.multi()). */
+async function load(ctx: ScenarioContext) {
+  return { multi: await ctx.multi(), mirror: await import('../mirror.js') }
+}
+
+/** One measured multifeed sync of `run` into a fresh reader. */
+function syncOf(
+  side: Awaited<ReturnType<typeof load>>,
+  run: Exclude<Run, 'raw'>,
+  writer: MultiSource,
+  mirror: MultiSource,
+  t: Transport,
+  loopback: Loopback | null,
+  timeoutMs: number
+) {
+  const { multiSync } = side.multi
+  if (run === 'mirror') {
+    return multiSync(writer, t, loopback, timeoutMs, {}, (m) => m.mirrorKey!)
+  }
+  if (run === 'fromMirror') {
+    return multiSync(mirror, t, loopback, timeoutMs, {}, (_, i) => writer.multis[i]!.key)
+  }
+  return multiSync(writer, t, loopback, timeoutMs)
+}
