@@ -41,7 +41,15 @@ export async function openStore(dir: string, { create }: { create: boolean }): P
  */
 export async function ensureStore(dir: string): Promise<void> {
   if (isStore(dir)) return
-  const store = await openStore(dir, { create: true })
+  let store: Corestore
+  try {
+    store = await openStore(dir, { create: true })
+  } catch (err) {
+    // Another process holds it: it is a store already, or being made one, and holding the
+    // lock means its open has moved the directory's files already.
+    if (err instanceof StoreInUseError) return
+    throw err
+  }
   await store.close()
 }
 

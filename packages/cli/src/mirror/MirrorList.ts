@@ -100,6 +100,9 @@ async function changeList(
   change: (doc: MirrorDocument) => boolean
 ): Promise<boolean> {
   await mkdir(storage, { recursive: true })
+  // Before the lock file exists: creating the store moves the directory's unknown files into
+  // db/ (store.ts), the lock file too. Two `add`s into a new directory: one creates it, the
+  // other finds it locked, which means past that move (ensureStore).
   await ensureStore(storage)
   return withLock(listPath(storage), async () => {
     const doc = await readList(storage)
@@ -133,7 +136,7 @@ async function writeAtomically(path: string, text: string): Promise<void> {
 }
 
 /** How long a change waits for another process's lock before it fails. */
-const LOCK_WAIT_MS = 5_000
+const LOCK_WAIT_MS = 30_000
 
 /** Runs `body` holding `path.lock` (created exclusively; one left by a dead process is taken over). */
 async function withLock<R>(path: string, body: () => Promise<R>): Promise<R> {
