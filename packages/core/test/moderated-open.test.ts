@@ -163,7 +163,7 @@ describe('the seam replication uses', () => {
     let moderation: Moderation | null = null
     const context = {
       multifeed: {},
-      membership: { set: {} },
+      membership: { set: {}, tags: { required: false } },
       settings: {},
       moderation: () => moderation
     } as unknown as PeersContext
