@@ -170,7 +170,10 @@ describe('multifeed mirror (no network)', () => {
   })
 })
 
-describe('multifeed mirror run over a loopback testnet', { timeout: 300_000 }, () => {
+// retry: a first connection between two processes on the loopback testnet at times stalls
+// past the bounds here (no peer in 40-100 s; notes/cli-mirror.md, cause open): each attempt
+// starts fresh children and stores, and a failure in all three is a failure.
+describe('multifeed mirror run over a loopback testnet', { timeout: 300_000, retry: 2 }, () => {
   let testnet: TestDHT
   let network: string[]
   beforeAll(async () => {
