@@ -29,6 +29,7 @@ import { Resource } from './lifecycle/Resource.js'
 import { heldElsewhere, type Registered, register, unregister } from './lifecycle/registry.js'
 import { noMoreArguments } from './lifecycle/strict.js'
 import { formatInvite } from './moderation/invite.js'
+import { announce, type EventParts, grew } from './multifeed/events.js'
 import { setSalt } from './protocol/pairing.js'
 import type { MultifeedPeer, PeerProgress } from './replication/MultifeedPeer.js'
 import { Peers } from './replication/Peers.js'
@@ -36,7 +37,7 @@ import { ReplicationStream, rootOf } from './replication/ReplicationStream.js'
 import { synced } from './replication/sync.js'
 import { AdmissionTags } from './set/AdmissionTags.js'
 import { CorePool } from './set/CorePool.js'
-import { type Feed, infoOf } from './set/FeedSet.js'
+import { infoOf } from './set/FeedSet.js'
 import { Management } from './set/Management.js'
 import { Membership } from './set/Membership.js'
 import { Owners } from './set/Owners.js'
@@ -108,6 +109,15 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   readonly #settings: Settings
   /** A moderated set's authority on this peer (set/SetModeration.ts), from open on; null for other sets. */
   #moderation: SetModeration | null = null
+  /** The parts multifeed/events.ts touches. */
+  get #events(): EventParts {
+    return {
+      membership: this.#membership,
+      callbacks: this.#callbacks,
+      peers: this.#peers,
+      changes: this.#changes
+    }
+  }
 
   /**
    * Opens (or creates) the multifeed `key` in `corestore`. Without a key a new
@@ -192,7 +202,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       valueEncoding: settings.valueEncoding,
       encryptionKey: keys.encryptionKey,
       mirror: !settings.sparse,
-      onLength: (feed, length) => this.#onLength(feed, length),
+      onLength: (feed, length) => grew(this.#events, this.closing, feed, length),
       onTransfer: (_feed, direction, bytes, from) => this.#peers.transferred(direction, bytes, from)
     })
     this.#callbacks = new Callbacks(this, settings.policy)
@@ -204,13 +214,13 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
       settings,
       pairingKey: keys.pairingKey,
       assertOpen: () => this.assertOpen('Multifeed'),
-      announce: (feed, from) => this.#announce(feed, from),
+      announce: (feed, from) => announce(this.#events, feed, from),
       wake: () => this.#changes.wake(),
       moderation: () => (this.#moderation === null ? null : recordsOf(this.#moderation))
     })
     this.#writers = new Writers(this.#store, this.#membership, this.#pool, {
       assertOpen: () => this.assertOpen('Multifeed'),
-      announce: (feed) => this.#announce(feed, null),
+      announce: (feed) => announce(this.#events, feed, null),
       bind: async (key, keyPair) => {
         await this.#moderation?.bindWriter(key, keyPair)
       }
@@ -218,7 +228,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.#management = new Management(this.#membership, this.#pool, this.#callbacks, {
       root: () => rootOf(this.corestore),
       assertOpen: () => this.assertOpen('Multifeed'),
-      announce: (feed) => this.#announce(feed, null),
+      announce: (feed) => announce(this.#events, feed, null),
       forget: (feed) => this.#peers.forget(feed),
       heldElsewhere: (key) => heldElsewhere(rootOf(this.corestore), this.#registration, key)
     })
@@ -525,22 +535,5 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     unregister(rootOf(this.corestore), this.discoveryKey, this.#registration)
     this.#changes.wake()
     this.#callbacks.emit('close')
-  }
-
-  /** A feed joined the set: tell the user and every peer. */
-  #announce(feed: Feed, from: MultifeedPeer | null): void {
-    this.#callbacks.emit('feed', infoOf(feed), from)
-    this.#peers.announce(feed)
-    this.#changes.wake()
-  }
-
-  /** A feed's core grew (an append, or blocks fetched): tell the user and every peer. */
-  #onLength(feed: Feed, length: number): void {
-    const previous = feed.length
-    // While closing, still recorded: the clean-close mark carries it (set/Appends.ts).
-    if (!this.#membership.setLength(feed, length) || this.closing) return
-    this.#callbacks.emit('append', infoOf(feed))
-    this.#peers.grew(feed, previous)
-    this.#changes.wake()
   }
 }
