@@ -5,7 +5,7 @@ import type {
   ReplicationStream as HypercoreStream,
   ValueEncoding
 } from '@multifeed/holepunch-types'
-import { mirrorSettings, newKey, setKeysOf, type Tier } from './capabilities.js'
+import { newKey, setKeysOf, type Tier } from './capabilities.js'
 import {
   AlreadyOpenError,
   ClosedError,
@@ -15,8 +15,6 @@ import {
   UnknownFeedError
 } from './errors.js'
 import { parseKey } from './keys.js'
-import { Callbacks } from './lifecycle/Callbacks.js'
-import { Changes } from './lifecycle/Changes.js'
 import {
   downloadedOptions,
   readOptions,
@@ -26,26 +24,19 @@ import {
 } from './lifecycle/callOptions.js'
 import { type Settings, settingsOf } from './lifecycle/options.js'
 import { Resource } from './lifecycle/Resource.js'
-import { heldElsewhere, type Registered, register, unregister } from './lifecycle/registry.js'
+import { register, unregister } from './lifecycle/registry.js'
 import { noMoreArguments } from './lifecycle/strict.js'
 import { formatInvite } from './moderation/invite.js'
-import { announce, type EventParts, grew } from './multifeed/events.js'
-import { setSalt } from './protocol/pairing.js'
+import { buildParts, type Parts } from './multifeed/parts.js'
 import type { MultifeedPeer, PeerProgress } from './replication/MultifeedPeer.js'
-import { Peers } from './replication/Peers.js'
 import { ReplicationStream, rootOf } from './replication/ReplicationStream.js'
 import { synced } from './replication/sync.js'
-import { AdmissionTags } from './set/AdmissionTags.js'
-import { CorePool } from './set/CorePool.js'
 import { infoOf } from './set/FeedSet.js'
-import { Management } from './set/Management.js'
-import { Membership } from './set/Membership.js'
 import { Owners } from './set/Owners.js'
 import { moderationAt, type SetSource, sourceOf } from './set/opening.js'
 import { type ReadEntry, type ReadOptions, read } from './set/reader.js'
 import { recordsOf, type SetModeration } from './set/SetModeration.js'
 import { tierConflict } from './set/tier.js'
-import { Writers } from './set/Writers.js'
 import type {
   DownloadedOptions,
   FeedInfo,
@@ -92,32 +83,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /** The corestore passed to `open()`. */
   readonly corestore: Corestore
 
-  readonly #store: Corestore
-  readonly #membership: Membership
-  /** This multifeed as the store's registry knows it (lifecycle/registry.ts). */
-  readonly #registration: Registered
-  readonly #pool: CorePool
-  readonly #callbacks: Callbacks
-  readonly #peers: Peers
-  readonly #writers: Writers
-  readonly #management: Management
-  readonly #changes = new Changes()
-  readonly #valueEncoding: ValueEncoding | undefined
-  /** The store's record of which multifeed holds a feed (set/Owners.ts), from open on. */
-  #owners: Owners | null = null
-  readonly #source: SetSource
-  readonly #settings: Settings
-  /** A moderated set's authority on this peer (set/SetModeration.ts), from open on; null for other sets. */
-  #moderation: SetModeration | null = null
-  /** The parts multifeed/events.ts touches. */
-  get #events(): EventParts {
-    return {
-      membership: this.#membership,
-      callbacks: this.#callbacks,
-      peers: this.#peers,
-      changes: this.#changes
-    }
-  }
+  /** Its parts, wired together (multifeed/parts.ts). */
+  readonly #parts: Parts
 
   /**
    * Opens (or creates) the multifeed `key` in `corestore`. Without a key a new
@@ -145,7 +112,9 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * 104 z-base-32 characters naming its founder and secret. Null for other sets.
    */
   get invite(): string | null {
-    return this.#moderation === null ? null : formatInvite(recordsOf(this.#moderation).id)
+    return this.#parts.moderation === null
+      ? null
+      : formatInvite(recordsOf(this.#parts.moderation).id)
   }
 
   /**
@@ -153,7 +122,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * blocked: set/SetModeration.ts); null for other sets.
    */
   get moderation(): SetModeration | null {
-    return this.#moderation
+    return this.#parts.moderation
   }
 
   /**
@@ -172,87 +141,35 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
 
   private constructor(corestore: Corestore, source: SetSource, settings: Settings) {
     super()
-    this.#source = source
-    this.#settings = settings
-    this.#valueEncoding = settings.valueEncoding
     const keys = setKeysOf(source.key ?? newKey(settings.encrypted === true), settings.encrypted)
     this.key = keys.key
     this.discoveryKey = keys.discoveryKey
     this.encrypted = keys.tier !== 'plain'
     this.tier = keys.tier
-    this.#registration = {
-      tier: keys.tier,
-      holds: (key) => this.#membership.set.find(key) !== undefined
-    }
-    if (keys.tier === 'mirror') mirrorSettings(settings)
     this.mirrorKey = keys.mirrorKey
     this.corestore = corestore
-    this.#store = corestore.namespace(`@multifeed/${this.discoveryKey.toString('hex')}`, {
-      active: false
-    })
-    this.#membership = new Membership(
-      this.#store,
-      this.discoveryKey,
-      setSalt(keys.pairingKey),
-      settings.maxFeeds,
-      new AdmissionTags(keys.mirrorKey !== null, keys.admissionKey)
-    )
-    this.#pool = new CorePool(this.#store, {
-      userStore: corestore,
-      valueEncoding: settings.valueEncoding,
-      encryptionKey: keys.encryptionKey,
-      mirror: !settings.sparse,
-      onLength: (feed, length) => grew(this.#events, this.closing, feed, length),
-      onTransfer: (_feed, direction, bytes, from) => this.#peers.transferred(direction, bytes, from)
-    })
-    this.#callbacks = new Callbacks(this, settings.policy)
-    this.#peers = new Peers({
-      multifeed: this as Multifeed<unknown>,
-      membership: this.#membership,
-      pool: this.#pool,
-      callbacks: this.#callbacks,
-      settings,
-      pairingKey: keys.pairingKey,
-      assertOpen: () => this.assertOpen('Multifeed'),
-      announce: (feed, from) => announce(this.#events, feed, from),
-      wake: () => this.#changes.wake(),
-      moderation: () => (this.#moderation === null ? null : recordsOf(this.#moderation))
-    })
-    this.#writers = new Writers(this.#store, this.#membership, this.#pool, {
-      assertOpen: () => this.assertOpen('Multifeed'),
-      announce: (feed) => announce(this.#events, feed, null),
-      bind: async (key, keyPair) => {
-        await this.#moderation?.bindWriter(key, keyPair)
-      }
-    })
-    this.#management = new Management(this.#membership, this.#pool, this.#callbacks, {
-      root: () => rootOf(this.corestore),
-      assertOpen: () => this.assertOpen('Multifeed'),
-      announce: (feed) => announce(this.#events, feed, null),
-      forget: (feed) => this.#peers.forget(feed),
-      heldElsewhere: (key) => heldElsewhere(rootOf(this.corestore), this.#registration, key)
-    })
+    this.#parts = buildParts(this, () => this.assertOpen('Multifeed'), keys, source, settings)
   }
 
   /** What we know of every feed, in the order they joined. Opens nothing. */
   feeds(): FeedInfo[] {
-    return this.#membership.set.all().map(infoOf)
+    return this.#parts.membership.set.all().map(infoOf)
   }
 
   /** What we know of one feed (Buffer, hex or z32 key), or null when it is not in the set. */
   feed(key: KeyLike): FeedInfo | null {
-    const feed = this.#membership.set.get(parseKey(key, 'Feed key').toString('hex'))
+    const feed = this.#parts.membership.set.get(parseKey(key, 'Feed key').toString('hex'))
     return feed === undefined ? null : infoOf(feed)
   }
 
   /** Number of feeds whose core the set holds open right now (for replication). */
   get openCores(): number {
-    return this.#pool.openCount
+    return this.#parts.pool.openCount
   }
 
   /** Peers whose capability verified, on every stream this multifeed is attached to. */
   peers(): MultifeedPeer[] {
-    return this.#peers.verified()
+    return this.#parts.peers.verified()
   }
 
   /**
@@ -264,7 +181,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   async add(key: KeyLike): Promise<FeedInfo | null> {
     // biome-ignore lint/complexity/noArguments: the count of what a JS caller passed
     noMoreArguments('add()', arguments.length, 1, 'it adds the key alone')
-    return this.#management.add(key)
+    return this.#parts.management.add(key)
   }
 
   /**
@@ -282,7 +199,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     options: { block?: boolean; force?: boolean } = {}
   ): Promise<FeedInfo | null> {
     removeOptions(options)
-    return this.#management.remove(key, options)
+    return this.#parts.management.remove(key, options)
   }
 
   /**
@@ -290,17 +207,17 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * the set (one of our writers needs `remove(key, { block: true, force: true })`).
    */
   block(key: KeyLike): Promise<void> {
-    return this.#management.block(key)
+    return this.#parts.management.block(key)
   }
 
   /** Lets peers offer `key` again. */
   unblock(key: KeyLike): Promise<void> {
-    return this.#management.unblock(key)
+    return this.#parts.management.unblock(key)
   }
 
   /** The keys refused from every peer. */
   blocked(): Buffer[] {
-    return this.#management.blocked()
+    return this.#parts.management.blocked()
   }
 
   /**
@@ -313,10 +230,10 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     // biome-ignore lint/complexity/noArguments: the count of what a JS caller passed
     noMoreArguments('get()', arguments.length, 1, 'pass options to the session’s own calls')
     this.#assertReadable('get()')
-    const feed = this.#membership.set.get(parseKey(key, 'Feed key').toString('hex'))
+    const feed = this.#parts.membership.set.get(parseKey(key, 'Feed key').toString('hex'))
     if (feed === undefined) throw new UnknownFeedError('This key is not a feed of the multifeed')
-    const session = await this.#handOut(this.#pool.session(feed))
-    this.#peers.hold(feed, session)
+    const session = await this.#handOut(this.#parts.pool.session(feed))
+    this.#parts.peers.hold(feed, session)
     return session as Hypercore<T>
   }
 
@@ -329,13 +246,13 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    */
   async writer(name = 'default', options: WriterOptions = {}): Promise<Hypercore<T>> {
     this.assertOpen('Multifeed')
-    const { keyPair } = writerOptions(options, this.#valueEncoding)
+    const { keyPair } = writerOptions(options, this.#parts.valueEncoding)
     if (this.tier === 'mirror') {
       throw new NotWritableError(
         'writer(): a mirror (opened with the mirror key) has no writer; writers need the member key'
       )
     }
-    return (await this.#handOut(this.#writers.session(name, keyPair))) as Hypercore<T>
+    return (await this.#handOut(this.#parts.writers.session(name, keyPair))) as Hypercore<T>
   }
 
   /**
@@ -349,7 +266,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    */
   findingPeers(): () => void {
     this.assertOpen('Multifeed')
-    return this.#store.findingPeers()
+    return this.#parts.store.findingPeers()
   }
 
   /** A session for the caller, unless the multifeed closed meanwhile (then ERR_CLOSED). */
@@ -382,12 +299,12 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * multifeed on every connection. Idempotent per connection.
    */
   attach(stream: Duplex): MultifeedPeer {
-    return this.#peers.attach(stream)
+    return this.#parts.peers.attach(stream)
   }
 
   /** Closes this multifeed's channel on `stream` and detaches its cores there. */
   detach(stream: Duplex): void {
-    this.#peers.detach(stream)
+    this.#parts.peers.detach(stream)
   }
 
   /**
@@ -412,9 +329,9 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     return synced(
       {
         peers: () => (peer !== undefined ? [peer] : this.peers()),
-        acquire: (feed) => this.#pool.acquire(feed),
-        release: (feed) => this.#pool.release(feed),
-        onChange: (listener) => this.#changes.on(listener),
+        acquire: (feed) => this.#parts.pool.acquire(feed),
+        release: (feed) => this.#parts.pool.release(feed),
+        onChange: (listener) => this.#parts.changes.on(listener),
         assertOpen: () => this.assertOpen('Multifeed'),
         closing: () => this.closing
       },
@@ -438,7 +355,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * with any peer since open, cumulative (closed sessions included).
    */
   progress(): PeerProgress {
-    return this.#peers.progress()
+    return this.#parts.peers.progress()
   }
 
   /**
@@ -456,9 +373,9 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     const self = this
     return read<T>(
       {
-        feeds: () => this.#membership.set.all(),
-        session: (feed) => this.#pool.session(feed),
-        onChange: (listener) => this.#changes.on(listener),
+        feeds: () => this.#parts.membership.set.all(),
+        session: (feed) => this.#parts.pool.session(feed),
+        onChange: (listener) => this.#parts.changes.on(listener),
         get closing() {
           return self.closing
         }
@@ -485,9 +402,9 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
 
   protected async _open(): Promise<void> {
     const root = rootOf(this.corestore)
-    const other = register(root, this.discoveryKey, this.#registration)
+    const other = register(root, this.discoveryKey, this.#parts.registration)
     if (other !== null) {
-      await this.#store.close().catch(() => {})
+      await this.#parts.store.close().catch(() => {})
       if (other.tier !== this.tier) throw tierConflict(other.tier, this.tier)
       throw new AlreadyOpenError(
         'This multifeed is open already in this corestore: share that instance (or close it first)'
@@ -495,45 +412,51 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     }
     let owners: Owners | null = null
     try {
-      await this.#store.ready()
-      this.#moderation = await moderationAt(
-        { store: this.#store, root, key: this.key, source: this.#source, settings: this.#settings },
+      await this.#parts.store.ready()
+      this.#parts.moderation = await moderationAt(
         {
-          membership: this.#membership,
-          callbacks: this.#callbacks,
-          management: this.#management,
+          store: this.#parts.store,
+          root,
+          key: this.key,
+          source: this.#parts.source,
+          settings: this.#parts.settings
+        },
+        {
+          membership: this.#parts.membership,
+          callbacks: this.#parts.callbacks,
+          management: this.#parts.management,
           assertOpen: () => this.assertOpen('Multifeed'),
-          seek: (feed) => this.#peers.seek(feed)
+          seek: (feed) => this.#parts.peers.seek(feed)
         }
       )
       owners = await Owners.open(root)
-      await this.#management.recover(await this.#membership.load(owners, this.tier))
-      await this.#moderation?.settle()
+      await this.#parts.management.recover(await this.#parts.membership.load(owners, this.tier))
+      await this.#parts.moderation?.settle()
     } catch (err) {
       await owners?.close()
-      await this.#moderation?.close()
-      this.#moderation = null
-      unregister(root, this.discoveryKey, this.#registration)
+      await this.#parts.moderation?.close()
+      this.#parts.moderation = null
+      unregister(root, this.discoveryKey, this.#parts.registration)
       throw err
     }
-    this.#owners = owners
+    this.#parts.owners = owners
     // Built after open() resolved, in slices: the first connection finds it ready.
-    this.#membership.set.prepareSketch()
-    this.#peers.startSweeping()
+    this.#parts.membership.set.prepareSketch()
+    this.#parts.peers.startSweeping()
   }
 
   protected async _close(): Promise<void> {
-    this.#membership.set.stopBackground()
-    this.#peers.close()
+    this.#parts.membership.set.stopBackground()
+    this.#parts.peers.close()
     // Records being taken finish first (their effects need the set).
-    await this.#moderation?.close()
-    await this.#writers.settle()
-    await this.#pool.close()
-    await this.#membership.close()
-    await this.#owners?.close()
-    await this.#store.close().catch(() => {})
-    unregister(rootOf(this.corestore), this.discoveryKey, this.#registration)
-    this.#changes.wake()
-    this.#callbacks.emit('close')
+    await this.#parts.moderation?.close()
+    await this.#parts.writers.settle()
+    await this.#parts.pool.close()
+    await this.#parts.membership.close()
+    await this.#parts.owners?.close()
+    await this.#parts.store.close().catch(() => {})
+    unregister(rootOf(this.corestore), this.discoveryKey, this.#parts.registration)
+    this.#parts.changes.wake()
+    this.#parts.callbacks.emit('close')
   }
 }
