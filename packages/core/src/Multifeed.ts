@@ -7,7 +7,6 @@ import type {
 } from '@multifeed/holepunch-types'
 import { newKey, setKeysOf, type Tier } from './capabilities.js'
 import {
-  AlreadyOpenError,
   ClosedError,
   InvalidArgumentError,
   NotReadableError,
@@ -24,19 +23,18 @@ import {
 } from './lifecycle/callOptions.js'
 import { type Settings, settingsOf } from './lifecycle/options.js'
 import { Resource } from './lifecycle/Resource.js'
-import { register, unregister } from './lifecycle/registry.js'
 import { noMoreArguments } from './lifecycle/strict.js'
 import { formatInvite } from './moderation/invite.js'
+import { closeParts, openParts } from './multifeed/lifecycle.js'
 import { buildParts, type Parts } from './multifeed/parts.js'
 import type { MultifeedPeer, PeerProgress } from './replication/MultifeedPeer.js'
 import { ReplicationStream, rootOf } from './replication/ReplicationStream.js'
 import { synced } from './replication/sync.js'
 import { infoOf } from './set/FeedSet.js'
 import { Owners } from './set/Owners.js'
-import { moderationAt, type SetSource, sourceOf } from './set/opening.js'
+import { type SetSource, sourceOf } from './set/opening.js'
 import { type ReadEntry, type ReadOptions, read } from './set/reader.js'
 import { recordsOf, type SetModeration } from './set/SetModeration.js'
-import { tierConflict } from './set/tier.js'
 import type {
   DownloadedOptions,
   FeedInfo,
@@ -401,62 +399,10 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   }
 
   protected async _open(): Promise<void> {
-    const root = rootOf(this.corestore)
-    const other = register(root, this.discoveryKey, this.#parts.registration)
-    if (other !== null) {
-      await this.#parts.store.close().catch(() => {})
-      if (other.tier !== this.tier) throw tierConflict(other.tier, this.tier)
-      throw new AlreadyOpenError(
-        'This multifeed is open already in this corestore: share that instance (or close it first)'
-      )
-    }
-    let owners: Owners | null = null
-    try {
-      await this.#parts.store.ready()
-      this.#parts.moderation = await moderationAt(
-        {
-          store: this.#parts.store,
-          root,
-          key: this.key,
-          source: this.#parts.source,
-          settings: this.#parts.settings
-        },
-        {
-          membership: this.#parts.membership,
-          callbacks: this.#parts.callbacks,
-          management: this.#parts.management,
-          assertOpen: () => this.assertOpen('Multifeed'),
-          seek: (feed) => this.#parts.peers.seek(feed)
-        }
-      )
-      owners = await Owners.open(root)
-      await this.#parts.management.recover(await this.#parts.membership.load(owners, this.tier))
-      await this.#parts.moderation?.settle()
-    } catch (err) {
-      await owners?.close()
-      await this.#parts.moderation?.close()
-      this.#parts.moderation = null
-      unregister(root, this.discoveryKey, this.#parts.registration)
-      throw err
-    }
-    this.#parts.owners = owners
-    // Built after open() resolved, in slices: the first connection finds it ready.
-    this.#parts.membership.set.prepareSketch()
-    this.#parts.peers.startSweeping()
+    await openParts(this.#parts, this)
   }
 
   protected async _close(): Promise<void> {
-    this.#parts.membership.set.stopBackground()
-    this.#parts.peers.close()
-    // Records being taken finish first (their effects need the set).
-    await this.#parts.moderation?.close()
-    await this.#parts.writers.settle()
-    await this.#parts.pool.close()
-    await this.#parts.membership.close()
-    await this.#parts.owners?.close()
-    await this.#parts.store.close().catch(() => {})
-    unregister(rootOf(this.corestore), this.discoveryKey, this.#parts.registration)
-    this.#parts.changes.wake()
-    this.#parts.callbacks.emit('close')
+    await closeParts(this.#parts, this)
   }
 }
