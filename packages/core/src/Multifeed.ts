@@ -6,34 +6,23 @@ import type {
   ValueEncoding
 } from '@multifeed/holepunch-types'
 import { newKey, setKeysOf, type Tier } from './capabilities.js'
-import {
-  ClosedError,
-  InvalidArgumentError,
-  NotReadableError,
-  NotWritableError,
-  UnknownFeedError
-} from './errors.js'
+import { ClosedError } from './errors.js'
 import { parseKey } from './keys.js'
-import {
-  downloadedOptions,
-  readOptions,
-  removeOptions,
-  syncedOptions,
-  writerOptions
-} from './lifecycle/callOptions.js'
+import { downloadedOptions, removeOptions } from './lifecycle/callOptions.js'
 import { type Settings, settingsOf } from './lifecycle/options.js'
 import { Resource } from './lifecycle/Resource.js'
 import { noMoreArguments } from './lifecycle/strict.js'
 import { formatInvite } from './moderation/invite.js'
 import { closeParts, openParts } from './multifeed/lifecycle.js'
 import { buildParts, type Parts } from './multifeed/parts.js'
+import { getSession, readSet, writerSession } from './multifeed/sessions.js'
+import { syncWith } from './multifeed/sync.js'
 import type { MultifeedPeer, PeerProgress } from './replication/MultifeedPeer.js'
 import { ReplicationStream, rootOf } from './replication/ReplicationStream.js'
-import { synced } from './replication/sync.js'
 import { infoOf } from './set/FeedSet.js'
 import { Owners } from './set/Owners.js'
 import { type SetSource, sourceOf } from './set/opening.js'
-import { type ReadEntry, type ReadOptions, read } from './set/reader.js'
+import type { ReadEntry, ReadOptions } from './set/reader.js'
 import { recordsOf, type SetModeration } from './set/SetModeration.js'
 import type {
   DownloadedOptions,
@@ -227,12 +216,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.assertOpen('Multifeed')
     // biome-ignore lint/complexity/noArguments: the count of what a JS caller passed
     noMoreArguments('get()', arguments.length, 1, 'pass options to the session’s own calls')
-    this.#assertReadable('get()')
-    const feed = this.#parts.membership.set.get(parseKey(key, 'Feed key').toString('hex'))
-    if (feed === undefined) throw new UnknownFeedError('This key is not a feed of the multifeed')
-    const session = await this.#handOut(this.#parts.pool.session(feed))
-    this.#parts.peers.hold(feed, session)
-    return session as Hypercore<T>
+    return (await getSession(this.#parts, this, key)) as Hypercore<T>
   }
 
   /**
@@ -243,14 +227,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * when done (the feed replicates whatever you close).
    */
   async writer(name = 'default', options: WriterOptions = {}): Promise<Hypercore<T>> {
-    this.assertOpen('Multifeed')
-    const { keyPair } = writerOptions(options, this.#parts.valueEncoding)
-    if (this.tier === 'mirror') {
-      throw new NotWritableError(
-        'writer(): a mirror (opened with the mirror key) has no writer; writers need the member key'
-      )
-    }
-    return (await this.#handOut(this.#parts.writers.session(name, keyPair))) as Hypercore<T>
+    return (await writerSession(this.#parts, this, name, options)) as Hypercore<T>
   }
 
   /**
@@ -265,16 +242,6 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   findingPeers(): () => void {
     this.assertOpen('Multifeed')
     return this.#parts.store.findingPeers()
-  }
-
-  /** A session for the caller, unless the multifeed closed meanwhile (then ERR_CLOSED). */
-  async #handOut(opening: Promise<Hypercore<unknown>>): Promise<Hypercore<unknown>> {
-    const session = await opening
-    if (this.closing) {
-      await session.close().catch(() => {})
-      throw new ClosedError('The multifeed closed while the session opened')
-    }
-    return session
   }
 
   /**
@@ -316,29 +283,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * everything it started. Resolves to `{ peers }`: with whom it synced.
    */
   async synced(options: SyncedOptions = {}): Promise<SyncResult> {
-    this.assertOpen('Multifeed')
-    syncedOptions(options)
-    const peer = options.peer
-    if (peer !== undefined && (peer as { multifeed?: unknown })?.multifeed !== this) {
-      throw new InvalidArgumentError(
-        'synced(): peer must be a peer of this multifeed (multi.peers())'
-      )
-    }
-    return synced(
-      {
-        peers: () => (peer !== undefined ? [peer] : this.peers()),
-        acquire: (feed) => this.#parts.pool.acquire(feed),
-        release: (feed) => this.#parts.pool.release(feed),
-        onChange: (listener) => this.#parts.changes.on(listener),
-        assertOpen: () => this.assertOpen('Multifeed'),
-        closing: () => this.closing
-      },
-      {
-        timeout: options.timeout,
-        signal: options.signal,
-        minPeers: peer ? 0 : (options.minPeers ?? 0)
-      }
-    )
+    return syncWith(this.#parts, this, options)
   }
 
   /** `synced()` with every connected peer (the 0.1 name). */
@@ -365,29 +310,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * (ERR_ENCODING) in its place, and the read goes on.
    */
   read(options: ReadOptions = {}): AsyncGenerator<ReadEntry<T>> {
-    this.assertOpen('Multifeed')
-    readOptions(options)
-    this.#assertReadable('read()')
-    const self = this
-    return read<T>(
-      {
-        feeds: () => this.#parts.membership.set.all(),
-        session: (feed) => this.#parts.pool.session(feed),
-        onChange: (listener) => this.#parts.changes.on(listener),
-        get closing() {
-          return self.closing
-        }
-      },
-      options
-    )
-  }
-
-  /** A mirror holds ciphertext and no key to decrypt it: ERR_NOT_READABLE. */
-  #assertReadable(call: string): void {
-    if (this.tier !== 'mirror') return
-    throw new NotReadableError(
-      `${call}: a mirror (opened with the mirror key) stores and serves the set's blocks encrypted and cannot decrypt them; reading needs the member key`
-    )
+    return readSet<T>(this.#parts, this, options)
   }
 
   /** Throws ERR_CLOSED once this multifeed, or the corestore under it, is closing. */
