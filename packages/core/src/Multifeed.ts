@@ -13,14 +13,13 @@ import { type Settings, settingsOf } from './lifecycle/options.js'
 import { Resource } from './lifecycle/Resource.js'
 import { noMoreArguments } from './lifecycle/strict.js'
 import { formatInvite } from './moderation/invite.js'
-import { closeParts, openParts } from './multifeed/lifecycle.js'
+import { closeParts, openParts, storedSets } from './multifeed/lifecycle.js'
 import { buildParts, type Parts } from './multifeed/parts.js'
 import { getSession, readSet, writerSession } from './multifeed/sessions.js'
 import { syncWith } from './multifeed/sync.js'
 import type { MultifeedPeer, PeerProgress } from './replication/MultifeedPeer.js'
 import { ReplicationStream, rootOf } from './replication/ReplicationStream.js'
 import { infoOf } from './set/FeedSet.js'
-import { Owners } from './set/Owners.js'
 import { type SetSource, sourceOf } from './set/opening.js'
 import type { ReadEntry, ReadOptions } from './set/reader.js'
 import { recordsOf, type SetModeration } from './set/SetModeration.js'
@@ -36,18 +35,18 @@ import type {
   WriterOptions
 } from './types.js'
 
-/**
- * A named set of hypercores, one per writer, that every peer knowing the
- * multifeed key discovers and replicates. See the package README.
- *
- * `T` is the block type of its cores, given by `valueEncoding`.
- */
 // The multifeed replication names (replication/PeerHost.ts `MultifeedRef`) is this class.
 type AnyMultifeed = Multifeed<unknown>
 declare module './replication/PeerHost.js' {
   interface MultifeedRef extends AnyMultifeed {}
 }
 
+/**
+ * A named set of hypercores, one per writer, that every peer knowing the
+ * multifeed key discovers and replicates. See the package README.
+ *
+ * `T` is the block type of its cores, given by `valueEncoding`.
+ */
 export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /** The shared secret of the set: whoever holds it may join. */
   readonly key: Buffer
@@ -118,12 +117,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * needs its key. Reads the store's record; opens no multifeed.
    */
   static async stored(corestore: Corestore): Promise<Buffer[]> {
-    const owners = await Owners.open(rootOf(corestore))
-    try {
-      return owners.sets()
-    } finally {
-      await owners.close()
-    }
+    return storedSets(corestore)
   }
 
   private constructor(corestore: Corestore, source: SetSource, settings: Settings) {

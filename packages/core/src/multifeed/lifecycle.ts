@@ -1,8 +1,10 @@
 /**
  * How a multifeed's parts open and close (the façade's `_open`/`_close`):
  * registered in the store, the moderation found, the membership read and an
- * interrupted removal finished; at close, each part in its order.
+ * interrupted removal finished; at close, each part in its order. And the
+ * sets a corestore holds (`Multifeed.stored()`).
  */
+import type { Corestore } from '@multifeed/holepunch-types'
 import type { Tier } from '../capabilities.js'
 import { AlreadyOpenError } from '../errors.js'
 import { register, unregister } from '../lifecycle/registry.js'
@@ -77,4 +79,14 @@ export async function closeParts(parts: Parts, multi: Opened): Promise<void> {
   unregister(rootOf(multi.corestore), multi.discoveryKey, parts.registration)
   parts.changes.wake()
   parts.callbacks.emit('close')
+}
+
+/** The discovery keys of the multifeeds stored in `corestore`, sorted (set/Owners.ts). */
+export async function storedSets(corestore: Corestore): Promise<Buffer[]> {
+  const owners = await Owners.open(rootOf(corestore))
+  try {
+    return owners.sets()
+  } finally {
+    await owners.close()
+  }
 }
