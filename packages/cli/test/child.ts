@@ -117,16 +117,11 @@ export async function killAll(): Promise<void> {
   await Promise.all(closing)
 }
 
-/**
- * The options that put a command on `testnet`: bound to loopback, every node of it as a
- * bootstrap node (from the first alone, a peer in another process was at times not found
- * within 25 s: notes/cli.md).
- */
+/** The options that put a command on `testnet`: bound to loopback, every node of it as a bootstrap node. */
 export function onTestnet(testnet: TestDHT): string[] {
-  const nodes = testnet.testnet.nodes.map((node) => node.address())
   return [
     '--host',
     '127.0.0.1',
-    ...nodes.flatMap((node) => ['--bootstrap', `127.0.0.1:${node.port}`])
+    ...testnet.bootstrap.flatMap((node) => ['--bootstrap', `${node.host}:${node.port}`])
   ]
 }

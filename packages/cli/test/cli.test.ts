@@ -194,10 +194,7 @@ describe('multifeed (no network)', () => {
   })
 })
 
-// retry: a first connection between two processes on the loopback testnet at times stalls
-// past the bounds here (no peer in 40-100 s; notes/cli-mirror.md, cause open): each attempt
-// starts fresh children and stores, and a failure in all three is a failure.
-describe('multifeed over a loopback testnet', { timeout: 120_000, retry: 2 }, () => {
+describe('multifeed over a loopback testnet', { timeout: 120_000 }, () => {
   let testnet: TestDHT
   let network: string[]
   beforeAll(async () => {
