@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type { TestDHT } from '@multifeed/testing'
 
 /** The built bin (tests run after `pnpm build`). */
 const BIN = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
@@ -115,13 +114,4 @@ export async function killAll(): Promise<void> {
       })
   )
   await Promise.all(closing)
-}
-
-/** The options that put a command on `testnet`: bound to loopback, every node of it as a bootstrap node. */
-export function onTestnet(testnet: TestDHT): string[] {
-  return [
-    '--host',
-    '127.0.0.1',
-    ...testnet.bootstrap.flatMap((node) => ['--bootstrap', `${node.host}:${node.port}`])
-  ]
 }

@@ -3,29 +3,16 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { formatKey, Multifeed } from '@multifeed/core'
-import { createTestnet, type TempDir, type TestDHT, tmpStorage } from '@multifeed/testing'
 import CorestoreClass from 'corestore'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { Cli, killAll, onTestnet, run } from './child.js'
+import { describe, expect, it } from 'vitest'
+import { Cli, run } from './child.js'
+import { NOWHERE, tempDirsPerTest, testnetForBlock } from './setup.js'
 
 const WRITER = fileURLToPath(new URL('./fixtures/writer.mjs', import.meta.url))
 
-const dirs: TempDir[] = []
-async function tmp(): Promise<string> {
-  const dir = await tmpStorage({ prefix: 'multifeed-mirror-' })
-  dirs.push(dir)
-  return dir.path
-}
-
-afterEach(async () => {
-  await killAll()
-  await Promise.all(dirs.splice(0).map((dir) => dir.remove()))
-})
+const tmp = tempDirsPerTest('multifeed-mirror-')
 
 const randomKey = (fill: number): string => formatKey(Buffer.alloc(32, fill))
-
-/** A DHT on loopback where nobody answers (127.0.0.1:9, discard). */
-const NOWHERE = ['--host', '127.0.0.1', '--bootstrap', '127.0.0.1:9']
 
 describe('multifeed mirror (no network)', () => {
   it('--help on mirror and each of its commands exits 0 with its usage', async () => {
@@ -171,16 +158,7 @@ describe('multifeed mirror (no network)', () => {
 })
 
 describe('multifeed mirror run over a loopback testnet', { timeout: 300_000 }, () => {
-  let testnet: TestDHT
-  let network: string[]
-  beforeAll(async () => {
-    testnet = await createTestnet()
-    network = onTestnet(testnet)
-  })
-  afterAll(async () => {
-    await killAll()
-    await testnet?.close()
-  })
+  const network = testnetForBlock()
 
   /**
    * How long a step that needs a new connection between two processes, and then a sync, waits:
@@ -213,14 +191,14 @@ describe('multifeed mirror run over a loopback testnet', { timeout: 300_000 }, (
 
   /** `multifeed seed KEY` of the store `dir`, once it says it seeds. */
   async function seed(key: string, dir: string): Promise<Cli> {
-    const seeding = new Cli(['seed', key, '--storage', dir, ...network])
+    const seeding = new Cli(['seed', key, '--storage', dir, ...network.args])
     await seeding.untilStdout(/^seeding /m)
     return seeding
   }
 
   /** What `multifeed cat KEY` prints for a new member, from whoever is online. */
   async function catByNewMember(key: string): Promise<string> {
-    const cat = new Cli(['cat', key, '--storage', await tmp(), '--timeout', '90', ...network])
+    const cat = new Cli(['cat', key, '--storage', await tmp(), '--timeout', '90', ...network.args])
     expect(await cat.exit(CONNECT + 30_000), cat.stderr).toBe(0)
     return cat.stdout
   }
@@ -230,7 +208,7 @@ describe('multifeed mirror run over a loopback testnet', { timeout: 300_000 }, (
 
   it('two sets, one added while it runs: the mirror gets all a member writes; a new member gets it from the mirror alone; no plaintext of the encrypted set in its store; remove stops one', async () => {
     // alice: an encrypted set, in a process of her own, writing as we go
-    const alice = new Cli([await tmp(), ...bootstrapOf(network)], { ENCRYPTED: '1' }, WRITER)
+    const alice = new Cli([await tmp(), ...network.bootstrap], { ENCRYPTED: '1' }, WRITER)
     await alice.untilStdout(/^\w{52}\nmirror \w{52}\n/)
     const [key, mirrorLine] = alice.stdout.split('\n')
     const mirrorKey = mirrorLine!.slice('mirror '.length)
@@ -244,7 +222,7 @@ describe('multifeed mirror run over a loopback testnet', { timeout: 300_000 }, (
 
     const storage = await tmp()
     expect((await run(['mirror', 'add', mirrorKey, '--storage', storage])).code).toBe(0)
-    const mirror = new Cli(['mirror', 'run', '--storage', storage, ...network])
+    const mirror = new Cli(['mirror', 'run', '--storage', storage, ...network.args])
     await mirror.untilStdout(/^mirror running: 1 sets\n/)
     expect(mirror.stderr).toMatch(
       new RegExp(
@@ -296,7 +274,7 @@ describe('multifeed mirror run over a loopback testnet', { timeout: 300_000 }, (
 
     const storage = await tmp()
     expect((await run(['mirror', 'add', big.mirrorKey, '--storage', storage])).code).toBe(0)
-    const first = new Cli(['mirror', 'run', '--storage', storage, ...network])
+    const first = new Cli(['mirror', 'run', '--storage', storage, ...network.args])
     const syncing = new RegExp(`^${big.mirrorKey} syncing: (\\d+) blocks held, [1-9]\\d* left`, 'm')
     await first.untilStderr(syncing, CONNECT)
     first.child.kill('SIGTERM')
@@ -310,7 +288,7 @@ describe('multifeed mirror run over a loopback testnet', { timeout: 300_000 }, (
     expect(length).toBeGreaterThanOrEqual(said)
 
     // the same list, the same store: it completes
-    const again = new Cli(['mirror', 'run', '--storage', storage, ...network])
+    const again = new Cli(['mirror', 'run', '--storage', storage, ...network.args])
     await again.untilStdout(/^mirror running: 1 sets\n/)
     await again.untilStderr(inSync(big.mirrorKey, 3000), CONNECT)
     alice.child.kill('SIGTERM')
@@ -326,11 +304,6 @@ describe('multifeed mirror run over a loopback testnet', { timeout: 300_000 }, (
 })
 
 const digest = (text: string): string => createHash('sha256').update(text).digest('hex')
-
-/** The HOST:PORT values of `--bootstrap` options (what the writer fixture takes). */
-function bootstrapOf(network: string[]): string[] {
-  return network.filter((_, i) => network[i - 1] === '--bootstrap')
-}
 
 /** How many times `text` occurs in the files under `dir`, all of them. */
 async function occurrences(dir: string, text: string): Promise<number> {
