@@ -395,7 +395,9 @@ export class MultifeedPeer implements StreamMember {
       }
       return
     }
-    this.#dispatch(name, raw)
+    // After the records sent before it (a writer's bind precedes its first offer).
+    if (this.#records?.busy) this.#records.after(() => this.#dispatch(name, raw))
+    else this.#dispatch(name, raw)
   }
 
   #dispatch(name: ChannelMessage, raw: Buffer): void {
