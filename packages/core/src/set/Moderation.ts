@@ -28,8 +28,11 @@ export interface ModerationChange {
   unblocked: string[]
   /** True when the moderators changed. */
   moderators: boolean
-  /** Records refused, by reason (verification and duplicates). */
-  refused: Partial<Record<Refusal, number>>
+  /**
+   * Records refused, by reason (verification and duplicates; `unauthorized`:
+   * signed by someone never granted and named by no record: not kept).
+   */
+  refused: Partial<Record<Refusal | 'unauthorized', number>>
 }
 
 export class Moderation {
@@ -57,7 +60,7 @@ export class Moderation {
     store: Corestore,
     set: ModeratedSetId | Buffer,
     identity: KeyPair,
-    options: { policy?: ModerationPolicy } = {}
+    options: { policy?: ModerationPolicy; maxPending?: number } = {}
   ): Promise<Moderation> {
     const log = new ModerationLog(store)
     const key = Buffer.isBuffer(set) ? set : set.key
@@ -181,7 +184,7 @@ export class Moderation {
 
   async #takeNow(records: Buffer[]): Promise<ModerationChange> {
     const before = this.state
-    const refused: Partial<Record<Refusal, number>> = {}
+    const refused: ModerationChange['refused'] = {}
     const added: VerifiedRecord[] = []
     const ids = new Set<string>()
     for (const bytes of records) {
@@ -193,11 +196,25 @@ export class Moderation {
         refused[result.reason] = (refused[result.reason] ?? 0) + 1
       }
     }
-    if (added.length === 0) return { added, blocked: [], unblocked: [], moderators: false, refused }
-    // On disk before the state says it.
-    await this.#log.append(added.map((r) => r.bytes))
     for (const r of added) this.#book.keep(r)
-    const change = { added, refused, ...diff(before, this.state) }
+    // Unauthorized and named by no record, or pending past the bound: neither stored nor relayed.
+    const pending = new Set(this.#book.state().pending)
+    const dropped = new Set(this.#book.dropUnrooted(added).map((r) => r.hex))
+    for (const hex of dropped) {
+      const reason = pending.has(hex) ? 'full' : 'unauthorized'
+      refused[reason] = (refused[reason] ?? 0) + 1
+    }
+    const kept = added.filter((r) => !dropped.has(r.hex))
+    if (kept.length === 0)
+      return { added: kept, blocked: [], unblocked: [], moderators: false, refused }
+    // On disk before anything acts on the state (a failed append lets the records go).
+    try {
+      await this.#log.append(kept.map((r) => r.bytes))
+    } catch (err) {
+      this.#book.forget(kept)
+      throw err
+    }
+    const change = { added: kept, refused, ...diff(before, this.state) }
     for (const effect of this.#effects) await effect(change)
     return change
   }
