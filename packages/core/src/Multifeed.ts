@@ -28,7 +28,7 @@ import { type Settings, settingsOf } from './lifecycle/options.js'
 import { Resource } from './lifecycle/Resource.js'
 import { heldElsewhere, type Registered, register, unregister } from './lifecycle/registry.js'
 import { noMoreArguments } from './lifecycle/strict.js'
-import { formatInvite } from './moderation/invite.js'
+import { formatInvite, formatMirrorInvite } from './moderation/invite.js'
 import { setSalt } from './protocol/pairing.js'
 import type { MultifeedPeer, PeerProgress } from './replication/MultifeedPeer.js'
 import { Peers } from './replication/Peers.js'
@@ -40,7 +40,13 @@ import { type Feed, infoOf } from './set/FeedSet.js'
 import { Management } from './set/Management.js'
 import { Membership } from './set/Membership.js'
 import { Owners } from './set/Owners.js'
-import { moderationAt, type SetSource, sourceOf } from './set/opening.js'
+import {
+  moderationAt,
+  pairingFounder,
+  type SetSource,
+  setNamespace,
+  sourceOf
+} from './set/opening.js'
 import { type ReadEntry, type ReadOptions, read } from './set/reader.js'
 import { recordsOf, type SetModeration } from './set/SetModeration.js'
 import { tierConflict } from './set/tier.js'
@@ -124,7 +130,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   ): Promise<Multifeed<ValueOf<E>>> {
     const settings = settingsOf(corestore, options)
     if (corestore.closing !== null) throw new ClosedError('The corestore is closed')
-    const source = await sourceOf(rootOf(corestore), key ?? null, settings)
+    const source = await sourceOf(corestore, rootOf(corestore), key ?? null, settings)
     const multi = new Multifeed<ValueOf<E>>(corestore, source, settings)
     await multi.ready()
     return multi
@@ -136,6 +142,14 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    */
   get invite(): string | null {
     return this.#moderation === null ? null : formatInvite(recordsOf(this.#moderation).id)
+  }
+
+  /**
+   * What a mirror of a moderated encrypted set opens with: 104 z-base-32
+   * characters naming its founder and mirror key. Null for other sets.
+   */
+  get mirrorInvite(): string | null {
+    return this.#moderation === null ? null : formatMirrorInvite(recordsOf(this.#moderation).id)
   }
 
   /**
@@ -165,7 +179,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.#source = source
     this.#settings = settings
     this.#valueEncoding = settings.valueEncoding
-    const keys = setKeysOf(source.key ?? newKey(settings.encrypted === true), settings.encrypted)
+    const key = source.key ?? newKey(settings.encrypted === true)
+    const keys = setKeysOf(key, settings.encrypted, pairingFounder(source))
     this.key = keys.key
     this.discoveryKey = keys.discoveryKey
     this.encrypted = keys.tier !== 'plain'
@@ -177,9 +192,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     if (keys.tier === 'mirror') mirrorSettings(settings)
     this.mirrorKey = keys.mirrorKey
     this.corestore = corestore
-    this.#store = corestore.namespace(`@multifeed/${this.discoveryKey.toString('hex')}`, {
-      active: false
-    })
+    this.#store = setNamespace(corestore, this.discoveryKey)
     this.#membership = new Membership(
       this.#store,
       this.discoveryKey,

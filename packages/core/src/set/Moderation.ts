@@ -10,7 +10,7 @@
  * feeds a block reaches, fetch again the ones an unblock frees.
  */
 import type { Corestore, KeyPair } from '@multifeed/holepunch-types'
-import { InvalidArgumentError, StorageCorruptError } from '../errors.js'
+import { InvalidArgumentError, NotWritableError, StorageCorruptError } from '../errors.js'
 import type { BlockEntry, ModerationPolicy, ModerationState } from '../moderation/evaluate.js'
 import type { ModeratedSetId } from '../moderation/invite.js'
 import { RecordBook, type Refusal } from '../moderation/RecordBook.js'
@@ -71,7 +71,7 @@ export class Moderation {
       for await (const bytes of log.load()) {
         if (index++ === 0) {
           id = decodeHeader(bytes, key)
-          book = new RecordBook(id.key, id.founder, options)
+          book = new RecordBook(id.signingKey, id.founder, options)
           continue
         }
         const result = book!.add(bytes)
@@ -88,7 +88,7 @@ export class Moderation {
       }
       if (book === null) {
         await log.append([encodeHeader(id)])
-        book = new RecordBook(id.key, id.founder, options)
+        book = new RecordBook(id.signingKey, id.founder, options)
       }
     } catch (err) {
       await log.close()
@@ -147,7 +147,8 @@ export class Moderation {
 
   /** Binds one of our writers to our identity. */
   bind(feed: { key: Buffer; keyPair: KeyPair }): Promise<ModerationChange> {
-    return this.#take([bindFeed(this.id.key, this.identity, feed).bytes])
+    this.#assertMember('bind a writer')
+    return this.#take([bindFeed(this.id.signingKey, this.identity, feed).bytes])
   }
 
   /**
@@ -171,7 +172,8 @@ export class Moderation {
   }
 
   #sign(body: Parameters<typeof signRecord>[2]): Promise<ModerationChange> {
-    const record = signRecord(this.id.key, this.identity, body, { deps: this.#book.heads() })
+    this.#assertMember(`sign a ${body.type}`)
+    const record = signRecord(this.id.signingKey, this.identity, body, { deps: this.#book.heads() })
     return this.#take([record.bytes])
   }
 
@@ -219,13 +221,24 @@ export class Moderation {
     return change
   }
 
+  /** A mirror relays and applies records; it signs none (it holds no member key, and is no one's identity). */
+  #assertMember(what: string): void {
+    if (this.id.tier === 'mirror') {
+      throw new NotWritableError(
+        `A mirror does not ${what}: it verifies, applies and relays the set's records`
+      )
+    }
+  }
+
   #assertFounder(what: string): void {
+    this.#assertMember(what)
     if (!this.identity.publicKey.equals(this.id.founder)) {
       throw new InvalidArgumentError(`Only the set's founder may ${what} a moderator`)
     }
   }
 
   #assertModerator(what: string): void {
+    this.#assertMember(what)
     if (!this.isModerator(this.identity.publicKey)) {
       throw new InvalidArgumentError(`Only a moderator of the set may ${what}`)
     }
