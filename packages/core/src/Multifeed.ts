@@ -138,7 +138,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
 
   /**
    * What a member opens a moderated set with (`Multifeed.open(store, invite)`):
-   * 104 z-base-32 characters naming its founder and secret. Null for other sets.
+   * 104 z-base-32 characters naming its founder and secret. Null for other
+   * sets, and for a mirror (it holds no secret).
    */
   get invite(): string | null {
     return this.#moderation === null ? null : formatInvite(recordsOf(this.#moderation).id)
