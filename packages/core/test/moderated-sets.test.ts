@@ -226,6 +226,22 @@ describe('multi.moderation', () => {
     expect(founder.moderation!.blocked()).toHaveLength(1)
   })
 
+  it('recordIds(): the authority records held, binds left out; equal ids, equal outcome', async () => {
+    const { founder, member, F } = await room(1)
+    const hex = (m: Multifeed) => m.moderation!.recordIds().map((id) => id.toString('hex'))
+    // The member's writer is bound (a bind record each side holds): not listed.
+    expect(hex(founder)).toEqual([])
+    await founder.moderation!.grant(member.moderation!.identity)
+    await founder.moderation!.block({ feed: F }, { reason: 'spam' })
+    expect(hex(founder)).toHaveLength(2)
+    expect(hex(founder)).toEqual([...hex(founder)].sort())
+    expect(hex(member)).not.toEqual(hex(founder))
+    await carry(founder, member)
+    expect(hex(member)).toEqual(hex(founder))
+    expect(member.moderation!.blocked()).toEqual(founder.moderation!.blocked())
+    expect(member.moderation!.moderators()).toEqual(founder.moderation!.moderators())
+  })
+
   it('a close while a block is applied: the block is done or refused ERR_CLOSED, the close completes', async () => {
     const { founder, F } = await room(1)
     const blocking = founder.moderation!.block({ feed: F }).then(

@@ -144,6 +144,19 @@ export class SetModeration {
     return [...this.#moderation.state.blocked.values()].map(blockInfo)
   }
 
+  /**
+   * The ids of the grant, revoke, block and unblock records this member
+   * holds, ascending (binds left out): two members holding the same ids
+   * reach the same `moderators()` and `blocked()` (the convergence rule).
+   */
+  recordIds(): Buffer[] {
+    const ids: Buffer[] = []
+    for (const r of this.#moderation.records()) {
+      if (r.record.type !== 'bind') ids.push(Buffer.from(r.id))
+    }
+    return ids.sort(Buffer.compare)
+  }
+
   /** Closes the records' log (the multifeed closes it). */
   close(): Promise<void> {
     return this.#moderation.close()
