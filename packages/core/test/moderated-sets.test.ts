@@ -196,6 +196,24 @@ describe('multi.moderation', () => {
     await until(() => founder.feed(F) !== null, 'F back in after the identity’s unblock')
   })
 
+  it('a writer refused for a blocked identity leaves no bind: after the unblock, owner and members list the same feeds', async () => {
+    // Found by the mesh simulator (notes/moderation-sim.md): the refused writer's bind
+    // travelled, the members re-added its key at the unblock, its owner (whose store
+    // holds that core outside the set) could not: the sets differed for good.
+    const { founder, member, F } = await room(1)
+    await until(() => founder.feed(F)?.owner != null, "F's bind arrived")
+    const identity = member.moderation!.identity
+    await founder.moderation!.block({ identity }, { reason: 'spammer' })
+    await until(() => member.feed(F) === null, 'the member took the block')
+    await expect(member.writer('refused')).rejects.toMatchObject({ code: 'ERR_NOT_WRITABLE' })
+    await carry(member, founder)
+    await founder.moderation!.unblock({ identity })
+    await until(() => member.moderation!.blocked().length === 0, 'the member took the unblock')
+    await until(() => founder.feed(F) !== null && member.feed(F) !== null, 'F back on both')
+    const keys = (m: Multifeed) => m.feeds().map((f) => f.key.toString('hex')).sort()
+    expect(keys(founder)).toEqual(keys(member))
+  })
+
   it('grant and revoke: a moderator blocks; once revoked it cannot', async () => {
     const { founder, member, F } = await room(1)
     const mod = member.moderation!
