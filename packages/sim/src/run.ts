@@ -11,12 +11,7 @@ import { checkConfidentiality } from './checks/confidentiality.js'
 import { checkConvergence } from './checks/convergence.js'
 import { checkDownloads } from './checks/downloads.js'
 import { checkDuplicates } from './checks/duplicates.js'
-import {
-  BlockedWatch,
-  checkRestored,
-  checkSameRecords,
-  checkWire
-} from './checks/moderation.js'
+import { BlockedWatch, checkRestored, checkSameRecords, checkWire } from './checks/moderation.js'
 import { checkPeerErrors } from './checks/peerErrors.js'
 import { PROCESS_HEALTH, ProcessWatch } from './checks/processHealth.js'
 import { checkQueued } from './checks/queued.js'
@@ -53,7 +48,7 @@ export interface SeedResult {
   /** Largest share of the amplification bound an honest–hostile link used (1: at the bound). */
   maxBoundShare: number
   /** Moderated runs: what the moderation events did, and frames the wire watch looked at. */
-  moderation: (ModerationTally & { frames: number }) | null
+  moderation: (ModerationTally & { frames: number; spamFrames: number }) | null
   violations: Violation[]
 }
 
@@ -83,9 +78,7 @@ export async function runSeed(
   watch.start()
   const world = new World(schedule, options, await runAccess(schedule))
   const moderated = schedule.moderation !== null
-  const spammer = moderated
-    ? world.identityOf(schedule.moderation!.spammer).toString('hex')
-    : ''
+  const spammer = moderated ? world.identityOf(schedule.moderation!.spammer).toString('hex') : ''
   const blockedWatch = new BlockedWatch()
   let hitsSeen = 0
   const checkModeration = (snaps: PeerSnapshot[], final = false): void => {
@@ -209,7 +202,9 @@ export async function runSeed(
       (max, t) => Math.max(max, t.sent / amplificationBound(t)),
       0
     ),
-    moderation: moderated ? { ...world.tally, frames: world.wire.frames } : null,
+    moderation: moderated
+      ? { ...world.tally, frames: world.wire.frames, spamFrames: world.wire.spamFrames }
+      : null,
     violations
   }
 }

@@ -98,7 +98,9 @@ export function buildSchedule(seed: number, o: SimOptions): Schedule {
     events = [...events, ...acts].sort((a, b) => a.at - b.at)
   }
   const hash = createHash('sha256')
-  hash.update(JSON.stringify(moderation === null ? { peers, events } : { peers, events, moderation }))
+  hash.update(
+    JSON.stringify(moderation === null ? { peers, events } : { peers, events, moderation })
+  )
   for (const key of setKeys) hash.update(key)
   return {
     seed,
@@ -156,11 +158,13 @@ function planModerationEvents(rng: Rng, o: SimOptions, plan: ModerationPlan): Si
     } else if (kind === 'block' || kind === 'unblock') {
       events.push({ at, kind: 'moderate', peer: rng.pick(acting), set, action: kind, target })
     } else if (kind === 'concurrent') {
-      // Two moderators at once, one blocking, the other unblocking: concurrent records.
+      // Two moderators at once, neither seeing the other's record: two blocks of
+      // one target, or an unblock (of the blocks its signer saw) and a block.
       const first = rng.pick(acting)
       const second = rng.pick(acting.filter((m) => m !== first))
-      events.push({ at, kind: 'moderate', peer: first, set, action: 'block', target })
-      events.push({ at, kind: 'moderate', peer: second, set, action: 'unblock', target })
+      const firstAct = rng.chance(0.5) ? ('block' as const) : ('unblock' as const)
+      events.push({ at, kind: 'moderate', peer: first, set, action: firstAct, target })
+      events.push({ at, kind: 'moderate', peer: second, set, action: 'block', target })
     } else {
       const moderator = rng.pick(plan.moderators)
       const id = `${set}:${moderator}`

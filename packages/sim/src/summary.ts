@@ -11,7 +11,7 @@ export function summary(results: SeedResult[], options: SimOptions): string {
     const m = r.moderation
     if (m !== null) {
       lines.push(
-        `  moderation: ${m.signed.grant} grants, ${m.signed.revoke} revokes, ${m.signed.block} blocks, ${m.signed.unblock} unblocks signed; ${m.nothing} acts with nothing to sign, ${m.refused} refused (no authority); ${m.spamFeeds} spam feeds written, ${m.spamRefused} spam writers refused or cut; ${m.frames} frames watched on the wire`
+        `  moderation: ${m.signed.grant} grants, ${m.signed.revoke} revokes, ${m.signed.block} blocks, ${m.signed.unblock} unblocks signed; ${m.nothing} acts with nothing to sign, ${m.refused} refused (no authority); ${m.spamFeeds} spam feeds written, ${m.spamRefused} spam writers refused or cut; ${m.frames} frames watched on the wire (${m.spamFrames} carrying junk blocks)`
       )
     }
     for (const v of r.violations) {

@@ -21,8 +21,8 @@
  *   block (world/WireWatch.ts).
  */
 import type { Ledger } from '../ledger.js'
-import type { WireHit } from '../world/WireWatch.js'
 import type { ModerationView, PeerSnapshot } from '../world/snapshot.js'
+import type { WireHit } from '../world/WireWatch.js'
 import type { Finding } from './Violation.js'
 
 export const SAME_RECORDS = 'peers holding the same records compute the same moderators and blocks'

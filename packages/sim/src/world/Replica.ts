@@ -43,7 +43,11 @@ export class Replica {
   ) {}
 
   /** `removed`: per set, the feeds (hex) its members dropped, refused before we swarm. */
-  async open(access: SetAccess[], sets: number[], removed: Record<number, string[]>): Promise<void> {
+  async open(
+    access: SetAccess[],
+    sets: number[],
+    removed: Record<number, string[]>
+  ): Promise<void> {
     for (const set of sets) {
       const { key, invite } = access[set]!
       const multi =

@@ -35,6 +35,8 @@ export interface WatchedWorld {
   readonly sets: number
 }
 
+const SPAM = Buffer.from(spamMarker('').slice(0, 5))
+
 interface Patterns {
   discoveryKey: Buffer
   marker: Buffer
@@ -42,8 +44,10 @@ interface Patterns {
 
 export class WireWatch {
   readonly hits: WireHit[] = []
-  /** Frames looked at, and how many carried a watched pattern at all (blocked at one end or not). */
+  /** Frames looked at. */
   frames = 0
+  /** Frames that carried junk blocks of any spam feed (blocked or not): the watch sees plaintext. */
+  spamFrames = 0
   readonly #patterns = new Map<string, Patterns>()
 
   constructor(readonly world: WatchedWorld) {}
@@ -63,6 +67,7 @@ export class WireWatch {
 
   #look(sender: number, receiver: number, frame: Buffer): void {
     this.frames++
+    if (frame.includes(SPAM)) this.spamFrames++
     for (let set = 0; set < this.world.sets; set++) {
       const acted = this.world.acted(sender, set)
       if (acted === null || acted.removed.length === 0) continue

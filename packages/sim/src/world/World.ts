@@ -250,7 +250,11 @@ export class World {
       }
       case 'authority': {
         const peer = this.honest.get(event.peer)!
-        const outcome = await peer.authority(event.set, event.action, this.identityOf(event.moderator))
+        const outcome = await peer.authority(
+          event.set,
+          event.action,
+          this.identityOf(event.moderator)
+        )
         this.#count(outcome, event.action)
         return
       }
