@@ -214,6 +214,34 @@ describe('multi.moderation', () => {
     expect(keys(founder)).toEqual(keys(member))
   })
 
+  it('a feed of a blocked identity being admitted while the block is applied is removed once admitted', async () => {
+    // Found by the demo's --spammer run: the founder blocked the spammer's identity while one
+    // of its feeds was joining (admission past its checks, awaiting); the block's removal
+    // skipped a key not yet in the set, the admission then listed it: blocked and listed for good.
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const founder = await open(null, null, {
+      moderated: true,
+      policy: { accept: async () => (await gate, true) }
+    })
+    const member = await open(null, founder.invite)
+    const w = await member.writer('spam')
+    await w.close()
+    const F = Buffer.from(w.key!)
+    await carry(member, founder) // the bind: the founder knows F's owner, not F
+    const removed = new Promise<void>((resolve) =>
+      founder.on('remove', (info) => info.key.equals(F) && resolve())
+    )
+    const adding = founder.add(F) // admission holds F, waiting on the accept policy
+    await founder.moderation!.block({ identity: member.moderation!.identity })
+    release()
+    await adding
+    await removed
+    expect(founder.feed(F)).toBeNull()
+  })
+
   it('grant and revoke: a moderator blocks; once revoked it cannot', async () => {
     const { founder, member, F } = await room(1)
     const mod = member.moderation!
