@@ -210,7 +210,11 @@ describe('multi.moderation', () => {
     await founder.moderation!.unblock({ identity })
     await until(() => member.moderation!.blocked().length === 0, 'the member took the unblock')
     await until(() => founder.feed(F) !== null && member.feed(F) !== null, 'F back on both')
-    const keys = (m: Multifeed) => m.feeds().map((f) => f.key.toString('hex')).sort()
+    const keys = (m: Multifeed) =>
+      m
+        .feeds()
+        .map((f) => f.key.toString('hex'))
+        .sort()
     expect(keys(founder)).toEqual(keys(member))
   })
 
