@@ -228,7 +228,12 @@ describe('multi.moderation', () => {
     })
     const founder = await open(null, null, {
       moderated: true,
-      policy: { accept: async () => (await gate, true) }
+      policy: {
+        accept: async () => {
+          await gate
+          return true
+        }
+      }
     })
     const member = await open(null, founder.invite)
     const w = await member.writer('spam')

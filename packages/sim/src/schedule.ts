@@ -115,7 +115,7 @@ export function buildSchedule(seed: number, o: SimOptions): Schedule {
 /**
  * A moderated run's roles: the last in-process honest peer turns spammer
  * (a member of every set, online from the start); peer 1 and the first
- * child peer (else peer 2) are the moderators.
+ * child peer (else peer 2) are the moderators (members of every set too).
  */
 function planModeration(peers: PeerPlan[]): ModerationPlan {
   const local = peers.filter((p) => p.kind === 'honest')
@@ -123,7 +123,10 @@ function planModeration(peers: PeerPlan[]): ModerationPlan {
   const all = peers[0]!.sets
   peers[spam.index] = { ...spam, kind: 'spammer', sets: [...all], online: true }
   const child = peers.find((p) => p.kind === 'child')
-  return { founder: 0, moderators: [1, child?.index ?? 2], spammer: spam.index }
+  const moderators = [1, child?.index ?? 2]
+  // Moderators act in every set: members of all.
+  for (const m of moderators) peers[m] = { ...peers[m]!, sets: [...all] }
+  return { founder: 0, moderators, spammer: spam.index }
 }
 
 /**
