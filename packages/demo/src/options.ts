@@ -17,6 +17,8 @@ export interface DemoOptions {
   bootstrap: Array<{ host: string; port: number }> | null
   /** Progress display: `auto` (live table on a TTY, lines otherwise), `live`, `plain` or `none`. */
   progress: 'auto' | 'live' | 'plain' | 'none'
+  /** Moderated multifeeds founded by peer 0; the last peer floods junk writers, peer 0 blocks it. */
+  spammer: boolean
 }
 
 export const USAGE = `Usage: multifeed-demo [options]
@@ -37,9 +39,13 @@ Options:
                      join that DHT instead of the embedded loopback testnet
                      (traffic leaves this machine: never use it in tests)
   --progress MODE    auto | live | plain | none (default auto: live on a TTY)
+  --spammer          moderated multifeeds (peer 0 founds them): the last peer
+                     floods junk writers, peer 0 blocks its identity, and the
+                     run ends when no peer lists any of its feeds
   -h, --help         this help
 
-Exit status: 0 when every peer holds every block, 1 when sync did not finish
+Exit status: 0 when every peer holds every block (with --spammer: and no
+peer lists a feed of the spammer), 1 when sync did not finish
 within --timeout, 2 on bad arguments.`
 
 export class UsageError extends Error {
@@ -68,7 +74,8 @@ export function parseOptions(argv: string[]): DemoOptions | null {
     size: int('size', v.size, 64, 1, 1 << 20),
     timeout: int('timeout', v.timeout, 120, 1, 86_400),
     bootstrap: v.bootstrap === undefined ? null : parseBootstrap(v.bootstrap),
-    progress
+    progress,
+    spammer: v.spammer === true
   }
 }
 
@@ -86,6 +93,7 @@ function parse(argv: string[]) {
       timeout: { type: 'string' },
       bootstrap: { type: 'string' },
       progress: { type: 'string' },
+      spammer: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
     }
   })

@@ -25,6 +25,7 @@ import {
 } from '../options.js'
 import { inOrder, type NoEvents, settle } from '../Teardown.js'
 import { createTestnet, TestDHT } from '../Testnet.js'
+import { type ModeratedGroup, type ModeratedGroupOptions, openModerated } from './moderated.js'
 import type { NetworkerFactory, NetworkerKind } from './networkerFactory.js'
 import { TestPeer } from './TestPeer.js'
 
@@ -181,6 +182,21 @@ export class PeerGroup<T = Buffer> extends Resource<NoEvents> implements Iterabl
       }
     }
     return out
+  }
+
+  /**
+   * Opens a moderated multifeed: founded by the first peer (or of `peers`),
+   * opened by its invite on the others, moderators granted by the founder
+   * (`moderators`: indices), swarmed unless `swarm: false`; resolves once
+   * every peer took the grants.
+   *
+   * ```ts
+   * const { founder, multifeeds, identities } = await peers.moderated({ moderators: [1] })
+   * ```
+   */
+  moderated(options: ModeratedGroupOptions = {}): Promise<ModeratedGroup<T>> {
+    this.assertOpen('The peer group')
+    return openModerated<T>(this.peers as TestPeer<unknown>[], options, this.options.multifeed)
   }
 
   protected async _open(): Promise<void> {
