@@ -11,11 +11,12 @@ import { Loopback } from '../net.js'
 import { fmtMs, progress } from '../progress.js'
 import { RawSource, rawSync } from '../raw.js'
 import { med } from '../statistics.js'
-import { shapeName, type Transport } from '../types.js'
+import { type Shape, shapeName, type Transport } from '../types.js'
 import type { ScenarioContext } from './context.js'
 import { errorMessage, sideErrors } from './rows.js'
 
 const SCENARIO = '13 mirror'
+const READER = '16 mirror reader'
 
 /** The measured syncs, in the order of even reps (odd reps reverse it). */
 const RUNS = ['raw', 'mirror', 'fromMirror', 'fromWriter'] as const
@@ -36,8 +37,27 @@ interface Series {
 
 export async function mirrors(ctx: ScenarioContext): Promise<void> {
   progress('scenario 13: mirror')
+  await mirrorSeries(ctx, SCENARIO, ctx.cfg.mirror, true)
+}
+
+/**
+ * Scenario 16 (issue 15): the time a reader takes to get 10,000 entries from a
+ * mirror alone against from their writer, the same runs as scenario 13 at that
+ * size, with a row comparing the two directly (raw column: served by the writer).
+ */
+export async function mirrorReader(ctx: ScenarioContext): Promise<void> {
+  progress('scenario 16: a reader served by a mirror against by the writer')
+  for (const shape of ctx.cfg.mirrorReader) await mirrorSeries(ctx, READER, shape, false)
+}
+
+/** Scenario 13's runs of one shape, rows under `scenario`; `open`: and the open of the mirror's store. */
+async function mirrorSeries(
+  ctx: ScenarioContext,
+  scenario: string,
+  shape: Shape,
+  measureOpen: boolean
+): Promise<void> {
   const { reps, transports, timeoutMs } = ctx.cfg
-  const shape = ctx.cfg.mirror
   const name = shapeName(shape)
   const series = new Map<Transport, Record<Run, Series>>()
   for (const t of transports) {
@@ -97,7 +117,7 @@ export async function mirrors(ctx: ScenarioContext): Promise<void> {
           }
         }
       }
-      if (mirror && side && !open.error) {
+      if (measureOpen && mirror && side && !open.error) {
         try {
           const opened = await side.mirror.mirrorOpenMs(mirror)
           if (opened.feeds !== shape.feeds) throw new Error(`re-opened ${opened.feeds} feeds`)
@@ -125,7 +145,7 @@ export async function mirrors(ctx: ScenarioContext): Promise<void> {
         ['CPU time (both peers)', 'cpu']
       ] as const) {
         ctx.push({
-          scenario: SCENARIO,
+          scenario,
           case: name,
           transport: t,
           metric: `${METRICS[run]}: ${metric}`,
@@ -138,9 +158,30 @@ export async function mirrors(ctx: ScenarioContext): Promise<void> {
         })
       }
     }
+    if (scenario === READER) {
+      // Paired by rep (the runs of one rep follow each other): the mirror's cost to a reader.
+      const paired = s.fromMirror.ms.map((ms, i) => ms / (s.fromWriter.ms[i] ?? Number.NaN))
+      ctx.push({
+        scenario,
+        case: name,
+        transport: t,
+        metric: 'sync time, served by the mirror alone (raw column: by the writer)',
+        unit: 'ms',
+        multifeed: med(s.fromMirror.ms),
+        raw: med(s.fromWriter.ms),
+        target: null,
+        samples: { multifeed: s.fromMirror.ms, raw: s.fromWriter.ms },
+        extra: {
+          pairedRatioMedian: med(paired) ?? Number.NaN,
+          note: 'both multifeed: a fresh member reader, served by a mirror that cannot read, or by the writer'
+        },
+        error: sideErrors(s.fromMirror.error, s.fromWriter.error)
+      })
+    }
   }
+  if (!measureOpen) return
   ctx.push({
-    scenario: SCENARIO,
+    scenario,
     case: name,
     transport: 'disk',
     metric: "open of the mirror's store (raw: every core opened)",
