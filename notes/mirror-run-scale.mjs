@@ -6,7 +6,7 @@
 // script(1), so that its stderr is a terminal and the live status line is drawn.
 // `--built DIR`: a directory built before (DIR/mirror, DIR/sets.txt; kept), instead of building.
 // Usage: node notes/mirror-run-scale.mjs <repo> [SETS=1000] [FEEDS=100] [IDLE_S=10] [--tty] [--built DIR]
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
@@ -29,16 +29,17 @@ const createTestnet = require('@hyperswarm/testnet')
 const dir = built ?? (await mkdtemp('/dev/shm/mirror-run-scale-'))
 const storage = join(dir, 'mirror')
 const t0 = performance.now()
-if (!built) execFileSync(process.execPath, [
-  join(repo, 'packages/bench/dist/mirror-scale-child.js'),
-  'build',
-  join(dir, 'member'),
-  storage,
-  String(SETS),
-  String(FEEDS),
-  join(dir, 'sets.txt'),
-  join(dir, 'feeds.txt')
-])
+if (!built)
+  execFileSync(process.execPath, [
+    join(repo, 'packages/bench/dist/mirror-scale-child.js'),
+    'build',
+    join(dir, 'member'),
+    storage,
+    String(SETS),
+    String(FEEDS),
+    join(dir, 'sets.txt'),
+    join(dir, 'feeds.txt')
+  ])
 const sets = (await readFile(join(dir, 'sets.txt'), 'utf8')).split('\n').filter(Boolean)
 const added = new Date().toISOString()
 const doc = {
@@ -46,7 +47,10 @@ const doc = {
   sets: sets.map((line) => ({ key: formatKey(Buffer.from(line.split(' ')[1], 'hex')), added }))
 }
 await writeFile(join(storage, 'mirror.json'), JSON.stringify(doc))
-if (!built) console.log(`built ${SETS} sets × ${FEEDS} feeds in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+if (!built)
+  console.log(
+    `built ${SETS} sets × ${FEEDS} feeds in ${((performance.now() - t0) / 1000).toFixed(1)} s`
+  )
 
 const testnet = await createTestnet(3, { host: '127.0.0.1' })
 const { host, port } = testnet.bootstrap[0]
