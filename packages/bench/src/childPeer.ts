@@ -4,6 +4,8 @@
 import { once } from 'node:events'
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
+import { now, sleep } from './clock.js'
+import { wireBytesOf } from './link.js'
 
 function gc(): void {
   const g = (globalThis as { gc?: () => void }).gc
@@ -83,4 +85,63 @@ export async function connection(
   const socket = net.connect(Number(role), '127.0.0.1')
   await once(socket, 'connect')
   return { socket, initiator: true }
+}
+
+/** What a child measured of its open (before the connection). */
+export interface Opened {
+  /** Printed as they are: mode, feeds, openMs, and whatever the child adds. */
+  fields: Record<string, unknown>
+  before: ReturnType<typeof memory>
+  opened: ReturnType<typeof memory>
+  openCores: number
+}
+
+/**
+ * Connects (`role`: listen, or the port to dial), runs `sync` over the socket until its
+ * `done` (resolving with whether the peers were in sync) or `timeoutMs` (`stalled`),
+ * prints the child's JSON line (open-scale.ts OpenMeasure), then stays connected until
+ * stdin closes (the parent has both sides' lines).
+ */
+export async function syncAndReport(
+  role: string,
+  relay: string,
+  timeoutMs: number,
+  open: Opened,
+  sync: (initiator: boolean) => { stream: Duplex; done: Promise<boolean | null> },
+  cores: () => number
+): Promise<void> {
+  const { socket, initiator } = await connection(role)
+  const t1 = now()
+  const { stream, done } = sync(initiator)
+  over(socket, stream, relay === 'split')
+  let timer: NodeJS.Timeout | null = null
+  const stalled = new Promise<'stalled'>((resolve) => {
+    timer = setTimeout(() => resolve('stalled'), timeoutMs)
+  })
+  const result = await Promise.race([done, stalled])
+  const syncMs = result === 'stalled' ? null : now() - t1
+  if (timer) clearTimeout(timer)
+  const synced = memory()
+  const { before, opened } = open
+  out({
+    ...open.fields,
+    syncMs,
+    stalled: result === 'stalled',
+    relay,
+    inSync: result === 'stalled' ? null : result,
+    heapBefore: before.heap,
+    rssBefore: before.rss,
+    heapOpen: opened.heap,
+    rssOpen: opened.rss,
+    heapSync: synced.heap,
+    rssSync: synced.rss,
+    openCores: open.openCores,
+    syncCores: cores(),
+    wireBytes: wireBytesOf(stream),
+    arrayBuffersBefore: before.arrayBuffers,
+    arrayBuffersOpen: opened.arrayBuffers,
+    arrayBuffersSync: synced.arrayBuffers
+  })
+  process.stdin.resume()
+  await Promise.race([once(process.stdin, 'end'), sleep(timeoutMs)])
 }

@@ -14,13 +14,11 @@
 //       set has reconciled (or `stalled` after syncTimeoutMs), measured; prints one JSON
 //       line (open-scale.ts OpenMeasure) and waits for stdin to close.
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
 import { readFile, writeFile } from 'node:fs/promises'
 import { Multifeed, ReplicationStream } from '@multifeed/core'
 import CorestoreClass from 'corestore'
-import { connection, memory, out, over } from './childPeer.js'
-import { now, sleep } from './clock.js'
-import { wireBytesOf } from './link.js'
+import { memory, out, syncAndReport } from './childPeer.js'
+import { now } from './clock.js'
 import { destroyStreams } from './net.js'
 
 interface SetKeys {
@@ -104,55 +102,25 @@ async function open(
   const opened = memory()
   const openCores = coresOf(store)
 
-  const { socket, initiator } = await connection(role)
-  const t1 = now()
-  const stream = ReplicationStream.for(store, initiator).stream
-  let reconciled = 0
-  let inSync = true
-  const done = new Promise<void>((resolve) => {
-    for (const multi of multis) {
-      multi.once('reconciled', (_peer, info) => {
-        if (!info.inSync) inSync = false
-        if (++reconciled === multis.length) resolve()
-      })
-    }
-  })
-  for (const multi of multis) multi.attach(stream)
-  over(socket, stream, relay === 'split')
-  let timer: NodeJS.Timeout | null = null
-  const stalled = new Promise<'stalled'>((resolve) => {
-    timer = setTimeout(() => resolve('stalled'), timeoutMs)
-  })
-  const result = await Promise.race([done, stalled])
-  const syncMs = result === 'stalled' ? null : now() - t1
-  if (timer) clearTimeout(timer)
-  const synced = memory()
-  out({
-    mode: tier,
-    feeds,
-    sets: multis.length,
-    openMs,
-    syncMs,
-    stalled: result === 'stalled',
-    relay,
-    inSync: result === 'stalled' ? null : inSync,
-    reconciled,
-    heapBefore: before.heap,
-    rssBefore: before.rss,
-    heapOpen: opened.heap,
-    rssOpen: opened.rss,
-    heapSync: synced.heap,
-    rssSync: synced.rss,
-    openCores,
-    syncCores: coresOf(store),
-    wireBytes: wireBytesOf(stream),
-    arrayBuffersBefore: before.arrayBuffers,
-    arrayBuffersOpen: opened.arrayBuffers,
-    arrayBuffersSync: synced.arrayBuffers
-  })
-  // Stay connected until the parent has both results.
-  process.stdin.resume()
-  await Promise.race([once(process.stdin, 'end'), sleep(timeoutMs)])
+  const sync = (initiator: boolean) => {
+    const stream = ReplicationStream.for(store, initiator).stream
+    let reconciled = 0
+    let inSync = true
+    // In sync: every set reconciled, each with nothing to exchange.
+    const done = new Promise<boolean>((resolve) => {
+      for (const multi of multis) {
+        multi.once('reconciled', (_peer, info) => {
+          if (!info.inSync) inSync = false
+          if (++reconciled === multis.length) resolve(inSync)
+        })
+      }
+    })
+    for (const multi of multis) multi.attach(stream)
+    return { stream, done }
+  }
+  const fields = { mode: tier, feeds, sets: multis.length, openMs }
+  const cores = (): number => coresOf(store)
+  await syncAndReport(role, relay, timeoutMs, { fields, before, opened, openCores }, sync, cores)
 }
 
 /** Feeds listed, in a frame of its own (see open-scale-child.ts countFeeds). */

@@ -12,14 +12,12 @@
 //       measured; prints one JSON line and waits for stdin to close.
 
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
 import { readFile, writeFile } from 'node:fs/promises'
 import type { Duplex } from 'node:stream'
 import type { Hypercore } from '@multifeed/holepunch-types'
 import CorestoreClass from 'corestore'
-import { connection, memory, out, over } from './childPeer.js'
+import { memory, out, syncAndReport } from './childPeer.js'
 import { now, sleep } from './clock.js'
-import { wireBytesOf } from './link.js'
 
 async function readKeys(file: string): Promise<Buffer[]> {
   return (await readFile(file, 'utf8'))
@@ -109,43 +107,9 @@ async function open(
   const opened = memory()
   const openCores = (store as unknown as { cores: { size: number } }).cores.size
 
-  const { socket, initiator } = await connection(role)
-  const t1 = now()
-  const { stream, done } = sync(initiator)
-  over(socket, stream, relay === 'split')
-  let timer: NodeJS.Timeout | null = null
-  const stalled = new Promise<'stalled'>((resolve) => {
-    timer = setTimeout(() => resolve('stalled'), timeoutMs)
-  })
-  const result = await Promise.race([done, stalled])
-  const syncMs = result === 'stalled' ? null : now() - t1
-  if (timer) clearTimeout(timer)
-  const inSync = result === 'stalled' ? null : result
-  const synced = memory()
-  out({
-    mode,
-    feeds,
-    openMs,
-    syncMs,
-    stalled: result === 'stalled',
-    relay,
-    inSync,
-    heapBefore: before.heap,
-    rssBefore: before.rss,
-    heapOpen: opened.heap,
-    rssOpen: opened.rss,
-    heapSync: synced.heap,
-    rssSync: synced.rss,
-    openCores,
-    syncCores: (store as unknown as { cores: { size: number } }).cores.size,
-    wireBytes: wireBytesOf(stream),
-    arrayBuffersBefore: before.arrayBuffers,
-    arrayBuffersOpen: opened.arrayBuffers,
-    arrayBuffersSync: synced.arrayBuffers
-  })
-  // Stay connected until the parent has both results.
-  process.stdin.resume()
-  await Promise.race([once(process.stdin, 'end'), sleep(timeoutMs)])
+  const cores = (): number => (store as unknown as { cores: { size: number } }).cores.size
+  const fields = { mode, feeds, openMs }
+  await syncAndReport(role, relay, timeoutMs, { fields, before, opened, openCores }, sync, cores)
 }
 
 /**

@@ -41,21 +41,22 @@ export function config(opts: {
   only?: number[]
 }): Config {
   const quick = opts.quick
+  const bulk: Shape[] = quick
+    ? [
+        { feeds: 1, blocks: 200, blockSize: KiB },
+        { feeds: 4, blocks: 50, blockSize: KiB }
+      ]
+    : [
+        { feeds: 1, blocks: 50_000, blockSize: KiB },
+        { feeds: 50, blocks: 1000, blockSize: KiB }
+      ]
   return {
     quick,
     reps: opts.reps ?? (quick ? 1 : 3),
     timeoutMs: quick ? 60_000 : 600_000,
     transports: opts.transports ?? ['pipe', 'swarm'],
     only: new Set(opts.only ?? [1, 2, 3, 6, 7, 12, 13, 14, 15, 16]),
-    bulk: quick
-      ? [
-          { feeds: 1, blocks: 200, blockSize: KiB },
-          { feeds: 4, blocks: 50, blockSize: KiB }
-        ]
-      : [
-          { feeds: 1, blocks: 50_000, blockSize: KiB },
-          { feeds: 50, blocks: 1000, blockSize: KiB }
-        ],
+    bulk,
     many: quick
       ? [
           { feeds: 20, blocks: 5, blockSize: KiB },
@@ -88,15 +89,7 @@ export function config(opts: {
       ? { sets: 20, feeds: 10, rawReps: 1, stallMs: 3_000 }
       : { sets: 1000, feeds: 100, rawReps: 1, stallMs: 20_000 },
     // Scenario 1's bulk shapes.
-    encryption: quick
-      ? [
-          { feeds: 1, blocks: 200, blockSize: KiB },
-          { feeds: 4, blocks: 50, blockSize: KiB }
-        ]
-      : [
-          { feeds: 1, blocks: 50_000, blockSize: KiB },
-          { feeds: 50, blocks: 1000, blockSize: KiB }
-        ],
+    encryption: bulk,
     // 10,000 entries of 64 B: one writer's, and 100 writers' (a chat).
     mirrorReader: quick
       ? [{ feeds: 1, blocks: 100, blockSize: 64 }]

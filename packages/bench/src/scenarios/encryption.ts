@@ -6,23 +6,17 @@
 // (no side encrypts or decrypts: hypercore's block encryption is applied at
 // append and read), so the ratio says what the encrypted set's keys and tags cost.
 import type { MultiSource } from '../multi.js'
-import { Loopback } from '../net.js'
-import { fmtMs, progress } from '../progress.js'
+import { progress } from '../progress.js'
 import { RawSource, rawSync } from '../raw.js'
 import { med } from '../statistics.js'
-import { type Shape, shapeName, type Transport } from '../types.js'
+import { type Shape, shapeName } from '../types.js'
 import type { ScenarioContext } from './context.js'
-import { errorMessage, sideErrors } from './rows.js'
+import { interleaved, seriesFor } from './interleaved.js'
+import { sideErrors } from './rows.js'
 
 const SCENARIO = '15 encryption'
 const RUNS = ['raw', 'plain', 'encrypted'] as const
 type Run = (typeof RUNS)[number]
-
-interface Series {
-  ms: number[]
-  cpu: number[]
-  error?: string
-}
 
 export async function encryptionCost(ctx: ScenarioContext): Promise<void> {
   progress('scenario 15: encrypted against plain bulk sync')
@@ -32,58 +26,28 @@ export async function encryptionCost(ctx: ScenarioContext): Promise<void> {
 async function encryptionOf(ctx: ScenarioContext, shape: Shape): Promise<void> {
   const { reps, transports, timeoutMs } = ctx.cfg
   const name = shapeName(shape)
-  const series = new Map<Transport, Record<Run, Series>>()
-  for (const t of transports) {
-    series.set(t, {
-      raw: { ms: [], cpu: [] },
-      plain: { ms: [], cpu: [] },
-      encrypted: { ms: [], cpu: [] }
-    })
-  }
+  const series = seriesFor(transports, RUNS)
   progress(`setup ${name}: writing raw, plain and encrypted sources`)
   const raw = await RawSource.create(shape)
   const sources: Partial<Record<Exclude<Run, 'raw'>, MultiSource>> = {}
   let multi: Awaited<ReturnType<ScenarioContext['multi']>> | null = null
-  let setupError: string | undefined
   try {
-    multi = await ctx.multi()
-    sources.plain = await multi.MultiSource.create(shape, 1, false)
-    sources.encrypted = await multi.MultiSource.create(shape, 1, true)
-  } catch (err) {
-    setupError = errorMessage(err)
-    progress(`  multifeed setup failed: ${setupError}`)
-  }
-  const loopback = transports.includes('swarm') ? await Loopback.create() : null
-  try {
-    for (let rep = 0; rep < reps; rep++) {
-      for (const t of transports) {
-        const s = series.get(t)!
-        for (const run of rep % 2 === 0 ? RUNS : [...RUNS].reverse()) {
-          const into = s[run]
-          if (into.error) continue
-          if (run !== 'raw' && setupError) {
-            into.error = setupError
-            continue
-          }
-          try {
-            const res =
-              run === 'raw'
-                ? await rawSync(raw, t, loopback, timeoutMs)
-                : await multi!.multiSync(sources[run]!, t, loopback, timeoutMs)
-            into.ms.push(res.ms)
-            into.cpu.push(res.cpuMs)
-            progress(
-              `  ${name} ${t} rep ${rep + 1}/${reps}: ${run} ${fmtMs(res.ms)} (cpu ${fmtMs(res.cpuMs)})`
-            )
-          } catch (err) {
-            into.error = errorMessage(err)
-            progress(`  ${name} ${t} ${run} failed: ${into.error}`)
-          }
-        }
-      }
-    }
+    await interleaved({
+      name,
+      reps,
+      runs: RUNS,
+      series,
+      setup: async () => {
+        multi = await ctx.multi()
+        sources.plain = await multi.MultiSource.create(shape, 1, false)
+        sources.encrypted = await multi.MultiSource.create(shape, 1, true)
+      },
+      measure: (run, t, loopback) =>
+        run === 'raw'
+          ? rawSync(raw, t, loopback, timeoutMs)
+          : multi!.multiSync(sources[run]!, t, loopback, timeoutMs)
+    })
   } finally {
-    await loopback?.close()
     for (const source of Object.values(sources)) await source.close().catch(() => {})
     await raw.close()
   }

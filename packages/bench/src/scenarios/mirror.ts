@@ -7,12 +7,13 @@
 // against raw corestore opening every core. Raw's source is warm, the
 // multifeed sources as the last rep left them (as scenarios 1, 6, 7).
 import type { MultiSource } from '../multi.js'
-import { Loopback } from '../net.js'
+import type { Loopback } from '../net.js'
 import { fmtMs, progress } from '../progress.js'
 import { RawSource, rawSync } from '../raw.js'
 import { med } from '../statistics.js'
 import { type Shape, shapeName, type Transport } from '../types.js'
 import type { ScenarioContext } from './context.js'
+import { interleaved, seriesFor } from './interleaved.js'
 import { errorMessage, sideErrors } from './rows.js'
 
 const SCENARIO = '13 mirror'
@@ -27,12 +28,6 @@ const METRICS: Record<Exclude<Run, 'raw'>, string> = {
   mirror: "mirror's first sync from the writer",
   fromMirror: 'a member served by the mirror alone',
   fromWriter: 'a member served by the writer'
-}
-
-interface Series {
-  ms: number[]
-  cpu: number[]
-  error?: string
 }
 
 export async function mirrors(ctx: ScenarioContext): Promise<void> {
@@ -59,15 +54,7 @@ async function mirrorSeries(
 ): Promise<void> {
   const { reps, transports, timeoutMs } = ctx.cfg
   const name = shapeName(shape)
-  const series = new Map<Transport, Record<Run, Series>>()
-  for (const t of transports) {
-    series.set(t, {
-      raw: { ms: [], cpu: [] },
-      mirror: { ms: [], cpu: [] },
-      fromMirror: { ms: [], cpu: [] },
-      fromWriter: { ms: [], cpu: [] }
-    })
-  }
+  const series = seriesFor(transports, RUNS)
   const open = {
     mirror: [] as number[],
     raw: [] as number[],
@@ -76,48 +63,28 @@ async function mirrorSeries(
 
   progress(`setup ${name}: writing raw source`)
   const raw = await RawSource.create(shape)
-  let writer: MultiSource | null = null
-  let mirror: MultiSource | null = null
-  let side: Awaited<ReturnType<typeof load>> | null = null
+  let writer = null as MultiSource | null
+  let mirror = null as MultiSource | null
+  let side = null as Awaited<ReturnType<typeof load>> | null
   let setupError: string | undefined
   try {
-    side = await load(ctx)
-    progress(`setup ${name}: writing the encrypted set, then its mirror`)
-    writer = await side.multi.MultiSource.create(shape, 1, true)
-    mirror = await side.mirror.mirrorOf(writer, timeoutMs)
-  } catch (err) {
-    setupError = errorMessage(err)
-    progress(`  multifeed setup failed: ${setupError}`)
-  }
-  const loopback = transports.includes('swarm') ? await Loopback.create() : null
-  try {
-    for (let rep = 0; rep < reps; rep++) {
-      for (const t of transports) {
-        const s = series.get(t)!
-        for (const run of rep % 2 === 0 ? RUNS : [...RUNS].reverse()) {
-          const into = s[run]
-          if (into.error) continue
-          if (run !== 'raw' && setupError) {
-            into.error = setupError
-            continue
-          }
-          try {
-            const res =
-              run === 'raw'
-                ? await rawSync(raw, t, loopback, timeoutMs)
-                : await syncOf(side!, run, writer!, mirror!, t, loopback, timeoutMs)
-            into.ms.push(res.ms)
-            into.cpu.push(res.cpuMs)
-            progress(
-              `  ${name} ${t} rep ${rep + 1}/${reps}: ${run} ${fmtMs(res.ms)} (cpu ${fmtMs(res.cpuMs)})`
-            )
-          } catch (err) {
-            into.error = errorMessage(err)
-            progress(`  ${name} ${t} ${run} failed: ${into.error}`)
-          }
-        }
-      }
-      if (measureOpen && mirror && side && !open.error) {
+    setupError = await interleaved({
+      name,
+      reps,
+      runs: RUNS,
+      series,
+      setup: async () => {
+        side = await load(ctx)
+        progress(`setup ${name}: writing the encrypted set, then its mirror`)
+        writer = await side.multi.MultiSource.create(shape, 1, true)
+        mirror = await side.mirror.mirrorOf(writer, timeoutMs)
+      },
+      measure: (run, t, loopback) =>
+        run === 'raw'
+          ? rawSync(raw, t, loopback, timeoutMs)
+          : syncOf(side!, run, writer!, mirror!, t, loopback, timeoutMs),
+      afterRep: async () => {
+        if (!measureOpen || !mirror || !side || open.error) return
         try {
           const opened = await side.mirror.mirrorOpenMs(mirror)
           if (opened.feeds !== shape.feeds) throw new Error(`re-opened ${opened.feeds} feeds`)
@@ -130,9 +97,8 @@ async function mirrorSeries(
           open.error = errorMessage(err)
         }
       }
-    }
+    })
   } finally {
-    await loopback?.close()
     await mirror?.close().catch(() => {})
     await writer?.close().catch(() => {})
     await raw.close()
