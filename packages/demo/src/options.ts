@@ -17,6 +17,8 @@ export interface DemoOptions {
   bootstrap: Array<{ host: string; port: number }> | null
   /** Progress display: `auto` (live table on a TTY, lines otherwise), `live`, `plain` or `none`. */
   progress: 'auto' | 'live' | 'plain' | 'none'
+  /** Encrypted sets, a mirror peer that stays, writers online one at a time (never together). */
+  mirror: boolean
 }
 
 export const USAGE = `Usage: multifeed-demo [options]
@@ -37,6 +39,10 @@ Options:
                      join that DHT instead of the embedded loopback testnet
                      (traffic leaves this machine: never use it in tests)
   --progress MODE    auto | live | plain | none (default auto: live on a TTY)
+  --mirror           encrypted multifeeds and one more peer, a mirror (mirror
+                     keys: it cannot read them), that stays online while the
+                     others come one at a time, write, and leave, then come back
+                     one at a time and catch up: the peers never meet
   -h, --help         this help
 
 Exit status: 0 when every peer holds every block, 1 when sync did not finish
@@ -68,7 +74,8 @@ export function parseOptions(argv: string[]): DemoOptions | null {
     size: int('size', v.size, 64, 1, 1 << 20),
     timeout: int('timeout', v.timeout, 120, 1, 86_400),
     bootstrap: v.bootstrap === undefined ? null : parseBootstrap(v.bootstrap),
-    progress
+    progress,
+    mirror: v.mirror === true
   }
 }
 
@@ -86,6 +93,7 @@ function parse(argv: string[]) {
       timeout: { type: 'string' },
       bootstrap: { type: 'string' },
       progress: { type: 'string' },
+      mirror: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
     }
   })

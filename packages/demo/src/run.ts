@@ -10,12 +10,12 @@ import {
 import { type Cell, held } from './held.js'
 import type { DemoOptions } from './options.js'
 
-/** One peer of the demo. */
-interface DemoPeer {
+/** One peer of the demo (with `--mirror`, its networker is a new one each time it goes online). */
+export interface DemoPeer {
   readonly index: number
   readonly tmp: TempCorestore
-  readonly networker: Networker
-  readonly publicKey: Buffer
+  networker: Networker
+  publicKey: Buffer
   readonly multifeeds: Multifeed[]
 }
 
@@ -56,6 +56,8 @@ export interface Summary {
   readonly seconds: number
   /** connections[i][j]: connections peer i holds to peer j (i ≠ j). */
   readonly connections: number[][]
+  /** `--mirror`: connections between two members (the mirror carried everything when 0). */
+  readonly mirror?: { readonly meetings: number }
 }
 
 export interface Reporter {
@@ -212,7 +214,7 @@ export async function runDemo(
   }
 }
 
-async function appendEntries(
+export async function appendEntries(
   core: Hypercore<Buffer>,
   writer: number,
   entries: number,
@@ -236,7 +238,7 @@ function entry(writer: number, index: number, size: number): Buffer {
   return buf
 }
 
-function takeSnapshot(peers: DemoPeer[], options: DemoOptions, started: number): Snapshot {
+export function takeSnapshot(peers: DemoPeer[], options: DemoOptions, started: number): Snapshot {
   const { peers: P, multifeeds: M, feeds: F, entries: E } = options
   const feedsPerCell = P * F
   const cells: Cell[][] = []
@@ -271,7 +273,7 @@ function takeSnapshot(peers: DemoPeer[], options: DemoOptions, started: number):
   }
 }
 
-function describeMissing(peers: DemoPeer[], options: DemoOptions): string[] {
+export function describeMissing(peers: DemoPeer[], options: DemoOptions): string[] {
   const out: string[] = []
   const feedsPerCell = options.peers * options.feeds
   for (const peer of peers) {
@@ -305,6 +307,6 @@ function connectionMatrix(peers: DemoPeer[]): number[][] {
   return matrix
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
