@@ -12,7 +12,7 @@ import { downloadedOptions, removeOptions } from './lifecycle/callOptions.js'
 import { type Settings, settingsOf } from './lifecycle/options.js'
 import { Resource } from './lifecycle/Resource.js'
 import { noMoreArguments } from './lifecycle/strict.js'
-import { formatInvite } from './moderation/invite.js'
+import { formatInvite, formatMirrorInvite } from './moderation/invite.js'
 import { closeParts, openParts, storedSets } from './multifeed/lifecycle.js'
 import { buildParts, type Parts } from './multifeed/parts.js'
 import { getSession, readSet, writerSession } from './multifeed/sessions.js'
@@ -20,7 +20,7 @@ import { syncWith } from './multifeed/sync.js'
 import type { MultifeedPeer, PeerProgress } from './replication/MultifeedPeer.js'
 import { ReplicationStream, rootOf } from './replication/ReplicationStream.js'
 import { infoOf } from './set/FeedSet.js'
-import { type SetSource, sourceOf } from './set/opening.js'
+import { pairingFounder, type SetSource, sourceOf } from './set/opening.js'
 import type { ReadEntry, ReadOptions } from './set/reader.js'
 import { recordsOf, type SetModeration } from './set/SetModeration.js'
 import type {
@@ -87,7 +87,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   ): Promise<Multifeed<ValueOf<E>>> {
     const settings = settingsOf(corestore, options)
     if (corestore.closing !== null) throw new ClosedError('The corestore is closed')
-    const source = await sourceOf(rootOf(corestore), key ?? null, settings)
+    const source = await sourceOf(corestore, rootOf(corestore), key ?? null, settings)
     const multi = new Multifeed<ValueOf<E>>(corestore, source, settings)
     await multi.ready()
     return multi
@@ -95,12 +95,22 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
 
   /**
    * What a member opens a moderated set with (`Multifeed.open(store, invite)`):
-   * 104 z-base-32 characters naming its founder and secret. Null for other sets.
+   * 104 z-base-32 characters naming its founder and secret. Null for other
+   * sets, and for a mirror (it holds no secret).
    */
   get invite(): string | null {
     return this.#parts.moderation === null
       ? null
       : formatInvite(recordsOf(this.#parts.moderation).id)
+  }
+
+  /**
+   * What a mirror of a moderated encrypted set opens with: 104 z-base-32
+   * characters naming its founder and mirror key. Null for other sets.
+   */
+  get mirrorInvite(): string | null {
+    const moderation = this.#parts.moderation
+    return moderation === null ? null : formatMirrorInvite(recordsOf(moderation).id)
   }
 
   /**
@@ -140,7 +150,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
 
   private constructor(corestore: Corestore, source: SetSource, settings: Settings) {
     super()
-    const keys = setKeysOf(source.key ?? newKey(settings.encrypted === true), settings.encrypted)
+    const key = source.key ?? newKey(settings.encrypted === true)
+    const keys = setKeysOf(key, settings.encrypted, pairingFounder(source))
     this.key = keys.key
     this.discoveryKey = keys.discoveryKey
     this.encrypted = keys.tier !== 'plain'

@@ -9,28 +9,12 @@
  */
 import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
-import {
-  type FeedInfo,
-  type ModerationEvent,
-  Multifeed,
-  type MultifeedOptions
-} from '../src/index.js'
+import type { FeedInfo, ModerationEvent, Multifeed, MultifeedOptions } from '../src/index.js'
 import { signRecord } from '../src/moderation/signing.js'
 import { identityOf } from '../src/set/identity.js'
 import { recordsOf } from '../src/set/SetModeration.js'
 import { link, onCleanup, tmpStore, until } from './helpers.js'
-
-type Store = Awaited<ReturnType<typeof tmpStore>>
-
-async function open(
-  store: Store | null,
-  key?: Buffer | string | null,
-  options: MultifeedOptions = {}
-): Promise<Multifeed> {
-  const multi = (await Multifeed.open(store ?? (await tmpStore()), key, options)) as Multifeed
-  onCleanup(() => multi.close())
-  return multi
-}
+import { open } from './srcOpen.js'
 
 /** Gives `to` every record `from` holds (what the set's protocol will do). */
 async function carry(from: Multifeed, to: Multifeed): Promise<void> {

@@ -47,18 +47,30 @@ export class ModerationEffects {
     this.#host = host
     const { membership } = host
     membership.moderated = (key) => blockOf(moderation.state, key) !== null
+    membership.unbound = (key) => !moderation.state.bindings.has(key.toString('hex'))
     membership.set.owners = (key) => ownerOf(moderation.state, key)
     moderation.onChange((change) => this.#apply(change))
   }
 
-  /** At open: removes the feeds the state blocks that the set still lists. */
+  /**
+   * At open: removes the feeds the state blocks that the set still lists,
+   * and the peers' feeds bound to no identity (admitted by a build that did
+   * not require binds): a moderated set lists only bound feeds. Such a feed
+   * joins again once its bind record arrives and a peer offers it.
+   */
   async settle(): Promise<void> {
     const state = this.#moderation.state
-    const blocked = this.#host.membership.set
-      .all()
+    const feeds = this.#host.membership.set.all()
+    const blocked = feeds
       .filter((feed) => blockOf(state, feed.key) !== null)
       .map((feed) => Buffer.from(feed.key))
     const removed = await this.#removeAll(blocked, state)
+    for (const feed of feeds) {
+      if (feed.local || state.bindings.has(feed.id)) continue
+      if (this.#host.membership.set.find(feed.key) === undefined) continue
+      const info = await this.#host.remove(Buffer.from(feed.key))
+      if (info !== null) removed.push(info)
+    }
     if (removed.length > 0) {
       const nothing = { added: [], blocked: [], unblocked: [], moderators: false, refused: {} }
       this.#host.changed(nothing, removed)
