@@ -5,7 +5,7 @@ import type {
   ReplicationStream as HypercoreStream,
   ValueEncoding
 } from '@multifeed/holepunch-types'
-import { newKey, setKeysOf, type Tier } from './capabilities.js'
+import { mirrorKeyFor, newKey, setKeysOf, type Tier, tierOf } from './capabilities.js'
 import { ClosedError } from './errors.js'
 import { parseKey } from './keys.js'
 import { downloadedOptions, removeOptions } from './lifecycle/callOptions.js'
@@ -128,6 +128,24 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    */
   static async stored(corestore: Corestore): Promise<Buffer[]> {
     return storedSets(corestore)
+  }
+
+  /**
+   * What `key` opens, read from the key alone (no store, nothing opened):
+   * `'member'` or `'mirror'` for an encrypted set's keys, `'plain'` for any
+   * other 32 bytes. ERR_INVALID_KEY when `key` is no key at all.
+   */
+  static tierOf(key: KeyLike): Tier {
+    return tierOf(parseKey(key))
+  }
+
+  /**
+   * The mirror key of an encrypted set, from a member's key (a mirror key
+   * gives itself back), without opening the set. ERR_INVALID_ARGUMENT for a
+   * plain set's key (it has none), ERR_INVALID_KEY when `key` is no key.
+   */
+  static mirrorKeyOf(key: KeyLike): Buffer {
+    return mirrorKeyFor(parseKey(key))
   }
 
   private constructor(corestore: Corestore, source: SetSource, settings: Settings) {

@@ -138,6 +138,19 @@ export function mirrorSettings(settings: { sparse: boolean }): void {
 }
 
 /** The mirror key of the member key `key`: a keyed hash under it, tagged as a mirror key. */
+/**
+ * `Multifeed.mirrorKeyOf()`: the mirror key an encrypted set's member key
+ * derives (a mirror key is its own); a plain set's key has none.
+ */
+export function mirrorKeyFor(key: Buffer): Buffer {
+  const tier = tierOf(key)
+  if (tier === 'mirror') return key
+  if (tier === 'member') return mirrorKeyOf(key)
+  throw new InvalidArgumentError(
+    'Multifeed.mirrorKeyOf(): the key of a plain set; only an encrypted set (Multifeed.open(corestore, null, { encrypted: true })) has a mirror key'
+  )
+}
+
 export function mirrorKeyOf(key: Buffer): Buffer {
   return tagged(MIRROR_TAG, keyed(key, MIRROR, SECRET_BYTES))
 }

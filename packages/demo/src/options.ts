@@ -19,6 +19,8 @@ export interface DemoOptions {
   progress: 'auto' | 'live' | 'plain' | 'none'
   /** Moderated multifeeds founded by peer 0; the last peer floods junk writers, peer 0 blocks it. */
   spammer: boolean
+  /** Encrypted sets, a mirror peer that stays, writers online one at a time (never together). */
+  mirror: boolean
 }
 
 export const USAGE = `Usage: multifeed-demo [options]
@@ -42,6 +44,10 @@ Options:
   --spammer          moderated multifeeds (peer 0 founds them): the last peer
                      floods junk writers, peer 0 blocks its identity, and the
                      run ends when no peer lists any of its feeds
+  --mirror           encrypted multifeeds and one more peer, a mirror (mirror
+                     keys: it cannot read them), that stays online while the
+                     others come one at a time, write, and leave, then come back
+                     one at a time and catch up: the peers never meet
   -h, --help         this help
 
 Exit status: 0 when every peer holds every block (with --spammer: and no
@@ -66,6 +72,11 @@ export function parseOptions(argv: string[]): DemoOptions | null {
   if (progress !== 'auto' && progress !== 'live' && progress !== 'plain' && progress !== 'none') {
     throw new UsageError(`--progress must be auto, live, plain or none, got ${progress}`)
   }
+  if (v.spammer === true && v.mirror === true) {
+    throw new UsageError(
+      '--spammer and --mirror cannot be combined (a moderated set and a mirror of an encrypted set are two demos)'
+    )
+  }
   return {
     peers: int('peers', v.peers, 4, 2, 64),
     multifeeds: int('multifeeds', v.multifeeds, 5, 1, 1000),
@@ -75,7 +86,8 @@ export function parseOptions(argv: string[]): DemoOptions | null {
     timeout: int('timeout', v.timeout, 120, 1, 86_400),
     bootstrap: v.bootstrap === undefined ? null : parseBootstrap(v.bootstrap),
     progress,
-    spammer: v.spammer === true
+    spammer: v.spammer === true,
+    mirror: v.mirror === true
   }
 }
 
@@ -94,6 +106,7 @@ function parse(argv: string[]) {
       bootstrap: { type: 'string' },
       progress: { type: 'string' },
       spammer: { type: 'boolean' },
+      mirror: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
     }
   })

@@ -96,6 +96,20 @@ export function formatSummary(s: Summary): string {
   const min = Math.min(...pairs)
   const max = Math.max(...pairs)
   const perPair = min === max ? `${min}` : `${min}-${max}`
+  if (s.mirror !== undefined) {
+    return `${[
+      '',
+      'summary',
+      `  peers         ${s.peers} and a mirror (mirror keys: it cannot read the sets)`,
+      `  multifeeds    ${s.multifeeds} (encrypted)`,
+      `  feeds         ${s.feeds} (every peer holds all of them)`,
+      `  blocks        ${s.blocks} written, ${s.replicatedBlocks} through the mirror`,
+      `  seconds       ${s.seconds.toFixed(2)}`,
+      `  meetings      ${s.mirror.meetings} connections between two peers`,
+      '',
+      `synced through a mirror: ${s.peers} peers, ${s.multifeeds} multifeeds, ${s.feeds} feeds, ${s.blocks} blocks, ${s.bytes} bytes in ${s.seconds.toFixed(2)} s; peers met: ${s.mirror.meetings}`
+    ].join('\n')}\n`
+  }
   const lines = [
     '',
     'summary',

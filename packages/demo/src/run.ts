@@ -46,6 +46,8 @@ export interface Summary {
   readonly connections: number[][]
   /** `--spammer`: the flood, the block, and the spam feeds listed at the end (0 on every peer). */
   readonly spam: (SpamReport & { listed: number; tookBlock: number }) | null
+  /** `--mirror`: connections between two members (the mirror carried everything when 0). */
+  readonly mirror?: { readonly meetings: number }
 }
 
 export interface Reporter {
@@ -264,7 +266,7 @@ export async function runDemo(
   }
 }
 
-async function appendEntries(
+export async function appendEntries(
   core: Hypercore<Buffer>,
   writer: number,
   entries: number,
@@ -288,6 +290,6 @@ function entry(writer: number, index: number, size: number): Buffer {
   return buf
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }

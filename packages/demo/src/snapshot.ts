@@ -10,12 +10,12 @@ import { type Cell, held } from './held.js'
 import type { DemoOptions } from './options.js'
 import { spamListed, tookBlock } from './spammer.js'
 
-/** One peer of the demo. */
+/** One peer of the demo (with `--mirror`, its networker is a new one each time it goes online). */
 export interface DemoPeer {
   readonly index: number
   readonly tmp: TempCorestore
-  readonly networker: Networker
-  readonly publicKey: Buffer
+  networker: Networker
+  publicKey: Buffer
   readonly multifeeds: Multifeed[]
 }
 

@@ -5,7 +5,7 @@
  */
 import {
   type KeyLike,
-  type Multifeed,
+  Multifeed,
   type MultifeedOptions,
   Resource,
   type ValueEncoding,
@@ -46,6 +46,12 @@ export interface CreatePeersOptions<E extends ValueEncoding = ValueEncoding> {
    */
   multifeed?: MultifeedOptions<E>
 }
+
+/** What `peers.mirror()` takes: a multifeed, or a key. */
+const aSet: Check = [
+  (v: unknown) => v instanceof Multifeed || typeof v === 'string' || v instanceof Uint8Array,
+  'a Multifeed or a key (Buffer, hex or z-base-32)'
+]
 
 /** The options of `createPeers()` (and `conformanceFactory()`). */
 const CREATE_PEERS = {
@@ -197,6 +203,37 @@ export class PeerGroup<T = Buffer> extends Resource<NoEvents> implements Iterabl
   moderated(options: ModeratedGroupOptions = {}): Promise<ModeratedGroup<T>> {
     this.assertOpen('The peer group')
     return openModerated<T>(this.peers as TestPeer<unknown>[], options, this.options.multifeed)
+  }
+
+  /**
+   * A mirror of an encrypted set on a new peer of the group: it opens the set
+   * with its mirror key (from `set`, a member's multifeed or a member or
+   * mirror key: `Multifeed.mirrorKeyOf()`) and, unless `swarm: false`,
+   * swarms it. The mirror stores and serves every feed and cannot read one;
+   * its peer is the group's last (`peers.at(-1)`) and stays while the others
+   * `disconnect()` and `restart()`. A plain set has no mirror key:
+   * ERR_INVALID_ARGUMENT.
+   *
+   * ```ts
+   * const [alice, bob] = await peers.multifeed(undefined, { multifeed: { encrypted: true } })
+   * const mirror = await peers.mirror(alice)
+   * ```
+   */
+  async mirror(
+    set: Multifeed<unknown> | KeyLike,
+    options: Pick<MultifeedGroupOptions, 'swarm'> = {}
+  ): Promise<Multifeed<unknown>> {
+    checkArgument(set, 'peers.mirror()', 'set', aSet)
+    checkOptions(options, 'peers.mirror()', { swarm: either(aBoolean, anObject) })
+    const mirrorKey = Multifeed.mirrorKeyOf(set instanceof Multifeed ? set.key : set)
+    const peer = await this.addPeer()
+    // The group's multifeed options, but never sparse: a mirror holds the whole set.
+    const { sparse: _, ...multifeed } = this.options.multifeed ?? {}
+    const multi = await peer.open(mirrorKey, multifeed)
+    if (options.swarm !== false) {
+      await peer.join(multi, { swarm: typeof options.swarm === 'object' ? options.swarm : {} })
+    }
+    return multi
   }
 
   protected async _open(): Promise<void> {
