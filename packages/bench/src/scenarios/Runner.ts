@@ -1,4 +1,4 @@
-// Runs scenarios 1–3, 6, 7, 12 and 13 in order and collects their rows: the context each
+// Runs scenarios 1–3, 6, 7, 12, 13 and 14 in order and collects their rows: the context each
 // scenario module gets (context.ts) — multifeed's side loaded once, the
 // shape syncs measured once a run (sync.ts), the rows completed (rows.ts).
 import { now } from '../clock.js'
@@ -10,6 +10,7 @@ import { discovery } from './discovery.js'
 import { manyMultifeeds } from './many-multifeeds.js'
 import { meshes } from './mesh.js'
 import { mirrors } from './mirror.js'
+import { moderation } from './moderation.js'
 import { completeRow, errorMessage, type RowInput } from './rows.js'
 import type { Samples } from './samples.js'
 import { scalingCurve } from './scaling.js'
@@ -56,7 +57,8 @@ export class Runner implements ScenarioContext {
       [6, manyMultifeeds],
       [7, scalingCurve],
       [12, meshes],
-      [13, mirrors]
+      [13, mirrors],
+      [14, moderation]
     ]
     for (const [n, scenario] of scenarios) {
       if (!only.has(n)) continue
