@@ -13,6 +13,18 @@
 import type { IdentityKeyPair } from '@multifeed/core'
 import hypercoreCrypto from 'hypercore-crypto'
 import { BlockMesh, type BlockRound } from '../moderation/BlockMesh.js'
+import {
+  BLOCK_ALL,
+  BLOCK_ONE,
+  IN_SYNC_PROTOCOL,
+  IN_SYNC_WIRE,
+  MODERATION_SCENARIO,
+  MOVED_AFTER,
+  NEW_OVERHEAD,
+  NEW_PROTOCOL,
+  NEW_WIRE,
+  VERIFY
+} from '../moderation/metrics.js'
 import { appendToLog, blockRecords } from '../moderation/records.js'
 import { type VerifySample, verifyCost } from '../moderation/verify.js'
 import { fmtMs, progress } from '../progress.js'
@@ -20,16 +32,6 @@ import { MultiReconnectPair, type ReconnectOptions, type ReconnectSample } from 
 import { med, percentile } from '../statistics.js'
 import type { ScenarioContext } from './context.js'
 import { errorMessage } from './rows.js'
-
-export const MODERATION_SCENARIO = '14 moderation'
-export const IN_SYNC_WIRE = 'all wire bytes, in-sync reconnect (both ways)'
-export const IN_SYNC_PROTOCOL = 'multifeed protocol bytes, in-sync reconnect (pairing incl.)'
-export const NEW_WIRE = 'all wire bytes (both ways, until downloaded)'
-export const NEW_PROTOCOL = 'multifeed protocol bytes (both ways, pairing incl.)'
-export const NEW_OVERHEAD = 'protocol bytes beyond the records and the in-sync reconnect'
-export const BLOCK_ALL = 'block() → no member serves F'
-export const BLOCK_ONE = 'block() → one member applied it'
-export const VERIFY = 'CPU to verify (raw: bare Ed25519 verifications, sodium-universal)'
 
 type Core = typeof import('@multifeed/core')
 
@@ -96,13 +98,13 @@ async function blockInMesh(ctx: ScenarioContext, core: Core): Promise<void> {
   const sum = (f: (r: BlockRound) => number) =>
     done.length ? done.reduce((s, r) => s + f(r), 0) : null
   row(
-    'blocks of F uploaded by a member after the block reached it',
+    `${MOVED_AFTER} uploaded by a member after the block reached it`,
     'count',
     sum((r) => r.uploadsAfter),
     done.map((r) => r.uploadsAfter)
   )
   row(
-    'blocks of F downloaded by a member after the block reached it',
+    `${MOVED_AFTER} downloaded by a member after the block reached it`,
     'count',
     sum((r) => r.downloadsAfter),
     done.map((r) => r.downloadsAfter)
