@@ -5,6 +5,7 @@
 // feeds where the report has one (scenario 8, d = 0). Absent without the rows.
 import {
   BLOCK_ALL,
+  BLOCK_CALL,
   BLOCK_ONE,
   IN_SYNC_WIRE,
   MODERATION_SCENARIO,
@@ -102,6 +103,9 @@ export function moderationFigures(rows: ReportRow[]): ModerationFigure[] {
         metric === NEW_PROTOCOL && typeof bytes === 'number' ? bytes : null
       )
     }
+  }
+  for (const r of mine.filter((r) => r.metric === BLOCK_CALL)) {
+    figure(r, `${BLOCK_CALL}, ${r.case}`)
   }
   for (const r of mine.filter((r) => r.transport === 'cpu')) {
     const each = r.metric.endsWith('per record') ? ', per record' : ''

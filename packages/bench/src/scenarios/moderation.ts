@@ -11,10 +11,13 @@
 // Records are signed outside the set and written to the founder's log while it
 // is closed (../moderation/records.ts says why): block() itself costs O(records).
 import type { IdentityKeyPair } from '@multifeed/core'
+import CorestoreClass from 'corestore'
 import hypercoreCrypto from 'hypercore-crypto'
+import { now } from '../clock.js'
 import { BlockMesh, type BlockRound } from '../moderation/BlockMesh.js'
 import {
   BLOCK_ALL,
+  BLOCK_CALL,
   BLOCK_ONE,
   IN_SYNC_PROTOCOL,
   IN_SYNC_WIRE,
@@ -28,8 +31,10 @@ import {
 import { appendToLog, blockRecords } from '../moderation/records.js'
 import { type VerifySample, verifyCost } from '../moderation/verify.js'
 import { fmtMs, progress } from '../progress.js'
+import { freshStore } from '../raw.js'
 import { MultiReconnectPair, type ReconnectOptions, type ReconnectSample } from '../reconnect.js'
 import { med, percentile } from '../statistics.js'
+import { rmDir } from '../tempStorage.js'
 import type { ScenarioContext } from './context.js'
 import { errorMessage } from './rows.js'
 
@@ -41,6 +46,7 @@ export async function moderation(ctx: ScenarioContext): Promise<void> {
   await blockInMesh(ctx, core)
   await reconnects(ctx, core)
   await verification(ctx)
+  await blockCall(ctx, core)
 }
 
 const p = (values: number[], q: number) => (values.length ? percentile(values, q) : null)
@@ -304,4 +310,58 @@ async function verification(ctx: ScenarioContext): Promise<void> {
     raw: med(per(ed25519)),
     samples: { multifeed: per(records), raw: per(ed25519) }
   })
+}
+
+/**
+ * What one `block()` costs the founder as records pile up: a set alone (no
+ * peer), holding r records (written to its log while closed), then 5 calls
+ * timed one by one (each signs, appends to the log, evaluates the rule again).
+ */
+async function blockCall(ctx: ScenarioContext, core: Core): Promise<void> {
+  const calls = 5
+  for (const r of ctx.cfg.moderation.records) {
+    const samples: number[] = []
+    let error: string | undefined
+    const { dir, store } = await freshStore('mod14-calls')
+    let reopened: InstanceType<typeof CorestoreClass> | null = null
+    try {
+      const founder: IdentityKeyPair = hypercoreCrypto.keyPair()
+      const first = await core.Multifeed.open(store, null, { moderated: true, identity: founder })
+      const key = first.key
+      await first.close()
+      await appendToLog(store, key, await blockRecords(key, founder, r))
+      await store.close()
+      reopened = new CorestoreClass(dir)
+      const multi = await core.Multifeed.open(reopened, key, { identity: founder })
+      try {
+        for (let i = 0; i < calls; i++) {
+          const t0 = now()
+          await multi.moderation!.block({ feed: hypercoreCrypto.randomBytes(32) })
+          samples.push(now() - t0)
+        }
+      } finally {
+        await multi.close()
+      }
+      progress(`  block() with ${r} records held: ${samples.map(fmtMs).join(', ')}`)
+    } catch (err) {
+      error = errorMessage(err)
+      progress(`  block() with ${r} records held failed: ${error}`)
+    } finally {
+      await reopened?.close().catch(() => {})
+      await store.close().catch(() => {})
+      await rmDir(dir)
+    }
+    ctx.push({
+      scenario: MODERATION_SCENARIO,
+      case: `${r.toLocaleString('en-US')} records held, no peer`,
+      transport: 'disk',
+      metric: BLOCK_CALL,
+      unit: 'ms',
+      multifeed: med(samples),
+      raw: null,
+      target: null,
+      samples: { multifeed: samples, raw: [] },
+      ...(error ? { error } : {})
+    })
+  }
 }
