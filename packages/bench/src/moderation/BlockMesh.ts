@@ -112,8 +112,17 @@ export class BlockMesh {
     }
   }
 
-  /** One round: a new feed of `entries` blocks of `blockSize` bytes, blocked as soon as the founder lists it. */
-  async round(entries: number, blockSize: number, timeoutMs: number): Promise<BlockRound> {
+  /**
+   * One round: a new feed of `entries` blocks of `blockSize` bytes, blocked as
+   * soon as the founder lists it (`spread` false: the others are downloading
+   * it), or once every member holds all of it (`spread`: a quiet mesh).
+   */
+  async round(
+    entries: number,
+    blockSize: number,
+    timeoutMs: number,
+    spread = false
+  ): Promise<BlockRound> {
     const [founder, spammer] = this.members as [Member, Member]
     const writer = await spammer.multi.writer(`spam${this.rounds++}`)
     const F = Buffer.from(writer.key!)
@@ -129,6 +138,7 @@ export class BlockMesh {
     await fill(writer, entries, blockSize, this.rounds * 1_000_003)
     await writer.close()
     await withTimeout(listed, timeoutMs, 'the founder lists the new feed')
+    if (spread) await withTimeout(this.#held(F, entries), timeoutMs, 'every member holds F')
 
     const heldAtBlock = this.members.map((m) => m.multi.feed(F)?.length ?? 0)
     const reached: number[] = this.members.map(() => Number.NaN)
@@ -175,6 +185,27 @@ export class BlockMesh {
       for (const off of offs) off()
       for (const m of this.members) m.transfers.watched = null
     }
+  }
+
+  /** Resolves once every member holds `length` blocks of F (its `feed` and `append` events). */
+  #held(F: Buffer, length: number): Promise<void> {
+    return new Promise((resolve) => {
+      const offs: Array<() => void> = []
+      const check = () => {
+        if (!this.members.every((m) => m.multi.feed(F)?.length === length)) return
+        for (const off of offs) off()
+        resolve()
+      }
+      for (const m of this.members) {
+        m.multi.on('feed', check)
+        m.multi.on('append', check)
+        offs.push(() => {
+          m.multi.off('feed', check)
+          m.multi.off('append', check)
+        })
+      }
+      check()
+    })
   }
 
   async close(): Promise<void> {

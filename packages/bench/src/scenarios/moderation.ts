@@ -53,18 +53,24 @@ const p = (values: number[], q: number) => (values.length ? percentile(values, q
 
 async function blockInMesh(ctx: ScenarioContext, core: Core): Promise<void> {
   const { peers, rounds, entries, blockSize } = ctx.cfg.moderation.mesh
-  const name = `${peers} peers, F of ${entries} × ${blockSize === 1024 ? '1 KiB' : `${blockSize} B`}`
-  const done: BlockRound[] = []
+  const size = `${peers} peers, F of ${entries} × ${blockSize === 1024 ? '1 KiB' : `${blockSize} B`}`
+  // Rounds alternate: F blocked while it spreads (the founder has just listed it), and
+  // once every member holds it (a quiet mesh: what the record's own travel costs).
+  const kinds = [
+    { spread: false, name: `${size}, blocked while it spreads`, done: [] as BlockRound[] },
+    { spread: true, name: `${size}, blocked once every member holds it`, done: [] as BlockRound[] }
+  ]
   let error: string | undefined
   let mesh: BlockMesh | null = null
   try {
-    progress(`  ${name}: mesh of pipes, ${rounds} blocks`)
+    progress(`  ${size}: mesh of pipes, ${rounds} blocks of each kind`)
     mesh = await BlockMesh.create(core, peers)
-    for (let i = 0; i < rounds; i++) {
-      const r = await mesh.round(entries, blockSize, ctx.cfg.timeoutMs)
-      done.push(r)
+    for (let i = 0; i < 2 * rounds; i++) {
+      const kind = kinds[i % 2]!
+      const r = await mesh.round(entries, blockSize, ctx.cfg.timeoutMs, kind.spread)
+      kind.done.push(r)
       progress(
-        `  block ${i + 1}: every member ${fmtMs(Math.max(...r.perPeer))}, ${r.uploadsAfter} uploads / ${r.downloadsAfter} downloads of F after, ${r.uploadsBefore} before, ${r.neverHeld} held none of F`
+        `  block ${i + 1} (${kind.spread ? 'F held by all' : 'F spreading'}): every member ${fmtMs(Math.max(...r.perPeer))}, each ${r.perPeer.map((t) => t.toFixed(0)).join(' ')} ms; ${r.uploadsAfter} uploads / ${r.downloadsAfter} downloads of F after, ${r.uploadsBefore} before`
       )
     }
   } catch (err) {
@@ -73,6 +79,15 @@ async function blockInMesh(ctx: ScenarioContext, core: Core): Promise<void> {
   } finally {
     await mesh?.close()
   }
+  for (const { name, done } of kinds) blockRows(ctx, name, done, error)
+}
+
+function blockRows(
+  ctx: ScenarioContext,
+  name: string,
+  done: BlockRound[],
+  error: string | undefined
+): void {
   const all = done.map((r) => Math.max(...r.perPeer))
   const each = done.flatMap((r) => r.perPeer)
   const extra = {

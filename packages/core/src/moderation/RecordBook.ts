@@ -4,7 +4,7 @@
  * refused, so that a peer's stats can say what it was sent. The state is
  * `evaluate` over what is held, computed again only after a change.
  */
-import { evaluate, type ModerationPolicy, type ModerationState } from './evaluate.js'
+import { addBinding, evaluate, type ModerationPolicy, type ModerationState } from './evaluate.js'
 import { MAX_DEPS } from './records.js'
 import { type VerifiedRecord, type VerifyRefusal, verifyRecord } from './signing.js'
 
@@ -75,7 +75,11 @@ export class RecordBook {
   keep(record: VerifiedRecord): void {
     if (this.#records.has(record.hex)) return
     this.#records.set(record.hex, record)
-    this.#state = null
+    // A bind changes only who owns a feed: the state follows it without evaluating every
+    // record again (each writer of a set is bound, so that was O(writers) per writer).
+    const r = record.record
+    if (this.#state !== null && r.type === 'bind') addBinding(this.#state, r.feed, r.signer)
+    else this.#state = null
   }
 
   has(id: Buffer): boolean {

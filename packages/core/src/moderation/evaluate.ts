@@ -194,6 +194,18 @@ export function evaluate(
   }
 }
 
+/**
+ * Adds one bind record to a state `evaluate` gave, in place: binds stay
+ * outside the causal graph and every rule, so only `bindings` changes, as
+ * `evaluate` over all the records would give it (the identities in key order).
+ */
+export function addBinding(state: ModerationState, feed: Buffer, identity: Buffer): void {
+  const key = feed.toString('hex')
+  const owners = state.bindings.get(key) ?? []
+  if (owners.some((owner) => owner.equals(identity))) return
+  state.bindings.set(key, [...owners, Buffer.from(identity)].sort(Buffer.compare))
+}
+
 /** The one identity bound to `feed`, or null (none, or several). */
 export function ownerOf(state: ModerationState, feed: Buffer): Buffer | null {
   const owners = state.bindings.get(feed.toString('hex'))
