@@ -7,6 +7,7 @@
 import { addBinding, evaluate, type ModerationPolicy, type ModerationState } from './evaluate.js'
 import { MAX_DEPS } from './records.js'
 import { type VerifiedRecord, type VerifyRefusal, verifyRecord } from './signing.js'
+import { successor } from './successor.js'
 
 /** Why received bytes changed nothing at once (`full`: the book holds `maxRecords`). */
 export type Refusal = VerifyRefusal | 'duplicate' | 'full'
@@ -30,6 +31,9 @@ export class RecordBook {
   readonly maxRecords: number
   readonly #policy: ModerationPolicy | undefined
   readonly #records = new Map<string, VerifiedRecord>()
+  /** Ids (hex) that a held record names, and the held records (binds aside) none names. */
+  readonly #named = new Set<string>()
+  readonly #heads = new Set<string>()
   #state: ModerationState | null = null
 
   constructor(
@@ -74,12 +78,32 @@ export class RecordBook {
   /** Keeps a record that `check` verified. */
   keep(record: VerifiedRecord): void {
     if (this.#records.has(record.hex)) return
+    const follows = this.#state !== null && this.#followsAll(record)
     this.#records.set(record.hex, record)
-    // A bind changes only who owns a feed: the state follows it without evaluating every
-    // record again (each writer of a set is bound, so that was O(writers) per writer).
     const r = record.record
-    if (this.#state !== null && r.type === 'bind') addBinding(this.#state, r.feed, r.signer)
-    else this.#state = null
+    if (r.type !== 'bind') {
+      for (const dep of r.deps) {
+        const hex = dep.toString('hex')
+        this.#named.add(hex)
+        this.#heads.delete(hex)
+      }
+      if (!this.#named.has(record.hex)) this.#heads.add(record.hex)
+    }
+    if (this.#state === null) return
+    // A bind changes only who owns a feed, and a block or unblock that follows every
+    // record held only its target: the state follows them without evaluating every
+    // record again (each writer of a set is bound, and each block was such a record:
+    // O(records held) apiece, notes/moderation-bench.md).
+    if (r.type === 'bind') addBinding(this.#state, r.feed, r.signer)
+    else this.#state = follows ? successor(this.#state, record, this.#policy) : null
+  }
+
+  /** True when `record` names every head held, and only records held. */
+  #followsAll(record: VerifiedRecord): boolean {
+    const deps = new Set(record.record.deps.map((d) => d.toString('hex')))
+    for (const head of this.#heads) if (!deps.has(head)) return false
+    for (const dep of deps) if (!this.#records.has(dep)) return false
+    return true
   }
 
   has(id: Buffer): boolean {
@@ -92,15 +116,10 @@ export class RecordBook {
    * rare, and a head left out is only seen as concurrent).
    */
   heads(): Buffer[] {
-    const named = new Set<string>()
-    for (const r of this.#records.values()) {
-      for (const dep of r.record.deps) named.add(dep.toString('hex'))
-    }
-    return [...this.#records.values()]
-      .filter((r) => r.record.type !== 'bind' && !named.has(r.hex))
-      .sort((a, b) => Buffer.compare(a.id, b.id))
+    return [...this.#heads]
+      .sort()
       .slice(0, MAX_DEPS)
-      .map((r) => r.id)
+      .map((hex) => this.#records.get(hex)!.id)
   }
 
   records(): IterableIterator<VerifiedRecord> {
