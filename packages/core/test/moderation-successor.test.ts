@@ -9,10 +9,11 @@
  * over the records it holds.
  */
 import fc from 'fast-check'
+import crypto from 'hypercore-crypto'
 import { describe, expect, it, vi } from 'vitest'
 import * as rule from '../src/moderation/evaluate.js'
 import { RecordBook } from '../src/moderation/RecordBook.js'
-import { signRecord } from '../src/moderation/signing.js'
+import { bindFeed, signRecord } from '../src/moderation/signing.js'
 import {
   ACTORS,
   feeds,
@@ -54,6 +55,21 @@ describe('a block that follows every record held', () => {
       book.state()
     }
     expect(evaluate).toHaveBeenCalledTimes(1)
+    expect(summary(book.state())).toEqual(summary(evaluate(founder.publicKey, book.records())))
+
+    // A block naming a bind among its deps: a bind is no one's past, it waits (as evaluate says).
+    const feedPair = crypto.keyPair(Buffer.alloc(32, 40))
+    const bound = bindFeed(set.key, moderator, { key: feedPair.publicKey, keyPair: feedPair })
+    book.add(bound.bytes)
+    book.state()
+    const namingBind = signRecord(
+      set.key,
+      founder,
+      { type: 'block', kind: 'feed', target: feeds[1]!, reason: 'b' },
+      { deps: [...book.heads(), bound.id].sort(Buffer.compare) }
+    )
+    book.add(namingBind.bytes)
+    expect(book.state().pending).toEqual([namingBind.hex])
     expect(summary(book.state())).toEqual(summary(evaluate(founder.publicKey, book.records())))
 
     // Concurrent with what is held (names none of it): evaluated again.

@@ -98,11 +98,15 @@ export class RecordBook {
     else this.#state = follows ? successor(this.#state, record, this.#policy) : null
   }
 
-  /** True when `record` names every head held, and only records held. */
+  /** True when `record` names every head held, and only records of the graph held (no bind). */
   #followsAll(record: VerifiedRecord): boolean {
     const deps = new Set(record.record.deps.map((d) => d.toString('hex')))
     for (const head of this.#heads) if (!deps.has(head)) return false
-    for (const dep of deps) if (!this.#records.has(dep)) return false
+    for (const dep of deps) {
+      // A bind is no one's past: a record naming one waits for good (evaluate: pending).
+      const held = this.#records.get(dep)
+      if (held === undefined || held.record.type === 'bind') return false
+    }
     return true
   }
 
