@@ -81,13 +81,10 @@ export const hex = (b: Buffer) => b.toString('hex')
 export function summary(state: ModerationState) {
   return {
     moderators: state.moderators.map(hex),
-    blocked: [...state.blocked].map(([key, e]) => [
-      key,
-      hex(e.id),
-      hex(e.signer),
-      e.time,
-      e.reason
-    ]),
+    // In key order: a state carried over lists them as they came.
+    blocked: [...state.blocked]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([key, e]) => [key, hex(e.id), hex(e.signer), e.time, e.reason]),
     bindings: [...state.bindings].map(([key, ids]) => [key, ids.map(hex)]),
     refused: [...state.refused],
     pending: state.pending

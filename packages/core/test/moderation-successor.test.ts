@@ -57,6 +57,19 @@ describe('a block that follows every record held', () => {
     expect(evaluate).toHaveBeenCalledTimes(1)
     expect(summary(book.state())).toEqual(summary(evaluate(founder.publicKey, book.records())))
 
+    // A state handed out stays what it was (the set compares it with the next one);
+    // records taken between two reads change one copy.
+    evaluate.mockClear()
+    const read = book.state()
+    const held = [...read.blocked.keys()]
+    for (const target of [Buffer.alloc(32, 0xb1), Buffer.alloc(32, 0xb2)]) {
+      const body = { type: 'block' as const, kind: 'feed' as const, target, reason: '' }
+      book.add(signRecord(set.key, founder, body, { deps: book.heads(), time: 99 }).bytes)
+    }
+    expect([...read.blocked.keys()]).toEqual(held)
+    expect(book.state().blocked.size).toBe(held.length + 2)
+    expect(evaluate).not.toHaveBeenCalled()
+
     // A block naming a bind among its deps: a bind is no one's past, it waits (as evaluate says).
     const feedPair = crypto.keyPair(Buffer.alloc(32, 40))
     const bound = bindFeed(set.key, moderator, { key: feedPair.publicKey, keyPair: feedPair })

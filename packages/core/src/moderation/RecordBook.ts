@@ -35,6 +35,8 @@ export class RecordBook {
   readonly #named = new Set<string>()
   readonly #heads = new Set<string>()
   #state: ModerationState | null = null
+  /** True once `state()` handed the held state out: it is copied before it changes. */
+  #shared = false
 
   constructor(
     setKey: Buffer,
@@ -95,7 +97,11 @@ export class RecordBook {
     // record again (each writer of a set is bound, and each block was such a record:
     // O(records held) apiece, notes/moderation-bench.md).
     if (r.type === 'bind') addBinding(this.#state, r.feed, r.signer)
-    else this.#state = follows ? successor(this.#state, record, this.#policy) : null
+    else {
+      const next = follows ? successor(this.#state, record, this.#policy, !this.#shared) : null
+      if (next !== this.#state) this.#shared = false
+      this.#state = next
+    }
   }
 
   /** True when `record` names every head held, and only records of the graph held (no bind). */
@@ -132,6 +138,7 @@ export class RecordBook {
 
   state(): ModerationState {
     this.#state ??= evaluate(this.founder, this.#records.values(), this.#policy)
+    this.#shared = true
     return this.#state
   }
 

@@ -63,7 +63,7 @@ export interface ModerationState {
   founder: Buffer
   /** The founder, then the moderators by key. */
   moderators: Buffer[]
-  /** Targets blocked, keyed `${kind}:${hex}`, in key order. */
+  /** Targets blocked, keyed `${kind}:${hex}` (evaluate lists them in key order, a state carried over may not). */
   blocked: Map<string, BlockEntry>
   /** Feed (hex) → the identities bound to it, by key. */
   bindings: Map<string, Buffer[]>

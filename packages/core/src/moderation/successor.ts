@@ -17,7 +17,9 @@ import type { VerifiedRecord } from './signing.js'
 export function successor(
   state: ModerationState,
   entry: VerifiedRecord,
-  policy?: ModerationPolicy
+  policy?: ModerationPolicy,
+  /** True when no one holds `state` yet: it is changed in place, not copied. */
+  own = false
 ): ModerationState | null {
   const r = entry.record
   if (r.type !== 'block' && r.type !== 'unblock') return null
@@ -30,29 +32,30 @@ export function successor(
   // Rule 5: a policy that ignores it (a refusal to record): evaluate.
   if (policy?.(entry, null) === false) return null
   const key = `${r.kind}:${r.target.toString('hex')}`
-  const blocked = new Map(state.blocked)
-  if (r.type === 'unblock') {
-    // Rule 4: it saw every block of its target.
-    blocked.delete(key)
-    return { ...state, blocked }
-  }
-  const shown = blocked.get(key)
-  const mine: BlockEntry = {
-    kind: r.kind,
-    target: r.target,
-    signer: r.signer,
-    time: r.time,
-    reason: r.reason,
-    id: entry.id
-  }
-  // Rule 4: the blocks in force are those before and this one; shown, the earliest.
-  if (
-    shown &&
-    (shown.time < r.time || (shown.time === r.time && shown.id.toString('hex') < entry.hex))
-  ) {
+  const shown = state.blocked.get(key)
+  // Rule 4: an unblock saw every block of its target; a block joins those in force,
+  // and the earliest of them is shown.
+  if (r.type === 'unblock' ? shown === undefined : shown !== undefined && !earlier(entry, shown)) {
     return state
   }
-  blocked.set(key, mine)
-  if (shown) return { ...state, blocked }
-  return { ...state, blocked: new Map([...blocked].sort(([a], [b]) => (a < b ? -1 : 1))) }
+  const next = own ? state : { ...state, blocked: new Map(state.blocked) }
+  if (r.type === 'unblock') next.blocked.delete(key)
+  else {
+    const mine: BlockEntry = {
+      kind: r.kind,
+      target: r.target,
+      signer: r.signer,
+      time: r.time,
+      reason: r.reason,
+      id: entry.id
+    }
+    next.blocked.set(key, mine)
+  }
+  return next
+}
+
+/** True when `entry` is shown before `shown` (earlier time, then lower id). */
+function earlier(entry: VerifiedRecord, shown: BlockEntry): boolean {
+  const { time } = entry.record
+  return time < shown.time || (time === shown.time && entry.hex < shown.id.toString('hex'))
 }
