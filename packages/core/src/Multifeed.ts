@@ -5,46 +5,24 @@ import type {
   ReplicationStream as HypercoreStream,
   ValueEncoding
 } from '@multifeed/holepunch-types'
-import { mirrorSettings, newKey, setKeysOf, type Tier } from './capabilities.js'
-import {
-  AlreadyOpenError,
-  ClosedError,
-  InvalidArgumentError,
-  NotReadableError,
-  NotWritableError,
-  UnknownFeedError
-} from './errors.js'
+import { newKey, setKeysOf, type Tier } from './capabilities.js'
+import { ClosedError } from './errors.js'
 import { parseKey } from './keys.js'
-import { Callbacks } from './lifecycle/Callbacks.js'
-import { Changes } from './lifecycle/Changes.js'
-import {
-  downloadedOptions,
-  readOptions,
-  removeOptions,
-  syncedOptions,
-  writerOptions
-} from './lifecycle/callOptions.js'
+import { downloadedOptions, removeOptions } from './lifecycle/callOptions.js'
 import { type Settings, settingsOf } from './lifecycle/options.js'
 import { Resource } from './lifecycle/Resource.js'
-import { heldElsewhere, type Registered, register, unregister } from './lifecycle/registry.js'
 import { noMoreArguments } from './lifecycle/strict.js'
 import { formatInvite } from './moderation/invite.js'
-import { setSalt } from './protocol/pairing.js'
+import { closeParts, openParts, storedSets } from './multifeed/lifecycle.js'
+import { buildParts, type Parts } from './multifeed/parts.js'
+import { getSession, readSet, writerSession } from './multifeed/sessions.js'
+import { syncWith } from './multifeed/sync.js'
 import type { MultifeedPeer, PeerProgress } from './replication/MultifeedPeer.js'
-import { Peers } from './replication/Peers.js'
 import { ReplicationStream, rootOf } from './replication/ReplicationStream.js'
-import { synced } from './replication/sync.js'
-import { AdmissionTags } from './set/AdmissionTags.js'
-import { CorePool } from './set/CorePool.js'
-import { type Feed, infoOf } from './set/FeedSet.js'
-import { Management } from './set/Management.js'
-import { Membership } from './set/Membership.js'
-import { Owners } from './set/Owners.js'
-import { moderationAt, type SetSource, sourceOf } from './set/opening.js'
-import { type ReadEntry, type ReadOptions, read } from './set/reader.js'
+import { infoOf } from './set/FeedSet.js'
+import { type SetSource, sourceOf } from './set/opening.js'
+import type { ReadEntry, ReadOptions } from './set/reader.js'
 import { recordsOf, type SetModeration } from './set/SetModeration.js'
-import { tierConflict } from './set/tier.js'
-import { Writers } from './set/Writers.js'
 import type {
   DownloadedOptions,
   FeedInfo,
@@ -57,18 +35,18 @@ import type {
   WriterOptions
 } from './types.js'
 
-/**
- * A named set of hypercores, one per writer, that every peer knowing the
- * multifeed key discovers and replicates. See the package README.
- *
- * `T` is the block type of its cores, given by `valueEncoding`.
- */
 // The multifeed replication names (replication/PeerHost.ts `MultifeedRef`) is this class.
 type AnyMultifeed = Multifeed<unknown>
 declare module './replication/PeerHost.js' {
   interface MultifeedRef extends AnyMultifeed {}
 }
 
+/**
+ * A named set of hypercores, one per writer, that every peer knowing the
+ * multifeed key discovers and replicates. See the package README.
+ *
+ * `T` is the block type of its cores, given by `valueEncoding`.
+ */
 export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /** The shared secret of the set: whoever holds it may join. */
   readonly key: Buffer
@@ -91,23 +69,8 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /** The corestore passed to `open()`. */
   readonly corestore: Corestore
 
-  readonly #store: Corestore
-  readonly #membership: Membership
-  /** This multifeed as the store's registry knows it (lifecycle/registry.ts). */
-  readonly #registration: Registered
-  readonly #pool: CorePool
-  readonly #callbacks: Callbacks
-  readonly #peers: Peers
-  readonly #writers: Writers
-  readonly #management: Management
-  readonly #changes = new Changes()
-  readonly #valueEncoding: ValueEncoding | undefined
-  /** The store's record of which multifeed holds a feed (set/Owners.ts), from open on. */
-  #owners: Owners | null = null
-  readonly #source: SetSource
-  readonly #settings: Settings
-  /** A moderated set's authority on this peer (set/SetModeration.ts), from open on; null for other sets. */
-  #moderation: SetModeration | null = null
+  /** Its parts, wired together (multifeed/parts.ts). */
+  readonly #parts: Parts
 
   /**
    * Opens (or creates) the multifeed `key` in `corestore`. Without a key a new
@@ -135,7 +98,9 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * 104 z-base-32 characters naming its founder and secret. Null for other sets.
    */
   get invite(): string | null {
-    return this.#moderation === null ? null : formatInvite(recordsOf(this.#moderation).id)
+    return this.#parts.moderation === null
+      ? null
+      : formatInvite(recordsOf(this.#parts.moderation).id)
   }
 
   /**
@@ -143,7 +108,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * blocked: set/SetModeration.ts); null for other sets.
    */
   get moderation(): SetModeration | null {
-    return this.#moderation
+    return this.#parts.moderation
   }
 
   /**
@@ -152,97 +117,40 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * needs its key. Reads the store's record; opens no multifeed.
    */
   static async stored(corestore: Corestore): Promise<Buffer[]> {
-    const owners = await Owners.open(rootOf(corestore))
-    try {
-      return owners.sets()
-    } finally {
-      await owners.close()
-    }
+    return storedSets(corestore)
   }
 
   private constructor(corestore: Corestore, source: SetSource, settings: Settings) {
     super()
-    this.#source = source
-    this.#settings = settings
-    this.#valueEncoding = settings.valueEncoding
     const keys = setKeysOf(source.key ?? newKey(settings.encrypted === true), settings.encrypted)
     this.key = keys.key
     this.discoveryKey = keys.discoveryKey
     this.encrypted = keys.tier !== 'plain'
     this.tier = keys.tier
-    this.#registration = {
-      tier: keys.tier,
-      holds: (key) => this.#membership.set.find(key) !== undefined
-    }
-    if (keys.tier === 'mirror') mirrorSettings(settings)
     this.mirrorKey = keys.mirrorKey
     this.corestore = corestore
-    this.#store = corestore.namespace(`@multifeed/${this.discoveryKey.toString('hex')}`, {
-      active: false
-    })
-    this.#membership = new Membership(
-      this.#store,
-      this.discoveryKey,
-      setSalt(keys.pairingKey),
-      settings.maxFeeds,
-      new AdmissionTags(keys.mirrorKey !== null, keys.admissionKey)
-    )
-    this.#pool = new CorePool(this.#store, {
-      userStore: corestore,
-      valueEncoding: settings.valueEncoding,
-      encryptionKey: keys.encryptionKey,
-      mirror: !settings.sparse,
-      onLength: (feed, length) => this.#onLength(feed, length),
-      onTransfer: (_feed, direction, bytes, from) => this.#peers.transferred(direction, bytes, from)
-    })
-    this.#callbacks = new Callbacks(this, settings.policy)
-    this.#peers = new Peers({
-      multifeed: this as Multifeed<unknown>,
-      membership: this.#membership,
-      pool: this.#pool,
-      callbacks: this.#callbacks,
-      settings,
-      pairingKey: keys.pairingKey,
-      assertOpen: () => this.assertOpen('Multifeed'),
-      announce: (feed, from) => this.#announce(feed, from),
-      wake: () => this.#changes.wake(),
-      moderation: () => (this.#moderation === null ? null : recordsOf(this.#moderation))
-    })
-    this.#writers = new Writers(this.#store, this.#membership, this.#pool, {
-      assertOpen: () => this.assertOpen('Multifeed'),
-      announce: (feed) => this.#announce(feed, null),
-      bind: async (key, keyPair) => {
-        await this.#moderation?.bindWriter(key, keyPair)
-      }
-    })
-    this.#management = new Management(this.#membership, this.#pool, this.#callbacks, {
-      root: () => rootOf(this.corestore),
-      assertOpen: () => this.assertOpen('Multifeed'),
-      announce: (feed) => this.#announce(feed, null),
-      forget: (feed) => this.#peers.forget(feed),
-      heldElsewhere: (key) => heldElsewhere(rootOf(this.corestore), this.#registration, key)
-    })
+    this.#parts = buildParts(this, () => this.assertOpen('Multifeed'), keys, source, settings)
   }
 
   /** What we know of every feed, in the order they joined. Opens nothing. */
   feeds(): FeedInfo[] {
-    return this.#membership.set.all().map(infoOf)
+    return this.#parts.membership.set.all().map(infoOf)
   }
 
   /** What we know of one feed (Buffer, hex or z32 key), or null when it is not in the set. */
   feed(key: KeyLike): FeedInfo | null {
-    const feed = this.#membership.set.get(parseKey(key, 'Feed key').toString('hex'))
+    const feed = this.#parts.membership.set.get(parseKey(key, 'Feed key').toString('hex'))
     return feed === undefined ? null : infoOf(feed)
   }
 
   /** Number of feeds whose core the set holds open right now (for replication). */
   get openCores(): number {
-    return this.#pool.openCount
+    return this.#parts.pool.openCount
   }
 
   /** Peers whose capability verified, on every stream this multifeed is attached to. */
   peers(): MultifeedPeer[] {
-    return this.#peers.verified()
+    return this.#parts.peers.verified()
   }
 
   /**
@@ -254,7 +162,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   async add(key: KeyLike): Promise<FeedInfo | null> {
     // biome-ignore lint/complexity/noArguments: the count of what a JS caller passed
     noMoreArguments('add()', arguments.length, 1, 'it adds the key alone')
-    return this.#management.add(key)
+    return this.#parts.management.add(key)
   }
 
   /**
@@ -272,7 +180,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     options: { block?: boolean; force?: boolean } = {}
   ): Promise<FeedInfo | null> {
     removeOptions(options)
-    return this.#management.remove(key, options)
+    return this.#parts.management.remove(key, options)
   }
 
   /**
@@ -280,17 +188,17 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * the set (one of our writers needs `remove(key, { block: true, force: true })`).
    */
   block(key: KeyLike): Promise<void> {
-    return this.#management.block(key)
+    return this.#parts.management.block(key)
   }
 
   /** Lets peers offer `key` again. */
   unblock(key: KeyLike): Promise<void> {
-    return this.#management.unblock(key)
+    return this.#parts.management.unblock(key)
   }
 
   /** The keys refused from every peer. */
   blocked(): Buffer[] {
-    return this.#management.blocked()
+    return this.#parts.management.blocked()
   }
 
   /**
@@ -302,12 +210,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     this.assertOpen('Multifeed')
     // biome-ignore lint/complexity/noArguments: the count of what a JS caller passed
     noMoreArguments('get()', arguments.length, 1, 'pass options to the session’s own calls')
-    this.#assertReadable('get()')
-    const feed = this.#membership.set.get(parseKey(key, 'Feed key').toString('hex'))
-    if (feed === undefined) throw new UnknownFeedError('This key is not a feed of the multifeed')
-    const session = await this.#handOut(this.#pool.session(feed))
-    this.#peers.hold(feed, session)
-    return session as Hypercore<T>
+    return (await getSession(this.#parts, this, key)) as Hypercore<T>
   }
 
   /**
@@ -318,14 +221,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * when done (the feed replicates whatever you close).
    */
   async writer(name = 'default', options: WriterOptions = {}): Promise<Hypercore<T>> {
-    this.assertOpen('Multifeed')
-    const { keyPair } = writerOptions(options, this.#valueEncoding)
-    if (this.tier === 'mirror') {
-      throw new NotWritableError(
-        'writer(): a mirror (opened with the mirror key) has no writer; writers need the member key'
-      )
-    }
-    return (await this.#handOut(this.#writers.session(name, keyPair))) as Hypercore<T>
+    return (await writerSession(this.#parts, this, name, options)) as Hypercore<T>
   }
 
   /**
@@ -339,17 +235,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    */
   findingPeers(): () => void {
     this.assertOpen('Multifeed')
-    return this.#store.findingPeers()
-  }
-
-  /** A session for the caller, unless the multifeed closed meanwhile (then ERR_CLOSED). */
-  async #handOut(opening: Promise<Hypercore<unknown>>): Promise<Hypercore<unknown>> {
-    const session = await opening
-    if (this.closing) {
-      await session.close().catch(() => {})
-      throw new ClosedError('The multifeed closed while the session opened')
-    }
-    return session
+    return this.#parts.store.findingPeers()
   }
 
   /**
@@ -372,12 +258,12 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * multifeed on every connection. Idempotent per connection.
    */
   attach(stream: Duplex): MultifeedPeer {
-    return this.#peers.attach(stream)
+    return this.#parts.peers.attach(stream)
   }
 
   /** Closes this multifeed's channel on `stream` and detaches its cores there. */
   detach(stream: Duplex): void {
-    this.#peers.detach(stream)
+    this.#parts.peers.detach(stream)
   }
 
   /**
@@ -391,29 +277,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * everything it started. Resolves to `{ peers }`: with whom it synced.
    */
   async synced(options: SyncedOptions = {}): Promise<SyncResult> {
-    this.assertOpen('Multifeed')
-    syncedOptions(options)
-    const peer = options.peer
-    if (peer !== undefined && (peer as { multifeed?: unknown })?.multifeed !== this) {
-      throw new InvalidArgumentError(
-        'synced(): peer must be a peer of this multifeed (multi.peers())'
-      )
-    }
-    return synced(
-      {
-        peers: () => (peer !== undefined ? [peer] : this.peers()),
-        acquire: (feed) => this.#pool.acquire(feed),
-        release: (feed) => this.#pool.release(feed),
-        onChange: (listener) => this.#changes.on(listener),
-        assertOpen: () => this.assertOpen('Multifeed'),
-        closing: () => this.closing
-      },
-      {
-        timeout: options.timeout,
-        signal: options.signal,
-        minPeers: peer ? 0 : (options.minPeers ?? 0)
-      }
-    )
+    return syncWith(this.#parts, this, options)
   }
 
   /** `synced()` with every connected peer (the 0.1 name). */
@@ -428,7 +292,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * with any peer since open, cumulative (closed sessions included).
    */
   progress(): PeerProgress {
-    return this.#peers.progress()
+    return this.#parts.peers.progress()
   }
 
   /**
@@ -440,29 +304,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
    * (ERR_ENCODING) in its place, and the read goes on.
    */
   read(options: ReadOptions = {}): AsyncGenerator<ReadEntry<T>> {
-    this.assertOpen('Multifeed')
-    readOptions(options)
-    this.#assertReadable('read()')
-    const self = this
-    return read<T>(
-      {
-        feeds: () => this.#membership.set.all(),
-        session: (feed) => this.#pool.session(feed),
-        onChange: (listener) => this.#changes.on(listener),
-        get closing() {
-          return self.closing
-        }
-      },
-      options
-    )
-  }
-
-  /** A mirror holds ciphertext and no key to decrypt it: ERR_NOT_READABLE. */
-  #assertReadable(call: string): void {
-    if (this.tier !== 'mirror') return
-    throw new NotReadableError(
-      `${call}: a mirror (opened with the mirror key) stores and serves the set's blocks encrypted and cannot decrypt them; reading needs the member key`
-    )
+    return readSet<T>(this.#parts, this, options)
   }
 
   /** Throws ERR_CLOSED once this multifeed, or the corestore under it, is closing. */
@@ -474,73 +316,10 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   }
 
   protected async _open(): Promise<void> {
-    const root = rootOf(this.corestore)
-    const other = register(root, this.discoveryKey, this.#registration)
-    if (other !== null) {
-      await this.#store.close().catch(() => {})
-      if (other.tier !== this.tier) throw tierConflict(other.tier, this.tier)
-      throw new AlreadyOpenError(
-        'This multifeed is open already in this corestore: share that instance (or close it first)'
-      )
-    }
-    let owners: Owners | null = null
-    try {
-      await this.#store.ready()
-      this.#moderation = await moderationAt(
-        { store: this.#store, root, key: this.key, source: this.#source, settings: this.#settings },
-        {
-          membership: this.#membership,
-          callbacks: this.#callbacks,
-          management: this.#management,
-          assertOpen: () => this.assertOpen('Multifeed'),
-          seek: (feed) => this.#peers.seek(feed)
-        }
-      )
-      owners = await Owners.open(root)
-      await this.#management.recover(await this.#membership.load(owners, this.tier))
-      await this.#moderation?.settle()
-    } catch (err) {
-      await owners?.close()
-      await this.#moderation?.close()
-      this.#moderation = null
-      unregister(root, this.discoveryKey, this.#registration)
-      throw err
-    }
-    this.#owners = owners
-    // Built after open() resolved, in slices: the first connection finds it ready.
-    this.#membership.set.prepareSketch()
-    this.#peers.startSweeping()
+    await openParts(this.#parts, this)
   }
 
   protected async _close(): Promise<void> {
-    this.#membership.set.stopBackground()
-    this.#peers.close()
-    // Records being taken finish first (their effects need the set).
-    await this.#moderation?.close()
-    await this.#writers.settle()
-    await this.#pool.close()
-    await this.#membership.close()
-    await this.#owners?.close()
-    await this.#store.close().catch(() => {})
-    unregister(rootOf(this.corestore), this.discoveryKey, this.#registration)
-    this.#changes.wake()
-    this.#callbacks.emit('close')
-  }
-
-  /** A feed joined the set: tell the user and every peer. */
-  #announce(feed: Feed, from: MultifeedPeer | null): void {
-    this.#callbacks.emit('feed', infoOf(feed), from)
-    this.#peers.announce(feed)
-    this.#changes.wake()
-  }
-
-  /** A feed's core grew (an append, or blocks fetched): tell the user and every peer. */
-  #onLength(feed: Feed, length: number): void {
-    const previous = feed.length
-    // While closing, still recorded: the clean-close mark carries it (set/Appends.ts).
-    if (!this.#membership.setLength(feed, length) || this.closing) return
-    this.#callbacks.emit('append', infoOf(feed))
-    this.#peers.grew(feed, previous)
-    this.#changes.wake()
+    await closeParts(this.#parts, this)
   }
 }

@@ -142,6 +142,30 @@ describe('the layers rule', () => {
     expect(run.output).not.toMatch(/→ packages\/core\/src\/keys\.ts/)
   })
 
+  it('counts multifeed/ as the façade: it may import replication/, but importing Multifeed.ts is a cycle', async () => {
+    const facade = {
+      ...clean,
+      'packages/core/src/multifeed/parts.ts':
+        "import { peer } from '../replication/Peer.js'\nexport const parts = peer\n",
+      'packages/core/src/Multifeed.ts':
+        "import { parts } from './multifeed/parts.js'\nexport class Multifeed { parts = parts }\n"
+    }
+    const kept = await depcruise(await tree(facade), 'packages')
+    expect(kept.output).toContain('no dependency violations found (7 modules')
+    expect(kept.code).toBe(0)
+
+    const dir = await tree({
+      ...facade,
+      'packages/core/src/multifeed/parts.ts':
+        "import { peer } from '../replication/Peer.js'\nimport type { Multifeed } from '../Multifeed.js'\nexport const parts = peer\nexport type M = Multifeed\n"
+    })
+    const run = await depcruise(dir, 'packages')
+    expect(run.code).not.toBe(0)
+    expect(run.output).toMatch(/no-cycle: packages\/core\/src\/(multifeed\/parts|Multifeed)\.ts/)
+    // Within the façade's layer: no upward-import rule names it, only the cycle.
+    expect(run.output).not.toContain('core-upward-from-Multifeed')
+  })
+
   it('cruises the repository: every package, core with its folders', async () => {
     const run = await depcruise(
       root,
@@ -163,6 +187,7 @@ describe('the layers rule', () => {
       'protocol/',
       'moderation/',
       'lifecycle/',
+      'multifeed/',
       'Multifeed.ts',
       'types.ts'
     ]) {
