@@ -2,7 +2,7 @@
 // identity the bench holds, written straight into the founder's closed store,
 // verified as a member verifies them. The one place the bench reaches modules
 // that @multifeed/core does not export (its dist/moderation/signing.js, and the
-// moderation log's name and namespace, as Multifeed.ts and
+// moderation log's name and namespace, as multifeed/parts.ts and
 // set/ModerationLog.ts make them), and why:
 // - `multi.moderation.block()` costs O(records held) per call (the rule is
 //   evaluated again and the heads found by a scan after each record: 7 ms per
@@ -74,7 +74,7 @@ export async function blockRecords(
   return out
 }
 
-// As Multifeed.ts names a set's namespace and set/ModerationLog.ts its log.
+// As multifeed/parts.ts names a set's namespace and set/ModerationLog.ts its log.
 const LOG_NAME = 'multifeed/moderation'
 const namespaceOf = (setKey: Buffer) => `@multifeed/${crypto.discoveryKey(setKey).toString('hex')}`
 
