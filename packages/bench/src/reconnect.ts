@@ -4,7 +4,14 @@
 // A and on B). What one reconnect costs: multifeed protocol bytes, all wire
 // bytes, one-way flights, cores attached, time to `reconciled` and to
 // `downloaded()`.
-import type { FeedInfo, Multifeed, MultifeedPeer, SyncInfo } from '@multifeed/core'
+import type {
+  FeedInfo,
+  IdentityKeyPair,
+  Multifeed,
+  MultifeedOptions,
+  MultifeedPeer,
+  SyncInfo
+} from '@multifeed/core'
 import type { Corestore } from '@multifeed/holepunch-types'
 import CorestoreClass from 'corestore'
 import { BenchTimeoutError, now, sleep, withTimeout } from './clock.js'
@@ -64,6 +71,8 @@ interface Side {
   dir: string
   store: Corestore
   multi: Multifeed
+  /** What the side's multifeed is opened with (a moderated founder: its identity). */
+  options: MultifeedOptions<'binary'>
   /** Local writer names, in creation order. */
   names: string[]
   nextGrow: number
@@ -89,15 +98,27 @@ export class MultiReconnectPair {
     readonly key: Buffer
   ) {}
 
-  /** Writes n feeds (even on A, odd on B) of one block and syncs them fully once (setup). */
-  static async create(core: Core, n: number, timeoutMs: number): Promise<MultiReconnectPair> {
-    const a = await freshStore('rc8-a')
-    const b = await freshStore('rc8-b')
-    const multiA = await core.Multifeed.open(a.store)
-    const multiB = await core.Multifeed.open(b.store, multiA.key)
+  /**
+   * Writes n feeds (even on A, odd on B) of one block and syncs them fully once (setup).
+   * `founder`: a moderated set (scenario 14), founded by A with that identity, B a member.
+   */
+  static async create(
+    core: Core,
+    n: number,
+    timeoutMs: number,
+    founder?: IdentityKeyPair
+  ): Promise<MultiReconnectPair> {
+    const a = await freshStore(founder ? 'mod14-a' : 'rc8-a')
+    const b = await freshStore(founder ? 'mod14-b' : 'rc8-b')
+    const optionsA: MultifeedOptions<'binary'> = founder
+      ? { moderated: true, identity: founder }
+      : {}
+    const multiA = await core.Multifeed.open(a.store, null, optionsA)
+    // A member opens a moderated set by its invite (its key alone does not name the founder).
+    const multiB = await core.Multifeed.open(b.store, multiA.invite ?? multiA.key)
     const sides: [Side, Side] = [
-      { ...a, multi: multiA, names: [], nextGrow: 0 },
-      { ...b, multi: multiB, names: [], nextGrow: 0 }
+      { ...a, multi: multiA, options: optionsA, names: [], nextGrow: 0 },
+      { ...b, multi: multiB, options: {}, names: [], nextGrow: 0 }
     ]
     const pair = new MultiReconnectPair(core, n, sides, multiA.key)
     const jobs = Array.from({ length: n }, (_, i) => i)
@@ -214,11 +235,24 @@ export class MultiReconnectPair {
     await Promise.all(
       this.sides.map(async (side) => {
         side.store = new CorestoreClass(side.dir)
-        side.multi = await this.core.Multifeed.open(side.store, this.key)
+        side.multi = await this.core.Multifeed.open(side.store, this.key, side.options)
       })
     )
     const openMs = now() - t0
     return this.reconnect(0, opts, { adds: 0, grows: 0 }, openMs, t0)
+  }
+
+  /**
+   * Closes one side, runs `meanwhile` on its closed store (e.g. writes to it as
+   * its own calls would have), opens it again. Not timed.
+   */
+  async reopen(s: 0 | 1, meanwhile: (store: Corestore) => Promise<void>): Promise<void> {
+    const side = this.sides[s]
+    await side.multi.close()
+    await meanwhile(side.store)
+    await side.store.close()
+    side.store = new CorestoreClass(side.dir)
+    side.multi = await this.core.Multifeed.open(side.store, this.key, side.options)
   }
 
   /** Null when both sides know the same feeds at the same lengths, else what differs. */

@@ -18,10 +18,11 @@ export interface Row {
   scenario: string
   /** What was measured, e.g. "50 feeds × 1,000 blocks × 1 KiB". */
   case: string
-  transport: Transport | 'disk'
+  /** 'cpu': measured in this process alone, no connection (scenario 14's verification). */
+  transport: Transport | 'disk' | 'cpu'
   /** What the numbers are, e.g. "sync time". */
   metric: string
-  unit: 'ms' | 'B' | 'KiB/feed' | 'ms/feed' | 'x' | 'count' | 'MiB' | 'rt' | 'blocks/s'
+  unit: 'ms' | 'µs' | 'B' | 'KiB/feed' | 'ms/feed' | 'x' | 'count' | 'MiB' | 'rt' | 'blocks/s'
   /** Median over the repetitions (null when not applicable or failed). */
   multifeed: number | null
   raw: number | null

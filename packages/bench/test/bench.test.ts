@@ -67,7 +67,8 @@ describe('bench --quick', () => {
     '13 mirror',
     '14 mirror scale',
     '15 encryption',
-    '16 mirror reader'
+    '16 mirror reader',
+    '17 moderation'
   ]
 
   for (const scenario of scenarios) {
@@ -89,6 +90,26 @@ describe('bench --quick', () => {
       }
     })
   }
+
+  it('measures moderated sets: the block in a mesh, reconnects beside a plain set, verification', () => {
+    expect(stdout).toContain('### Moderated sets (issue 14)')
+    const rows = results.rows.filter((r) => r.scenario === '17 moderation')
+    const moved = rows.filter((r) => r.metric.startsWith('blocks of F'))
+    expect(moved.length).toBe(4) // uploads and downloads; blocked while F spreads, and once held
+    // Nothing of a blocked feed moves after the block reached a member.
+    for (const r of moved) expect([r.metric, r.multifeed]).toEqual([r.metric, 0])
+    const inSync = rows.filter((r) => r.metric.startsWith('all wire bytes, in-sync'))
+    expect(inSync.map((r) => r.case)).toEqual([
+      '100 feeds, plain set',
+      '100 feeds, 0 records',
+      '100 feeds, 10 records',
+      '100 feeds, 100 records'
+    ])
+    for (const r of inSync.slice(1)) expect(r.extra?.plainSet, r.case).toBe(inSync[0]!.multifeed)
+    const cpu = rows.find((r) => r.metric === 'CPU to verify')!
+    expect(cpu.raw).toBeGreaterThan(0)
+    expect(cpu.ratio).toBeCloseTo(cpu.multifeed! / cpu.raw!, 6)
+  })
 
   it('measures raw corestore next to multifeed for the sync scenarios', () => {
     for (const scenario of ['1 bulk', '2 many feeds']) {

@@ -121,6 +121,17 @@ declare module 'sodium-universal' {
   export function sodium_memcmp(a: Buffer, b: Buffer): boolean
   /** SipHash-2-4: 8 bytes of output under a 16-byte key. */
   export function crypto_shorthash(out: Buffer, input: Uint8Array, key: Buffer): void
+  // Ed25519 (the bench compares moderation records' verification with these).
+  export const crypto_sign_BYTES: number
+  export const crypto_sign_PUBLICKEYBYTES: number
+  export const crypto_sign_SECRETKEYBYTES: number
+  export function crypto_sign_keypair(publicKey: Buffer, secretKey: Buffer): void
+  export function crypto_sign_detached(signature: Buffer, message: Buffer, secretKey: Buffer): void
+  export function crypto_sign_verify_detached(
+    signature: Buffer,
+    message: Buffer,
+    publicKey: Buffer
+  ): boolean
 }
 
 declare module 'hypercore-id-encoding' {

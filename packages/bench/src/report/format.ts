@@ -11,6 +11,8 @@ export function formatValue(value: number | null, unit: Row['unit']): string {
   switch (unit) {
     case 'ms':
       return value >= 1000 ? `${num(value / 1000, 2)} s` : `${num(value, value >= 100 ? 0 : 1)} ms`
+    case 'µs':
+      return `${num(value, value >= 100 ? 0 : 1)} µs`
     case 'ms/feed':
       return `${num(value, value >= 10 ? 1 : 3)} ms`
     case 'B':

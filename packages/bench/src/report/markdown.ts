@@ -2,6 +2,7 @@
 // table of ratios against raw corestore, questions.ts, and the charts), then
 // the runs the numbers come from, then every scenario's rows.
 import { errors, formatMet, formatRatio, formatValue, markdownTable, table } from './format.js'
+import { moderationTable } from './moderation.js'
 import type { Cost } from './questions.js'
 import { type Report, type ReportRow, type Run, scenarioNumber } from './runs.js'
 import { SECTIONS } from './sections.js'
@@ -90,6 +91,18 @@ export function renderReport(
     )
   }
   for (const chart of charts) out.push(`![${chart.title}](${chart.href})`, '')
+  const moderation = moderationTable(report.rows)
+  if (moderation) {
+    out.push(
+      '### Moderated sets (issue 14)',
+      '',
+      "What a set's moderation costs, each figure beside what it is compared with in the same run;",
+      "raw corestore's in-sync reconnect is scenario 8's (d = 0) at the same number of feeds.",
+      '',
+      moderation,
+      ''
+    )
+  }
   out.push(many ? '## Runs' : '## Run', '')
   report.runs.forEach((run, i) => {
     const scenarios = groups.filter(([, rows]) => rows[0]!.run === i).map(([s]) => s)

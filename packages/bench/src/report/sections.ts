@@ -58,5 +58,9 @@ export const SECTIONS: Record<number, Section> = {
   13: {
     title: 'Mirrors',
     text: "An encrypted set, and a mirror of it (opened with the mirror key: it stores and serves ciphertext). Each sync into a fresh reader: the mirror's first sync from the writer, a member served by the mirror alone, a member served by the writer, each against raw corestore syncing the same shape (keys handed over; a blind store holds the same cores). Open: the mirror's store re-opened (`Multifeed.open` opens no feed core) against raw corestore opening every core."
+  },
+  17: {
+    title: 'Moderated sets',
+    text: "A moderated set's members over pipes in one process. Block: a 10-peer mesh; each round a spammer writes a new feed F, the founder blocks it as soon as it lists F (the others still downloading it); the time from `block()` until each member's `moderation` event naming F (emitted once F is removed, purged and refused there), p50 / p99 over the rounds for the last member and for each; the blocks of F a member uploaded or downloaded after its event. Reconnect in sync: two members holding n feeds (each writer bound: n bind records) and the records the case names, beside a plain set of the same feeds (`extra.toPlainSet`). New records: d block records made by the founder while apart. Verification: core's `verifyRecord` (decode, Ed25519, id) over n records, the raw column n bare Ed25519 verifications (sodium-universal) of messages of the same length."
   }
 }

@@ -1,4 +1,4 @@
-// Runs scenarios 1–3, 6, 7 and 12–16 in order and collects their rows: the context each
+// Runs scenarios 1–3, 6, 7 and 12–17 in order and collects their rows: the context each
 // scenario module gets (context.ts) — multifeed's side loaded once, the
 // shape syncs measured once a run (sync.ts), the rows completed (rows.ts).
 import { now } from '../clock.js'
@@ -12,6 +12,7 @@ import { manyMultifeeds } from './many-multifeeds.js'
 import { meshes } from './mesh.js'
 import { mirrorReader, mirrors } from './mirror.js'
 import { mirrorAtScale } from './mirror-scale.js'
+import { moderation } from './moderation.js'
 import { completeRow, errorMessage, type RowInput } from './rows.js'
 import type { Samples } from './samples.js'
 import { scalingCurve } from './scaling.js'
@@ -61,7 +62,8 @@ export class Runner implements ScenarioContext {
       [13, mirrors],
       [14, mirrorAtScale],
       [15, encryptionCost],
-      [16, mirrorReader]
+      [16, mirrorReader],
+      [17, moderation]
     ]
     for (const [n, scenario] of scenarios) {
       if (!only.has(n)) continue

@@ -1,4 +1,4 @@
-// The configuration of scenarios 1–3, 6, 7 and 12–16: which run, how often, at which sizes
+// The configuration of scenarios 1–3, 6, 7 and 12–17: which run, how often, at which sizes
 // (full or --quick). Scenarios 8–11 have their own: issue7/config.ts.
 import type { MeshShape } from '../mesh/shape.js'
 import type { Shape, Transport } from '../types.js'
@@ -30,6 +30,20 @@ export interface Config {
   encryption: Shape[]
   /** Scenario 16: the entries a reader gets from a mirror, against from the writer. */
   mirrorReader: Shape[]
+  /** Scenario 17: moderated sets (issue 14). */
+  moderation: ModerationConfig
+}
+
+export interface ModerationConfig {
+  /** A block in a mesh: members, blocks (rounds), and the blocked feed's blocks × bytes. */
+  mesh: { peers: number; rounds: number; entries: number; blockSize: number }
+  /** Feeds of the reconnecting pair (one block each), and the records held at each in-sync reconnect. */
+  feeds: number
+  records: number[]
+  /** New records made while apart (reconnect after d new records, at the most records held). */
+  ds: number[]
+  /** Records verified. */
+  verify: number
 }
 
 const KiB = 1024
@@ -55,7 +69,7 @@ export function config(opts: {
     reps: opts.reps ?? (quick ? 1 : 3),
     timeoutMs: quick ? 60_000 : 600_000,
     transports: opts.transports ?? ['pipe', 'swarm'],
-    only: new Set(opts.only ?? [1, 2, 3, 6, 7, 12, 13, 14, 15, 16]),
+    only: new Set(opts.only ?? [1, 2, 3, 6, 7, 12, 13, 14, 15, 16, 17]),
     bulk,
     many: quick
       ? [
@@ -96,6 +110,23 @@ export function config(opts: {
       : [
           { feeds: 1, blocks: 10_000, blockSize: 64 },
           { feeds: 100, blocks: 100, blockSize: 64 }
-        ]
+        ],
+    // Issue 14's figures: a 10-peer mesh, 10,000 feeds with 0 / 1,000 / 10,000 records,
+    // d = 1, 10, 100, 1,000 new records, 10,000 records verified.
+    moderation: quick
+      ? {
+          mesh: { peers: 4, rounds: 3, entries: 20, blockSize: KiB },
+          feeds: 100,
+          records: [0, 10, 100],
+          ds: [1, 10],
+          verify: 1000
+        }
+      : {
+          mesh: { peers: 10, rounds: 20, entries: 100, blockSize: KiB },
+          feeds: 10_000,
+          records: [0, 1000, 10_000],
+          ds: [1, 10, 100, 1000],
+          verify: 10_000
+        }
   }
 }

@@ -1,4 +1,4 @@
-// What a scenario of 1–3, 6, 7, 12 or 13 gets from the run (Runner.ts): its configuration, a
+// What a scenario of 1–3, 6, 7, 12, 13 or 14 gets from the run (Runner.ts): its configuration, a
 // place for its rows, multifeed's side loaded once, and the shared, cached
 // sync measurement of a shape (sync.ts).
 import type { Shape, Transport } from '../types.js'

@@ -4,9 +4,10 @@
  * refused, so that a peer's stats can say what it was sent. The state is
  * `evaluate` over what is held, computed again only after a change.
  */
-import { evaluate, type ModerationPolicy, type ModerationState } from './evaluate.js'
+import { addBinding, evaluate, type ModerationPolicy, type ModerationState } from './evaluate.js'
 import { MAX_DEPS } from './records.js'
 import { type VerifiedRecord, type VerifyRefusal, verifyRecord } from './signing.js'
+import { successor } from './successor.js'
 
 /** Why received bytes changed nothing at once (`full`: the book holds `maxRecords`). */
 export type Refusal = VerifyRefusal | 'duplicate' | 'full'
@@ -40,7 +41,12 @@ export class RecordBook {
   readonly #records = new Map<string, VerifiedRecord>()
   /** Id (hex) → how many held records name it among their deps. */
   readonly #named = new Map<string, number>()
+  /** The same over the graph's records (binds are no one's past), and the graph's records none names. */
+  readonly #graphNamed = new Map<string, number>()
+  readonly #heads = new Set<string>()
   #state: ModerationState | null = null
+  /** True once `state()` handed the held state out: it is copied before it changes. */
+  #shared = false
 
   constructor(
     setKey: Buffer,
@@ -86,12 +92,41 @@ export class RecordBook {
   /** Keeps a record that `check` verified. */
   keep(record: VerifiedRecord): void {
     if (this.#records.has(record.hex)) return
+    const follows = this.#state !== null && this.#followsAll(record)
     this.#records.set(record.hex, record)
-    for (const dep of record.record.deps) {
-      const hex = dep.toString('hex')
-      this.#named.set(hex, (this.#named.get(hex) ?? 0) + 1)
+    const r = record.record
+    for (const dep of r.deps) count(this.#named, dep.toString('hex'), 1)
+    if (r.type !== 'bind') {
+      for (const dep of r.deps) {
+        const hex = dep.toString('hex')
+        count(this.#graphNamed, hex, 1)
+        this.#heads.delete(hex)
+      }
+      if (!this.#graphNamed.has(record.hex)) this.#heads.add(record.hex)
     }
-    this.#state = null
+    if (this.#state === null) return
+    // A bind changes only who owns a feed, and a block or unblock that follows every
+    // record held only its target: the state follows them without evaluating every
+    // record again (each writer of a set is bound, and each block was such a record:
+    // O(records held) apiece, notes/moderation-bench.md).
+    if (r.type === 'bind') addBinding(this.#state, r.feed, r.signer)
+    else {
+      const next = follows ? successor(this.#state, record, this.#policy, !this.#shared) : null
+      if (next !== this.#state) this.#shared = false
+      this.#state = next
+    }
+  }
+
+  /** True when `record` names every head held, and only records of the graph held (no bind). */
+  #followsAll(record: VerifiedRecord): boolean {
+    const deps = new Set(record.record.deps.map((d) => d.toString('hex')))
+    for (const head of this.#heads) if (!deps.has(head)) return false
+    for (const dep of deps) {
+      // A bind is no one's past: a record naming one waits for good (evaluate: pending).
+      const held = this.#records.get(dep)
+      if (held === undefined || held.record.type === 'bind') return false
+    }
+    return true
   }
 
   /** Lets go of records kept (their log append failed): the state is computed again. */
@@ -156,11 +191,16 @@ export class RecordBook {
 
   #remove(record: VerifiedRecord): void {
     if (!this.#records.delete(record.hex)) return
+    const graph = record.record.type !== 'bind'
+    if (graph) this.#heads.delete(record.hex)
     for (const dep of record.record.deps) {
       const hex = dep.toString('hex')
-      const n = (this.#named.get(hex) ?? 0) - 1
-      if (n > 0) this.#named.set(hex, n)
-      else this.#named.delete(hex)
+      count(this.#named, hex, -1)
+      // A record no held record of the graph names any more is a head again.
+      if (graph && count(this.#graphNamed, hex, -1) === 0) {
+        const held = this.#records.get(hex)
+        if (held !== undefined && held.record.type !== 'bind') this.#heads.add(hex)
+      }
     }
   }
 
@@ -174,15 +214,10 @@ export class RecordBook {
    * rare, and a head left out is only seen as concurrent).
    */
   heads(): Buffer[] {
-    const named = new Set<string>()
-    for (const r of this.#records.values()) {
-      for (const dep of r.record.deps) named.add(dep.toString('hex'))
-    }
-    return [...this.#records.values()]
-      .filter((r) => r.record.type !== 'bind' && !named.has(r.hex))
-      .sort((a, b) => Buffer.compare(a.id, b.id))
+    return [...this.#heads]
+      .sort()
       .slice(0, MAX_DEPS)
-      .map((r) => r.id)
+      .map((hex) => this.#records.get(hex)!.id)
   }
 
   records(): IterableIterator<VerifiedRecord> {
@@ -191,6 +226,7 @@ export class RecordBook {
 
   state(): ModerationState {
     this.#state ??= evaluate(this.founder, this.#records.values(), this.#policy)
+    this.#shared = true
     return this.#state
   }
 
@@ -198,4 +234,12 @@ export class RecordBook {
     this.refusals[reason]++
     return { added: false, reason }
   }
+}
+
+/** Adds `by` to `hex`'s count (deleted at 0) and returns the new count. */
+function count(counts: Map<string, number>, hex: string, by: number): number {
+  const n = (counts.get(hex) ?? 0) + by
+  if (n > 0) counts.set(hex, n)
+  else counts.delete(hex)
+  return Math.max(n, 0)
 }

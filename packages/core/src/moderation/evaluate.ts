@@ -63,7 +63,7 @@ export interface ModerationState {
   founder: Buffer
   /** The founder, then the moderators by key. */
   moderators: Buffer[]
-  /** Targets blocked, keyed `${kind}:${hex}`, in key order. */
+  /** Targets blocked, keyed `${kind}:${hex}` (evaluate lists them in key order, a state carried over may not). */
   blocked: Map<string, BlockEntry>
   /** Feed (hex) → the identities bound to it, by key. */
   bindings: Map<string, Buffer[]>
@@ -192,6 +192,18 @@ export function evaluate(
     refused: new Map([...refused.entries()].sort(([a], [b]) => (a < b ? -1 : 1))),
     pending: graph.pending
   }
+}
+
+/**
+ * Adds one bind record to a state `evaluate` gave, in place: binds stay
+ * outside the causal graph and every rule, so only `bindings` changes, as
+ * `evaluate` over all the records would give it (the identities in key order).
+ */
+export function addBinding(state: ModerationState, feed: Buffer, identity: Buffer): void {
+  const key = feed.toString('hex')
+  const owners = state.bindings.get(key) ?? []
+  if (owners.some((owner) => owner.equals(identity))) return
+  state.bindings.set(key, [...owners, Buffer.from(identity)].sort(Buffer.compare))
 }
 
 /** The one identity bound to `feed`, or null (none, or several). */

@@ -141,7 +141,10 @@ export class SetModeration {
 
   /** What is blocked: each target with who signed its block, when and why. */
   blocked(): ModerationBlock[] {
-    return [...this.#moderation.state.blocked.values()].map(blockInfo)
+    // In key order, however the state was reached.
+    return [...this.#moderation.state.blocked.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([, entry]) => blockInfo(entry))
   }
 
   /**
