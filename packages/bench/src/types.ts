@@ -18,7 +18,8 @@ export interface Row {
   scenario: string
   /** What was measured, e.g. "50 feeds × 1,000 blocks × 1 KiB". */
   case: string
-  transport: Transport | 'disk'
+  /** `process`: the serving side in a child process, over TCP on 127.0.0.1 (scenarios 1, 2). */
+  transport: Transport | 'process' | 'disk'
   /** What the numbers are, e.g. "sync time". */
   metric: string
   unit: 'ms' | 'B' | 'KiB/feed' | 'ms/feed' | 'x' | 'count' | 'MiB' | 'rt' | 'blocks/s'

@@ -10,6 +10,7 @@ import { discovery } from './discovery.js'
 import { manyMultifeeds } from './many-multifeeds.js'
 import { meshes } from './mesh.js'
 import { mirrors } from './mirror.js'
+import { type ProcessSamples, ProcessSyncs } from './process-syncs.js'
 import { completeRow, errorMessage, type RowInput } from './rows.js'
 import type { Samples } from './samples.js'
 import { scalingCurve } from './scaling.js'
@@ -22,9 +23,11 @@ export class Runner implements ScenarioContext {
   private multiModule: MultiModule | null = null
   private multiLoadError: string | null = null
   private readonly syncs: ShapeSyncs
+  private readonly processSyncs: ProcessSyncs
 
   constructor(readonly cfg: Config) {
     this.syncs = new ShapeSyncs(cfg, () => this.multi())
+    this.processSyncs = new ProcessSyncs(cfg)
   }
 
   async multi(): Promise<MultiModule> {
@@ -45,6 +48,10 @@ export class Runner implements ScenarioContext {
 
   syncShape(shape: Shape, likeForLike = false): Promise<Map<Transport, Samples>> {
     return this.syncs.measure(shape, likeForLike)
+  }
+
+  processShape(shape: Shape): Promise<ProcessSamples> {
+    return this.processSyncs.measure(shape)
   }
 
   async run(): Promise<Row[]> {

@@ -11,6 +11,8 @@ export interface Config {
   transports: Transport[]
   /** Scenario numbers to run (1–3, 6, 7, 12, 13). */
   only: Set<number>
+  /** Scenarios (of 1 and 2) that also sync with the source in a child process (transport `process`). */
+  processIn: Set<number>
   /** 1 feed × many blocks, and several feeds × many blocks. */
   bulk: Shape[]
   many: Shape[]
@@ -30,6 +32,7 @@ export function config(opts: {
   reps?: number
   transports?: Transport[]
   only?: number[]
+  processIn?: number[]
 }): Config {
   const quick = opts.quick
   return {
@@ -38,6 +41,7 @@ export function config(opts: {
     timeoutMs: quick ? 60_000 : 600_000,
     transports: opts.transports ?? ['pipe', 'swarm'],
     only: new Set(opts.only ?? [1, 2, 3, 6, 7, 12, 13]),
+    processIn: new Set(opts.processIn ?? [2]),
     bulk: quick
       ? [
           { feeds: 1, blocks: 200, blockSize: KiB },
