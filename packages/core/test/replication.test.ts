@@ -131,6 +131,9 @@ describe('replication', () => {
       }
       pipe(a, b)
       await untilConverged([a, b], 3)
+      // lengths converge as soon as b learns them; the blocks may still be on their way
+      await b.downloaded({ timeout: 15_000 })
+      await until(() => downloads.size >= 900, "b's session saw a download of every block")
       for (const key of keys) expect(b.feed(key)!.length).toBe(300)
       const twice = [...downloads].filter(([, n]) => n > 1)
       expect(twice).toEqual([])
