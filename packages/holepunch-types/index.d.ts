@@ -456,6 +456,8 @@ export interface HyperDHTOptions {
   ephemeral?: boolean
   firewalled?: boolean
   keyPair?: KeyPair
+  /** The `udx-native` instance the node's sockets are made with (default: a new one). */
+  udx?: unknown
 }
 
 /** A HyperDHT node. */
@@ -464,6 +466,8 @@ export interface HyperDHT extends EventEmitter {
   ready(): Promise<void>
   fullyBootstrapped(): Promise<void>
   address(): { host: string; port: number }
+  /** The nodes of its routing table. */
+  toArray(options?: { limit?: number }): Array<{ host: string; port: number }>
   destroy(options?: { force?: boolean }): Promise<void>
 }
 
@@ -471,6 +475,12 @@ export interface HyperDHT extends EventEmitter {
 export interface HyperDHTConstructor {
   new (options?: HyperDHTOptions): HyperDHT
   keyPair(seed?: Buffer): KeyPair
+  /**
+   * A persistent node bound to `port` (exactly) whose id is `host:port` from the start, as a
+   * DHT's first node must be: without another node to tell it its address, a node started
+   * with `bootstrap: []` never gets a routable id.
+   */
+  bootstrapper(port: number, host: string, options?: HyperDHTOptions): HyperDHT
 }
 
 /** A local DHT (`hyperdht/testnet`, `@hyperswarm/testnet`). */

@@ -18,7 +18,7 @@ import { TMP_ROOT } from './tempStorage.js'
 import type { Results, Transport } from './types.js'
 
 /** Every scenario number the bench runs. */
-const SCENARIOS = [1, 2, 3, 6, 7, 8, 9, 10, 11, 12, 13]
+const SCENARIOS = [1, 2, 3, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
 
 const HELP = `Usage: pnpm bench [options]
 
@@ -50,7 +50,10 @@ Scenarios: 1 bulk, 2 many feeds, 3 discovery latency, 6 many multifeeds,
 7 scaling curve, 8 reconnect after d changes, 9 open cost against the number
 of feeds, 10 first block after a reconnect, 11 live append latency, 12 meshes
 (the demo's and a 20-peer one), 13 mirrors (a mirror of an encrypted set: its
-first sync, a member served by it, its open). Sizes and durations: packages/bench/README.md.`
+first sync, a member served by it, its open), 14 a mirror of 1,000 sets × 100
+feeds in one process (open, RSS, in-sync reconnect), 15 encrypted against plain
+bulk sync (CPU), 16 a reader of 10,000 entries served by a mirror against by the
+writer. Sizes and durations: packages/bench/README.md.`
 
 /** The commit the libraries were built from, with `+dirty` when the tree has changes. */
 function gitCommit(): string | null {

@@ -12,33 +12,12 @@
 //       measured; prints one JSON line and waits for stdin to close.
 
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
 import { readFile, writeFile } from 'node:fs/promises'
-import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Hypercore } from '@multifeed/holepunch-types'
 import CorestoreClass from 'corestore'
+import { memory, out, syncAndReport } from './childPeer.js'
 import { now, sleep } from './clock.js'
-import { wireBytesOf } from './link.js'
-
-function gc(): void {
-  const g = (globalThis as { gc?: () => void }).gc
-  if (g) {
-    g()
-    g()
-  }
-}
-
-/** After gc(): V8's heap, the memory of ArrayBuffers (Buffers, typed arrays: outside the heap) and RSS. */
-function memory(): { heap: number; arrayBuffers: number; rss: number } {
-  gc()
-  const m = process.memoryUsage()
-  return { heap: m.heapUsed, arrayBuffers: m.arrayBuffers, rss: m.rss }
-}
-
-function out(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`)
-}
 
 async function readKeys(file: string): Promise<Buffer[]> {
   return (await readFile(file, 'utf8'))
@@ -78,65 +57,6 @@ async function buildRaw(dir: string, keysFile: string): Promise<void> {
   const ms = now() - t0
   await store.close()
   out({ ms })
-}
-
-/**
- * A replication stream of ours over a TCP socket on 127.0.0.1. `split`: what
- * arrives is cut into secret-stream frames (3-byte little-endian length +
- * payload) written one per macrotask, as if each came in its own packet —
- * the workaround for the pairing stall when several frames arrive in one
- * chunk (notes/bench-findings.md, issue 7 §1).
- */
-function over(socket: net.Socket, stream: Duplex, split: boolean): void {
-  socket.on('error', () => {})
-  stream.on('error', () => {})
-  socket.setNoDelay(true)
-  stream.pipe(socket)
-  if (!split) {
-    socket.pipe(stream)
-    return
-  }
-  let pending: Buffer = Buffer.alloc(0)
-  const frames: Buffer[] = []
-  let pumping = false
-  const pump = (): void => {
-    const frame = frames.shift()
-    if (frame === undefined) {
-      pumping = false
-      return
-    }
-    stream.write(frame)
-    setImmediate(pump)
-  }
-  socket.on('data', (data: Buffer) => {
-    pending = pending.length ? Buffer.concat([pending, data]) : data
-    while (pending.length >= 3) {
-      const length = pending[0]! | (pending[1]! << 8) | (pending[2]! << 16)
-      if (pending.length < 3 + length) break
-      frames.push(pending.subarray(0, 3 + length))
-      pending = pending.subarray(3 + length)
-    }
-    if (!pumping) {
-      pumping = true
-      pump()
-    }
-  })
-}
-
-async function connection(role: string): Promise<{ socket: net.Socket; initiator: boolean }> {
-  if (role === 'listen') {
-    const server = net.createServer()
-    server.listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    const address = server.address()
-    out({ port: typeof address === 'object' && address ? address.port : 0 })
-    const [socket] = (await once(server, 'connection')) as [net.Socket]
-    server.close()
-    return { socket, initiator: false }
-  }
-  const socket = net.connect(Number(role), '127.0.0.1')
-  await once(socket, 'connect')
-  return { socket, initiator: true }
 }
 
 async function open(
@@ -187,43 +107,9 @@ async function open(
   const opened = memory()
   const openCores = (store as unknown as { cores: { size: number } }).cores.size
 
-  const { socket, initiator } = await connection(role)
-  const t1 = now()
-  const { stream, done } = sync(initiator)
-  over(socket, stream, relay === 'split')
-  let timer: NodeJS.Timeout | null = null
-  const stalled = new Promise<'stalled'>((resolve) => {
-    timer = setTimeout(() => resolve('stalled'), timeoutMs)
-  })
-  const result = await Promise.race([done, stalled])
-  const syncMs = result === 'stalled' ? null : now() - t1
-  if (timer) clearTimeout(timer)
-  const inSync = result === 'stalled' ? null : result
-  const synced = memory()
-  out({
-    mode,
-    feeds,
-    openMs,
-    syncMs,
-    stalled: result === 'stalled',
-    relay,
-    inSync,
-    heapBefore: before.heap,
-    rssBefore: before.rss,
-    heapOpen: opened.heap,
-    rssOpen: opened.rss,
-    heapSync: synced.heap,
-    rssSync: synced.rss,
-    openCores,
-    syncCores: (store as unknown as { cores: { size: number } }).cores.size,
-    wireBytes: wireBytesOf(stream),
-    arrayBuffersBefore: before.arrayBuffers,
-    arrayBuffersOpen: opened.arrayBuffers,
-    arrayBuffersSync: synced.arrayBuffers
-  })
-  // Stay connected until the parent has both results.
-  process.stdin.resume()
-  await Promise.race([once(process.stdin, 'end'), sleep(timeoutMs)])
+  const cores = (): number => (store as unknown as { cores: { size: number } }).cores.size
+  const fields = { mode, feeds, openMs }
+  await syncAndReport(role, relay, timeoutMs, { fields, before, opened, openCores }, sync, cores)
 }
 
 /**

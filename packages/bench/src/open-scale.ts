@@ -14,9 +14,13 @@ import { rmDir, tmpDir } from './tempStorage.js'
 
 const CHILD = fileURLToPath(new URL('./open-scale-child.js', import.meta.url))
 
+/** The child process of scenario 14 (mirror-scale-child.ts), run as this one. */
+export const MIRROR_CHILD = fileURLToPath(new URL('./mirror-scale-child.js', import.meta.url))
+
 /** What one peer process measured. */
 export interface OpenMeasure {
-  mode: 'multi' | 'raw'
+  /** Scenario 14's children: 'mirror' (the measured one) or 'member'. */
+  mode: 'multi' | 'raw' | 'mirror' | 'member'
   feeds: number
   openMs: number
   /** From connect to in sync (multifeed: `reconciled`; raw: every core heard from the peer); null: stalled. */
@@ -53,10 +57,14 @@ export interface OpenScaleSize {
   rawError?: string
 }
 
-/** Runs a child to completion; resolves with its JSON lines. */
-function run(args: string[], timeoutMs: number): Promise<Array<Record<string, unknown>>> {
+/** Runs a child (open-scale-child.js unless `script`) to completion; resolves with its JSON lines. */
+export function run(
+  args: string[],
+  timeoutMs: number,
+  script = CHILD
+): Promise<Array<Record<string, unknown>>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', CHILD, ...args], {
+    const child = spawn(process.execPath, ['--expose-gc', script, ...args], {
       stdio: ['ignore', 'pipe', 'pipe']
     })
     const lines: Array<Record<string, unknown>> = []
@@ -80,11 +88,14 @@ function run(args: string[], timeoutMs: number): Promise<Array<Record<string, un
 }
 
 /** Spawns a peer process; `lines` yields its JSON lines one by one. */
-function peer(args: string[]): {
+function peer(
+  args: string[],
+  script: string
+): {
   child: ChildProcess
   next: () => Promise<Record<string, unknown>>
 } {
-  const child = spawn(process.execPath, ['--expose-gc', CHILD, ...args], {
+  const child = spawn(process.execPath, ['--expose-gc', script, ...args], {
     stdio: ['pipe', 'pipe', 'pipe']
   })
   const queue: Array<Record<string, unknown>> = []
@@ -144,31 +155,37 @@ function bounded<T>(
   })
 }
 
-/** One repetition: B opens and listens, then A opens and dials; A's numbers are returned. */
-async function openPair(
-  mode: 'multi' | 'raw',
+/**
+ * One repetition: B opens and listens, then A opens and dials; A's numbers are returned,
+ * with B's wire bytes in `peerWireBytes`. `modeB`: B's mode when not A's (scenario 14: a
+ * member serving the mirror A); `script`: the child (default open-scale-child.js).
+ */
+export async function openPair(
+  mode: OpenMeasure['mode'],
   dirA: string,
   dirB: string,
   arg: string,
   timeoutMs: number,
   syncTimeoutMs: number,
-  relay: 'plain' | 'split'
-): Promise<OpenMeasure> {
-  const b = peer(['open', mode, dirB, arg, 'listen', String(syncTimeoutMs), relay])
+  relay: 'plain' | 'split',
+  modeB: OpenMeasure['mode'] = mode,
+  script = CHILD
+): Promise<OpenMeasure & { peerWireBytes: number }> {
+  const b = peer(['open', modeB, dirB, arg, 'listen', String(syncTimeoutMs), relay], script)
   let a: ReturnType<typeof peer> | null = null
   try {
     const { port } = (await bounded(b.next(), timeoutMs, `${mode} peer B open`, [b.child])) as {
       port: number
     }
-    a = peer(['open', mode, dirA, arg, String(port), String(syncTimeoutMs), relay])
+    a = peer(['open', mode, dirA, arg, String(port), String(syncTimeoutMs), relay], script)
     const kill = [a.child, b.child]
-    const [resA] = await bounded(
+    const [resA, resB] = await bounded(
       Promise.all([a.next(), b.next()]),
       timeoutMs,
       `${mode} open + sync`,
       kill
     )
-    return resA as unknown as OpenMeasure
+    return { ...(resA as unknown as OpenMeasure), peerWireBytes: Number(resB.wireBytes) }
   } finally {
     for (const p of [a, b]) {
       if (!p) continue

@@ -64,7 +64,10 @@ describe('bench --quick', () => {
     '10 first block',
     '11 live latency',
     '12 mesh',
-    '13 mirror'
+    '13 mirror',
+    '14 mirror scale',
+    '15 encryption',
+    '16 mirror reader'
   ]
 
   for (const scenario of scenarios) {
@@ -193,5 +196,44 @@ describe('bench --quick', () => {
     expect(
       results.rows.filter((r) => r.scenario === '1 bulk' && r.transport === 'process')
     ).toEqual([])
+  })
+
+  it('measures a mirror of many sets in one process against raw corestore holding the same cores', () => {
+    const rows = results.rows.filter((r) => r.scenario === '14 mirror scale')
+    const metric = (m: string) => rows.find((r) => r.metric === m)!
+    const bytes = metric('in-sync reconnect wire bytes (both ways)')
+    expect(bytes.raw).toBeGreaterThan(0)
+    expect(bytes.ratio).toBeCloseTo(bytes.multifeed! / bytes.raw!, 6)
+    // The mirror opens no feed's core to open or to reconcile in sync: one log core per set.
+    const sets = Number(/^([\d,]+) sets/.exec(bytes.case)![1]!.replace(/,/g, ''))
+    const feeds = Number(/× ([\d,]+) feeds/.exec(bytes.case)![1]!.replace(/,/g, ''))
+    expect(metric('cores open after the reconnect').multifeed).toBeLessThanOrEqual(sets + 1)
+    expect(metric('cores open after the reconnect').raw).toBe(sets * feeds)
+  })
+
+  it('compares the CPU of an encrypted bulk sync with a plain one, against the target 1.10', () => {
+    const rows = results.rows.filter(
+      (r) => r.scenario === '15 encryption' && r.target === 'ratio ≤ 1.10'
+    )
+    expect(rows.length).toBe(4) // two shapes, two transports
+    for (const row of rows) {
+      const plain = results.rows.find(
+        (r) =>
+          r.scenario === row.scenario &&
+          r.case === row.case &&
+          r.transport === row.transport &&
+          r.metric === 'plain set: CPU time (both peers)'
+      )!
+      expect(row.raw).toBe(plain.multifeed)
+      expect(row.met).toBe(row.ratio! <= 1.1)
+    }
+  })
+
+  it('compares a reader served by a mirror with one served by the writer', () => {
+    const rows = results.rows.filter(
+      (r) => r.scenario === '16 mirror reader' && r.metric.includes('raw column: by the writer')
+    )
+    expect(rows.length).toBe(2) // two transports
+    for (const row of rows) expect(row.raw).toBeGreaterThan(0)
   })
 })

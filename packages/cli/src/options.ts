@@ -35,6 +35,53 @@ export const NETWORK_HELP = `  --bootstrap HOST:PORT  a bootstrap node of the DH
                          without one, the public HyperDHT
   --host ADDRESS         the address to bind to (e.g. 127.0.0.1; default: every interface)`
 
+type Parsed<O extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; allowPositionals: true }>
+>
+
+/** A command's arguments read: its option values, its positional arguments, the store. */
+export interface CommandLine<O extends Options> {
+  values: Parsed<O & typeof COMMON_OPTIONS>['values']
+  /** The positional arguments, as many as named. */
+  args: string[]
+  storage: string
+}
+
+/**
+ * Reads a command's arguments: the common options and `options`, exactly the
+ * positional arguments `names`. Null when `--help` was asked: the usage is
+ * printed on stdout then, and the command exits 0.
+ */
+export function commandLine<O extends Options>(
+  argv: string[],
+  usage: string,
+  names: string[],
+  options: O
+): CommandLine<O> | null {
+  const { values, positionals: given } = parse(argv, { ...COMMON_OPTIONS, ...options }, usage)
+  if ((values as { help?: boolean }).help) {
+    process.stdout.write(`${usage}\n`)
+    return null
+  }
+  return {
+    values: values as CommandLine<O>['values'],
+    args: positionals(given, names, usage),
+    storage: commonOptions(values as { storage?: string }).storage
+  }
+}
+
+/** The same for a command that joins a DHT: the network options too, read. */
+export function networkCommandLine<O extends Options>(
+  argv: string[],
+  usage: string,
+  names: string[],
+  options: O
+): (CommandLine<O & typeof NETWORK_OPTIONS> & { network: NetworkOptions }) | null {
+  const line = commandLine(argv, usage, names, { ...NETWORK_OPTIONS, ...options })
+  if (line === null) return null
+  return { ...line, network: networkOptions(line.values, usage) }
+}
+
 /** parseArgs, its errors as usage errors. */
 export function parse<O extends Options>(
   argv: string[],

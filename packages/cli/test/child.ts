@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type { TestDHT } from '@multifeed/testing'
 
 /** The built bin (tests run after `pnpm build`). */
 const BIN = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
@@ -115,18 +114,4 @@ export async function killAll(): Promise<void> {
       })
   )
   await Promise.all(closing)
-}
-
-/**
- * The options that put a command on `testnet`: bound to loopback, every node of it as a
- * bootstrap node (from the first alone, a peer in another process was at times not found
- * within 25 s: notes/cli.md).
- */
-export function onTestnet(testnet: TestDHT): string[] {
-  const nodes = testnet.testnet.nodes.map((node) => node.address())
-  return [
-    '--host',
-    '127.0.0.1',
-    ...nodes.flatMap((node) => ['--bootstrap', `127.0.0.1:${node.port}`])
-  ]
 }

@@ -1,27 +1,14 @@
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { formatKey, Multifeed } from '@multifeed/core'
-import { createTestnet, type TempDir, type TestDHT, tmpStorage } from '@multifeed/testing'
 import CorestoreClass from 'corestore'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { Cli, killAll, onTestnet, run } from './child.js'
+import { describe, expect, it } from 'vitest'
+import { Cli, run } from './child.js'
+import { NOWHERE, tempDirsPerTest, testnetForBlock } from './setup.js'
 
 const WRITER = fileURLToPath(new URL('./fixtures/writer.mjs', import.meta.url))
 
-/** A DHT on loopback where nobody answers (127.0.0.1:9, discard). */
-const NOWHERE = ['--host', '127.0.0.1', '--bootstrap', '127.0.0.1:9']
-
-const dirs: TempDir[] = []
-async function tmp(): Promise<string> {
-  const dir = await tmpStorage({ prefix: 'multifeed-cli-' })
-  dirs.push(dir)
-  return dir.path
-}
-
-afterEach(async () => {
-  await killAll()
-  await Promise.all(dirs.splice(0).map((dir) => dir.remove()))
-})
+const tmp = tempDirsPerTest('multifeed-cli-')
 
 /** Writes `entries` to a writer of a new multifeed in the store at `dir`; returns its key. */
 async function written(dir: string, entries: string[], key?: Buffer): Promise<Buffer> {
@@ -194,26 +181,14 @@ describe('multifeed (no network)', () => {
   })
 })
 
-// retry: a first connection between two processes on the loopback testnet at times stalls
-// past the bounds here (no peer in 40-100 s; notes/cli-mirror.md, cause open): each attempt
-// starts fresh children and stores, and a failure in all three is a failure.
-describe('multifeed over a loopback testnet', { timeout: 120_000, retry: 2 }, () => {
-  let testnet: TestDHT
-  let network: string[]
-  beforeAll(async () => {
-    testnet = await createTestnet()
-    network = onTestnet(testnet)
-  })
-  afterAll(async () => {
-    await killAll()
-    await testnet?.close()
-  })
+describe('multifeed over a loopback testnet', { timeout: 120_000 }, () => {
+  const network = testnetForBlock()
 
   it('cat prints a set a peer seeds; SIGTERM stops the seed with exit 0 and both stores reopen', async () => {
     const seeded = await tmp()
     const entries = ['one', 'two', 'three']
     const key = await written(seeded, entries)
-    const seed = new Cli(['seed', formatKey(key), '--storage', seeded, ...network])
+    const seed = new Cli(['seed', formatKey(key), '--storage', seeded, ...network.args])
     await seed.untilStdout(/^seeding /m)
     expect(seed.stderr).toContain('joining the DHT of 127.0.0.1:')
 
@@ -225,7 +200,7 @@ describe('multifeed over a loopback testnet', { timeout: 120_000, retry: 2 }, ()
       reader,
       '--timeout',
       '40',
-      ...network
+      ...network.args
     ])
     expect(cat.code, cat.stderr).toBe(0)
     expect(cat.stdout).toBe('one\ntwo\nthree\n')
@@ -243,8 +218,7 @@ describe('multifeed over a loopback testnet', { timeout: 120_000, retry: 2 }, ()
   })
 
   it('cat --live prints an entry appended later, and SIGTERM ends it with exit 0', async () => {
-    const bootstrap = network.filter((_, i) => network[i - 1] === '--bootstrap')
-    const writer = new Cli([await tmp(), ...bootstrap], {}, WRITER)
+    const writer = new Cli([await tmp(), ...network.bootstrap], {}, WRITER)
     await writer.untilStdout(/^\w{52}\n/)
     const key = writer.stdout.slice(0, 52)
 
@@ -256,7 +230,7 @@ describe('multifeed over a loopback testnet', { timeout: 120_000, retry: 2 }, ()
       '40',
       '--storage',
       await tmp(),
-      ...network
+      ...network.args
     ])
     await cat.untilStdout(/^before\n/)
     writer.child.stdin!.write('after\n')
@@ -276,7 +250,7 @@ describe('multifeed over a loopback testnet', { timeout: 120_000, retry: 2 }, ()
       '0.5',
       '--storage',
       await tmp(),
-      ...network
+      ...network.args
     ])
     expect(code).toBe(1)
     expect(stderr).toMatch(/^error: ERR_TIMEOUT: /m)

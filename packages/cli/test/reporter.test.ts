@@ -1,3 +1,4 @@
+import { waitUntil } from '@multifeed/testing'
 import { describe, expect, it } from 'vitest'
 import { Reporter } from '../src/mirror/Reporter.js'
 import { type SetSnapshot, statusLine } from '../src/mirror/SetState.js'
@@ -53,7 +54,7 @@ describe('Reporter', () => {
       // a change redraws (at most every 200 ms): wait for the redraw, a positive signal
       sets = [set(A, { feeds: 3 })]
       reporter.changed(sets[0]!)
-      await until(() => writes.length === 3)
+      await waitUntil(() => writes.length === 3, { timeout: 5_000, message: 'the redraw' })
       expect(writes[2]).toBe('\r\x1b[K1 set · 1 peer · 3 feeds · 10 blocks ·…')
       // a log line clears the status line first, then draws it again below
       reporter.log('peer connected')
@@ -88,12 +89,3 @@ describe('Reporter', () => {
     ])
   })
 })
-
-/** Resolves once `ready()` holds, checked on each turn of the event loop (bounded). */
-async function until(ready: () => boolean, bound = 5_000): Promise<void> {
-  const started = Date.now()
-  while (!ready()) {
-    if (Date.now() - started > bound) throw new Error('not ready in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}

@@ -5,14 +5,14 @@ import type {
   ReplicationStream as HypercoreStream,
   ValueEncoding
 } from '@multifeed/holepunch-types'
-import { newKey, setKeysOf, type Tier } from './capabilities.js'
+import { mirrorKeyFor, newKey, setKeysOf, type Tier, tierOf } from './capabilities.js'
 import { ClosedError } from './errors.js'
 import { parseKey } from './keys.js'
 import { downloadedOptions, removeOptions } from './lifecycle/callOptions.js'
 import { type Settings, settingsOf } from './lifecycle/options.js'
 import { Resource } from './lifecycle/Resource.js'
 import { noMoreArguments } from './lifecycle/strict.js'
-import { formatInvite } from './moderation/invite.js'
+import { formatInvite, formatMirrorInvite } from './moderation/invite.js'
 import { closeParts, openParts, storedSets } from './multifeed/lifecycle.js'
 import { buildParts, type Parts } from './multifeed/parts.js'
 import { getSession, readSet, writerSession } from './multifeed/sessions.js'
@@ -20,7 +20,7 @@ import { syncWith } from './multifeed/sync.js'
 import type { MultifeedPeer, PeerProgress } from './replication/MultifeedPeer.js'
 import { ReplicationStream, rootOf } from './replication/ReplicationStream.js'
 import { infoOf } from './set/FeedSet.js'
-import { type SetSource, sourceOf } from './set/opening.js'
+import { pairingFounder, type SetSource, sourceOf } from './set/opening.js'
 import type { ReadEntry, ReadOptions } from './set/reader.js'
 import { recordsOf, type SetModeration } from './set/SetModeration.js'
 import type {
@@ -87,7 +87,7 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   ): Promise<Multifeed<ValueOf<E>>> {
     const settings = settingsOf(corestore, options)
     if (corestore.closing !== null) throw new ClosedError('The corestore is closed')
-    const source = await sourceOf(rootOf(corestore), key ?? null, settings)
+    const source = await sourceOf(corestore, rootOf(corestore), key ?? null, settings)
     const multi = new Multifeed<ValueOf<E>>(corestore, source, settings)
     await multi.ready()
     return multi
@@ -95,12 +95,22 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
 
   /**
    * What a member opens a moderated set with (`Multifeed.open(store, invite)`):
-   * 104 z-base-32 characters naming its founder and secret. Null for other sets.
+   * 104 z-base-32 characters naming its founder and secret. Null for other
+   * sets, and for a mirror (it holds no secret).
    */
   get invite(): string | null {
     return this.#parts.moderation === null
       ? null
       : formatInvite(recordsOf(this.#parts.moderation).id)
+  }
+
+  /**
+   * What a mirror of a moderated encrypted set opens with: 104 z-base-32
+   * characters naming its founder and mirror key. Null for other sets.
+   */
+  get mirrorInvite(): string | null {
+    const moderation = this.#parts.moderation
+    return moderation === null ? null : formatMirrorInvite(recordsOf(moderation).id)
   }
 
   /**
@@ -120,9 +130,28 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
     return storedSets(corestore)
   }
 
+  /**
+   * What `key` opens, read from the key alone (no store, nothing opened):
+   * `'member'` or `'mirror'` for an encrypted set's keys, `'plain'` for any
+   * other 32 bytes. ERR_INVALID_KEY when `key` is no key at all.
+   */
+  static tierOf(key: KeyLike): Tier {
+    return tierOf(parseKey(key))
+  }
+
+  /**
+   * The mirror key of an encrypted set, from a member's key (a mirror key
+   * gives itself back), without opening the set. ERR_INVALID_ARGUMENT for a
+   * plain set's key (it has none), ERR_INVALID_KEY when `key` is no key.
+   */
+  static mirrorKeyOf(key: KeyLike): Buffer {
+    return mirrorKeyFor(parseKey(key))
+  }
+
   private constructor(corestore: Corestore, source: SetSource, settings: Settings) {
     super()
-    const keys = setKeysOf(source.key ?? newKey(settings.encrypted === true), settings.encrypted)
+    const key = source.key ?? newKey(settings.encrypted === true)
+    const keys = setKeysOf(key, settings.encrypted, pairingFounder(source))
     this.key = keys.key
     this.discoveryKey = keys.discoveryKey
     this.encrypted = keys.tier !== 'plain'

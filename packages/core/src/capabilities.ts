@@ -16,7 +16,14 @@
  *        └──────► admission key (the tag members require of every feed)
  *
  * The mirror key is tagged too: `Multifeed.open(corestore, mirrorKey)` opens
- * the set as a mirror. A holder of the mirror key pairs and reconciles like a
+ * the set as a mirror.
+ *
+ * A moderated encrypted set (moderation/invite.ts) derives its member key
+ * from its founder and secret, and everything else as above, but for the
+ * pairing key: a keyed hash of the founder and the mirror key, so that a
+ * mirror told another founder pairs with no one (another set), as a member
+ * given an invite naming another founder does. Its records are signed
+ * under that pairing key, which members and mirrors both hold. A holder of the mirror key pairs and reconciles like a
  * member (the pairing key is the mirror key) but cannot compute the
  * encryption key nor the member key: both are keyed hashes under the member
  * key, and the mirror key is one more.
@@ -34,6 +41,7 @@ const MIRROR_TAG = Buffer.from('multifeed/3 encrypted set mirror key')
 const MIRROR = Buffer.from('multifeed/3 mirror key')
 const ENCRYPTION = Buffer.from('multifeed/3 block encryption key')
 const ADMISSION = Buffer.from('multifeed/3 feed admission key')
+const FOUNDED = Buffer.from('multifeed/5 moderated set pairing key')
 
 /** What a key opens: a plain set, an encrypted set as a member, or as a mirror. */
 export type Tier = 'plain' | 'member' | 'mirror'
@@ -76,7 +84,11 @@ export function newKey(encrypted: boolean): Buffer {
  * given) must agree with the key: an encrypted set is created without a
  * key, and its key says it is encrypted.
  */
-export function setKeysOf(key: Buffer, encrypted: boolean | undefined): SetKeys {
+export function setKeysOf(
+  key: Buffer,
+  encrypted: boolean | undefined,
+  founder: Buffer | null = null
+): SetKeys {
   const tier = tierOf(key)
   if (encrypted === true && tier === 'plain') {
     throw new InvalidArgumentError(
@@ -104,7 +116,7 @@ export function setKeysOf(key: Buffer, encrypted: boolean | undefined): SetKeys 
   return {
     tier,
     key,
-    pairingKey: mirrorKey,
+    pairingKey: founder === null ? mirrorKey : foundedPairingKey(founder, mirrorKey),
     discoveryKey: crypto.discoveryKey(mirrorKey),
     mirrorKey,
     encryptionKey: tier === 'mirror' ? null : keyed(key, ENCRYPTION, 32),
@@ -126,8 +138,33 @@ export function mirrorSettings(settings: { sparse: boolean }): void {
 }
 
 /** The mirror key of the member key `key`: a keyed hash under it, tagged as a mirror key. */
-function mirrorKeyOf(key: Buffer): Buffer {
+/**
+ * `Multifeed.mirrorKeyOf()`: the mirror key an encrypted set's member key
+ * derives (a mirror key is its own); a plain set's key has none.
+ */
+export function mirrorKeyFor(key: Buffer): Buffer {
+  const tier = tierOf(key)
+  if (tier === 'mirror') return key
+  if (tier === 'member') return mirrorKeyOf(key)
+  throw new InvalidArgumentError(
+    'Multifeed.mirrorKeyOf(): the key of a plain set; only an encrypted set (Multifeed.open(corestore, null, { encrypted: true })) has a mirror key'
+  )
+}
+
+export function mirrorKeyOf(key: Buffer): Buffer {
   return tagged(MIRROR_TAG, keyed(key, MIRROR, SECRET_BYTES))
+}
+
+/** A member key made of 24 secret bytes (a moderated encrypted set's: moderation/invite.ts). */
+export function memberKeyOf(secret: Buffer): Buffer {
+  return tagged(MEMBER_TAG, secret.subarray(0, SECRET_BYTES))
+}
+
+/** A moderated encrypted set's pairing key: its founder and mirror key, bound one way. */
+export function foundedPairingKey(founder: Buffer, mirrorKey: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(32)
+  sodium.crypto_generichash_batch(out, [founder, mirrorKey], FOUNDED)
+  return out
 }
 
 function tagged(label: Buffer, secret: Buffer): Buffer {

@@ -246,8 +246,9 @@ export interface PeerStats {
   coresAttached: number
   /**
    * New feeds this peer offered that an encrypted set refused for their
-   * admission tag (missing, or not the key's: a feed no member added). The
-   * channel stays open: a mirror relaying it may be honest.
+   * admission tag (missing, or not the key's: a feed no member added), or
+   * that a moderated set refused as bound to no identity (no bind record
+   * held). The channel stays open: a mirror relaying it may be honest.
    */
   feedsRefused: number
   /** Moderation records (a moderated set's channel): sent to the peer, and received from it. */

@@ -31,7 +31,7 @@ describe('moderated keys and tiered keys', () => {
     const draws = [first, second]
     const set = createModeratedSet(founder, () => draws.shift()!)
     expect(draws).toEqual([])
-    expect(set.secret.equals(second)).toBe(true)
+    expect(set.secret!.equals(second)).toBe(true)
     expect(set.key.equals(moderatedSetKey(founder, second))).toBe(true)
   })
 
@@ -39,7 +39,7 @@ describe('moderated keys and tiered keys', () => {
     const founder = crypto.keyPair().publicKey
     const secret = Buffer.alloc(32, 3)
     const key = moderatedSetKey(founder, secret)
-    const invite = formatInvite({ founder, secret, key })
+    const invite = formatInvite({ founder, secret, key, tier: 'plain', signingKey: key })!
     expect(parseInvite(invite).key.equals(key)).toBe(true)
     tagged.add(key.toString('hex'))
     expect(() => parseInvite(invite)).toThrow(

@@ -36,7 +36,7 @@ describe('moderation on a peer', () => {
     const again = { moderation: await Moderation.open(store2, set.key, founder) }
     onCleanup(() => again.moderation.close())
     expect(again.moderation.id.founder.equals(founder.publicKey)).toBe(true)
-    expect(again.moderation.id.secret.equals(set.secret)).toBe(true)
+    expect(again.moderation.id.secret!.equals(set.secret!)).toBe(true)
     expect(again.moderation.size).toBe(2)
     expect(blockOf(again.moderation.state, F)?.reason).toBe('spam')
     expect(again.moderation.isModerator(alice.publicKey)).toBe(true)

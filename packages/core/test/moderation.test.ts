@@ -47,20 +47,26 @@ const isBlocked = (state: ReturnType<typeof run>, feed: Buffer) => blockOf(state
 
 describe('moderated set id and invite', () => {
   it('is 104 z-base-32 characters that give back the founder, the secret and the key', () => {
-    const invite = formatInvite(set)
+    const invite = formatInvite(set)!
     expect(invite).toHaveLength(INVITE_CHARS)
     expect(INVITE_CHARS).toBeLessThanOrEqual(110)
     const parsed = parseInvite(invite)
     expect(parsed.founder.equals(founder.publicKey)).toBe(true)
-    expect(parsed.secret.equals(set.secret)).toBe(true)
+    expect(parsed.secret!.equals(set.secret!)).toBe(true)
     expect(parsed.key.equals(set.key)).toBe(true)
   })
 
   it('binds the founder: another founder with the same secret is another set', () => {
-    const claimed = moderatedSetKey(mallory.publicKey, set.secret)
+    const claimed = moderatedSetKey(mallory.publicKey, set.secret!)
     expect(claimed.equals(set.key)).toBe(false)
     // Mallory's invite, claiming to found the set: her records are of another set.
-    const forged = formatInvite({ founder: mallory.publicKey, secret: set.secret, key: claimed })
+    const forged = formatInvite({
+      founder: mallory.publicKey,
+      secret: set.secret!,
+      key: claimed,
+      tier: 'plain',
+      signingKey: claimed
+    })!
     const record = signRecord(parseInvite(forged).key, mallory, {
       type: 'grant',
       target: bob.publicKey
@@ -81,13 +87,13 @@ describe('moderated set id and invite', () => {
   })
 
   it('refuses what is not an invite with ERR_INVALID_KEY', () => {
-    const invite = formatInvite(set)
+    const invite = formatInvite(set)!
     for (const bad of [
       '',
       invite.slice(1),
       `${invite}y`,
       invite.replace(/.$/, 'l'),
-      z32.encode(Buffer.concat([Buffer.from([2]), founder.publicKey, set.secret])),
+      z32.encode(Buffer.concat([Buffer.from([4]), founder.publicKey, set.secret!])),
       42 as unknown as string
     ]) {
       expect(() => parseInvite(bad)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_KEY' }))

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { runMirrorDemo } from './mirrorRun.js'
 import { type DemoOptions, parseOptions, USAGE, UsageError } from './options.js'
 import { formatSummary, liveReporter, plainReporter, silentReporter } from './progress.js'
 import { type Reporter, runDemo, SyncTimeoutError } from './run.js'
@@ -46,7 +47,8 @@ async function main(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   try {
-    const summary = await runDemo(options, reporter, abort.signal)
+    const run = options.mirror ? runMirrorDemo : runDemo
+    const summary = await run(options, reporter, abort.signal)
     process.stdout.write(formatSummary(summary))
     return 0
   } catch (err) {

@@ -15,8 +15,9 @@ export interface Cell {
  * restart (or, before progress was cumulative, a closed connection).
  * Opens no core.
  */
-export function held(multi: Multifeed, entries: number): Cell {
-  const feeds = multi.feeds()
+export function held(multi: Multifeed, entries: number, except: Buffer | null = null): Cell {
+  // `except`: an identity whose feeds are not counted (--spammer: the spammer's).
+  const feeds = multi.feeds().filter((f) => except === null || f.owner?.equals(except) !== true)
   let blocks = 0
   for (const info of feeds) blocks += Math.min(info.length, entries)
   return { feeds: feeds.length, blocks }

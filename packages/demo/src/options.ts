@@ -17,6 +17,10 @@ export interface DemoOptions {
   bootstrap: Array<{ host: string; port: number }> | null
   /** Progress display: `auto` (live table on a TTY, lines otherwise), `live`, `plain` or `none`. */
   progress: 'auto' | 'live' | 'plain' | 'none'
+  /** Moderated multifeeds founded by peer 0; the last peer floods junk writers, peer 0 blocks it. */
+  spammer: boolean
+  /** Encrypted sets, a mirror peer that stays, writers online one at a time (never together). */
+  mirror: boolean
 }
 
 export const USAGE = `Usage: multifeed-demo [options]
@@ -37,9 +41,17 @@ Options:
                      join that DHT instead of the embedded loopback testnet
                      (traffic leaves this machine: never use it in tests)
   --progress MODE    auto | live | plain | none (default auto: live on a TTY)
+  --spammer          moderated multifeeds (peer 0 founds them): the last peer
+                     floods junk writers, peer 0 blocks its identity, and the
+                     run ends when no peer lists any of its feeds
+  --mirror           encrypted multifeeds and one more peer, a mirror (mirror
+                     keys: it cannot read them), that stays online while the
+                     others come one at a time, write, and leave, then come back
+                     one at a time and catch up: the peers never meet
   -h, --help         this help
 
-Exit status: 0 when every peer holds every block, 1 when sync did not finish
+Exit status: 0 when every peer holds every block (with --spammer: and no
+peer lists a feed of the spammer), 1 when sync did not finish
 within --timeout, 2 on bad arguments.`
 
 export class UsageError extends Error {
@@ -60,6 +72,11 @@ export function parseOptions(argv: string[]): DemoOptions | null {
   if (progress !== 'auto' && progress !== 'live' && progress !== 'plain' && progress !== 'none') {
     throw new UsageError(`--progress must be auto, live, plain or none, got ${progress}`)
   }
+  if (v.spammer === true && v.mirror === true) {
+    throw new UsageError(
+      '--spammer and --mirror cannot be combined (a moderated set and a mirror of an encrypted set are two demos)'
+    )
+  }
   return {
     peers: int('peers', v.peers, 4, 2, 64),
     multifeeds: int('multifeeds', v.multifeeds, 5, 1, 1000),
@@ -68,7 +85,9 @@ export function parseOptions(argv: string[]): DemoOptions | null {
     size: int('size', v.size, 64, 1, 1 << 20),
     timeout: int('timeout', v.timeout, 120, 1, 86_400),
     bootstrap: v.bootstrap === undefined ? null : parseBootstrap(v.bootstrap),
-    progress
+    progress,
+    spammer: v.spammer === true,
+    mirror: v.mirror === true
   }
 }
 
@@ -86,6 +105,8 @@ function parse(argv: string[]) {
       timeout: { type: 'string' },
       bootstrap: { type: 'string' },
       progress: { type: 'string' },
+      spammer: { type: 'boolean' },
+      mirror: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
     }
   })

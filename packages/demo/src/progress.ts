@@ -96,6 +96,20 @@ export function formatSummary(s: Summary): string {
   const min = Math.min(...pairs)
   const max = Math.max(...pairs)
   const perPair = min === max ? `${min}` : `${min}-${max}`
+  if (s.mirror !== undefined) {
+    return `${[
+      '',
+      'summary',
+      `  peers         ${s.peers} and a mirror (mirror keys: it cannot read the sets)`,
+      `  multifeeds    ${s.multifeeds} (encrypted)`,
+      `  feeds         ${s.feeds} (every peer holds all of them)`,
+      `  blocks        ${s.blocks} written, ${s.replicatedBlocks} through the mirror`,
+      `  seconds       ${s.seconds.toFixed(2)}`,
+      `  meetings      ${s.mirror.meetings} connections between two peers`,
+      '',
+      `synced through a mirror: ${s.peers} peers, ${s.multifeeds} multifeeds, ${s.feeds} feeds, ${s.blocks} blocks, ${s.bytes} bytes in ${s.seconds.toFixed(2)} s; peers met: ${s.mirror.meetings}`
+    ].join('\n')}\n`
+  }
   const lines = [
     '',
     'summary',
@@ -108,10 +122,22 @@ export function formatSummary(s: Summary): string {
     `  seconds       ${s.seconds.toFixed(2)}`,
     `  connections   ${perPair} per peer pair (${pairs.length} pairs)`,
     ...matrix(s),
+    ...spamLines(s),
     '',
     `synced: ${s.peers} peers, ${s.multifeeds} multifeeds, ${s.feeds} feeds, ${s.blocks} blocks, ${s.bytes} bytes in ${s.seconds.toFixed(2)} s; connections per peer pair: ${perPair}`
   ]
   return `${lines.join('\n')}\n`
+}
+
+function spamLines(s: Summary): string[] {
+  const spam = s.spam
+  if (spam === null) return []
+  const at = spam.blockedAt === null ? 'never' : `at ${spam.blockedAt.toFixed(2)} s`
+  return [
+    `  spammer       peer ${spam.peer}: ${spam.feeds} junk feeds (${spam.blocks} blocks) written, ${spam.refused} writer(s) refused after the block`,
+    `  moderation    peer 0 blocked its identity ${at}; ${spam.tookBlock}/${s.peers} peers took the block`,
+    `  spam listed   ${spam.listed} feed(s) on ${s.peers} peers: gone everywhere`
+  ]
 }
 
 function matrix(s: Summary): string[] {

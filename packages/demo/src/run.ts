@@ -1,38 +1,26 @@
 import { Multifeed, type MultifeedPeer } from '@multifeed/core'
 import type { Hypercore } from '@multifeed/holepunch-types'
 import { Networker } from '@multifeed/networker'
-import {
-  createTempCorestore,
-  createTestnet,
-  type TempCorestore,
-  type TestDHT
-} from '@multifeed/testing'
-import { type Cell, held } from './held.js'
+import { createTempCorestore, createTestnet, type TestDHT } from '@multifeed/testing'
+import type { Cell } from './held.js'
 import type { DemoOptions } from './options.js'
+import {
+  connectionMatrix,
+  type DemoPeer,
+  describeMissing,
+  type Snapshot,
+  takeSnapshot
+} from './snapshot.js'
+import {
+  blockWhenSeen,
+  flood,
+  type SpamReport,
+  spamListed,
+  spammerIdentity,
+  tookBlock
+} from './spammer.js'
 
-/** One peer of the demo. */
-interface DemoPeer {
-  readonly index: number
-  readonly tmp: TempCorestore
-  readonly networker: Networker
-  readonly publicKey: Buffer
-  readonly multifeeds: Multifeed[]
-}
-
-export type { Cell }
-
-/** A snapshot of the whole demo, taken every tick. */
-export interface Snapshot {
-  readonly seconds: number
-  /** cells[peer][multifeed] */
-  readonly cells: Cell[][]
-  readonly feedsHeld: number
-  readonly feedsTarget: number
-  readonly blocksHeld: number
-  readonly blocksTarget: number
-  readonly connections: number
-  readonly done: boolean
-}
+export type { Cell, Snapshot }
 
 export interface Summary {
   readonly peers: number
@@ -56,6 +44,10 @@ export interface Summary {
   readonly seconds: number
   /** connections[i][j]: connections peer i holds to peer j (i ≠ j). */
   readonly connections: number[][]
+  /** `--spammer`: the flood, the block, and the spam feeds listed at the end (0 on every peer). */
+  readonly spam: (SpamReport & { listed: number; tookBlock: number }) | null
+  /** `--mirror`: connections between two members (the mirror carried everything when 0). */
+  readonly mirror?: { readonly meetings: number }
 }
 
 export interface Reporter {
@@ -86,6 +78,8 @@ export async function runDemo(
   signal?: AbortSignal
 ): Promise<Summary> {
   const { peers: P, multifeeds: M, feeds: F, entries: E, size } = options
+  /** `--spammer`: the last peer floods; its feeds are not counted as the sync's. */
+  const spammerAt = options.spammer ? P - 1 : null
   const started = performance.now()
   const peers: DemoPeer[] = []
   let testnet: TestDHT | null = null
@@ -122,13 +116,17 @@ export async function runDemo(
       })
     }
 
-    // The same multifeeds on every peer: peer 0 creates the keys.
+    // The same multifeeds on every peer: peer 0 creates the keys (--spammer:
+    // founds moderated sets, which the others open by their invite).
     for (let m = 0; m < M; m++) {
-      let key: Buffer | undefined
+      let key: Buffer | string | undefined
       for (const peer of peers) {
-        const multi = await Multifeed.open(peer.tmp.corestore, key)
+        const multi =
+          options.spammer && key === undefined
+            ? await Multifeed.open(peer.tmp.corestore, null, { moderated: true })
+            : await Multifeed.open(peer.tmp.corestore, key)
         multi.on('peer-add', (session) => sessions.add(session))
-        key = multi.key
+        key = options.spammer ? multi.invite! : multi.key
         peer.multifeeds.push(multi)
       }
     }
@@ -140,10 +138,25 @@ export async function runDemo(
     // Each writer is a session the demo owns: closed once its entries are in.
     const writers: Array<Hypercore<Buffer>> = []
     for (const peer of peers) {
+      if (peer.index === spammerAt) continue
       for (const multi of peer.multifeeds) {
         for (let f = 0; f < F; f++) writers.push(await multi.writer(`writer-${f}`))
       }
     }
+    const spam =
+      spammerAt === null
+        ? null
+        : {
+            identity: spammerIdentity(peers[spammerAt]!.multifeeds[0]!),
+            report: {
+              peer: spammerAt,
+              feeds: 0,
+              blocks: 0,
+              refused: 0,
+              blockedAt: null
+            } as SpamReport,
+            ended: false
+          }
     for (const peer of peers) {
       await Promise.all(peer.multifeeds.map((multi) => peer.networker.swarm(multi)))
     }
@@ -162,21 +175,49 @@ export async function runDemo(
     writing.catch((err) => {
       writeError = err
     })
+    let spamming: Promise<void> = Promise.resolve()
+    if (spam !== null) {
+      reporter.info(`peer ${spammerAt} floods every multifeed with junk writers; peer 0 moderates`)
+      const flooding = flood(peers[spammerAt!]!.multifeeds, spam.report, size, stop)
+      spamming = Promise.all([
+        flooding.finally(() => {
+          spam.ended = true
+        }),
+        blockWhenSeen(
+          peers[0]!.multifeeds,
+          spam.identity,
+          flooding,
+          spam.report,
+          started,
+          stop
+        ).then(() => {
+          if (spam.report.blockedAt !== null) {
+            reporter.info(
+              `peer 0 blocked the spammer's identity in every multifeed at ${spam.report.blockedAt.toFixed(1)} s (${spam.report.feeds} junk feeds written by then or since)`
+            )
+          }
+        })
+      ]).then(() => {})
+      spamming.catch((err) => {
+        writeError = err
+      })
+    }
 
     const deadline = started + options.timeout * 1000
-    let snapshot = takeSnapshot(peers, options, started)
+    let snapshot = takeSnapshot(peers, options, started, spam)
     for (;;) {
       if (writeError !== null) throw writeError
       if (signal?.aborted) throw signal.reason ?? new Error('aborted')
-      snapshot = takeSnapshot(peers, options, started)
+      snapshot = takeSnapshot(peers, options, started, spam)
       reporter.progress(snapshot)
       if (snapshot.done) break
       if (performance.now() >= deadline) {
-        throw new SyncTimeoutError(options.timeout, snapshot, describeMissing(peers, options))
+        throw new SyncTimeoutError(options.timeout, snapshot, describeMissing(peers, options, spam))
       }
       await sleep(100)
     }
     await writing
+    await spamming
     const seconds = (performance.now() - started) / 1000
 
     // When two peers dial each other at once, Hyperswarm keeps one connection and drops the
@@ -187,7 +228,8 @@ export async function runDemo(
       connections = connectionMatrix(peers)
     }
 
-    const feeds = P * M * F
+    const writers_ = spammerAt === null ? P : P - 1
+    const feeds = writers_ * M * F
     const blocks = feeds * E
     return {
       peers: P,
@@ -197,6 +239,18 @@ export async function runDemo(
       bytes: blocks * size,
       replicatedBlocks: blocks * (P - 1),
       replicatedBytes: blocks * size * (P - 1),
+      spam:
+        spam === null
+          ? null
+          : {
+              ...spam.report,
+              listed: peers.reduce(
+                (n, p) => n + p.multifeeds.reduce((k, m) => k + spamListed(m, spam.identity), 0),
+                0
+              ),
+              tookBlock: peers.filter((p) => p.multifeeds.every((m) => tookBlock(m, spam.identity)))
+                .length
+            },
       protocolBytes: [...sessions].reduce((sum, session) => sum + session.stats.bytesSent, 0),
       protocolPeers: sessions.size,
       seconds,
@@ -212,7 +266,7 @@ export async function runDemo(
   }
 }
 
-async function appendEntries(
+export async function appendEntries(
   core: Hypercore<Buffer>,
   writer: number,
   entries: number,
@@ -236,75 +290,6 @@ function entry(writer: number, index: number, size: number): Buffer {
   return buf
 }
 
-function takeSnapshot(peers: DemoPeer[], options: DemoOptions, started: number): Snapshot {
-  const { peers: P, multifeeds: M, feeds: F, entries: E } = options
-  const feedsPerCell = P * F
-  const cells: Cell[][] = []
-  let feedsHeld = 0
-  let blocksHeld = 0
-  let done = true
-  for (const peer of peers) {
-    const row: Cell[] = []
-    for (const multi of peer.multifeeds) {
-      const cell = held(multi, E)
-      const feeds = cell.feeds
-      const blocks = Math.min(cell.blocks, feedsPerCell * E)
-      if (blocks < feedsPerCell * E) done = false
-      if (feeds < feedsPerCell) done = false
-      feedsHeld += Math.min(feeds, feedsPerCell)
-      blocksHeld += blocks
-      row.push({ feeds, blocks })
-    }
-    cells.push(row)
-  }
-  let connections = 0
-  for (const peer of peers) connections += peer.networker.peers().length
-  return {
-    seconds: (performance.now() - started) / 1000,
-    cells,
-    feedsHeld,
-    feedsTarget: P * M * feedsPerCell,
-    blocksHeld,
-    blocksTarget: P * M * feedsPerCell * E,
-    connections: connections / 2,
-    done
-  }
-}
-
-function describeMissing(peers: DemoPeer[], options: DemoOptions): string[] {
-  const out: string[] = []
-  const feedsPerCell = options.peers * options.feeds
-  for (const peer of peers) {
-    peer.multifeeds.forEach((multi, m) => {
-      const feeds = multi.feeds()
-      if (feeds.length < feedsPerCell) {
-        out.push(`peer ${peer.index} multifeed ${m}: holds ${feeds.length}/${feedsPerCell} feeds`)
-      }
-      for (const info of feeds) {
-        if (info.length < options.entries) {
-          out.push(
-            `peer ${peer.index} multifeed ${m}: feed ${info.key.toString('hex').slice(0, 8)} has ${info.length}/${options.entries} blocks`
-          )
-        }
-      }
-    })
-    out.push(`peer ${peer.index}: ${peer.networker.peers().length} connected peer(s)`)
-  }
-  return out
-}
-
-function connectionMatrix(peers: DemoPeer[]): number[][] {
-  const index = new Map(peers.map((p) => [p.publicKey.toString('hex'), p.index]))
-  const matrix = peers.map(() => peers.map(() => 0))
-  for (const peer of peers) {
-    for (const remote of peer.networker.peers()) {
-      const j = index.get(remote.remotePublicKey.toString('hex'))
-      if (j !== undefined) matrix[peer.index]![j]!++
-    }
-  }
-  return matrix
-}
-
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }

@@ -57,6 +57,18 @@ declare module 'hyperdht/testnet' {
   export default createTestnet
 }
 
+declare module 'udx-native' {
+  interface UDXSocket {
+    bind(port?: number, host?: string): void
+    address(): { host: string; family: number; port: number }
+    close(): Promise<void>
+  }
+
+  export default class UDX {
+    createSocket(): UDXSocket
+  }
+}
+
 declare module '@hyperswarm/testnet' {
   import type { CreateTestnet } from '@multifeed/holepunch-types'
 

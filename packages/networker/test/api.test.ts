@@ -3,7 +3,7 @@ import { Multifeed, MultifeedError } from '@multifeed/core'
 import Corestore from 'corestore'
 import HypercoreClass from 'hypercore'
 import Hyperswarm from 'hyperswarm'
-import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import {
   InProcessHub,
   InProcessNetworker,
@@ -15,8 +15,9 @@ import {
 import {
   connectionCount,
   Env,
+  eachTestEnv,
   holds,
-  type Kind,
+  KINDS,
   Teardown,
   tmpDir,
   waitFor,
@@ -24,20 +25,8 @@ import {
   write
 } from './helpers.js'
 
-const kinds: Kind[] = ['hyperswarm', 'in-process']
-
-describe.each(kinds)('%s networker: semantics', (kind) => {
-  let t: Teardown
-  let env: Env
-
-  beforeEach(async () => {
-    t = new Teardown()
-    env = await Env.create(kind, t)
-  })
-
-  afterEach(async () => {
-    await t.run()
-  })
+describe.each(KINDS)('%s networker: semantics', (kind) => {
+  const env = eachTestEnv(kind)
 
   test('swarming a multifeed of another corestore is refused with ERR_FOREIGN_CORESTORE', {
     timeout: 15_000
@@ -52,7 +41,7 @@ describe.each(kinds)('%s networker: semantics', (kind) => {
     // A multifeed opened through a session or namespace of the networker's store is fine.
     const { Multifeed } = await import('@multifeed/core')
     const namespaced = await Multifeed.open(a.store.namespace('app'))
-    t.add(() => namespaced.close())
+    env.t.add(() => namespaced.close())
     await a.net.swarm(namespaced)
     expect(a.net.multifeeds()).toEqual([namespaced])
   })
@@ -259,17 +248,7 @@ async function refreshLookups(peers: Array<{ networker: Networker | InProcessNet
 }
 
 describe('Networker (Hyperswarm) specifics', () => {
-  let t: Teardown
-  let env: Env
-
-  beforeEach(async () => {
-    t = new Teardown()
-    env = await Env.create('hyperswarm', t)
-  })
-
-  afterEach(async () => {
-    await t.run()
-  })
+  const env = eachTestEnv('hyperswarm')
 
   test("swarm() holds the multifeed's findingPeers (the set's sessions wait for peers) until its lookup ends", {
     timeout: 20_000
@@ -301,11 +280,11 @@ describe('Networker (Hyperswarm) specifics', () => {
     timeout: 20_000
   }, async () => {
     const testnet = env.testnet!
-    const dir = await tmpDir(t)
+    const dir = await tmpDir(env.t)
     const store = new Corestore(dir)
-    t.add(() => store.close())
+    env.t.add(() => store.close())
     const swarm = new Hyperswarm({ dht: testnet.createNode() })
-    t.add(() => swarm.destroy())
+    env.t.add(() => swarm.destroy())
     // The user's own handling of every connection, and what each carried before us.
     const before = new Map<object, Map<string | symbol, Listener[]>>()
     swarm.on('connection', (conn) => {
@@ -322,7 +301,7 @@ describe('Networker (Hyperswarm) specifics', () => {
     expect(net.hyperswarm).toBe(swarm)
     const { Multifeed } = await import('@multifeed/core')
     const multi = await Multifeed.open(store)
-    t.add(() => multi.close())
+    env.t.add(() => multi.close())
     const b = await env.peer()
     const multiB = await b.open(multi.key)
     await write(multi, 3)
@@ -351,11 +330,11 @@ describe('Networker (Hyperswarm) specifics', () => {
     const { Multifeed } = await import('@multifeed/core')
     const sides = []
     for (let i = 0; i < 2; i++) {
-      const store = new Corestore(await tmpDir(t))
-      t.add(() => store.close())
+      const store = new Corestore(await tmpDir(env.t))
+      env.t.add(() => store.close())
       const swarm = new Hyperswarm({ dht: testnet.createNode() })
       swarm.on('connection', (conn) => conn.on('error', () => {}))
-      t.add(() => swarm.destroy())
+      env.t.add(() => swarm.destroy())
       sides.push({ store, swarm })
     }
     const [sa, sb] = sides as [(typeof sides)[0], (typeof sides)[0]]
@@ -370,16 +349,16 @@ describe('Networker (Hyperswarm) specifics', () => {
     )
     const netA = new Networker(sa.store, { swarm: sa.swarm })
     const netB = new Networker(sb.store, { swarm: sb.swarm })
-    t.add(() => netA.close())
-    t.add(() => netB.close())
+    env.t.add(() => netA.close())
+    env.t.add(() => netB.close())
     // Connected, but no multifeed proved on it yet: a connection, not a peer.
     expect(netA.connections()).toHaveLength(1)
     expect(netA.connections()[0]!.proven).toBe(false)
     expect(netA.peers()).toEqual([])
     const multi = await Multifeed.open(sa.store)
     const multiB = await Multifeed.open(sb.store, multi.key)
-    t.add(() => multi.close())
-    t.add(() => multiB.close())
+    env.t.add(() => multi.close())
+    env.t.add(() => multiB.close())
     await write(multi, 2)
     await netA.swarm(multi, { announce: false, lookup: false })
     await netB.swarm(multiB, { announce: false, lookup: false })
@@ -390,8 +369,8 @@ describe('Networker (Hyperswarm) specifics', () => {
 
   test('a given DHT is destroyed at close by default (ownsDht)', async () => {
     const dht = env.testnet!.createNode()
-    const store = new Corestore(await tmpDir(t))
-    t.add(() => store.close())
+    const store = new Corestore(await tmpDir(env.t))
+    env.t.add(() => store.close())
     const net = new Networker(store, { dht })
     expect(net.ownsDht).toBe(true)
     await net.close()
@@ -404,14 +383,14 @@ describe('Networker (Hyperswarm) specifics', () => {
     const dht = env.testnet!.createNode()
     const dhtListeners = listenersOf(dht)
     const a = await env.peer()
-    const dir = await tmpDir(t)
+    const dir = await tmpDir(env.t)
     const store = new Corestore(dir)
-    t.add(() => store.close())
+    env.t.add(() => store.close())
     const net = new Networker(store, { dht, ownsDht: false })
     expect(net.ownsDht).toBe(false)
     const { Multifeed } = await import('@multifeed/core')
     const multi = await Multifeed.open(store)
-    t.add(() => multi.close())
+    env.t.add(() => multi.close())
     const multiA = await a.open(multi.key)
     await write(multiA, 2)
     await Promise.all([net.swarm(multi), a.net.swarm(multiA)])
@@ -426,7 +405,7 @@ describe('Networker (Hyperswarm) specifics', () => {
     )
     // The DHT still serves a new swarm.
     const again = new Networker(store, { dht, ownsDht: false })
-    t.add(() => again.close())
+    env.t.add(() => again.close())
     await write(multiA, 2)
     await again.swarm(multi)
     await waitHolds([multi], 1, 4)
@@ -466,12 +445,12 @@ describe('Networker (Hyperswarm) specifics', () => {
   })
 
   test('every constructor argument is checked: ERR_INVALID_ARGUMENT', async () => {
-    const store = new Corestore(await tmpDir(t))
-    t.add(() => store.close())
+    const store = new Corestore(await tmpDir(env.t))
+    env.t.add(() => store.close())
     const dht = env.testnet!.createNode()
-    t.add(() => dht.destroy())
+    env.t.add(() => dht.destroy())
     const swarm = new Hyperswarm({ dht: env.testnet!.createNode() })
-    t.add(() => swarm.destroy())
+    env.t.add(() => swarm.destroy())
     const bad: Array<[unknown, unknown]> = [
       [null, {}],
       [{}, {}],
@@ -506,9 +485,9 @@ describe('Networker (Hyperswarm) specifics', () => {
       expect((thrown as MultifeedError).code, `case ${i}`).toBe('ERR_INVALID_ARGUMENT')
     }
     const net = new Networker(store, { dht, ownsDht: false })
-    t.add(() => net.close())
+    env.t.add(() => net.close())
     const multi = await Multifeed.open(store)
-    t.add(() => multi.close())
+    env.t.add(() => multi.close())
     const err = await net
       .swarm(multi, { announce: 'no' } as unknown as SwarmOptions)
       .catch((e: unknown) => e)
@@ -516,15 +495,15 @@ describe('Networker (Hyperswarm) specifics', () => {
   })
 
   test('options: swarm excludes dht/bootstrap/keyPair; keyPair sets the identity', async () => {
-    const dir = await tmpDir(t)
+    const dir = await tmpDir(env.t)
     const store = new Corestore(dir)
-    t.add(() => store.close())
+    env.t.add(() => store.close())
     const swarm = new Hyperswarm({ dht: env.testnet!.createNode() })
-    t.add(() => swarm.destroy())
+    env.t.add(() => swarm.destroy())
     expect(() => new Networker(store, { swarm, keyPair: swarm.keyPair })).toThrow(/either a swarm/)
     const keyPair = swarm.keyPair
     const net = new Networker(store, { dht: env.testnet!.createNode(), keyPair })
-    t.add(() => net.close())
+    env.t.add(() => net.close())
     expect(net.publicKey.equals(keyPair.publicKey)).toBe(true)
   })
 })

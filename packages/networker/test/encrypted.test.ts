@@ -4,23 +4,11 @@
  * key) and read plaintext; a plain set shares the same single connection.
  */
 import { Multifeed } from '@multifeed/core'
-import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { connectionCount, Env, type Kind, Teardown, waitFor, waitHolds, write } from './helpers.js'
+import { describe, expect, test } from 'vitest'
+import { connectionCount, eachTestEnv, KINDS, waitFor, waitHolds, write } from './helpers.js'
 
-const kinds: Kind[] = ['hyperswarm', 'in-process']
-
-describe.each(kinds)('%s networker: encrypted sets', (kind) => {
-  let t: Teardown
-  let env: Env
-
-  beforeEach(async () => {
-    t = new Teardown()
-    env = await Env.create(kind, t)
-  })
-
-  afterEach(async () => {
-    await t.run()
-  })
+describe.each(KINDS)('%s networker: encrypted sets', (kind) => {
+  const env = eachTestEnv(kind)
 
   test('members of an encrypted set sync and read plaintext, beside a plain set on one connection', {
     timeout: 30_000

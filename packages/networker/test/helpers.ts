@@ -6,6 +6,7 @@ import createTestnet from '@hyperswarm/testnet'
 import { Multifeed } from '@multifeed/core'
 import type { Corestore, Hypercore, Testnet } from '@multifeed/holepunch-types'
 import CorestoreClass from 'corestore'
+import { afterEach, beforeEach } from 'vitest'
 import type { NetworkerInterface } from '../src/index.js'
 import { InProcessHub, InProcessNetworker, Networker } from '../src/index.js'
 
@@ -119,6 +120,9 @@ export async function write(
 
 export type Kind = 'hyperswarm' | 'in-process'
 
+/** The networkers every behaviour is tested on (`describe.each(KINDS)`). */
+export const KINDS: Kind[] = ['hyperswarm', 'in-process']
+
 export interface Peer {
   readonly dir: string
   readonly store: Corestore
@@ -222,6 +226,37 @@ export class Env {
     this.t.add(() => peer.close())
     return peer
   }
+}
+
+/**
+ * Gives each test of the enclosing describe block a fresh `Env` of `kind` (with its `Teardown`,
+ * `env.t`), and runs the teardown after the test, between `beforeTeardown` and `afterTeardown`
+ * when given. Returns the Env of the test that is running: every property read goes to the
+ * current one (`const env = eachTestEnv(kind)`, then `env.peer()` in a test).
+ */
+export function eachTestEnv(
+  kind: Kind,
+  hooks: { beforeTeardown?: (env: Env) => void; afterTeardown?: (env: Env) => void } = {}
+): Env {
+  let current: Env | null = null
+  beforeEach(async () => {
+    current = await Env.create(kind, new Teardown())
+  })
+  afterEach(async () => {
+    if (current === null) return
+    const ended = current
+    current = null
+    hooks.beforeTeardown?.(ended)
+    await ended.t.run()
+    hooks.afterTeardown?.(ended)
+  })
+  return new Proxy({} as Env, {
+    get(_, property) {
+      if (current === null) throw new Error('eachTestEnv(): no test is running')
+      const value: unknown = Reflect.get(current, property, current)
+      return typeof value === 'function' ? value.bind(current) : value
+    }
+  })
 }
 
 /** Connections of a peer as the transport sees them. */

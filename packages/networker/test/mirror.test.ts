@@ -10,10 +10,8 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Multifeed } from '@multifeed/core'
-import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { Env, type Kind, type Peer, Teardown, waitFor } from './helpers.js'
-
-const kinds: Kind[] = ['hyperswarm', 'in-process']
+import { describe, expect, test } from 'vitest'
+import { eachTestEnv, KINDS, type Peer, waitFor } from './helpers.js'
 
 /** 32 bytes written in every entry. */
 const MARKER = Buffer.from('end-to-end mirror marker 0123456')
@@ -60,18 +58,8 @@ async function holdsBlocks(multi: Multifeed, blocks: number, who: string): Promi
   )
 }
 
-describe.each(kinds)('%s networker: a mirror', (kind) => {
-  let t: Teardown
-  let env: Env
-
-  beforeEach(async () => {
-    t = new Teardown()
-    env = await Env.create(kind, t)
-  })
-
-  afterEach(async () => {
-    await t.run()
-  })
+describe.each(KINDS)('%s networker: a mirror', (kind) => {
+  const env = eachTestEnv(kind)
 
   /** A peer holding the encrypted set `key` (created when null), swarmed. */
   async function member(key: Buffer | null, dir?: string): Promise<[Peer, Multifeed]> {

@@ -1,40 +1,32 @@
 import type { Multifeed } from '@multifeed/core'
-import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import type { NetworkPeer } from '../src/index.js'
 import {
   connectionCount,
   countDownloads,
-  Env,
-  type Kind,
-  Teardown,
+  eachTestEnv,
+  KINDS,
   waitFor,
   waitHolds,
   write
 } from './helpers.js'
 
-const kinds: Kind[] = ['hyperswarm', 'in-process']
-
-describe.each(kinds)('%s networker: sync', (kind) => {
-  let t: Teardown
-  let env: Env
-
-  beforeEach(async () => {
-    t = new Teardown()
-    env = await Env.create(kind, t)
-  })
-
-  afterEach(async () => {
-    env.tearingDown = true
-    if (process.env.DEBUG_NET && Date.now() - env.t0 > 2500) console.log(env.log.join('\n'))
-    await t.run()
+describe.each(KINDS)('%s networker: sync', (kind) => {
+  const env = eachTestEnv(kind, {
+    beforeTeardown: (ended) => {
+      ended.tearingDown = true
+      if (process.env.DEBUG_NET && Date.now() - ended.t0 > 2500) console.log(ended.log.join('\n'))
+    },
     // Simultaneous dials and peers leaving are normal life, never a connection-error.
     // Except one: under load, Hyperswarm can drop *both* connections of two
     // simultaneous dials (each side keeps the other's) and redial seconds
     // later; such a reset is reported if no new connection follows within 3 s.
-    const unexpected = env.connectionErrors.filter(
-      (err) => (err as { code?: unknown }).code !== 'ECONNRESET'
-    )
-    expect(unexpected).toEqual([])
+    afterTeardown: (ended) => {
+      const unexpected = ended.connectionErrors.filter(
+        (err) => (err as { code?: unknown }).code !== 'ECONNRESET'
+      )
+      expect(unexpected).toEqual([])
+    }
   })
 
   test('2 peers × 20 multifeeds sync over exactly one connection', {

@@ -67,12 +67,24 @@ async function handle(message: ToChild): Promise<void> {
         send({ type: 'listening', port: await sockets.listen() })
         networker = sockets
       }
-      replica = new Replica(s.index, store, networker, (report) =>
-        send({ type: 'peer-error', report })
+      const identity =
+        s.identity === null
+          ? null
+          : {
+              publicKey: Buffer.from(s.identity.publicKey, 'hex'),
+              secretKey: Buffer.from(s.identity.secretKey, 'hex')
+            }
+      replica = new Replica(
+        s.index,
+        store,
+        networker,
+        (report) => send({ type: 'peer-error', report }),
+        identity,
+        (acted) => send({ type: 'acted', acted })
       )
       created(replica)
       await replica.open(
-        s.setKeys.map((k) => Buffer.from(k, 'hex')),
+        s.setKeys.map((k, i) => ({ key: Buffer.from(k, 'hex'), invite: s.invites[i] ?? null })),
         s.sets,
         s.removed
       )
@@ -87,6 +99,31 @@ async function handle(message: ToChild): Promise<void> {
     case 'remove': {
       await (await made).remove(message.set, message.key)
       send({ type: 'reply', id: message.id })
+      return
+    }
+    case 'spam': {
+      const result = await (await made).spam(message.set, message.writers, message.count)
+      send({ type: 'reply', id: message.id, result })
+      return
+    }
+    case 'moderate': {
+      const result = await (await made).moderate(
+        message.set,
+        message.action,
+        message.target,
+        Buffer.from(message.spammer, 'hex'),
+        message.latestFeed === null ? null : Buffer.from(message.latestFeed, 'hex')
+      )
+      send({ type: 'reply', id: message.id, result })
+      return
+    }
+    case 'authority': {
+      const result = await (await made).authority(
+        message.set,
+        message.action,
+        Buffer.from(message.identity, 'hex')
+      )
+      send({ type: 'reply', id: message.id, result })
       return
     }
     case 'snapshot': {

@@ -7,11 +7,25 @@ export class Ledger {
   /** Per set: feed key (hex) → length appended. */
   readonly #sets: Array<Map<string, number>>
   readonly #removed: Array<Set<string>>
+  /** Per set: the spammer's feeds (hex) → length appended (moderated runs; never in `feeds`). */
+  readonly #spam: Array<Map<string, number>>
   blocks = 0
 
   constructor(sets: number) {
     this.#sets = Array.from({ length: sets }, () => new Map())
     this.#removed = Array.from({ length: sets }, () => new Set())
+    this.#spam = Array.from({ length: sets }, () => new Map())
+  }
+
+  /** The spammer wrote `length` junk blocks to its new feed `key` (hex) of `set`. */
+  spammed(set: number, key: string, length: number): void {
+    this.#spam[set]!.set(key, length)
+    this.blocks += length
+  }
+
+  /** The spammer's feeds of a set (hex → length), in the order written. */
+  spam(set: number): ReadonlyMap<string, number> {
+    return this.#spam[set]!
   }
 
   /** The members of `set` dropped the feed `key` (hex) for good. */

@@ -26,6 +26,12 @@ export interface SimOptions {
   transport: Transport
   /** Longest wait for the mesh to converge after the last event, in seconds. */
   settle: number
+  /**
+   * Moderated sets: peer 0 founds every set, two honest peers are granted
+   * moderators, a spammer floods new writers, and the schedule adds
+   * moderation events (block, unblock, grant, revoke).
+   */
+  moderated: boolean
   /** Print every event as it runs. */
   verbose: boolean
 }
@@ -39,6 +45,7 @@ export const DEFAULTS: Omit<SimOptions, 'seeds'> = {
   degree: 12,
   transport: 'inprocess',
   settle: 60,
+  moderated: false,
   verbose: false
 }
 
@@ -56,6 +63,7 @@ export const USAGE = `pnpm sim [options]
   --degree D        links an in-process peer makes itself, topped up when one closes; 0: full mesh (default ${DEFAULTS.degree})
   --transport T     inprocess (default) or testnet: how the in-process peers connect
   --settle S        longest wait for convergence after the last event (default ${DEFAULTS.settle})
+  --moderated       moderated sets: a founder, moderators, a spammer, blocks and unblocks
   --verbose         print every event
 `
 
@@ -80,6 +88,7 @@ export function parseOptions(argv: string[]): SimOptions {
       degree: { type: 'string' },
       transport: { type: 'string' },
       settle: { type: 'string' },
+      moderated: { type: 'boolean' },
       verbose: { type: 'boolean' }
     },
     strict: true
@@ -102,6 +111,7 @@ export function parseOptions(argv: string[]): SimOptions {
     degree: number(v.degree, '--degree', DEFAULTS.degree),
     transport,
     settle: number(v.settle, '--settle', DEFAULTS.settle),
+    moderated: v.moderated === true,
     verbose: v.verbose === true
   }
   const bad = checkOptions(options)
@@ -123,6 +133,9 @@ export function checkOptions(o: SimOptions): string | null {
     return '--transport is inprocess or testnet'
   }
   if (!(o.settle > 0)) return '--settle must be > 0'
+  if (o.moderated && o.peers - Math.round(o.peers * o.hostile) - o.children < 4) {
+    return '--moderated needs 4 honest in-process peers (a founder, a moderator, a member, the spammer)'
+  }
   return null
 }
 
@@ -135,5 +148,6 @@ export function reproduction(o: SimOptions, seed: number): string {
   if (o.degree !== DEFAULTS.degree) parts.push(`--degree ${o.degree}`)
   if (o.transport !== DEFAULTS.transport) parts.push(`--transport ${o.transport}`)
   if (o.settle !== DEFAULTS.settle) parts.push(`--settle ${o.settle}`)
+  if (o.moderated) parts.push('--moderated')
   return parts.join(' ')
 }

@@ -11,16 +11,18 @@ import { checkConfidentiality } from './checks/confidentiality.js'
 import { checkConvergence } from './checks/convergence.js'
 import { checkDownloads } from './checks/downloads.js'
 import { checkDuplicates } from './checks/duplicates.js'
+import { BlockedWatch, checkRestored, checkSameRecords, checkWire } from './checks/moderation.js'
 import { checkPeerErrors } from './checks/peerErrors.js'
 import { PROCESS_HEALTH, ProcessWatch } from './checks/processHealth.js'
 import { checkQueued } from './checks/queued.js'
 import type { Finding, Violation } from './checks/Violation.js'
 import type { SimOptions } from './options.js'
 import { buildSchedule, type SimEvent } from './schedule.js'
+import { runAccess } from './world/access.js'
 import { ChildPeer } from './world/ChildPeer.js'
 import { hostileTraffic, outsiders, stalledLinks } from './world/observe.js'
 import type { PeerSnapshot } from './world/snapshot.js'
-import { World } from './world/World.js'
+import { type ModerationTally, World } from './world/World.js'
 
 /** How often the continuous checks run while events play (at least). */
 const CHECK_EVERY_MS = 2_000
@@ -45,6 +47,8 @@ export interface SeedResult {
   maxAmplification: number
   /** Largest share of the amplification bound an honest–hostile link used (1: at the bound). */
   maxBoundShare: number
+  /** Moderated runs: what the moderation events did, and frames the wire watch looked at. */
+  moderation: (ModerationTally & { frames: number; spamFrames: number }) | null
   violations: Violation[]
 }
 
@@ -72,7 +76,18 @@ export async function runSeed(
     }
   }
   watch.start()
-  const world = new World(schedule, options)
+  const world = new World(schedule, options, await runAccess(schedule))
+  const moderated = schedule.moderation !== null
+  const spammer = moderated ? world.identityOf(schedule.moderation!.spammer).toString('hex') : ''
+  const blockedWatch = new BlockedWatch()
+  let hitsSeen = 0
+  const checkModeration = (snaps: PeerSnapshot[], final = false): void => {
+    if (!moderated) return
+    report(checkSameRecords(snaps, final))
+    report(blockedWatch.check(snaps, world.ledger, (k) => world.discoveryKeyOf(k), spammer, final))
+    report(checkWire(world.wire.hits.slice(hitsSeen)))
+    hitsSeen = world.wire.hits.length
+  }
   for (const peer of world.honest.values()) {
     if (peer instanceof ChildPeer) {
       peer.onProcessIssue = (detail) =>
@@ -81,7 +96,7 @@ export async function runSeed(
   }
   let errorsSeen = 0
   let maxQueued = 0
-  const check = async (): Promise<PeerSnapshot[]> => {
+  const check = async (final = false): Promise<PeerSnapshot[]> => {
     const snaps = await world.snapshots()
     report(checkDuplicates(snaps))
     report(
@@ -100,6 +115,7 @@ export async function runSeed(
     report(checkPeerErrors(world.peerErrors.slice(errorsSeen), (k) => world.isHonestKey(k)))
     errorsSeen = world.peerErrors.length
     report(watch.take())
+    checkModeration(snaps, final)
     return snaps
   }
 
@@ -142,14 +158,22 @@ export async function runSeed(
     const quiet = await world.snapshots()
     const deadline = Date.now() + options.settle * 1000
     let snaps = quiet
+    const converged = (s: PeerSnapshot[]): boolean =>
+      checkConvergence(s, world.ledger, (set) => world.members(set)).length === 0 &&
+      (!moderated ||
+        (checkSameRecords(s, true).length === 0 &&
+          checkRestored(s, world.ledger, (set) => world.members(set), spammer).length === 0))
     while (Date.now() < deadline) {
       snaps = await world.snapshots()
-      if (checkConvergence(snaps, world.ledger, (s) => world.members(s)).length === 0) break
+      if (converged(snaps)) break
       await sleep(POLL_MS)
     }
     report(checkConvergence(snaps, world.ledger, (s) => world.members(s)))
+    if (moderated) report(checkRestored(snaps, world.ledger, (s) => world.members(s), spammer))
     report(checkDownloads(quiet, await world.snapshots()))
-    await check()
+    // Two final rounds: the blocked-feed rule counts a sighting seen twice with nothing changed.
+    await check(true)
+    await check(true)
   } finally {
     await world
       .destroy()
@@ -178,6 +202,9 @@ export async function runSeed(
       (max, t) => Math.max(max, t.sent / amplificationBound(t)),
       0
     ),
+    moderation: moderated
+      ? { ...world.tally, frames: world.wire.frames, spamFrames: world.wire.spamFrames }
+      : null,
     violations
   }
 }

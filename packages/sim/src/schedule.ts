@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto'
 import { Rng } from '@multifeed/core/fuzz'
 import type { SimOptions } from './options.js'
 
-export type PeerKind = 'honest' | 'child' | 'hostile'
+/** `spammer`: an honest peer's code (moderated runs) that floods its sets with new writers. */
+export type PeerKind = 'honest' | 'child' | 'hostile' | 'spammer'
 export type HostileMode = 'keyholder' | 'forger' | 'stranger'
 
 export interface PeerPlan {
@@ -34,6 +35,39 @@ export type SimEvent =
   | { at: number; kind: 'unstall'; from: number; to: number }
   | { at: number; kind: 'hostile'; peer: number; steps: number }
   | { at: number; kind: 'remove'; peer: number; set: number }
+  /** The spammer makes `writers` new writers of `set`, `count` junk blocks each. */
+  | { at: number; kind: 'spam'; peer: number; set: number; writers: number; count: number }
+  /**
+   * A moderator (or the founder) blocks or unblocks, in `set`, the spammer's
+   * identity or a feed of it (to block: its latest; to unblock: one it blocks).
+   */
+  | {
+      at: number
+      kind: 'moderate'
+      peer: number
+      set: number
+      action: 'block' | 'unblock'
+      target: 'feed' | 'identity'
+    }
+  /** The founder grants or revokes the moderator right of peer `moderator` in `set`. */
+  | {
+      at: number
+      kind: 'authority'
+      peer: number
+      set: number
+      action: 'grant' | 'revoke'
+      moderator: number
+    }
+
+/** Who holds authority in a moderated run (every set alike). */
+export interface ModerationPlan {
+  /** The founder of every set: peer 0 (never leaves). */
+  readonly founder: number
+  /** Peers the founder grants at the start (one in process, one in a child process when there is one). */
+  readonly moderators: number[]
+  /** The peer that floods new writers (a member of every set). */
+  readonly spammer: number
+}
 
 export interface Schedule {
   readonly seed: number
@@ -41,6 +75,8 @@ export interface Schedule {
   /** 32-byte key of each set. */
   readonly setKeys: Buffer[]
   readonly events: SimEvent[]
+  /** Moderated runs: who founds, moderates and spams; null otherwise. */
+  readonly moderation: ModerationPlan | null
   /** Hash of everything above: equal for equal seeds and options. */
   readonly fingerprint: string
 }
@@ -49,16 +85,99 @@ export interface Schedule {
 const PEERS = 1
 const KEYS = 2
 const EVENTS = 3
+const MODERATION = 4
 
 export function buildSchedule(seed: number, o: SimOptions): Schedule {
   const peers = planPeers(Rng.derive(seed, PEERS), o)
   const keyRng = Rng.derive(seed, KEYS)
   const setKeys = Array.from({ length: o.sets }, () => keyRng.bytes(32))
-  const events = planEvents(Rng.derive(seed, EVENTS), o, peers)
+  const moderation = o.moderated ? planModeration(peers) : null
+  let events = planEvents(Rng.derive(seed, EVENTS), o, peers)
+  if (moderation !== null) {
+    const acts = planModerationEvents(Rng.derive(seed, MODERATION), o, moderation)
+    events = [...events, ...acts].sort((a, b) => a.at - b.at)
+  }
   const hash = createHash('sha256')
-  hash.update(JSON.stringify({ peers, events }))
+  hash.update(
+    JSON.stringify(moderation === null ? { peers, events } : { peers, events, moderation })
+  )
   for (const key of setKeys) hash.update(key)
-  return { seed, peers, setKeys, events, fingerprint: hash.digest('hex').slice(0, 16) }
+  return {
+    seed,
+    peers,
+    setKeys,
+    events,
+    moderation,
+    fingerprint: hash.digest('hex').slice(0, 16)
+  }
+}
+
+/**
+ * A moderated run's roles: the last in-process honest peer turns spammer
+ * (a member of every set, online from the start); peer 1 and the first
+ * child peer (else peer 2) are the moderators (members of every set too).
+ */
+function planModeration(peers: PeerPlan[]): ModerationPlan {
+  const local = peers.filter((p) => p.kind === 'honest')
+  const spam = local[local.length - 1]!
+  const all = peers[0]!.sets
+  peers[spam.index] = { ...spam, kind: 'spammer', sets: [...all], online: true }
+  const child = peers.find((p) => p.kind === 'child')
+  const moderators = [1, child?.index ?? 2]
+  // Moderators act in every set: members of all.
+  for (const m of moderators) peers[m] = { ...peers[m]!, sets: [...all] }
+  return { founder: 0, moderators, spammer: spam.index }
+}
+
+/**
+ * The moderation events, drawn apart from the others (a plain run's
+ * schedule is unchanged): the grants first, then spam, blocks and unblocks
+ * of the spammer's identity or feeds by any moderator, pairs of concurrent
+ * opposite acts by two moderators, and the founder revoking and granting
+ * again. They fall wherever the other events do: during partitions, while
+ * peers (moderators too) are away or crashed.
+ */
+function planModerationEvents(rng: Rng, o: SimOptions, plan: ModerationPlan): SimEvent[] {
+  const span = o.seconds * 1000
+  const events: SimEvent[] = []
+  const sets = Array.from({ length: o.sets }, (_, s) => s)
+  for (const set of sets) {
+    for (const moderator of plan.moderators) {
+      events.push({ at: 0, kind: 'authority', peer: plan.founder, set, action: 'grant', moderator })
+    }
+  }
+  const granted = new Set(sets.flatMap((s) => plan.moderators.map((m) => `${s}:${m}`)))
+  const acting = [plan.founder, ...plan.moderators]
+  const count = Math.max(6, Math.round(o.seconds * 1.5))
+  const times = Array.from({ length: count }, () => Math.round(span * 0.05) + rng.int(span * 0.95))
+  times.sort((a, b) => a - b)
+  for (const at of times) {
+    const kind = rng.weighted({ spam: 35, block: 25, unblock: 15, concurrent: 12, authority: 8 })
+    const set = rng.pick(sets)
+    const target = rng.chance(0.5) ? ('feed' as const) : ('identity' as const)
+    if (kind === 'spam') {
+      const writers = rng.range(1, 3)
+      events.push({ at, kind, peer: plan.spammer, set, writers, count: rng.range(1, 8) })
+    } else if (kind === 'block' || kind === 'unblock') {
+      events.push({ at, kind: 'moderate', peer: rng.pick(acting), set, action: kind, target })
+    } else if (kind === 'concurrent') {
+      // Two moderators at once, neither seeing the other's record: two blocks of
+      // one target, or an unblock (of the blocks its signer saw) and a block.
+      const first = rng.pick(acting)
+      const second = rng.pick(acting.filter((m) => m !== first))
+      const firstAct = rng.chance(0.5) ? ('block' as const) : ('unblock' as const)
+      events.push({ at, kind: 'moderate', peer: first, set, action: firstAct, target })
+      events.push({ at, kind: 'moderate', peer: second, set, action: 'block', target })
+    } else {
+      const moderator = rng.pick(plan.moderators)
+      const id = `${set}:${moderator}`
+      const action = granted.has(id) ? ('revoke' as const) : ('grant' as const)
+      if (action === 'revoke') granted.delete(id)
+      else granted.add(id)
+      events.push({ at, kind: 'authority', peer: plan.founder, set, action, moderator })
+    }
+  }
+  return events
 }
 
 function planPeers(rng: Rng, o: SimOptions): PeerPlan[] {
@@ -88,7 +207,7 @@ function planPeers(rng: Rng, o: SimOptions): PeerPlan[] {
 
 function planEvents(rng: Rng, o: SimOptions, peers: PeerPlan[]): SimEvent[] {
   const span = o.seconds * 1000
-  const honest = peers.filter((p) => p.kind !== 'hostile')
+  const honest = peers.filter((p) => p.kind !== 'hostile' && p.kind !== 'spammer')
   const hostile = peers.filter((p) => p.kind === 'hostile')
   const children = peers.filter((p) => p.kind === 'child')
   const online = new Set(peers.filter((p) => p.online).map((p) => p.index))

@@ -30,7 +30,7 @@ describe('Replica', () => {
     cleanups.push(() => replica.close())
     const removed = crypto.randomBytes(32).toString('hex')
     // open() awaits Multifeed.open before the set is held: the removal comes meanwhile.
-    const opening = replica.open([crypto.randomBytes(32)], [0], {})
+    const opening = replica.open([{ key: crypto.randomBytes(32), invite: null }], [0], {})
     await replica.remove(0, removed)
     await opening
     const snap = await replica.snapshot([])
@@ -46,7 +46,8 @@ describe('Replica', () => {
         index: 0,
         keyPair: crypto.keyPair(),
         primaryKey: crypto.randomBytes(32),
-        setKeys: [crypto.randomBytes(32)],
+        access: [{ key: crypto.randomBytes(32), invite: null }],
+        identity: null,
         sets: [0],
         removed: () => ({})
       },

@@ -1,4 +1,3 @@
-import createLoopbackTestnet from '@hyperswarm/testnet'
 import { InvalidArgumentError, Resource } from '@multifeed/core'
 import type {
   HyperDHT as DHT,
@@ -7,6 +6,7 @@ import type {
   Testnet
 } from '@multifeed/holepunch-types'
 import HyperswarmClass from 'hyperswarm'
+import { startLoopbackTestnet } from './LoopbackTestnet.js'
 import { aFunction, anObject, aPositiveCount, checkOptions } from './options.js'
 import { inOrder, type NoEvents, settle } from './Teardown.js'
 
@@ -20,7 +20,12 @@ const SWARM = {
 } as const
 
 export interface TestnetOptions {
-  /** Number of bootstrap/DHT nodes. Default 3. */
+  /**
+   * Number of bootstrap/DHT nodes, every one routable. Default 3, the fewest with which
+   * hyperdht can classify a peer's NAT and holepunch: with fewer, a connection between two
+   * peers relies on hyperdht's LAN shortcut alone, which at times stalls ~15 s (hyperdht
+   * issue #304, notes/testnet-stall.md).
+   */
   size?: number
 }
 
@@ -41,7 +46,7 @@ export class TestDHT extends Resource<NoEvents> {
     this.testnet = testnet
   }
 
-  /** Bootstrap addresses of the testnet (all on 127.0.0.1). */
+  /** Bootstrap addresses of the testnet: every node of it, all on 127.0.0.1. */
   get bootstrap(): Array<{ host: string; port: number }> {
     return this.testnet.bootstrap
   }
@@ -105,7 +110,8 @@ export class TestDHT extends Resource<NoEvents> {
 }
 
 /**
- * Starts a DHT testnet on 127.0.0.1.
+ * Starts a DHT testnet on 127.0.0.1 whose nodes are all routable (unlike `hyperdht/testnet`'s,
+ * whose first node never is: see LoopbackTestnet.ts).
  *
  * ```ts
  * await using net = await createTestnet()
@@ -114,7 +120,7 @@ export class TestDHT extends Resource<NoEvents> {
  */
 export async function createTestnet(options: TestnetOptions = {}): Promise<TestDHT> {
   checkOptions(options, 'createTestnet()', { size: aPositiveCount })
-  const dht = new TestDHT(await createLoopbackTestnet(options.size ?? 3, { host: '127.0.0.1' }))
+  const dht = new TestDHT(await startLoopbackTestnet(options.size ?? 3))
   await dht.ready()
   return dht
 }

@@ -12,6 +12,7 @@ export {
 } from './conformance/suite.js'
 export { corestoreAt, WRITE_BUFFER_SIZE } from './corestoreAt.js'
 export { labelOf, setLabel, shortKey } from './labels.js'
+export type { ModeratedGroup, ModeratedGroupOptions } from './peers/moderated.js'
 export type {
   BuiltNetworker,
   NetworkerFactory,
@@ -37,6 +38,7 @@ export {
 } from './storage.js'
 export { type NoEvents, Teardown } from './Teardown.js'
 export { createTestnet, TestDHT, type TestnetOptions, type TestSwarmOptions } from './Testnet.js'
+export { moderationReport, untilModerated } from './untilModerated.js'
 export {
   DEFAULT_TIMEOUT,
   type MultifeedHolder,

@@ -129,8 +129,13 @@ export async function untilSynced(
   await pollUntil(() => syncReport(targets), 'untilSynced', options)
 }
 
-/** A waiter's targets, count and options, checked at the call. */
-function checkWaiter(call: string, targets: unknown, options: WaitOptions, n?: number): void {
+/** A waiter's targets, count and options, checked at the call (untilModerated.ts uses it too). */
+export function checkWaiter(
+  call: string,
+  targets: unknown,
+  options: WaitOptions,
+  n?: number
+): void {
   checkArgument(targets, call, 'targets', anIterable)
   if (n !== undefined) checkArgument(n, call, 'n', aCount)
   checkOptions(options, call, WAIT)
@@ -210,12 +215,14 @@ function isMultifeed(value: Multifeed<unknown> | MultifeedHolder): value is Mult
   return typeof (value as Partial<Multifeed<unknown>>).feeds === 'function'
 }
 
-interface Target {
+/** A multifeed a waiter watches, with the name its messages use. */
+export interface Target {
   readonly label: string
   readonly multi: Multifeed<unknown>
 }
 
-function resolveTargets(targets: MultifeedTargets): Target[] {
+/** The multifeeds of a waiter's targets (a peer: every multifeed it opened). */
+export function resolveTargets(targets: MultifeedTargets): Target[] {
   const out: Target[] = []
   let i = 0
   for (const target of targets) {
@@ -237,7 +244,7 @@ function resolveTargets(targets: MultifeedTargets): Target[] {
  * problems of the last check) or the signal aborts (`ERR_ABORTED`, also while
  * it sleeps). Leaves no timer or listener behind.
  */
-async function pollUntil(
+export async function pollUntil(
   check: () => string[] | Promise<string[]>,
   what: string,
   options: WaitOptions

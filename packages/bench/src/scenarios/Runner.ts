@@ -1,4 +1,4 @@
-// Runs scenarios 1–3, 6, 7, 12 and 13 in order and collects their rows: the context each
+// Runs scenarios 1–3, 6, 7 and 12–16 in order and collects their rows: the context each
 // scenario module gets (context.ts) — multifeed's side loaded once, the
 // shape syncs measured once a run (sync.ts), the rows completed (rows.ts).
 import { now } from '../clock.js'
@@ -7,9 +7,11 @@ import { bulk, manyFeeds } from './bulk-and-many-feeds.js'
 import type { Config } from './config.js'
 import type { MultiModule, ScenarioContext } from './context.js'
 import { discovery } from './discovery.js'
+import { encryptionCost } from './encryption.js'
 import { manyMultifeeds } from './many-multifeeds.js'
 import { meshes } from './mesh.js'
-import { mirrors } from './mirror.js'
+import { mirrorReader, mirrors } from './mirror.js'
+import { mirrorAtScale } from './mirror-scale.js'
 import { type ProcessSamples, ProcessSyncs } from './process-syncs.js'
 import { completeRow, errorMessage, type RowInput } from './rows.js'
 import type { Samples } from './samples.js'
@@ -63,7 +65,10 @@ export class Runner implements ScenarioContext {
       [6, manyMultifeeds],
       [7, scalingCurve],
       [12, meshes],
-      [13, mirrors]
+      [13, mirrors],
+      [14, mirrorAtScale],
+      [15, encryptionCost],
+      [16, mirrorReader]
     ]
     for (const [n, scenario] of scenarios) {
       if (!only.has(n)) continue

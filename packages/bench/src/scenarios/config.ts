@@ -1,4 +1,4 @@
-// The configuration of scenarios 1–3, 6, 7, 12 and 13: which run, how often, at which sizes
+// The configuration of scenarios 1–3, 6, 7 and 12–16: which run, how often, at which sizes
 // (full or --quick). Scenarios 8–11 have their own: issue7/config.ts.
 import type { MeshShape } from '../mesh/shape.js'
 import type { Shape, Transport } from '../types.js'
@@ -9,7 +9,7 @@ export interface Config {
   /** Per measured sync. */
   timeoutMs: number
   transports: Transport[]
-  /** Scenario numbers to run (1–3, 6, 7, 12, 13). */
+  /** Scenario numbers to run (1–3, 6, 7, 12–16). */
   only: Set<number>
   /** Scenarios (of 1 and 2) that also sync with the source in a child process (transport `process`). */
   processIn: Set<number>
@@ -23,6 +23,15 @@ export interface Config {
   mesh: MeshShape[]
   /** Scenario 13: the encrypted set a mirror follows. */
   mirror: Shape
+  /**
+   * Scenario 14: one mirror process of `sets` × `feeds` (raw corestore measured `rawReps`
+   * times at most; a reconnect not in sync after `stallMs` is re-run with frames split).
+   */
+  mirrorScale: { sets: number; feeds: number; rawReps: number; stallMs: number }
+  /** Scenario 15: bulk shapes synced as a plain and as an encrypted set. */
+  encryption: Shape[]
+  /** Scenario 16: the entries a reader gets from a mirror, against from the writer. */
+  mirrorReader: Shape[]
 }
 
 const KiB = 1024
@@ -35,22 +44,23 @@ export function config(opts: {
   processIn?: number[]
 }): Config {
   const quick = opts.quick
+  const bulk: Shape[] = quick
+    ? [
+        { feeds: 1, blocks: 200, blockSize: KiB },
+        { feeds: 4, blocks: 50, blockSize: KiB }
+      ]
+    : [
+        { feeds: 1, blocks: 50_000, blockSize: KiB },
+        { feeds: 50, blocks: 1000, blockSize: KiB }
+      ]
   return {
     quick,
     reps: opts.reps ?? (quick ? 1 : 3),
     timeoutMs: quick ? 60_000 : 600_000,
     transports: opts.transports ?? ['pipe', 'swarm'],
-    only: new Set(opts.only ?? [1, 2, 3, 6, 7, 12, 13]),
+    only: new Set(opts.only ?? [1, 2, 3, 6, 7, 12, 13, 14, 15, 16]),
     processIn: new Set(opts.processIn ?? [2]),
-    bulk: quick
-      ? [
-          { feeds: 1, blocks: 200, blockSize: KiB },
-          { feeds: 4, blocks: 50, blockSize: KiB }
-        ]
-      : [
-          { feeds: 1, blocks: 50_000, blockSize: KiB },
-          { feeds: 50, blocks: 1000, blockSize: KiB }
-        ],
+    bulk,
     many: quick
       ? [
           { feeds: 20, blocks: 5, blockSize: KiB },
@@ -77,6 +87,19 @@ export function config(opts: {
     // Issue 15: a mirror following 1,000 feeds × 100 entries of 64 bytes.
     mirror: quick
       ? { feeds: 20, blocks: 10, blockSize: 64 }
-      : { feeds: 1000, blocks: 100, blockSize: 64 }
+      : { feeds: 1000, blocks: 100, blockSize: 64 },
+    // Issue 15, scale of a mirror: 1,000 sets × 100 feeds in one process.
+    mirrorScale: quick
+      ? { sets: 20, feeds: 10, rawReps: 1, stallMs: 3_000 }
+      : { sets: 1000, feeds: 100, rawReps: 1, stallMs: 20_000 },
+    // Scenario 1's bulk shapes.
+    encryption: bulk,
+    // 10,000 entries of 64 B: one writer's, and 100 writers' (a chat).
+    mirrorReader: quick
+      ? [{ feeds: 1, blocks: 100, blockSize: 64 }]
+      : [
+          { feeds: 1, blocks: 10_000, blockSize: 64 },
+          { feeds: 100, blocks: 100, blockSize: 64 }
+        ]
   }
 }

@@ -7,15 +7,17 @@
 // against raw corestore opening every core. Raw's source is warm, the
 // multifeed sources as the last rep left them (as scenarios 1, 6, 7).
 import type { MultiSource } from '../multi.js'
-import { Loopback } from '../net.js'
+import type { Loopback } from '../net.js'
 import { fmtMs, progress } from '../progress.js'
 import { RawSource, rawSync } from '../raw.js'
 import { med } from '../statistics.js'
-import { shapeName, type Transport } from '../types.js'
+import { type Shape, shapeName, type Transport } from '../types.js'
 import type { ScenarioContext } from './context.js'
+import { interleaved, seriesFor } from './interleaved.js'
 import { errorMessage, sideErrors } from './rows.js'
 
 const SCENARIO = '13 mirror'
+const READER = '16 mirror reader'
 
 /** The measured syncs, in the order of even reps (odd reps reverse it). */
 const RUNS = ['raw', 'mirror', 'fromMirror', 'fromWriter'] as const
@@ -28,26 +30,31 @@ const METRICS: Record<Exclude<Run, 'raw'>, string> = {
   fromWriter: 'a member served by the writer'
 }
 
-interface Series {
-  ms: number[]
-  cpu: number[]
-  error?: string
-}
-
 export async function mirrors(ctx: ScenarioContext): Promise<void> {
   progress('scenario 13: mirror')
+  await mirrorSeries(ctx, SCENARIO, ctx.cfg.mirror, true)
+}
+
+/**
+ * Scenario 16 (issue 15): the time a reader takes to get 10,000 entries from a
+ * mirror alone against from their writer, the same runs as scenario 13 at that
+ * size, with a row comparing the two directly (raw column: served by the writer).
+ */
+export async function mirrorReader(ctx: ScenarioContext): Promise<void> {
+  progress('scenario 16: a reader served by a mirror against by the writer')
+  for (const shape of ctx.cfg.mirrorReader) await mirrorSeries(ctx, READER, shape, false)
+}
+
+/** Scenario 13's runs of one shape, rows under `scenario`; `open`: and the open of the mirror's store. */
+async function mirrorSeries(
+  ctx: ScenarioContext,
+  scenario: string,
+  shape: Shape,
+  measureOpen: boolean
+): Promise<void> {
   const { reps, transports, timeoutMs } = ctx.cfg
-  const shape = ctx.cfg.mirror
   const name = shapeName(shape)
-  const series = new Map<Transport, Record<Run, Series>>()
-  for (const t of transports) {
-    series.set(t, {
-      raw: { ms: [], cpu: [] },
-      mirror: { ms: [], cpu: [] },
-      fromMirror: { ms: [], cpu: [] },
-      fromWriter: { ms: [], cpu: [] }
-    })
-  }
+  const series = seriesFor(transports, RUNS)
   const open = {
     mirror: [] as number[],
     raw: [] as number[],
@@ -56,48 +63,28 @@ export async function mirrors(ctx: ScenarioContext): Promise<void> {
 
   progress(`setup ${name}: writing raw source`)
   const raw = await RawSource.create(shape)
-  let writer: MultiSource | null = null
-  let mirror: MultiSource | null = null
-  let side: Awaited<ReturnType<typeof load>> | null = null
+  let writer = null as MultiSource | null
+  let mirror = null as MultiSource | null
+  let side = null as Awaited<ReturnType<typeof load>> | null
   let setupError: string | undefined
   try {
-    side = await load(ctx)
-    progress(`setup ${name}: writing the encrypted set, then its mirror`)
-    writer = await side.multi.MultiSource.create(shape, 1, true)
-    mirror = await side.mirror.mirrorOf(writer, timeoutMs)
-  } catch (err) {
-    setupError = errorMessage(err)
-    progress(`  multifeed setup failed: ${setupError}`)
-  }
-  const loopback = transports.includes('swarm') ? await Loopback.create() : null
-  try {
-    for (let rep = 0; rep < reps; rep++) {
-      for (const t of transports) {
-        const s = series.get(t)!
-        for (const run of rep % 2 === 0 ? RUNS : [...RUNS].reverse()) {
-          const into = s[run]
-          if (into.error) continue
-          if (run !== 'raw' && setupError) {
-            into.error = setupError
-            continue
-          }
-          try {
-            const res =
-              run === 'raw'
-                ? await rawSync(raw, t, loopback, timeoutMs)
-                : await syncOf(side!, run, writer!, mirror!, t, loopback, timeoutMs)
-            into.ms.push(res.ms)
-            into.cpu.push(res.cpuMs)
-            progress(
-              `  ${name} ${t} rep ${rep + 1}/${reps}: ${run} ${fmtMs(res.ms)} (cpu ${fmtMs(res.cpuMs)})`
-            )
-          } catch (err) {
-            into.error = errorMessage(err)
-            progress(`  ${name} ${t} ${run} failed: ${into.error}`)
-          }
-        }
-      }
-      if (mirror && side && !open.error) {
+    setupError = await interleaved({
+      name,
+      reps,
+      runs: RUNS,
+      series,
+      setup: async () => {
+        side = await load(ctx)
+        progress(`setup ${name}: writing the encrypted set, then its mirror`)
+        writer = await side.multi.MultiSource.create(shape, 1, true)
+        mirror = await side.mirror.mirrorOf(writer, timeoutMs)
+      },
+      measure: (run, t, loopback) =>
+        run === 'raw'
+          ? rawSync(raw, t, loopback, timeoutMs)
+          : syncOf(side!, run, writer!, mirror!, t, loopback, timeoutMs),
+      afterRep: async () => {
+        if (!measureOpen || !mirror || !side || open.error) return
         try {
           const opened = await side.mirror.mirrorOpenMs(mirror)
           if (opened.feeds !== shape.feeds) throw new Error(`re-opened ${opened.feeds} feeds`)
@@ -110,9 +97,8 @@ export async function mirrors(ctx: ScenarioContext): Promise<void> {
           open.error = errorMessage(err)
         }
       }
-    }
+    })
   } finally {
-    await loopback?.close()
     await mirror?.close().catch(() => {})
     await writer?.close().catch(() => {})
     await raw.close()
@@ -125,7 +111,7 @@ export async function mirrors(ctx: ScenarioContext): Promise<void> {
         ['CPU time (both peers)', 'cpu']
       ] as const) {
         ctx.push({
-          scenario: SCENARIO,
+          scenario,
           case: name,
           transport: t,
           metric: `${METRICS[run]}: ${metric}`,
@@ -138,9 +124,30 @@ export async function mirrors(ctx: ScenarioContext): Promise<void> {
         })
       }
     }
+    if (scenario === READER) {
+      // Paired by rep (the runs of one rep follow each other): the mirror's cost to a reader.
+      const paired = s.fromMirror.ms.map((ms, i) => ms / (s.fromWriter.ms[i] ?? Number.NaN))
+      ctx.push({
+        scenario,
+        case: name,
+        transport: t,
+        metric: 'sync time, served by the mirror alone (raw column: by the writer)',
+        unit: 'ms',
+        multifeed: med(s.fromMirror.ms),
+        raw: med(s.fromWriter.ms),
+        target: null,
+        samples: { multifeed: s.fromMirror.ms, raw: s.fromWriter.ms },
+        extra: {
+          pairedRatioMedian: med(paired) ?? Number.NaN,
+          note: 'both multifeed: a fresh member reader, served by a mirror that cannot read, or by the writer'
+        },
+        error: sideErrors(s.fromMirror.error, s.fromWriter.error)
+      })
+    }
   }
+  if (!measureOpen) return
   ctx.push({
-    scenario: SCENARIO,
+    scenario,
     case: name,
     transport: 'disk',
     metric: "open of the mirror's store (raw: every core opened)",

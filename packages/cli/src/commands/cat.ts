@@ -1,16 +1,6 @@
 import { formatKey, type Multifeed, parseKey } from '@multifeed/core'
 import { ENCODINGS, type Encoding, isEncoding, show } from '../encodings.js'
-import {
-  COMMON_HELP,
-  COMMON_OPTIONS,
-  commonOptions,
-  NETWORK_HELP,
-  NETWORK_OPTIONS,
-  networkOptions,
-  parse,
-  positionals,
-  seconds
-} from '../options.js'
+import { COMMON_HELP, NETWORK_HELP, networkCommandLine, seconds } from '../options.js'
 import { withSet } from '../session.js'
 import { UsageError } from '../UsageError.js'
 
@@ -30,34 +20,23 @@ ${NETWORK_HELP}
 ${COMMON_HELP}`
 
 export async function cat(argv: string[]): Promise<number> {
-  const { values, positionals: given } = parse(
-    argv,
-    {
-      ...COMMON_OPTIONS,
-      ...NETWORK_OPTIONS,
-      live: { type: 'boolean' },
-      offline: { type: 'boolean' },
-      encoding: { type: 'string' },
-      timeout: { type: 'string' }
-    },
-    CAT_USAGE
-  )
-  if (values.help) {
-    process.stdout.write(`${CAT_USAGE}\n`)
-    return 0
-  }
-  const [keyArg] = positionals(given, ['KEY'], CAT_USAGE)
+  const line = networkCommandLine(argv, CAT_USAGE, ['KEY'], {
+    live: { type: 'boolean' },
+    offline: { type: 'boolean' },
+    encoding: { type: 'string' },
+    timeout: { type: 'string' }
+  })
+  if (line === null) return 0
+  const { values, args, network, storage } = line
   const encoding = values.encoding ?? 'utf-8'
   if (!isEncoding(encoding)) {
     throw new UsageError(`--encoding ${encoding}: expected ${ENCODINGS.join(', ')}`, CAT_USAGE)
   }
   const timeout = seconds(values.timeout, 30, 'timeout', CAT_USAGE)
-  const network = networkOptions(values, CAT_USAGE)
   if (values.offline && (network.bootstrap.length > 0 || network.host !== undefined)) {
     throw new UsageError('--offline joins no DHT: drop --bootstrap and --host', CAT_USAGE)
   }
-  const key = parseKey(keyArg, 'KEY')
-  const { storage } = commonOptions(values)
+  const key = parseKey(args[0], 'KEY')
   return withSet(storage, key, values.offline ? null : network, async ({ multi, net, signal }) => {
     if (net !== null) await multi.synced({ minPeers: 1, timeout: timeout * 1000, signal })
     await print(multi, encoding, values.live === true, signal)

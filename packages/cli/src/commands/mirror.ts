@@ -1,4 +1,4 @@
-import { formatKey, parseKey } from '@multifeed/core'
+import { formatKey, Multifeed, parseKey } from '@multifeed/core'
 import {
   addToList,
   listPath,
@@ -7,16 +7,7 @@ import {
   removeFromList
 } from '../mirror/MirrorList.js'
 import { runMirror } from '../mirror/run.js'
-import {
-  COMMON_HELP,
-  COMMON_OPTIONS,
-  commonOptions,
-  NETWORK_HELP,
-  NETWORK_OPTIONS,
-  networkOptions,
-  parse,
-  positionals
-} from '../options.js'
+import { COMMON_HELP, commandLine, NETWORK_HELP, networkCommandLine } from '../options.js'
 import { EXIT_OK, UsageError } from '../UsageError.js'
 
 export const MIRROR_USAGE = `Usage: multifeed mirror COMMAND [options]
@@ -45,14 +36,22 @@ Adds the set KEY to the mirror's list (DIR/mirror.json; created with DIR if
 needed). Prints "added KEY", or "KEY is already in the list" (exit 0 too). A
 running mirror starts on it at once. Does not open the store.
 
+KEY is best an encrypted set's mirror key (multi.mirrorKey): the mirror then
+cannot read the set. Given a member key (multi.key of an encrypted set, which
+reads and writes), add stores its mirror key instead and says so; --member-ok
+stores the member key itself (a mirror that can read the set). A plain set's
+key is stored as given (a plain set has no mirror key: a full copy, readable).
+
 Options:
+  --member-ok            store a member key as given (this mirror can then read the set)
 ${COMMON_HELP}`
 
 const REMOVE_USAGE = `Usage: multifeed mirror remove KEY [options]
 
 Removes the set KEY from the mirror's list. Prints "removed KEY", or "KEY is
-not in the list" (exit 0 too). A running mirror stops on it at once; what it
-stored of the set stays in the store.
+not in the list" (exit 0 too). A member key not in the list removes its set's
+mirror key (what \`mirror add\` stored for it). A running mirror stops on it at
+once; what it stored of the set stays in the store.
 
 Options:
 ${COMMON_HELP}`
@@ -81,8 +80,8 @@ ${NETWORK_HELP}
 ${COMMON_HELP}`
 
 const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  add: (argv) => change(argv, ADD_USAGE, 'add'),
-  remove: (argv) => change(argv, REMOVE_USAGE, 'remove'),
+  add,
+  remove,
   list,
   run
 }
@@ -102,51 +101,58 @@ function help(usage: string): number {
   return EXIT_OK
 }
 
-async function change(argv: string[], usage: string, what: 'add' | 'remove'): Promise<number> {
-  const { values, positionals: given } = parse(argv, COMMON_OPTIONS, usage)
-  if (values.help) return help(usage)
-  const [keyArg] = positionals(given, ['KEY'], usage)
-  const key = parseKey(keyArg, 'KEY')
-  const { storage } = commonOptions(values)
+async function add(argv: string[]): Promise<number> {
+  const line = commandLine(argv, ADD_USAGE, ['KEY'], { 'member-ok': { type: 'boolean' } })
+  if (line === null) return EXIT_OK
+  const given = parseKey(line.args[0], 'KEY')
+  const tier = Multifeed.tierOf(given)
+  const memberOk = line.values['member-ok'] === true
+  // A member key reads and writes the set: what a mirror must not hold unless asked to.
+  const key = tier === 'member' && !memberOk ? Multifeed.mirrorKeyOf(given) : given
   const z = formatKey(key)
-  if (what === 'add') {
-    const added = await addToList(storage, key)
-    process.stdout.write(added ? `added ${z}\n` : `${z} is already in the list\n`)
-  } else {
-    const removed = await removeFromList(storage, key)
-    process.stdout.write(removed ? `removed ${z}\n` : `${z} is not in the list\n`)
+  const added = await addToList(line.storage, key)
+  process.stdout.write(added ? `added ${z}\n` : `${z} is already in the list\n`)
+  if (tier === 'member') {
+    process.stderr.write(
+      memberOk
+        ? 'a member key, kept as given (--member-ok): this mirror CAN read the set\n'
+        : `${formatKey(given)} is a member key (it reads the set): its mirror key was added instead, this mirror cannot read the set (--member-ok adds the member key)\n`
+    )
   }
   return EXIT_OK
 }
 
+async function remove(argv: string[]): Promise<number> {
+  const line = commandLine(argv, REMOVE_USAGE, ['KEY'], {})
+  if (line === null) return EXIT_OK
+  const given = parseKey(line.args[0], 'KEY')
+  let key = given
+  let removed = await removeFromList(line.storage, key)
+  if (!removed && Multifeed.tierOf(given) === 'member') {
+    // `mirror add` stored this member key's mirror key.
+    key = Multifeed.mirrorKeyOf(given)
+    removed = await removeFromList(line.storage, key)
+  }
+  const z = formatKey(removed ? key : given)
+  process.stdout.write(removed ? `removed ${z}\n` : `${z} is not in the list\n`)
+  return EXIT_OK
+}
+
 async function list(argv: string[]): Promise<number> {
-  const { values, positionals: given } = parse(
-    argv,
-    { ...COMMON_OPTIONS, json: { type: 'boolean' } },
-    LIST_USAGE
-  )
-  if (values.help) return help(LIST_USAGE)
-  positionals(given, [], LIST_USAGE)
-  const { storage } = commonOptions(values)
-  const doc: MirrorDocument = await readList(storage)
-  if (values.json) {
+  const line = commandLine(argv, LIST_USAGE, [], { json: { type: 'boolean' } })
+  if (line === null) return EXIT_OK
+  const doc: MirrorDocument = await readList(line.storage)
+  if (line.values.json) {
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`)
   } else {
     for (const set of doc.sets) process.stdout.write(`${set.key}  added ${set.added}\n`)
-    if (doc.sets.length === 0) process.stderr.write(`no sets in ${listPath(storage)}\n`)
+    if (doc.sets.length === 0) process.stderr.write(`no sets in ${listPath(line.storage)}\n`)
   }
   return EXIT_OK
 }
 
 async function run(argv: string[]): Promise<number> {
-  const { values, positionals: given } = parse(
-    argv,
-    { ...COMMON_OPTIONS, ...NETWORK_OPTIONS },
-    RUN_USAGE
-  )
-  if (values.help) return help(RUN_USAGE)
-  positionals(given, [], RUN_USAGE)
-  const network = networkOptions(values, RUN_USAGE)
-  const { storage } = commonOptions(values)
-  return runMirror(storage, network)
+  const line = networkCommandLine(argv, RUN_USAGE, [], {})
+  if (line === null) return EXIT_OK
+  return runMirror(line.storage, line.network)
 }

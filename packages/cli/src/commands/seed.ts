@@ -1,14 +1,5 @@
 import { formatKey, parseKey } from '@multifeed/core'
-import {
-  COMMON_HELP,
-  COMMON_OPTIONS,
-  commonOptions,
-  NETWORK_HELP,
-  NETWORK_OPTIONS,
-  networkOptions,
-  parse,
-  positionals
-} from '../options.js'
+import { COMMON_HELP, NETWORK_HELP, networkCommandLine } from '../options.js'
 import { log, withSet } from '../session.js'
 import { aborted } from '../signals.js'
 
@@ -24,19 +15,10 @@ ${NETWORK_HELP}
 ${COMMON_HELP}`
 
 export async function seed(argv: string[]): Promise<number> {
-  const { values, positionals: given } = parse(
-    argv,
-    { ...COMMON_OPTIONS, ...NETWORK_OPTIONS },
-    SEED_USAGE
-  )
-  if (values.help) {
-    process.stdout.write(`${SEED_USAGE}\n`)
-    return 0
-  }
-  const [keyArg] = positionals(given, ['KEY'], SEED_USAGE)
-  const network = networkOptions(values, SEED_USAGE)
-  const key = parseKey(keyArg, 'KEY')
-  const { storage } = commonOptions(values)
+  const line = networkCommandLine(argv, SEED_USAGE, ['KEY'], {})
+  if (line === null) return 0
+  const { args, network, storage } = line
+  const key = parseKey(args[0], 'KEY')
   return withSet(storage, key, network, async ({ multi, signal }) => {
     multi.on('feed', (feed) => log(`feed ${formatKey(feed.key)} joined`))
     if (!signal.aborted) process.stdout.write(`seeding ${formatKey(key)}\n`)

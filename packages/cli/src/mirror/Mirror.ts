@@ -1,7 +1,8 @@
 import { Multifeed, MultifeedError, parseKey } from '@multifeed/core'
 import type { Corestore } from '@multifeed/holepunch-types'
-import type { Networker } from '@multifeed/networker'
-import { type SetSnapshot, snapshot } from './SetState.js'
+import type { NetworkerInterface } from '@multifeed/networker'
+import type { SetSnapshot } from './SetState.js'
+import { SetStatus } from './SetStatus.js'
 
 /** What a mirror tells: log lines, and a set whose state may have changed. */
 export interface MirrorEvents {
@@ -19,13 +20,13 @@ export interface MirrorEvents {
  */
 export class Mirror {
   readonly #store: Corestore
-  readonly #net: Networker
+  readonly #net: NetworkerInterface
   readonly #events: MirrorEvents
-  readonly #sets = new Map<string, Multifeed>()
+  readonly #sets = new Map<string, { multi: Multifeed; status: SetStatus }>()
   #updating: Promise<void> = Promise.resolve()
   #closing = false
 
-  constructor(store: Corestore, net: Networker, events: MirrorEvents) {
+  constructor(store: Corestore, net: NetworkerInterface, events: MirrorEvents) {
     this.#store = store
     this.#net = net
     this.#events = events
@@ -44,9 +45,9 @@ export class Mirror {
     return [...this.#sets.keys()]
   }
 
-  /** Where every set stands. */
+  /** Where every set stands (each recomputed only if it changed since it was last asked). */
   snapshots(): SetSnapshot[] {
-    return [...this.#sets].map(([key, multi]) => snapshot(key, multi))
+    return [...this.#sets.values()].map(({ status }) => status.current())
   }
 
   /** Connected peers (one connection each, whatever the number of sets shared). */
@@ -63,10 +64,11 @@ export class Mirror {
 
   async #apply(keys: string[]): Promise<void> {
     const wanted = new Set(keys)
-    for (const [key, multi] of [...this.#sets]) {
+    for (const [key, { multi, status }] of [...this.#sets]) {
       if (this.#closing) return
       if (wanted.has(key)) continue
       this.#sets.delete(key)
+      status.dispose()
       this.#events.forget(key)
       await this.#net.leave(multi).catch(() => {})
       await multi.close()
@@ -87,20 +89,8 @@ export class Mirror {
       this.#events.log(`error: ${key}: ${describe(err)} (left out; fix the list to retry)`)
       return
     }
-    this.#sets.set(key, multi)
-    const changed = (): void => {
-      if (!multi.closing) this.#events.changed(snapshot(key, multi))
-    }
-    for (const event of [
-      'feed',
-      'append',
-      'progress',
-      'reconciled',
-      'peer-add',
-      'peer-remove'
-    ] as const) {
-      multi.on(event, changed)
-    }
+    const status = new SetStatus(key, multi, (set) => this.#events.changed(set))
+    this.#sets.set(key, { multi, status })
     const report = (err: MultifeedError): void => this.#events.log(`${key}: ${describe(err)}`)
     multi.on('peer-error', report)
     multi.on('storage-error', report)
@@ -119,7 +109,12 @@ export class Mirror {
     this.#closing = true
     await this.#updating
     await this.#net.close()
-    await Promise.all([...this.#sets.values()].map((multi) => multi.close()))
+    await Promise.all(
+      [...this.#sets.values()].map(({ multi, status }) => {
+        status.dispose()
+        return multi.close()
+      })
+    )
     this.#sets.clear()
   }
 }

@@ -52,11 +52,6 @@ export function settingsOf(corestore: unknown, options: unknown): Settings {
   optionalBoolean(o.sparse, CALL, 'sparse')
   optionalBoolean(o.encrypted, CALL, 'encrypted')
   optionalBoolean(o.moderated, CALL, 'moderated')
-  if (o.moderated === true && o.encrypted === true) {
-    throw new InvalidArgumentError(
-      `${CALL}: moderated: true with encrypted: true: a moderated set is not encrypted (not supported yet)`
-    )
-  }
   checkIdentity(o.identity)
   for (const hook of ['accept', 'share', 'moderation'] as const) {
     if (o.policy?.[hook] !== undefined && typeof o.policy[hook] !== 'function') {

@@ -13,6 +13,13 @@ export type Refusal = VerifyRefusal | 'duplicate' | 'full'
 
 /** Most records a set holds unless told otherwise. */
 export const DEFAULT_MAX_RECORDS = 100_000
+/**
+ * Most records held waiting for part of their past (`pending`): an honest
+ * peer sends a record's past before it or with it, so these are few and
+ * brief; a record naming ids that never come (anyone can sign one) would
+ * otherwise be kept for good.
+ */
+export const DEFAULT_MAX_PENDING = 1024
 
 export type AddResult = { added: true; record: VerifiedRecord } | { added: false; reason: Refusal }
 
@@ -28,8 +35,11 @@ export class RecordBook {
     full: 0
   }
   readonly maxRecords: number
+  readonly maxPending: number
   readonly #policy: ModerationPolicy | undefined
   readonly #records = new Map<string, VerifiedRecord>()
+  /** Id (hex) → how many held records name it among their deps. */
+  readonly #named = new Map<string, number>()
   #state: ModerationState | null = null
 
   constructor(
@@ -37,12 +47,14 @@ export class RecordBook {
     founder: Buffer,
     {
       maxRecords = DEFAULT_MAX_RECORDS,
+      maxPending = DEFAULT_MAX_PENDING,
       policy
-    }: { maxRecords?: number; policy?: ModerationPolicy } = {}
+    }: { maxRecords?: number; maxPending?: number; policy?: ModerationPolicy } = {}
   ) {
     this.setKey = setKey
     this.founder = founder
     this.maxRecords = maxRecords
+    this.maxPending = maxPending
     this.#policy = policy
   }
 
@@ -75,7 +87,81 @@ export class RecordBook {
   keep(record: VerifiedRecord): void {
     if (this.#records.has(record.hex)) return
     this.#records.set(record.hex, record)
+    for (const dep of record.record.deps) {
+      const hex = dep.toString('hex')
+      this.#named.set(hex, (this.#named.get(hex) ?? 0) + 1)
+    }
     this.#state = null
+  }
+
+  /** Lets go of records kept (their log append failed): the state is computed again. */
+  forget(records: VerifiedRecord[]): void {
+    for (const r of records) this.#remove(r)
+    this.#state = null
+  }
+
+  /**
+   * Of `candidates` (records just kept), lets go of what no one granted can
+   * make us keep, and returns it:
+   *
+   * - records the rule refuses `unauthorized` that no held record names,
+   *   and those only they named, in turn: what a key holder never granted
+   *   signs cannot widen the graph, so it is neither stored nor relayed. A
+   *   record a held one names is kept (the graph's pasts stay complete).
+   *   Such a record is in no record's past and counts for nothing: the
+   *   state is the same without it but for its entry in `refused`;
+   * - records waiting for their past beyond `maxPending` held (the newest
+   *   first): a pending record is in the past of pending records only, so
+   *   the state is the same without it but for `pending`.
+   *
+   * The state is patched, not evaluated again.
+   */
+  dropUnrooted(candidates: VerifiedRecord[]): VerifiedRecord[] {
+    const state = this.state()
+    const fresh = new Map(candidates.map((r) => [r.hex, r]))
+    const droppable = (r: VerifiedRecord | undefined): r is VerifiedRecord =>
+      r !== undefined &&
+      this.#records.has(r.hex) &&
+      state.refused.get(r.hex) === 'unauthorized' &&
+      (this.#named.get(r.hex) ?? 0) === 0
+    const work = candidates.filter(droppable)
+    const dropped: VerifiedRecord[] = []
+    for (let r = work.pop(); r !== undefined; r = work.pop()) {
+      if (!droppable(r)) continue
+      this.#remove(r)
+      state.refused.delete(r.hex)
+      dropped.push(r)
+      for (const dep of r.record.deps) {
+        const next = fresh.get(dep.toString('hex'))
+        if (droppable(next)) work.push(next)
+      }
+    }
+    if (state.pending.length > this.maxPending) {
+      const over = new Set<string>()
+      for (
+        let i = state.pending.length - 1;
+        i >= 0 && over.size < state.pending.length - this.maxPending;
+        i--
+      ) {
+        const r = fresh.get(state.pending[i]!)
+        if (r === undefined) continue
+        over.add(r.hex)
+        this.#remove(r)
+        dropped.push(r)
+      }
+      state.pending = state.pending.filter((hex) => !over.has(hex))
+    }
+    return dropped
+  }
+
+  #remove(record: VerifiedRecord): void {
+    if (!this.#records.delete(record.hex)) return
+    for (const dep of record.record.deps) {
+      const hex = dep.toString('hex')
+      const n = (this.#named.get(hex) ?? 0) - 1
+      if (n > 0) this.#named.set(hex, n)
+      else this.#named.delete(hex)
+    }
   }
 
   has(id: Buffer): boolean {

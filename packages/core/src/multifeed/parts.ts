@@ -20,7 +20,7 @@ import { CorePool } from '../set/CorePool.js'
 import { Management } from '../set/Management.js'
 import { Membership } from '../set/Membership.js'
 import type { Owners } from '../set/Owners.js'
-import type { SetSource } from '../set/opening.js'
+import { type SetSource, setNamespace } from '../set/opening.js'
 import { recordsOf, type SetModeration } from '../set/SetModeration.js'
 import { Writers } from '../set/Writers.js'
 import type { MultifeedEvents } from '../types.js'
@@ -62,9 +62,7 @@ export function buildParts(
 ): Parts {
   const corestore = multi.corestore
   if (keys.tier === 'mirror') mirrorSettings(settings)
-  const store = corestore.namespace(`@multifeed/${keys.discoveryKey.toString('hex')}`, {
-    active: false
-  })
+  const store = setNamespace(corestore, keys.discoveryKey)
   const membership = new Membership(
     store,
     keys.discoveryKey,

@@ -32,8 +32,22 @@ export const PROTOCOL_MINOR = 2
  */
 export const TAGS_MINOR = 4
 
-/** The minor a set's channel announces: TAGS_MINOR for an encrypted set's, PROTOCOL_MINOR otherwise. */
-export function minorOf(tagged: boolean): number {
+/**
+ * Minor 5, announced by a moderated encrypted set's channel only: minor 3's
+ * records (summary in the open, the record messages) and minor 4's tagged
+ * Elements, together. Its pairing key binds the founder (capabilities.ts),
+ * so no peer of another set type pairs with it; plain (2), moderated (3)
+ * and encrypted (4) channels are unchanged, byte for byte.
+ */
+export const MODERATED_TAGS_MINOR = 5
+
+/**
+ * The minor a set's channel announces: PROTOCOL_MINOR for a plain set's,
+ * TAGS_MINOR for an encrypted set's, MODERATION_MINOR for a moderated
+ * set's, MODERATED_TAGS_MINOR for a moderated encrypted set's.
+ */
+export function minorOf(tagged: boolean, moderated = false): number {
+  if (moderated) return tagged ? MODERATED_TAGS_MINOR : MODERATION_MINOR
   return tagged ? Math.max(PROTOCOL_MINOR, TAGS_MINOR) : PROTOCOL_MINOR
 }
 

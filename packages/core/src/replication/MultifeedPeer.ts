@@ -26,7 +26,7 @@ import {
 } from '../errors.js'
 import { parseKey } from '../keys.js'
 import { debug, shortId } from '../lifecycle/debug.js'
-import { MODERATION_MINOR, minorOf, type Open, PROTOCOL_MAJOR } from '../protocol/messages.js'
+import { minorOf, type Open, PROTOCOL_MAJOR } from '../protocol/messages.js'
 import type { Feed } from '../set/FeedSet.js'
 import type { FeedInfo, KeyLike, SyncInfo } from '../types.js'
 import { FeedGate, heldLimit } from './FeedGate.js'
@@ -104,7 +104,7 @@ export class MultifeedPeer implements StreamMember {
     const moderated = host.records !== null
     this.#channel = new PeerChannel(
       host.key,
-      moderated ? MODERATION_MINOR : minorOf(host.tagged),
+      minorOf(host.tagged, moderated),
       replication,
       this.stats,
       {
@@ -395,7 +395,9 @@ export class MultifeedPeer implements StreamMember {
       }
       return
     }
-    this.#dispatch(name, raw)
+    // After the records sent before it (a writer's bind precedes its first offer).
+    if (this.#records?.busy) this.#records.after(() => this.#dispatch(name, raw))
+    else this.#dispatch(name, raw)
   }
 
   #dispatch(name: ChannelMessage, raw: Buffer): void {

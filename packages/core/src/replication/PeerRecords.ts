@@ -102,6 +102,8 @@ export class PeerRecords {
   #awaitingAnswer = false
   #isInitiator = false
   #queue: Promise<void> = Promise.resolve()
+  /** Works queued and not yet done (records being taken). */
+  #queued = 0
 
   constructor(owner: RecordsOwner) {
     this.#owner = owner
@@ -155,6 +157,20 @@ export class PeerRecords {
     } catch (err) {
       this.#owner.fail(err)
     }
+  }
+
+  /** True while records the peer sent are being taken. */
+  get busy(): boolean {
+    return this.#queued > 0
+  }
+
+  /**
+   * Runs `work` once the records the peer sent so far are taken: a feed
+   * message that followed a record on the channel (a bind, a block) is acted
+   * on after it, as it was sent.
+   */
+  after(work: () => void): void {
+    this.#enqueue(async () => work())
   }
 
   /** Records were added here: the peer gets those it does not hold (once we are ready). */
@@ -296,8 +312,12 @@ export class PeerRecords {
   /** Takes the peer's records in order, off the Protomux call stack. */
   #enqueue(work: () => Promise<void>): void {
     const owner = this.#owner
+    this.#queued++
     this.#queue = this.#queue
       .then(() => (owner.live() ? work() : undefined))
       .catch((err) => owner.localError(err))
+      .finally(() => {
+        this.#queued--
+      })
   }
 }

@@ -54,6 +54,11 @@ export class Management {
     if (this.#membership.moderated(parsed)) {
       throw new InvalidArgumentError("This key is blocked by the set's moderation")
     }
+    if (this.#membership.unbound(parsed)) {
+      throw new InvalidArgumentError(
+        "This key is bound to no identity: a moderated set admits a feed once its writer's bind record is held (it travels with the set's records)"
+      )
+    }
     const { tags } = this.#membership
     if (tags.required && !tags.computes) {
       throw new InvalidArgumentError(

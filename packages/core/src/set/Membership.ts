@@ -41,6 +41,8 @@ export class Membership {
    * from the mute above: a moderator's unblock never lifts a member's mute).
    */
   moderated: (key: Buffer) => boolean = () => false
+  /** A moderated set admits only feeds bound to an identity: true for a key no held bind record names. */
+  unbound: (key: Buffer) => boolean = () => false
   /** The multifeed's discovery key: how the store's owner record names it. */
   readonly id: Buffer
   /** The set's admission tags (an encrypted set's feeds carry one each). */

@@ -10,7 +10,7 @@
  * feeds a block reaches, fetch again the ones an unblock frees.
  */
 import type { Corestore, KeyPair } from '@multifeed/holepunch-types'
-import { InvalidArgumentError, StorageCorruptError } from '../errors.js'
+import { InvalidArgumentError, NotWritableError, StorageCorruptError } from '../errors.js'
 import type { BlockEntry, ModerationPolicy, ModerationState } from '../moderation/evaluate.js'
 import type { ModeratedSetId } from '../moderation/invite.js'
 import { RecordBook, type Refusal } from '../moderation/RecordBook.js'
@@ -28,8 +28,11 @@ export interface ModerationChange {
   unblocked: string[]
   /** True when the moderators changed. */
   moderators: boolean
-  /** Records refused, by reason (verification and duplicates). */
-  refused: Partial<Record<Refusal, number>>
+  /**
+   * Records refused, by reason (verification and duplicates; `unauthorized`:
+   * signed by someone never granted and named by no record: not kept).
+   */
+  refused: Partial<Record<Refusal | 'unauthorized', number>>
 }
 
 export class Moderation {
@@ -57,7 +60,7 @@ export class Moderation {
     store: Corestore,
     set: ModeratedSetId | Buffer,
     identity: KeyPair,
-    options: { policy?: ModerationPolicy } = {}
+    options: { policy?: ModerationPolicy; maxPending?: number } = {}
   ): Promise<Moderation> {
     const log = new ModerationLog(store)
     const key = Buffer.isBuffer(set) ? set : set.key
@@ -68,7 +71,7 @@ export class Moderation {
       for await (const bytes of log.load()) {
         if (index++ === 0) {
           id = decodeHeader(bytes, key)
-          book = new RecordBook(id.key, id.founder, options)
+          book = new RecordBook(id.signingKey, id.founder, options)
           continue
         }
         const result = book!.add(bytes)
@@ -85,7 +88,7 @@ export class Moderation {
       }
       if (book === null) {
         await log.append([encodeHeader(id)])
-        book = new RecordBook(id.key, id.founder, options)
+        book = new RecordBook(id.signingKey, id.founder, options)
       }
     } catch (err) {
       await log.close()
@@ -144,7 +147,8 @@ export class Moderation {
 
   /** Binds one of our writers to our identity. */
   bind(feed: { key: Buffer; keyPair: KeyPair }): Promise<ModerationChange> {
-    return this.#take([bindFeed(this.id.key, this.identity, feed).bytes])
+    this.#assertMember('bind a writer')
+    return this.#take([bindFeed(this.id.signingKey, this.identity, feed).bytes])
   }
 
   /**
@@ -168,7 +172,8 @@ export class Moderation {
   }
 
   #sign(body: Parameters<typeof signRecord>[2]): Promise<ModerationChange> {
-    const record = signRecord(this.id.key, this.identity, body, { deps: this.#book.heads() })
+    this.#assertMember(`sign a ${body.type}`)
+    const record = signRecord(this.id.signingKey, this.identity, body, { deps: this.#book.heads() })
     return this.#take([record.bytes])
   }
 
@@ -181,7 +186,7 @@ export class Moderation {
 
   async #takeNow(records: Buffer[]): Promise<ModerationChange> {
     const before = this.state
-    const refused: Partial<Record<Refusal, number>> = {}
+    const refused: ModerationChange['refused'] = {}
     const added: VerifiedRecord[] = []
     const ids = new Set<string>()
     for (const bytes of records) {
@@ -193,22 +198,47 @@ export class Moderation {
         refused[result.reason] = (refused[result.reason] ?? 0) + 1
       }
     }
-    if (added.length === 0) return { added, blocked: [], unblocked: [], moderators: false, refused }
-    // On disk before the state says it.
-    await this.#log.append(added.map((r) => r.bytes))
     for (const r of added) this.#book.keep(r)
-    const change = { added, refused, ...diff(before, this.state) }
+    // Unauthorized and named by no record, or pending past the bound: neither stored nor relayed.
+    const pending = new Set(this.#book.state().pending)
+    const dropped = new Set(this.#book.dropUnrooted(added).map((r) => r.hex))
+    for (const hex of dropped) {
+      const reason = pending.has(hex) ? 'full' : 'unauthorized'
+      refused[reason] = (refused[reason] ?? 0) + 1
+    }
+    const kept = added.filter((r) => !dropped.has(r.hex))
+    if (kept.length === 0)
+      return { added: kept, blocked: [], unblocked: [], moderators: false, refused }
+    // On disk before anything acts on the state (a failed append lets the records go).
+    try {
+      await this.#log.append(kept.map((r) => r.bytes))
+    } catch (err) {
+      this.#book.forget(kept)
+      throw err
+    }
+    const change = { added: kept, refused, ...diff(before, this.state) }
     for (const effect of this.#effects) await effect(change)
     return change
   }
 
+  /** A mirror relays and applies records; it signs none (it holds no member key, and is no one's identity). */
+  #assertMember(what: string): void {
+    if (this.id.tier === 'mirror') {
+      throw new NotWritableError(
+        `A mirror does not ${what}: it verifies, applies and relays the set's records`
+      )
+    }
+  }
+
   #assertFounder(what: string): void {
+    this.#assertMember(what)
     if (!this.identity.publicKey.equals(this.id.founder)) {
       throw new InvalidArgumentError(`Only the set's founder may ${what} a moderator`)
     }
   }
 
   #assertModerator(what: string): void {
+    this.#assertMember(what)
     if (!this.isModerator(this.identity.publicKey)) {
       throw new InvalidArgumentError(`Only a moderator of the set may ${what}`)
     }

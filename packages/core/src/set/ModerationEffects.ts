@@ -47,18 +47,30 @@ export class ModerationEffects {
     this.#host = host
     const { membership } = host
     membership.moderated = (key) => blockOf(moderation.state, key) !== null
+    membership.unbound = (key) => !moderation.state.bindings.has(key.toString('hex'))
     membership.set.owners = (key) => ownerOf(moderation.state, key)
     moderation.onChange((change) => this.#apply(change))
   }
 
-  /** At open: removes the feeds the state blocks that the set still lists. */
+  /**
+   * At open: removes the feeds the state blocks that the set still lists,
+   * and the peers' feeds bound to no identity (admitted by a build that did
+   * not require binds): a moderated set lists only bound feeds. Such a feed
+   * joins again once its bind record arrives and a peer offers it.
+   */
   async settle(): Promise<void> {
     const state = this.#moderation.state
-    const blocked = this.#host.membership.set
-      .all()
+    const feeds = this.#host.membership.set.all()
+    const blocked = feeds
       .filter((feed) => blockOf(state, feed.key) !== null)
       .map((feed) => Buffer.from(feed.key))
     const removed = await this.#removeAll(blocked, state)
+    for (const feed of feeds) {
+      if (feed.local || state.bindings.has(feed.id)) continue
+      if (this.#host.membership.set.find(feed.key) === undefined) continue
+      const info = await this.#host.remove(Buffer.from(feed.key))
+      if (info !== null) removed.push(info)
+    }
     if (removed.length > 0) {
       const nothing = { added: [], blocked: [], unblocked: [], moderators: false, refused: {} }
       this.#host.changed(nothing, removed)
@@ -95,17 +107,49 @@ export class ModerationEffects {
     }
   }
 
-  /** Removes those of `keys` that the set lists and `state` blocks. */
+  /**
+   * Removes those of `keys` that the set lists and `state` blocks. A key not
+   * listed but being admitted right now (claimed: past admission's check of
+   * the state, awaiting) is checked again once that admission ends
+   * (`#afterClaim`), or it would join blocked.
+   */
   async #removeAll(keys: Buffer[], state: ModerationState): Promise<FeedInfo[]> {
     const removed: FeedInfo[] = []
     for (const key of keys) {
-      if (this.#host.membership.set.find(key) === undefined || blockOf(state, key) === null) {
+      if (blockOf(state, key) === null) continue
+      if (this.#host.membership.set.find(key) === undefined) {
+        this.#afterClaim(key)
         continue
       }
       const info = await this.#host.remove(key)
       if (info !== null) removed.push(info)
     }
     return removed
+  }
+
+  /**
+   * Once the admission (or writer) holding `key` lets go of it: removes it if
+   * it joined and the state blocks it then. Not awaited by the change that
+   * found it (that admission may itself wait for this change: a writer's
+   * bind); a removal it does is reported as a change of its own. A close
+   * meanwhile ends it (what the set lists blocked is removed at open).
+   */
+  #afterClaim(key: Buffer): void {
+    const { membership } = this.#host
+    const claim = membership.claimOf(hex(key))
+    if (claim === undefined) return
+    const after = async (): Promise<void> => {
+      for (let c = membership.claimOf(hex(key)); c; c = membership.claimOf(hex(key))) await c
+      const state = this.#moderation.state
+      const removed = await this.#removeAll([key], state)
+      if (removed.length > 0) {
+        const nothing = { added: [], blocked: [], unblocked: [], moderators: false, refused: {} }
+        this.#host.changed(nothing, removed)
+      }
+    }
+    after().catch(() => {
+      // Closed meanwhile (ERR_CLOSED): settle() at the next open removes it.
+    })
   }
 }
 

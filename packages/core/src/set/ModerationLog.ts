@@ -8,7 +8,8 @@
  * crash leaves a record held or not, never half: at open the state is
  * evaluated again from what the log holds.
  *
- * Block 0 is the set's id (founder and secret), written when the set is
+ * Block 0 is the set's id (founder and secret, or a mirror's founder and
+ * mirror key), written when the set is
  * first opened here: the set then re-opens by its key alone, and a log
  * found under a key that the id does not derive is refused.
  */
@@ -16,28 +17,26 @@ import type { Corestore, Hypercore } from '@multifeed/holepunch-types'
 import HypercoreClass from 'hypercore'
 import crypto from 'hypercore-crypto'
 import { StorageCorruptError } from '../errors.js'
-import { type ModeratedSetId, moderatedSetKey } from '../moderation/invite.js'
+import { idBytes, idOf, type ModeratedSetId } from '../moderation/invite.js'
 import { readLog } from './localLog.js'
 
-const HEADER_VERSION = 1
-const KEY_BYTES = 32
-
-/** Block 0 of the log: `1 ‖ founder ‖ secret`. */
+/** Block 0 of the log: the set's id as its invite carries it (`format ‖ founder ‖ secret`; a mirror's: `3 ‖ founder ‖ mirror key`). */
 export function encodeHeader(id: ModeratedSetId): Buffer {
-  return Buffer.concat([Buffer.from([HEADER_VERSION]), id.founder, id.secret])
+  return idBytes(id)
 }
 
 /** The set id block 0 holds, checked against the key the set was opened by. */
 export function decodeHeader(block: Buffer, key: Buffer): ModeratedSetId {
-  if (block.byteLength !== 1 + 2 * KEY_BYTES || block[0] !== HEADER_VERSION) {
-    throw new StorageCorruptError('The moderation log does not start with a set id')
+  let id: ModeratedSetId
+  try {
+    id = idOf(block)
+  } catch (err) {
+    throw new StorageCorruptError('The moderation log does not start with a set id', { cause: err })
   }
-  const founder = Buffer.from(block.subarray(1, 1 + KEY_BYTES))
-  const secret = Buffer.from(block.subarray(1 + KEY_BYTES))
-  if (!moderatedSetKey(founder, secret).equals(key)) {
+  if (!id.key.equals(key)) {
     throw new StorageCorruptError("The moderation log holds another set's id")
   }
-  return { founder, secret, key }
+  return id
 }
 
 const NAME = 'multifeed/moderation'
@@ -59,6 +58,21 @@ export class ModerationLog {
     // The core corestore's get({ name }) makes: its key pair's one-signer manifest.
     const { publicKey } = await store.createKeyPair(NAME)
     return root.storage.hasCore(crypto.discoveryKey(HypercoreClass.key(publicKey)))
+  }
+
+  /**
+   * Block 0 of the log `store` (a set's namespace) holds, or null when it
+   * holds none: read without creating the log.
+   */
+  static async header(store: Corestore, root: Corestore): Promise<Buffer | null> {
+    if (!(await ModerationLog.exists(store, root))) return null
+    const log = new ModerationLog(store)
+    try {
+      for await (const block of log.load()) return block
+      return null
+    } finally {
+      await log.close()
+    }
   }
 
   /** Every block held (the header, then the records), in order, in one streaming pass. */

@@ -144,6 +144,19 @@ export class SetModeration {
     return [...this.#moderation.state.blocked.values()].map(blockInfo)
   }
 
+  /**
+   * The ids of the grant, revoke, block and unblock records this member
+   * holds, ascending (binds left out): two members holding the same ids
+   * reach the same `moderators()` and `blocked()` (the convergence rule).
+   */
+  recordIds(): Buffer[] {
+    const ids: Buffer[] = []
+    for (const r of this.#moderation.records()) {
+      if (r.record.type !== 'bind') ids.push(Buffer.from(r.id))
+    }
+    return ids.sort(Buffer.compare)
+  }
+
   /** Closes the records' log (the multifeed closes it). */
   close(): Promise<void> {
     return this.#moderation.close()
@@ -154,14 +167,23 @@ export class SetModeration {
     return this.#effects.settle()
   }
 
-  /** Binds a new writer of ours to our identity; refuses it when our identity is blocked. */
+  /**
+   * Binds a new writer of ours to our identity; refuses it when our identity
+   * is blocked. Refused before the bind when the block is known here: a bind
+   * of a writer that never joins would travel, and an unblock would make the
+   * members list a key its owner cannot (its store holds that core outside
+   * the set). After the bind too: a block may come meanwhile.
+   */
   async bindWriter(key: Buffer, keyPair: { publicKey: Buffer; secretKey: Buffer }): Promise<void> {
-    await this.#moderation.bind({ key, keyPair })
-    if (blockOf(this.#moderation.state, key) !== null) {
-      throw new NotWritableError(
+    const blocked = () =>
+      new NotWritableError(
         "This peer's identity is blocked by the set's moderation: its writers are refused"
       )
+    if (this.#moderation.state.blocked.has(`identity:${this.identity.toString('hex')}`)) {
+      throw blocked()
     }
+    await this.#moderation.bind({ key, keyPair })
+    if (blockOf(this.#moderation.state, key) !== null) throw blocked()
   }
 }
 

@@ -17,6 +17,13 @@
  * members check it, a mirror requires one): a key without, or with a wrong
  * one, is refused like a blocked key, at the cost of one keyed hash, and
  * reported (`onRefused`): the peer relaying it may be honest.
+ *
+ * A moderated set admits a key only once a bind record names it (an
+ * identity's, verified: ModerationEffects), so that an identity block
+ * cannot be escaped by a writer that never binds. Records travel before
+ * feeds on every channel, so an honest peer's offer finds its bind here;
+ * an unbound offer is refused and reported as a tag refusal is, and
+ * admitted at its next offer once the bind arrived.
  */
 import type { Corestore } from '@multifeed/holepunch-types'
 import crypto from 'hypercore-crypto'
@@ -32,7 +39,7 @@ export interface AdmissionContext {
   assertOpen(): void
   /** Called for a key this corestore holds for something else (default: skip it). */
   onHeldElsewhere?(key: Buffer): void
-  /** Called for a new key refused for its admission tag (missing, or not its key's). */
+  /** Called for a new key refused for its admission tag (missing, or not its key's) or unbound. */
   onRefused?(key: Buffer): void
 }
 
@@ -59,8 +66,8 @@ export async function admit(context: AdmissionContext, elements: Element[]): Pro
       )
         continue
       seen.add(id)
-      // So does a key without its admission tag (one keyed hash).
-      if (!membership.tags.admits(key, element.tag)) {
+      // So does a key without its admission tag (one keyed hash), or without a bind.
+      if (!membership.tags.admits(key, element.tag) || membership.unbound(key)) {
         context.onRefused?.(key)
         continue
       }

@@ -9,10 +9,13 @@
  *   may name a moderated set this store holds: its namespace then holds a
  *   moderation log (one storage lookup), and the set re-opens moderated,
  *   never as an unmoderated set of the same key. A tagged key (an encrypted
- *   set's) never names a moderated set (invite.ts keeps moderated keys untagged).
+ *   set's, member or mirror) may name a moderated encrypted set this store
+ *   holds: its id is read from the log before the set is built (the
+ *   pairing key derives from the founder), one lookup as for a plain key.
  */
 import type { Corestore, KeyPair } from '@multifeed/holepunch-types'
-import { tierOf } from '../capabilities.js'
+import crypto from 'hypercore-crypto'
+import { mirrorKeyOf, tierOf } from '../capabilities.js'
 import { InvalidArgumentError } from '../errors.js'
 import { parseKey } from '../keys.js'
 import type { Callbacks } from '../lifecycle/Callbacks.js'
@@ -26,7 +29,7 @@ import {
 import type { KeyLike } from '../types.js'
 import { identityOf } from './identity.js'
 import { Moderation } from './Moderation.js'
-import { ModerationLog } from './ModerationLog.js'
+import { decodeHeader, ModerationLog } from './ModerationLog.js'
 import { policyOf } from './moderationPolicy.js'
 import { SetModeration, type SetModerationHost } from './SetModeration.js'
 
@@ -42,8 +45,23 @@ export interface SetSource {
   identity: KeyPair | null
 }
 
-/** Reads open()'s key argument: a new set, an invite or a key (`root`: the user's corestore). */
+/** The first byte of a mirror's log header (its mirror invite's format: moderation/invite.ts). */
+const MIRROR_HEADER = 3
+
+/** The founder a set's pairing key binds (a moderated encrypted set's), or null. */
+export function pairingFounder(source: SetSource): Buffer | null {
+  const id = source.moderated
+  return id === null || id.tier === 'plain' ? null : id.founder
+}
+
+/** The namespace of the set whose discovery key is `discoveryKey` in the user's `corestore`. */
+export function setNamespace(corestore: Corestore, discoveryKey: Buffer): Corestore {
+  return corestore.namespace(`@multifeed/${discoveryKey.toString('hex')}`, { active: false })
+}
+
+/** Reads open()'s key argument: a new set, an invite or a key (`root`: the root of `corestore`). */
 export async function sourceOf(
+  corestore: Corestore,
   root: Corestore,
   key: KeyLike | null,
   settings: Settings
@@ -51,7 +69,9 @@ export async function sourceOf(
   if (key === null) {
     if (settings.moderated !== true) return { key: null, moderated: null, identity: null }
     const identity = await identityOf(root, settings.identity)
-    const moderated = createModeratedSet(identity.publicKey)
+    const moderated = createModeratedSet(identity.publicKey, undefined, {
+      encrypted: settings.encrypted === true
+    })
     return { key: moderated.key, moderated, identity }
   }
   if (looksLikeInvite(key)) {
@@ -63,7 +83,28 @@ export async function sourceOf(
     const moderated = parseInvite(key)
     return { key: moderated.key, moderated, identity: null }
   }
-  return { key: parseKey(key, 'Multifeed key'), moderated: null, identity: null }
+  const parsed = parseKey(key, 'Multifeed key')
+  return { key: parsed, moderated: await heldEncrypted(corestore, root, parsed), identity: null }
+}
+
+/** The id of the moderated encrypted set a tagged `key` names in this store, or null. */
+async function heldEncrypted(
+  corestore: Corestore,
+  root: Corestore,
+  key: Buffer
+): Promise<ModeratedSetId | null> {
+  const tier = tierOf(key)
+  if (tier === 'plain') return null
+  const mirrorKey = tier === 'mirror' ? key : mirrorKeyOf(key)
+  const store = setNamespace(corestore, crypto.discoveryKey(mirrorKey))
+  try {
+    const header = await ModerationLog.header(store, root)
+    // The other tier's log: refused at load (ERR_TIER_CONFLICT, set/tier.ts).
+    if (header === null || (header[0] === MIRROR_HEADER) !== (tier === 'mirror')) return null
+    return decodeHeader(header, key)
+  } finally {
+    await store.close().catch(() => {})
+  }
 }
 
 /** Where a set opens: its namespace (ready), the user's corestore, its key and open()'s arguments. */
@@ -89,7 +130,7 @@ async function recordsAt(
   callbacks: Callbacks
 ): Promise<Moderation | null> {
   let set: ModeratedSetId | Buffer | null = source.moderated
-  // A tagged key (an encrypted set's) never names a moderated set: no lookup.
+  // A tagged key was looked up before the set was built (sourceOf).
   const plain = tierOf(key) === 'plain'
   if (set === null && plain && (await ModerationLog.exists(store, root))) set = key
   if (set === null) {

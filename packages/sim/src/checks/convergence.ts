@@ -54,10 +54,12 @@ export function checkConvergence(
       const keys = new Set(held.keys())
       if (reference === null) reference = { peer, keys }
       else if (!sameKeys(reference.keys, keys)) {
+        const only = [...keys].filter((k) => !reference!.keys.has(k)).map((k) => k.slice(0, 8))
+        const lacks = [...reference.keys].filter((k) => !keys.has(k)).map((k) => k.slice(0, 8))
         found.push({
           invariant: CONVERGENCE,
           peer,
-          detail: `set ${set}: lists ${keys.size} feeds, peer ${reference.peer} lists ${reference.keys.size} (not the same keys)`
+          detail: `set ${set}: lists ${keys.size} feeds, peer ${reference.peer} lists ${reference.keys.size} (not the same keys: only here ${only.slice(0, 3).join(', ') || 'none'}; only there ${lacks.slice(0, 3).join(', ') || 'none'})`
         })
       }
     }

@@ -14,6 +14,7 @@ import { tmpRoot } from '@multifeed/testing'
 import type { FromChild, ToChild } from './ipc.js'
 import type { PeerSetup } from './LocalPeer.js'
 import type { HonestMember } from './Member.js'
+import type { Acted, ActOutcome } from './Moderated.js'
 import type { SimHub } from './SimHub.js'
 import { socketEnd } from './SocketEnd.js'
 import type { PeerErrorReport, PeerSnapshot } from './snapshot.js'
@@ -25,6 +26,7 @@ const CHILD = fileURLToPath(
 
 export class ChildPeer implements HonestMember {
   onPeerError: ((report: PeerErrorReport) => void) | null = null
+  onActed: ((acted: Acted) => void) | null = null
   /** Warnings and unhandled rejections the child reported. */
   onProcessIssue: ((detail: string) => void) | null = null
   #dir: string | null = null
@@ -77,7 +79,15 @@ export class ChildPeer implements HonestMember {
         publicKey: s.keyPair.publicKey.toString('hex'),
         secretKey: s.keyPair.secretKey.toString('hex'),
         primaryKey: s.primaryKey.toString('hex'),
-        setKeys: s.setKeys.map((k) => k.toString('hex')),
+        setKeys: s.access.map((a) => a.key.toString('hex')),
+        invites: s.access.map((a) => a.invite),
+        identity:
+          s.identity === null
+            ? null
+            : {
+                publicKey: s.identity.publicKey.toString('hex'),
+                secretKey: s.identity.secretKey.toString('hex')
+              },
         sets: s.sets,
         removed: s.removed(),
         bootstrap: this.bootstrap()
@@ -112,6 +122,43 @@ export class ChildPeer implements HonestMember {
   async remove(set: number, key: string): Promise<void> {
     if (this.#child === null) return
     await this.#request({ type: 'remove', id: this.#nextId++, set, key })
+  }
+
+  async spam(set: number, writers: number, count: number) {
+    return (await this.#request({ type: 'spam', id: this.#nextId++, set, writers, count })) as {
+      feeds: Array<{ key: string; length: number }>
+      refused: number
+    }
+  }
+
+  async moderate(
+    set: number,
+    action: 'block' | 'unblock',
+    target: 'feed' | 'identity',
+    spammer: Buffer,
+    latestFeed: Buffer | null
+  ): Promise<ActOutcome> {
+    if (this.#child === null) return 'nothing'
+    return (await this.#request({
+      type: 'moderate',
+      id: this.#nextId++,
+      set,
+      action,
+      target,
+      spammer: spammer.toString('hex'),
+      latestFeed: latestFeed?.toString('hex') ?? null
+    })) as ActOutcome
+  }
+
+  async authority(set: number, action: 'grant' | 'revoke', identity: Buffer): Promise<ActOutcome> {
+    if (this.#child === null) return 'nothing'
+    return (await this.#request({
+      type: 'authority',
+      id: this.#nextId++,
+      set,
+      action,
+      identity: identity.toString('hex')
+    })) as ActOutcome
   }
 
   async snapshot(ask: string[]): Promise<PeerSnapshot> {
@@ -166,6 +213,9 @@ export class ChildPeer implements HonestMember {
         return
       case 'process':
         this.onProcessIssue?.(message.detail)
+        return
+      case 'acted':
+        this.onActed?.(message.acted)
     }
   }
 

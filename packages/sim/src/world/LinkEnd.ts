@@ -1,5 +1,6 @@
 /** A member's end of a simulated link, and what makes one (SimHub's links are made of two). */
 import type { Duplex } from 'node:stream'
+import type { NoiseSecretStream as Connection } from '@multifeed/holepunch-types'
 
 /** One end of a link as a member makes it: the raw stream its Noise stream reads and writes. */
 export interface EndMaker {
@@ -16,4 +17,6 @@ export interface LinkEnd {
   destroy(): void
   /** Bytes this member's side holds unsent on this link (its stream buffers), if known. */
   queued(): number
+  /** The member's Noise stream, when it lives in this process (its plaintext can be watched). */
+  readonly stream?: Connection
 }

@@ -29,6 +29,7 @@ export function noiseEnd(stream: Connection): LinkEnd {
       else stream.once('close', listener)
     },
     destroy: () => stream.destroy(),
-    queued: () => queuedIn(stream)
+    queued: () => queuedIn(stream),
+    stream
   }
 }

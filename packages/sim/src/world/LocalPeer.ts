@@ -6,18 +6,23 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { IdentityKeyPair } from '@multifeed/core'
 import type { Corestore as Store } from '@multifeed/holepunch-types'
 import type { NetworkerBase, SwarmKeyPair } from '@multifeed/networker'
 import { corestoreAt, tmpRoot } from '@multifeed/testing'
 import type { HonestMember } from './Member.js'
-import { Replica } from './Replica.js'
+import type { Acted, ActOutcome } from './Moderated.js'
+import { Replica, type SetAccess } from './Replica.js'
 import type { PeerErrorReport, PeerSnapshot } from './snapshot.js'
 
 export interface PeerSetup {
   index: number
   keyPair: SwarmKeyPair
   primaryKey: Buffer
-  setKeys: Buffer[]
+  /** How to open each set: its key, or its invite (moderated runs). */
+  access: SetAccess[]
+  /** Moderated runs: the peer's identity (every set alike). */
+  identity: IdentityKeyPair | null
   sets: number[]
   /** Per set, the feeds (hex) its members removed so far: refused at every start. */
   removed(): Record<number, string[]>
@@ -28,6 +33,7 @@ export type NetworkerFactory = (store: Store, keyPair: SwarmKeyPair) => Networke
 
 export class LocalPeer implements HonestMember {
   onPeerError: ((report: PeerErrorReport) => void) | null = null
+  onActed: ((acted: Acted) => void) | null = null
   #dir: string | null = null
   #replica: Replica | null = null
 
@@ -54,9 +60,16 @@ export class LocalPeer implements HonestMember {
     const store = corestoreAt(this.#dir, { primaryKey: this.setup.primaryKey, unsafe: true })
     await store.ready()
     const networker = this.makeNetworker(store, this.setup.keyPair)
-    const replica = new Replica(this.index, store, networker, (r) => this.onPeerError?.(r))
+    const replica = new Replica(
+      this.index,
+      store,
+      networker,
+      (r) => this.onPeerError?.(r),
+      this.setup.identity,
+      (acted) => this.onActed?.(acted)
+    )
     this.#replica = replica
-    await replica.open(this.setup.setKeys, this.setup.sets, this.setup.removed())
+    await replica.open(this.setup.access, this.setup.sets, this.setup.removed())
   }
 
   async stop(): Promise<void> {
@@ -73,6 +86,32 @@ export class LocalPeer implements HonestMember {
   append(set: number, count: number): Promise<{ key: string; length: number }> {
     if (this.#replica === null) throw new Error(`peer ${this.index} is offline`)
     return this.#replica.append(set, count)
+  }
+
+  /** The live replica (null while offline): the wire watch asks its moderation synchronously. */
+  get replica(): Replica | null {
+    return this.#replica
+  }
+
+  spam(set: number, writers: number, count: number) {
+    if (this.#replica === null) throw new Error(`peer ${this.index} is offline`)
+    return this.#replica.spam(set, writers, count)
+  }
+
+  async moderate(
+    set: number,
+    action: 'block' | 'unblock',
+    target: 'feed' | 'identity',
+    spammer: Buffer,
+    latestFeed: Buffer | null
+  ): Promise<ActOutcome> {
+    if (this.#replica === null) return 'nothing'
+    return this.#replica.moderate(set, action, target, spammer, latestFeed)
+  }
+
+  async authority(set: number, action: 'grant' | 'revoke', identity: Buffer): Promise<ActOutcome> {
+    if (this.#replica === null) return 'nothing'
+    return this.#replica.authority(set, action, identity)
   }
 
   async remove(set: number, key: string): Promise<void> {

@@ -2,6 +2,7 @@
  * What the world asks of an honest peer, in process or in a child process:
  * start (from its storage), stop, append, and show its state.
  */
+import type { Acted, ActOutcome } from './Moderated.js'
 import type { PeerErrorReport, PeerSnapshot } from './snapshot.js'
 
 export interface HonestMember {
@@ -19,6 +20,24 @@ export interface HonestMember {
   remove(set: number, key: string): Promise<void>
   /** `ask`: discovery keys (hex) whose storage the snapshot reports. */
   snapshot(ask: string[]): Promise<PeerSnapshot>
+  /** Moderated runs, the spammer: `writers` new writers of `set`, `count` junk blocks each. */
+  spam(
+    set: number,
+    writers: number,
+    count: number
+  ): Promise<{ feeds: Array<{ key: string; length: number }>; refused: number }>
+  /** Moderated runs: a block or unblock of the spammer's identity or of a feed (hex: its latest). */
+  moderate(
+    set: number,
+    action: 'block' | 'unblock',
+    target: 'feed' | 'identity',
+    spammer: Buffer,
+    latestFeed: Buffer | null
+  ): Promise<ActOutcome>
+  /** Moderated runs, the founder: grants or revokes a moderator's identity. */
+  authority(set: number, action: 'grant' | 'revoke', identity: Buffer): Promise<ActOutcome>
+  /** Moderated runs: called with what a set acted on, after each change (and at open). */
+  onActed: ((acted: Acted) => void) | null
   /** Called with every `peer-error` this peer's multifeeds report. */
   onPeerError: ((report: PeerErrorReport) => void) | null
   /** Stops for good and removes the storage. */

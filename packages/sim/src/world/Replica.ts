@@ -3,15 +3,24 @@
  * child): its sets opened from the corestore and swarmed on the networker, a
  * writer per set, the blocks its sessions received, and its snapshot.
  */
-import { Multifeed, type MultifeedPeer } from '@multifeed/core'
+import { type IdentityKeyPair, Multifeed, type MultifeedPeer } from '@multifeed/core'
 import type { Corestore, Hypercore } from '@multifeed/holepunch-types'
 import type { NetworkerBase } from '@multifeed/networker'
+import { type Acted, type ActOutcome, Moderated } from './Moderated.js'
 import type { PeerErrorReport, PeerSnapshot } from './snapshot.js'
 
 interface Held {
   multi: Multifeed
   writer: Hypercore<Buffer> | null
   sessions: Set<MultifeedPeer>
+  /** Moderated runs: the set's moderation here. */
+  moderated: Moderated | null
+}
+
+/** How a peer opens a set: by its key, or (moderated runs) by its invite with the peer's identity. */
+export interface SetAccess {
+  key: Buffer
+  invite: string | null
 }
 
 export class Replica {
@@ -27,15 +36,31 @@ export class Replica {
     readonly index: number,
     readonly store: Corestore,
     readonly networker: NetworkerBase,
-    readonly onPeerError: (report: PeerErrorReport) => void
+    readonly onPeerError: (report: PeerErrorReport) => void,
+    /** Moderated runs: this peer's identity, and where what it acted on is reported. */
+    readonly identity: IdentityKeyPair | null = null,
+    readonly onActed: (acted: Acted) => void = () => {}
   ) {}
 
   /** `removed`: per set, the feeds (hex) its members dropped, refused before we swarm. */
-  async open(setKeys: Buffer[], sets: number[], removed: Record<number, string[]>): Promise<void> {
+  async open(
+    access: SetAccess[],
+    sets: number[],
+    removed: Record<number, string[]>
+  ): Promise<void> {
     for (const set of sets) {
-      const multi = await Multifeed.open(this.store, setKeys[set]!)
-      const held: Held = { multi, writer: null, sessions: new Set() }
+      const { key, invite } = access[set]!
+      const multi =
+        invite === null
+          ? await Multifeed.open(this.store, key)
+          : await Multifeed.open(this.store, invite, { identity: this.identity! })
+      const moderated =
+        invite === null
+          ? null
+          : new Moderated(multi, (acted) => this.onActed({ peer: this.index, set, ...acted }))
+      const held: Held = { multi, writer: null, sessions: new Set(), moderated }
       this.#sets.set(set, held)
+      if (moderated !== null) this.onActed({ peer: this.index, set, ...moderated.acted() })
       const late = this.#pending.get(set) ?? []
       this.#pending.delete(set)
       for (const key of [...(removed[set] ?? []), ...late]) await drop(multi, key)
@@ -78,13 +103,54 @@ export class Replica {
     await drop(held.multi, key)
   }
 
+  /** The spammer floods `set` with new writers. */
+  spam(set: number, writers: number, count: number) {
+    return this.#moderated(set).spam(this.index, writers, count)
+  }
+
+  /** A moderator's block or unblock of the spammer (its identity, or a feed). */
+  moderate(
+    set: number,
+    action: 'block' | 'unblock',
+    target: 'feed' | 'identity',
+    spammer: Buffer,
+    latestFeed: Buffer | null
+  ): Promise<ActOutcome> {
+    return this.#moderated(set).moderate(action, target, spammer, latestFeed)
+  }
+
+  /** The founder's grant or revoke. */
+  authority(set: number, action: 'grant' | 'revoke', identity: Buffer): Promise<ActOutcome> {
+    return this.#moderated(set).authority(action, identity)
+  }
+
+  /** The moderation of `set`, if this peer has it open (the wire watch asks it, synchronously). */
+  moderation(set: number): Moderated | null {
+    const held = this.#sets.get(set)
+    return held === undefined || held.multi.closing ? null : held.moderated
+  }
+
+  #moderated(set: number): Moderated {
+    const moderated = this.#sets.get(set)?.moderated
+    if (moderated === undefined || moderated === null) {
+      throw new Error(`peer ${this.index} has no moderated set ${set}`)
+    }
+    return moderated
+  }
+
   async snapshot(ask: string[]): Promise<PeerSnapshot> {
     const sets: PeerSnapshot['sets'] = {}
     const received: PeerSnapshot['received'] = {}
     const blocked: Record<number, string[]> = {}
+    const moderation: NonNullable<PeerSnapshot['moderation']> = {}
     for (const [set, held] of this.#sets) {
       if (held.multi.closing) continue
-      sets[set] = held.multi.feeds().map((f) => ({ key: f.key.toString('hex'), length: f.length }))
+      sets[set] = held.multi.feeds().map((f) => ({
+        key: f.key.toString('hex'),
+        length: f.length,
+        ...(held.moderated === null ? {} : { owner: f.owner?.toString('hex') ?? null })
+      }))
+      if (held.moderated !== null) moderation[set] = held.moderated.view()
       let blocks = 0
       for (const session of held.sessions) blocks += session.progress.received.blocks
       received[set] = blocks
@@ -92,7 +158,15 @@ export class Replica {
     }
     const held = await Promise.all(ask.map((dk) => hasCore(this.store, dk)))
     const stored = ask.filter((_, i) => held[i])
-    return { index: this.index, online: true, sets, stored, received, blocked }
+    return {
+      index: this.index,
+      online: true,
+      sets,
+      stored,
+      received,
+      blocked,
+      ...(Object.keys(moderation).length > 0 ? { moderation } : {})
+    }
   }
 
   async close(): Promise<void> {

@@ -39,6 +39,8 @@ export class SimHub extends InProcessHub<Link> {
   #side: Set<number> | null = null
   /** Called with every new link. */
   onLink: ((link: Link) => void) | null = null
+  /** Called with each end of a new link whose Noise stream lives in this process. */
+  onStream: ((peer: number, remote: number, end: LinkEnd) => void) | null = null
 
   constructor(options: { degree?: number } = {}) {
     super()
@@ -112,6 +114,8 @@ export class SimHub extends InProcessHub<Link> {
     if (!this.#reachable(c.peer, s.peer)) return null
     const a = c.maker.open(true, s.maker.publicKey)
     const b = s.maker.open(false, c.maker.publicKey)
+    this.onStream?.(c.peer, s.peer, a)
+    this.onStream?.(s.peer, c.peer, b)
     return new Link(c.peer, s.peer, a, b)
   }
 

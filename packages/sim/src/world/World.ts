@@ -11,14 +11,30 @@ import crypto from 'hypercore-crypto'
 import { Ledger } from '../ledger.js'
 import type { SimOptions } from '../options.js'
 import type { PeerPlan, Schedule, SimEvent } from '../schedule.js'
+import type { RunAccess } from './access.js'
 import { ChildPeer } from './ChildPeer.js'
 import { HostilePeer } from './HostilePeer.js'
 import type { Link } from './Link.js'
 import { LocalPeer } from './LocalPeer.js'
 import type { HonestMember } from './Member.js'
+import type { Acted, ActOutcome } from './Moderated.js'
 import { hostileTraffic } from './observe.js'
 import { SimHub } from './SimHub.js'
 import type { PeerErrorReport, PeerSnapshot } from './snapshot.js'
+import { WireWatch } from './WireWatch.js'
+
+/** Moderated runs: what the moderation events did (the summary's figures). */
+export interface ModerationTally {
+  /** Records signed, by act. */
+  signed: Record<'grant' | 'revoke' | 'block' | 'unblock', number>
+  /** Acts with nothing to sign (already so, or no feed to name; or the peer was away). */
+  nothing: number
+  /** Acts refused for want of authority (a moderator revoked, as it saw itself). */
+  refused: number
+  /** Spam feeds written, and writers refused or cut by a block of the spammer's identity. */
+  spamFeeds: number
+  spamRefused: number
+}
 
 export class World {
   readonly hub: SimHub
@@ -39,13 +55,38 @@ export class World {
   readonly #largestSet = new Map<string, number>()
   /** The writer key (hex) of `peer:set`, once it appended. */
   readonly #writerKeys = new Map<string, string>()
+  /** Moderated runs: what each peer acted on, per `peer:set`. */
+  readonly #acted = new Map<string, Acted>()
+  /** Moderated runs: blocks of blocked feeds seen crossing links (in-process senders). */
+  readonly wire: WireWatch
+  readonly tally: ModerationTally = {
+    signed: { grant: 0, revoke: 0, block: 0, unblock: 0 },
+    nothing: 0,
+    refused: 0,
+    spamFeeds: 0,
+    spamRefused: 0
+  }
 
   constructor(
     readonly schedule: Schedule,
-    readonly options: SimOptions
+    readonly options: SimOptions,
+    readonly access: RunAccess = {
+      sets: schedule.setKeys.map((key) => ({ key, invite: null })),
+      identities: new Map()
+    }
   ) {
     this.hub = new SimHub({ degree: options.degree })
     this.ledger = new Ledger(options.sets)
+    this.wire = new WireWatch({
+      sets: options.sets,
+      acted: (peer, set) => this.#acted.get(`${peer}:${set}`) ?? null,
+      blocksNow: (peer, set, key, owner) => {
+        const local = this.honest.get(peer)
+        if (!(local instanceof LocalPeer)) return false
+        return local.replica?.moderation(set)?.blocksNow(key, owner) ?? false
+      }
+    })
+    const setKeys = access.sets.map((a) => a.key)
     const seed = Buffer.alloc(32)
     for (const plan of schedule.peers) {
       seed.writeUInt32BE(schedule.seed, 0)
@@ -62,10 +103,10 @@ export class World {
               index: plan.index,
               keyPair,
               seed: schedule.seed,
-              setKeys: schedule.setKeys,
+              setKeys,
               sets: plan.sets,
               modes: plan.modes,
-              topics: plan.sets.map((s) => crypto.discoveryKey(schedule.setKeys[s]!))
+              topics: plan.sets.map((s) => crypto.discoveryKey(setKeys[s]!))
             },
             this.hub
           )
@@ -77,7 +118,8 @@ export class World {
         index: plan.index,
         keyPair,
         primaryKey: crypto.hash(seed),
-        setKeys: schedule.setKeys,
+        access: access.sets,
+        identity: access.identities.get(plan.index) ?? null,
         sets: plan.sets,
         removed: () => this.#removed()
       }
@@ -90,9 +132,33 @@ export class World {
                 : new Networker(store, { dht: this.#testnet.createNode(), keyPair })
             )
       peer.onPeerError = (report) => this.peerErrors.push(report)
+      peer.onActed = (acted) => this.#acted.set(`${acted.peer}:${acted.set}`, acted)
       this.honest.set(plan.index, peer)
     }
     this.hub.onLink = (link) => this.#links.add(link)
+    if (schedule.moderation !== null) {
+      this.hub.onStream = (peer, remote, end) => {
+        if (this.honest.get(peer) instanceof LocalPeer) this.wire.attach(peer, remote, end)
+      }
+    }
+  }
+
+  /** Moderated runs: the identity (public key) of an honest peer. */
+  identityOf(peer: number): Buffer {
+    const identity = this.access.identities.get(peer)
+    if (identity === undefined) throw new Error(`peer ${peer} has no identity`)
+    return identity.publicKey
+  }
+
+  /** The set key of a set (a moderated set's is derived from its founder and secret). */
+  setKey(set: number): Buffer {
+    return this.access.sets[set]!.key
+  }
+
+  #count(outcome: ActOutcome, act: keyof ModerationTally['signed']): void {
+    if (outcome === 'signed') this.tally.signed[act]++
+    else if (outcome === 'refused') this.tally.refused++
+    else this.tally.nothing++
   }
 
   plan(peer: number): PeerPlan {
@@ -101,6 +167,7 @@ export class World {
 
   isMember(peer: number, set: number): boolean {
     const plan = this.plan(peer)
+    // plan.kind 'spammer' is a member: honest code, the key (invite) of every set.
     return plan.kind !== 'hostile' && plan.sets.includes(set)
   }
 
@@ -114,7 +181,7 @@ export class World {
   isHonestKey(publicKey: string | null): boolean {
     if (publicKey === null) return false
     const kind = this.#kindOf.get(publicKey)
-    return kind === 'honest' || kind === 'child'
+    return kind === 'honest' || kind === 'child' || kind === 'spammer'
   }
 
   discoveryKeyOf(key: string): string {
@@ -161,6 +228,34 @@ export class World {
         for (const member of this.members(event.set)) {
           await this.honest.get(member)!.remove(event.set, key)
         }
+        return
+      }
+      case 'spam': {
+        const peer = this.honest.get(event.peer)!
+        if (!peer.online) return
+        const { feeds, refused } = await peer.spam(event.set, event.writers, event.count)
+        for (const f of feeds) this.ledger.spammed(event.set, f.key, f.length)
+        this.tally.spamFeeds += feeds.length
+        this.tally.spamRefused += refused
+        return
+      }
+      case 'moderate': {
+        const spam = [...this.ledger.spam(event.set).keys()]
+        const latest = spam.length === 0 ? null : Buffer.from(spam[spam.length - 1]!, 'hex')
+        const spammer = this.identityOf(this.schedule.moderation!.spammer)
+        const peer = this.honest.get(event.peer)!
+        const outcome = await peer.moderate(event.set, event.action, event.target, spammer, latest)
+        this.#count(outcome, event.action)
+        return
+      }
+      case 'authority': {
+        const peer = this.honest.get(event.peer)!
+        const outcome = await peer.authority(
+          event.set,
+          event.action,
+          this.identityOf(event.moderator)
+        )
+        this.#count(outcome, event.action)
         return
       }
       case 'join':
@@ -221,6 +316,8 @@ export class World {
       [...this.honest.values()].map((peer) => {
         const ask: string[] = []
         for (let set = 0; set < this.ledger.sets; set++) {
+          // Moderated runs: whether the spammer's feeds are stored (a blocked one must not be).
+          for (const key of this.ledger.spam(set).keys()) ask.push(this.discoveryKeyOf(key))
           if (this.isMember(peer.index, set)) continue
           for (const key of this.ledger.feeds(set).keys()) ask.push(this.discoveryKeyOf(key))
         }

@@ -20,8 +20,10 @@ export interface CaseContext {
   /** Takes peer `i` off the network (`disconnect()` of the factory, else `networker.close()`). */
   disconnect(i: number): Promise<void>
   readonly stores: Corestore[]
-  /** Opens a multifeed on peer `i`'s corestore (closed at the end of the case). */
-  open(i: number, key?: Buffer, store?: Corestore): Promise<Multifeed>
+  /** Opens a multifeed on peer `i`'s corestore (closed at the end of the case); `key` may be an invite. */
+  open(i: number, key?: Buffer | string, store?: Corestore): Promise<Multifeed>
+  /** Founds a moderated multifeed on peer `i`'s corestore (others open its `invite`). */
+  found(i: number): Promise<Multifeed>
   synced(multis: Multifeed[]): Promise<void>
   until(predicate: () => boolean, message: string | (() => string)): Promise<void>
   /**
@@ -76,6 +78,12 @@ export async function runCase(
     },
     async open(i, key, store) {
       const multi = await Multifeed.open(store ?? stores[i]!, key)
+      setLabel(multi, `networker ${i}`)
+      opened.push(multi)
+      return multi
+    },
+    async found(i) {
+      const multi = await Multifeed.open(stores[i]!, null, { moderated: true })
       setLabel(multi, `networker ${i}`)
       opened.push(multi)
       return multi

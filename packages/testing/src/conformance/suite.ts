@@ -2,7 +2,9 @@
  * The networker conformance suite: the cases it registers, in which order
  * and under which names, through a test runner's adapter. The cases live in
  * their groups (propagation, swarming, closing, peers); each runs with
- * `runCase()` (context.ts) on peers from the user's factory (setup.ts).
+ * `runCase()` (context.ts) on peers from the user's factory (setup.ts). The
+ * moderation group needs a networker that carries a moderated set (any that
+ * carries a plain one does).
  */
 import {
   aFunction,
@@ -15,6 +17,7 @@ import {
 } from '../options.js'
 import { closingCases } from './closing.js'
 import { type ConformanceCase, runCase } from './context.js'
+import { moderationCases } from './moderation.js'
 import { peerCases } from './peers.js'
 import { propagationCases } from './propagation.js'
 import type { ConformanceFactory } from './setup.js'
@@ -60,12 +63,20 @@ export const conformanceCases: readonly string[] = [
   'leave() of a multifeed that is not swarmed is a no-op',
   'close is idempotent and swarm after close rejects with ERR_CLOSED',
   'peers(), peer-add and peer-remove (0 closes)',
-  'peers(), peer-add and peer-remove (1 closes)'
+  'peers(), peer-add and peer-remove (1 closes)',
+  'moderated: a block travels and the feed is gone on the other peer',
+  "moderated: a grant travels; the moderator's block of an identity reaches every peer"
 ]
 
 /** Every case, in the order of `conformanceCases`. */
 function orderedCases(): ConformanceCase[] {
-  const all = [...propagationCases, ...swarmingCases, ...closingCases, ...peerCases]
+  const all = [
+    ...propagationCases,
+    ...swarmingCases,
+    ...closingCases,
+    ...peerCases,
+    ...moderationCases
+  ]
   const byName = new Map(all.map((c) => [c.name, c]))
   if (byName.size !== all.length || all.length !== conformanceCases.length) {
     throw new Error('conformanceCases must name every conformance case once')

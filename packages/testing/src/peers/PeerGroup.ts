@@ -5,7 +5,7 @@
  */
 import {
   type KeyLike,
-  type Multifeed,
+  Multifeed,
   type MultifeedOptions,
   Resource,
   type ValueEncoding,
@@ -25,6 +25,7 @@ import {
 } from '../options.js'
 import { inOrder, type NoEvents, settle } from '../Teardown.js'
 import { createTestnet, TestDHT } from '../Testnet.js'
+import { type ModeratedGroup, type ModeratedGroupOptions, openModerated } from './moderated.js'
 import type { NetworkerFactory, NetworkerKind } from './networkerFactory.js'
 import { TestPeer } from './TestPeer.js'
 
@@ -45,6 +46,12 @@ export interface CreatePeersOptions<E extends ValueEncoding = ValueEncoding> {
    */
   multifeed?: MultifeedOptions<E>
 }
+
+/** What `peers.mirror()` takes: a multifeed, or a key. */
+const aSet: Check = [
+  (v: unknown) => v instanceof Multifeed || typeof v === 'string' || v instanceof Uint8Array,
+  'a Multifeed or a key (Buffer, hex or z-base-32)'
+]
 
 /** The options of `createPeers()` (and `conformanceFactory()`). */
 const CREATE_PEERS = {
@@ -181,6 +188,52 @@ export class PeerGroup<T = Buffer> extends Resource<NoEvents> implements Iterabl
       }
     }
     return out
+  }
+
+  /**
+   * Opens a moderated multifeed: founded by the first peer (or of `peers`),
+   * opened by its invite on the others, moderators granted by the founder
+   * (`moderators`: indices), swarmed unless `swarm: false`; resolves once
+   * every peer took the grants.
+   *
+   * ```ts
+   * const { founder, multifeeds, identities } = await peers.moderated({ moderators: [1] })
+   * ```
+   */
+  moderated(options: ModeratedGroupOptions = {}): Promise<ModeratedGroup<T>> {
+    this.assertOpen('The peer group')
+    return openModerated<T>(this.peers as TestPeer<unknown>[], options, this.options.multifeed)
+  }
+
+  /**
+   * A mirror of an encrypted set on a new peer of the group: it opens the set
+   * with its mirror key (from `set`, a member's multifeed or a member or
+   * mirror key: `Multifeed.mirrorKeyOf()`) and, unless `swarm: false`,
+   * swarms it. The mirror stores and serves every feed and cannot read one;
+   * its peer is the group's last (`peers.at(-1)`) and stays while the others
+   * `disconnect()` and `restart()`. A plain set has no mirror key:
+   * ERR_INVALID_ARGUMENT.
+   *
+   * ```ts
+   * const [alice, bob] = await peers.multifeed(undefined, { multifeed: { encrypted: true } })
+   * const mirror = await peers.mirror(alice)
+   * ```
+   */
+  async mirror(
+    set: Multifeed<unknown> | KeyLike,
+    options: Pick<MultifeedGroupOptions, 'swarm'> = {}
+  ): Promise<Multifeed<unknown>> {
+    checkArgument(set, 'peers.mirror()', 'set', aSet)
+    checkOptions(options, 'peers.mirror()', { swarm: either(aBoolean, anObject) })
+    const mirrorKey = Multifeed.mirrorKeyOf(set instanceof Multifeed ? set.key : set)
+    const peer = await this.addPeer()
+    // The group's multifeed options, but never sparse: a mirror holds the whole set.
+    const { sparse: _, ...multifeed } = this.options.multifeed ?? {}
+    const multi = await peer.open(mirrorKey, multifeed)
+    if (options.swarm !== false) {
+      await peer.join(multi, { swarm: typeof options.swarm === 'object' ? options.swarm : {} })
+    }
+    return multi
   }
 
   protected async _open(): Promise<void> {
