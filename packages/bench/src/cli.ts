@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// pnpm bench [--quick] [--reps N] [--out FILE] [--markdown FILE] [--only 1,2,...] [--transport pipe|swarm]
+// pnpm bench [--quick] [--reps N] [--out FILE] [--markdown FILE] [--only 1,2,...] [--transport pipe|swarm|process] [--process 1,2|none]
 // pnpm bench --report-only FILE.json [--report-only MORE.json] [--markdown FILE]
 import { execFileSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -34,7 +34,12 @@ Options:
   --out FILE         machine-readable results (default bench-results/latest.json)
   --markdown FILE    also write the report there (e.g. BENCHMARKS.md)
   --only LIST        scenarios to run, e.g. 1,3,8 (default all: ${SCENARIOS.join(',')})
-  --transport T      pipe or swarm (default both)
+  --transport T      pipe, swarm (default both) or process: scenarios 1 and 2
+                     with the serving side in a child process only (no other
+                     transport, so the other scenarios measure nothing)
+  --process LIST     which of scenarios 1 and 2 also sync with the serving side
+                     in a child process (rows of transport "process"; default 2,
+                     "none" for neither)
   --report-only FILE run nothing: render the report from results file(s) (repeat
                      the option to merge runs; a later file's scenarios replace
                      an earlier one's), charts next to the first file, Markdown
@@ -73,6 +78,7 @@ async function main(): Promise<number> {
       markdown: { type: 'string' },
       only: { type: 'string' },
       transport: { type: 'string' },
+      process: { type: 'string' },
       'report-only': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h', default: false }
     },
@@ -107,15 +113,25 @@ async function main(): Promise<number> {
     )
   }
   let transports: Transport[] | undefined
-  if (values.transport !== undefined) {
-    if (values.transport !== 'pipe' && values.transport !== 'swarm') {
-      throw new Error(`--transport is pipe or swarm, got ${values.transport}`)
+  let processIn: number[] | undefined
+  if (values.process !== undefined) {
+    processIn =
+      values.process === 'none' ? [] : values.process.split(',').map((s) => Number(s.trim()))
+    if (processIn.some((n) => n !== 1 && n !== 2)) {
+      throw new Error(`--process takes 1, 2 or none, got ${values.process}`)
     }
-    transports = [values.transport]
   }
-  const cfg = config({ quick: values.quick, reps, only, transports })
+  if (values.transport !== undefined) {
+    if (values.transport === 'process') {
+      transports = []
+      processIn ??= [1, 2]
+    } else if (values.transport !== 'pipe' && values.transport !== 'swarm') {
+      throw new Error(`--transport is pipe, swarm or process, got ${values.transport}`)
+    } else transports = [values.transport]
+  }
+  const cfg = config({ quick: values.quick, reps, only, transports, processIn })
   progress(
-    `multifeed bench: ${cfg.quick ? 'quick' : 'full'} mode, ${cfg.reps} rep(s), transports ${cfg.transports.join(', ')}, stores in ${TMP_ROOT}`
+    `multifeed bench: ${cfg.quick ? 'quick' : 'full'} mode, ${cfg.reps} rep(s), transports ${[...cfg.transports, ...(cfg.processIn.size ? [`process (scenario ${[...cfg.processIn].join(', ')})`] : [])].join(', ')}, stores in ${TMP_ROOT}`
   )
 
   // The libraries are loaded from their dist/ once, at the start (the open scenario's

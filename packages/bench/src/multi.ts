@@ -35,7 +35,7 @@ function hex(key: Buffer | null | undefined): string {
  * used to call `multi.feed(key)` for every pending feed, ~0.3 s of a
  * 10,000-feed sync counted against multifeed). Opens no core.
  */
-function trackRemoteFeeds(multi: Multifeed, tracker: SyncTracker): () => void {
+export function trackRemoteFeeds(multi: Multifeed, tracker: SyncTracker): () => void {
   const views = new Map<string, { length: number; listener: () => void }>()
   const view = (info: FeedInfo): Hypercore<unknown> => {
     const state = { length: info.length, listener: () => {} }
@@ -71,7 +71,7 @@ function trackRemoteFeeds(multi: Multifeed, tracker: SyncTracker): () => void {
 }
 
 /** The definition of synced on what the reader's multifeeds list: `expected` feeds of `length` blocks. */
-function verifySynced(feeds: FeedInfo[], expected: number, length: number): void {
+export function verifySynced(feeds: FeedInfo[], expected: number, length: number): void {
   if (feeds.length !== expected) {
     throw new Error(`reader holds ${feeds.length} feeds, expected ${expected}`)
   }

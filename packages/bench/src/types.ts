@@ -18,8 +18,11 @@ export interface Row {
   scenario: string
   /** What was measured, e.g. "50 feeds × 1,000 blocks × 1 KiB". */
   case: string
-  /** 'cpu': measured in this process alone, no connection (scenario 14's verification). */
-  transport: Transport | 'disk' | 'cpu'
+  /**
+   * `process`: the serving side in a child process, over TCP on 127.0.0.1 (scenarios 1, 2);
+   * `cpu`: measured in this process alone, no connection (scenario 17's verification).
+   */
+  transport: Transport | 'process' | 'disk' | 'cpu'
   /** What the numbers are, e.g. "sync time". */
   metric: string
   unit: 'ms' | 'µs' | 'B' | 'KiB/feed' | 'ms/feed' | 'x' | 'count' | 'MiB' | 'rt' | 'blocks/s'

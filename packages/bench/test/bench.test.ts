@@ -149,7 +149,9 @@ describe('bench --quick', () => {
   })
 
   it('reports scenario 2 like for like: both sources cold, and both warm', () => {
-    const rows = results.rows.filter((r) => r.scenario === '2 many feeds')
+    const rows = results.rows.filter(
+      (r) => r.scenario === '2 many feeds' && r.transport !== 'process'
+    )
     const cases = new Set(rows.map((r) => `${r.case} / ${r.transport}`))
     expect(cases.size).toBe(4) // two shapes, two transports
     for (const c of cases) {
@@ -186,6 +188,35 @@ describe('bench --quick', () => {
         }
       }
     }
+  })
+
+  it('reports scenario 2 with the serving side in a child process: wall time and each process CPU', () => {
+    const rows = results.rows.filter(
+      (r) => r.scenario === '2 many feeds' && r.transport === 'process'
+    )
+    const cases = new Set(rows.map((r) => r.case))
+    expect(cases.size).toBe(2) // two shapes
+    for (const c of cases) {
+      const of = rows.filter((r) => r.case === c)
+      expect(of.map((r) => r.metric).sort(), c).toEqual(
+        ['sync time', 'CPU time (reader process)', 'CPU time (serving process)'].sort()
+      )
+      const feeds = Number(/^([\d,]+) feeds/.exec(c)![1]!.replace(/,/g, ''))
+      for (const row of of) {
+        const label = `${c} / ${row.metric}`
+        expect(row.multifeed, label).toBeGreaterThan(0)
+        expect(row.raw, label).toBeGreaterThan(0)
+        // Counted in the child: raw warm holds every core, multifeed cold only its own two.
+        expect(
+          { multi: row.extra?.multifeedSourceCoresOpen, raw: row.extra?.rawSourceCoresOpen },
+          label
+        ).toEqual({ multi: 2, raw: feeds })
+      }
+    }
+    // Scenario 1 adds them only when asked (--process 1).
+    expect(
+      results.rows.filter((r) => r.scenario === '1 bulk' && r.transport === 'process')
+    ).toEqual([])
   })
 
   it('measures a mirror of many sets in one process against raw corestore holding the same cores', () => {

@@ -47,11 +47,25 @@ describe('the opening table: what does multifeed cost me?', () => {
     expect(table.map((c) => c.measured === '')).toEqual(QUESTIONS.map(() => false))
   })
 
+  it('leaves out the two-process question for results without those rows (older runs)', () => {
+    const older = { ...results, rows: results.rows.filter((r) => r.transport !== 'process') }
+    const without = costs(reportFrom(older).rows)
+    expect(without).toHaveLength(QUESTIONS.length - 1)
+    expect(without.some((c) => c.question.includes('two processes'))).toBe(false)
+    // the other questions stay, measured or not
+    const noMesh = { ...older, rows: older.rows.filter((r) => r.scenario !== '12 mesh') }
+    const meshless = costs(reportFrom(noMesh).rows)
+    expect(meshless).toHaveLength(QUESTIONS.length - 1)
+    expect(meshless.filter((c) => c.measured === '').length).toBe(2)
+  })
+
   it('answers each question with the row the results hold for it, and its ratio', () => {
     const expected: Array<[string, number, number, string]> = [
       // question (start), multifeed, raw, measured
       ['First sync of 1,000 feeds, as used', 3000, 2000, 'sync time (pipe)'],
       ['First sync of 1,000 feeds, like for like', 3000, 2500, 'sync time, cold source (pipe)'],
+      // the largest shape of the two-process rows
+      ['First sync of 1,000 feeds, peers in two processes', 2200, 2000, 'sync time (process)'],
       ['Reconnect in sync, 1,000 feeds', 600, 200_000, 'all wire bytes'],
       // the largest d measured, not the last listed
       ['Reconnect after 10 changes, 1,000 feeds', 16_000, 210_000, 'all wire bytes'],

@@ -3,10 +3,17 @@
 import { describe, expect, it } from 'vitest'
 import { bulk, manyFeeds } from '../src/scenarios/bulk-and-many-feeds.js'
 import type { ScenarioContext } from '../src/scenarios/context.js'
+import type { ProcessSamples, ProcessSeries } from '../src/scenarios/process-syncs.js'
 import type { Samples, Series } from '../src/scenarios/samples.js'
 import type { Row, Shape, Transport } from '../src/types.js'
 
 const series = (ms: number): Series => ({ ms: [ms], cpu: [ms], open: [0] })
+const processSeries = (ms: number): ProcessSeries => ({
+  ms: [ms],
+  cpu: [ms],
+  sourceCpu: [ms],
+  open: [0]
+})
 
 /** A context whose every sync measured multifeed at `multi` ms and raw at 100 ms. */
 function contextFor(multi: number): { ctx: ScenarioContext; rows: Row[] } {
@@ -21,7 +28,8 @@ function contextFor(multi: number): { ctx: ScenarioContext; rows: Row[] } {
     rawOpen: [0]
   }
   const ctx = {
-    cfg: { bulk: [shape], many: [shape] },
+    // Both scenarios with their two-process rows too (`--process 1,2`).
+    cfg: { bulk: [shape], many: [shape], transports: ['pipe'], processIn: new Set([1, 2]) },
     push: (row: Row) => rows.push(row),
     multi: () => Promise.reject(new Error('not used')),
     syncShape: async (_: Shape, likeForLike = false) =>
@@ -30,7 +38,11 @@ function contextFor(multi: number): { ctx: ScenarioContext; rows: Row[] } {
           'pipe',
           likeForLike ? { ...samples, rawCold: series(100), multiWarm: series(multi) } : samples
         ]
-      ])
+      ]),
+    processShape: async (): Promise<ProcessSamples> => ({
+      multi: processSeries(multi),
+      raw: processSeries(100)
+    })
   } as unknown as ScenarioContext
   return { ctx, rows }
 }
@@ -42,8 +54,15 @@ describe('sync targets', () => {
     await manyFeeds(ctx)
     const bulkRows = rows.filter((r) => r.scenario === '1 bulk')
     const manyRows = rows.filter((r) => r.scenario === '2 many feeds')
-    expect(bulkRows.length).toBe(2)
-    expect(manyRows.length).toBe(6) // as before, cold source, warm source: wall and CPU each
+    // wall and CPU; and the two-process rows: wall, reader CPU, serving CPU
+    expect(bulkRows.length).toBe(2 + 3)
+    // as before, cold source, warm source: wall and CPU each; two processes: 3 more
+    expect(manyRows.length).toBe(6 + 3)
+    expect(manyRows.filter((r) => r.transport === 'process').map((r) => r.metric)).toEqual([
+      'sync time',
+      'CPU time (reader process)',
+      'CPU time (serving process)'
+    ])
     for (const row of bulkRows) expect([row.target, row.met]).toEqual(['ratio ≤ 1.05', false])
     for (const row of manyRows) expect([row.target, row.met]).toEqual(['ratio ≤ 1.10', true])
   })

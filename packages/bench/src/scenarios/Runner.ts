@@ -13,6 +13,7 @@ import { meshes } from './mesh.js'
 import { mirrorReader, mirrors } from './mirror.js'
 import { mirrorAtScale } from './mirror-scale.js'
 import { moderation } from './moderation.js'
+import { type ProcessSamples, ProcessSyncs } from './process-syncs.js'
 import { completeRow, errorMessage, type RowInput } from './rows.js'
 import type { Samples } from './samples.js'
 import { scalingCurve } from './scaling.js'
@@ -25,9 +26,11 @@ export class Runner implements ScenarioContext {
   private multiModule: MultiModule | null = null
   private multiLoadError: string | null = null
   private readonly syncs: ShapeSyncs
+  private readonly processSyncs: ProcessSyncs
 
   constructor(readonly cfg: Config) {
     this.syncs = new ShapeSyncs(cfg, () => this.multi())
+    this.processSyncs = new ProcessSyncs(cfg)
   }
 
   async multi(): Promise<MultiModule> {
@@ -48,6 +51,10 @@ export class Runner implements ScenarioContext {
 
   syncShape(shape: Shape, likeForLike = false): Promise<Map<Transport, Samples>> {
     return this.syncs.measure(shape, likeForLike)
+  }
+
+  processShape(shape: Shape): Promise<ProcessSamples> {
+    return this.processSyncs.measure(shape)
   }
 
   async run(): Promise<Row[]> {

@@ -5,6 +5,7 @@ import { progress } from '../progress.js'
 import { med } from '../statistics.js'
 import { type Row, type Shape, shapeName, type Transport } from '../types.js'
 import type { ScenarioContext } from './context.js'
+import type { ProcessSamples } from './process-syncs.js'
 import { ratioOf, sideErrors } from './rows.js'
 import type { Samples, Series } from './samples.js'
 import { AS_BEFORE, seriesOf } from './sync.js'
@@ -12,14 +13,20 @@ import { AS_BEFORE, seriesOf } from './sync.js'
 export async function bulk(ctx: ScenarioContext): Promise<void> {
   progress('scenario 1: bulk')
   for (const shape of ctx.cfg.bulk) {
-    syncRows(ctx, '1 bulk', shape, await ctx.syncShape(shape))
+    if (ctx.cfg.transports.length) syncRows(ctx, '1 bulk', shape, await ctx.syncShape(shape))
+    if (ctx.cfg.processIn.has(1)) processRows(ctx, '1 bulk', shape, await ctx.processShape(shape))
   }
 }
 
 export async function manyFeeds(ctx: ScenarioContext): Promise<void> {
   progress('scenario 2: many feeds')
   for (const shape of ctx.cfg.many) {
-    syncRows(ctx, '2 many feeds', shape, await ctx.syncShape(shape, true))
+    if (ctx.cfg.transports.length) {
+      syncRows(ctx, '2 many feeds', shape, await ctx.syncShape(shape, true))
+    }
+    if (ctx.cfg.processIn.has(2)) {
+      processRows(ctx, '2 many feeds', shape, await ctx.processShape(shape))
+    }
   }
 }
 
@@ -97,6 +104,49 @@ function pairRows(
       met: ratio === null ? null : ratio <= target,
       samples: { multifeed: multi[key], raw: raw[key] },
       ...(extra ? { extra } : {}),
+      error
+    })
+  }
+}
+
+/**
+ * The two-process rows (transport `process`): raw with its source warm against
+ * multifeed with its source cold, the serving side in a child process. Wall
+ * time, and each process's CPU time apart: the reader's (this process) and
+ * the serving side's (the child).
+ */
+function processRows(
+  ctx: ScenarioContext,
+  scenario: string,
+  shape: Shape,
+  { multi, raw }: ProcessSamples
+): void {
+  const error = sideErrors(multi.error, raw.error)
+  const target = TARGET_RATIO[scenario]!
+  const metrics = [
+    ['sync time', 'ms'],
+    ['CPU time (reader process)', 'cpu'],
+    ['CPU time (serving process)', 'sourceCpu']
+  ] as const
+  for (const [metric, key] of metrics) {
+    const ratio = ratioOf(med(multi[key]), med(raw[key]))
+    ctx.push({
+      scenario,
+      case: shapeName(shape),
+      transport: 'process',
+      metric,
+      unit: 'ms',
+      multifeed: med(multi[key]),
+      raw: med(raw[key]),
+      target: `ratio ≤ ${target.toFixed(2)}`,
+      met: ratio === null ? null : ratio <= target,
+      samples: { multifeed: multi[key], raw: raw[key] },
+      extra: {
+        comparison:
+          'peers in two processes: the serving side in a child process, the reader in the bench process, one TCP connection on 127.0.0.1; raw holds its cores open, multifeed opens them when the reader asks',
+        multifeedSourceCoresOpen: med(multi.open) ?? Number.NaN,
+        rawSourceCoresOpen: med(raw.open) ?? Number.NaN
+      },
       error
     })
   }

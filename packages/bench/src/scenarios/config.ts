@@ -11,6 +11,8 @@ export interface Config {
   transports: Transport[]
   /** Scenario numbers to run (1–3, 6, 7, 12–16). */
   only: Set<number>
+  /** Scenarios (of 1 and 2) that also sync with the source in a child process (transport `process`). */
+  processIn: Set<number>
   /** 1 feed × many blocks, and several feeds × many blocks. */
   bulk: Shape[]
   many: Shape[]
@@ -53,6 +55,7 @@ export function config(opts: {
   reps?: number
   transports?: Transport[]
   only?: number[]
+  processIn?: number[]
 }): Config {
   const quick = opts.quick
   const bulk: Shape[] = quick
@@ -70,6 +73,7 @@ export function config(opts: {
     timeoutMs: quick ? 60_000 : 600_000,
     transports: opts.transports ?? ['pipe', 'swarm'],
     only: new Set(opts.only ?? [1, 2, 3, 6, 7, 12, 13, 14, 15, 16, 17]),
+    processIn: new Set(opts.processIn ?? [2]),
     bulk,
     many: quick
       ? [

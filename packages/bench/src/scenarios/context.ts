@@ -3,6 +3,7 @@
 // sync measurement of a shape (sync.ts).
 import type { Shape, Transport } from '../types.js'
 import type { Config } from './config.js'
+import type { ProcessSamples } from './process-syncs.js'
 import type { RowInput } from './rows.js'
 import type { Samples } from './samples.js'
 
@@ -19,4 +20,6 @@ export interface ScenarioContext {
   multi(): Promise<MultiModule>
   /** One shape synced on every transport, `reps` times, measured once per run (see sync.ts). */
   syncShape(shape: Shape, likeForLike?: boolean): Promise<Map<Transport, Samples>>
+  /** One shape synced from a source in a child process, `reps` times, measured once per run (process-syncs.ts). */
+  processShape(shape: Shape): Promise<ProcessSamples>
 }
