@@ -1,29 +1,5 @@
-import { execFile } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
-
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
-
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-/** Runs the built CLI; the child is killed if it outlives `killAfterMs`. */
-function run(args: string[], killAfterMs: number): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { timeout: killAfterMs, killSignal: 'SIGKILL', env: { ...process.env, FORCE_COLOR: '0' } },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null
-        resolve({ code, stdout, stderr })
-      }
-    )
-  })
-}
+import { run } from './runDemo.js'
 
 describe('multifeed demo CLI', () => {
   test('syncs a small run over the loopback testnet and prints the summary', async () => {

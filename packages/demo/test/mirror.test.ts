@@ -1,24 +1,7 @@
 // `--mirror`: encrypted multifeeds, a mirror peer that stays, and peers that come one at a
 // time and never meet: every peer still ends with every block, all of it through the mirror.
-import { execFile } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
-
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
-
-function run(args: string[], killAfterMs: number) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { timeout: killAfterMs, killSignal: 'SIGKILL', env: { ...process.env, FORCE_COLOR: '0' } },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null
-        resolve({ code, stdout, stderr })
-      }
-    )
-  })
-}
+import { run } from './runDemo.js'
 
 describe('multifeed demo --mirror', () => {
   test('peers that never meet get every block through a mirror that stays', async () => {
