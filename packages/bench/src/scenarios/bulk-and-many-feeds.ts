@@ -89,24 +89,39 @@ function pairRows(
     ['sync time', 'ms'],
     ['CPU time (both peers)', 'cpu']
   ] as const
-  const target = TARGET_RATIO[scenario]!
   for (const [metric, key] of metrics) {
-    const ratio = ratioOf(med(multi[key]), med(raw[key]))
-    ctx.push({
-      scenario,
-      case: shapeName(shape),
-      transport: t,
-      metric: `${metric}${suffix}`,
-      unit: 'ms',
-      multifeed: med(multi[key]),
-      raw: med(raw[key]),
-      target: `ratio ≤ ${target.toFixed(2)}`,
-      met: ratio === null ? null : ratio <= target,
-      samples: { multifeed: multi[key], raw: raw[key] },
-      ...(extra ? { extra } : {}),
-      error
-    })
+    pushTimeRow(ctx, scenario, shape, t, `${metric}${suffix}`, multi[key], raw[key], extra, error)
   }
+}
+
+/** One row of times (ms) of multifeed against raw corestore, judged by the scenario's target ratio. */
+function pushTimeRow(
+  ctx: ScenarioContext,
+  scenario: string,
+  shape: Shape,
+  transport: Row['transport'],
+  metric: string,
+  multi: number[],
+  raw: number[],
+  extra: Row['extra'] | undefined,
+  error: string | undefined
+): void {
+  const target = TARGET_RATIO[scenario]!
+  const ratio = ratioOf(med(multi), med(raw))
+  ctx.push({
+    scenario,
+    case: shapeName(shape),
+    transport,
+    metric,
+    unit: 'ms',
+    multifeed: med(multi),
+    raw: med(raw),
+    target: `ratio ≤ ${target.toFixed(2)}`,
+    met: ratio === null ? null : ratio <= target,
+    samples: { multifeed: multi, raw },
+    ...(extra ? { extra } : {}),
+    error
+  })
 }
 
 /**
@@ -122,32 +137,18 @@ function processRows(
   { multi, raw }: ProcessSamples
 ): void {
   const error = sideErrors(multi.error, raw.error)
-  const target = TARGET_RATIO[scenario]!
   const metrics = [
     ['sync time', 'ms'],
     ['CPU time (reader process)', 'cpu'],
     ['CPU time (serving process)', 'sourceCpu']
   ] as const
+  const extra = {
+    comparison:
+      'peers in two processes: the serving side in a child process, the reader in the bench process, one TCP connection on 127.0.0.1; raw holds its cores open, multifeed opens them when the reader asks',
+    multifeedSourceCoresOpen: med(multi.open) ?? Number.NaN,
+    rawSourceCoresOpen: med(raw.open) ?? Number.NaN
+  }
   for (const [metric, key] of metrics) {
-    const ratio = ratioOf(med(multi[key]), med(raw[key]))
-    ctx.push({
-      scenario,
-      case: shapeName(shape),
-      transport: 'process',
-      metric,
-      unit: 'ms',
-      multifeed: med(multi[key]),
-      raw: med(raw[key]),
-      target: `ratio ≤ ${target.toFixed(2)}`,
-      met: ratio === null ? null : ratio <= target,
-      samples: { multifeed: multi[key], raw: raw[key] },
-      extra: {
-        comparison:
-          'peers in two processes: the serving side in a child process, the reader in the bench process, one TCP connection on 127.0.0.1; raw holds its cores open, multifeed opens them when the reader asks',
-        multifeedSourceCoresOpen: med(multi.open) ?? Number.NaN,
-        rawSourceCoresOpen: med(raw.open) ?? Number.NaN
-      },
-      error
-    })
+    pushTimeRow(ctx, scenario, shape, 'process', metric, multi[key], raw[key], extra, error)
   }
 }
