@@ -107,13 +107,12 @@ async function handle(message: ToChild): Promise<void> {
       return
     }
     case 'moderate': {
-      const result = await (await made).moderate(
-        message.set,
-        message.action,
-        message.target,
-        Buffer.from(message.spammer, 'hex'),
-        message.latestFeed === null ? null : Buffer.from(message.latestFeed, 'hex')
-      )
+      const result = await (await made).moderate(message.set, {
+        action: message.action,
+        target: message.target,
+        spammer: Buffer.from(message.spammer, 'hex'),
+        latestFeed: message.latestFeed === null ? null : Buffer.from(message.latestFeed, 'hex')
+      })
       send({ type: 'reply', id: message.id, result })
       return
     }

@@ -14,7 +14,7 @@ import { tmpRoot } from '@multifeed/testing'
 import type { FromChild, ToChild } from './ipc.js'
 import type { PeerSetup } from './LocalPeer.js'
 import type { HonestMember } from './Member.js'
-import type { Acted, ActOutcome } from './Moderated.js'
+import type { Acted, ActOutcome, ModerationAct } from './Moderated.js'
 import type { SimHub } from './SimHub.js'
 import { socketEnd } from './SocketEnd.js'
 import type { PeerErrorReport, PeerSnapshot } from './snapshot.js'
@@ -133,10 +133,7 @@ export class ChildPeer implements HonestMember {
 
   async moderate(
     set: number,
-    action: 'block' | 'unblock',
-    target: 'feed' | 'identity',
-    spammer: Buffer,
-    latestFeed: Buffer | null
+    { action, target, spammer, latestFeed }: ModerationAct
   ): Promise<ActOutcome> {
     if (this.#child === null) return 'nothing'
     return (await this.#request({

@@ -11,7 +11,7 @@ import type { Corestore as Store } from '@multifeed/holepunch-types'
 import type { NetworkerBase, SwarmKeyPair } from '@multifeed/networker'
 import { corestoreAt, tmpRoot } from '@multifeed/testing'
 import type { HonestMember } from './Member.js'
-import type { Acted, ActOutcome } from './Moderated.js'
+import type { Acted, ActOutcome, ModerationAct } from './Moderated.js'
 import { Replica, type SetAccess } from './Replica.js'
 import type { PeerErrorReport, PeerSnapshot } from './snapshot.js'
 
@@ -98,15 +98,9 @@ export class LocalPeer implements HonestMember {
     return this.#replica.spam(set, writers, count)
   }
 
-  async moderate(
-    set: number,
-    action: 'block' | 'unblock',
-    target: 'feed' | 'identity',
-    spammer: Buffer,
-    latestFeed: Buffer | null
-  ): Promise<ActOutcome> {
+  async moderate(set: number, act: ModerationAct): Promise<ActOutcome> {
     if (this.#replica === null) return 'nothing'
-    return this.#replica.moderate(set, action, target, spammer, latestFeed)
+    return this.#replica.moderate(set, act)
   }
 
   async authority(set: number, action: 'grant' | 'revoke', identity: Buffer): Promise<ActOutcome> {

@@ -2,7 +2,7 @@
  * What the world asks of an honest peer, in process or in a child process:
  * start (from its storage), stop, append, and show its state.
  */
-import type { Acted, ActOutcome } from './Moderated.js'
+import type { Acted, ActOutcome, ModerationAct } from './Moderated.js'
 import type { PeerErrorReport, PeerSnapshot } from './snapshot.js'
 
 export interface HonestMember {
@@ -27,13 +27,7 @@ export interface HonestMember {
     count: number
   ): Promise<{ feeds: Array<{ key: string; length: number }>; refused: number }>
   /** Moderated runs: a block or unblock of the spammer's identity or of a feed (hex: its latest). */
-  moderate(
-    set: number,
-    action: 'block' | 'unblock',
-    target: 'feed' | 'identity',
-    spammer: Buffer,
-    latestFeed: Buffer | null
-  ): Promise<ActOutcome>
+  moderate(set: number, act: ModerationAct): Promise<ActOutcome>
   /** Moderated runs, the founder: grants or revokes a moderator's identity. */
   authority(set: number, action: 'grant' | 'revoke', identity: Buffer): Promise<ActOutcome>
   /** Moderated runs: called with what a set acted on, after each change (and at open). */

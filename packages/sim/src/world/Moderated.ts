@@ -11,6 +11,18 @@ import type { ModerationView } from './snapshot.js'
 /** A target as the simulator names it: `feed:hex` or `identity:hex`. */
 export type TargetId = string
 
+/**
+ * A moderator's act on the spammer, as the schedule draws it: a block or an
+ * unblock of its identity or of a feed (to block: `latestFeed`, the spammer's
+ * latest; to unblock: the last feed the acting peer sees blocked).
+ */
+export interface ModerationAct {
+  action: 'block' | 'unblock'
+  target: 'feed' | 'identity'
+  spammer: Buffer
+  latestFeed: Buffer | null
+}
+
 /** What a moderation act did: signed a record, had nothing to sign, or was refused (no authority). */
 export type ActOutcome = 'signed' | 'nothing' | 'refused'
 
@@ -125,12 +137,7 @@ export class Moderated {
    * A moderator's act on the spammer: its identity, or a feed (to block: the
    * spammer's latest; to unblock: the last feed this peer sees blocked).
    */
-  async moderate(
-    action: 'block' | 'unblock',
-    target: 'feed' | 'identity',
-    spammer: Buffer,
-    latestFeed: Buffer | null
-  ): Promise<ActOutcome> {
+  async moderate({ action, target, spammer, latestFeed }: ModerationAct): Promise<ActOutcome> {
     const moderation = this.multi.moderation!
     const before = moderation.recordIds().length
     try {

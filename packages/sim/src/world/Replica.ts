@@ -6,7 +6,7 @@
 import { type IdentityKeyPair, Multifeed, type MultifeedPeer } from '@multifeed/core'
 import type { Corestore, Hypercore } from '@multifeed/holepunch-types'
 import type { NetworkerBase } from '@multifeed/networker'
-import { type Acted, type ActOutcome, Moderated } from './Moderated.js'
+import { type Acted, type ActOutcome, Moderated, type ModerationAct } from './Moderated.js'
 import type { PeerErrorReport, PeerSnapshot } from './snapshot.js'
 
 interface Held {
@@ -109,14 +109,8 @@ export class Replica {
   }
 
   /** A moderator's block or unblock of the spammer (its identity, or a feed). */
-  moderate(
-    set: number,
-    action: 'block' | 'unblock',
-    target: 'feed' | 'identity',
-    spammer: Buffer,
-    latestFeed: Buffer | null
-  ): Promise<ActOutcome> {
-    return this.#moderated(set).moderate(action, target, spammer, latestFeed)
+  moderate(set: number, act: ModerationAct): Promise<ActOutcome> {
+    return this.#moderated(set).moderate(act)
   }
 
   /** The founder's grant or revoke. */

@@ -241,10 +241,11 @@ export class World {
       }
       case 'moderate': {
         const spam = [...this.ledger.spam(event.set).keys()]
-        const latest = spam.length === 0 ? null : Buffer.from(spam[spam.length - 1]!, 'hex')
+        const latestFeed = spam.length === 0 ? null : Buffer.from(spam[spam.length - 1]!, 'hex')
         const spammer = this.identityOf(this.schedule.moderation!.spammer)
+        const { action, target } = event
         const peer = this.honest.get(event.peer)!
-        const outcome = await peer.moderate(event.set, event.action, event.target, spammer, latest)
+        const outcome = await peer.moderate(event.set, { action, target, spammer, latestFeed })
         this.#count(outcome, event.action)
         return
       }
