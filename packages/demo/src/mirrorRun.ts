@@ -5,6 +5,7 @@ import { held } from './held.js'
 import type { DemoOptions } from './options.js'
 import { appendEntries, type Reporter, type Summary, SyncTimeoutError, sleep } from './run.js'
 import { type DemoPeer, describeMissing, takeSnapshot } from './snapshot.js'
+import { volume } from './volume.js'
 
 /**
  * `--mirror`: the peers never meet. The sets are encrypted; one more peer, the
@@ -136,18 +137,11 @@ export async function runMirrorDemo(
     }
     const snapshot = takeSnapshot(peers, options, started, null)
     reporter.progress(snapshot)
-    const feeds = P * M * F
-    const blocks = feeds * E
     return {
       peers: P,
       multifeeds: M,
-      feeds,
-      blocks,
-      bytes: blocks * size,
-      replicatedBlocks: blocks * P,
-      replicatedBytes: blocks * size * P,
-      protocolBytes: [...sessions].reduce((sum, session) => sum + session.stats.bytesSent, 0),
-      protocolPeers: sessions.size,
+      // Every block reaches the mirror and every other writer: P receivers.
+      ...volume(P * M * F, E, size, P, sessions),
       seconds: (performance.now() - started) / 1000,
       connections: peers.map(() => peers.map(() => 0)),
       spam: null,

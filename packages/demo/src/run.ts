@@ -19,6 +19,7 @@ import {
   spammerIdentity,
   tookBlock
 } from './spammer.js'
+import { volume } from './volume.js'
 
 export type { Cell, Snapshot }
 
@@ -229,16 +230,10 @@ export async function runDemo(
     }
 
     const writers_ = spammerAt === null ? P : P - 1
-    const feeds = writers_ * M * F
-    const blocks = feeds * E
     return {
       peers: P,
       multifeeds: M,
-      feeds,
-      blocks,
-      bytes: blocks * size,
-      replicatedBlocks: blocks * (P - 1),
-      replicatedBytes: blocks * size * (P - 1),
+      ...volume(writers_ * M * F, E, size, P - 1, sessions),
       spam:
         spam === null
           ? null
@@ -251,8 +246,6 @@ export async function runDemo(
               tookBlock: peers.filter((p) => p.multifeeds.every((m) => tookBlock(m, spam.identity)))
                 .length
             },
-      protocolBytes: [...sessions].reduce((sum, session) => sum + session.stats.bytesSent, 0),
-      protocolPeers: sessions.size,
       seconds,
       connections
     }
