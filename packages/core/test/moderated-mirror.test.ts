@@ -11,7 +11,7 @@ import type { Hypercore } from '@multifeed/holepunch-types'
 import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
 import { tierOf } from '../src/capabilities.js'
-import { type Multifeed, type MultifeedPeer, NotWritableError } from '../src/index.js'
+import { Multifeed, type MultifeedPeer, NotWritableError } from '../src/index.js'
 import { signRecord } from '../src/moderation/signing.js'
 import { MODERATED_TAGS_MINOR } from '../src/protocol/messages.js'
 import { recordsOf } from '../src/set/SetModeration.js'
@@ -105,6 +105,36 @@ describe('a moderated encrypted set', () => {
     expect(mirrorAgain.moderation).not.toBeNull()
   })
 
+  it('reads an invite without opening anything: its tier, its mirror invite, its discovery key', async () => {
+    const founder = await open(null, null, { moderated: true, encrypted: true })
+    const invite = founder.invite!
+    const mirrorInvite = founder.mirrorInvite!
+    expect(Multifeed.tierOf(invite)).toBe('member')
+    expect(Multifeed.tierOf(mirrorInvite)).toBe('mirror')
+    expect(Multifeed.mirrorInviteOf(invite)).toBe(mirrorInvite)
+    expect(Multifeed.mirrorInviteOf(mirrorInvite)).toBe(mirrorInvite)
+    for (const capability of [invite, mirrorInvite, founder.key, founder.mirrorKey!]) {
+      expect(Multifeed.discoveryKeyOf(capability)).toEqual(founder.discoveryKey)
+    }
+    // A moderated set that is not encrypted: a plain tier, no mirror invite.
+    const moderated = await open(null, null, { moderated: true })
+    expect(Multifeed.tierOf(moderated.invite!)).toBe('plain')
+    expect(Multifeed.discoveryKeyOf(moderated.invite!)).toEqual(moderated.discoveryKey)
+    expect(Multifeed.discoveryKeyOf(moderated.key)).toEqual(moderated.discoveryKey)
+    expect(() => Multifeed.mirrorInviteOf(moderated.invite!)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
+    )
+    // Neither a key nor an invite.
+    for (const bad of ['x'.repeat(104), 'y'.repeat(60)]) {
+      expect(() => Multifeed.tierOf(bad)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_KEY' })
+      )
+    }
+    expect(() => Multifeed.mirrorInviteOf(founder.mirrorKey!.toString('hex'))).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_KEY' })
+    )
+  })
+
   it('announces minor 5 on its channels; members and the mirror reconcile records, then feeds', async () => {
     const { founder, mirror } = await world()
     const [peer] = mirror.peers()
@@ -167,6 +197,54 @@ describe('a mirror of a moderated encrypted set', () => {
     const [peerOfMirror] = await reconciled
     expect(stale.feed(F)).toBeNull()
     expect(peerOfMirror.stats.recordsAdded).toBeGreaterThanOrEqual(1)
+  })
+
+  it('takes an unblocked feed back from a member that holds it, while connected, with its blocks', async () => {
+    // A member that follows no moderator (its policy ignores every block and unblock): it keeps
+    // F through the block. The mirror and the founder each reach it, never each other, so no
+    // peer that applies the unblock offers F to the mirror: the mirror must fetch F itself.
+    const founder = await open(null, null, { moderated: true, encrypted: true })
+    const holder = await open(null, founder.invite, { policy: { moderation: () => false } })
+    const mirrorStore = await tmpStore(await tmpDir())
+    const mirror = await open(mirrorStore, founder.mirrorInvite)
+    const spam = await writer(holder, 'spam', 3)
+    const F = Buffer.from(spam.key!)
+    const links = [
+      link(founder.replicate(true), holder.replicate(false)),
+      link(holder.replicate(true), mirror.replicate(false))
+    ]
+    await until(
+      () => mirror.feed(F)?.length === 3 && founder.feed(F)?.length === 3,
+      'the mirror and the founder hold F'
+    )
+    await founder.moderation!.block({ feed: F }, { reason: 'spam' })
+    await until(() => mirror.feed(F) === null, 'the mirror applied the block')
+    await until(async () => !(await holds(mirrorStore, F)), 'the mirror purged F')
+    expect(holder.feed(F)?.length).toBe(3)
+
+    const received = mirror.progress().received.blocks
+    await founder.moderation!.unblock({ feed: F })
+    await until(() => mirror.moderation!.blocked().length === 0, 'the mirror took the unblock')
+    await until(() => mirror.feed(F)?.length === 3, 'F is back on the mirror, at its length')
+    await until(
+      () => mirror.progress().received.blocks === received + 3,
+      'its 3 blocks fetched again'
+    )
+    expect(await holds(mirrorStore, F)).toBe(true)
+
+    // Everyone else gone, a new member gets F's entries from the mirror alone.
+    await Promise.all(links.map((l) => l.destroy()))
+    const reader = await open(null, founder.invite)
+    link(reader.replicate(true), mirror.replicate(false))
+    await until(() => reader.feed(F)?.length === 3, 'the reader learned F from the mirror')
+    const core = await reader.get(F)
+    onCleanup(() => core.close())
+    const values = await Promise.all([0, 1, 2].map((i) => core.get(i, { timeout: 10_000 })))
+    expect(values.map((v) => (v as Buffer).subarray(MARKER.length).toString())).toEqual([
+      ' 0',
+      ' 1',
+      ' 2'
+    ])
   })
 
   it('cannot sign a record, nor make members accept a record or a feed of its own', async () => {

@@ -45,7 +45,21 @@ export class Management {
   /** Adds a feed learned out of band: what we know of it, or null when the accept policy refused it. */
   async add(key: KeyLike): Promise<FeedInfo | null> {
     this.#host.assertOpen()
-    const parsed = parseKey(key, 'Feed key')
+    return this.#add(parseKey(key, 'Feed key'), null)
+  }
+
+  /**
+   * Lets a feed a moderation unblock freed join again, as add() does (the
+   * member's mute and accept policy consulted). `tag`: its admission tag as
+   * this peer last held it, which lets a mirror (it cannot compute one)
+   * take it back without waiting for a peer to offer it.
+   */
+  async readmit(key: Buffer, tag: Buffer | null): Promise<FeedInfo | null> {
+    this.#host.assertOpen()
+    return this.#add(key, tag)
+  }
+
+  async #add(parsed: Buffer, given: Buffer | null): Promise<FeedInfo | null> {
     const known = this.#membership.set.get(parsed.toString('hex'))
     if (known !== undefined) return infoOf(known)
     if (this.#membership.blocked.has(parsed.toString('hex'))) {
@@ -60,7 +74,7 @@ export class Management {
       )
     }
     const { tags } = this.#membership
-    if (tags.required && !tags.computes) {
+    if (tags.required && !tags.computes && given === null) {
       throw new InvalidArgumentError(
         'A mirror cannot add a feed by its key: members admit a feed only with its admission tag, which only a member computes (the feed joins the mirror when a member or mirror relays it)'
       )
@@ -77,7 +91,7 @@ export class Management {
           )
         }
       },
-      [{ key: parsed, length: 0, tag: tags.tagOf(parsed) }]
+      [{ key: parsed, length: 0, tag: given ?? tags.tagOf(parsed) }]
     )
     if (feed === undefined) {
       const raced = this.#membership.set.get(parsed.toString('hex'))

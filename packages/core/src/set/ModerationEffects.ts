@@ -21,6 +21,12 @@
  * the state blocks and the set still lists (a crash between the record and
  * its removal). A feed an unblock frees but a crash kept from joining joins
  * again at the next reconciliation with a peer that holds it.
+ *
+ * A mirror cannot compute a feed's admission tag (it relays the one it got):
+ * it keeps the tag of each feed it removes for a block, so that an unblock
+ * lets the feed join again here and fetches it as on a member, without a
+ * peer offering it anew. Kept in memory: after a re-open, an unblocked feed
+ * comes back at the next reconciliation with a peer that holds it.
  */
 import { blockOf, type ModerationState, ownerOf } from '../moderation/evaluate.js'
 import type { TargetKind } from '../moderation/records.js'
@@ -32,8 +38,12 @@ export interface EffectsHost {
   readonly membership: Membership
   /** Takes a feed out as remove() does (its core deleted), a writer of ours too; never a mute. */
   remove(key: Buffer): Promise<FeedInfo | null>
-  /** Lets a freed feed join again (admission: mute and accept policy consulted). */
-  restore(key: Buffer): Promise<void>
+  /**
+   * Lets a freed feed join again (admission: mute and accept policy
+   * consulted), with the admission tag it had here (a mirror's; null on a
+   * member, which computes it, or when none was kept).
+   */
+  restore(key: Buffer, tag: Buffer | null): Promise<void>
   /** The change, once applied here. */
   changed(change: ModerationChange, removed: FeedInfo[]): void
 }
@@ -41,6 +51,8 @@ export interface EffectsHost {
 export class ModerationEffects {
   readonly #moderation: Moderation
   readonly #host: EffectsHost
+  /** A mirror's: the admission tags of the feeds it removed for a block (hex key → tag). */
+  readonly #tags = new Map<string, Buffer>()
 
   constructor(moderation: Moderation, host: EffectsHost) {
     this.#moderation = moderation
@@ -94,7 +106,9 @@ export class ModerationEffects {
       for (const key of feedsOf(state, kind, Buffer.from(id, 'hex'))) {
         if (membership.set.find(key) !== undefined || blockOf(state, key) !== null) continue
         if (membership.blocked.has(hex(key))) continue // the member's own mute stays
-        await this.#host.restore(key)
+        const tag = this.#tags.get(hex(key)) ?? null
+        this.#tags.delete(hex(key))
+        await this.#host.restore(key, tag)
       }
     }
     if (
@@ -117,9 +131,15 @@ export class ModerationEffects {
     const removed: FeedInfo[] = []
     for (const key of keys) {
       if (blockOf(state, key) === null) continue
-      if (this.#host.membership.set.find(key) === undefined) {
+      const feed = this.#host.membership.set.find(key)
+      if (feed === undefined) {
         this.#afterClaim(key)
         continue
+      }
+      const { tags } = this.#host.membership
+      // A copy: the tag is a view of the set's table, whose row the removal frees.
+      if (tags.required && !tags.computes && feed.tag !== null) {
+        this.#tags.set(hex(key), Buffer.from(feed.tag))
       }
       const info = await this.#host.remove(key)
       if (info !== null) removed.push(info)

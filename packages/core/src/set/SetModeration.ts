@@ -62,9 +62,9 @@ export class SetModeration {
       // As remove() does, a writer of ours too (a moderator's block reaches it).
       remove: (key) => host.management.remove(key, { force: true }),
       // As add() does: the member's mute and accept policy are consulted.
-      restore: async (key) => {
+      restore: async (key, tag) => {
         try {
-          await host.management.add(key)
+          await host.management.readmit(key, tag)
           const feed = host.membership.set.find(key)
           if (feed !== undefined) host.seek(feed)
         } catch (err) {
