@@ -5,14 +5,20 @@ import type {
   ReplicationStream as HypercoreStream,
   ValueEncoding
 } from '@multifeed/holepunch-types'
+import crypto from 'hypercore-crypto'
 import { mirrorKeyFor, newKey, setKeysOf, type Tier, tierOf } from './capabilities.js'
-import { ClosedError } from './errors.js'
+import { ClosedError, InvalidArgumentError } from './errors.js'
 import { parseKey } from './keys.js'
 import { downloadedOptions, removeOptions } from './lifecycle/callOptions.js'
 import { type Settings, settingsOf } from './lifecycle/options.js'
 import { Resource } from './lifecycle/Resource.js'
 import { noMoreArguments } from './lifecycle/strict.js'
-import { formatInvite, formatMirrorInvite } from './moderation/invite.js'
+import {
+  formatInvite,
+  formatMirrorInvite,
+  looksLikeInvite,
+  parseInvite
+} from './moderation/invite.js'
 import { closeParts, openParts, storedSets } from './multifeed/lifecycle.js'
 import { buildParts, type Parts } from './multifeed/parts.js'
 import { getSession, readSet, writerSession } from './multifeed/sessions.js'
@@ -133,19 +139,50 @@ export class Multifeed<T = Buffer> extends Resource<MultifeedEvents> {
   /**
    * What `key` opens, read from the key alone (no store, nothing opened):
    * `'member'` or `'mirror'` for an encrypted set's keys, `'plain'` for any
-   * other 32 bytes. ERR_INVALID_KEY when `key` is no key at all.
+   * other 32 bytes. An invite (104 characters) says it too: a moderated
+   * encrypted set's invite `'member'`, its mirror invite `'mirror'`, a
+   * moderated set's invite `'plain'`. ERR_INVALID_KEY when `key` is neither.
    */
   static tierOf(key: KeyLike): Tier {
-    return tierOf(parseKey(key))
+    return looksLikeInvite(key) ? parseInvite(key).tier : tierOf(parseKey(key))
   }
 
   /**
    * The mirror key of an encrypted set, from a member's key (a mirror key
    * gives itself back), without opening the set. ERR_INVALID_ARGUMENT for a
-   * plain set's key (it has none), ERR_INVALID_KEY when `key` is no key.
+   * plain set's key (it has none), ERR_INVALID_KEY when `key` is no key
+   * (an invite's counterpart is `mirrorInviteOf()`).
    */
   static mirrorKeyOf(key: KeyLike): Buffer {
     return mirrorKeyFor(parseKey(key))
+  }
+
+  /**
+   * The mirror invite of a moderated encrypted set, from a member's invite
+   * (a mirror invite gives itself back), without opening the set: what
+   * `multi.mirrorInvite` is. ERR_INVALID_ARGUMENT for a moderated set's
+   * invite (an unencrypted set has no mirror), ERR_INVALID_KEY when
+   * `invite` is no invite.
+   */
+  static mirrorInviteOf(invite: string): string {
+    const id = parseInvite(invite)
+    const mirrorInvite = formatMirrorInvite(id)
+    if (mirrorInvite === null) {
+      throw new InvalidArgumentError(
+        'Multifeed.mirrorInviteOf(): the invite of a moderated set that is not encrypted; only a moderated encrypted set (Multifeed.open(corestore, null, { moderated: true, encrypted: true })) has a mirror invite'
+      )
+    }
+    return mirrorInvite
+  }
+
+  /**
+   * The discovery key (`multi.discoveryKey`: the swarm topic, and how
+   * `Multifeed.stored()` names the set) of the set a key or an invite opens,
+   * without opening it. ERR_INVALID_KEY when `key` is neither.
+   */
+  static discoveryKeyOf(key: KeyLike): Buffer {
+    const parsed = looksLikeInvite(key) ? parseInvite(key).key : parseKey(key)
+    return crypto.discoveryKey(tierOf(parsed) === 'plain' ? parsed : mirrorKeyFor(parsed))
   }
 
   private constructor(corestore: Corestore, source: SetSource, settings: Settings) {
