@@ -1,7 +1,8 @@
-import { formatKey, Multifeed } from '@multifeed/core'
+import { Multifeed } from '@multifeed/core'
 import type { Networker } from '@multifeed/networker'
 import { describeDht, join, networkerFor } from './network.js'
 import type { NetworkOptions } from './options.js'
+import type { SetArgument } from './setArgument.js'
 import { aborted, onSignals } from './signals.js'
 import { openStore } from './store.js'
 
@@ -18,13 +19,14 @@ export interface Session {
 export const log = (line: string): void => void process.stderr.write(`${line}\n`)
 
 /**
- * Opens the store in `storage` (created if needed), the multifeed `key` in it and, unless
+ * Opens the store in `storage` (created if needed), the multifeed `set` (a key or an
+ * invite: what `Multifeed.open` takes) in it and, unless
  * `network` is null, a networker swarming it; runs `use`; then closes all of it, in that
  * order backwards, whatever happened (a signal, an error).
  */
 export async function withSet<R>(
   storage: string,
-  key: Buffer,
+  set: SetArgument,
   network: NetworkOptions | null,
   use: (session: Session) => Promise<R>
 ): Promise<R> {
@@ -32,12 +34,12 @@ export async function withSet<R>(
   try {
     const store = await openStore(storage, { create: true })
     try {
-      const multi = await Multifeed.open(store, key)
+      const multi = await Multifeed.open(store, set.text)
       try {
         if (network === null) return await use({ multi, net: null, signal: signals.signal })
         const net = networkerFor(store, network)
         try {
-          log(`joining ${describeDht(network)} for ${formatKey(key)}`)
+          log(`joining ${describeDht(network)} for ${set.text}`)
           // A signal while joining (a DHT that does not answer keeps swarm() waiting) stops
           // the wait: `use` then sees the signal aborted, and closing the networker ends the join.
           const joining = join(net, multi, log)

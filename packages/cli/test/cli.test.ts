@@ -62,7 +62,7 @@ describe('multifeed (no network)', () => {
       const { code, stderr } = await run([command, 'not-a-key', '--storage', storage, ...NOWHERE])
       expect(code).toBe(1)
       expect(stderr).toBe(
-        'error: ERR_INVALID_KEY: KEY must be 64 hex or 52 z-base-32 characters, got a string of 9\n'
+        'error: ERR_INVALID_KEY: KEY must be a key (64 hex or 52 z-base-32 characters) or an invite (104 z-base-32 characters), got a string of 9\n'
       )
     }
     const { code, stderr } = await run(['info', 'not-a-key', '--storage', storage])

@@ -57,7 +57,7 @@ describe('multifeed mirror (no network)', () => {
       const { code, stderr } = await run(['mirror', command, 'abc', '--storage', storage])
       expect(code).toBe(1)
       expect(stderr).toBe(
-        'error: ERR_INVALID_KEY: KEY must be 64 hex or 52 z-base-32 characters, got a string of 3\n'
+        'error: ERR_INVALID_KEY: KEY must be a key (64 hex or 52 z-base-32 characters) or an invite (104 z-base-32 characters), got a string of 3\n'
       )
     }
     expect(await run(['mirror', 'list', '--storage', storage, '--json'])).toEqual({
@@ -147,7 +147,7 @@ describe('multifeed mirror (no network)', () => {
     for (const args of [['list'], ['run', ...NOWHERE]]) {
       const { code, stderr } = await run(['mirror', ...args, '--storage', storage])
       expect(code, args[0]).toBe(1)
-      expect(stderr).toBe(`error: ${path}: sets[0] is not { key: <52 z-base-32>, added: <date> }\n`)
+      expect(stderr).toBe(`error: ${path}: sets[0] is not { key: <a key or invite in z-base-32>, added: <date> }\n`)
     }
     // run opened no store: info finds none
     expect((await run(['info', '--storage', storage, '--json'])).code).toBe(0)

@@ -1,12 +1,15 @@
-import { formatKey, type Multifeed, parseKey } from '@multifeed/core'
+import { formatKey, type Multifeed } from '@multifeed/core'
 import { ENCODINGS, type Encoding, isEncoding, show } from '../encodings.js'
 import { COMMON_HELP, NETWORK_HELP, networkCommandLine, seconds } from '../options.js'
 import { withSet } from '../session.js'
+import { parseSet, readable } from '../setArgument.js'
 import { UsageError } from '../UsageError.js'
 
 export const CAT_USAGE = `Usage: multifeed cat KEY [options]
 
-Prints the entries of the multifeed KEY, one a line, each feed in order. First
+Prints the entries of the multifeed KEY, one a line, each feed in order. KEY is
+its key or, for a moderated set, its invite (multi.invite); a mirror key or
+mirror invite cannot read the set (ERR_NOT_READABLE, exit 1). First
 it joins the DHT and syncs with the peers it finds (it waits for one, up to
 --timeout); with --offline it prints what the store holds. The entries it gets
 stay in the store.
@@ -36,8 +39,8 @@ export async function cat(argv: string[]): Promise<number> {
   if (values.offline && (network.bootstrap.length > 0 || network.host !== undefined)) {
     throw new UsageError('--offline joins no DHT: drop --bootstrap and --host', CAT_USAGE)
   }
-  const key = parseKey(args[0], 'KEY')
-  return withSet(storage, key, values.offline ? null : network, async ({ multi, net, signal }) => {
+  const set = readable(parseSet(args[0]!), 'cat')
+  return withSet(storage, set, values.offline ? null : network, async ({ multi, net, signal }) => {
     if (net !== null) await multi.synced({ minPeers: 1, timeout: timeout * 1000, signal })
     await print(multi, encoding, values.live === true, signal)
     return 0

@@ -1,13 +1,15 @@
-import { type FeedInfo, formatKey, Multifeed, parseKey } from '@multifeed/core'
-import crypto from 'hypercore-crypto'
+import { type FeedInfo, formatKey, Multifeed } from '@multifeed/core'
+import { readList } from '../mirror/MirrorList.js'
 import { COMMON_HELP, COMMON_OPTIONS, commonOptions, parse } from '../options.js'
+import { parseSet, type SetArgument } from '../setArgument.js'
 import { openStore } from '../store.js'
 
 export const INFO_USAGE = `Usage: multifeed info [KEY...] [options]
 
 What a store holds: the multifeeds stored in it (by discovery key: a store keeps
-no multifeed's key) and, for each KEY given, its feeds and their lengths and the
-feeds it blocks. Opens nothing on the network.
+no multifeed's key; a set of the store's mirror list shows the key or invite
+listed) and, for each KEY given (a key or an invite, either tier), its feeds and
+their lengths and the feeds it blocks. Opens nothing on the network.
 
 Options:
   --json                 one JSON document instead of text
@@ -15,6 +17,8 @@ ${COMMON_HELP}`
 
 interface SetReport {
   discoveryKey: string
+  /** The key or invite of the store's mirror list (mirror.json) that names the set. */
+  listed?: string
   key?: string
   feeds?: Array<{ key: string; length: number; local: boolean; name: string | null }>
   blocked?: string[]
@@ -28,16 +32,20 @@ export async function info(argv: string[]): Promise<number> {
   )
   if (values.help) return help()
   const { storage } = commonOptions(values)
-  const keys = positionals.map((key) => parseKey(key, 'KEY'))
+  const keys = positionals.map((key) => parseSet(key))
   const store = await openStore(storage, { create: false })
   try {
     const stored = await Multifeed.stored(store)
     const sets: SetReport[] = stored.map((dk) => ({ discoveryKey: dk.toString('hex') }))
+    for (const { key } of (await readList(storage)).sets) {
+      const set = sets.find((s) => s.discoveryKey === discoveryKeyOf(key))
+      if (set !== undefined) set.listed = key
+    }
     for (const key of keys) {
       const multi = await openStored(store, key, stored)
       try {
         const set = sets.find((s) => s.discoveryKey === multi.discoveryKey.toString('hex'))!
-        set.key = formatKey(key)
+        set.key = key.text
         set.feeds = multi.feeds().map(feedReport)
         set.blocked = multi.blocked().map(formatKey)
       } finally {
@@ -60,15 +68,23 @@ function help(): number {
 /** Opens a multifeed the store holds; never one it does not (that would record it: info only reads). */
 async function openStored(
   store: Parameters<typeof Multifeed.open>[0],
-  key: Buffer,
+  set: SetArgument,
   stored: Buffer[]
 ): Promise<Multifeed> {
-  const discoveryKey = crypto.discoveryKey(key)
-  if (!stored.some((dk) => dk.equals(discoveryKey))) {
-    throw new NotStoredError(`${formatKey(key)} is not a multifeed of this store`)
+  if (!stored.some((dk) => dk.equals(set.discoveryKey))) {
+    throw new NotStoredError(`${set.text} is not a multifeed of this store`)
   }
   // Not sparse: a mirror key refuses it, and without a peer nothing downloads anyway.
-  return Multifeed.open(store, key)
+  return Multifeed.open(store, set.text)
+}
+
+/** The discovery key (hex) of a list entry; '' for one that names no set. */
+function discoveryKeyOf(key: string): string {
+  try {
+    return Multifeed.discoveryKeyOf(key).toString('hex')
+  } catch {
+    return ''
+  }
 }
 
 /** A KEY given to info that the store does not hold (exit 1). */
@@ -87,6 +103,7 @@ function text({ storage, multifeeds }: { storage: string; multifeeds: SetReport[
   ]
   for (const set of multifeeds) {
     lines.push(`  discovery key ${set.discoveryKey}`)
+    if (set.listed !== undefined) lines.push(`    mirror list ${set.listed}`)
     if (set.feeds === undefined) continue
     const entries = set.feeds.reduce((sum, feed) => sum + feed.length, 0)
     lines.push(`    key ${set.key}`)

@@ -1,4 +1,3 @@
-import { formatKey, Multifeed, parseKey } from '@multifeed/core'
 import {
   addToList,
   listPath,
@@ -8,19 +7,24 @@ import {
 } from '../mirror/MirrorList.js'
 import { runMirror } from '../mirror/run.js'
 import { COMMON_HELP, commandLine, NETWORK_HELP, networkCommandLine } from '../options.js'
+import { kindOf, mirrorOf, parseSet } from '../setArgument.js'
 import { EXIT_OK, UsageError } from '../UsageError.js'
 
 export const MIRROR_USAGE = `Usage: multifeed mirror COMMAND [options]
 
 An always-on peer for sets whose members come and go: it keeps many sets
 online over one connection per peer, downloads every feed of each and serves
-them. Give it an encrypted set's mirror key (multi.mirrorKey): it stores and
-serves the set's blocks and cannot read them. A plain set's key works too (a
-full copy that writes nothing, and can read).
+them. Give it an encrypted set's mirror key (multi.mirrorKey), or a moderated
+encrypted set's mirror invite (multi.mirrorInvite): it stores and serves the
+set's blocks, applies a moderated set's blocks, and cannot read them. A plain
+set's key, or a moderated set's invite, works too (a full copy that writes
+nothing, and can read).
 
 Commands:
-  add KEY      add a set to the list (a running mirror takes it up at once)
-  remove KEY   remove a set from the list (a running mirror drops it at once)
+  add KEY      add a set (a key or an invite) to the list (a running mirror
+               takes it up at once)
+  remove KEY   remove a set from the list, named by any of its keys or invites
+               (a running mirror drops it at once)
   list         the sets of the list
   run          mirror every set of the list until SIGINT/SIGTERM
 
@@ -33,32 +37,39 @@ ${COMMON_HELP}`
 const ADD_USAGE = `Usage: multifeed mirror add KEY [options]
 
 Adds the set KEY to the mirror's list (DIR/mirror.json; created with DIR if
-needed). Prints "added KEY", or "KEY is already in the list" (exit 0 too). A
-running mirror starts on it at once. Does not open the store.
+needed). Prints "added KEY", or "KEY is already in the list" (exit 0 too; a
+set is listed once, by whichever key or invite added it first). A running
+mirror starts on it at once. Does not open the store.
 
-KEY is best an encrypted set's mirror key (multi.mirrorKey): the mirror then
-cannot read the set. Given a member key (multi.key of an encrypted set, which
-reads and writes), add stores its mirror key instead and says so; --member-ok
-stores the member key itself (a mirror that can read the set). A plain set's
-key is stored as given (a plain set has no mirror key: a full copy, readable).
+KEY is best an encrypted set's mirror key (multi.mirrorKey) or, for a
+moderated encrypted set, its mirror invite (multi.mirrorInvite: the mirror
+then applies the set's blocks too): the mirror cannot read the set. Given a
+member key or member invite (multi.key, multi.invite: they read and write),
+add stores its mirror key or mirror invite instead and says so; --member-ok
+stores it as given (a mirror that can read the set). A plain set's key and a
+moderated set's invite are stored as given (no mirror tier: a full copy,
+readable). A moderated encrypted set's bare mirror key opens, in a store that
+does not hold the set yet, a mirror that pairs with no one: give its invite.
 
 Options:
-  --member-ok            store a member key as given (this mirror can then read the set)
+  --member-ok            store a member key or invite as given (this mirror can then read the set)
 ${COMMON_HELP}`
 
 const REMOVE_USAGE = `Usage: multifeed mirror remove KEY [options]
 
-Removes the set KEY from the mirror's list. Prints "removed KEY", or "KEY is
-not in the list" (exit 0 too). A member key not in the list removes its set's
-mirror key (what \`mirror add\` stored for it). A running mirror stops on it at
-once; what it stored of the set stays in the store.
+Removes the set KEY from the mirror's list. Prints "removed KEY" (the entry
+removed), or "KEY is not in the list" (exit 0 too). KEY may be any key or
+invite of the set: a member key or invite removes the mirror key or invite
+\`mirror add\` stored for it. A running mirror stops on it at once; what it
+stored of the set stays in the store.
 
 Options:
 ${COMMON_HELP}`
 
 const LIST_USAGE = `Usage: multifeed mirror list [options]
 
-Prints the sets of the mirror's list, one a line: KEY and when it was added.
+Prints the sets of the mirror's list, one a line: KEY (a key or an invite)
+and when it was added.
 
 Options:
   --json                 the list file's document: { version, sets: [{ key, added }] }
@@ -104,19 +115,21 @@ function help(usage: string): number {
 async function add(argv: string[]): Promise<number> {
   const line = commandLine(argv, ADD_USAGE, ['KEY'], { 'member-ok': { type: 'boolean' } })
   if (line === null) return EXIT_OK
-  const given = parseKey(line.args[0], 'KEY')
-  const tier = Multifeed.tierOf(given)
+  const given = parseSet(line.args[0]!)
+  const member = given.tier === 'member'
   const memberOk = line.values['member-ok'] === true
-  // A member key reads and writes the set: what a mirror must not hold unless asked to.
-  const key = tier === 'member' && !memberOk ? Multifeed.mirrorKeyOf(given) : given
-  const z = formatKey(key)
-  const added = await addToList(line.storage, key)
-  process.stdout.write(added ? `added ${z}\n` : `${z} is already in the list\n`)
-  if (tier === 'member') {
+  // A member key or invite reads and writes the set: what a mirror must not hold unless asked to.
+  const set = member && !memberOk ? mirrorOf(given) : given
+  const { key, added } = await addToList(line.storage, set)
+  if (added) process.stdout.write(`added ${key}\n`)
+  else if (key === set.text) process.stdout.write(`${key} is already in the list\n`)
+  else process.stdout.write(`${set.text} is already in the list, as ${key}\n`)
+  if (member) {
+    const form = given.form
     process.stderr.write(
       memberOk
-        ? 'a member key, kept as given (--member-ok): this mirror CAN read the set\n'
-        : `${formatKey(given)} is a member key (it reads the set): its mirror key was added instead, this mirror cannot read the set (--member-ok adds the member key)\n`
+        ? `a member ${form}, kept as given (--member-ok): this mirror CAN read the set\n`
+        : `${given.text} is ${kindOf(given)} (it reads the set): its mirror ${form} was added instead, this mirror cannot read the set (--member-ok adds the member ${form})\n`
     )
   }
   return EXIT_OK
@@ -125,16 +138,10 @@ async function add(argv: string[]): Promise<number> {
 async function remove(argv: string[]): Promise<number> {
   const line = commandLine(argv, REMOVE_USAGE, ['KEY'], {})
   if (line === null) return EXIT_OK
-  const given = parseKey(line.args[0], 'KEY')
-  let key = given
-  let removed = await removeFromList(line.storage, key)
-  if (!removed && Multifeed.tierOf(given) === 'member') {
-    // `mirror add` stored this member key's mirror key.
-    key = Multifeed.mirrorKeyOf(given)
-    removed = await removeFromList(line.storage, key)
-  }
-  const z = formatKey(removed ? key : given)
-  process.stdout.write(removed ? `removed ${z}\n` : `${z} is not in the list\n`)
+  const given = parseSet(line.args[0]!)
+  // By any name of the set: a member key finds the mirror key `mirror add` stored for it.
+  const removed = await removeFromList(line.storage, given)
+  process.stdout.write(removed !== null ? `removed ${removed}\n` : `${given.text} is not in the list\n`)
   return EXIT_OK
 }
 

@@ -1,4 +1,4 @@
-import { Multifeed, MultifeedError, parseKey } from '@multifeed/core'
+import { Multifeed, MultifeedError } from '@multifeed/core'
 import type { Corestore } from '@multifeed/holepunch-types'
 import type { NetworkerInterface } from '@multifeed/networker'
 import type { SetSnapshot } from './SetState.js'
@@ -14,9 +14,10 @@ export interface MirrorEvents {
 /**
  * Many sets over one networker and one store: `update(keys)` makes the sets
  * mirrored the ones listed (opens and swarms the new ones, leaves and closes
- * the ones gone), one update at a time. Each set is opened as its key says
- * (`Multifeed.open(store, key)`): a mirror key opens a mirror, a plain set's
- * key a full copy; the mirror creates no writer, so it writes nothing.
+ * the ones gone), one update at a time. Each set is opened as its list entry
+ * says (`Multifeed.open(store, key)`, a key or an invite): a mirror key or
+ * mirror invite opens a mirror, a plain set's key or a moderated set's invite
+ * a full copy; the mirror creates no writer, so it writes nothing.
  */
 export class Mirror {
   readonly #store: Corestore
@@ -40,7 +41,7 @@ export class Mirror {
     net.on('connection-error', (err) => events.log(`connection error: ${err.message}`))
   }
 
-  /** The keys (z-base-32) mirrored now. */
+  /** The sets mirrored now, as listed (keys in z-base-32, invites). */
   keys(): string[] {
     return [...this.#sets.keys()]
   }
@@ -84,7 +85,7 @@ export class Mirror {
   async #open(key: string): Promise<void> {
     let multi: Multifeed
     try {
-      multi = await Multifeed.open(this.#store, parseKey(key, 'KEY'))
+      multi = await Multifeed.open(this.#store, key)
     } catch (err) {
       this.#events.log(`error: ${key}: ${describe(err)} (left out; fix the list to retry)`)
       return
@@ -95,7 +96,7 @@ export class Mirror {
     multi.on('peer-error', report)
     multi.on('storage-error', report)
     multi.on('callback-error', report)
-    this.#events.log(`mirroring ${key} (${kind(multi)})`)
+    this.#events.log(`mirroring ${key} (${kind(multi, key)})`)
     // Not awaited: a DHT that is slow to announce one set does not hold the others back.
     this.#net.swarm(multi).catch((err) => {
       if (!this.#closing && !multi.closing) {
@@ -119,11 +120,21 @@ export class Mirror {
   }
 }
 
-/** What the key opened, said in the log line of a set the mirror starts on. */
-function kind(multi: Multifeed): string {
-  if (multi.tier === 'mirror') return 'a mirror key: this mirror cannot read the set'
-  if (multi.tier === 'plain') return 'a plain set: a full copy, this mirror can read it'
-  return 'a member key: this mirror CAN read the set; add its mirror key instead'
+/** What the key or invite opened, said in the log line of a set the mirror starts on. */
+function kind(multi: Multifeed, key: string): string {
+  const moderated = multi.moderation !== null
+  if (multi.tier === 'mirror') {
+    return moderated
+      ? 'a mirror of a moderated set: this mirror cannot read the set, and applies its blocks'
+      : 'a mirror key: this mirror cannot read the set'
+  }
+  if (multi.tier === 'plain') {
+    return moderated
+      ? 'a moderated set: a full copy, this mirror can read it'
+      : 'a plain set: a full copy, this mirror can read it'
+  }
+  const form = key.length > 52 ? 'invite' : 'key'
+  return `a member ${form}: this mirror CAN read the set; add its mirror ${form} instead`
 }
 
 function describe(err: unknown): string {

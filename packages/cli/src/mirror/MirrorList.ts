@@ -2,13 +2,17 @@ import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { formatKey } from '@multifeed/core'
+import { Multifeed } from '@multifeed/core'
+import type { SetArgument } from '../setArgument.js'
 import { ensureStore } from '../store.js'
 
 /** The list's file in a store's directory. */
 export const LIST_FILE = 'mirror.json'
 
-/** One set a mirror follows: its key as given to `mirror add` (z-base-32), and when. */
+/**
+ * One set a mirror follows: what `mirror add` stored (a key in z-base-32, or an
+ * invite: what `Multifeed.open` takes), and when.
+ */
 export interface MirrorEntry {
   key: string
   added: string
@@ -25,7 +29,8 @@ export class BadListError extends Error {
   override name = 'BadListError'
 }
 
-const Z32 = /^[ybndrfg8ejkmcpqxot1uwisza345h769]{52}$/
+/** A key (52 characters) or an invite (104) in z-base-32. */
+const Z32 = /^(?:[ybndrfg8ejkmcpqxot1uwisza345h769]{52}){1,2}$/
 
 export function listPath(storage: string): string {
   return join(storage, LIST_FILE)
@@ -58,36 +63,64 @@ export function parseList(text: string, path: string): MirrorDocument {
   for (const [i, entry] of sets.entries()) {
     const { key, added } = (entry ?? {}) as { key?: unknown; added?: unknown }
     if (typeof key !== 'string' || !Z32.test(key) || typeof added !== 'string') {
-      throw new BadListError(`${path}: sets[${i}] is not { key: <52 z-base-32>, added: <date> }`)
+      throw new BadListError(
+        `${path}: sets[${i}] is not { key: <a key or invite in z-base-32>, added: <date> }`
+      )
     }
   }
   return { version: 1, sets: sets as MirrorEntry[] }
 }
 
 /**
- * Adds `key` (idempotent): true when it was not in the list. The directory and
- * the store in it are created if needed (an existing store is not opened: a
- * `mirror run` may hold it).
+ * Adds `set` (idempotent): resolves to the entry's key, and whether it was
+ * added. A set is listed once, whatever it is named by (key or invite, either
+ * tier: one store holds a set one way): a set listed already is left as it is
+ * and its entry's key returned. The directory and the store in it are created
+ * if needed (an existing store is not opened: a `mirror run` may hold it).
  */
-export function addToList(storage: string, key: Buffer, now = new Date()): Promise<boolean> {
-  const z = formatKey(key)
-  return changeList(storage, (doc) => {
-    if (doc.sets.some((entry) => entry.key === z)) return false
-    doc.sets.push({ key: z, added: now.toISOString() })
+export async function addToList(
+  storage: string,
+  set: Pick<SetArgument, 'text' | 'discoveryKey'>,
+  now = new Date()
+): Promise<{ key: string; added: boolean }> {
+  let key = set.text
+  const added = await changeList(storage, (doc) => {
+    const listed = doc.sets.find((entry) => sameSet(entry, set.discoveryKey))
+    if (listed !== undefined) {
+      key = listed.key
+      return false
+    }
+    doc.sets.push({ key: set.text, added: now.toISOString() })
     return true
   })
+  return { key, added }
 }
 
-/** Removes `key` (idempotent): true when it was in the list. */
-export function removeFromList(storage: string, key: Buffer): Promise<boolean> {
-  const z = formatKey(key)
+/** Removes `set` (idempotent; by any of its names): the key of the entry removed, or null. */
+export async function removeFromList(
+  storage: string,
+  set: Pick<SetArgument, 'discoveryKey'>
+): Promise<string | null> {
   // Nothing to remove: touch nothing (no directory, no store made for it).
-  if (!existsSync(listPath(storage))) return Promise.resolve(false)
-  return changeList(storage, (doc) => {
-    const before = doc.sets.length
-    doc.sets = doc.sets.filter((entry) => entry.key !== z)
-    return doc.sets.length !== before
+  if (!existsSync(listPath(storage))) return null
+  let removed: string | null = null
+  await changeList(storage, (doc) => {
+    const listed = doc.sets.find((entry) => sameSet(entry, set.discoveryKey))
+    if (listed === undefined) return false
+    removed = listed.key
+    doc.sets = doc.sets.filter((entry) => entry !== listed)
+    return true
   })
+  return removed
+}
+
+/** True when the entry names the set of `discoveryKey` (an entry that names none, none). */
+function sameSet(entry: MirrorEntry, discoveryKey: Buffer): boolean {
+  try {
+    return Multifeed.discoveryKeyOf(entry.key).equals(discoveryKey)
+  } catch {
+    return false
+  }
 }
 
 /**

@@ -37,8 +37,11 @@ export function snapshot(key: string, multi: Multifeed): SetSnapshot {
   }
 }
 
-/** The key as a status line shows it: its first 8 characters. */
-export const short = (key: string): string => key.slice(0, 8)
+/**
+ * The set as a status line shows it: a key's first 8 characters, an invite's
+ * last 8 (its first ones name the founder, whom many sets may share).
+ */
+export const short = (key: string): string => (key.length > 52 ? key.slice(-8) : key.slice(0, 8))
 
 /** Bytes for people: 0 B, 512 B, 1.5 KiB, 20.0 MiB. */
 export function bytes(n: number): string {
