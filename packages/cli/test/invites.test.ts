@@ -107,7 +107,13 @@ describe('invites on the command line (no network)', () => {
         [set.mirrorInvite, 'a mirror invite'],
         [set.mirrorKey, 'a mirror key']
       ] as const) {
-        const { code, stdout, stderr } = await run([command, given, '--storage', storage, ...NOWHERE])
+        const { code, stdout, stderr } = await run([
+          command,
+          given,
+          '--storage',
+          storage,
+          ...NOWHERE
+        ])
         expect(code, `${command} ${kind}`).toBe(1)
         expect(stdout).toBe('')
         expect(stderr).toBe(
@@ -170,14 +176,20 @@ describe('invites on the command line (no network)', () => {
   })
 })
 
-describe('a moderated encrypted set over a loopback testnet, by its invites', { timeout: 400_000 }, () => {
+describe('a moderated encrypted set over a loopback testnet, by its invites', {
+  timeout: 400_000
+}, () => {
   const network = testnetForBlock()
   /** A step that needs a new connection between two processes, then a sync (mirror.test.ts). */
   const CONNECT = 100_000
 
   it('mirror run follows it by the mirror invite (added as the member invite), a new member cats it by its invite from the mirror alone, and seeds it; the mirror resumes by the invite', async () => {
     // The founder, in a process of its own: "before" and 20 entries.
-    const founder = new Cli([await tmp(), ...network.bootstrap], { ENCRYPTED: '1', MODERATED: '1' }, WRITER)
+    const founder = new Cli(
+      [await tmp(), ...network.bootstrap],
+      { ENCRYPTED: '1', MODERATED: '1' },
+      WRITER
+    )
     await founder.untilStdout(/^\w{104}\nmirror \w{104}\n/)
     const [invite, mirrorLine] = founder.stdout.split('\n')
     const mirrorInvite = mirrorLine!.slice('mirror '.length)

@@ -147,7 +147,9 @@ describe('multifeed mirror (no network)', () => {
     for (const args of [['list'], ['run', ...NOWHERE]]) {
       const { code, stderr } = await run(['mirror', ...args, '--storage', storage])
       expect(code, args[0]).toBe(1)
-      expect(stderr).toBe(`error: ${path}: sets[0] is not { key: <a key or invite in z-base-32>, added: <date> }\n`)
+      expect(stderr).toBe(
+        `error: ${path}: sets[0] is not { key: <a key or invite in z-base-32>, added: <date> }\n`
+      )
     }
     // run opened no store: info finds none
     expect((await run(['info', '--storage', storage, '--json'])).code).toBe(0)

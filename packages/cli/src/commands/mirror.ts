@@ -141,7 +141,9 @@ async function remove(argv: string[]): Promise<number> {
   const given = parseSet(line.args[0]!)
   // By any name of the set: a member key finds the mirror key `mirror add` stored for it.
   const removed = await removeFromList(line.storage, given)
-  process.stdout.write(removed !== null ? `removed ${removed}\n` : `${given.text} is not in the list\n`)
+  process.stdout.write(
+    removed !== null ? `removed ${removed}\n` : `${given.text} is not in the list\n`
+  )
   return EXIT_OK
 }
 
