@@ -145,6 +145,34 @@ describe('a moderated encrypted set', () => {
   })
 })
 
+/**
+ * A mirror that applied a block of F, connected to a member that holds F: the member follows
+ * no moderator (its policy ignores every block and unblock), so it keeps F through the block.
+ * The mirror and the founder each reach it, never each other, so no peer that applies an
+ * unblock offers F to the mirror: on an unblock the mirror must fetch F itself.
+ */
+async function blockedOnMirror() {
+  const founder = await open(null, null, { moderated: true, encrypted: true })
+  const holder = await open(null, founder.invite, { policy: { moderation: () => false } })
+  const mirrorStore = await tmpStore(await tmpDir())
+  const mirror = await open(mirrorStore, founder.mirrorInvite)
+  const spam = await writer(holder, 'spam', 3)
+  const F = Buffer.from(spam.key!)
+  const links = [
+    link(founder.replicate(true), holder.replicate(false)),
+    link(holder.replicate(true), mirror.replicate(false))
+  ]
+  await until(
+    () => mirror.feed(F)?.length === 3 && founder.feed(F)?.length === 3,
+    'the mirror and the founder hold F'
+  )
+  await founder.moderation!.block({ feed: F }, { reason: 'spam' })
+  await until(() => mirror.feed(F) === null, 'the mirror applied the block')
+  await until(async () => !(await holds(mirrorStore, F)), 'the mirror purged F')
+  expect(holder.feed(F)?.length).toBe(3)
+  return { founder, holder, mirror, mirrorStore, F, links }
+}
+
 describe('a mirror of a moderated encrypted set', () => {
   it('applies a block record and purges: the feed is removed, its storage deleted, refused after', async () => {
     const { founder, member, mirror, mirrorStore, F } = await world()
@@ -200,28 +228,7 @@ describe('a mirror of a moderated encrypted set', () => {
   })
 
   it('takes an unblocked feed back from a member that holds it, while connected, with its blocks', async () => {
-    // A member that follows no moderator (its policy ignores every block and unblock): it keeps
-    // F through the block. The mirror and the founder each reach it, never each other, so no
-    // peer that applies the unblock offers F to the mirror: the mirror must fetch F itself.
-    const founder = await open(null, null, { moderated: true, encrypted: true })
-    const holder = await open(null, founder.invite, { policy: { moderation: () => false } })
-    const mirrorStore = await tmpStore(await tmpDir())
-    const mirror = await open(mirrorStore, founder.mirrorInvite)
-    const spam = await writer(holder, 'spam', 3)
-    const F = Buffer.from(spam.key!)
-    const links = [
-      link(founder.replicate(true), holder.replicate(false)),
-      link(holder.replicate(true), mirror.replicate(false))
-    ]
-    await until(
-      () => mirror.feed(F)?.length === 3 && founder.feed(F)?.length === 3,
-      'the mirror and the founder hold F'
-    )
-    await founder.moderation!.block({ feed: F }, { reason: 'spam' })
-    await until(() => mirror.feed(F) === null, 'the mirror applied the block')
-    await until(async () => !(await holds(mirrorStore, F)), 'the mirror purged F')
-    expect(holder.feed(F)?.length).toBe(3)
-
+    const { founder, mirror, mirrorStore, F, links } = await blockedOnMirror()
     const received = mirror.progress().received.blocks
     await founder.moderation!.unblock({ feed: F })
     await until(() => mirror.moderation!.blocked().length === 0, 'the mirror took the unblock')
@@ -245,6 +252,22 @@ describe('a mirror of a moderated encrypted set', () => {
       ' 1',
       ' 2'
     ])
+  })
+
+  it('takes an unblocked feed back after it was re-opened (the tag it kept is read from its log)', async () => {
+    const { founder, holder, mirror, mirrorStore, F, links } = await blockedOnMirror()
+    await links[1]!.destroy()
+    await mirror.close()
+    const again = await open(mirrorStore, founder.mirrorKey)
+    link(holder.replicate(true), again.replicate(false))
+    await until(() => again.peers()[0]?.reconciled === true, 'the re-opened mirror reconciled')
+    expect(again.feed(F)).toBeNull()
+
+    await founder.moderation!.unblock({ feed: F })
+    await until(() => again.moderation!.blocked().length === 0, 'the mirror took the unblock')
+    await until(() => again.feed(F)?.length === 3, 'F is back on the mirror, at its length')
+    await until(() => again.progress().received.blocks === 3, 'its 3 blocks fetched again')
+    expect(await holds(mirrorStore, F)).toBe(true)
   })
 
   it('cannot sign a record, nor make members accept a record or a feed of its own', async () => {

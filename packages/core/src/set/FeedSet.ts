@@ -186,12 +186,20 @@ export class FeedSet {
       this.#table.lengths[seq] = length
   }
 
-  /** A removal of the log; what the feed was (for its name), or null when it was not in the set. */
-  loadRemoval(key: Buffer): { local: boolean; name: string | null } | null {
+  /**
+   * A removal of the log; what the feed was (for its name; its admission tag, a copy), or null
+   * when it was not in the set.
+   */
+  loadRemoval(key: Buffer): { local: boolean; name: string | null; tag: Buffer | null } | null {
     this.#assertLoading()
     const slot = this.#table.find(key)
     if (slot === -1) return null
-    const removed = { local: this.#table.localOf(slot), name: this.#table.nameOf(slot) }
+    const tag = this.#table.tagOf(slot)
+    const removed = {
+      local: this.#table.localOf(slot),
+      name: this.#table.nameOf(slot),
+      tag: tag === null ? null : Buffer.from(tag)
+    }
     this.#table.remove(slot)
     return removed
   }

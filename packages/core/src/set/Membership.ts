@@ -43,6 +43,12 @@ export class Membership {
   moderated: (key: Buffer) => boolean = () => false
   /** A moderated set admits only feeds bound to an identity: true for a key no held bind record names. */
   unbound: (key: Buffer) => boolean = () => false
+  /**
+   * A mirror's: the admission tags of the feeds the log removed and the set does not list
+   * (hex → tag), from load() until the moderation takes those it blocks (ModerationEffects:
+   * a mirror cannot compute a tag, and an unblock needs one to let the feed back in).
+   */
+  readonly removedTags = new Map<string, Buffer>()
   /** The multifeed's discovery key: how the store's owner record names it. */
   readonly id: Buffer
   /** The set's admission tags (an encrypted set's feeds carry one each). */
@@ -108,6 +114,7 @@ export class Membership {
       for (const { key, block } of batch.removals) {
         const was = this.set.loadRemoval(key)
         if (was !== null) removed.push(Buffer.from(key))
+        if (was?.tag && !this.tags.computes) this.removedTags.set(key.toString('hex'), was.tag)
         if (was?.local && was.name !== null) {
           this.retired.add(was.name)
         }
@@ -117,6 +124,9 @@ export class Membership {
       clean = batch.mark === MARK_CLOSED
     }
     this.set.endLoad()
+    for (const id of this.removedTags.keys()) {
+      if (this.set.get(id) !== undefined) this.removedTags.delete(id)
+    }
     for (const feed of this.set.named()) this.names.set(feed.name!, feed)
     // A member's log written before tags (or a record without one): computed now, one hash a feed.
     if (this.tags.computes) {

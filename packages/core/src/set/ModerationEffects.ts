@@ -25,8 +25,8 @@
  * A mirror cannot compute a feed's admission tag (it relays the one it got):
  * it keeps the tag of each feed it removes for a block, so that an unblock
  * lets the feed join again here and fetches it as on a member, without a
- * peer offering it anew. Kept in memory: after a re-open, an unblocked feed
- * comes back at the next reconciliation with a peer that holds it.
+ * peer offering it anew. After a re-open, the tags of the feeds the state
+ * blocks come from the membership log (`Membership.removedTags`).
  */
 import { blockOf, type ModerationState, ownerOf } from '../moderation/evaluate.js'
 import type { TargetKind } from '../moderation/records.js'
@@ -77,6 +77,12 @@ export class ModerationEffects {
       .filter((feed) => blockOf(state, feed.key) !== null)
       .map((feed) => Buffer.from(feed.key))
     const removed = await this.#removeAll(blocked, state)
+    // A mirror's tags of feeds removed before (the log keeps them): those the state blocks.
+    const { removedTags } = this.#host.membership
+    for (const [id, tag] of removedTags) {
+      if (blockOf(state, Buffer.from(id, 'hex')) !== null) this.#tags.set(id, tag)
+    }
+    removedTags.clear()
     for (const feed of feeds) {
       if (feed.local || state.bindings.has(feed.id)) continue
       if (this.#host.membership.set.find(feed.key) === undefined) continue
