@@ -14,6 +14,8 @@ Commands:
   seed KEY        keep a multifeed online until SIGINT/SIGTERM
   mirror ...      an always-on peer of many multifeeds: mirror add/remove/list/run
 
+KEY is a set's key or invite, as Multifeed.open takes it (multi.key,
+multi.invite; a mirror's, multi.mirrorKey or multi.mirrorInvite, for mirror add).
 \`multifeed COMMAND --help\` tells more. The store is --storage DIR (default under
 your data directory). Without --bootstrap, cat, seed and mirror run join the
 public HyperDHT.

@@ -7,12 +7,13 @@ import { UsageError } from '../UsageError.js'
 
 export const CAT_USAGE = `Usage: multifeed cat KEY [options]
 
-Prints the entries of the multifeed KEY, one a line, each feed in order. KEY is
-its key or, for a moderated set, its invite (multi.invite); a mirror key or
-mirror invite cannot read the set (ERR_NOT_READABLE, exit 1). First
+Prints the entries of the multifeed KEY, one a line, each feed in order. First
 it joins the DHT and syncs with the peers it finds (it waits for one, up to
 --timeout); with --offline it prints what the store holds. The entries it gets
 stay in the store.
+
+KEY is the set's key or, for a moderated set, its invite (multi.invite). A
+mirror key or mirror invite cannot read the set: ERR_NOT_READABLE (exit 1).
 
 Options:
   --live                 keep printing entries as they come, until SIGINT/SIGTERM
