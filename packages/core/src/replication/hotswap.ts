@@ -26,10 +26,19 @@
  * `download` events of every core attached (`from.protomux` names the
  * connection), so a connection's record covers all its cores.
  *
+ * A race that still happens (both requests out before either answer came:
+ * in a CPU-starved process a connection looks quiet while its answers wait
+ * to be read) costs the second answer's bytes, but not a second download: an
+ * answer for a block whose first answer is being verified waits for it and
+ * is dropped once the block is stored (`oneAnswerPerBlock`). Hypercore
+ * verifies both otherwise (it cancels the other requests only once a block
+ * is written), and both count as downloads (notes/duplicate-downloads.md).
+ *
  * This is the one place that touches the replicator's hotswap queue
  * (`replicator.hotswaps.pick`, a block request's `processing` and its
- * `inflight[]`: `timestamp`, `peer`, `priority`; `replicator.updatePeer`) and
- * the request hypercore passes with the `download` event, after `from`
+ * `inflight[]`: `timestamp`, `peer`, `priority`; `replicator.updatePeer`),
+ * the core's `verify(proof, from)` and `bitfield.get(index)` (`core.core`),
+ * and the request hypercore passes with the `download` event, after `from`
  * (`timestamp`): hypercore 11.39 has no option for any of it. hotswap.test.ts
  * checks these on a real hypercore. When they are not there (another
  * hypercore), nothing is changed.
@@ -74,7 +83,20 @@ interface Heard {
   answerMs: number
 }
 
+/** The parts of hypercore's core (`core.core`, `lib/core.js`) the one-answer rule wraps and reads. */
+interface CoreInternals {
+  verify(proof: Proof, from: unknown): Promise<boolean>
+  readonly bitfield: { get(index: number): boolean } | null
+}
+
+/** An answer (`lib/messages.js` data): a block carries its index; an upgrade goes through. */
+interface Proof {
+  readonly block?: { readonly index: number } | null
+  readonly upgrade?: unknown
+}
+
 const heard = new WeakMap<object, Heard>()
+const verifying = new WeakSet<object>()
 const held = new WeakSet<object>()
 const listening = new WeakSet<object>()
 
@@ -93,6 +115,10 @@ export function holdBackHotswaps(core: Hypercore<unknown>): void {
   if (!listening.has(core)) {
     listening.add(core)
     core.on('download', onDownload as (index: number, bytes: number, from: HypercorePeer) => void)
+  }
+  const inner = core.core as unknown as Partial<CoreInternals> | null | undefined
+  if (inner && typeof inner.verify === 'function' && inner.bitfield !== undefined) {
+    oneAnswerPerBlock(inner as CoreInternals)
   }
   if (held.has(replicator)) return
   held.add(replicator)
@@ -114,6 +140,40 @@ export function holdBackHotswaps(core: Hypercore<unknown>): void {
     if (due !== Number.POSITIVE_INFINITY && timer === null) {
       timer = setTimeout(lookAgain, Math.max(1, due - now))
       timer.unref?.()
+    }
+  }
+}
+
+/**
+ * A raced block's second answer, arriving while the first is being verified,
+ * waits for that verify and is dropped once the block is stored (verify says
+ * false: hypercore clears the request, already cancelled, and counts no
+ * download) instead of being verified and written again. Its bytes have
+ * crossed the link by then; what is saved is the second verify and write,
+ * and the block is counted downloaded once. If the first answer fails, the
+ * second is verified as usual. Answers carrying an upgrade are not held.
+ */
+function oneAnswerPerBlock(inner: CoreInternals): void {
+  if (verifying.has(inner)) return
+  verifying.add(inner)
+  const verify = inner.verify.bind(inner)
+  const inFlight = new Map<number, Promise<boolean>>()
+  inner.verify = async (proof: Proof, from: unknown): Promise<boolean> => {
+    const index = proof.block?.index
+    if (typeof index !== 'number' || (proof.upgrade !== null && proof.upgrade !== undefined)) {
+      return verify(proof, from)
+    }
+    const first = inFlight.get(index)
+    if (first !== undefined) {
+      await first.catch(() => false)
+      if (inner.bitfield?.get(index) === true) return false
+    }
+    const mine = verify(proof, from)
+    inFlight.set(index, mine)
+    try {
+      return await mine
+    } finally {
+      if (inFlight.get(index) === mine) inFlight.delete(index)
     }
   }
 }
