@@ -243,8 +243,6 @@ export class PeerRecords {
 
   #records(raw: Buffer): void {
     const message = decodeRecords(raw)
-    const { stats } = this.#owner
-    stats.recordsReceived += message.records.length
     const ends = (message.flags & RECORDS_END) !== 0
     if (ends) {
       if (!this.#awaitingAnswer) throw new MalformedMessageError('Unexpected end of records')
@@ -258,11 +256,13 @@ export class PeerRecords {
 
   async #take(records: Buffer[]): Promise<void> {
     const { host, stats } = this.#owner
+    // Counted as they are taken, and what became of each counted even if the
+    // channel closed meanwhile: received = added + refused for a reason.
+    stats.recordsReceived += records.length
     // Known before they are taken: the set tells its peers of new records as
     // it takes them, and this peer must not get its own back.
     for (const bytes of records) this.#known.add(recordId(bytes).toString('hex'))
     const change = await host.receive(records)
-    if (!this.#owner.live()) return
     for (const [reason, n] of Object.entries(change.refused)) {
       stats.recordsRefused[reason as keyof typeof change.refused] += n ?? 0
     }
