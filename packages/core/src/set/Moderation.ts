@@ -10,10 +10,15 @@
  * feeds a block reaches, fetch again the ones an unblock frees.
  */
 import type { Corestore, KeyPair } from '@multifeed/holepunch-types'
-import { InvalidArgumentError, NotWritableError, StorageCorruptError } from '../errors.js'
+import {
+  InvalidArgumentError,
+  LimitExceededError,
+  NotWritableError,
+  StorageCorruptError
+} from '../errors.js'
 import type { BlockEntry, ModerationPolicy, ModerationState } from '../moderation/evaluate.js'
 import type { ModeratedSetId } from '../moderation/invite.js'
-import { RecordBook, type Refusal } from '../moderation/RecordBook.js'
+import { DEFAULT_MAX_RECORDS, RecordBook, type Refusal } from '../moderation/RecordBook.js'
 import type { TargetKind } from '../moderation/records.js'
 import { bindFeed, signRecord, type VerifiedRecord } from '../moderation/signing.js'
 import { decodeHeader, encodeHeader, ModerationLog } from './ModerationLog.js'
@@ -60,8 +65,11 @@ export class Moderation {
     store: Corestore,
     set: ModeratedSetId | Buffer,
     identity: KeyPair,
-    options: { policy?: ModerationPolicy; maxPending?: number } = {}
+    options: { policy?: ModerationPolicy; maxPending?: number; maxRecords?: number } = {}
   ): Promise<Moderation> {
+    // What the log holds is loaded whole (a limit lowered since must not make
+    // it unreadable); the limit applies to what comes after.
+    const loading = { ...options, maxRecords: Number.POSITIVE_INFINITY }
     const log = new ModerationLog(store)
     const key = Buffer.isBuffer(set) ? set : set.key
     let id: ModeratedSetId | null = Buffer.isBuffer(set) ? null : set
@@ -71,7 +79,7 @@ export class Moderation {
       for await (const bytes of log.load()) {
         if (index++ === 0) {
           id = decodeHeader(bytes, key)
-          book = new RecordBook(id.signingKey, id.founder, options)
+          book = new RecordBook(id.signingKey, id.founder, loading)
           continue
         }
         const result = book!.add(bytes)
@@ -88,8 +96,9 @@ export class Moderation {
       }
       if (book === null) {
         await log.append([encodeHeader(id)])
-        book = new RecordBook(id.signingKey, id.founder, options)
+        book = new RecordBook(id.signingKey, id.founder, loading)
       }
+      book.maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS
     } catch (err) {
       await log.close()
       throw err
@@ -148,7 +157,7 @@ export class Moderation {
   /** Binds one of our writers to our identity. */
   bind(feed: { key: Buffer; keyPair: KeyPair }): Promise<ModerationChange> {
     this.#assertMember('bind a writer')
-    return this.#take([bindFeed(this.id.signingKey, this.identity, feed).bytes])
+    return this.#takeOwn(bindFeed(this.id.signingKey, this.identity, feed).bytes)
   }
 
   /**
@@ -174,7 +183,21 @@ export class Moderation {
   #sign(body: Parameters<typeof signRecord>[2]): Promise<ModerationChange> {
     this.#assertMember(`sign a ${body.type}`)
     const record = signRecord(this.id.signingKey, this.identity, body, { deps: this.#book.heads() })
-    return this.#take([record.bytes])
+    return this.#takeOwn(record.bytes)
+  }
+
+  /** A record this peer made: refused for the set's limit, the call that made it fails. */
+  async #takeOwn(bytes: Buffer): Promise<ModerationChange> {
+    const change = await this.#take([bytes])
+    if ((change.refused.full ?? 0) > 0) {
+      const max = this.#book.maxRecords
+      throw new LimitExceededError(
+        'maxRecords',
+        max,
+        `The set holds ${max} moderation records of this kind (limits.maxRecords): this one is not made`
+      )
+    }
+    return change
   }
 
   /** One change at a time: each checks duplicates against what the ones before it kept. */
