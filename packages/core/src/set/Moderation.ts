@@ -46,8 +46,10 @@ export class Moderation {
   readonly #book: RecordBook
   readonly #log: ModerationLog
   #taking: Promise<unknown> = Promise.resolve()
-  /** What the set does with a change (remove, refuse, fetch again; tell the peers), awaited in turn. */
+  /** What the set does with a change (remove, refuse, fetch again), awaited in turn. */
   readonly #effects: Array<(change: ModerationChange) => Promise<void>> = []
+  /** Told of records as soon as they are on disk, before the effects (the peers: relay them). */
+  readonly #stored: Array<(change: ModerationChange) => void> = []
 
   private constructor(id: ModeratedSetId, identity: KeyPair, log: ModerationLog, book: RecordBook) {
     this.id = id
@@ -164,10 +166,23 @@ export class Moderation {
    * What the set does with each change, run after the change is on disk and
    * in the state, before the call that made it resolves: whoever takes
    * records (a user's call, the transport), the set acts on them. Effects
-   * run in the order they were added (the set's first, then the peers').
+   * run in the order they were added, after the `onStored` listeners.
    */
   onChange(effect: (change: ModerationChange) => Promise<void>): void {
     this.#effects.push(effect)
+  }
+
+  /**
+   * Told of each change as soon as its records are on disk and in the
+   * state, before the effects run: what relays them to the peers, so that a
+   * block leaves for the other members before this peer's own removal and
+   * purge of the feed (which may wait behind the feed's writes), not after.
+   * A peer acts on a record before any feed message that follows it on the
+   * channel, so the order on the wire stays safe. Synchronous: a throw is a
+   * bug of ours, not the change's.
+   */
+  onStored(listener: (change: ModerationChange) => void): void {
+    this.#stored.push(listener)
   }
 
   /** Takes records a peer sent: verified, stored, then evaluated. */
@@ -240,6 +255,7 @@ export class Moderation {
       throw err
     }
     const change = { added: kept, refused, ...diff(before, this.state) }
+    for (const listener of this.#stored) listener(change)
     for (const effect of this.#effects) await effect(change)
     return change
   }
