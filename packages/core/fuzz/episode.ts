@@ -9,6 +9,13 @@
  * within a bounded time. At the end X is closed and re-opened from its
  * store: it must hold every feed it had or announced, no key its policy
  * refused and no key the store holds for Y.
+ *
+ * In part of the episodes X is a moderated set (X a member, the founder's
+ * identity kept by the driver): the key holder also sends moderation records,
+ * valid and hostile (records.ts). Then X's peers must count every record
+ * they took (added or refused), and at the end, once the valid history is
+ * handed to X whole, X's moderators and blocked set must be what the valid
+ * records alone give, with at most MAX_PENDING records held beyond them.
  */
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
