@@ -442,8 +442,8 @@ async function runConnection(rec: Recorder, rng: Rng, s: Sides): Promise<number>
     )
     if (s.forge !== null && puppet !== null && s.x.moderation !== null) {
       // Every record X took from the puppet was taken by now (the set takes in turn).
-      await within(recordsOf(s.x.moderation).receive([]), CLOSE_MS, 'taking records').catch(
-        (err) => rec.record('hang', err.message, err)
+      await within(recordsOf(s.x.moderation).receive([]), CLOSE_MS, 'taking records').catch((err) =>
+        rec.record('hang', err.message, err)
       )
       checkCounts(rec, puppet.stats.records, puppet.stats.recordsInMessages, xPeers)
     }
@@ -486,13 +486,18 @@ function checkCounts(
   const problems: string[] = []
   if (counted.received > total) problems.push(`received ${counted.received} of ${total} sent`)
   if (counted.added + refused < counted.received) {
-    problems.push(`${counted.received - counted.added - refused} received, neither added nor refused`)
+    problems.push(
+      `${counted.received - counted.added - refused} received, neither added nor refused`
+    )
   }
   if (counted.added + notTaken > counted.received) {
     problems.push(`added ${counted.added} + not taken ${notTaken} > received ${counted.received}`)
   }
   if (problems.length > 0) {
-    rec.record('records', `X's record counters: ${problems.join('; ')} (${JSON.stringify(counted)})`)
+    rec.record(
+      'records',
+      `X's record counters: ${problems.join('; ')} (${JSON.stringify(counted)})`
+    )
   }
 }
 
@@ -524,7 +529,9 @@ async function checkRecords(
   }
   const blocked = x
     .moderation!.blocked()
-    .map((b) => ('feed' in b.target ? `feed:${hex(b.target.feed)}` : `identity:${hex(b.target.identity)}`))
+    .map((b) =>
+      'feed' in b.target ? `feed:${hex(b.target.feed)}` : `identity:${hex(b.target.identity)}`
+    )
     .sort()
   const blockedExpected = [...expected.blocked.keys()].sort()
   if (blocked.join() !== blockedExpected.join()) {

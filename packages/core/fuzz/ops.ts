@@ -33,9 +33,9 @@ import {
 import { pairingToken } from '../src/protocol/pairing.js'
 import type { Generators } from './generators.js'
 import { mutate } from './mutate.js'
+import type { RecordForge } from './records.js'
 import type { Responder } from './responder.js'
 import type { Rng } from './rng.js'
-import type { RecordForge } from './records.js'
 import type { Mode, Replayable } from './roles.js'
 import { ELEMENTS, MORE, SYMBOLS, TYPES, type Wire } from './wire.js'
 

@@ -161,8 +161,7 @@ export class RecordForge {
         const n = rng.range(16, 64)
         return Array.from({ length: n }, () => {
           const signer = crypto.keyPair(rng.bytes(32))
-          return this.#sign(signer, this.#block(), rng.chance(0.5) ? [] : heads(this.history))
-            .bytes
+          return this.#sign(signer, this.#block(), rng.chance(0.5) ? [] : heads(this.history)).bytes
         })
       }
     }

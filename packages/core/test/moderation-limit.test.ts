@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Multifeed, MultifeedError, MultifeedPeer } from '../src/index.js'
 import { recordsOf } from '../src/set/SetModeration.js'
-import { next, pipe, until } from './helpers.js'
+import { link, next, until } from './helpers.js'
 import { open } from './srcOpen.js'
 
 function moderated(invite: string | null, maxRecords: number): Promise<Multifeed> {
@@ -41,16 +41,19 @@ describe('a moderated set at its record limit', () => {
     expect(error?.limit).toBe('maxRecords')
     expect(error?.max).toBe(4)
     // Nothing of the refused writer: not listed, no bind kept, the set as it was.
-    expect(member.feeds().map((f) => f.key.toString('hex')).sort()).toEqual(
-      keys.map((k) => k.toString('hex')).sort()
-    )
+    expect(
+      member
+        .feeds()
+        .map((f) => f.key.toString('hex'))
+        .sort()
+    ).toEqual(keys.map((k) => k.toString('hex')).sort())
     expect(recordsOf(member.moderation!).size).toBe(4)
     // Again: the same error, nothing made.
     await expect(member.writer('flood-again')).rejects.toMatchObject({ code: 'ERR_LIMIT_EXCEEDED' })
     expect(member.feeds()).toHaveLength(4)
 
     // The founder holds the member's 4 binds (its limit) and still blocks the member.
-    pipe(founder, member)
+    link(founder.replicate(true), member.replicate(false))
     await until(() => founder.feeds().length === 4, 'the founder lists the member’s writers')
     const removed = next(member, 'moderation')
     await founder.moderation!.block({ identity: member.moderation!.identity })
@@ -66,7 +69,7 @@ describe('a moderated set at its record limit', () => {
     expect(error).toBe(null)
     expect(keys).toHaveLength(5)
     const peer = next<[MultifeedPeer]>(founder, 'peer-add')
-    pipe(founder, member)
+    link(founder.replicate(true), member.replicate(false))
     const [ofMember] = await peer
     await until(
       () => ofMember.stats.recordsAdded + ofMember.stats.recordsRefused.full === 5,

@@ -153,7 +153,10 @@ describe('a mesh of six, two away while the moderation changes', () => {
     await until(() => founder.moderation!.blocked().length === 1, 'the founder holds the block')
     await founder.moderation!.revoke(mod.moderation!.identity)
     await until(() => member.moderation!.moderators().length === 2, 'the member holds the revoke')
-    await member.moderation!.block({ identity: spammer.moderation!.identity }, { reason: 'spammer' })
+    await member.moderation!.block(
+      { identity: spammer.moderation!.identity },
+      { reason: 'spammer' }
+    )
     const target = (m: Multifeed) =>
       m
         .moderation!.blocked()

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { recordsOf } from '../src/set/SetModeration.js'
-import { next, pipe, until } from './helpers.js'
+import { link, next, until } from './helpers.js'
 import { open } from './srcOpen.js'
 
 describe('a record new here', () => {
@@ -29,7 +29,7 @@ describe('a record new here', () => {
       holding = true
       await held
     })
-    pipe(founder, member)
+    link(founder.replicate(true), member.replicate(false))
     await until(() => founder.feed(F)?.length === 1, 'the founder holds the spam')
     const removed = next(member, 'moderation')
     const blocking = founder.moderation!.block({ feed: F })
