@@ -53,6 +53,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
     hangs: 0,
     amplifications: 0,
     driverErrors: 0,
+    recordFindings: 0,
+    records: { episodes: 0, sent: {}, received: 0, added: 0, refused: {} },
     peerErrors: {},
     channelOpens: 0,
     channelCloses: 0,
@@ -85,6 +87,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
     'unproven-peer': 'unprovenPeers',
     hang: 'hangs',
     amplification: 'amplifications',
+    records: 'recordFindings',
     driver: 'driverErrors'
   }
   const rec: Recorder = {
@@ -136,6 +139,16 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
     },
     ops(ops) {
       for (const [k, v] of Object.entries(ops)) summary.ops[k] = (summary.ops[k] ?? 0) + v
+    },
+    records(sent, counted) {
+      const t = summary.records
+      for (const [k, v] of Object.entries(sent)) t.sent[k] = (t.sent[k] ?? 0) + v
+      t.received += counted.received
+      t.added += counted.added
+      for (const [k, v] of Object.entries(counted.refused)) t.refused[k] = (t.refused[k] ?? 0) + v
+    },
+    moderatedEpisode() {
+      summary.records.episodes++
     },
     peerError(code) {
       summary.peerErrors[code] = (summary.peerErrors[code] ?? 0) + 1

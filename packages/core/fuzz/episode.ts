@@ -9,6 +9,13 @@
  * within a bounded time. At the end X is closed and re-opened from its
  * store: it must hold every feed it had or announced, no key its policy
  * refused and no key the store holds for Y.
+ *
+ * In part of the episodes X is a moderated set (X a member, the founder's
+ * identity kept by the driver): the key holder also sends moderation records,
+ * valid and hostile (records.ts). Then X's peers must count every record
+ * they took (added or refused), and at the end, once the valid history is
+ * handed to X whole, X's moderators and blocked set must be what the valid
+ * records alone give, with at most MAX_PENDING records held beyond them.
  */
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -18,9 +25,17 @@ import type { Duplex } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Hypercore } from '@multifeed/holepunch-types'
 import Corestore from 'corestore'
+import crypto from 'hypercore-crypto'
 import { Multifeed, type MultifeedOptions } from '../src/index.js'
+import { evaluate } from '../src/moderation/evaluate.js'
+import { createModeratedSet, formatInvite } from '../src/moderation/invite.js'
+import type { RecordsSummary } from '../src/protocol/messages.js'
+import { RecordIndex } from '../src/replication/RecordIndex.js'
 import { replyAllowance } from '../src/replication/ReplyBudget.js'
+import { recordsOf } from '../src/set/SetModeration.js'
+import type { PeerStats } from '../src/types.js'
 import { Puppet } from './puppet.js'
+import { RecordForge } from './records.js'
 import type { FindingKind } from './report.js'
 import { Rng } from './rng.js'
 import type { Mode, Replayable } from './roles.js'
@@ -30,6 +45,10 @@ const BASE = existsSync('/dev/shm') ? '/dev/shm' : tmpdir()
 const SYNC_MS = 5_000
 const CLOSE_MS = 10_000
 const MAX_FEEDS = 512
+/** Share of the episodes whose X is a moderated set (the puppet then also sends records). */
+const MODERATED_SHARE = 0.4
+/** Records a moderated X may hold waiting for a past that never comes (RecordBook's default). */
+const MAX_PENDING = 1024
 
 export interface Context {
   episode: number
@@ -56,6 +75,9 @@ export interface Recorder {
   mode(mode: Mode): void
   ops(ops: Record<string, number>): void
   peerError(code: string): void
+  /** A moderated X's records: what the puppet sent, by attack, and what X's peers counted. */
+  records(sent: Record<string, number>, counted: RecordCounts): void
+  moderatedEpisode(): void
   reopen(result: {
     ok: boolean
     before: number
@@ -68,6 +90,13 @@ export interface Recorder {
   /** Messages left in the run (0: stop), and whether the deadline passed. */
   remaining(): number
   expired(): boolean
+}
+
+/** What X's peers of one connection counted of the records the puppet sent. */
+export interface RecordCounts {
+  received: number
+  added: number
+  refused: Record<string, number>
 }
 
 class HangError extends Error {}
@@ -110,12 +139,22 @@ export async function runEpisode(rec: Recorder, episode: number, budget: number)
   const storeA = new Corestore(dirs[0]!, { primaryKey: rng.bytes(32), unsafe: true })
   const storeB = new Corestore(dirs[1]!, { primaryKey: rng.bytes(32), unsafe: true })
   const cleanup: Array<() => Promise<unknown>> = []
+  // Drawn apart from `rng`, so that a plain episode's draws stay what they were.
+  const modRng = Rng.derive(rec.seed, episode, 0, 14)
+  const moderated = modRng.chance(MODERATED_SHARE)
   try {
-    const xKey = rng.bytes(32)
+    // A moderated X: founded by an identity the driver keeps (its records come
+    // from the puppet, as from the founder's other device); X is a member.
+    const founder = crypto.keyPair(modRng.bytes(32))
+    const setId = createModeratedSet(founder.publicKey, (n) => modRng.bytes(n))
+    const identity = crypto.keyPair(modRng.bytes(32))
+    const forge = moderated ? new RecordForge(modRng, setId.signingKey, founder) : null
+    const plainKey = rng.bytes(32)
     const yKey = rng.bytes(32)
     // The keys X's policy refused: none may be in X after re-open.
     const refusedKeys = new Set<string>()
     const xOptions: MultifeedOptions = {
+      ...(moderated ? { identity } : {}),
       limits: { maxFeeds: MAX_FEEDS },
       // Refuses keys whose first byte is 0: the puppet offers such keys on purpose.
       policy: {
@@ -126,7 +165,8 @@ export async function runEpisode(rec: Recorder, episode: number, budget: number)
         }
       }
     }
-    let x = await Multifeed.open(storeA, xKey, xOptions)
+    let x = await Multifeed.open(storeA, moderated ? formatInvite(setId)! : plainKey, xOptions)
+    const xKey = x.key
     const ya = await Multifeed.open(storeA, yKey)
     const yb = await Multifeed.open(storeB, yKey)
     cleanup.push(
@@ -171,13 +211,19 @@ export async function runEpisode(rec: Recorder, episode: number, budget: number)
         wyb,
         budget: Math.min(share, rec.remaining()),
         foreign,
-        replay
+        replay,
+        forge
       })
       left -= sent
     }
     ctx.mode = null
     ctx.aInitiator = null
     ctx.puppet = null
+
+    if (forge !== null) {
+      rec.moderatedEpisode()
+      await checkRecords(rec, x, forge, identity.publicKey)
+    }
 
     // ---- reopen X from its store --------------------------------------------------
     const listed = x.feeds().map((f) => hex(f.key))
@@ -233,6 +279,7 @@ interface Sides {
   budget: number
   foreign(): Buffer[]
   replay: Replayable
+  forge: RecordForge | null
 }
 
 /** One connection; resolves to the number of messages the puppet sent. */
@@ -276,6 +323,11 @@ async function runConnection(rec: Recorder, rng: Rng, s: Sides): Promise<number>
 
   let sent = 0
   let puppet: Puppet | null = null
+  // X's peers on this connection (one per open of X's channel): their record counters.
+  const xPeers: Array<{ stats: PeerStats }> = []
+  const ours = (peer: { stream: unknown; stats: PeerStats }) => {
+    if (peer.stream === noiseOf(sa)) xPeers.push(peer)
+  }
   try {
     const noise = (sb as unknown as { noiseStream: { opened: Promise<boolean> } }).noiseStream
     if (!(await within(noise.opened, SYNC_MS, 'the Noise handshake'))) return 0
@@ -299,6 +351,7 @@ async function runConnection(rec: Recorder, rng: Rng, s: Sides): Promise<number>
       }
     }
     s.x.on('peer-add', unproven)
+    s.x.on('peer-add', ours)
     puppet = new Puppet({
       rng: Rng.derive(rec.seed, ctx.episode, ctx.connection, 1),
       mode,
@@ -310,7 +363,9 @@ async function runConnection(rec: Recorder, rng: Rng, s: Sides): Promise<number>
         if (!s.x.closing && !sa.destroyed) s.x.attach(sa)
       },
       replay: s.replay,
-      skipKnown: rec.skipKnown
+      skipKnown: rec.skipKnown,
+      forge: s.forge,
+      recordsSummary: s.forge === null ? null : (hash) => recordsSummary(s.x, hash)
     })
     ctx.puppet = puppet
     puppet.start()
@@ -324,6 +379,7 @@ async function runConnection(rec: Recorder, rng: Rng, s: Sides): Promise<number>
     }
     await sleep(10)
     s.x.off('peer-add', unproven)
+    s.x.off('peer-add', ours)
     for (const err of puppet.errors) rec.record('driver', `puppet: ${(err as Error).message}`, err)
     if (puppet.stats.strangerOpens > 0) {
       rec.record(
@@ -334,7 +390,8 @@ async function runConnection(rec: Recorder, rng: Rng, s: Sides): Promise<number>
     if (mode === 'stranger' && puppet.stats.remoteOpens > 0) {
       rec.record('unproven-peer', "A opened X's channel to a stranger")
     }
-    const bound = replyBound(s.x.feeds().length, puppet.stats)
+    const records = s.x.moderation === null ? 0 : recordsOf(s.x.moderation).size
+    const bound = replyBound(s.x.feeds().length, records, puppet.stats)
     if (puppet.stats.bytesReceived > bound) {
       rec.record(
         'amplification',
@@ -383,8 +440,108 @@ async function runConnection(rec: Recorder, rng: Rng, s: Sides): Promise<number>
     await within(closed, CLOSE_MS, 'closing the connection').catch((err) =>
       rec.record('hang', err.message, err)
     )
+    if (s.forge !== null && puppet !== null && s.x.moderation !== null) {
+      // Every record X took from the puppet was taken by now (the set takes in turn).
+      await within(recordsOf(s.x.moderation).receive([]), CLOSE_MS, 'taking records').catch((err) =>
+        rec.record('hang', err.message, err)
+      )
+      checkCounts(rec, puppet.stats.records, puppet.stats.recordsInMessages, xPeers)
+    }
   }
   return sent
+}
+
+/** What X's open would say of its records now: a puppet announcing it is in sync. */
+function recordsSummary(x: Multifeed<unknown>, hash: Buffer): RecordsSummary {
+  const moderation = recordsOf(x.moderation!)
+  const index = new RecordIndex(x.key, moderation)
+  return index.summary(hash, index.shared())
+}
+
+/** Check-level refusals: each says a record was not taken (the rule's reasons are told of records taken too). */
+const NOT_TAKEN = ['malformed', 'signature', 'feed-key', 'duplicate', 'full'] as const
+
+/**
+ * Every record X's peers received is accounted for: added, or refused with a
+ * reason (a record added may also be refused by the rule: `unauthorized`
+ * dropped or kept, `revoked`), never more received than the puppet sent.
+ */
+function checkCounts(
+  rec: Recorder,
+  sent: Record<string, number>,
+  total: number,
+  peers: Array<{ stats: PeerStats }>
+): void {
+  const counted: RecordCounts = { received: 0, added: 0, refused: {} }
+  for (const { stats } of peers) {
+    counted.received += stats.recordsReceived
+    counted.added += stats.recordsAdded
+    for (const [reason, n] of Object.entries(stats.recordsRefused)) {
+      counted.refused[reason] = (counted.refused[reason] ?? 0) + n
+    }
+  }
+  rec.records(sent, counted)
+  const refused = Object.values(counted.refused).reduce((a, b) => a + b, 0)
+  const notTaken = NOT_TAKEN.reduce((a, reason) => a + (counted.refused[reason] ?? 0), 0)
+  const problems: string[] = []
+  if (counted.received > total) problems.push(`received ${counted.received} of ${total} sent`)
+  if (counted.added + refused < counted.received) {
+    problems.push(
+      `${counted.received - counted.added - refused} received, neither added nor refused`
+    )
+  }
+  if (counted.added + notTaken > counted.received) {
+    problems.push(`added ${counted.added} + not taken ${notTaken} > received ${counted.received}`)
+  }
+  if (problems.length > 0) {
+    rec.record(
+      'records',
+      `X's record counters: ${problems.join('; ')} (${JSON.stringify(counted)})`
+    )
+  }
+}
+
+/**
+ * X's moderators and blocked set are what the valid history gives (with X's
+ * own records): the history is handed to X whole, as an honest peer would,
+ * and whatever else the puppet sent must change nothing. X holds at most
+ * MAX_PENDING records beyond its own and the history.
+ */
+async function checkRecords(
+  rec: Recorder,
+  x: Multifeed<unknown>,
+  forge: RecordForge,
+  identity: Buffer
+): Promise<void> {
+  const moderation = recordsOf(x.moderation!)
+  await within(
+    moderation.receive(forge.history.map((r) => r.bytes)),
+    CLOSE_MS,
+    'taking the history'
+  )
+  const held = [...moderation.records()]
+  const own = held.filter((r) => r.record.signer.equals(identity))
+  const expected = evaluate(forge.founder.publicKey, [...own, ...forge.history])
+  const hexes = (keys: Buffer[]) => keys.map(hex).sort().join(',')
+  const problems: string[] = []
+  if (hexes(x.moderation!.moderators()) !== hexes(expected.moderators)) {
+    problems.push('moderators differ from the valid records alone')
+  }
+  const blocked = x
+    .moderation!.blocked()
+    .map((b) =>
+      'feed' in b.target ? `feed:${hex(b.target.feed)}` : `identity:${hex(b.target.identity)}`
+    )
+    .sort()
+  const blockedExpected = [...expected.blocked.keys()].sort()
+  if (blocked.join() !== blockedExpected.join()) {
+    problems.push(
+      `blocked ${blocked.length} targets, the valid records alone block ${blockedExpected.length}`
+    )
+  }
+  const beyond = held.length - own.length - forge.history.length
+  if (beyond > MAX_PENDING) problems.push(`holds ${beyond} records beyond the valid ones`)
+  if (problems.length > 0) rec.record('records', `X's moderation: ${problems.join('; ')}`)
 }
 
 function noiseOf(stream: Duplex): unknown {
@@ -403,9 +560,9 @@ function closedOf(stream: Duplex): Promise<void> {
  * peer's, an echo no larger than what the peer sent, and updates (one per
  * feed, 64 KiB of slack).
  */
-function replyBound(n: number, stats: { bytes: number; remoteOpens: number }) {
+function replyBound(n: number, records: number, stats: { bytes: number; remoteOpens: number }) {
   return (
-    replyAllowance([n], stats.bytes) +
+    replyAllowance([n], stats.bytes, [records]) +
     1024 * (stats.remoteOpens + 1) +
     stats.bytes +
     41 * n +

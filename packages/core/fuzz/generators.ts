@@ -17,9 +17,11 @@ import {
   encodeOpen,
   encodeSymbols,
   MAX_SKETCH_COUNTERS,
+  MODERATION_MINOR,
   type Open,
   PROTOCOL_MAJOR,
-  PROTOCOL_MINOR
+  PROTOCOL_MINOR,
+  type RecordsSummary
 } from '../src/protocol/messages.js'
 import { capability } from '../src/protocol/pairing.js'
 import type { CodedSymbol } from '../src/protocol/riblt.js'
@@ -46,6 +48,11 @@ export interface GeneratorOptions {
    * size or with huge counters in Open), to look past them.
    */
   skipKnown?: boolean
+  /**
+   * A moderated X: the records summary of what X holds now on this
+   * connection (an open that says "in sync"); absent for a plain X.
+   */
+  recordsSummary?: ((handshakeHash: Buffer) => RecordsSummary) | null
 }
 
 export class Generators {
@@ -81,6 +88,27 @@ export class Generators {
     })
     const sketch: number[] = []
     for (let i = 0; i < SKETCH_COUNTERS; i++) sketch.push(rng.range(-3, 3))
+    const summary = this.#o.recordsSummary
+    if (summary) {
+      // A moderated X's channel (minor 3): mostly in sync on records (the
+      // feeds then begin), else a summary that starts a records exchange
+      // the puppet does not follow (the feeds wait, bounded).
+      return {
+        major: PROTOCOL_MAJOR,
+        minor: MODERATION_MINOR,
+        capability: this.capability(),
+        setProof: rng.bytes(16),
+        count: this.fake.length,
+        sketch,
+        records: rng.chance(0.8)
+          ? summary(this.#hash)
+          : {
+              setProof: rng.bytes(16),
+              count: rng.range(0, 20),
+              sketch: Array.from({ length: 32 }, () => rng.range(-3, 3))
+            }
+      }
+    }
     return {
       major: PROTOCOL_MAJOR,
       // Half of the time a peer of minor 0 (no list mode: coded symbols are due).

@@ -9,6 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import c from 'compact-encoding'
 import {
+  decodeRecords,
   ELEMENTS_DONE,
   ELEMENTS_LIST,
   ELEMENTS_LIST_END,
@@ -16,18 +17,23 @@ import {
   encodeMore,
   encodeOpen,
   encodePairingOpen,
+  encodeRecords,
   encodeSymbols,
   encodeTokens,
   MAX_ELEMENTS_PER_MESSAGE,
+  MAX_RECORDS_PER_MESSAGE,
   MAX_SYMBOLS_PER_MESSAGE,
   MAX_TOKENS_PER_MESSAGE,
+  MESSAGE_RECORDS,
   PAIRING_PROTOCOL,
   PROTOCOL_MAJOR,
-  PROTOCOL_NAME
+  PROTOCOL_NAME,
+  RECORDS_END
 } from '../src/protocol/messages.js'
 import { pairingToken } from '../src/protocol/pairing.js'
 import type { Generators } from './generators.js'
 import { mutate } from './mutate.js'
+import type { RecordForge } from './records.js'
 import type { Responder } from './responder.js'
 import type { Rng } from './rng.js'
 import type { Mode, Replayable } from './roles.js'
@@ -48,6 +54,8 @@ export interface Actor {
   readonly wire: Wire
   readonly generators: Generators
   readonly responder: Responder
+  /** A moderated X's records, valid and hostile (null: X is a plain set). */
+  readonly forge: RecordForge | null
   /** Answer A's next open of X's channel (false after a deliberate close). */
   answer(yes: boolean): void
   /** The Open that our next open of X's channel sends (instead of a fresh valid one). */
@@ -237,6 +245,54 @@ export const ops = {
         p.wire.send('more', MORE, encodeMore({ count: n }), `blind ${n}`)
       }
     }
+  },
+  /**
+   * Moderation records on a moderated X's channel (Records, unasked: a push):
+   * a slice of the valid history in random order, or an attack on it
+   * (records.ts). Each record is counted by what it is meant to be.
+   */
+  records(p: Actor): void {
+    if (p.forge === null) return
+    const batch = p.forge.next()
+    if (batch.records.length === 0) return
+    const raw = encodeRecords({ flags: 0, records: batch.records })
+    if (p.wire.send('records', MESSAGE_RECORDS, raw, `${batch.attack} ×${batch.records.length}`)) {
+      const tally = p.wire.stats.records
+      tally[batch.attack] = (tally[batch.attack] ?? 0) + batch.records.length
+    }
+  },
+  /**
+   * Records messages out of shape: too many records, an unasked end, bytes
+   * mutated. Those that still decode are counted as 'abuse' (X may take them).
+   */
+  recordsAbuse(p: Actor): void {
+    if (p.forge === null) return
+    const rng = p.rng
+    const valid = p.forge.history.map((r) => r.bytes)
+    let raw: Buffer
+    let note: string
+    switch (rng.int(3)) {
+      case 0: {
+        const records = Array.from({ length: MAX_RECORDS_PER_MESSAGE + 1 }, () => rng.pick(valid))
+        raw = encodeRecords({ flags: 0, records })
+        note = `${records.length} records`
+        break
+      }
+      case 1:
+        raw = encodeRecords({ flags: RECORDS_END, records: [rng.pick(valid)] })
+        note = 'unasked end'
+        break
+      default: {
+        const m = mutate(rng, encodeRecords({ flags: 0, records: [rng.pick(valid)] }))
+        raw = m.bytes
+        note = m.kind
+      }
+    }
+    if (!p.wire.send('records abuse', MESSAGE_RECORDS, raw, note)) return
+    try {
+      const n = decodeRecords(raw).records.length
+      p.wire.stats.records.abuse = (p.wire.stats.records.abuse ?? 0) + n
+    } catch {}
   },
   closeOnly(p: Actor): void {
     p.answer(false)

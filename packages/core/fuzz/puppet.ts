@@ -27,6 +27,7 @@ import { encodeOpen, PROTOCOL_NAME } from '../src/protocol/messages.js'
 import { capability, channelId, pairingToken } from '../src/protocol/pairing.js'
 import { type GeneratorOptions, Generators } from './generators.js'
 import { type Actor, type Op, ops } from './ops.js'
+import type { RecordForge } from './records.js'
 import { Responder } from './responder.js'
 import type { Rng } from './rng.js'
 import type { Mode } from './roles.js'
@@ -37,6 +38,8 @@ export interface PuppetOptions extends GeneratorOptions {
   stream: Duplex
   /** Side A's application attaches X again (after X's channel closed on an error). */
   reattach(): void
+  /** A moderated X's records to send, valid and hostile (null or absent: X is a plain set). */
+  forge?: RecordForge | null
 }
 
 export class Puppet {
@@ -92,6 +95,7 @@ export class Puppet {
       wire: this.#wire,
       generators: this.#generators,
       responder: this.#responder,
+      forge: options.forge ?? null,
       answer: (yes) => {
         this.#answer = yes
       },
@@ -133,8 +137,13 @@ export class Puppet {
   /** One seeded operation; resolves when it is done (some wait for A). */
   async step(): Promise<void> {
     this.stats.steps++
-    const table = OPS[this.#o.mode]
-    const name = this.#rng.weighted(table.weights)
+    const table =
+      this.#actor.forge !== null && this.#o.mode === 'keyholder'
+        ? MODERATED_KEYHOLDER
+        : OPS[this.#o.mode]
+    const name = this.#rng.weighted(
+      this.#actor.forge === null ? withoutRecords(table.weights) : table.weights
+    )
     this.stats.ops[name] = (this.stats.ops[name] ?? 0) + 1
     try {
       await table.ops[name]!(this.#actor)
@@ -234,6 +243,12 @@ function table(weights: Partial<Record<OpName, number>>): OpTable {
   return { weights, ops }
 }
 
+/** A plain X has no records to attack: the record operations are left out. */
+function withoutRecords(weights: OpTable['weights']): OpTable['weights'] {
+  const { records: _records, recordsAbuse: _abuse, ...rest } = weights
+  return rest
+}
+
 const OPS: Record<Mode, OpTable> = {
   keyholder: table({
     honest: 22,
@@ -280,3 +295,23 @@ const OPS: Record<Mode, OpTable> = {
   }),
   silent: table({ wait: 1 })
 }
+
+/**
+ * A keyholder of a moderated X: mostly records (records.ts), with enough of
+ * the rest that record messages interleave with feed messages, random bytes
+ * on the record message types and re-opens (a new records exchange each).
+ */
+const MODERATED_KEYHOLDER = table({
+  records: 24,
+  recordsAbuse: 0.7,
+  honest: 10,
+  elements: 3,
+  symbols: 2,
+  mutate: 3,
+  randomType: 3,
+  duplicate: 2,
+  replay: 2,
+  reopen: 1,
+  reattach: 2,
+  wait: 6
+})

@@ -23,6 +23,12 @@ export type FindingKind =
   | 'hang'
   /** A sent the puppet more on X's channel than its reply budget and the puppet's own bytes allow. */
   | 'amplification'
+  /**
+   * A moderated X's records: its moderators or blocked set differ from what
+   * the valid records alone give, it holds more than the bound, or its peers'
+   * counters lost a record the puppet sent.
+   */
+  | 'records'
   /** The fuzzer's own code threw (not a finding about core). */
   | 'driver'
 
@@ -56,6 +62,17 @@ export interface ReopenTotals {
   adopted: number
 }
 
+export interface RecordTotals {
+  /** Episodes whose X was a moderated set. */
+  episodes: number
+  /** Records sent in well-formed Records messages, by what they were meant to be (records.ts). */
+  sent: Record<string, number>
+  received: number
+  added: number
+  /** X's peers' `recordsRefused`, summed. */
+  refused: Record<string, number>
+}
+
 export interface FuzzSummary {
   seed: number
   messagesTarget: number
@@ -78,6 +95,10 @@ export interface FuzzSummary {
   /** Connections where A sent more than the stated bound (README, Security notes). */
   amplifications: number
   driverErrors: number
+  /** Findings of kind 'records'. */
+  recordFindings: number
+  /** A moderated X's records: episodes, what the puppet sent by attack, what X's peers counted. */
+  records: RecordTotals
   /** Errors side A reported on X's channel (expected: every one closed only that channel). */
   peerErrors: Record<string, number>
   /** A opened / closed X's channel to the puppet. */
@@ -118,6 +139,7 @@ export function failed(s: FuzzSummary): boolean {
       s.hangs +
       s.amplifications +
       s.driverErrors +
+      s.recordFindings +
       (s.reopen.episodes - s.reopen.ok) >
     0
   )
@@ -138,6 +160,13 @@ export function formatSummary(s: FuzzSummary): string {
   lines.push(`stalls            ${s.stalls}  (honest multifeed Y on the same connection)`)
   lines.push(
     `honest errors     ${s.honestErrors}   unproven peers ${s.unprovenPeers}   hangs ${s.hangs}   amplifications ${s.amplifications}   driver errors ${s.driverErrors}`
+  )
+  const m = s.records
+  lines.push(
+    `records           ${m.episodes} moderated episodes, ${s.recordFindings} findings; sent ${formatCounts(m.sent)}`
+  )
+  lines.push(
+    `  X's peers       received ${m.received}, added ${m.added}; refused ${formatCounts(m.refused)}`
   )
   const r = s.reopen
   lines.push(

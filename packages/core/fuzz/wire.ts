@@ -11,14 +11,20 @@ import type {
 } from '@multifeed/holepunch-types'
 import c from 'compact-encoding'
 import {
+  decodeRecords,
   encodePairingOpen,
   encodeTokens,
+  MESSAGE_RECORDS,
   PAIRING_PROTOCOL,
   PROTOCOL_MAJOR,
   PROTOCOL_MINOR
 } from '../src/protocol/messages.js'
 
-/** Message types of the multifeed channel; 3..7 are types no version defines. */
+/**
+ * Message types of the multifeed channel; 3..7 are types no version defines
+ * on a plain set's channel; on a moderated set's, 3..6 are the record
+ * messages (MESSAGE_RECORD_SYMBOLS … MESSAGE_RECORDS).
+ */
 export const SYMBOLS = 0
 export const MORE = 1
 export const ELEMENTS = 2
@@ -53,6 +59,10 @@ export interface PuppetStats {
   strangerOpens: number
   /** Operations done (a silent puppet's progress). */
   steps: number
+  /** Moderation records sent in well-formed Records messages, by what they were meant to be. */
+  records: Record<string, number>
+  /** Records in every Records message on X's channel that decodes (duplicates and replays too). */
+  recordsInMessages: number
 }
 
 /** A message as it went out on X's channel (duplicated and replayed later). */
@@ -74,7 +84,9 @@ export class Wire {
     bytesReceived: 0,
     largestReceived: 0,
     strangerOpens: 0,
-    steps: 0
+    steps: 0,
+    records: {},
+    recordsInMessages: 0
   }
   readonly log: LogEntry[] = []
   readonly mux: Protomux
@@ -114,6 +126,11 @@ export class Wire {
     this.record(op, type, raw, note)
     ;(message as Message<Buffer>).send(raw)
     if (channel === undefined) {
+      if (type === MESSAGE_RECORDS) {
+        try {
+          this.stats.recordsInMessages += decodeRecords(raw).records.length
+        } catch {}
+      }
       this.last = { type, raw }
       this.sentOnChannel.push({ type, raw })
       if (this.sentOnChannel.length > 64) this.sentOnChannel.shift()

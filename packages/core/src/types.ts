@@ -156,6 +156,14 @@ export interface MultifeedLimits {
    * work a peer can cause). Default 100,000.
    */
   maxDifferences?: number
+  /**
+   * A moderated set: most bind records it holds (one per writer of the set),
+   * and apart from them most grants, revokes, blocks and unblocks. A record
+   * past it is refused (`full` in `peer.stats.recordsRefused`); one of ours
+   * (a `writer()`'s bind, a `block()`) rejects with `ERR_LIMIT_EXCEEDED`.
+   * Default 100,000.
+   */
+  maxRecords?: number
 }
 
 export interface MultifeedOptions<E extends ValueEncoding = ValueEncoding> {

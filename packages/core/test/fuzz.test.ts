@@ -1,7 +1,9 @@
 /**
  * The seeded protocol fuzzer (packages/core/fuzz) in CI: a few thousand
  * messages from a peer that holds the key, one that forged what leaked of
- * it, and one that knows nothing, against real corestores over a pipe.
+ * it, and one that knows nothing, against real corestores over a pipe; in
+ * part of the episodes X is a moderated set and the key holder also sends
+ * moderation records, valid and hostile (fuzz/records.ts).
  * `pnpm fuzz --messages 100000` runs the full count.
  */
 import { describe, expect, it } from 'vitest'
@@ -27,5 +29,15 @@ describe('protocol fuzzer', () => {
     expect(summary.byMode.keyholder).toBeGreaterThan(0)
     expect(summary.byMode.stranger).toBeGreaterThan(0)
     expect(summary.peerErrors.ERR_MALFORMED_MESSAGE ?? 0).toBeGreaterThan(0)
+    // A moderated X's records: the valid ones alone make its state, every
+    // record it received is counted, and the attacks reached it.
+    expect(summary.recordFindings, report).toBe(0)
+    expect(summary.records.episodes).toBeGreaterThan(0)
+    for (const attack of ['valid', 'forged', 'mutated-field', 'revoked-signer', 'flood']) {
+      expect(summary.records.sent[attack] ?? 0, attack).toBeGreaterThan(0)
+    }
+    expect(summary.records.refused.signature ?? 0).toBeGreaterThan(0)
+    expect(summary.records.refused.unauthorized ?? 0).toBeGreaterThan(0)
+    expect(summary.records.refused.duplicate ?? 0).toBeGreaterThan(0)
   }, 90_000)
 })

@@ -277,8 +277,8 @@ describe('moderation records between two peers', () => {
       'records',
       encodeRecords({ flags: 0, records: [mutated, cut, otherSet.bytes] })
     )
-    expect(A.stats.recordsReceived).toBe(3)
     await until(() => A.stats.recordsRefused.malformed === 1)
+    expect(A.stats.recordsReceived).toBe(3)
     expect(a.size).toBe(0)
     expect(A.stats.recordsRefused.signature).toBe(2)
     expect(A.stats.recordsRefused.malformed).toBe(1)
@@ -296,6 +296,53 @@ describe('moderation records between two peers', () => {
     expect(a.size).toBe(1)
     expect(A.faults).toEqual([])
     expect(B.stats.recordsReceived).toBe(0)
+  })
+
+  it('a flood of distinct refused records is counted and forgotten: the channel remembers only what the set keeps', async () => {
+    const a = await moderation()
+    const b = await moderation(member)
+    const { A, ready } = channel(a, b)
+    await ready
+    const held = A.records.remembered
+    const stranger = crypto.keyPair()
+    const flood = Array.from({ length: 256 }, (_, i) => {
+      const body = { type: 'block', kind: 'feed', target: crypto.randomBytes(32), reason: '' }
+      return signRecord(set.key, i % 2 ? stranger : crypto.keyPair(), body as never).bytes
+    })
+    for (let i = 0; i < flood.length; i += 64) {
+      A.records.message('records', encodeRecords({ flags: 0, records: flood.slice(i, i + 64) }))
+    }
+    const forged = flood.slice(0, 64).map((bytes) => {
+      const copy = Buffer.from(bytes)
+      copy[copy.byteLength - 1]! ^= 1
+      return copy
+    })
+    A.records.message('records', encodeRecords({ flags: 0, records: forged }))
+    await until(() => A.stats.recordsRefused.signature === 64)
+    await until(() => !A.records.busy)
+    expect(A.stats.recordsReceived).toBe(320)
+    expect(A.stats.recordsRefused.unauthorized).toBe(256)
+    expect(a.size).toBe(0)
+    expect(A.records.remembered).toBe(held)
+    expect(A.faults).toEqual([])
+  })
+
+  it('records taken while the channel closes are counted, each added or refused', async () => {
+    const a = await moderation()
+    const b = await moderation(member)
+    const { A, ready } = channel(a, b)
+    await ready
+    const real = blocks(2)
+    const forged = Buffer.from(real[1]!.bytes)
+    forged[forged.byteLength - 1]! ^= 1
+    // The set takes them; the channel faults meanwhile (another message of the peer's).
+    const taking = a.receive([])
+    A.records.message('records', encodeRecords({ flags: 0, records: [real[0]!.bytes, forged] }))
+    A.faults.push(new Error('the channel closed'))
+    await taking
+    await until(() => !A.records.busy)
+    const refused = Object.values(A.stats.recordsRefused).reduce((x, y) => x + y, 0)
+    expect(A.stats.recordsReceived).toBe(A.stats.recordsAdded + refused)
   })
 
   it('a peer that asks for a record never announced, or ends what it did not start, is malformed', async () => {

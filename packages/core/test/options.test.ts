@@ -43,7 +43,7 @@ describe('strict options', () => {
     const store = await tmpStore()
     expect(
       await failure(() => Multifeed.open(store, null, { limits: { maxFeed: 5 } } as never))
-    ).toEqual(invalid("'limits.maxFeed'", 'in limits', 'maxFeeds', 'maxDifferences'))
+    ).toEqual(invalid("'limits.maxFeed'", 'in limits', 'maxFeeds', 'maxDifferences', 'maxRecords'))
     expect(
       await failure(() => Multifeed.open(store, null, { policy: { acept: () => true } } as never))
     ).toEqual(invalid("'policy.acept'", 'accept', 'share'))

@@ -9,6 +9,8 @@ import { knownOptions, optionalBoolean } from './strict.js'
 
 const DEFAULT_MAX_FEEDS = 100_000
 const DEFAULT_MAX_DIFFERENCES = 100_000
+/** moderation/RecordBook.ts DEFAULT_MAX_RECORDS (lifecycle/ may not import moderation/). */
+const DEFAULT_MAX_RECORDS = 100_000
 const DEFAULT_IDLE_TIMEOUT = 5000
 const ENCODINGS = new Set(['binary', 'utf-8', 'utf8', 'json'])
 const CALL = 'Multifeed.open()'
@@ -24,7 +26,7 @@ const OPTIONS = [
   'identity'
 ]
 const POLICY = ['accept', 'share', 'moderation']
-const LIMITS = ['maxFeeds', 'maxDifferences']
+const LIMITS = ['maxFeeds', 'maxDifferences', 'maxRecords']
 
 export interface Settings {
   valueEncoding: ValueEncoding | undefined
@@ -32,6 +34,7 @@ export interface Settings {
   policy: MultifeedPolicy
   maxFeeds: number
   maxDifferences: number
+  maxRecords: number
   idleTimeout: number
   /** As given: undefined lets the key say whether the set is encrypted (capabilities.ts). */
   encrypted: boolean | undefined
@@ -68,6 +71,7 @@ export function settingsOf(corestore: unknown, options: unknown): Settings {
       o.limits?.maxDifferences,
       DEFAULT_MAX_DIFFERENCES
     ),
+    maxRecords: integer('limits.maxRecords', o.limits?.maxRecords, DEFAULT_MAX_RECORDS),
     idleTimeout: integer('idleTimeout', o.idleTimeout, DEFAULT_IDLE_TIMEOUT),
     encrypted: o.encrypted,
     moderated: o.moderated,

@@ -9,10 +9,17 @@ import { MAX_DEPS } from './records.js'
 import { type VerifiedRecord, type VerifyRefusal, verifyRecord } from './signing.js'
 import { successor } from './successor.js'
 
-/** Why received bytes changed nothing at once (`full`: the book holds `maxRecords`). */
+/**
+ * Why received bytes changed nothing at once (`full`: the book holds
+ * `maxRecords` records of the kind: binds, or the acts of the graph).
+ */
 export type Refusal = VerifyRefusal | 'duplicate' | 'full'
 
-/** Most records a set holds unless told otherwise. */
+/**
+ * Most bind records a set holds unless told otherwise, and apart from them
+ * most grants, revokes, blocks and unblocks: counted apart, so that members
+ * binding writers up to the limit never leave the founder unable to block.
+ */
 export const DEFAULT_MAX_RECORDS = 100_000
 /**
  * Most records held waiting for part of their past (`pending`): an honest
@@ -35,7 +42,8 @@ export class RecordBook {
     duplicate: 0,
     full: 0
   }
-  readonly maxRecords: number
+  /** Most binds held, and apart from them most other records (set after a load: see Moderation.open). */
+  maxRecords: number
   readonly maxPending: number
   readonly #policy: ModerationPolicy | undefined
   readonly #records = new Map<string, VerifiedRecord>()
@@ -44,6 +52,8 @@ export class RecordBook {
   /** The same over the graph's records (binds are no one's past), and the graph's records none names. */
   readonly #graphNamed = new Map<string, number>()
   readonly #heads = new Set<string>()
+  /** Bind records held (the rest are the graph's). */
+  #binds = 0
   #state: ModerationState | null = null
   /** True once `state()` handed the held state out: it is copied before it changes. */
   #shared = false
@@ -85,7 +95,10 @@ export class RecordBook {
     const { hex } = verdict.record
     if (this.#records.has(hex) || also?.has(hex)) return this.#refuse('duplicate')
     // Bounded like the feeds: a member flooding records fills no memory past the limit.
-    if (this.#records.size + (also?.size ?? 0) >= this.maxRecords) return this.#refuse('full')
+    // Binds and the graph's records are counted apart (`also` counts against both).
+    const bind = verdict.record.record.type === 'bind'
+    const held = bind ? this.#binds : this.#records.size - this.#binds
+    if (held + (also?.size ?? 0) >= this.maxRecords) return this.#refuse('full')
     return { added: true, record: verdict.record }
   }
 
@@ -95,6 +108,7 @@ export class RecordBook {
     const follows = this.#state !== null && this.#followsAll(record)
     this.#records.set(record.hex, record)
     const r = record.record
+    if (r.type === 'bind') this.#binds++
     for (const dep of r.deps) count(this.#named, dep.toString('hex'), 1)
     if (r.type !== 'bind') {
       for (const dep of r.deps) {
@@ -192,6 +206,7 @@ export class RecordBook {
   #remove(record: VerifiedRecord): void {
     if (!this.#records.delete(record.hex)) return
     const graph = record.record.type !== 'bind'
+    if (!graph) this.#binds--
     if (graph) this.#heads.delete(record.hex)
     for (const dep of record.record.deps) {
       const hex = dep.toString('hex')

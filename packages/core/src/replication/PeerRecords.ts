@@ -159,6 +159,15 @@ export class PeerRecords {
     }
   }
 
+  /**
+   * How many record ids this channel remembers the peer holds: records held
+   * here, and the ids the peer's side of the reconciliation named (bounded by
+   * maxDifferences); never a record the set refused.
+   */
+  get remembered(): number {
+    return this.#known.size
+  }
+
   /** True while records the peer sent are being taken. */
   get busy(): boolean {
     return this.#queued > 0
@@ -243,8 +252,6 @@ export class PeerRecords {
 
   #records(raw: Buffer): void {
     const message = decodeRecords(raw)
-    const { stats } = this.#owner
-    stats.recordsReceived += message.records.length
     const ends = (message.flags & RECORDS_END) !== 0
     if (ends) {
       if (!this.#awaitingAnswer) throw new MalformedMessageError('Unexpected end of records')
@@ -258,11 +265,23 @@ export class PeerRecords {
 
   async #take(records: Buffer[]): Promise<void> {
     const { host, stats } = this.#owner
+    // Counted as they are taken, and what became of each counted even if the
+    // channel closed meanwhile: received = added + refused for a reason.
+    stats.recordsReceived += records.length
     // Known before they are taken: the set tells its peers of new records as
     // it takes them, and this peer must not get its own back.
-    for (const bytes of records) this.#known.add(recordId(bytes).toString('hex'))
+    const fresh: string[] = []
+    for (const bytes of records) {
+      const hex = recordId(bytes).toString('hex')
+      if (this.#known.has(hex)) continue
+      this.#known.add(hex)
+      fresh.push(hex)
+    }
     const change = await host.receive(records)
-    if (!this.#owner.live()) return
+    // Those the set did not keep (forged, unauthorized, over a bound) are
+    // forgotten: never pushed anyway, and a flood of distinct ones must not
+    // grow this set (it stays within the records held).
+    for (const hex of fresh) if (host.index.get(hex) === undefined) this.#known.delete(hex)
     for (const [reason, n] of Object.entries(change.refused)) {
       stats.recordsRefused[reason as keyof typeof change.refused] += n ?? 0
     }

@@ -236,8 +236,10 @@ export class Peers {
     // Made once the set's moderation is there (from open on), then kept.
     let records: RecordHost | null = null
     const recordsOf = (moderation: Moderation): RecordHost => {
-      // Records new here, ours or a peer's, go to every peer once the set acted on them.
-      moderation.onChange(async (change) => {
+      // Records new here, ours or a peer's, go to every peer once on disk, before the
+      // set removes what they block here (notes/moderation-hardening.md: a block of a
+      // feed still spreading reached the members only after the founder's own purge).
+      moderation.onStored((change) => {
         if (change.added.length > 0) this.recordsChanged()
       })
       return {

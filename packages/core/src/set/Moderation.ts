@@ -10,10 +10,15 @@
  * feeds a block reaches, fetch again the ones an unblock frees.
  */
 import type { Corestore, KeyPair } from '@multifeed/holepunch-types'
-import { InvalidArgumentError, NotWritableError, StorageCorruptError } from '../errors.js'
+import {
+  InvalidArgumentError,
+  LimitExceededError,
+  NotWritableError,
+  StorageCorruptError
+} from '../errors.js'
 import type { BlockEntry, ModerationPolicy, ModerationState } from '../moderation/evaluate.js'
 import type { ModeratedSetId } from '../moderation/invite.js'
-import { RecordBook, type Refusal } from '../moderation/RecordBook.js'
+import { DEFAULT_MAX_RECORDS, RecordBook, type Refusal } from '../moderation/RecordBook.js'
 import type { TargetKind } from '../moderation/records.js'
 import { bindFeed, signRecord, type VerifiedRecord } from '../moderation/signing.js'
 import { decodeHeader, encodeHeader, ModerationLog } from './ModerationLog.js'
@@ -41,8 +46,10 @@ export class Moderation {
   readonly #book: RecordBook
   readonly #log: ModerationLog
   #taking: Promise<unknown> = Promise.resolve()
-  /** What the set does with a change (remove, refuse, fetch again; tell the peers), awaited in turn. */
+  /** What the set does with a change (remove, refuse, fetch again), awaited in turn. */
   readonly #effects: Array<(change: ModerationChange) => Promise<void>> = []
+  /** Told of records as soon as they are on disk, before the effects (the peers: relay them). */
+  readonly #stored: Array<(change: ModerationChange) => void> = []
 
   private constructor(id: ModeratedSetId, identity: KeyPair, log: ModerationLog, book: RecordBook) {
     this.id = id
@@ -60,8 +67,11 @@ export class Moderation {
     store: Corestore,
     set: ModeratedSetId | Buffer,
     identity: KeyPair,
-    options: { policy?: ModerationPolicy; maxPending?: number } = {}
+    options: { policy?: ModerationPolicy; maxPending?: number; maxRecords?: number } = {}
   ): Promise<Moderation> {
+    // What the log holds is loaded whole (a limit lowered since must not make
+    // it unreadable); the limit applies to what comes after.
+    const loading = { ...options, maxRecords: Number.POSITIVE_INFINITY }
     const log = new ModerationLog(store)
     const key = Buffer.isBuffer(set) ? set : set.key
     let id: ModeratedSetId | null = Buffer.isBuffer(set) ? null : set
@@ -71,7 +81,7 @@ export class Moderation {
       for await (const bytes of log.load()) {
         if (index++ === 0) {
           id = decodeHeader(bytes, key)
-          book = new RecordBook(id.signingKey, id.founder, options)
+          book = new RecordBook(id.signingKey, id.founder, loading)
           continue
         }
         const result = book!.add(bytes)
@@ -88,8 +98,9 @@ export class Moderation {
       }
       if (book === null) {
         await log.append([encodeHeader(id)])
-        book = new RecordBook(id.signingKey, id.founder, options)
+        book = new RecordBook(id.signingKey, id.founder, loading)
       }
+      book.maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS
     } catch (err) {
       await log.close()
       throw err
@@ -148,17 +159,30 @@ export class Moderation {
   /** Binds one of our writers to our identity. */
   bind(feed: { key: Buffer; keyPair: KeyPair }): Promise<ModerationChange> {
     this.#assertMember('bind a writer')
-    return this.#take([bindFeed(this.id.signingKey, this.identity, feed).bytes])
+    return this.#takeOwn(bindFeed(this.id.signingKey, this.identity, feed).bytes)
   }
 
   /**
    * What the set does with each change, run after the change is on disk and
    * in the state, before the call that made it resolves: whoever takes
    * records (a user's call, the transport), the set acts on them. Effects
-   * run in the order they were added (the set's first, then the peers').
+   * run in the order they were added, after the `onStored` listeners.
    */
   onChange(effect: (change: ModerationChange) => Promise<void>): void {
     this.#effects.push(effect)
+  }
+
+  /**
+   * Told of each change as soon as its records are on disk and in the
+   * state, before the effects run: what relays them to the peers, so that a
+   * block leaves for the other members before this peer's own removal and
+   * purge of the feed (which may wait behind the feed's writes), not after.
+   * A peer acts on a record before any feed message that follows it on the
+   * channel, so the order on the wire stays safe. Synchronous: a throw is a
+   * bug of ours, not the change's.
+   */
+  onStored(listener: (change: ModerationChange) => void): void {
+    this.#stored.push(listener)
   }
 
   /** Takes records a peer sent: verified, stored, then evaluated. */
@@ -174,7 +198,21 @@ export class Moderation {
   #sign(body: Parameters<typeof signRecord>[2]): Promise<ModerationChange> {
     this.#assertMember(`sign a ${body.type}`)
     const record = signRecord(this.id.signingKey, this.identity, body, { deps: this.#book.heads() })
-    return this.#take([record.bytes])
+    return this.#takeOwn(record.bytes)
+  }
+
+  /** A record this peer made: refused for the set's limit, the call that made it fails. */
+  async #takeOwn(bytes: Buffer): Promise<ModerationChange> {
+    const change = await this.#take([bytes])
+    if ((change.refused.full ?? 0) > 0) {
+      const max = this.#book.maxRecords
+      throw new LimitExceededError(
+        'maxRecords',
+        max,
+        `The set holds ${max} moderation records of this kind (limits.maxRecords): this one is not made`
+      )
+    }
+    return change
   }
 
   /** One change at a time: each checks duplicates against what the ones before it kept. */
@@ -217,6 +255,7 @@ export class Moderation {
       throw err
     }
     const change = { added: kept, refused, ...diff(before, this.state) }
+    for (const listener of this.#stored) listener(change)
     for (const effect of this.#effects) await effect(change)
     return change
   }

@@ -147,5 +147,8 @@ async function recordsAt(
     )
   }
   const identity = source.identity ?? (await identityOf(root, settings.identity))
-  return Moderation.open(store, set, identity, { policy: policyOf(callbacks) })
+  return Moderation.open(store, set, identity, {
+    policy: policyOf(callbacks),
+    maxRecords: settings.maxRecords
+  })
 }
