@@ -339,7 +339,7 @@ describe('a multifeed written before the store recorded owners', () => {
       ...owners.disown([l.discoveryKey!, r.discoveryKey!]),
       [`s/${hex(y.discoveryKey)}`, null]
     ])
-    expect(await owners.indexed(y.discoveryKey)).toBe(false)
+    expect(owners.indexed(y.discoveryKey)).toBe(false)
     await owners.close()
     expect(await store.storage.hasCore(r.discoveryKey!)).toBe(true)
     // y opens once, then closes: L is recorded as y's, R's core is gone.
