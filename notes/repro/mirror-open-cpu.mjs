@@ -5,8 +5,9 @@
 //   node notes/repro/mirror-open-cpu.mjs STORE_DIR SETS_FILE [mirror|member] [repository]
 // Run it under `node --cpu-prof --cpu-prof-dir=DIR` for the profile. Each run appends to
 // the stores' logs (open/close marks): copy the store first to compare runs.
-import { createRequire } from 'node:module'
+
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 

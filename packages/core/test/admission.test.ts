@@ -12,8 +12,8 @@ import { Multifeed } from '@multifeed/core'
 import CorestoreClass from 'corestore'
 import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
-import { MARK_CLOSED, MembershipLog } from '../src/set/MembershipLog.js'
 import { Multifeed as SrcMultifeed } from '../src/index.js'
+import { MARK_CLOSED, MembershipLog } from '../src/set/MembershipLog.js'
 import { Owners } from '../src/set/Owners.js'
 import { outputOf, runFixture } from './fixtures/child.js'
 import { onCleanup, pipe, tmpDir, tmpStore, until } from './helpers.js'
@@ -327,7 +327,7 @@ describe('a multifeed written before the store recorded owners', () => {
     const l = await peer.writer('l')
     const r = await peer.writer('r')
     await r.append(Buffer.from('block'))
-    const link = pipe(peer, y)
+    const link = pipe(peer, y as unknown as Multifeed)
     await until(() => y.feed(l.key!) !== null && y.feed(r.key!)?.length === 1, 'y learned L and R')
     await link.destroy()
     await y.close()
