@@ -7,37 +7,13 @@
  * the length the store holds, and a set opened so syncs, lists and re-opens.
  */
 import { Multifeed } from '@multifeed/core'
-import type { Corestore } from '@multifeed/holepunch-types'
 import CorestoreClass from 'corestore'
 import { describe, expect, it } from 'vitest'
 import { kill, lineFrom, runFixture } from './fixtures/child.js'
 import { pipe, tmpDir, tmpStore, until } from './helpers.js'
-import { hex, noUnhandled } from './support.js'
+import { headReads, hex, logLength, noUnhandled } from './support.js'
 
 noUnhandled()
-
-/** Blocks in the set's membership log (the set closed). */
-async function logLength(store: Corestore, discoveryKey: Buffer): Promise<number> {
-  const ns = store.namespace(`@multifeed/${hex(discoveryKey)}`, { active: false })
-  const core = ns.get({ name: 'multifeed/membership', active: false })
-  await core.ready()
-  const length = core.length
-  await core.close()
-  await ns.close()
-  return length
-}
-
-/** The number of cores of each batched heads read of the store's storage (a crash's recovery). */
-function headReads(store: Corestore): number[] {
-  const reads: number[] = []
-  const storage = store.storage
-  const getInfos = storage.getInfos.bind(storage)
-  storage.getInfos = (keys, options) => {
-    reads.push(keys.length)
-    return getInfos(keys, options)
-  }
-  return reads
-}
 
 describe('a set re-opened after a clean close', () => {
   for (const kind of ['plain', 'mirror'] as const) {
