@@ -413,6 +413,19 @@ export interface CorestoreOptions {
   suspend?: boolean
 }
 
+/** A core's storage read without opening the core (hypercore-storage's `resumeCore`). */
+export interface StoredCore {
+  /** A read batch: nothing resolves until `tryFlush()`. */
+  read(): {
+    getHead(): Promise<{ fork: number; length: number; rootHash: Buffer } | null>
+    getUserData(key: string): Promise<Buffer | null>
+    getBlock(index: number): Promise<Buffer | null>
+    tryFlush(): void
+  }
+  /** Lets go of the storage session (the store stays open). */
+  close(): Promise<void>
+}
+
 /** A factory of hypercores stored together (corestore 7: a RocksDB directory). */
 export interface Corestore extends EventEmitter {
   /** The root store, or null for the root itself. */
@@ -429,6 +442,8 @@ export interface Corestore extends EventEmitter {
       discoveryKeys: Buffer[],
       options?: { auth?: boolean; head?: boolean; hints?: boolean }
     ): Promise<Array<object | null>>
+    /** One core's storage, without opening it as a hypercore; null when the store does not hold it. */
+    resumeCore(discoveryKey: Buffer): Promise<StoredCore | null>
   }
   ready(): Promise<void>
   close(): Promise<void>

@@ -16,27 +16,15 @@ import {
   NotWritableError,
   TierConflictError
 } from '@multifeed/core'
-import type { Corestore } from '@multifeed/holepunch-types'
 import { describe, expect, it } from 'vitest'
 import { filesContaining, next, onCleanup, pipe, tmpDir, tmpStore } from './helpers.js'
-import { noUnhandled, open } from './support.js'
+import { logLength, noUnhandled, open } from './support.js'
 
 noUnhandled()
 
 /** 32 bytes written in every entry: never to be found in a mirror's storage. */
 const MARKER = Buffer.from('mirror-test marker 0123456789abc')
 const entry = (i: number): Buffer => Buffer.concat([MARKER, Buffer.from(` entry ${i}`)])
-
-/** Blocks in the membership log of the set `discoveryKey` in `store` (the set closed). */
-async function logLength(store: Corestore, discoveryKey: Buffer): Promise<number> {
-  const ns = store.namespace(`@multifeed/${discoveryKey.toString('hex')}`)
-  const core = ns.get({ name: 'multifeed/membership', active: false })
-  await core.ready()
-  const length = core.length
-  await core.close()
-  await ns.close()
-  return length
-}
 
 /** An encrypted set with one writer holding `n` entries. */
 async function writtenSet(n: number, name = 'alice') {

@@ -5,6 +5,7 @@ import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
 import { exitOf, kill, lineFrom, runFixture } from './fixtures/child.js'
 import { onCleanup, pipe, tmpDir, tmpStore, untilConverged } from './helpers.js'
+import { headReads } from './support.js'
 
 describe('storage', () => {
   it('re-opens with every feed, remote ones included, their lengths, with no peer present', async () => {
@@ -231,15 +232,3 @@ describe('storage', () => {
     await closed.catch(() => {})
   })
 })
-
-/** The number of cores of each batched heads read of the store's storage, as they happen. */
-function headReads(store: InstanceType<typeof CorestoreClass>): number[] {
-  const reads: number[] = []
-  const storage = store.storage as { getInfos(keys: Buffer[], options?: object): Promise<unknown> }
-  const getInfos = storage.getInfos.bind(storage)
-  storage.getInfos = (keys, options) => {
-    reads.push(keys.length)
-    return getInfos(keys, options)
-  }
-  return reads
-}

@@ -158,3 +158,26 @@ export async function sharedConnection(xOptions: MultifeedOptions = {}, attachX 
   const y = await bystander(storeA, storeB, sa, sb)
   return { storeA, storeB, xa, xb, sa, sb, p, y }
 }
+
+/** Blocks in the membership log of the set `discoveryKey` in `store` (the set closed). */
+export async function logLength(store: Corestore, discoveryKey: Buffer): Promise<number> {
+  const ns = store.namespace(`@multifeed/${hex(discoveryKey)}`, { active: false })
+  const core = ns.get({ name: 'multifeed/membership', active: false })
+  await core.ready()
+  const length = core.length
+  await core.close()
+  await ns.close()
+  return length
+}
+
+/** The number of cores of each batched heads read of the store's storage (a crash's recovery), as they happen. */
+export function headReads(store: Corestore): number[] {
+  const reads: number[] = []
+  const storage = store.storage
+  const getInfos = storage.getInfos.bind(storage)
+  storage.getInfos = (keys, options) => {
+    reads.push(keys.length)
+    return getInfos(keys, options)
+  }
+  return reads
+}

@@ -79,6 +79,7 @@ export function buildParts(
     valueEncoding: settings.valueEncoding,
     encryptionKey: keys.encryptionKey,
     mirror: !settings.sparse,
+    beforeOpen: () => membership.opening(),
     onLength: (feed, length) => grew(parts, multi.closing, feed, length),
     onTransfer: (_feed, direction, bytes, from) => peers.transferred(direction, bytes, from)
   })

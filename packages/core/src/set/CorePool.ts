@@ -26,6 +26,7 @@ import type {
   HypercoreKeyPair as KeyPair,
   ValueEncoding
 } from '@multifeed/holepunch-types'
+import { ClosedError } from '../errors.js'
 import { Appends } from './Appends.js'
 import { guardAppends } from './blockEncoding.js'
 import type { Feed } from './FeedSet.js'
@@ -50,6 +51,12 @@ export interface CorePoolOptions {
   encryptionKey: Buffer | null
   /** Remote feeds are mirrored in full while open (the legacy multifeed's behaviour). */
   mirror: boolean
+  /**
+   * Called before a core of the set opens here (a session, or a purge):
+   * what it returns (the membership log's "opened" mark being written) is
+   * awaited first. Null: nothing to wait for.
+   */
+  beforeOpen(): Promise<void> | null
   /** A feed's contiguous length changed while one of our sessions was open. */
   onLength(feed: Feed, length: number): void
   /** A block of the feed moved to or from a peer (`peer.protomux` tells the connection). */
@@ -82,6 +89,14 @@ export class CorePool {
       options.encryptionKey === null ? {} : { encryption: { key: options.encryptionKey } }
   }
 
+  /** Waits for what must precede a core's opening; ERR_CLOSED if the pool closed meanwhile. */
+  async #beforeOpen(): Promise<void> {
+    const waiting = this.#options.beforeOpen()
+    if (waiting === null) return
+    await waiting
+    if (this.#closed) throw new ClosedError('The multifeed is closed')
+  }
+
   /** Number of feeds whose core the set holds open. */
   get openCount(): number {
     return this.#open.size
@@ -97,6 +112,7 @@ export class CorePool {
    * needs one `release`. Resolves once the core is ready.
    */
   async acquire(feed: Feed): Promise<Hypercore<unknown>> {
+    await this.#beforeOpen()
     let entry = this.#open.get(feed.id)
     if (entry === undefined) {
       const core = this.#store.get<unknown>({
@@ -161,6 +177,7 @@ export class CorePool {
     feed: Feed,
     options: { valueEncoding?: ValueEncoding | undefined; keyPair?: KeyPair | undefined } = {}
   ): Promise<Hypercore<unknown>> {
+    await this.#beforeOpen()
     const valueEncoding = options.valueEncoding ?? this.#options.valueEncoding
     const core = this.#store.get<unknown>({
       key: feed.key,
@@ -234,6 +251,7 @@ export class CorePool {
 
   /** Deletes the storage of the core `key` (a feed let go of, its sessions closed). */
   async purge(key: Buffer): Promise<void> {
+    await this.#beforeOpen()
     const core = this.#store.get<unknown>({ key, active: false })
     await core.ready()
     await core.purge()

@@ -64,8 +64,8 @@ export async function recover(host: CustodyHost, removed: Buffer[]): Promise<voi
   const { membership } = host
   const owners = membership.owners
   owners.join(membership.id)
-  if (!(await owners.indexed(membership.id))) await index(host, removed)
-  for (const key of await owners.removing(membership.id)) {
+  if (!owners.indexed(membership.id)) await index(host, removed)
+  for (const key of owners.removing(membership.id)) {
     if (membership.set.find(key) !== undefined) {
       // Killed before its tombstone: the feed stays, its mark goes.
       await owners.write([owners.removal(membership.id, key, false)])

@@ -247,10 +247,13 @@ export class FeedSet {
    * open() does not wait for it and a peer's first connection usually finds
    * it built (128 counters: ~0.1 s at 100,000 feeds). Changes meanwhile go
    * into it as if it were complete: the sketch is linear, so what the build
-   * adds later for a feed that changed meanwhile cancels out.
+   * adds later for a feed that changed meanwhile cancels out. A set of one
+   * slice or less is left to be built when first asked for: that costs the
+   * one slice the background would run, and a set no peer connects to
+   * (most of a mirror's many sets at open) never pays it.
    */
   prepareSketch(slice = 2048): void {
-    if (this.#sketch !== null) return
+    if (this.#sketch !== null || this.#order.length <= slice) return
     this.#refresh()
     const feeds = this.#order.slice()
     this.#building = { feeds, lengths: Float64Array.from(feeds, (f) => f.length), next: 0 }

@@ -63,8 +63,10 @@ export class Membership {
   #timer: NodeJS.Timeout | null = null
   #checkpointing: Promise<void> = Promise.resolve()
   #closed = false
-  /** The log is marked opened: close() marks it closed (a refused open writes nothing). */
-  #opened = false
+  /** The session's "opened" mark, written (or being written) once; null: not yet. */
+  #marking: Promise<void> | null = null
+  /** The "opened" mark is on disk. */
+  #marked = false
 
   constructor(
     store: Corestore,
@@ -88,10 +90,12 @@ export class Membership {
   }
 
   /**
-   * Reads the log in one pass; opens no feed core. After a crash (the log
-   * does not end with a clean close) the lengths come from the storage.
-   * Marks the session opened before resolving: nothing of the set changes
-   * before that mark is on disk. Resolves to the keys the log removed that
+   * Reads the log in one pass; opens no feed core (nor the log's: it is
+   * read from the storage). After a crash (the log does not end with a
+   * clean close) the lengths come from the storage, and the session is
+   * marked opened before resolving; after a clean close, before its first
+   * core opens (`opening()`): nothing of the set changes before that mark
+   * is on disk. Resolves to the keys the log removed that
    * are not in the set (what a re-open may have to finish). An encrypted
    * set's log is first checked to be this `tier`'s (set/tier.ts).
    */
@@ -133,10 +137,40 @@ export class Membership {
       for (const feed of this.set.all())
         if (feed.tag === null) this.set.tag(feed, this.tags.tagOf(feed.key)!)
     }
-    const lengths: Checkpoint[] = clean ? [] : await this.#recover()
-    await this.#log.append({ lengths, mark: MARK_OPENED })
-    this.#opened = true
+    // After a crash (or a new log) the session is marked now, with the
+    // lengths corrected; after a clean close, before its first core opens.
+    if (!clean) await this.#mark(await this.#recover())
     return removed.filter((key) => this.set.find(key) === undefined)
+  }
+
+  /**
+   * Resolves once the log says this session is open (its "opened" mark is
+   * on disk): call it before opening any core of the set. Until then the
+   * log still ends with the last session's clean-close mark, which is true
+   * as long as no core of the set opened since: nothing of the set's cores
+   * can change before that (notes/mirror-open-speed.md). Null once marked.
+   */
+  opening(): Promise<void> | null {
+    if (this.#marked) return null
+    return this.#mark([])
+  }
+
+  /** Writes the "opened" mark once (with `lengths`, corrections read at load). */
+  #mark(lengths: Checkpoint[]): Promise<void> {
+    if (this.#marking === null) {
+      const marking = this.#log.append({ lengths, mark: MARK_OPENED }).then(
+        () => {
+          this.#marked = true
+        },
+        (err: unknown) => {
+          // Not written: the next core to open tries again.
+          if (this.#marking === marking) this.#marking = null
+          throw err
+        }
+      )
+      this.#marking = marking
+    }
+    return this.#marking
   }
 
   /** The lengths held, read from the storage; the checkpoints that correct the log. */
@@ -314,7 +348,12 @@ export class Membership {
   async close(): Promise<void> {
     this.#closed = true
     const lengths = this.#takeDirty()
-    if (this.#opened) await this.#log.append({ lengths, mark: MARK_CLOSED }).catch(() => {})
+    // Nothing written this session (a refused open, or one that opened no
+    // core and changed nothing): the log still ends as the last one left it.
+    if (this.#log.written || lengths.length > 0) {
+      await this.#marking?.catch(() => {})
+      await this.#log.append({ lengths, mark: MARK_CLOSED }).catch(() => {})
+    }
     await this.#log.close().catch(() => {})
   }
 

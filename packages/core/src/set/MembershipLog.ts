@@ -14,12 +14,17 @@
  * session's first block is marked "opened" and its last, written at close,
  * "closed": a log that does not end with "closed" was left by a crash, and
  * its lengths are then read from the cores' storage (Membership.load).
+ *
+ * The log is read from the storage without opening its core (storedLog.ts);
+ * the core opens on the first append, which a session that changes nothing
+ * never makes (Membership: the "opened" mark is written before the set's
+ * first core opens, not at open).
  */
 import type { Corestore, Hypercore, EncodingState as State } from '@multifeed/holepunch-types'
 import c from 'compact-encoding'
 import { StorageCorruptError } from '../errors.js'
-import { readLog } from './localLog.js'
-import type { TierRecord } from './tier.js'
+import { readStoredLog, type StoredLog } from './storedLog.js'
+import { TIER_MARK, type TierRecord } from './tier.js'
 
 /**
  * Version 1 (multifeed 0.1) held feeds only; version 2 appends the
@@ -79,34 +84,65 @@ interface Pending extends Batch {
   waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>
 }
 
+const NAME = 'multifeed/membership'
+
 export class MembershipLog {
-  readonly #core: Hypercore
+  readonly #store: Corestore
+  /** The log core, opened on the first write (reading it needs no hypercore: storedLog.ts). */
+  #core: Promise<Hypercore> | null = null
+  /** What the storage held, read by tierRecord() for load() (null: no log stored). */
+  #stored: StoredLog | null = null
+  #read = false
   /** Records queued while an append is in flight: written together, in order. */
   #pending: Pending | null = null
   #draining: Promise<void> | null = null
+  /** True once this session appended a block (or asked to). */
+  #written = false
 
   constructor(store: Corestore) {
-    this.#core = store.get({ name: 'multifeed/membership', active: false })
+    this.#store = store
   }
 
-  /** The ready log core, as the tier check reads and marks it (set/tier.ts). */
+  /** True once this session wrote to the log (a block appended, or being appended). */
+  get written(): boolean {
+    return this.#written
+  }
+
+  /**
+   * The stored log's length and tier mark, read from the storage (with the
+   * log's first blocks) without opening the core; a mark is written
+   * through the core, opened then (set/tier.ts). Call once, before load().
+   */
   async tierRecord(): Promise<TierRecord> {
-    await this.#core.ready()
-    return this.#core
+    this.#stored = await readStoredLog(this.#store, NAME, TIER_MARK, 'Membership')
+    this.#read = true
+    const length = this.#stored?.length ?? 0
+    const mark = this.#stored?.userData ?? null
+    return {
+      length,
+      mark,
+      setMark: async (value) => (await this.#open()).setUserData(TIER_MARK, value)
+    }
   }
 
-  /** Reads every batch in order, in one streaming pass. */
+  /** Reads every batch in order, in one streaming pass (after tierRecord(): what it read). */
   async *load(): AsyncGenerator<Batch> {
-    for await (const [block, index] of readLog(this.#core, 'Membership')) {
-      yield decodeBatch(block, index)
-    }
+    const stored = this.#read
+      ? this.#stored
+      : await readStoredLog(this.#store, NAME, TIER_MARK, 'Membership')
+    this.#stored = null
+    this.#read = true
+    if (stored === null) return
+    for await (const [block, index] of stored.blocks()) yield decodeBatch(block, index)
   }
 
   /**
    * Appends feeds and checkpoints; resolves once they are stored. Calls made
    * while an append is in flight are coalesced into one block, order kept.
+   * The log core opens on the first one.
    */
   append(records: Partial<Batch>): Promise<void> {
+    this.#written = true
     return new Promise((resolve, reject) => {
       if (this.#pending === null) {
         this.#pending = { feeds: [], lengths: [], removals: [], unblocks: [], mark: 0, waiters: [] }
@@ -124,7 +160,23 @@ export class MembershipLog {
 
   async close(): Promise<void> {
     if (this.#draining !== null) await this.#draining
-    await this.#core.close()
+    await this.#stored?.close()
+    if (this.#core !== null) await (await this.#core.catch(() => null))?.close()
+  }
+
+  /** The log core, opened once (ready). */
+  #open(): Promise<Hypercore> {
+    if (this.#core === null) {
+      const core = this.#store.get({ name: NAME, active: false })
+      this.#core = core.ready().then(
+        () => core,
+        async (err: unknown) => {
+          await core.close().catch(() => {})
+          throw err
+        }
+      )
+    }
+    return this.#core
   }
 
   async #drain(): Promise<void> {
@@ -153,7 +205,7 @@ export class MembershipLog {
             })
           )
         }
-        if (blocks.length > 0) await this.#core.append(blocks)
+        if (blocks.length > 0) await (await this.#open()).append(blocks)
         for (const waiter of waiters) waiter.resolve()
       } catch (err) {
         for (const waiter of waiters) waiter.reject(err)

@@ -106,6 +106,9 @@ export class Writers {
   async #create(name: string, keyPair: KeyPair | undefined): Promise<Feed> {
     const known = this.#membership.names.get(name)
     if (known !== undefined) return known
+    // A new core of the set: the session is marked opened first (Membership.opening).
+    await this.#membership.opening()
+    this.#host.assertOpen()
     const core = this.#store.get<unknown>({
       ...(keyPair ? { keyPair } : { name: `writer/${name}` }),
       active: false

@@ -12,8 +12,8 @@
  *   key (lifecycle/registry.ts); the second open is refused at once.
  * - One after the other: a mirror marks the membership log it creates
  *   (hypercore user data of the local-only log core, written before the
- *   log's first block). A log with blocks and no mark is a member's (every
- *   open appends a block, and members wrote logs before mirrors existed).
+ *   log's first block). A log with blocks and no mark is a member's (a set's
+ *   first open appends a block, and members wrote logs before mirrors existed).
  *
  * Plain sets are not concerned: nothing is read or written for them.
  */
@@ -28,21 +28,22 @@ const MIRROR = Buffer.from('mirror')
 export interface TierRecord {
   /** Blocks in the log (0: a log no open ever wrote). */
   readonly length: number
-  getUserData(key: string): Promise<Buffer | null>
-  setUserData(key: string, value: Buffer): Promise<void>
+  /** The log core's user data at TIER_MARK (null: none). */
+  readonly mark: Buffer | null
+  /** Writes the log core's user data at TIER_MARK. */
+  setMark(value: Buffer): Promise<void>
 }
 
 /**
  * Checks that the store holds the set as `tier` (or not yet) and records a
- * mirror's tier; throws ERR_TIER_CONFLICT otherwise. Call it on the ready
- * log core, before the open writes anything.
+ * mirror's tier; throws ERR_TIER_CONFLICT otherwise. Call it with what the
+ * log holds, before the open writes anything.
  */
 export async function claimTier(log: TierRecord, tier: Tier): Promise<void> {
   if (tier === 'plain') return
-  const mark = await log.getUserData(TIER_MARK)
-  const held: Tier | null = mark?.equals(MIRROR) ? 'mirror' : log.length > 0 ? 'member' : null
+  const held: Tier | null = log.mark?.equals(MIRROR) ? 'mirror' : log.length > 0 ? 'member' : null
   if (held === null) {
-    if (tier === 'mirror') await log.setUserData(TIER_MARK, MIRROR)
+    if (tier === 'mirror') await log.setMark(MIRROR)
     return
   }
   if (held !== tier) throw tierConflict(held, tier)
