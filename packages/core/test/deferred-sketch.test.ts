@@ -20,10 +20,16 @@ async function connect(
   storeA: Corestore,
   storeB: Corestore,
   as: Multifeed<unknown>[],
-  bs: Multifeed<unknown>[]
+  bs: Multifeed<unknown>[],
+  /** The pairing minor each side speaks (default: this library's). */
+  speak: { a?: number; b?: number } = {}
 ) {
-  const a = ReplicationStream.for(storeA, true).stream
-  const b = ReplicationStream.for(storeB, false).stream
+  const ra = ReplicationStream.for(storeA, true)
+  const rb = ReplicationStream.for(storeB, false)
+  if (speak.a !== undefined) ra.speakMinor(speak.a)
+  if (speak.b !== undefined) rb.speakMinor(speak.b)
+  const a = ra.stream
+  const b = rb.stream
   const bytes = { ab: 0, ba: 0 }
   count(a, (n) => (bytes.ab += n))
   count(b, (n) => (bytes.ba += n))
@@ -103,19 +109,31 @@ describe('deferred sketches (minor 6)', () => {
     })
   }
 
-  for (const [kind, options] of [
-    ['plain', {}],
-    ['moderated', { moderated: true }]
+  // Mixed: one side speaks pairing minor 2 (every sketch in its open, and it takes none deferred).
+  for (const [kind, options, speak] of [
+    ['plain', {}, {}],
+    ['moderated', { moderated: true }, {}],
+    ['encrypted', { encrypted: true }, {}],
+    ['plain, the initiator of minor 2', {}, { a: 2 }],
+    ['plain, the responder of minor 2', {}, { b: 2 }],
+    ['moderated, the initiator of minor 2', { moderated: true }, { a: 2 }],
+    ['moderated, the responder of minor 2', { moderated: true }, { b: 2 }],
+    ['encrypted, the responder of minor 2', { encrypted: true }, { b: 2 }]
   ] as const) {
-    it(`${kind}: a set that differs after an in-sync one still reconciles (its sketches travel)`, {
+    it(`${kind}: sets that differ after in-sync ones still reconcile (their sketches travel)`, {
       timeout: 60_000
     }, async () => {
       const { storeA, storeB, as, bs } = await pairs(3, options)
       // One set differs by one block, one by a new feed; the third is in sync.
       await (await as[0]!.writer()).append([Buffer.from('more')])
       await (await as[1]!.writer('second')).append([Buffer.from('new feed')])
-      const again = await connect(storeA, storeB, as, bs)
+      const again = await connect(storeA, storeB, as, bs, speak)
       expect(again.inSync).toEqual([false, false, true])
+      const old = speak.a !== undefined || speak.b !== undefined
+      // The in-sync set's opens: with a peer of minor 2 both carry their sketches (≥ 128 B each).
+      const inSyncPeer = bs[2]!.peers()[0]!
+      if (old) expect(inSyncPeer.stats.bytesReceived).toBeGreaterThan(128)
+      else expect(inSyncPeer.stats.bytesReceived).toBeLessThan(100)
       await until(() => bs[1]!.feeds().length === 2, 'the new feed')
       await until(
         () => bs[0]!.feeds()[0]!.length === 2 && bs[0]!.peers()[0]!.remoteLength(as[0]!.feeds()[0]!.key) === 2,
