@@ -6,11 +6,11 @@
  * set that differs after it, plain, encrypted, moderated and mirrored sets.
  */
 import type { Duplex } from 'node:stream'
-import { type Multifeed, ReplicationStream } from '@multifeed/core'
+import { Multifeed, ReplicationStream } from '@multifeed/core'
 import type Corestore from 'corestore'
 import { describe, expect, it } from 'vitest'
 import { PAIRING_MINOR } from '../src/protocol/messages.js'
-import { link, tmpStore, until } from './helpers.js'
+import { link, onCleanup, tmpStore, until } from './helpers.js'
 import { noUnhandled, open } from './support.js'
 
 noUnhandled()
@@ -36,9 +36,7 @@ async function connect(
   const p = link(a, b)
   const reconciled = bs.map(
     (m) =>
-      new Promise<boolean>((resolve) =>
-        m.once('reconciled', (_peer, info) => resolve(info.inSync))
-      )
+      new Promise<boolean>((resolve) => m.once('reconciled', (_peer, info) => resolve(info.inSync)))
   )
   for (const m of as) m.attach(a)
   for (const m of bs) m.attach(b)
@@ -58,7 +56,7 @@ function count(stream: Duplex, add: (n: number) => void): void {
 /** `n` sets on store A, the same on store B, synced once over one connection. */
 async function pairs(n: number, options: Parameters<typeof open>[2] = {}, mirror = false) {
   // B joins each set as a member (a moderated set: by its invite) or as a mirror.
-  const join = (a: Multifeed<unknown>): Buffer =>
+  const join = (a: Multifeed<unknown>): Buffer | string =>
     mirror ? a.mirrorKey! : options.moderated ? a.invite! : a.key
   const storeA = await tmpStore()
   const storeB = await tmpStore()
@@ -69,7 +67,9 @@ async function pairs(n: number, options: Parameters<typeof open>[2] = {}, mirror
     const w = await a.writer()
     await w.append([Buffer.from(`set ${i}`)])
     as.push(a)
-    bs.push(await open(storeB, join(a)))
+    const b = await Multifeed.open(storeB, join(a))
+    onCleanup(() => b.close())
+    bs.push(b)
   }
   const first = await connect(storeA, storeB, as, bs)
   for (const b of bs) {
@@ -136,7 +136,9 @@ describe('deferred sketches (minor 6)', () => {
       else expect(inSyncPeer.stats.bytesReceived).toBeLessThan(100)
       await until(() => bs[1]!.feeds().length === 2, 'the new feed')
       await until(
-        () => bs[0]!.feeds()[0]!.length === 2 && bs[0]!.peers()[0]!.remoteLength(as[0]!.feeds()[0]!.key) === 2,
+        () =>
+          bs[0]!.feeds()[0]!.length === 2 &&
+          bs[0]!.peers()[0]!.remoteLength(as[0]!.feeds()[0]!.key) === 2,
         'the longer feed'
       )
       // Symbols or a list, sized by the deferred sketches.

@@ -180,9 +180,7 @@ export class PeerChannel {
       setProof: this.#announced.setProof,
       count: shared.count,
       sketch: deferred ? [] : shared.sketch,
-      ...(summary !== undefined
-        ? { records: deferred ? { ...summary, sketch: [] } : summary }
-        : {})
+      ...(summary !== undefined ? { records: deferred ? { ...summary, sketch: [] } : summary } : {})
     })
     this.#count(open, true)
     channel.open(open)
