@@ -43,7 +43,8 @@ export type ChannelMessage = 'symbols' | 'more' | 'elements' | RecordMessage
 /** What our open proved, and the sketches it deferred (sent if a proof differs). */
 interface Announced {
   setProof: Buffer
-  sketch: number[]
+  /** Our set as announced (its sketch memoised: read only when sent). */
+  shared: SharedSet
   records?: RecordsSummary
   /** Our open carried no sketch (the remote's pairing announced minor ≥ 6). */
   deferred: boolean
@@ -168,7 +169,7 @@ export class PeerChannel {
     const deferred = this.#replication.sharedMinor >= DEFERRED_SKETCH_MINOR
     this.#announced = {
       setProof: setProof(this.#key, hash, shared.digest),
-      sketch: shared.sketch,
+      shared,
       deferred,
       ...(summary !== undefined ? { records: summary } : {})
     }
@@ -245,7 +246,7 @@ export class PeerChannel {
     if (announced.deferred && (feeds || records)) {
       // Ours, of what differs: the remote needs them to size the reconciliation.
       const raw = encodeSketches({
-        sketch: feeds ? announced.sketch : [],
+        sketch: feeds ? announced.shared.sketch : [],
         ...(announced.records !== undefined
           ? { records: records ? announced.records.sketch : [] }
           : {})
