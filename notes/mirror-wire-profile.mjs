@@ -12,9 +12,9 @@
 // top self times printed. Run from the repo root after `pnpm build`.
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { readFile, writeFile } from 'node:fs/promises'
 import { Session } from 'node:inspector'
+import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
@@ -25,7 +25,14 @@ const root = resolve(repo)
 const d = (name) => join(dir, name)
 if (!existsSync(d('sets.txt'))) {
   const child = join(root, 'packages/bench/dist/mirror-scale-child.js')
-  const args = [d('member'), d('mirror'), String(sets), String(feeds), d('sets.txt'), d('feeds.txt')]
+  const args = [
+    d('member'),
+    d('mirror'),
+    String(sets),
+    String(feeds),
+    d('sets.txt'),
+    d('feeds.txt')
+  ]
   execFileSync(process.execPath, ['--expose-gc', child, 'build', ...args], { stdio: 'inherit' })
 }
 const core = await import(pathToFileURL(join(root, 'packages/core/dist/index.js')).href)
@@ -43,7 +50,9 @@ for (const line of lines) {
   mirrors.push(await Multifeed.open(mirrorStore, mirror))
 }
 const o1 = process.cpuUsage(o0)
-console.log(`opened ${lines.length} sets twice: CPU ${((o1.user + o1.system) / 1000).toFixed(0)} ms`)
+console.log(
+  `opened ${lines.length} sets twice: CPU ${((o1.user + o1.system) / 1000).toFixed(0)} ms`
+)
 
 const ra = ReplicationStream.for(memberStore, true)
 const rb = ReplicationStream.for(mirrorStore, false)
@@ -116,5 +125,6 @@ function top(profile) {
     self.set(name, (self.get(name) ?? 0) + 1)
   }
   const rows = [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)
-  for (const [name, n] of rows) console.log(`${((100 * n) / total).toFixed(1).padStart(5)} %  ${name}`)
+  for (const [name, n] of rows)
+    console.log(`${((100 * n) / total).toFixed(1).padStart(5)} %  ${name}`)
 }
