@@ -36,6 +36,8 @@ export { DEBUG_NAMESPACES, type DebugLogOptions, enableDebug } from './lifecycle
 export { type EventMap, Resource, TypedEmitter } from './lifecycle/Resource.js'
 export { Multifeed } from './Multifeed.js'
 export {
+  DEFERRED_SKETCH_MINOR,
+  PAIRING_MINOR,
   PAIRING_PROTOCOL,
   PROTOCOL_MAJOR,
   PROTOCOL_MINOR,

@@ -3,13 +3,35 @@
  * pinned: plain sets 2 (the open ends with the sketch), moderated 3 and
  * encrypted 4 as they were, moderated encrypted 5 (the records summary
  * after the sketch, Elements tagged). Read from the honest side's open as a
- * puppet, which pairs under the set's pairing key, receives it.
+ * puppet, which pairs under the set's pairing key, receives it. Minor 6 is
+ * the pairing channel's: to a peer that announced it, the same opens carry
+ * 0 counters (the sketches deferred); to one of an older pairing minor,
+ * every sketch as before. The mixed cases with real peers of pairing minor
+ * 2: deferred-sketch.test.ts.
  */
+import type { Multifeed } from '@multifeed/core'
 import { describe, expect, it } from 'vitest'
 import { foundedPairingKey } from '../src/capabilities.js'
-import { decodeOpen, decodeVersion, encodeOpen } from '../src/protocol/messages.js'
+import { DEFAULT_SKETCH_COUNTERS } from '../src/protocol/estimator.js'
+import {
+  DEFERRED_SKETCH_MINOR,
+  decodeOpen,
+  decodeVersion,
+  encodeOpen,
+  minorOf,
+  PAIRING_MINOR
+} from '../src/protocol/messages.js'
 import { openBytes, puppet, uint } from './puppet.js'
 import { open } from './support.js'
+
+/** What the set's tokens and capability are keyed by (an encrypted set's: its mirror key). */
+function pairingKeyOf(multi: Multifeed): Buffer {
+  const mirrorKey = multi.mirrorKey
+  if (mirrorKey === null) return multi.key
+  return multi.moderation !== null
+    ? foundedPairingKey(multi.moderation.founder, mirrorKey)
+    : mirrorKey
+}
 
 describe('the minor a set announces', () => {
   for (const [kind, options, minor] of [
@@ -21,13 +43,7 @@ describe('the minor a set announces', () => {
     it(`${kind}: minor ${minor}, the open's layout unchanged`, async () => {
       const multi = await open(null, null, options)
       const moderated = multi.moderation !== null
-      const mirrorKey = multi.mirrorKey
-      const pairingKey =
-        mirrorKey === null
-          ? multi.key
-          : moderated
-            ? foundedPairingKey(multi.moderation!.founder, mirrorKey)
-            : mirrorKey
+      const pairingKey = pairingKeyOf(multi)
       const p = await puppet(multi.replicate(true), pairingKey, {
         // A moderated set's peer appends its records summary: proof, count, 32 counters.
         open: (self) =>
@@ -45,6 +61,32 @@ describe('the minor a set announces', () => {
       // A moderated set's open carries the records summary after the sketch; the others end there.
       expect(decoded.records !== undefined).toBe(moderated)
       expect(encodeOpen(decoded).equals(raw)).toBe(true)
+      // The puppet's pairing announced minor 0: every sketch travels in the open, as before minor 6.
+      expect(decoded.sketch).toHaveLength(DEFAULT_SKETCH_COUNTERS)
+      if (moderated) expect(decoded.records!.sketch.length).toBeGreaterThan(0)
+    })
+
+    it(`${kind}: to a peer of pairing minor 6, the same open without its sketches (deferred)`, async () => {
+      const multi = await open(null, null, options)
+      const moderated = multi.moderation !== null
+      const pairingKey = pairingKeyOf(multi)
+      // Paired through a library stream (a bystander set on the puppet's side): minor 6.
+      const p = await puppet(multi.replicate(true), pairingKey, { with: await open() })
+      const raw = await p.opened
+      expect(decodeVersion(raw).minor).toBe(minor)
+      expect(() => decodeOpen(raw, { moderated })).toThrow(/sketch counters/)
+      const decoded = decodeOpen(raw, { moderated, deferred: true })
+      expect(decoded.sketch).toEqual([])
+      if (moderated) expect(decoded.records!.sketch).toEqual([])
+      expect(encodeOpen(decoded).equals(raw)).toBe(true)
     })
   }
+})
+
+describe('the minor the pairing channel announces', () => {
+  it(`is ${DEFERRED_SKETCH_MINOR} (deferred sketches); a set's channel keeps its type's minor`, () => {
+    expect(PAIRING_MINOR).toBe(DEFERRED_SKETCH_MINOR)
+    expect(DEFERRED_SKETCH_MINOR).toBe(6)
+    expect(minorOf(false)).toBe(2)
+  })
 })

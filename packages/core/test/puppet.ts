@@ -181,7 +181,13 @@ export interface Puppet {
   sendTokens(raw: Buffer): void
   /** A valid capability of the puppet's role on this connection. */
   capability(): Buffer
-  send: { symbols(raw: Buffer): void; more(raw: Buffer): void; elements(raw: Buffer): void }
+  send: {
+    symbols(raw: Buffer): void
+    more(raw: Buffer): void
+    elements(raw: Buffer): void
+    /** SKETCHES (minor 6; a plain set's channel: message 3). */
+    sketches(raw: Buffer): void
+  }
   closeChannel(): void
 }
 
@@ -287,7 +293,8 @@ export async function puppet(
     send: {
       symbols: (b) => messages[0]!.send(b),
       more: (b) => messages[1]!.send(b),
-      elements: (b) => messages[2]!.send(b)
+      elements: (b) => messages[2]!.send(b),
+      sketches: (b) => messages[3]!.send(b)
     },
     closeChannel() {
       channel?.close()
@@ -315,7 +322,8 @@ export async function puppet(
       channel.addMessage<Buffer>({
         encoding: raw,
         onmessage: (m) => void received.elements.push(m)
-      })
+      }),
+      channel.addMessage<Buffer>({ encoding: raw, onmessage: () => {} })
     ]
     channel.open(options.open?.(self) ?? openBytes({ capability: self.capability() }))
   }

@@ -277,9 +277,22 @@ describe('malformed and oversized messages', () => {
       open: (p) => Buffer.concat([uint(2), uint(0), p.capability().subarray(0, 8)])
     },
     {
-      name: 'an open with no sketch counters (an empty difference sketch)',
+      // Deferred (minor 6: the puppet pairs through the library), then symbols, not its sketches.
+      name: 'an open deferring its sketch of a set that differs, then symbols before the sketches',
       code: 'ERR_MALFORMED_MESSAGE',
-      open: (p) => openBytes({ capability: p.capability(), sketch: [] })
+      open: (p) => openBytes({ capability: p.capability(), sketch: [] }),
+      send: (p) => p.send.symbols(symbolsBytes(0, []))
+    },
+    {
+      name: 'deferred sketches without the sketch of the set that differs',
+      code: 'ERR_MALFORMED_MESSAGE',
+      open: (p) => openBytes({ capability: p.capability(), sketch: [] }),
+      send: (p) => p.send.sketches(uint(0))
+    },
+    {
+      name: 'sketches after an open that deferred none',
+      code: 'ERR_MALFORMED_MESSAGE',
+      send: (p) => p.send.sketches(Buffer.concat([uint(1), uint(0)]))
     },
     {
       name: 'an open with 257 sketch counters',

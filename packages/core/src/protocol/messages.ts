@@ -42,6 +42,21 @@ export const TAGS_MINOR = 4
 export const MODERATED_TAGS_MINOR = 5
 
 /**
+ * Minor 6, announced by the pairing channel's open (each set's channel keeps
+ * announcing its type's minor, 2–5, as before): the sender may defer its
+ * difference sketches. To a peer whose pairing open announced minor ≥ 6, a
+ * channel's open carries no sketch (0 counters, and 0 for a moderated set's
+ * records summary too); after both opens, a side whose open deferred sends
+ * one SKETCHES message, and only when a set proof differs (the sketch of each
+ * summary whose proof differs). An in-sync reconnect then costs the opens
+ * alone; a set that differs, half a round trip more. A peer of an older
+ * pairing minor gets (and must send) every sketch in the open, as before.
+ */
+export const DEFERRED_SKETCH_MINOR = 6
+/** The minor the pairing channel's open announces (what this library speaks). */
+export const PAIRING_MINOR = DEFERRED_SKETCH_MINOR
+
+/**
  * The minor a set's channel announces: PROTOCOL_MINOR for a plain set's,
  * TAGS_MINOR for an encrypted set's, MODERATION_MINOR for a moderated
  * set's, MODERATED_TAGS_MINOR for a moderated encrypted set's.
@@ -124,7 +139,11 @@ export interface Open {
   setProof: Buffer
   /** Number of feeds the sender shares with us. */
   count: number
-  /** Counters of the sender's difference sketch (tug-of-war), to size the reconciliation. */
+  /**
+   * Counters of the sender's difference sketch (tug-of-war), to size the
+   * reconciliation; empty when deferred (minor 6: sent in SKETCHES if the
+   * set proofs differ).
+   */
   sketch: number[]
   /** A moderated set's records, summarised as the feeds are (minor 3; absent: none sent). */
   records?: RecordsSummary
@@ -328,9 +347,10 @@ const open = {
   }
 }
 
-function decodeSketch(state: State): number[] {
+/** `deferred`: 0 counters allowed (a deferred sketch, minor 6; an empty one in SKETCHES). */
+function decodeSketch(state: State, deferred = false): number[] {
   const k = c.uint.decode(state)
-  if (k < 1 || k > MAX_SKETCH_COUNTERS) throw new Error(`${k} sketch counters`)
+  if ((k < 1 && !deferred) || k > MAX_SKETCH_COUNTERS) throw new Error(`${k} sketch counters`)
   const sketch: number[] = new Array(k)
   for (let i = 0; i < k; i++) sketch[i] = zigzag.decode(state)
   return sketch
@@ -343,24 +363,65 @@ export function encodeOpen(m: Open): Buffer {
 /**
  * `moderated`: the channel is a moderated set's, whose open carries the
  * records summary after the sketch (minor 3); other sets' opens ignore what
- * follows the sketch, as they always did.
+ * follows the sketch, as they always did. `deferred`: the sender's pairing
+ * announced minor ≥ 6, so its sketches may be deferred (0 counters: every
+ * sketch of the open, or none, is deferred).
  */
-export function decodeOpen(raw: Buffer, { moderated = false } = {}): Open {
+export function decodeOpen(raw: Buffer, { moderated = false, deferred = false } = {}): Open {
   return guard('open message', () => {
     const state = stateOf(raw)
     const { major, minor } = version.decode(state)
     const capability = copy(state, SECRET_BYTES)
     const setProof = copy(state, SECRET_BYTES)
     const n = c.uint.decode(state)
-    const sketch = decodeSketch(state)
+    const sketch = decodeSketch(state, deferred)
     const open: Open = { major, minor, capability, setProof, count: n, sketch }
     // Appended in minor 3 on a moderated set's channel: the records summary.
     if (moderated && minor >= MODERATION_MINOR && state.start < state.end) {
       const proof = copy(state, SECRET_BYTES)
       const count = c.uint.decode(state)
-      open.records = { setProof: proof, count, sketch: decodeSketch(state) }
+      const records = decodeSketch(state, deferred)
+      if ((records.length === 0) !== (sketch.length === 0)) {
+        throw new Error('one sketch deferred, not the other')
+      }
+      open.records = { setProof: proof, count, sketch: records }
     }
     return open
+  })
+}
+
+/**
+ * The SKETCHES message (minor 6): the sketches an open deferred, of the
+ * summaries whose set proofs differ (0 counters for one whose proof
+ * matched): the feeds', then a moderated set's records'.
+ */
+export interface Sketches {
+  sketch: number[]
+  records?: number[]
+}
+
+export function encodeSketches(m: Sketches): Buffer {
+  const state: State = { start: 0, end: 0, buffer: null }
+  const parts = m.records === undefined ? [m.sketch] : [m.sketch, m.records]
+  for (const part of parts) {
+    c.uint.preencode(state, part.length)
+    for (const v of part) zigzag.preencode(state, v)
+  }
+  state.buffer = Buffer.allocUnsafe(state.end)
+  for (const part of parts) {
+    c.uint.encode(state, part.length)
+    for (const v of part) zigzag.encode(state, v)
+  }
+  return state.buffer
+}
+
+/** `moderated`: the records' sketch follows the feeds'. */
+export function decodeSketches(raw: Buffer, moderated = false): Sketches {
+  return guard('Sketches message', () => {
+    const state = stateOf(raw)
+    const sketch = decodeSketch(state, true)
+    if (!moderated) return { sketch }
+    return { sketch, records: decodeSketch(state, true) }
   })
 }
 

@@ -41,9 +41,9 @@ import {
   encodePairingOpen,
   encodeTokens,
   MAX_TOKENS_PER_MESSAGE,
+  PAIRING_MINOR,
   PAIRING_PROTOCOL,
   PROTOCOL_MAJOR,
-  PROTOCOL_MINOR,
   TOKENS_END
 } from '../protocol/messages.js'
 
@@ -97,6 +97,10 @@ export class PairingChannel {
   #openedAt = Date.now()
   /** The handshake is done: every multifeed joined so far has its token queued. */
   #handshaken = false
+  /** The minor the remote's pairing open announced (null until one arrived). */
+  #remoteMinor: number | null = null
+  /** The minor our pairing open announces (lower only in tests: `speak`). */
+  #minor = PAIRING_MINOR
   /** This channel carried our END / the remote's END. */
   #endSent = false
   #endReceived = false
@@ -111,6 +115,24 @@ export class PairingChannel {
     this.#onConcluded = onConcluded
     // The remote may open the pairing channel before any multifeed joined.
     mux.pair({ protocol: PAIRING_PROTOCOL }, () => this.#onRemoteOpen())
+  }
+
+  /**
+   * The minor both sides speak: the lower of ours and the one the remote's
+   * pairing open announced (0 until its open arrived). Its tokens and its
+   * multifeed channels' opens follow its pairing open on the wire, so a
+   * multifeed pairing with it knows this already.
+   */
+  get sharedMinor(): number {
+    return Math.min(this.#minor, this.#remoteMinor ?? 0)
+  }
+
+  /**
+   * Announces (and behaves as) a peer of an older pairing `minor`: for tests
+   * of mixed minors only. Before our pairing channel opens.
+   */
+  speak(minor: number): void {
+    this.#minor = Math.min(minor, PAIRING_MINOR)
   }
 
   get state(): PairingState {
@@ -231,7 +253,7 @@ export class PairingChannel {
     })
     this.#channel = channel
     this.#state = 'idle'
-    const open = encodePairingOpen({ major: PROTOCOL_MAJOR, minor: PROTOCOL_MINOR })
+    const open = encodePairingOpen({ major: PROTOCOL_MAJOR, minor: this.#minor })
     this.stats.bytesSent += open.byteLength
     channel.open(open)
     for (const owner of this.#ours.keys()) this.#queue(owner)
@@ -242,9 +264,10 @@ export class PairingChannel {
   #onOpen(raw: Buffer): void {
     this.stats.bytesReceived += raw.byteLength
     try {
-      const { major } = decodeVersion(raw)
+      const { major, minor } = decodeVersion(raw)
       // Another major speaks another pairing protocol name: we never get here.
       if (major !== PROTOCOL_MAJOR) throw new Error(`pairing major ${major}`)
+      this.#remoteMinor = minor
     } catch (err) {
       this.#fault(err)
     }

@@ -5,17 +5,27 @@
  * the set's size and sketch), the check of the remote's version and
  * capability, and the three messages (symbols, more, elements), every byte
  * counted in the peer's stats. What the messages mean is MultifeedPeer's.
+ *
+ * Deferred sketches (minor 6, messages.ts DEFERRED_SKETCH_MINOR): to a
+ * remote whose pairing announced minor ≥ 6 our open carries no sketch; once
+ * both opens are here and a set proof differs, we send the sketches of the
+ * summaries that differ (SKETCHES), and a remote whose open deferred its own
+ * is taken as opened once its SKETCHES arrived. The owner always sees a
+ * complete open: in sync, or with both sketches of what differs.
  */
 import type {
   ProtomuxChannel as Channel,
   ProtomuxMessage as Message
 } from '@multifeed/holepunch-types'
 import c from 'compact-encoding'
-import { CapabilityError, VersionMismatchError } from '../errors.js'
+import { CapabilityError, MalformedMessageError, VersionMismatchError } from '../errors.js'
 import {
+  DEFERRED_SKETCH_MINOR,
   decodeOpen,
+  decodeSketches,
   decodeVersion,
   encodeOpen,
+  encodeSketches,
   MODERATION_MINOR,
   type Open,
   PROTOCOL_MAJOR,
@@ -29,6 +39,16 @@ import type { ReplicationStream } from './ReplicationStream.js'
 
 /** The channel's messages, by name (the record messages on a moderated set's channel only). */
 export type ChannelMessage = 'symbols' | 'more' | 'elements' | RecordMessage
+
+/** What our open proved, and the sketches it deferred (sent if a proof differs). */
+interface Announced {
+  setProof: Buffer
+  /** Our set as announced (its sketch memoised: read only when sent). */
+  shared: SharedSet
+  records?: RecordsSummary
+  /** Our open carried no sketch (the remote's pairing announced minor ≥ 6). */
+  deferred: boolean
+}
 
 /** What the channel hands its owner. */
 export interface ChannelEvents {
@@ -55,7 +75,12 @@ export class PeerChannel {
   /** The minor our open announces (MODERATION_MINOR, or messages.minorOf). */
   readonly #minor: number
   #messages: Partial<Record<ChannelMessage, Message<Buffer>>> | null = null
+  /** The SKETCHES message (minor 6; on every channel, sent only to a remote of minor ≥ 6). */
+  #sketches: Message<Buffer> | null = null
   #opened = false
+  #announced: Announced | null = null
+  /** The remote's open, verified, waiting for the sketches it deferred (and which differ). */
+  #pending: { remote: Open; feeds: boolean; records: boolean } | null = null
   /** A moderated set's channel: minor 3, the records summary in the opens, the record messages. */
   readonly #moderated: boolean
 
@@ -118,6 +143,10 @@ export class PeerChannel {
       channel.addMessage<Buffer>({
         encoding: c.raw,
         onmessage: (raw) => {
+          if (this.#pending !== null) {
+            this.#refuse(raw, new MalformedMessageError(`${name} before the deferred sketches`))
+            return
+          }
           if (!this.#opened || !this.#events.live()) return
           this.#count(raw, false)
           this.#events.message(name, raw)
@@ -128,18 +157,31 @@ export class PeerChannel {
       more: message('more'),
       elements: message('elements')
     }
-    // Protomux numbers messages in this order: the record messages are 3–6.
+    // Protomux numbers messages in this order: the record messages are 3–6, SKETCHES last.
     if (this.#moderated) for (const name of RECORD_MESSAGES) messages[name] = message(name)
+    this.#sketches = channel.addMessage<Buffer>({
+      encoding: c.raw,
+      onmessage: (raw) => this.#onSketches(raw)
+    })
     this.#messages = messages
     this.#channel = channel
+    const summary = this.#moderated && records !== undefined ? records(hash) : undefined
+    const deferred = this.#replication.sharedMinor >= DEFERRED_SKETCH_MINOR
+    this.#announced = {
+      setProof: setProof(this.#key, hash, shared.digest),
+      shared,
+      deferred,
+      ...(summary !== undefined ? { records: summary } : {})
+    }
+    this.#pending = null
     const open = encodeOpen({
       major: PROTOCOL_MAJOR,
       minor: this.#minor,
       capability: capability(this.#key, hash, noise.isInitiator),
-      setProof: setProof(this.#key, hash, shared.digest),
+      setProof: this.#announced.setProof,
       count: shared.count,
-      sketch: shared.sketch,
-      ...(this.#moderated && records !== undefined ? { records: records(hash) } : {})
+      sketch: deferred ? [] : shared.sketch,
+      ...(summary !== undefined ? { records: deferred ? { ...summary, sketch: [] } : summary } : {})
     })
     this.#count(open, true)
     channel.open(open)
@@ -161,6 +203,8 @@ export class PeerChannel {
     const channel = this.#channel
     this.#channel = null
     this.#messages = null
+    this.#sketches = null
+    this.#pending = null
     if (channel !== null && !channel.closed) channel.close()
   }
 
@@ -171,7 +215,9 @@ export class PeerChannel {
     try {
       const { major } = decodeVersion(raw)
       if (major !== PROTOCOL_MAJOR) throw new VersionMismatchError(PROTOCOL_MAJOR, major)
-      remote = decodeOpen(raw, { moderated: this.#moderated })
+      // Only a remote whose pairing announced minor ≥ 6 may defer its sketches.
+      const deferred = this.#replication.sharedMinor >= DEFERRED_SKETCH_MINOR
+      remote = decodeOpen(raw, { moderated: this.#moderated, deferred })
       if (this.#moderated && remote.records === undefined) {
         // It holds the set's key but speaks no moderation (an older peer, or
         // one that opened the key as a plain set): it would serve blocked feeds.
@@ -191,8 +237,62 @@ export class PeerChannel {
       this.#events.refused(new CapabilityError())
       return
     }
+    const announced = this.#announced!
+    const feeds = !secretsEqual(announced.setProof, remote.setProof)
+    const records =
+      announced.records !== undefined &&
+      remote.records !== undefined &&
+      !secretsEqual(announced.records.setProof, remote.records.setProof)
+    if (announced.deferred && (feeds || records)) {
+      // Ours, of what differs: the remote needs them to size the reconciliation.
+      const raw = encodeSketches({
+        sketch: feeds ? announced.shared.sketch : [],
+        ...(announced.records !== undefined
+          ? { records: records ? announced.records.sketch : [] }
+          : {})
+      })
+      this.#count(raw, true)
+      this.#sketches!.send(raw)
+    }
+    if (remote.sketch.length === 0 && (feeds || records)) {
+      this.#pending = { remote, feeds, records }
+      return
+    }
     this.#opened = true
     this.#events.opened(remote)
+  }
+
+  /** The remote's deferred sketches: its open is complete, the channel opened. */
+  #onSketches(raw: Buffer): void {
+    const pending = this.#pending
+    if (!this.#events.live()) return
+    if (pending === null) {
+      this.#refuse(raw, new MalformedMessageError('Unexpected sketches'))
+      return
+    }
+    this.#count(raw, false)
+    this.#pending = null
+    try {
+      const { sketch, records = [] } = decodeSketches(raw, this.#moderated)
+      if ((pending.feeds && sketch.length === 0) || (pending.records && records.length === 0)) {
+        throw new MalformedMessageError('A deferred sketch of a set that differs is missing')
+      }
+      pending.remote.sketch = sketch
+      if (pending.remote.records !== undefined) pending.remote.records.sketch = records
+    } catch (err) {
+      this.#events.refused(err)
+      return
+    }
+    this.#opened = true
+    this.#events.opened(pending.remote)
+  }
+
+  /** Remote input out of step: counted, then the channel is refused. */
+  #refuse(raw: Buffer, err: Error): void {
+    if (!this.#events.live()) return
+    this.#count(raw, false)
+    this.#pending = null
+    this.#events.refused(err)
   }
 
   #channelId(): Buffer {

@@ -266,11 +266,17 @@ export class Peers {
       shares,
       shared: (peer) => {
         if (!callbacks.hasSharePolicy) {
+          // The sketch is read only where the set proofs differ (or for a peer of pairing
+          // minor < 6): an in-sync reconnect of many sets builds none.
+          let sketch: number[] | null = null
           return {
             feeds: set.all(),
             count: set.size,
             digest: set.digest(),
-            sketch: set.sketch(),
+            get sketch() {
+              sketch ??= set.sketch()
+              return sketch
+            },
             local: () => set.snapshot()
           }
         }

@@ -78,8 +78,13 @@ export class SetExchange {
   readonly #setTagged: boolean
   /** Tags travel on this channel: our set's feeds carry them and the remote is at minor ≥ 4. */
   #tagged = false
-  /** What our open message announced: list mode decides from both opens. */
-  #announced: Announced | null = null
+  /**
+   * What our open message announced: list mode decides from both opens. Its
+   * sketch is read once the proofs differ (the set's, memoised: the one our
+   * open or our SKETCHES carried).
+   */
+  #announced: ExchangedSet | null = null
+  #announcedCount = 0
   /**
    * The digest our open message proved (a copy: the set's own digest moves
    * with the set). In sync is decided from the two announced sets, never
@@ -132,11 +137,8 @@ export class SetExchange {
 
   /** Our open message announces `shared`: kept for the decision between list and symbols. */
   announce(shared: ExchangedSet): void {
-    this.#announced = {
-      minor: minorOf(this.#setTagged),
-      count: shared.count,
-      sketch: shared.sketch
-    }
+    this.#announced = shared
+    this.#announcedCount = shared.count
     this.#announcedDigest = Buffer.from(shared.digest)
   }
 
@@ -159,14 +161,19 @@ export class SetExchange {
     remote: Pick<Open, 'count' | 'sketch' | 'setProof'> & { minor: number }
   ): boolean {
     this.#tagged = this.#setTagged && remote.minor >= TAGS_MINOR
-    const announced = setProof(this.#key, hash, this.#announcedDigest!)
-    if (secretsEqual(announced, remote.setProof)) {
+    const proof = setProof(this.#key, hash, this.#announcedDigest!)
+    if (secretsEqual(proof, remote.setProof)) {
       this.#way = 'in sync'
       return true
     }
+    const announced: Announced = {
+      minor: minorOf(this.#setTagged),
+      count: this.#announcedCount,
+      sketch: this.#announced!.sketch
+    }
     const list = ListExchange.begin(
       isInitiator,
-      this.#announced!,
+      announced,
       remote,
       shared.feeds,
       this.#maxDifferences

@@ -16,7 +16,9 @@
  *   (moderation records sent in a reconciliation included) at
  *   Σ (128 B·n + 1,152 B·r + 4 KiB) plus 4 bytes per byte it sent on the multifeed
  *   channels: the allowance term, and 4 of the 20;
- * - an open of ours per open of its (≤ ~300 B against its ≥ 53 B: ≤ 6), the
+ * - an open of ours per open of its (≤ ~300 B against its ≥ 53 B: ≤ 6; with
+ *   deferred sketches, minor 6, our open and our SKETCHES when its proof
+ *   differs: ≤ ~330 B against its deferred open of ≥ ~70 B on the wire), the
  *   zero lengths in DONE echoing its elements (≤ 1), the cores we attach for
  *   feeds it claims (a core's open and request, ~150 B for an element of
  *   ≥ 33 B: ≤ 5), Noise and Protomux framing: the rest of the 20;

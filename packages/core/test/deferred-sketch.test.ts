@@ -1,0 +1,149 @@
+/**
+ * Deferred sketches (minor 6): between two peers of this library an open
+ * carries no difference sketch, and a sketch travels only for a set whose
+ * proofs differ. Counted in wire bytes (the encrypted stream, both ways),
+ * never in time: an in-sync reconnect of many sets over one connection, a
+ * set that differs after it, plain, encrypted, moderated and mirrored sets.
+ */
+import type { Duplex } from 'node:stream'
+import { Multifeed, ReplicationStream } from '@multifeed/core'
+import type Corestore from 'corestore'
+import { describe, expect, it } from 'vitest'
+import { PAIRING_MINOR } from '../src/protocol/messages.js'
+import { link, onCleanup, tmpStore, until } from './helpers.js'
+import { noUnhandled, open } from './support.js'
+
+noUnhandled()
+
+/** Both stores' sets over one connection, counting the wire bytes each way. */
+async function connect(
+  storeA: Corestore,
+  storeB: Corestore,
+  as: Multifeed<unknown>[],
+  bs: Multifeed<unknown>[],
+  /** The pairing minor each side speaks (default: this library's). */
+  speak: { a?: number; b?: number } = {}
+) {
+  const ra = ReplicationStream.for(storeA, true)
+  const rb = ReplicationStream.for(storeB, false)
+  if (speak.a !== undefined) ra.speakMinor(speak.a)
+  if (speak.b !== undefined) rb.speakMinor(speak.b)
+  const a = ra.stream
+  const b = rb.stream
+  const bytes = { ab: 0, ba: 0 }
+  count(a, (n) => (bytes.ab += n))
+  count(b, (n) => (bytes.ba += n))
+  const p = link(a, b)
+  const reconciled = bs.map(
+    (m) =>
+      new Promise<boolean>((resolve) => m.once('reconciled', (_peer, info) => resolve(info.inSync)))
+  )
+  for (const m of as) m.attach(a)
+  for (const m of bs) m.attach(b)
+  const inSync = await Promise.all(reconciled)
+  return { p, bytes, inSync, a, b }
+}
+
+/** Counts what `stream` writes to the wire (its readable side). */
+function count(stream: Duplex, add: (n: number) => void): void {
+  const push = stream.push.bind(stream)
+  stream.push = (chunk: unknown) => {
+    if (chunk !== null && chunk !== undefined) add((chunk as Buffer).byteLength)
+    return push(chunk as Buffer)
+  }
+}
+
+/** `n` sets on store A, the same on store B, synced once over one connection. */
+async function pairs(n: number, options: Parameters<typeof open>[2] = {}, mirror = false) {
+  // B joins each set as a member (a moderated set: by its invite) or as a mirror.
+  const join = (a: Multifeed<unknown>): Buffer | string =>
+    mirror ? a.mirrorKey! : options.moderated ? a.invite! : a.key
+  const storeA = await tmpStore()
+  const storeB = await tmpStore()
+  const as: Multifeed<unknown>[] = []
+  const bs: Multifeed<unknown>[] = []
+  for (let i = 0; i < n; i++) {
+    const a = await open(storeA, null, options)
+    const w = await a.writer()
+    await w.append([Buffer.from(`set ${i}`)])
+    as.push(a)
+    const b = await Multifeed.open(storeB, join(a))
+    onCleanup(() => b.close())
+    bs.push(b)
+  }
+  const first = await connect(storeA, storeB, as, bs)
+  for (const b of bs) {
+    await until(() => b.feeds().length === 1 && b.feeds()[0]!.length === 1, 'the first sync')
+  }
+  await first.p.destroy()
+  return { storeA, storeB, as, bs }
+}
+
+const SETS = 40
+
+describe('deferred sketches (minor 6)', () => {
+  it('the pairing channel announces minor 6', () => {
+    expect(PAIRING_MINOR).toBe(6)
+  })
+
+  for (const [kind, options, mirror, perSet] of [
+    // Before minor 6: 238 B a set a direction (plain, encrypted), 288 B (moderated); now 90 and 108.
+    ['plain', {}, false, 90],
+    ['encrypted, a mirror', { encrypted: true }, true, 90],
+    ['moderated', { moderated: true }, false, 110]
+  ] as const) {
+    it(`${kind}: an in-sync reconnect of ${SETS} sets over one connection costs ≤ ${perSet} B a set a direction`, {
+      timeout: 120_000
+    }, async () => {
+      const { storeA, storeB, as, bs } = await pairs(SETS, options, mirror)
+      const again = await connect(storeA, storeB, as, bs)
+      expect(again.inSync.every(Boolean)).toBe(true)
+      // The Noise handshake and the pairing channel's opens: 512 B at most, whatever the sets.
+      const bound = SETS * perSet + 512
+      expect(again.bytes.ab).toBeLessThan(bound)
+      expect(again.bytes.ba).toBeLessThan(bound)
+      for (const m of [...as, ...bs]) {
+        const peer = m.peers()[0]!
+        expect(peer.stats.symbolsSent + peer.stats.symbolsReceived).toBe(0)
+      }
+    })
+  }
+
+  // Mixed: one side speaks pairing minor 2 (every sketch in its open, and it takes none deferred).
+  for (const [kind, options, speak] of [
+    ['plain', {}, {}],
+    ['moderated', { moderated: true }, {}],
+    ['encrypted', { encrypted: true }, {}],
+    ['plain, the initiator of minor 2', {}, { a: 2 }],
+    ['plain, the responder of minor 2', {}, { b: 2 }],
+    ['moderated, the initiator of minor 2', { moderated: true }, { a: 2 }],
+    ['moderated, the responder of minor 2', { moderated: true }, { b: 2 }],
+    ['encrypted, the responder of minor 2', { encrypted: true }, { b: 2 }]
+  ] as const) {
+    it(`${kind}: sets that differ after in-sync ones still reconcile (their sketches travel)`, {
+      timeout: 60_000
+    }, async () => {
+      const { storeA, storeB, as, bs } = await pairs(3, options)
+      // One set differs by one block, one by a new feed; the third is in sync.
+      await (await as[0]!.writer()).append([Buffer.from('more')])
+      await (await as[1]!.writer('second')).append([Buffer.from('new feed')])
+      const again = await connect(storeA, storeB, as, bs, speak)
+      expect(again.inSync).toEqual([false, false, true])
+      const old = speak.a !== undefined || speak.b !== undefined
+      // The in-sync set's opens: with a peer of minor 2 both carry their sketches (≥ 128 B each).
+      const inSyncPeer = bs[2]!.peers()[0]!
+      if (old) expect(inSyncPeer.stats.bytesReceived).toBeGreaterThan(128)
+      else expect(inSyncPeer.stats.bytesReceived).toBeLessThan(100)
+      await until(() => bs[1]!.feeds().length === 2, 'the new feed')
+      await until(
+        () =>
+          bs[0]!.feeds()[0]!.length === 2 &&
+          bs[0]!.peers()[0]!.remoteLength(as[0]!.feeds()[0]!.key) === 2,
+        'the longer feed'
+      )
+      // Symbols or a list, sized by the deferred sketches.
+      const peer = bs[1]!.peers()[0]!
+      expect(peer.stats.bytesReceived).toBeGreaterThan(0)
+    })
+  }
+})
