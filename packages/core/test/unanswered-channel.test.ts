@@ -6,13 +6,16 @@
  * sweep used to take such a core for settled (hypercore adds its peer only
  * at the remote's open), detach and close it before a block moved, and
  * nothing attached it again: a two-process first sync stopped with both
- * processes idle (notes/tcp-first-sync-stall.md).
+ * processes idle (notes/tcp-first-sync-stall.md). The same for a core whose
+ * remote opened the channel and has not sent its first sync yet (its peer
+ * shows length 0 until then).
  *
  * Real stack here: a corestore serving a core over a Noise stream whose
  * reader-to-server direction is held (the serving side does not read yet),
  * and the reader's PeerCores on the other end. The sweep's clock is the
  * caller's, so "quiet for the idle time" is exact, without timers.
  */
+import { createRequire } from 'node:module'
 import { PassThrough } from 'node:stream'
 import type { Hypercore as HypercoreType } from '@multifeed/holepunch-types'
 import Hypercore from 'hypercore'
@@ -23,6 +26,12 @@ import { FeedSet } from '../src/set/FeedSet.js'
 import { onCleanup, tmpStore, until } from './helpers.js'
 
 const IDLE = 1000
+// Hypercore's wire handshake and capability, to forge a remote that opens a core's channel and stays silent.
+const require = createRequire(import.meta.url)
+const wire = require('hypercore/lib/messages.js').wire as { handshake: unknown }
+const caps = require('hypercore/lib/caps.js') as {
+  replicate(isInitiator: boolean, key: Buffer, handshakeHash: Buffer): Buffer
+}
 
 /** A one-way pipe that holds what is written while `held`, and passes it on at `release()`. */
 function gate() {
@@ -150,5 +159,33 @@ describe('a core whose channel the remote has not answered', () => {
     for (let t = 0; t <= 2 * IDLE; t += IDLE / 2) detached += r.cores.sweep(t, IDLE)
     expect(detached).toBe(1)
     expect(r.released).toEqual([r.feed.id])
+  })
+
+  it('nor is a core whose remote opened the channel but has not sent its first sync', async () => {
+    const key = crypto.keyPair().publicKey
+    // A remote that answers the channel open with a valid capability, then says nothing.
+    const server = Hypercore.createProtocolStream(true) as unknown as Stream
+    const { client } = streams(server)
+    server.pipe(client).pipe(server)
+    await client.noiseStream.opened
+    const serverMux = Hypercore.getProtocolMuxer(server as never)
+    const noise = (server as unknown as { noiseStream: { handshakeHash: Buffer } }).noiseStream
+    serverMux.pair({ protocol: 'hypercore/alpha' }, (id) => {
+      const channel = serverMux.createChannel({
+        protocol: 'hypercore/alpha',
+        id,
+        handshake: wire.handshake as never
+      })
+      channel?.open({ seeks: true, capability: caps.replicate(true, key, noise.handshakeHash) })
+    })
+    const r = await reader(client, key)
+    await r.cores.attach(r.feed)
+    await until(() => r.session().peers.length === 1, 'the remote opened the channel')
+    expect(r.session().peers[0]!.remoteLength).toBe(0) // not what it holds: it has not said
+
+    let detached = 0
+    for (let t = 0; t <= 4 * IDLE; t += IDLE / 2) detached += r.cores.sweep(t, IDLE)
+    expect(detached).toBe(0)
+    expect(r.cores.count).toBe(1)
   })
 })

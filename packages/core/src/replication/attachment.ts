@@ -78,13 +78,19 @@ export const HYPERCORE_PROTOCOL = 'hypercore/alpha'
  * before a block moved, and nothing attached it again: the first sync
  * stopped for good (notes/tcp-first-sync-stall.md). `mux.opened()` is
  * Protomux's own test for a local channel of that protocol and id, the one
- * hypercore makes before opening a channel.
+ * hypercore makes before opening a channel. Nor is a core whose remote
+ * opened the channel but has not sent its first sync yet: until then its
+ * peer shows length 0, which is not what the remote holds (the open and the
+ * sync may come in two reads; seen in the two-process repro). That is
+ * hypercore's `peer.remoteSynced`, a field of its Peer without a public
+ * accessor (hypercore tests it itself before trusting `remoteLength`).
  */
 export function isSettled(core: Hypercore<unknown>, mux: Protomux): boolean {
   if (core.closing !== null || !core.opened) return true
   const peer = core.peers.find((p) => p.protomux === mux)
   if (peer === undefined)
     return !mux.opened({ protocol: HYPERCORE_PROTOCOL, id: core.discoveryKey })
+  if ((peer as { remoteSynced?: boolean }).remoteSynced === false) return false
   // cheap comparisons first: remoteContiguousLength scans the remote's bitfield
   return (
     core.contiguousLength >= peer.remoteLength &&
