@@ -17,7 +17,8 @@ const IDLE = 1000
 
 function setup(feeds: number) {
   const released: string[] = []
-  const mux = { stream: { destroyed: false } }
+  // No channel of the core's on it: `opened()` is false (a core whose channel closed).
+  const mux = { stream: { destroyed: false }, opened: () => false }
   const cores = new PeerCores(
     {
       shares: () => true,

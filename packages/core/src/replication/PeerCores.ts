@@ -11,7 +11,10 @@
  * - A core that has nothing left to move on the stream for a while is
  *   detached and released (`sweep`): idle cores close, and a peer that lied
  *   about a length keeps nothing of ours open. The sweep looks only once the
- *   connection went quiet (QuietClock.ts).
+ *   connection went quiet (QuietClock.ts). A core whose channel the peer has
+ *   not answered yet is not idle (attachment.ts `isSettled`): it waits for
+ *   the answer while the connection lives, as a core the peer says it holds
+ *   more of waits for the blocks.
  */
 import type { Hypercore, Protomux } from '@multifeed/holepunch-types'
 import { debug, shortId } from '../lifecycle/debug.js'

@@ -35,6 +35,7 @@ import { TypedEmitter } from '../lifecycle/Resource.js'
 import { emitWarning } from '../lifecycle/runtime.js'
 import { MAX_REMOTE_TOKENS } from '../protocol/messages.js'
 import { pairingToken } from '../protocol/pairing.js'
+import { HYPERCORE_PROTOCOL } from './attachment.js'
 import {
   PairingChannel,
   type PairingConclusion,
@@ -88,8 +89,6 @@ export interface StreamMember {
 }
 
 const streams = new WeakMap<NoiseSecretStream, ReplicationStream>()
-/** Hypercore's protocol: `ondiscoverykey` is its pair handler without an id. */
-const HYPERCORE_PROTOCOL = 'hypercore/alpha'
 
 /** The channel of multifeed 0.1 (one per multifeed, id = its discovery key). */
 const LEGACY_PROTOCOL = 'multifeed/1'

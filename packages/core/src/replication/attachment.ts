@@ -61,16 +61,36 @@ export function detachCore(mux: Protomux, discoveryId: string, core: Hypercore<u
   }
 }
 
+/** Hypercore's replication protocol on Protomux (a core's channel: this protocol, its discovery key). */
+export const HYPERCORE_PROTOCOL = 'hypercore/alpha'
+
 /**
  * True when the core has nothing to move on `mux`: the remote holds every
  * block we hold and we hold every block it has. Reads hypercore's peer
  * (`core.peers`, `remoteLength`, `remoteContiguousLength`); a core whose
- * channel never opened there (the remote refused it) is settled too.
+ * channel is closed there (the remote refused it, or closed it) is settled
+ * too.
+ *
+ * A core whose channel we opened and the remote has not answered yet is not:
+ * hypercore adds its peer only at the remote's open, and a serving side
+ * opening thousands of cold cores (or reading slowly) may take longer than
+ * the idle time to answer. Counted as settled, it was detached as idle
+ * before a block moved, and nothing attached it again: the first sync
+ * stopped for good (notes/tcp-first-sync-stall.md). `mux.opened()` is
+ * Protomux's own test for a local channel of that protocol and id, the one
+ * hypercore makes before opening a channel. Nor is a core whose remote
+ * opened the channel but has not sent its first sync yet: until then its
+ * peer shows length 0, which is not what the remote holds (the open and the
+ * sync may come in two reads; seen in the two-process repro). That is
+ * hypercore's `peer.remoteSynced`, a field of its Peer without a public
+ * accessor (hypercore tests it itself before trusting `remoteLength`).
  */
 export function isSettled(core: Hypercore<unknown>, mux: Protomux): boolean {
   if (core.closing !== null || !core.opened) return true
   const peer = core.peers.find((p) => p.protomux === mux)
-  if (peer === undefined) return true
+  if (peer === undefined)
+    return !mux.opened({ protocol: HYPERCORE_PROTOCOL, id: core.discoveryKey })
+  if ((peer as { remoteSynced?: boolean }).remoteSynced === false) return false
   // cheap comparisons first: remoteContiguousLength scans the remote's bitfield
   return (
     core.contiguousLength >= peer.remoteLength &&

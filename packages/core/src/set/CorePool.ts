@@ -159,11 +159,18 @@ export class CorePool {
     return this.#open.get(feed.id)?.core ?? null
   }
 
-  /** Lets go of one `acquire`; the core closes when nothing holds it. */
+  /**
+   * Lets go of one `acquire`; the core closes when nothing holds it. Its
+   * contiguous length is read one last time first: a block can land just
+   * before an idle sweep lets go of the core, with no event having told us
+   * its new length yet (seen in notes/tcp-first-sync-stall.md: the block
+   * held, the set's length index at 0, and no session left to tell it).
+   */
   release(feed: Feed): void {
     const entry = this.#open.get(feed.id)
     if (entry === undefined) return
     if (--entry.holds > 0) return
+    entry.watch()
     this.#open.delete(feed.id)
     entry.core.off('append', entry.watch)
     entry.core.off('download', entry.onDownload)
