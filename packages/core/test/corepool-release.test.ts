@@ -30,6 +30,7 @@ describe('CorePool.release', () => {
       valueEncoding: undefined,
       encryptionKey: null,
       mirror: false,
+      beforeOpen: () => null,
       onLength: (_feed, length) => lengths.push(length),
       onTransfer: () => {}
     })
