@@ -78,6 +78,14 @@ describe('a moderated set at its record limit', () => {
     expect(ofMember.stats.recordsAdded).toBe(3)
     expect(ofMember.stats.recordsRefused.full).toBe(2)
     expect(recordsOf(founder.moderation!).size).toBe(3)
+    // A moderated set admits bound feeds only: the 2 writers whose binds it refused stay out.
+    await until(
+      () => founder.feeds().length === 3 && ofMember.stats.feedsRefused >= 2,
+      'the founder lists the 3 bound writers and refused the 2 others'
+    )
+    expect(
+      founder.feeds().every((f) => f.owner?.equals(member.moderation!.identity) === true)
+    ).toBe(true)
     // The founder's own records are counted apart from binds: up to 3 of them.
     const targets = [1, 2, 3, 4].map((i) => ({ feed: Buffer.alloc(32, i) }))
     for (const target of targets.slice(0, 3)) await founder.moderation!.block(target)
