@@ -5,12 +5,14 @@
  * never in time: an in-sync reconnect of many sets over one connection, a
  * set that differs after it, plain, encrypted, moderated and mirrored sets.
  */
-import type { Duplex } from 'node:stream'
+import { type Duplex, Transform } from 'node:stream'
 import { Multifeed, ReplicationStream } from '@multifeed/core'
 import type Corestore from 'corestore'
 import { describe, expect, it } from 'vitest'
-import { PAIRING_MINOR } from '../src/protocol/messages.js'
+import { DEFAULT_SKETCH_COUNTERS } from '../src/protocol/estimator.js'
+import { decodeOpen, decodeSketches, PAIRING_MINOR } from '../src/protocol/messages.js'
 import { link, onCleanup, tmpStore, until } from './helpers.js'
+import { puppet } from './puppet.js'
 import { noUnhandled, open } from './support.js'
 
 noUnhandled()
@@ -108,6 +110,62 @@ describe('deferred sketches (minor 6)', () => {
       }
     })
   }
+
+  it('a remote that hinted at our state but opens with another: our deferred sketch follows in SKETCHES, then the reconciliation', async () => {
+    const multi = await open()
+    await (await multi.writer()).append([Buffer.from('held')])
+    // A puppet of pairing minor 6 whose token echoes our own state hint; its open proves another set.
+    const p = await puppet(multi.replicate(true), multi.key, { with: await open(), echoHint: true })
+    const ours = decodeOpen(await p.opened, { deferred: true })
+    expect(ours.sketch).toEqual([])
+    await until(() => p.received.sketches.length === 1, 'our deferred sketch')
+    expect(decodeSketches(p.received.sketches[0]!).sketch).toHaveLength(DEFAULT_SKETCH_COUNTERS)
+    // The initiator then reconciles as ever: its list or its coded symbols.
+    await until(
+      () => p.received.symbols.length + p.received.elements.length > 0,
+      'the reconciliation after the sketch'
+    )
+  })
+
+  it('a set that changed after its token went out: the remote deferred on the stale hint, its sketches follow (SKETCHES)', {
+    timeout: 60_000
+  }, async () => {
+    const { storeA, storeB, as, bs } = await pairs(1)
+    const a = as[0]!
+    const b = bs[0]!
+    const ra = ReplicationStream.for(storeA, true)
+    const rb = ReplicationStream.for(storeB, false)
+    // B's bytes after its handshake message wait at a gate: B gets A's token
+    // (hinting at the state B holds too) and defers its open's sketch, then A
+    // appends before it sees B's token: A's open carries its sketch, B's not.
+    const held: Buffer[] = []
+    let passed = 0
+    let release: (() => void) | null = null
+    const gate = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        if (passed++ === 0 || release === null) return done(null, chunk)
+        held.push(chunk)
+        done()
+      }
+    })
+    release = () => {}
+    ra.stream.pipe(rb.stream).pipe(gate).pipe(ra.stream)
+    onCleanup(() => {
+      ra.stream.destroy()
+      rb.stream.destroy()
+    })
+    a.attach(ra.stream)
+    b.attach(rb.stream)
+    await until(() => rb.concluded !== null, "B to take A's token and open its channel")
+    await (await a.writer()).append([Buffer.from('after the token')])
+    release = null
+    for (const chunk of held.splice(0)) gate.push(chunk)
+    await until(() => b.feeds()[0]!.length === 2, 'the block appended after the token')
+    const peerA = a.peers()[0]!
+    // B's open (no sketch), B's SKETCHES once A's open showed the proofs differ, B's list or DONE
+    // (had B's open carried its sketch: 2).
+    expect(peerA.stats.messagesReceived).toBe(3)
+  })
 
   // Mixed: one side speaks pairing minor 2 (every sketch in its open, and it takes none deferred).
   for (const [kind, options, speak] of [

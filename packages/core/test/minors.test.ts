@@ -4,9 +4,10 @@
  * encrypted 4 as they were, moderated encrypted 5 (the records summary
  * after the sketch, Elements tagged). Read from the honest side's open as a
  * puppet, which pairs under the set's pairing key, receives it. Minor 6 is
- * the pairing channel's: to a peer that announced it, the same opens carry
- * 0 counters (the sketches deferred); to one of an older pairing minor,
- * every sketch as before. The mixed cases with real peers of pairing minor
+ * the pairing channel's: to a peer that announced it and hinted at our own
+ * state with its token, the same opens carry 0 counters (the sketches
+ * deferred); to one without that hint or of an older pairing minor, every
+ * sketch as before. The mixed cases with real peers of pairing minor
  * 2: deferred-sketch.test.ts.
  */
 import type { Multifeed } from '@multifeed/core'
@@ -66,12 +67,15 @@ describe('the minor a set announces', () => {
       if (moderated) expect(decoded.records!.sketch.length).toBeGreaterThan(0)
     })
 
-    it(`${kind}: to a peer of pairing minor 6, the same open without its sketches (deferred)`, async () => {
+    it(`${kind}: to a peer of pairing minor 6 whose state hint matches ours, the same open without its sketches (deferred)`, async () => {
       const multi = await open(null, null, options)
       const moderated = multi.moderation !== null
       const pairingKey = pairingKeyOf(multi)
-      // Paired through a library stream (a bystander set on the puppet's side): minor 6.
-      const p = await puppet(multi.replicate(true), pairingKey, { with: await open() })
+      // Paired through a library stream (a bystander set on the puppet's side): minor 6, our own hint echoed.
+      const p = await puppet(multi.replicate(true), pairingKey, {
+        with: await open(),
+        echoHint: true
+      })
       const raw = await p.opened
       expect(decodeVersion(raw).minor).toBe(minor)
       expect(() => decodeOpen(raw, { moderated })).toThrow(/sketch counters/)
@@ -79,6 +83,15 @@ describe('the minor a set announces', () => {
       expect(decoded.sketch).toEqual([])
       if (moderated) expect(decoded.records!.sketch).toEqual([])
       expect(encodeOpen(decoded).equals(raw)).toBe(true)
+    })
+
+    it(`${kind}: to a peer of pairing minor 6 that sent no state hint, every sketch in the open`, async () => {
+      const multi = await open(null, null, options)
+      const moderated = multi.moderation !== null
+      const p = await puppet(multi.replicate(true), pairingKeyOf(multi), { with: await open() })
+      const decoded = decodeOpen(await p.opened, { moderated })
+      expect(decoded.sketch).toHaveLength(DEFAULT_SKETCH_COUNTERS)
+      if (moderated) expect(decoded.records!.sketch.length).toBeGreaterThan(0)
     })
   }
 })

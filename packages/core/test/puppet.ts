@@ -168,7 +168,14 @@ export interface Puppet {
   /** The multifeed key the puppet speaks for (may be a wrong one). */
   readonly key: Buffer
   /** What the honest side sent on the multifeed channel, by message type. */
-  readonly received: { open: Buffer | null; symbols: Buffer[]; more: Buffer[]; elements: Buffer[] }
+  readonly received: {
+    open: Buffer | null
+    symbols: Buffer[]
+    more: Buffer[]
+    elements: Buffer[]
+    /** SKETCHES (minor 6; a plain set's channel: message 3). */
+    sketches: Buffer[]
+  }
   /** Tokens the honest side announced on the pairing channel (raw mode only). */
   readonly tokens: Buffer[]
   /** Resolves with the honest side's open message once both channels opened. */
@@ -204,6 +211,13 @@ export interface PuppetOptions {
    * and announces its token unless `announce` is false.
    */
   with?: Multifeed<unknown>
+  /**
+   * With `with`: the puppet's token goes out once pairing concluded (the
+   * honest side's tokens are here), with the honest side's own state hint
+   * for the set, as a peer in sync would send it (minor 6: the honest open
+   * then defers its sketches). Without it the puppet's token has no hint.
+   */
+  echoHint?: boolean
   announce?: boolean
 }
 
@@ -253,7 +267,13 @@ export async function puppet(
   const hash = stream.noiseStream.handshakeHash!
   const isInitiator = stream.noiseStream.isInitiator
 
-  const received: Puppet['received'] = { open: null, symbols: [], more: [], elements: [] }
+  const received: Puppet['received'] = {
+    open: null,
+    symbols: [],
+    more: [],
+    elements: [],
+    sketches: []
+  }
   let resolveOpened: (b: Buffer) => void = () => {}
   let resolveClosed: () => void = () => {}
   const opened = new Promise<Buffer>((resolve) => {
@@ -323,19 +343,31 @@ export async function puppet(
         encoding: raw,
         onmessage: (m) => void received.elements.push(m)
       }),
-      channel.addMessage<Buffer>({ encoding: raw, onmessage: () => {} })
+      channel.addMessage<Buffer>({
+        encoding: raw,
+        onmessage: (m) => void received.sketches.push(m)
+      })
     ]
     channel.open(options.open?.(self) ?? openBytes({ capability: self.capability() }))
   }
 
   if (replication !== null) {
-    replication.add({
+    const library = replication
+    if (options.echoHint) {
+      await new Promise((resolve) => {
+        if (library.concluded !== null) resolve(null)
+        else library.once('pairing-concluded', resolve)
+      })
+    }
+    const member = {
       key,
       prepare: () => {},
       pair,
       serve: () => null,
-      onStreamClose: () => resolveClosed()
-    })
+      onStreamClose: () => resolveClosed(),
+      ...(options.echoHint ? { hint: () => library.remoteHint(member) } : {})
+    }
+    library.add(member)
   } else {
     // The honest side opens its channel once it saw our token: open ours then.
     mux.pair({ protocol: 'multifeed/2', id }, pair)

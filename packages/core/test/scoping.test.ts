@@ -7,6 +7,7 @@
 import { Multifeed, PAIRING_PROTOCOL, PROTOCOL_NAME } from '@multifeed/core'
 import crypto from 'hypercore-crypto'
 import { describe, expect, it } from 'vitest'
+import { HINT_BYTES, SECRET_BYTES } from '../src/protocol/pairing.js'
 import { link, onCleanup, pipe, tmpStore, until } from './helpers.js'
 import { spy } from './spy.js'
 
@@ -181,8 +182,8 @@ describe('replication owned per stream', () => {
     expect(seenB.opensOf(PAIRING_PROTOCOL)).toBe(1)
     const pairing = shared.peers()[0]!.replication.stats
     expect(pairing.tokensSent).toBe(100)
-    // 16 bytes per multifeed, plus the message's count.
-    expect(pairing.bytesSent).toBeLessThanOrEqual(100 * 16 + 16)
+    // A 16-byte token and a state hint per multifeed, plus the message's count, flags and hint width.
+    expect(pairing.bytesSent).toBeLessThanOrEqual(100 * (SECRET_BYTES + HINT_BYTES) + 16)
   })
 })
 

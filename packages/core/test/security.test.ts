@@ -458,7 +458,29 @@ describe('malformed and oversized messages', () => {
   for (const [name, bytes] of [
     ['a truncated token', () => tokensBytes([crypto.randomBytes(8)], 1)],
     ['1,025 tokens in one message', () => Buffer.concat([uint(1025)])],
-    ['an absurd token count', () => Buffer.concat([uint(2 ** 31)])]
+    ['an absurd token count', () => Buffer.concat([uint(2 ** 31)])],
+    // Minor 6: after the flags, the hints' width, then one hint of that width per token.
+    [
+      'state hints wider than 16 bytes',
+      () =>
+        Buffer.concat([
+          tokensBytes([crypto.randomBytes(16)]),
+          uint(0),
+          uint(17),
+          crypto.randomBytes(17)
+        ])
+    ],
+    [
+      'state hints cut short',
+      () =>
+        Buffer.concat([
+          tokensBytes([crypto.randomBytes(16), crypto.randomBytes(16)]),
+          uint(0),
+          uint(4),
+          crypto.randomBytes(6)
+        ])
+    ],
+    ['an absurd state hint width', () => Buffer.concat([tokensBytes([]), uint(0), uint(2 ** 31)])]
   ] as const) {
     it(`pairing: ${name} closes the pairing channel only; a multifeed paired before lives on`, async () => {
       const v = await victim()

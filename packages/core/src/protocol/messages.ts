@@ -18,7 +18,7 @@ import type { EncodingState as State } from '@multifeed/holepunch-types'
 import c from 'compact-encoding'
 import { LimitExceededError, MalformedMessageError } from '../errors.js'
 import { ELEMENT_BYTES } from './elements.js'
-import { SECRET_BYTES } from './pairing.js'
+import { MAX_HINT_BYTES, SECRET_BYTES } from './pairing.js'
 import { type CodedSymbol, codedSymbolEncoding } from './riblt.js'
 
 export const PROTOCOL_MAJOR = 2
@@ -43,14 +43,18 @@ export const MODERATED_TAGS_MINOR = 5
 
 /**
  * Minor 6, announced by the pairing channel's open (each set's channel keeps
- * announcing its type's minor, 2–5, as before): the sender may defer its
- * difference sketches. To a peer whose pairing open announced minor ≥ 6, a
- * channel's open carries no sketch (0 counters, and 0 for a moderated set's
- * records summary too); after both opens, a side whose open deferred sends
- * one SKETCHES message, and only when a set proof differs (the sketch of each
- * summary whose proof differs). An in-sync reconnect then costs the opens
- * alone; a set that differs, half a round trip more. A peer of an older
- * pairing minor gets (and must send) every sketch in the open, as before.
+ * announcing its type's minor, 2–5, as before): state hints and deferred
+ * sketches. Each Tokens message carries, after its flags, a 4-byte state
+ * hint per token (pairing.ts `stateHint`: the set's proofs, cut short). To
+ * a peer whose pairing open announced minor ≥ 6 and whose hint for the set
+ * equals ours, a channel's open carries no sketch (0 counters, and 0 for a
+ * moderated set's records summary too); otherwise its sketches, as before.
+ * After both opens, a side whose open deferred sends one SKETCHES message
+ * only when a set proof differs all the same (a set that changed between its
+ * token and its open): the sketch of each summary whose proof differs. An
+ * in-sync reconnect then costs the opens alone, and a set that differs no
+ * more round trips than before minor 6. A peer of an older pairing minor
+ * gets (and must send) every sketch in the open, as before.
  */
 export const DEFERRED_SKETCH_MINOR = 6
 /** The minor the pairing channel's open announces (what this library speaks). */
@@ -120,6 +124,11 @@ export interface Tokens {
   tokens: Buffer[]
   /** TOKENS_END or 0 (minor 2; absent from an older peer's message: 0). */
   flags?: number
+  /**
+   * The state hint of each token's set (minor 6, pairing.ts `stateHint`), all
+   * of one width, in the tokens' order; empty (nothing appended): none.
+   */
+  hints?: Buffer[]
 }
 
 /**
@@ -273,9 +282,18 @@ export function decodeVersion(raw: Buffer): { major: number; minor: number } {
 export function encodeTokens(m: Tokens): Buffer {
   const state: State = { start: 0, end: 0, buffer: null }
   const flags = m.flags ?? 0
+  const hints = m.hints ?? []
+  if (hints.length !== 0 && hints.length !== m.tokens.length) {
+    throw new Error('one state hint per token, or none')
+  }
+  const width = hints[0]?.byteLength ?? 0
   c.uint.preencode(state, m.tokens.length)
   state.end += m.tokens.length * SECRET_BYTES
   c.uint.preencode(state, flags)
+  if (width > 0) {
+    c.uint.preencode(state, width)
+    state.end += hints.length * width
+  }
   const buffer = Buffer.allocUnsafe(state.end)
   state.buffer = buffer
   c.uint.encode(state, m.tokens.length)
@@ -284,6 +302,14 @@ export function encodeTokens(m: Tokens): Buffer {
     state.start += SECRET_BYTES
   }
   c.uint.encode(state, flags)
+  if (width > 0) {
+    c.uint.encode(state, width)
+    for (const hint of hints) {
+      if (hint.byteLength !== width) throw new Error('state hints of one width')
+      buffer.set(hint, state.start)
+      state.start += width
+    }
+  }
   return buffer
 }
 
@@ -295,7 +321,14 @@ export function decodeTokens(raw: Buffer): Tokens {
     for (let i = 0; i < n; i++) tokens[i] = copy(state, SECRET_BYTES)
     // Appended in minor 2: a peer of minor 0 or 1 sends no flags.
     const flags = state.start < state.end ? c.uint.decode(state) : 0
-    return { tokens, flags }
+    // Appended in minor 6: the tokens' state hints, of one width (older decoders ignore them).
+    const hints: Buffer[] = []
+    if (state.start < state.end) {
+      const width = c.uint.decode(state)
+      if (width > MAX_HINT_BYTES) throw new Error(`state hints of ${width} bytes`)
+      if (width > 0) for (let i = 0; i < n; i++) hints.push(copy(state, width))
+    }
+    return { tokens, flags, hints }
   })
 }
 

@@ -10,7 +10,10 @@
  * - the channel id, 16 bytes, the same on both sides: the Protomux id of the
  *   multifeed's channel once both announced matching tokens;
  * - a capability, 16 bytes, one per role, in the channel's open message;
- * - the set proof: our set digest bound to the connection.
+ * - the set proof: our set digest bound to the connection;
+ * - a state hint, 4 bytes: the set proofs (feeds', and a moderated set's
+ *   records') hashed and cut short, sent with the pairing token so that the
+ *   remote knows before its open whether ours will differ (minor 6).
  *
  * The set salt and the symbol salt derive from the key alone: they are
  * stable for the life of the set (see `setSalt`, `symbolSalt`).
@@ -33,6 +36,7 @@ const SET_PROOF = Buffer.from('multifeed/2 set proof')
 const SET_SALT = Buffer.from('multifeed/2 set salt')
 const SYMBOL_SALT = Buffer.from('multifeed/2 symbol salt')
 const RECORDS = Buffer.from('multifeed/2 moderation records')
+const STATE_HINT = Buffer.from('multifeed/2 state hint')
 
 function keyed(key: Buffer, parts: Buffer[], bytes = SECRET_BYTES): Buffer {
   const out = Buffer.allocUnsafe(bytes)
@@ -58,6 +62,27 @@ export function capability(key: Buffer, handshakeHash: Buffer, isInitiator: bool
 /** The set digest bound to this connection: equal proofs ⇔ equal sets (both sides hold the key). */
 export function setProof(key: Buffer, handshakeHash: Buffer, digest: Buffer): Buffer {
   return keyed(key, [SET_PROOF, handshakeHash, digest])
+}
+
+/** Bytes of a state hint (`stateHint`): enough that equal hints of differing sets are rare (2⁻³²). */
+export const HINT_BYTES = 4
+/** The widest state hint a Tokens message may carry (room for a later, longer one). */
+export const MAX_HINT_BYTES = 16
+
+/**
+ * The state hint of a set on this connection, from its set proof and a
+ * moderated set's records proof (both already bound to the connection and
+ * keyed by the set's key): equal sets give equal hints. Only ever a hint:
+ * the opens' proofs decide, so a collision costs a round trip, never a
+ * difference.
+ */
+export function stateHint(proof: Buffer, recordsProof?: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(SECRET_BYTES)
+  sodium.crypto_generichash_batch(
+    out,
+    recordsProof === undefined ? [STATE_HINT, proof] : [STATE_HINT, proof, recordsProof]
+  )
+  return out.subarray(0, HINT_BYTES)
 }
 
 /**

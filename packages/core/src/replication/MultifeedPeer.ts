@@ -268,8 +268,23 @@ export class MultifeedPeer implements StreamMember {
             this.#output.announcedRecords(summary.count)
             return summary
           }
-    if (this.#channel.open(shared, summary) && debug.pairing.enabled) {
+    const remoteHint = this.replication.remoteHint(this)
+    if (this.#channel.open(shared, summary, remoteHint) && debug.pairing.enabled) {
       debug.pairing.log(`${this.label} paired: channel open sent (${shared.count} feeds)`)
+    }
+  }
+
+  hint(): Buffer | null {
+    if (this.#closed) return null
+    const records = this.#records
+    try {
+      return this.#channel.hint(
+        this.#host.shared(this).digest,
+        records === null ? undefined : (hash) => records.proof(hash)
+      )
+    } catch {
+      // The set is closing (or its share policy threw): no hint, the remote sends its sketches.
+      return null
     }
   }
 

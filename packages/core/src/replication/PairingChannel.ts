@@ -18,6 +18,10 @@
  * beyond that its open goes unanswered (Protomux refuses it) until the
  * bucket refills.
  *
+ * Each token goes with its set's state hint (minor 6, pairing.ts
+ * `stateHint`), read when the token is sent: the remote compares it with
+ * its own before opening the set's channel (PeerChannel).
+ *
  * Pairing concludes (`onConcluded`) once both sides have announced every
  * multifeed they carry at that moment: the last Tokens message of each of
  * our batches carries the END flag (an empty one when we carry nothing),
@@ -46,6 +50,7 @@ import {
   PROTOCOL_MAJOR,
   TOKENS_END
 } from '../protocol/messages.js'
+import { HINT_BYTES } from '../protocol/pairing.js'
 
 /** Pairing channels the remote may open on one connection at once. */
 export const REMOTE_OPENS = 8
@@ -79,12 +84,14 @@ export class PairingChannel {
   }
 
   readonly #mux: Protomux
-  /** The remote's tokens; throws (a limit) to refuse them: pairing then ends. */
-  readonly #onTokens: (tokens: Buffer[]) => void
+  /** The remote's tokens and their state hints (none: empty); throws (a limit) to refuse them: pairing then ends. */
+  readonly #onTokens: (tokens: Buffer[], hints: Buffer[]) => void
   /** Pairing concluded on this connection (called each time; the stream reports the first). */
   readonly #onConcluded: (how: PairingConclusion) => void
   /** Our token for each multifeed announced, by its owner. */
   readonly #ours = new Map<object, Buffer>()
+  /** The state hint of each owner's set, read when its token is sent (null: none to give). */
+  readonly #hints = new Map<object, () => Buffer | null>()
   /** Owners whose token the current channel has not carried yet. */
   readonly #unannounced = new Set<object>()
   #channel: Channel | null = null
@@ -107,7 +114,7 @@ export class PairingChannel {
 
   constructor(
     mux: Protomux,
-    onTokens: (tokens: Buffer[]) => void,
+    onTokens: (tokens: Buffer[], hints: Buffer[]) => void,
     onConcluded: (how: PairingConclusion) => void
   ) {
     this.#mux = mux
@@ -153,15 +160,20 @@ export class PairingChannel {
     if (this.#state === 'idle') this.#open()
   }
 
-  /** Announces `token` for `owner` (with the others of this tick); again on every new channel. */
-  announce(owner: object, token: Buffer): void {
+  /**
+   * Announces `token` for `owner` (with the others of this tick), with its
+   * set's state hint as `hint` reads it then; again on every new channel.
+   */
+  announce(owner: object, token: Buffer, hint?: () => Buffer | null): void {
     this.#ours.set(owner, token)
+    if (hint !== undefined) this.#hints.set(owner, hint)
     this.#queue(owner)
   }
 
   /** The owner left the connection: its token is not announced any more. */
   forget(owner: object): void {
     this.#ours.delete(owner)
+    this.#hints.delete(owner)
     this.#unannounced.delete(owner)
   }
 
@@ -171,9 +183,12 @@ export class PairingChannel {
     const message = this.#tokens
     if (message === null || this.#closed || this.#state === 'fault' || !this.#handshaken) return
     const tokens: Buffer[] = []
+    const hints: Array<Buffer | null> = []
     for (const owner of this.#unannounced) {
       const token = this.#ours.get(owner)
-      if (token !== undefined) tokens.push(token)
+      if (token === undefined) continue
+      tokens.push(token)
+      hints.push(this.#hints.get(owner)?.() ?? null)
     }
     this.#unannounced.clear()
     if (tokens.length === 0 && this.#endSent) return
@@ -181,8 +196,16 @@ export class PairingChannel {
     let i = 0
     do {
       const batch = tokens.slice(i, i + MAX_TOKENS_PER_MESSAGE)
+      const batchHints = hints.slice(i, i + MAX_TOKENS_PER_MESSAGE)
       i += MAX_TOKENS_PER_MESSAGE
-      const raw = encodeTokens({ tokens: batch, flags: i >= tokens.length ? TOKENS_END : 0 })
+      const raw = encodeTokens({
+        tokens: batch,
+        flags: i >= tokens.length ? TOKENS_END : 0,
+        // A hint for every token, all of one width, or none at all (the remote then sends its sketches).
+        hints: batchHints.every((h) => h !== null && h.byteLength === HINT_BYTES)
+          ? (batchHints as Buffer[])
+          : []
+      })
       this.stats.bytesSent += raw.byteLength
       this.stats.tokensSent += batch.length
       message.send(raw)
@@ -197,6 +220,7 @@ export class PairingChannel {
   close(): void {
     this.#closed = true
     this.#ours.clear()
+    this.#hints.clear()
     this.#unannounced.clear()
   }
 
@@ -291,8 +315,9 @@ export class PairingChannel {
     let tokens: Buffer[]
     let flags: number
     try {
-      ;({ tokens, flags = 0 } = decodeTokens(raw))
-      this.#onTokens(tokens)
+      let hints: Buffer[]
+      ;({ tokens, flags = 0, hints = [] } = decodeTokens(raw))
+      this.#onTokens(tokens, hints)
     } catch (err) {
       // A peer's bad input closes the pairing channel only (never the stream):
       // multifeeds already paired live on, no new ones pair with this peer.

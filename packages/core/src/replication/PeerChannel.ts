@@ -7,8 +7,9 @@
  * counted in the peer's stats. What the messages mean is MultifeedPeer's.
  *
  * Deferred sketches (minor 6, messages.ts DEFERRED_SKETCH_MINOR): to a
- * remote whose pairing announced minor ≥ 6 our open carries no sketch; once
- * both opens are here and a set proof differs, we send the sketches of the
+ * remote whose pairing announced minor ≥ 6 and whose token's state hint
+ * equals ours (`hint`), our open carries no sketch; once both opens are here
+ * and a set proof differs all the same, we send the sketches of the
  * summaries that differ (SKETCHES), and a remote whose open deferred its own
  * is taken as opened once its SKETCHES arrived. The owner always sees a
  * complete open: in sync, or with both sketches of what differs.
@@ -32,7 +33,7 @@ import {
   PROTOCOL_NAME,
   type RecordsSummary
 } from '../protocol/messages.js'
-import { capability, channelId, secretsEqual, setProof } from '../protocol/pairing.js'
+import { capability, channelId, secretsEqual, setProof, stateHint } from '../protocol/pairing.js'
 import type { PeerStats, SharedSet } from './PeerHost.js'
 import { RECORD_MESSAGES, type RecordMessage } from './PeerRecords.js'
 import type { ReplicationStream } from './ReplicationStream.js'
@@ -46,7 +47,7 @@ interface Announced {
   /** Our set as announced (its sketch memoised: read only when sent). */
   shared: SharedSet
   records?: RecordsSummary
-  /** Our open carried no sketch (the remote's pairing announced minor ≥ 6). */
+  /** Our open carried no sketch (the remote speaks minor ≥ 6 and hinted at our state). */
   deferred: boolean
 }
 
@@ -116,11 +117,25 @@ export class PeerChannel {
   }
 
   /**
+   * Our state hint for the set of `digest` (and a moderated set's records
+   * proof on this connection), sent with our pairing token.
+   */
+  hint(digest: Buffer, recordsProof?: (handshakeHash: Buffer) => Buffer): Buffer {
+    const hash = this.#replication.noise.handshakeHash!
+    return stateHint(setProof(this.#key, hash, digest), recordsProof?.(hash))
+  }
+
+  /**
    * Opens the channel announcing `shared` (and a moderated set's `records`,
    * summarised for this connection); false when one is open already or
-   * Protomux refuses.
+   * Protomux refuses. Its sketches are left out when `remoteHint` (the state
+   * hint of the remote's token) equals ours: the sets are (most likely) equal.
    */
-  open(shared: SharedSet, records?: (handshakeHash: Buffer) => RecordsSummary): boolean {
+  open(
+    shared: SharedSet,
+    records?: (handshakeHash: Buffer) => RecordsSummary,
+    remoteHint: Buffer | null = null
+  ): boolean {
     if (this.active) return false
     const noise = this.#replication.noise
     const hash = noise.handshakeHash!
@@ -166,9 +181,13 @@ export class PeerChannel {
     this.#messages = messages
     this.#channel = channel
     const summary = this.#moderated && records !== undefined ? records(hash) : undefined
-    const deferred = this.#replication.sharedMinor >= DEFERRED_SKETCH_MINOR
+    const proof = setProof(this.#key, hash, shared.digest)
+    const deferred =
+      this.#replication.sharedMinor >= DEFERRED_SKETCH_MINOR &&
+      remoteHint !== null &&
+      secretsEqual(remoteHint, stateHint(proof, summary?.setProof))
     this.#announced = {
-      setProof: setProof(this.#key, hash, shared.digest),
+      setProof: proof,
       shared,
       deferred,
       ...(summary !== undefined ? { records: summary } : {})

@@ -123,6 +123,11 @@ export class PeerRecords {
     return this.#ready
   }
 
+  /** Our records' proof on the connection of `handshakeHash` (for the state hint: announces nothing). */
+  proof(handshakeHash: Buffer): Buffer {
+    return this.#owner.host.index.proof(handshakeHash)
+  }
+
   /** Our open announces the records held now (its summary, bound to the connection). */
   announce(handshakeHash: Buffer): RecordsSummary {
     const index = this.#owner.host.index

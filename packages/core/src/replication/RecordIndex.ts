@@ -107,6 +107,12 @@ export class RecordIndex {
     }
   }
 
+  /** The records' proof on the connection of `handshakeHash`, as held now (what a summary would carry). */
+  proof(handshakeHash: Buffer): Buffer {
+    this.refresh()
+    return setProof(this.key, handshakeHash, this.#digest)
+  }
+
   /** What our open message announces of the records on the connection of `handshakeHash`. */
   summary(handshakeHash: Buffer, shared: ExchangedSet): RecordsSummary {
     return {

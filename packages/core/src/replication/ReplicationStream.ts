@@ -78,6 +78,8 @@ export interface StreamMember {
   prepare(): void
   /** The remote announced the token of our key: open the multifeed's channel. */
   pair(): void
+  /** Our set's state hint on this connection (pairing.ts `stateHint`), sent with our token; null: none. */
+  hint?(): Buffer | null
   /** The remote opened a hypercore channel for this discovery key: attach the core if ours to serve. */
   serve(discoveryId: string, discoveryKey: Buffer): Promise<void> | null
   /** The stream closed. */
@@ -107,7 +109,9 @@ export class ReplicationStream extends TypedEmitter<ReplicationStreamEvents> {
   readonly #members = new Set<StreamMember>()
   /** Remote token (hex) expected from the remote for each member. */
   readonly #expected = new Map<string, StreamMember>()
-  readonly #remoteTokens = new Set<string>()
+  readonly #expectedOf = new Map<StreamMember, string>()
+  /** The remote's tokens (hex), each with the state hint that came with it (null: none). */
+  readonly #remoteTokens = new Map<string, Buffer | null>()
   readonly #pairing: PairingChannel
   #concluded: PairingOutcome | null = null
   #closed = false
@@ -160,7 +164,7 @@ export class ReplicationStream extends TypedEmitter<ReplicationStreamEvents> {
     this.noise.once('close', this.#onNoiseClose)
     this.#pairing = new PairingChannel(
       this.mux,
-      (tokens) => this.#onTokens(tokens),
+      (tokens, hints) => this.#onTokens(tokens, hints),
       (how) => this.#onConcluded(how)
     )
     this.stats = this.#pairing.stats
@@ -187,7 +191,9 @@ export class ReplicationStream extends TypedEmitter<ReplicationStreamEvents> {
       const hash = this.noise.handshakeHash!
       const expected = pairingToken(member.key, hash, !this.noise.isInitiator).toString('hex')
       this.#expected.set(expected, member)
-      this.#pairing.announce(member, pairingToken(member.key, hash, this.noise.isInitiator))
+      this.#expectedOf.set(member, expected)
+      const hint = member.hint?.bind(member)
+      this.#pairing.announce(member, pairingToken(member.key, hash, this.noise.isInitiator), hint)
       // Paired in a microtask: a member re-added while its predecessor's
       // channel is still closing (the remote re-opened) must not meet it.
       member.prepare()
@@ -209,6 +215,7 @@ export class ReplicationStream extends TypedEmitter<ReplicationStreamEvents> {
     for (const [token, m] of this.#expected) {
       if (m === member) this.#expected.delete(token)
     }
+    this.#expectedOf.delete(member)
   }
 
   /**
@@ -219,6 +226,15 @@ export class ReplicationStream extends TypedEmitter<ReplicationStreamEvents> {
     for (const [token, m] of this.#expected) {
       if (m === member) this.#remoteTokens.delete(token)
     }
+  }
+
+  /**
+   * The state hint the remote announced with the token of `member`'s set
+   * (minor 6), or null: none (an older peer), or no token of it yet.
+   */
+  remoteHint(member: StreamMember): Buffer | null {
+    const token = this.#expectedOf.get(member)
+    return token === undefined ? null : (this.#remoteTokens.get(token) ?? null)
   }
 
   /** The pairing minor both sides speak (the lower of the two; 0 until the remote's is known). */
@@ -275,7 +291,7 @@ export class ReplicationStream extends TypedEmitter<ReplicationStreamEvents> {
   }
 
   /** The remote's tokens: each of ours pairs its multifeed; the others are kept for later. */
-  #onTokens(tokens: Buffer[]): void {
+  #onTokens(tokens: Buffer[], hints: Buffer[]): void {
     if (this.#remoteTokens.size + tokens.length > MAX_REMOTE_TOKENS) {
       throw new LimitExceededError(
         'maxRemoteTokens',
@@ -288,10 +304,10 @@ export class ReplicationStream extends TypedEmitter<ReplicationStreamEvents> {
     // each (a reconnect of 1,000 sets: 40 KB).
     this.mux.cork()
     try {
-      for (const token of tokens) {
-        const id = token.toString('hex')
+      for (let i = 0; i < tokens.length; i++) {
+        const id = tokens[i]!.toString('hex')
         // Not one of ours (yet): kept so that a multifeed attached later pairs.
-        this.#remoteTokens.add(id)
+        this.#remoteTokens.set(id, hints[i] ?? null)
         this.#expected.get(id)?.pair()
       }
     } finally {
@@ -352,6 +368,7 @@ export class ReplicationStream extends TypedEmitter<ReplicationStreamEvents> {
     const members = [...this.#members]
     this.#members.clear()
     this.#expected.clear()
+    this.#expectedOf.clear()
     this.#pairing.close()
     this.#remoteTokens.clear()
     for (const member of members) member.onStreamClose()
