@@ -6,13 +6,9 @@
  * capability, and the three messages (symbols, more, elements), every byte
  * counted in the peer's stats. What the messages mean is MultifeedPeer's.
  *
- * Deferred sketches (minor 6, messages.ts DEFERRED_SKETCH_MINOR): to a
- * remote whose pairing announced minor ≥ 6 and whose token's state hint
- * equals ours (`hint`), our open carries no sketch; once both opens are here
- * and a set proof differs all the same, we send the sketches of the
- * summaries that differ (SKETCHES), and a remote whose open deferred its own
- * is taken as opened once its SKETCHES arrived. The owner always sees a
- * complete open: in sync, or with both sketches of what differs.
+ * Deferred sketches (minor 6): what our open leaves out, and when the
+ * remote's open is complete, is DeferredSketches'; the SKETCHES message is
+ * carried here. The owner always sees a complete open.
  */
 import type {
   ProtomuxChannel as Channel,
@@ -23,10 +19,8 @@ import { CapabilityError, MalformedMessageError, VersionMismatchError } from '..
 import {
   DEFERRED_SKETCH_MINOR,
   decodeOpen,
-  decodeSketches,
   decodeVersion,
   encodeOpen,
-  encodeSketches,
   MODERATION_MINOR,
   type Open,
   PROTOCOL_MAJOR,
@@ -34,22 +28,13 @@ import {
   type RecordsSummary
 } from '../protocol/messages.js'
 import { capability, channelId, secretsEqual, setProof, stateHint } from '../protocol/pairing.js'
+import { DeferredSketches } from './DeferredSketches.js'
 import type { PeerStats, SharedSet } from './PeerHost.js'
 import { RECORD_MESSAGES, type RecordMessage } from './PeerRecords.js'
 import type { ReplicationStream } from './ReplicationStream.js'
 
 /** The channel's messages, by name (the record messages on a moderated set's channel only). */
 export type ChannelMessage = 'symbols' | 'more' | 'elements' | RecordMessage
-
-/** What our open proved, and the sketches it deferred (sent if a proof differs). */
-interface Announced {
-  setProof: Buffer
-  /** Our set as announced (its sketch memoised: read only when sent). */
-  shared: SharedSet
-  records?: RecordsSummary
-  /** Our open carried no sketch (the remote speaks minor ≥ 6 and hinted at our state). */
-  deferred: boolean
-}
 
 /** What the channel hands its owner. */
 export interface ChannelEvents {
@@ -79,9 +64,7 @@ export class PeerChannel {
   /** The SKETCHES message (minor 6; on every channel, sent only to a remote of minor ≥ 6). */
   #sketches: Message<Buffer> | null = null
   #opened = false
-  #announced: Announced | null = null
-  /** The remote's open, verified, waiting for the sketches it deferred (and which differ). */
-  #pending: { remote: Open; feeds: boolean; records: boolean } | null = null
+  readonly #deferred = new DeferredSketches()
   /** A moderated set's channel: minor 3, the records summary in the opens, the record messages. */
   readonly #moderated: boolean
 
@@ -158,7 +141,7 @@ export class PeerChannel {
       channel.addMessage<Buffer>({
         encoding: c.raw,
         onmessage: (raw) => {
-          if (this.#pending !== null) {
+          if (this.#deferred.waiting) {
             this.#refuse(raw, new MalformedMessageError(`${name} before the deferred sketches`))
             return
           }
@@ -182,25 +165,14 @@ export class PeerChannel {
     this.#channel = channel
     const summary = this.#moderated && records !== undefined ? records(hash) : undefined
     const proof = setProof(this.#key, hash, shared.digest)
-    const deferred =
-      this.#replication.sharedMinor >= DEFERRED_SKETCH_MINOR &&
-      remoteHint !== null &&
-      secretsEqual(remoteHint, stateHint(proof, summary?.setProof))
-    this.#announced = {
-      setProof: proof,
-      shared,
-      deferred,
-      ...(summary !== undefined ? { records: summary } : {})
-    }
-    this.#pending = null
+    const deferrable = this.#replication.sharedMinor >= DEFERRED_SKETCH_MINOR
     const open = encodeOpen({
       major: PROTOCOL_MAJOR,
       minor: this.#minor,
       capability: capability(this.#key, hash, noise.isInitiator),
-      setProof: this.#announced.setProof,
+      setProof: proof,
       count: shared.count,
-      sketch: deferred ? [] : shared.sketch,
-      ...(summary !== undefined ? { records: deferred ? { ...summary, sketch: [] } : summary } : {})
+      ...this.#deferred.announce(shared, proof, summary, deferrable, remoteHint)
     })
     this.#count(open, true)
     channel.open(open)
@@ -223,7 +195,7 @@ export class PeerChannel {
     this.#channel = null
     this.#messages = null
     this.#sketches = null
-    this.#pending = null
+    this.#deferred.reset()
     if (channel !== null && !channel.closed) channel.close()
   }
 
@@ -256,61 +228,36 @@ export class PeerChannel {
       this.#events.refused(new CapabilityError())
       return
     }
-    const announced = this.#announced!
-    const feeds = !secretsEqual(announced.setProof, remote.setProof)
-    const records =
-      announced.records !== undefined &&
-      remote.records !== undefined &&
-      !secretsEqual(announced.records.setProof, remote.records.setProof)
-    if (announced.deferred && (feeds || records)) {
-      // Ours, of what differs: the remote needs them to size the reconciliation.
-      const raw = encodeSketches({
-        sketch: feeds ? announced.shared.sketch : [],
-        ...(announced.records !== undefined
-          ? { records: records ? announced.records.sketch : [] }
-          : {})
-      })
-      this.#count(raw, true)
-      this.#sketches!.send(raw)
+    const { sketches, complete } = this.#deferred.compare(remote)
+    if (sketches !== null) {
+      this.#count(sketches, true)
+      this.#sketches!.send(sketches)
     }
-    if (remote.sketch.length === 0 && (feeds || records)) {
-      this.#pending = { remote, feeds, records }
-      return
-    }
+    if (!complete) return
     this.#opened = true
     this.#events.opened(remote)
   }
 
   /** The remote's deferred sketches: its open is complete, the channel opened. */
   #onSketches(raw: Buffer): void {
-    const pending = this.#pending
     if (!this.#events.live()) return
-    if (pending === null) {
-      this.#refuse(raw, new MalformedMessageError('Unexpected sketches'))
-      return
-    }
     this.#count(raw, false)
-    this.#pending = null
+    let remote: Open
     try {
-      const { sketch, records = [] } = decodeSketches(raw, this.#moderated)
-      if ((pending.feeds && sketch.length === 0) || (pending.records && records.length === 0)) {
-        throw new MalformedMessageError('A deferred sketch of a set that differs is missing')
-      }
-      pending.remote.sketch = sketch
-      if (pending.remote.records !== undefined) pending.remote.records.sketch = records
+      remote = this.#deferred.complete(raw, this.#moderated)
     } catch (err) {
       this.#events.refused(err)
       return
     }
     this.#opened = true
-    this.#events.opened(pending.remote)
+    this.#events.opened(remote)
   }
 
   /** Remote input out of step: counted, then the channel is refused. */
   #refuse(raw: Buffer, err: Error): void {
     if (!this.#events.live()) return
     this.#count(raw, false)
-    this.#pending = null
+    this.#deferred.reset()
     this.#events.refused(err)
   }
 
