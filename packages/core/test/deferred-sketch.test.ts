@@ -11,8 +11,9 @@ import type Corestore from 'corestore'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_SKETCH_COUNTERS } from '../src/protocol/estimator.js'
 import { decodeOpen, decodeSketches, PAIRING_MINOR } from '../src/protocol/messages.js'
+import { HINT_BYTES, stateHint } from '../src/protocol/pairing.js'
 import { link, onCleanup, tmpStore, until } from './helpers.js'
-import { puppet } from './puppet.js'
+import { digestOf, puppet, setProof } from './puppet.js'
 import { noUnhandled, open } from './support.js'
 
 noUnhandled()
@@ -110,6 +111,34 @@ describe('deferred sketches (minor 6)', () => {
       }
     })
   }
+
+  it('each token carries its set’s 4-byte state hint; none for a set whose share policy makes it each peer’s own', async () => {
+    const plain = await open()
+    const p = await puppet(plain.replicate(true), plain.key)
+    await until(() => p.tokens.length === 1, 'our token')
+    expect(p.hints).toHaveLength(1)
+    expect(p.hints[0]).toHaveLength(HINT_BYTES)
+    // The hint is our set proof's, bound to this connection: an empty set's on this handshake.
+    expect(p.hints[0]).toEqual(stateHint(setProof(plain.key, p.hash, digestOf(plain.key, []))))
+
+    let asked = 0
+    const shared = await open(null, null, {
+      policy: {
+        share: () => {
+          asked++
+          return true
+        }
+      }
+    })
+    await shared.writer()
+    const q = await puppet(shared.replicate(true), shared.key)
+    await q.opened
+    expect(q.tokens).toHaveLength(1)
+    expect(q.hints).toEqual([])
+    // Asked for the open (and the reconciliation that follows), never for a hint.
+    expect(asked).toBeGreaterThan(0)
+    expect(decodeOpen(q.received.open!).sketch).toHaveLength(DEFAULT_SKETCH_COUNTERS)
+  })
 
   it('a remote that hinted at our state but opens with another: our deferred sketch follows in SKETCHES, then the reconciliation', async () => {
     const multi = await open()

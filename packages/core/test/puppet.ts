@@ -178,6 +178,8 @@ export interface Puppet {
   }
   /** Tokens the honest side announced on the pairing channel (raw mode only). */
   readonly tokens: Buffer[]
+  /** The state hints that came with them, in order (raw mode only; minor 6). */
+  readonly hints: Buffer[]
   /** Resolves with the honest side's open message once both channels opened. */
   readonly opened: Promise<Buffer>
   /** Resolves when the multifeed channel closed. */
@@ -233,6 +235,7 @@ export async function puppet(
 ): Promise<Puppet> {
   const honestNoise = (honest as unknown as { noiseStream: NoiseSecretStream }).noiseStream
   const tokens: Buffer[] = []
+  const hints: Buffer[] = []
   let stream: Duplex & { noiseStream: NoiseSecretStream }
   let tokenMessage: Message<Buffer> | null = null
   let replication: ReplicationStream | null = null
@@ -256,6 +259,14 @@ export async function puppet(
         for (let i = 0; i < n; i++) {
           tokens.push(Buffer.from(m.subarray(state.start, state.start + 16)))
           state.start += 16
+        }
+        if (state.start >= state.end) return
+        c.uint.decode(state) // flags
+        // Minor 6: the hints' width, then one hint of that width per token (nothing: no hints).
+        const width = state.start < state.end ? c.uint.decode(state) : 0
+        for (let i = 0; i < n && width > 0; i++) {
+          hints.push(Buffer.from(m.subarray(state.start, state.start + width)))
+          state.start += width
         }
       }
     })
@@ -295,6 +306,7 @@ export async function puppet(
     key,
     received,
     tokens,
+    hints,
     get opened() {
       return bounded(opened, 'the puppet channel to open')
     },

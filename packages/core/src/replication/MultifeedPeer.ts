@@ -275,17 +275,10 @@ export class MultifeedPeer implements StreamMember {
   }
 
   hint(): Buffer | null {
-    if (this.#closed) return null
+    const digest = this.#closed ? null : this.#host.digest()
+    if (digest === null) return null
     const records = this.#records
-    try {
-      return this.#channel.hint(
-        this.#host.shared(this).digest,
-        records === null ? undefined : (hash) => records.proof(hash)
-      )
-    } catch {
-      // The set is closing (or its share policy threw): no hint, the remote sends its sketches.
-      return null
-    }
+    return this.#channel.hint(digest, records === null ? undefined : (hash) => records.proof(hash))
   }
 
   serve(discoveryId: string): Promise<void> | null {

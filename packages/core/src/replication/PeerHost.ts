@@ -73,6 +73,12 @@ export interface PeerHost {
   /** The feeds this peer may see: their digest and sketch, and our side of a reconciliation. */
   shared(peer: PeerRef): SharedSet
   /**
+   * The digest of what every peer may see, for the state hint sent with our
+   * pairing token; null when a share policy makes it each peer's own (no
+   * hint then: the policy is asked once per feed and peer, at the open).
+   */
+  digest(): Buffer | null
+  /**
    * Feeds the peer holds (key + its length): adds the new keys the policy
    * accepts, records lengths; resolves to the feeds that joined the set.
    * `onRefused`: a new key refused for its admission tag.

@@ -264,6 +264,7 @@ export class Peers {
       feed: (key) => set.find(key),
       feedByDiscoveryKey: (discoveryId) => set.byDiscoveryKey(discoveryId),
       shares,
+      digest: () => (callbacks.hasSharePolicy ? null : set.digest()),
       shared: (peer) => {
         if (!callbacks.hasSharePolicy) {
           // The sketch is read only where the set proofs differ (or for a peer of pairing
