@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { open, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Multifeed } from '@multifeed/core'
 import { withLockFile } from '../lockFile.js'
 import type { SetArgument } from '../setArgument.js'
-import { ensureStore } from '../store.js'
+import { ensureStore, LIST_FILE } from '../store.js'
 
-/** The list's file in a store's directory. */
-export const LIST_FILE = 'mirror.json'
+/** The list's file in a store's directory (named in store.ts, whose first open keeps it). */
+export { LIST_FILE }
 
 /**
  * One set a mirror follows: what `mirror add` stored (a key in z-base-32, or an
@@ -133,10 +133,8 @@ async function changeList(
   storage: string,
   change: (doc: MirrorDocument) => boolean
 ): Promise<boolean> {
-  await mkdir(storage, { recursive: true })
-  // Before the lock file exists: creating the store moves the directory's unknown files into
-  // db/ (store.ts), the lock file too. Two `add`s into a new directory: one creates it, the
-  // other finds it locked, which means past that move (ensureStore).
+  // Creating the store (and the directory) moves the directory's unknown files into db/:
+  // past this, no open of ours does (store.ts, ensureStore).
   await ensureStore(storage)
   return withLockFile(`${listPath(storage)}.lock`, async () => {
     const doc = await readList(storage)
