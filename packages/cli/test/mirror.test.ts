@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -151,11 +152,15 @@ describe('multifeed mirror (no network)', () => {
         `error: ${path}: sets[0] is not { key: <a key or invite in z-base-32>, added: <date> }\n`
       )
     }
-    // run opened no store: info finds none
-    expect((await run(['info', '--storage', storage, '--json'])).code).toBe(0)
-    expect(
-      JSON.parse((await run(['info', '--storage', storage, '--json'])).stdout).multifeeds
-    ).toEqual([])
+    // run opened no store
+    expect(existsSync(join(storage, 'CORESTORE'))).toBe(false)
+    // info creates the store, which keeps the list where it is (it used to move it into db/)
+    const info = await run(['info', '--storage', storage, '--json'])
+    expect([info.code, info.stderr]).toEqual([
+      1,
+      `error: ${path}: sets[0] is not { key: <a key or invite in z-base-32>, added: <date> }\n`
+    ])
+    expect(existsSync(join(storage, 'CORESTORE'))).toBe(true)
   })
 })
 

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { open, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Multifeed } from '@multifeed/core'
+import { withLockFile } from '../lockFile.js'
 import type { SetArgument } from '../setArgument.js'
-import { ensureStore } from '../store.js'
+import { ensureStore, LIST_FILE } from '../store.js'
 
-/** The list's file in a store's directory. */
-export const LIST_FILE = 'mirror.json'
+/** The list's file in a store's directory (named in store.ts, whose first open keeps it). */
+export { LIST_FILE }
 
 /**
  * One set a mirror follows: what `mirror add` stored (a key in z-base-32, or an
@@ -132,12 +133,10 @@ async function changeList(
   storage: string,
   change: (doc: MirrorDocument) => boolean
 ): Promise<boolean> {
-  await mkdir(storage, { recursive: true })
-  // Before the lock file exists: creating the store moves the directory's unknown files into
-  // db/ (store.ts), the lock file too. Two `add`s into a new directory: one creates it, the
-  // other finds it locked, which means past that move (ensureStore).
+  // Creating the store (and the directory) moves the directory's unknown files into db/:
+  // past this, no open of ours does (store.ts, ensureStore).
   await ensureStore(storage)
-  return withLock(listPath(storage), async () => {
+  return withLockFile(`${listPath(storage)}.lock`, async () => {
     const doc = await readList(storage)
     if (!change(doc)) return false
     await writeList(storage, doc)
@@ -165,49 +164,5 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   } catch (err) {
     await rm(temporary, { force: true })
     throw err
-  }
-}
-
-/** How long a change waits for another process's lock before it fails. */
-const LOCK_WAIT_MS = 30_000
-
-/** Runs `body` holding `path.lock` (created exclusively; one left by a dead process is taken over). */
-async function withLock<R>(path: string, body: () => Promise<R>): Promise<R> {
-  const lock = `${path}.lock`
-  const started = Date.now()
-  for (;;) {
-    try {
-      const file = await open(lock, 'wx', 0o600)
-      await file.writeFile(String(process.pid))
-      await file.close()
-      break
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-      if (await holderIsGone(lock)) {
-        await rm(lock, { force: true })
-        continue
-      }
-      if (Date.now() - started > LOCK_WAIT_MS) {
-        throw new Error(`${lock} is held by another process (remove it if none is running)`)
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-  }
-  try {
-    return await body()
-  } finally {
-    await rm(lock, { force: true })
-  }
-}
-
-/** True when the lock names a process that no longer runs (or names none: a crash mid-write). */
-async function holderIsGone(lock: string): Promise<boolean> {
-  const pid = Number(await readFile(lock, 'utf8').catch(() => ''))
-  if (!Number.isInteger(pid) || pid <= 0) return false
-  try {
-    process.kill(pid, 0)
-    return false
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH'
   }
 }

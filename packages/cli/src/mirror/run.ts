@@ -1,11 +1,10 @@
-import { mkdir } from 'node:fs/promises'
 import { describeDht, networkerFor } from '../network.js'
 import type { NetworkOptions } from '../options.js'
 import { aborted, onSignals } from '../signals.js'
-import { isStore, openStore } from '../store.js'
+import { openStore } from '../store.js'
 import { EXIT_OK } from '../UsageError.js'
 import { Mirror } from './Mirror.js'
-import { BadListError, listPath, readList, writeList } from './MirrorList.js'
+import { BadListError, listPath, readList } from './MirrorList.js'
 import { Reporter } from './Reporter.js'
 import { watchList } from './watchList.js'
 
@@ -19,14 +18,10 @@ export async function runMirror(storage: string, network: NetworkOptions): Promi
   const signals = onSignals()
   try {
     // A list that is not one fails here, before anything opens (exit 1).
-    const listed = await readList(storage)
-    await mkdir(storage, { recursive: true })
-    const fresh = !isStore(storage)
+    await readList(storage)
+    // A list written by hand in a directory that is no store yet stays (store.ts, firstOpen).
     const store = await openStore(storage, { create: true })
     try {
-      // A list written by hand in a directory that was no store yet: the store's first
-      // open moved it into db/ (store.ts, ensureStore); put it back.
-      if (fresh && listed.sets.length > 0) await writeList(storage, listed)
       const net = networkerFor(store, network)
       let mirror: Mirror | null = null
       const reporter = new Reporter(process.stderr, () => ({
