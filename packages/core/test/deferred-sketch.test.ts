@@ -112,17 +112,10 @@ describe('deferred sketches (minor 6)', () => {
     })
   }
 
-  it('each token carries its set’s 4-byte state hint; none for a set whose share policy makes it each peer’s own', async () => {
-    const plain = await open()
-    const p = await puppet(plain.replicate(true), plain.key)
-    await until(() => p.tokens.length === 1, 'our token')
-    expect(p.hints).toHaveLength(1)
-    expect(p.hints[0]).toHaveLength(HINT_BYTES)
-    // The hint is our set proof's, bound to this connection: an empty set's on this handshake.
-    expect(p.hints[0]).toEqual(stateHint(setProof(plain.key, p.hash, digestOf(plain.key, []))))
-
+  it('each token carries its set’s 4-byte state hint; all zero for a set whose share policy makes it each peer’s own', async () => {
+    const store = await tmpStore()
     let asked = 0
-    const shared = await open(null, null, {
+    const shared = await open(store, null, {
       policy: {
         share: () => {
           asked++
@@ -131,13 +124,47 @@ describe('deferred sketches (minor 6)', () => {
       }
     })
     await shared.writer()
-    const q = await puppet(shared.replicate(true), shared.key)
-    await q.opened
-    expect(q.tokens).toHaveLength(1)
-    expect(q.hints).toEqual([])
+    const plain = await open(store)
+    // Both sets on one connection: their tokens go out in one message.
+    const stream = shared.replicate(true)
+    plain.attach(stream)
+    const p = await puppet(stream, shared.key)
+    await p.opened
+    expect(p.tokens).toHaveLength(2)
+    expect(p.hints).toHaveLength(2)
+    // The share policy's set: none (all zero), so the puppet's open gets our sketch.
+    expect(p.hints[0]).toEqual(Buffer.alloc(HINT_BYTES))
+    expect(decodeOpen(p.received.open!).sketch).toHaveLength(DEFAULT_SKETCH_COUNTERS)
     // Asked for the open (and the reconciliation that follows), never for a hint.
     expect(asked).toBeGreaterThan(0)
-    expect(decodeOpen(q.received.open!).sketch).toHaveLength(DEFAULT_SKETCH_COUNTERS)
+    // The plain set's: its set proof's, bound to this connection (an empty set's digest).
+    expect(p.hints[1]).toEqual(stateHint(setProof(plain.key, p.hash, digestOf(plain.key, []))))
+  })
+
+  it('a set without a hint among sets with one: its remote sends every sketch, the others still defer', {
+    timeout: 60_000
+  }, async () => {
+    const storeA = await tmpStore()
+    const storeB = await tmpStore()
+    // A's first set has a share policy (no hint), its second none; B holds both.
+    const as = [await open(storeA, null, { policy: { share: () => true } }), await open(storeA)]
+    const bs: Multifeed<unknown>[] = []
+    for (const a of as) {
+      await (await a.writer()).append([Buffer.from('entry')])
+      const b = await Multifeed.open(storeB, a.key)
+      onCleanup(() => b.close())
+      bs.push(b)
+    }
+    const first = await connect(storeA, storeB, as, bs)
+    for (const b of bs) await until(() => b.feeds()[0]?.length === 1, 'the first sync')
+    await first.p.destroy()
+    const again = await connect(storeA, storeB, as, bs)
+    expect(again.inSync).toEqual([true, true])
+    // B's open of the first set carries its sketch (A gave no hint); of the second, none.
+    expect(bs[0]!.peers()[0]!.stats.bytesSent).toBeGreaterThan(DEFAULT_SKETCH_COUNTERS)
+    expect(bs[1]!.peers()[0]!.stats.bytesSent).toBeLessThan(100)
+    // A's opens: B hinted at both, and A's proofs match: both deferred.
+    for (const a of as) expect(a.peers()[0]!.stats.bytesSent).toBeLessThan(100)
   })
 
   it('a remote that hinted at our state but opens with another: our deferred sketch follows in SKETCHES, then the reconciliation', async () => {

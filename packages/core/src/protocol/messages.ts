@@ -126,7 +126,8 @@ export interface Tokens {
   flags?: number
   /**
    * The state hint of each token's set (minor 6, pairing.ts `stateHint`), all
-   * of one width, in the tokens' order; empty (nothing appended): none.
+   * of one width, in the tokens' order (all zero: none for that token);
+   * empty (nothing appended): none.
    */
   hints?: Buffer[]
 }

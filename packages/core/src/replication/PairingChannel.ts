@@ -52,6 +52,9 @@ import {
 } from '../protocol/messages.js'
 import { HINT_BYTES } from '../protocol/pairing.js'
 
+/** The state hint of a token whose set gives none, beside tokens that have one. */
+const NO_HINT = Buffer.alloc(HINT_BYTES)
+
 /** Pairing channels the remote may open on one connection at once. */
 export const REMOTE_OPENS = 8
 /** Time for the remote to earn one more pairing open. */
@@ -84,8 +87,8 @@ export class PairingChannel {
   }
 
   readonly #mux: Protomux
-  /** The remote's tokens and their state hints (none: empty); throws (a limit) to refuse them: pairing then ends. */
-  readonly #onTokens: (tokens: Buffer[], hints: Buffer[]) => void
+  /** The remote's tokens and each one's state hint (null: none); throws (a limit) to refuse them: pairing then ends. */
+  readonly #onTokens: (tokens: Buffer[], hints: Array<Buffer | null>) => void
   /** Pairing concluded on this connection (called each time; the stream reports the first). */
   readonly #onConcluded: (how: PairingConclusion) => void
   /** Our token for each multifeed announced, by its owner. */
@@ -114,7 +117,7 @@ export class PairingChannel {
 
   constructor(
     mux: Protomux,
-    onTokens: (tokens: Buffer[], hints: Buffer[]) => void,
+    onTokens: (tokens: Buffer[], hints: Array<Buffer | null>) => void,
     onConcluded: (how: PairingConclusion) => void
   ) {
     this.#mux = mux
@@ -188,7 +191,8 @@ export class PairingChannel {
       const token = this.#ours.get(owner)
       if (token === undefined) continue
       tokens.push(token)
-      hints.push(this.#hints.get(owner)?.() ?? null)
+      const hint = this.#hints.get(owner)?.() ?? null
+      hints.push(hint !== null && hint.byteLength === HINT_BYTES ? hint : null)
     }
     this.#unannounced.clear()
     if (tokens.length === 0 && this.#endSent) return
@@ -201,10 +205,8 @@ export class PairingChannel {
       const raw = encodeTokens({
         tokens: batch,
         flags: i >= tokens.length ? TOKENS_END : 0,
-        // A hint for every token, all of one width, or none at all (the remote then sends its sketches).
-        hints: batchHints.every((h) => h !== null && h.byteLength === HINT_BYTES)
-          ? (batchHints as Buffer[])
-          : []
+        // One hint a token (all zero: none, the remote then sends its sketches), or none at all.
+        hints: batchHints.every((h) => h === null) ? [] : batchHints.map((h) => h ?? NO_HINT)
       })
       this.stats.bytesSent += raw.byteLength
       this.stats.tokensSent += batch.length
@@ -317,7 +319,14 @@ export class PairingChannel {
     try {
       let hints: Buffer[]
       ;({ tokens, flags = 0, hints = [] } = decodeTokens(raw))
-      this.#onTokens(tokens, hints)
+      // An all-zero hint stands for none (a set without one, among others that have one).
+      this.#onTokens(
+        tokens,
+        tokens.map((_, i) => {
+          const hint = hints[i]
+          return hint === undefined || hint.every((b) => b === 0) ? null : hint
+        })
+      )
     } catch (err) {
       // A peer's bad input closes the pairing channel only (never the stream):
       // multifeeds already paired live on, no new ones pair with this peer.

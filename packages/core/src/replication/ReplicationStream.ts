@@ -291,7 +291,7 @@ export class ReplicationStream extends TypedEmitter<ReplicationStreamEvents> {
   }
 
   /** The remote's tokens: each of ours pairs its multifeed; the others are kept for later. */
-  #onTokens(tokens: Buffer[], hints: Buffer[]): void {
+  #onTokens(tokens: Buffer[], hints: Array<Buffer | null>): void {
     if (this.#remoteTokens.size + tokens.length > MAX_REMOTE_TOKENS) {
       throw new LimitExceededError(
         'maxRemoteTokens',
