@@ -109,6 +109,7 @@ export class ReplicationStream extends TypedEmitter<ReplicationStreamEvents> {
   readonly #members = new Set<StreamMember>()
   /** Remote token (hex) expected from the remote for each member. */
   readonly #expected = new Map<string, StreamMember>()
+  /** The same, by member (one token each): what `remove` and `forgetRemote` look up. */
   readonly #expectedOf = new Map<StreamMember, string>()
   /** The remote's tokens (hex), each with the state hint that came with it (null: none). */
   readonly #remoteTokens = new Map<string, Buffer | null>()
@@ -212,9 +213,8 @@ export class ReplicationStream extends TypedEmitter<ReplicationStreamEvents> {
   remove(member: StreamMember): void {
     if (!this.#members.delete(member)) return
     this.#pairing.forget(member)
-    for (const [token, m] of this.#expected) {
-      if (m === member) this.#expected.delete(token)
-    }
+    const token = this.#expectedOf.get(member)
+    if (token !== undefined && this.#expected.get(token) === member) this.#expected.delete(token)
     this.#expectedOf.delete(member)
   }
 
@@ -223,9 +223,9 @@ export class ReplicationStream extends TypedEmitter<ReplicationStreamEvents> {
    * member pairs again when the remote announces it anew.
    */
   forgetRemote(member: StreamMember): void {
-    for (const [token, m] of this.#expected) {
-      if (m === member) this.#remoteTokens.delete(token)
-    }
+    const token = this.#expectedOf.get(member)
+    if (token !== undefined && this.#expected.get(token) === member)
+      this.#remoteTokens.delete(token)
   }
 
   /**
